@@ -1,0 +1,1 @@
+"""Partnerbook: the event-sourced system of record for business partners."""

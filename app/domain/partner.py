@@ -1,0 +1,339 @@
+"""The Partner aggregate: a company or a person, its coordinates, hierarchy and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.domain import contact_fields as cf
+from app.domain.errors import (
+    DomainError,
+    ErrorCode,
+    FieldError,
+    archived,
+    invalid_hierarchy,
+)
+
+KINDS = ("COMPANY", "PERSON")
+ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
+TYPE_LABELS = {
+    "CONTACT": "Contact",
+    "INVOICE": "Invoice Address",
+    "DELIVERY": "Delivery Address",
+    "OTHER": "Other Address",
+}
+
+TEXT_FIELDS = (
+    "name",
+    "function",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "ref",
+    "company_registry",
+    "notes",
+)
+CODED_FIELDS = (
+    "email",
+    "phone",
+    "mobile",
+    "website",
+    "lang",
+    "tz",
+    "country_code",
+    "state_code",
+    "vat",
+)
+FLAG_FIELDS = ("is_customer", "is_supplier")
+FIELDS: tuple[str, ...] = ("type", "parent_id", *TEXT_FIELDS, *CODED_FIELDS, *FLAG_FIELDS)
+"""Every field a command may set on a partner (`kind` is fixed at registration)."""
+
+ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_code", "country_code")
+MAX_TEXT = {"notes": 20_000}
+DEFAULT_MAX_TEXT = 500
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Who asked for a change, under which request, and why."""
+
+    actor: str
+    request_id: str
+    reason: str | None = None
+
+    def as_event_fields(self) -> dict[str, Any]:
+        return {"actor": self.actor, "request_id": self.request_id, "reason": self.reason}
+
+
+class Partner(Aggregate):
+    """A business partner. Commands validate and record events carrying only what changed."""
+
+    class Registered(Aggregate.Created):
+        kind: str
+        values: dict[str, Any]
+        actor: str
+        request_id: str
+        reason: str | None
+
+    class Updated(Aggregate.Event):
+        changes: dict[str, Any]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.values.update(self.changes)
+
+    class Archived(Aggregate.Event):
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.archived = True
+
+    class Restored(Aggregate.Event):
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.archived = False
+
+    event_names: ClassVar[tuple[str, ...]] = ("Registered", "Updated", "Archived", "Restored")
+
+    def __init__(self, kind: str, values: dict[str, Any]) -> None:
+        self.kind = kind
+        self.values: dict[str, Any] = dict.fromkeys(FIELDS) | dict(values)
+        self.archived = False
+
+    # -- commands ---------------------------------------------------------------------
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        partner_id: UUID,
+        kind: str,
+        values: Mapping[str, Any],
+        audit: Audit,
+        parent: Partner | None = None,
+        parent_ancestry: Iterable[UUID] = (),
+    ) -> Partner:
+        if kind not in KINDS:
+            raise DomainError.single(ErrorCode.VALIDATION, f"kind must be one of {KINDS}", "kind")
+        draft = {"type": "CONTACT", "is_customer": False, "is_supplier": False}
+        draft.update({k: v for k, v in values.items() if v is not None})
+        clean = normalize_values(draft, region=_region(draft, parent))
+        _check_complete(kind, clean)
+        if clean.get("parent_id") is not None:
+            _check_parent(partner_id, parent, parent_ancestry)
+        stored = {k: v for k, v in clean.items() if v is not None}
+        return cls._create(
+            cls.Registered, id=partner_id, kind=kind, values=stored, **audit.as_event_fields()
+        )
+
+    def update(
+        self,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        *,
+        parent: Partner | None = None,
+        parent_ancestry: Iterable[UUID] = (),
+    ) -> bool:
+        """Applies a patch (a field set to None is cleared). Returns False when nothing
+        would change, in which case nothing is recorded."""
+        self._check_not_archived()
+        unknown = set(changes) - set(FIELDS)
+        if unknown:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, f"unknown fields: {sorted(unknown)}", *sorted(unknown)
+            )
+        merged = self.values | dict(changes)
+        clean = normalize_values(
+            dict(changes), region=_region(merged, parent), country=self.country_code
+        )
+        if "country_code" in changes and "state_code" not in changes and self.values["state_code"]:
+            # The stored state must still belong to the (new) country.
+            try:
+                cf.normalize_state(self.values["state_code"], clean.get("country_code"))
+            except cf.FieldInvalid as error:
+                raise DomainError.single(ErrorCode.VALIDATION, str(error), "stateCode") from None
+        _check_complete(self.kind, self.values | clean)
+        if clean.get("parent_id") is not None and clean["parent_id"] != self.values["parent_id"]:
+            _check_parent(self.id, parent, parent_ancestry)
+        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
+        if not diff:
+            return False
+        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
+        return True
+
+    def archive(self, audit: Audit) -> bool:
+        if self.archived:
+            return False
+        self.trigger_event(self.Archived, **audit.as_event_fields())
+        return True
+
+    def restore(self, audit: Audit) -> bool:
+        if not self.archived:
+            return False
+        self.trigger_event(self.Restored, **audit.as_event_fields())
+        return True
+
+    # -- reads used by other commands -------------------------------------------------
+
+    @property
+    def parent_id(self) -> UUID | None:
+        value = self.values.get("parent_id")
+        return UUID(value) if value else None
+
+    @property
+    def country_code(self) -> str | None:
+        value = self.values.get("country_code")
+        return str(value) if value else None
+
+    def _check_not_archived(self) -> None:
+        if self.archived:
+            raise archived("the partner is archived: restore it before changing it", "id")
+
+
+def _region(values: Mapping[str, Any], parent: Partner | None) -> str | None:
+    """Default region for phone numbers: the partner's country, else its parent's."""
+    own = values.get("country_code")
+    if own:
+        return str(own).strip().upper()
+    return parent.country_code if parent is not None else None
+
+
+_INPUT_NAMES = {
+    "parent_id": "parentId",
+    "state_code": "stateCode",
+    "country_code": "countryCode",
+    "company_registry": "companyRegistry",
+    "is_customer": "isCustomer",
+    "is_supplier": "isSupplier",
+}
+
+
+def input_name(field: str) -> str:
+    """The API's name for a domain field, so errors point at what the client sent."""
+    return _INPUT_NAMES.get(field, field)
+
+
+def normalize_values(
+    values: Mapping[str, Any], *, region: str | None, country: str | None = None
+) -> dict[str, Any]:
+    """Validates and normalises every given field, reporting all problems at once."""
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+
+    def fail(field: str, message: str) -> None:
+        errors.append(FieldError((input_name(field),), ErrorCode.VALIDATION, message))
+
+    country_code = country
+    if values.get("country_code") is not None:
+        try:
+            country_code = cf.normalize_country(str(values["country_code"]))
+        except cf.FieldInvalid as error:
+            fail("country_code", str(error))
+            country_code = None
+    elif "country_code" in values:
+        country_code = None
+
+    for field, value in values.items():
+        if field == "country_code" and value is not None:
+            if country_code is not None:
+                clean[field] = country_code
+            continue
+        if value is None:
+            if field in ("type", *FLAG_FIELDS):
+                fail(field, f"{input_name(field)} cannot be cleared")
+            clean[field] = None
+            continue
+        try:
+            clean[field] = _normalize_one(field, value, region=region, country=country_code)
+        except cf.FieldInvalid as error:
+            fail(field, str(error))
+    if errors:
+        raise DomainError(errors)
+    return clean
+
+
+def _normalize_one(field: str, value: Any, *, region: str | None, country: str | None) -> Any:
+    if field in FLAG_FIELDS:
+        if not isinstance(value, bool):
+            raise cf.FieldInvalid(f"{input_name(field)} must be true or false")
+        return value
+    if not isinstance(value, str):
+        raise cf.FieldInvalid(f"{input_name(field)} must be text")
+    if field in TEXT_FIELDS:
+        text = value.strip()
+        limit = MAX_TEXT.get(field, DEFAULT_MAX_TEXT)
+        if len(text) > limit:
+            raise cf.FieldInvalid(f"{input_name(field)} is longer than {limit} characters")
+        if "\x00" in text:
+            raise cf.FieldInvalid(f"{input_name(field)} contains a NUL character")
+        return text or None
+    match field:
+        case "type":
+            if value not in ADDRESS_TYPES:
+                raise cf.FieldInvalid(f"type must be one of {ADDRESS_TYPES}")
+            return value
+        case "parent_id":
+            try:
+                return str(UUID(value))
+            except ValueError:
+                raise cf.FieldInvalid("parentId is not a partner id") from None
+        case "email":
+            return cf.normalize_email(value)
+        case "phone" | "mobile":
+            return cf.normalize_phone(value, region)
+        case "website":
+            return cf.normalize_website(value)
+        case "lang":
+            return cf.normalize_lang(value)
+        case "tz":
+            return cf.normalize_tz(value)
+        case "country_code":
+            return cf.normalize_country(value)
+        case "state_code":
+            return cf.normalize_state(value, country)
+        case "vat":
+            return cf.normalize_vat(value, country)
+    raise cf.FieldInvalid(f"unknown field {field}")
+
+
+def _check_complete(kind: str, values: Mapping[str, Any]) -> None:
+    """A contact needs a name; an unnamed invoice/delivery/other address shows its type."""
+    if not values.get("name") and values.get("type", "CONTACT") == "CONTACT":
+        raise DomainError.single(ErrorCode.VALIDATION, "a name is required", "name")
+    if kind == "COMPANY" and values.get("type", "CONTACT") != "CONTACT" and values.get("parent_id"):
+        raise DomainError.single(
+            ErrorCode.VALIDATION,
+            "a company inside another company is a subsidiary: its type must be CONTACT",
+            "type",
+        )
+
+
+def _check_parent(child_id: UUID, parent: Partner | None, ancestry: Iterable[UUID]) -> None:
+    """Only a company can be a parent, and the hierarchy has no cycles."""
+    if parent is None:
+        raise DomainError.single(
+            ErrorCode.NOT_FOUND, "the parent partner does not exist", "parentId"
+        )
+    if parent.kind != "COMPANY":
+        raise invalid_hierarchy(
+            "only a company can be a parent; this parent is a person", "parentId"
+        )
+    if parent.id == child_id or child_id in set(ancestry):
+        raise invalid_hierarchy("this parent would make a cycle in the hierarchy", "parentId")
+    if parent.archived:
+        raise archived("the parent partner is archived", "parentId")

@@ -1,0 +1,288 @@
+"""Queries over the `partners` read model: by id, and filtered, ordered keyset pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import class_row
+from psycopg.sql import SQL, Composable, Identifier, Literal
+from psycopg_pool import AsyncConnectionPool
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    id: UUID
+    kind: str
+    type: str
+    parent_id: UUID | None
+    commercial_partner_id: UUID
+    address_from_id: UUID
+    own_name: str | None
+    name: str
+    display_name: str
+    email: str | None
+    phone: str | None
+    mobile: str | None
+    website: str | None
+    lang: str | None
+    tz: str | None
+    function: str | None
+    street: str | None
+    street2: str | None
+    city: str | None
+    zip: str | None
+    state_code: str | None
+    country_code: str | None
+    vat: str | None
+    ref: str | None
+    company_registry: str | None
+    notes: str | None
+    is_customer: bool
+    is_supplier: bool
+    archived: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+_COLUMNS = SQL(", ").join(Identifier(f) for f in PartnerRow.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class PartnerFilter:
+    """Conditions that all hold; `and_`, `or_` and `not_` compose filters."""
+
+    kind: str | None = None
+    is_customer: bool | None = None
+    is_supplier: bool | None = None
+    archived: bool | None = None
+    country_code: str | None = None
+    parent_id: UUID | None = None
+    commercial_partner_id: UUID | None = None
+    email: str | None = None
+    vat: str | None = None
+    ref: str | None = None
+    and_: tuple[PartnerFilter, ...] = ()
+    or_: tuple[PartnerFilter, ...] = ()
+    not_: PartnerFilter | None = None
+
+    def mentions_archived(self) -> bool:
+        nested = (*self.and_, *self.or_, *((self.not_,) if self.not_ else ()))
+        return self.archived is not None or any(f.mentions_archived() for f in nested)
+
+
+def compile_filter(f: PartnerFilter) -> Composable:
+    """One parameter-free composable: values are embedded as literals by psycopg."""
+    parts: list[Composable] = []
+    for name, column in (
+        ("kind", "kind"),
+        ("is_customer", "is_customer"),
+        ("is_supplier", "is_supplier"),
+        ("archived", "archived"),
+        ("country_code", "country_code"),
+        ("parent_id", "parent_id"),
+        ("commercial_partner_id", "commercial_partner_id"),
+        ("vat", "vat"),
+        ("ref", "ref"),
+    ):
+        value = getattr(f, name)
+        if value is not None:
+            parts.append(SQL("{} = {}").format(Identifier(column), Literal(value)))
+    if f.email is not None:
+        parts.append(SQL("email_normalized = {}").format(Literal(f.email.strip().lower())))
+    parts.extend(SQL("({})").format(compile_filter(sub)) for sub in f.and_)
+    if f.or_:
+        parts.append(
+            SQL("({})").format(
+                SQL(" OR ").join(SQL("({})").format(compile_filter(s)) for s in f.or_)
+            )
+        )
+    if f.not_ is not None:
+        parts.append(SQL("NOT ({})").format(compile_filter(f.not_)))
+    return SQL(" AND ").join(parts) if parts else SQL("TRUE")
+
+
+def where_clause(f: PartnerFilter | None) -> Composable:
+    f = f or PartnerFilter()
+    base = compile_filter(f)
+    if not f.mentions_archived():
+        return SQL("({}) AND NOT archived").format(base)
+    return base
+
+
+@dataclass(frozen=True)
+class SortKey:
+    expression: Composable
+    parse: Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("bad cursor")
+    return value
+
+
+def _time(value: Any) -> datetime:
+    return datetime.fromisoformat(_text(value))
+
+
+SORT_KEYS: dict[str, SortKey] = {
+    "NAME": SortKey(SQL("lower(name)"), _text),
+    "DISPLAY_NAME": SortKey(SQL("lower(display_name)"), _text),
+    "CREATED_AT": SortKey(SQL("created_at"), _time),
+    "UPDATED_AT": SortKey(SQL("updated_at"), _time),
+    "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), _text),
+}
+
+
+@dataclass(frozen=True)
+class Order:
+    field: str
+    descending: bool = False
+
+
+class BadCursor(ValueError):
+    """A cursor this query did not issue."""
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[PartnerRow]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+    where: Composable = field(repr=False)
+
+
+def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
+    values: list[Any] = []
+    for order in orders:
+        match order.field:
+            case "NAME":
+                values.append(row.name.lower())
+            case "DISPLAY_NAME":
+                values.append(row.display_name.lower())
+            case "CREATED_AT":
+                values.append(row.created_at.isoformat())
+            case "UPDATED_AT":
+                values.append(row.updated_at.isoformat())
+            case "COUNTRY":
+                values.append(row.country_code or "")
+    return values
+
+
+def encode_cursor(row: PartnerRow, orders: Sequence[Order]) -> str:
+    payload = [[o.field for o in orders], _sort_values(row, orders), str(row.id)]
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def decode_cursor(cursor: str, orders: Sequence[Order]) -> tuple[list[Any], UUID]:
+    try:
+        fields, values, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if fields != [o.field for o in orders] or len(values) != len(orders):
+            raise BadCursor("this cursor belongs to another ordering")
+        parsed = [SORT_KEYS[o.field].parse(v) for o, v in zip(orders, values, strict=True)]
+        return parsed, UUID(ident)
+    except (ValueError, TypeError, KeyError, binascii.Error) as error:
+        raise BadCursor(f"not a cursor of this list: {error}") from None
+
+
+def _seek(
+    orders: Sequence[Order], values: Sequence[Any], ident: UUID, *, forward: bool
+) -> Composable:
+    """Rows strictly after (forward) or before the cursor, in the given ordering."""
+    keys = [
+        (SORT_KEYS[o.field].expression, o.descending, Literal(v))
+        for o, v in zip(orders, values, strict=True)
+    ]
+    keys.append((SQL("id"), orders[-1].descending if orders else False, Literal(ident)))
+    alternatives: list[Composable] = []
+    for i, (expr, desc, value) in enumerate(keys):
+        after = desc != forward  # ascending + forward -> '>'
+        op = SQL("<") if after else SQL(">")
+        equal = [SQL("{} = {}").format(e, v) for e, _, v in keys[:i]]
+        alternatives.append(SQL(" AND ").join([*equal, SQL("{} {} {}").format(expr, op, value)]))
+    return SQL("({})").format(SQL(" OR ").join(SQL("({})").format(a) for a in alternatives))
+
+
+def _order_by(orders: Sequence[Order], *, reverse: bool) -> Composable:
+    terms = [(SORT_KEYS[o.field].expression, o.descending != reverse) for o in orders]
+    terms.append((SQL("id"), (orders[-1].descending if orders else False) != reverse))
+    return SQL(", ").join(SQL("{} {}").format(e, SQL("DESC" if d else "ASC")) for e, d in terms)
+
+
+class PartnerDirectory:
+    """Reads partners from the read model through the async pool."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], table: str = "partners") -> None:
+        self.pool = pool
+        self.table = Identifier(table)
+
+    async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, PartnerRow]:
+        if not ids:
+            return {}
+        query = SQL("SELECT {cols} FROM {t} WHERE id = ANY(%s)").format(cols=_COLUMNS, t=self.table)
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(PartnerRow))
+            await cur.execute(query, (list(ids),))
+            return {row.id: row for row in await cur.fetchall()}
+
+    async def page(
+        self,
+        where: PartnerFilter | None,
+        orders: Sequence[Order],
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page:
+        orders = list(orders) or [Order("NAME")]
+        backward = last is not None and first is None
+        size = min(last if backward and last is not None else (first or 50), MAX_PAGE)
+        clause = where_clause(where)
+        conditions = [clause]
+        if after is not None:
+            values, ident = decode_cursor(after, orders)
+            conditions.append(_seek(orders, values, ident, forward=True))
+        if before is not None:
+            values, ident = decode_cursor(before, orders)
+            conditions.append(_seek(orders, values, ident, forward=False))
+        query = SQL("SELECT {cols} FROM {t} WHERE {w} ORDER BY {o} LIMIT {n}").format(
+            cols=_COLUMNS,
+            t=self.table,
+            w=SQL(" AND ").join(conditions),
+            o=_order_by(orders, reverse=backward),
+            n=Literal(size + 1),
+        )
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(PartnerRow))
+            await cur.execute(query)
+            rows = await cur.fetchall()
+        more = len(rows) > size
+        rows = rows[:size]
+        if backward:
+            rows.reverse()
+        return Page(
+            rows=rows,
+            cursors=[encode_cursor(r, orders) for r in rows],
+            has_next_page=more if not backward else before is not None,
+            has_previous_page=more if backward else after is not None,
+            where=clause,
+        )
+
+    async def count(self, clause: Composable) -> int:
+        query = SQL("SELECT count(*) FROM {t} WHERE {w}").format(t=self.table, w=clause)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query)
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0

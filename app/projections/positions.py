@@ -1,0 +1,95 @@
+"""Read-your-writes: lets a request wait until the projections have passed a position,
+woken by the projector's NOTIFY rather than by polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from app.database import Database
+from app.projections.projector import PROJECTED_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class ProjectionWaiter:
+    def __init__(self, db: Database, app_name: str, projections: dict[str, str]) -> None:
+        """`projections` maps a projection name to its tracking table."""
+        self.db = db
+        self.app_name = app_name
+        self.projections = projections
+        self.positions: dict[str, int] = dict.fromkeys(projections, 0)
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def position(self) -> int:
+        """The position every projection has passed."""
+        return min(self.positions.values(), default=0)
+
+    async def start(self) -> None:
+        await self._refresh()
+        self._task = asyncio.create_task(self._listen(), name="projection-waiter")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def wait_for(self, position: int | None, within: float) -> bool:
+        """True once every projection has passed `position`; False after `within` s."""
+        if position is None or self.position >= position:
+            return True
+        try:
+            async with asyncio.timeout(within), self._changed:
+                await self._changed.wait_for(lambda: self.position >= position)
+            return True
+        except TimeoutError:
+            await self._refresh()  # a NOTIFY may have been missed while reconnecting
+            return self.position >= position
+
+    async def _advance(self, name: str, position: int) -> None:
+        if name in self.positions and position > self.positions[name]:
+            self.positions[name] = position
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _refresh(self) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self.db.conninfo(), autocommit=True
+        ) as conn:
+            for name, table in self.projections.items():
+                try:
+                    cur = await conn.execute(
+                        SQL(
+                            "SELECT max(notification_id) FROM {} WHERE application_name = %s"
+                        ).format(Identifier(table)),
+                        (self.app_name,),
+                    )
+                except psycopg.errors.UndefinedTable:
+                    continue
+                row = await cur.fetchone()
+                if row is not None and row[0] is not None:
+                    await self._advance(name, int(row[0]))
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.db.conninfo(), autocommit=True
+                ) as conn:
+                    await conn.execute(SQL("LISTEN {}").format(Identifier(PROJECTED_CHANNEL)))
+                    await self._refresh()
+                    async for notify in conn.notifies():
+                        name, _, value = notify.payload.rpartition(":")
+                        await self._advance(name, int(value))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("lost the projection LISTEN connection; reconnecting", exc_info=True)
+                await asyncio.sleep(1.0)

@@ -1,0 +1,132 @@
+"""Keeps the read models up to date: reads the notification log in batches and applies
+each batch with its tracking record in one transaction (exactly once), then announces
+its new position with NOTIFY so that waiting mutations wake at once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.projection import Projection
+from eventsourcing.utils import Environment
+from psycopg.sql import SQL, Identifier
+
+from app.application import Partnerbook
+from app.database import Database
+from app.projections.partners import PartnersView
+
+log = logging.getLogger(__name__)
+PROJECTED_CHANNEL = "partnerbook_projected"
+
+
+class PartnersProjection(Projection[PartnersView]):
+    """eventsourcing's projection interface over the `partners` view, plus batches."""
+
+    name = "partners"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.process_batch([(domain_event, tracking)])
+
+    def process_batch(self, items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]) -> None:
+        if not items:
+            return
+        last = items[-1][1]
+        with self.view.datastore.transaction(commit=True) as curs:
+            for event, tracking in items:
+                self.view.apply(curs, event, tracking.notification_id)
+            self.view._insert_tracking(curs, last)
+            curs.execute(
+                "SELECT pg_notify(%s, %s)",
+                (PROJECTED_CHANNEL, f"{self.name}:{last.notification_id}"),
+            )
+
+
+def construct_view(
+    env: dict[str, str], name: str = "partners", *, create_table: bool = True
+) -> PartnersView:
+    factory = InfrastructureFactory.construct(Environment(name, env))
+    view = factory.tracking_recorder(PartnersView)
+    assert isinstance(view, PartnersView)
+    return view
+
+
+class Projector:
+    """Runs one projection for one application, as the only writer of its tables.
+
+    `run()` takes a PostgreSQL advisory lock first: in a deployment of many processes one
+    projects and the others stand by, taking over when it goes away."""
+
+    def __init__(
+        self,
+        app: Partnerbook,
+        projection: PartnersProjection,
+        db: Database,
+        *,
+        batch_size: int = 500,
+    ) -> None:
+        self.app = app
+        self.projection = projection
+        self.db = db
+        self.batch_size = batch_size
+        self.lock_key = zlib.crc32(f"partnerbook:projector:{projection.name}".encode())
+        self.is_active = threading.Event()
+
+    @property
+    def position(self) -> int:
+        return self.projection.view.max_tracking_id(self.app.name) or 0
+
+    def catch_up(self) -> int:
+        """Applies every notification not yet projected; returns how many it applied."""
+        done = 0
+        position = self.position
+        recorder = self.app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        while True:
+            notifications = recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return done
+            items = [
+                (self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
+                for n in notifications
+            ]
+            self.projection.process_batch(items)
+            position = notifications[-1].id
+            done += len(items)
+
+    def run(self, stop: threading.Event) -> None:
+        """Projects until `stop` is set; survives database restarts by reconnecting."""
+        recorder = self.app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.db.conninfo(), autocommit=True) as conn:
+                    if not self._acquire_lock(conn, stop):
+                        return
+                    self.is_active.set()
+                    conn.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
+                    while not stop.is_set():
+                        self.catch_up()
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            pass
+            except Exception:
+                log.exception("projector %s failed; retrying in 1 s", self.projection.name)
+                stop.wait(1.0)
+            finally:
+                self.is_active.clear()
+
+    def _acquire_lock(self, conn: psycopg.Connection[Any], stop: threading.Event) -> bool:
+        while not stop.is_set():
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()
+            if row is not None and row[0]:
+                return True
+            stop.wait(1.0)
+        return False

@@ -1,0 +1,1 @@
+"""The GraphQL API: Strawberry types, inputs, payloads, queries and mutations."""

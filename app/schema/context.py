@@ -1,0 +1,56 @@
+"""The per-request context: services, who is asking, the request id, fresh DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+from uuid import UUID
+
+import anyio
+import anyio.to_thread
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from app.application import Partnerbook
+from app.projections.partner_queries import PartnerDirectory, PartnerRow
+from app.projections.positions import ProjectionWaiter
+from app.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    """What every request may use; built once by `create_app()`."""
+
+    settings: Settings
+    app: Partnerbook
+    directory: PartnerDirectory
+    waiter: ProjectionWaiter
+    limiter: anyio.CapacityLimiter
+
+
+@dataclass
+class Context:
+    services: Services
+    request_id: str
+    actor: str
+    partners: DataLoader[UUID, PartnerRow | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        async def load(ids: Sequence[UUID]) -> list[PartnerRow | None]:
+            rows = await self.services.directory.get_many(ids)
+            return [rows.get(i) for i in ids]
+
+        self.partners = DataLoader(load_fn=load)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Runs blocking (event store) work in the bounded thread pool."""
+        return await anyio.to_thread.run_sync(
+            partial(fn, *args, **kwargs), limiter=self.services.limiter
+        )
+
+
+Info = strawberry.Info[Context, None]

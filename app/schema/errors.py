@@ -1,0 +1,115 @@
+"""Errors as clients see them: `userErrors` in payloads, coded top-level errors, and the
+masking of bugs as "Internal error" with the request id."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from app.domain.errors import DomainError, FieldError
+from app.domain.errors import ErrorCode as DomainErrorCode
+
+log = logging.getLogger("partnerbook.errors")
+
+
+@strawberry.enum(description="Why a mutation was refused.")
+class ErrorCode(Enum):
+    VALIDATION = "VALIDATION"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    ARCHIVED = "ARCHIVED"
+    FORBIDDEN = "FORBIDDEN"
+    DUPLICATE = "DUPLICATE"
+    INVALID_HIERARCHY = "INVALID_HIERARCHY"
+
+
+@strawberry.type(description="A refused input: nothing was changed.")
+class UserError:
+    field: list[str] | None
+    code: ErrorCode
+    message: str
+
+
+def user_errors(error: DomainError) -> list[UserError]:
+    return [from_field_error(e) for e in error.errors]
+
+
+def from_field_error(error: FieldError) -> UserError:
+    return UserError(
+        field=list(error.field) or None,
+        code=ErrorCode[error.code.name],
+        message=error.message,
+    )
+
+
+def user_error(code: DomainErrorCode, message: str, *field: str) -> UserError:
+    return from_field_error(FieldError(tuple(field), code, message))
+
+
+class ClientError(GraphQLError):
+    """A request-level error meant for the client, with `extensions.code`."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+class MaskInternalErrors(SchemaExtension):
+    """Bugs become "Internal error" plus the request id (the stack goes to the log);
+    parse and validation errors are the client's and are kept, coded BAD_REQUEST."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if not errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", "-")
+        processed: list[GraphQLError] = []
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, ClientError):
+                processed.append(
+                    GraphQLError(
+                        error.message,
+                        error.nodes,
+                        error.source,
+                        error.positions,
+                        error.path,
+                        extensions=original.extensions,
+                    )
+                )
+            elif original is None or isinstance(original, GraphQLError):
+                extensions = dict(error.extensions or {})
+                extensions.setdefault("code", "BAD_REQUEST")
+                processed.append(
+                    GraphQLError(
+                        error.message,
+                        error.nodes,
+                        error.source,
+                        error.positions,
+                        error.path,
+                        extensions=extensions,
+                    )
+                )
+            else:
+                log.error(
+                    "internal error in request %s",
+                    request_id,
+                    exc_info=(type(original), original, original.__traceback__),
+                )
+                processed.append(
+                    GraphQLError(
+                        f"Internal error (request id {request_id})",
+                        error.nodes,
+                        error.source,
+                        error.positions,
+                        error.path,
+                        extensions={"code": "INTERNAL", "requestId": request_id},
+                    )
+                )
+        result.errors = processed  # type: ignore[union-attr]

@@ -1,0 +1,31 @@
+"""Global ids: opaque, `base64("Type:uuid")`, so `node(id)` can resolve any record."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from uuid import UUID
+
+
+class BadId(ValueError):
+    """Not a global id of the expected type."""
+
+
+def to_global_id(type_name: str, ident: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{ident}".encode()).decode().rstrip("=")
+
+
+def from_global_id(global_id: str) -> tuple[str, UUID]:
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        return type_name, UUID(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadId(f"'{global_id}' is not an id issued by this API") from None
+
+
+def expect_id(global_id: str, type_name: str) -> UUID:
+    kind, ident = from_global_id(global_id)
+    if kind != type_name:
+        raise BadId(f"'{global_id}' is the id of a {kind}, not of a {type_name}")
+    return ident

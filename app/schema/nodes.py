@@ -1,0 +1,36 @@
+"""`node(id)` and `nodes(ids)`: any record by its global id."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.schema.context import Info
+from app.schema.ids import BadId, from_global_id
+from app.schema.partners.types import Partner
+from app.schema.relay import Node
+
+
+async def resolve_node(info: Info, global_id: str) -> Node | None:
+    try:
+        type_name, ident = from_global_id(global_id)
+    except BadId:
+        return None
+    if type_name == "Partner":
+        row = await info.context.partners.load(ident)
+        return Partner.from_row(row) if row else None
+    return None
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any record by its global id; null when there is none.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(description="Records by global id, in the order asked (null where none).")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > 100:
+            from app.schema.errors import ClientError
+
+            raise ClientError("at most 100 ids at once", "LIMIT_EXCEEDED")
+        return [await resolve_node(info, i) for i in ids]

@@ -1,0 +1,1 @@
+"""Partners in the GraphQL API."""

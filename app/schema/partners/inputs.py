@@ -1,0 +1,184 @@
+"""Inputs of the partner queries and mutations, and their translation to domain values."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import strawberry
+
+from app.domain import partner as domain
+from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.projections.partner_queries import Order, PartnerFilter
+from app.schema.ids import BadId, expect_id
+from app.schema.partners.types import AddressType, PartnerKind
+from app.schema.relay import OrderDirection
+
+NO_MATCH = UUID(int=0)
+"""An id no partner has: an unknown id in a filter matches nothing, it is not an error."""
+
+
+@strawberry.input(description="A new partner. Only `kind` and (for contacts) `name` are required.")
+class CreatePartnerInput:
+    kind: PartnerKind
+    name: str | None = None
+    type: AddressType | None = None
+    parent_id: strawberry.ID | None = None
+    email: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    website: str | None = None
+    lang: str | None = None
+    tz: str | None = None
+    function: str | None = None
+    street: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    zip: str | None = None
+    state_code: str | None = None
+    country_code: str | None = None
+    vat: str | None = None
+    ref: str | None = None
+    company_registry: str | None = None
+    is_customer: bool | None = None
+    is_supplier: bool | None = None
+    notes: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Repeating a create with the same key returns the first result."
+    )
+    reason: str | None = None
+
+
+@strawberry.input(
+    description="A patch: fields left out are unchanged, fields sent as null are cleared."
+)
+class UpdatePartnerInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+    name: strawberry.Maybe[str | None] = None
+    type: strawberry.Maybe[AddressType | None] = None
+    parent_id: strawberry.Maybe[strawberry.ID | None] = None
+    email: strawberry.Maybe[str | None] = None
+    phone: strawberry.Maybe[str | None] = None
+    mobile: strawberry.Maybe[str | None] = None
+    website: strawberry.Maybe[str | None] = None
+    lang: strawberry.Maybe[str | None] = None
+    tz: strawberry.Maybe[str | None] = None
+    function: strawberry.Maybe[str | None] = None
+    street: strawberry.Maybe[str | None] = None
+    street2: strawberry.Maybe[str | None] = None
+    city: strawberry.Maybe[str | None] = None
+    zip: strawberry.Maybe[str | None] = None
+    state_code: strawberry.Maybe[str | None] = None
+    country_code: strawberry.Maybe[str | None] = None
+    vat: strawberry.Maybe[str | None] = None
+    ref: strawberry.Maybe[str | None] = None
+    company_registry: strawberry.Maybe[str | None] = None
+    is_customer: strawberry.Maybe[bool | None] = None
+    is_supplier: strawberry.Maybe[bool | None] = None
+    notes: strawberry.Maybe[str | None] = None
+
+
+@strawberry.input(description="Archive or restore a partner.")
+class PartnerStateInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+
+
+@strawberry.input(
+    name="PartnerFilter",
+    description="Conditions on partners; `and`, `or` and `not` combine them.",
+)
+class PartnerFilterInput:
+    kind: PartnerKind | None = None
+    is_customer: bool | None = None
+    is_supplier: bool | None = None
+    archived: bool | None = strawberry.field(
+        default=None, description="Archived partners are left out unless this is given."
+    )
+    country_code: str | None = None
+    parent_id: strawberry.ID | None = None
+    commercial_partner_id: strawberry.ID | None = None
+    email: str | None = None
+    vat: str | None = None
+    ref: str | None = None
+    and_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="and")
+    or_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="or")
+    not_: PartnerFilterInput | None = strawberry.field(default=None, name="not")
+
+    def to_filter(self) -> PartnerFilter:
+        return PartnerFilter(
+            kind=self.kind.value if self.kind else None,
+            is_customer=self.is_customer,
+            is_supplier=self.is_supplier,
+            archived=self.archived,
+            country_code=self.country_code.strip().upper() if self.country_code else None,
+            parent_id=_filter_id(self.parent_id),
+            commercial_partner_id=_filter_id(self.commercial_partner_id),
+            email=self.email,
+            vat="".join(self.vat.split()).upper() if self.vat else None,
+            ref=self.ref,
+            and_=tuple(f.to_filter() for f in self.and_ or ()),
+            or_=tuple(f.to_filter() for f in self.or_ or ()),
+            not_=self.not_.to_filter() if self.not_ else None,
+        )
+
+
+@strawberry.enum
+class PartnerOrderField(Enum):
+    NAME = "NAME"
+    DISPLAY_NAME = "DISPLAY_NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    COUNTRY = "COUNTRY"
+
+
+@strawberry.input
+class PartnerOrder:
+    field: PartnerOrderField
+    direction: OrderDirection = OrderDirection.ASC
+
+    def to_order(self) -> Order:
+        return Order(self.field.value, descending=self.direction == OrderDirection.DESC)
+
+
+def _filter_id(global_id: str | None) -> UUID | None:
+    if global_id is None:
+        return None
+    try:
+        return expect_id(global_id, "Partner")
+    except BadId:
+        return NO_MATCH
+
+
+def partner_id(global_id: str, field: str = "id") -> UUID:
+    try:
+        return expect_id(global_id, "Partner")
+    except BadId as error:
+        raise DomainError([FieldError((field,), ErrorCode.NOT_FOUND, str(error))]) from None
+
+
+def _domain_value(field: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if field == "parent_id":
+        return str(partner_id(value, "parentId"))
+    if isinstance(value, AddressType):
+        return value.value
+    return value
+
+
+def create_values(data: CreatePartnerInput) -> dict[str, Any]:
+    return {f: _domain_value(f, getattr(data, f)) for f in domain.FIELDS}
+
+
+def update_changes(data: UpdatePartnerInput) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for f in domain.FIELDS:
+        given = getattr(data, f)
+        if given is not None:  # a `Some`: the client sent the field, perhaps as null
+            changes[f] = _domain_value(f, given.value)
+    return changes

@@ -1,0 +1,49 @@
+"""Partner queries: by id, and filtered, ordered pages."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.domain import contact_fields as cf
+from app.schema.context import Info
+from app.schema.ids import BadId, expect_id
+from app.schema.partners.inputs import PartnerFilterInput, PartnerOrder
+from app.schema.partners.types import Country, Partner, partner_connection
+from app.schema.relay import Connection
+
+
+@strawberry.type
+class PartnerQueries:
+    @strawberry.field(description="A partner by id, archived ones included.")
+    async def partner(self, info: Info, id: strawberry.ID) -> Partner | None:
+        try:
+            ident = expect_id(id, "Partner")
+        except BadId:
+            return None
+        row = await info.context.partners.load(ident)
+        return Partner.from_row(row) if row else None
+
+    @strawberry.field(description="Partners matching a filter, in pages (`first` ≤ 100).")
+    async def partners(
+        self,
+        info: Info,
+        filter: PartnerFilterInput | None = None,
+        order_by: list[PartnerOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Partner]:
+        return await partner_connection(
+            info,
+            filter.to_filter() if filter else None,
+            [o.to_order() for o in order_by or ()],
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Countries (ISO 3166-1), optionally matching a search.")
+    def countries(self, search: str | None = None) -> list[Country]:
+        return [Country(code=code, name=name) for code, name in cf.countries(search)]

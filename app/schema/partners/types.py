@@ -1,0 +1,224 @@
+"""The `Partner` type and the value types it shows (address, country, state)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+
+from app.domain import contact_fields as cf
+from app.domain.address_format import format_address
+from app.projections.partner_queries import BadCursor, Order, PartnerFilter, PartnerRow
+from app.schema.context import Info
+from app.schema.errors import ClientError
+from app.schema.ids import to_global_id
+from app.schema.relay import Connection, Edge, Node, PageInfo, check_page_args
+
+
+@strawberry.enum(description="A company, or an individual person.")
+class PartnerKind(Enum):
+    COMPANY = "COMPANY"
+    PERSON = "PERSON"
+
+
+@strawberry.enum(description="What a child partner is to its parent.")
+class AddressType(Enum):
+    CONTACT = "CONTACT"
+    INVOICE = "INVOICE"
+    DELIVERY = "DELIVERY"
+    OTHER = "OTHER"
+
+
+@strawberry.type(description="A country (ISO 3166-1).")
+class Country:
+    code: str
+    name: str
+
+    @classmethod
+    def of(cls, code: str | None) -> Country | None:
+        return cls(code=code, name=cf.country_name(code)) if code else None
+
+
+@strawberry.type(description="A state or province (ISO 3166-2; `code` is the suffix).")
+class State:
+    code: str
+    name: str
+
+
+@strawberry.type(description="A postal address.")
+class Address:
+    street: str | None
+    street2: str | None
+    city: str | None
+    zip: str | None
+    state: State | None
+    country: Country | None
+    inherited_from_id: strawberry.Private[UUID | None]
+
+    @strawberry.field(description="The partner this address is taken from, when inherited.")
+    async def inherited_from(
+        self, info: Info
+    ) -> Annotated[Partner, strawberry.lazy("app.schema.partners.types")] | None:
+        if self.inherited_from_id is None:
+            return None
+        row = await info.context.partners.load(self.inherited_from_id)
+        return Partner.from_row(row) if row else None
+
+
+@strawberry.type(description="A business partner: a company or a person.")
+class Partner(Node):
+    row: strawberry.Private[PartnerRow]
+    kind: PartnerKind
+    type: AddressType
+    name: str
+    display_name: str
+    email: str | None
+    phone: str | None
+    mobile: str | None
+    website: str | None
+    lang: str | None
+    tz: str | None
+    function: str | None = strawberry.field(description="Job position (for people).")
+    vat: str | None
+    ref: str | None = strawberry.field(description="Internal reference.")
+    company_registry: str | None
+    notes: str | None
+    is_customer: bool
+    is_supplier: bool
+    archived: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: PartnerRow) -> Partner:
+        return cls(
+            row=row,
+            id=strawberry.ID(to_global_id("Partner", row.id)),
+            kind=PartnerKind(row.kind),
+            type=AddressType(row.type),
+            name=row.name,
+            display_name=row.display_name,
+            email=row.email,
+            phone=row.phone,
+            mobile=row.mobile,
+            website=row.website,
+            lang=row.lang,
+            tz=row.tz,
+            function=row.function,
+            vat=row.vat,
+            ref=row.ref,
+            company_registry=row.company_registry,
+            notes=row.notes,
+            is_customer=row.is_customer,
+            is_supplier=row.is_supplier,
+            archived=row.archived,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="False when the phone was kept as typed (not E.164).")
+    def phone_is_valid(self) -> bool | None:
+        return cf.phone_is_normalized(self.row.phone) if self.row.phone else None
+
+    @strawberry.field(description="False when the mobile was kept as typed (not E.164).")
+    def mobile_is_valid(self) -> bool | None:
+        return cf.phone_is_normalized(self.row.mobile) if self.row.mobile else None
+
+    @strawberry.field(description="The address that applies: a contact shows its company's.")
+    def address(self) -> Address:
+        row = self.row
+        state = (
+            State(code=row.state_code, name=cf.state_name(row.country_code, row.state_code))
+            if row.state_code and row.country_code
+            else None
+        )
+        return Address(
+            street=row.street,
+            street2=row.street2,
+            city=row.city,
+            zip=row.zip,
+            state=state,
+            country=Country.of(row.country_code),
+            inherited_from_id=row.address_from_id if row.address_from_id != row.id else None,
+        )
+
+    @strawberry.field(description="The address laid out as the post of its country expects.")
+    def formatted_address(self) -> str | None:
+        row = self.row
+        return format_address(
+            {
+                "street": row.street,
+                "street2": row.street2,
+                "city": row.city,
+                "zip": row.zip,
+                "state_code": row.state_code,
+                "state_name": cf.state_name(row.country_code, row.state_code)
+                if row.state_code and row.country_code
+                else None,
+                "country_code": row.country_code,
+                "country_name": cf.country_name(row.country_code) if row.country_code else None,
+            }
+        )
+
+    @strawberry.field(description="The company this partner belongs to.")
+    async def parent(self, info: Info) -> Partner | None:
+        if self.row.parent_id is None:
+            return None
+        row = await info.context.partners.load(self.row.parent_id)
+        return Partner.from_row(row) if row else None
+
+    @strawberry.field(description="The top of the hierarchy, whose commercial terms apply.")
+    async def commercial_partner(self, info: Info) -> Partner:
+        if self.row.commercial_partner_id == self.row.id:
+            return self
+        row = await info.context.partners.load(self.row.commercial_partner_id)
+        return Partner.from_row(row) if row else self
+
+    @strawberry.field(description="Active contacts, addresses and subsidiaries of this partner.")
+    async def children(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Partner]:
+        where = PartnerFilter(parent_id=self.row.id)
+        return await partner_connection(info, where, [Order("NAME")], first=first, after=after)
+
+
+async def partner_connection(
+    info: Info,
+    where: PartnerFilter | None,
+    orders: list[Order],
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Connection[Partner]:
+    check_page_args(first, after, last, before)
+    directory = info.context.services.directory
+    try:
+        page = await directory.page(
+            where, orders, first=first, after=after, last=last, before=before
+        )
+    except BadCursor as error:
+        raise ClientError(str(error), "BAD_REQUEST") from None
+    edges = [
+        Edge(cursor=cursor, node=Partner.from_row(row))
+        for row, cursor in zip(page.rows, page.cursors, strict=True)
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        count=lambda: directory.count(page.where),
+    )

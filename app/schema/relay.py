@@ -1,0 +1,66 @@
+"""Relay building blocks: the Node interface, generic connections and page info."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Generic, TypeVar
+
+import strawberry
+
+from app.projections.partner_queries import MAX_PAGE
+from app.schema.errors import ClientError
+
+DEFAULT_PAGE = 50
+NodeT = TypeVar("NodeT")
+
+
+@strawberry.interface(description="An object with a global id.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many records match, over all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+    @strawberry.field(description="The records of this page (the nodes of `edges`).")
+    def nodes(self) -> list[NodeT]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+def check_page_args(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> None:
+    """`first`/`last` are 0..100; paging both ways at once is refused."""
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PAGE:
+            raise ClientError(f"`{name}` must be between 0 and {MAX_PAGE}", "LIMIT_EXCEEDED")
+    if first is not None and last is not None:
+        raise ClientError("give `first` or `last`, not both", "BAD_REQUEST")

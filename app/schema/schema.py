@@ -1,0 +1,32 @@
+"""The whole GraphQL schema, merged from the per-feature query and mutation types."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.tools import merge_types
+
+from app.schema.errors import MaskInternalErrors
+from app.schema.nodes import NodeQueries
+from app.schema.partners.mutations import PartnerMutations
+from app.schema.partners.queries import PartnerQueries
+from app.schema.partners.types import Partner
+
+Query = merge_types("Query", (NodeQueries, PartnerQueries))
+Mutation = merge_types("Mutation", (PartnerMutations,))
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[type[strawberry.extensions.SchemaExtension]] = [
+        MaskInternalErrors,
+        ParserCache,
+        ValidationCache,
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, types=[Partner], extensions=extensions)
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,36 @@
+"""Every setting of Partnerbook, read once from the environment (`PARTNERBOOK_*`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARTNERBOOK_", frozen=True, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL; unset starts the embedded server under data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".partnerbook"), description="Embedded server data.")
+    connect_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds to reach the db.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_size: int = Field(default=8, ge=1, le=200, description="Read-side async pool.")
+    event_store_pool_size: int = Field(default=8, ge=1, le=200)
+    command_threads: int = Field(
+        default=16, ge=1, le=256, description="Bound on concurrent event-store calls."
+    )
+    read_your_writes_timeout: float = Field(
+        default=5.0, ge=0, description="Seconds a mutation waits for the projections."
+    )
+    run_projector: bool = Field(
+        default=True, description="Run the projector in this process (one holds the lock)."
+    )
+    projection_batch_size: int = Field(default=500, ge=1, le=10_000)
+    snapshot_interval: int = Field(default=100, ge=1, description="Events between snapshots.")
+    introspection: bool = True
+    graphiql: bool = True
