@@ -65,3 +65,7 @@ def schema() -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

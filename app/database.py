@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -58,6 +58,15 @@ class Database:
         host = f"host={self.host}" if self.host.startswith("/") else None
         netloc = f"{self.user}@{'' if host else self.host}:{self.port}"
         return f"postgresql://{netloc}/{self.dbname}" + (f"?{host}" if host else "")
+
+    @property
+    def dsn(self) -> str:
+        """The URL with the password, for handing to another process's settings."""
+        password = f":{quote(self.password, safe='')}" if self.password else ""
+        user = quote(self.user, safe="")
+        if self.host.startswith("/"):
+            return f"postgresql://{user}{password}@:{self.port}/{self.dbname}?host={self.host}"
+        return f"postgresql://{user}{password}@{self.host}:{self.port}/{self.dbname}"
 
     def conninfo(self, **extra: Any) -> str:
         params: dict[str, Any] = {

@@ -207,8 +207,8 @@ def _seek(
     keys.append((SQL("id"), orders[-1].descending if orders else False, Literal(ident)))
     alternatives: list[Composable] = []
     for i, (expr, desc, value) in enumerate(keys):
-        after = desc != forward  # ascending + forward -> '>'
-        op = SQL("<") if after else SQL(">")
+        greater = desc != forward  # ascending and forward: rows with greater keys
+        op = SQL(">") if greater else SQL("<")
         equal = [SQL("{} = {}").format(e, v) for e, _, v in keys[:i]]
         alternatives.append(SQL(" AND ").join([*equal, SQL("{} {} {}").format(expr, op, value)]))
     return SQL("({})").format(SQL(" OR ").join(SQL("({})").format(a) for a in alternatives))

