@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 DEFAULT_FORMAT = "{street}\n{street2}\n{zip} {city}\n{state_name}\n{country_name}"
@@ -18,6 +19,10 @@ FORMATS = {
 }
 
 
+_DANGLING = re.compile(r"^(?:,|-\s)\s*|\s*(?:,|\s-)$")
+"""A separator left at either end of a line by a missing part ("Rio -", ", 94538")."""
+
+
 def format_address(parts: Mapping[str, str | None]) -> str | None:
     """Lays out the address lines the way the post of its country expects; blank lines and
     dangling separators left by missing parts are dropped. None when there is no address."""
@@ -27,7 +32,7 @@ def format_address(parts: Mapping[str, str | None]) -> str | None:
     template = FORMATS.get(values.get("country_code", ""), DEFAULT_FORMAT)
     lines = []
     for line in template.format(**values).split("\n"):
-        cleaned = line.strip().strip(",-").strip()
+        cleaned = _DANGLING.sub("", line.strip())
         if cleaned:
             lines.append(" ".join(cleaned.split()))
     return "\n".join(lines) or None

@@ -159,7 +159,9 @@ def normalize_vat(value: str, country_code: str | None) -> str:
         return NO_VAT
     if not text:
         raise FieldInvalid("an empty VAT number; send null to clear it or / for none")
-    prefix = text[:2] if text[:2].isalpha() else None
+    letters = text[:2]
+    is_country = letters == "EL" or pycountry.countries.get(alpha_2=letters) is not None
+    prefix = letters if letters.isalpha() and is_country else None
     cc = prefix or country_code
     if cc is None:
         return text
