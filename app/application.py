@@ -3,20 +3,26 @@ of its last recorded event (None when the command changed nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from app.domain.errors import DomainError, conflict, not_found
-from app.domain.partner import Audit, Partner
+from app.domain.audited import Audit
+from app.domain.catalog import CatalogEntry
+from app.domain.errors import DomainError, ErrorCode, FieldError, archived, conflict, not_found
+from app.domain.partner import TERM_REFERENCES, Partner, input_name
+from app.domain.reservation import Reservation, reservation_id
+from app.domain.tag import Tag, name_key
 
 IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/idempotency")
 MAX_HIERARCHY_DEPTH = 64
 MAX_RETRIES = 5
+AggregateT = TypeVar("AggregateT", bound=Aggregate)
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,10 @@ class CommandResult:
     version: int
     position: int | None
     """Notification id of the last event recorded; None when nothing was recorded."""
+
+
+Change = Callable[[Any], Sequence[Aggregate]]
+"""Changes a loaded aggregate; returns what to save (empty when nothing changed)."""
 
 
 class Partnerbook(Application[UUID]):
@@ -42,17 +52,12 @@ class Partnerbook(Application[UUID]):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        partner_id = (
-            uuid5(IDEMPOTENCY_NAMESPACE, f"partner:{idempotency_key}")
-            if (idempotency_key)
-            else uuid4()
-        )
-        if idempotency_key:
-            existing = self._find_partner(partner_id)
-            if existing is not None:
-                return CommandResult(existing.id, existing.version, None)
+        partner_id = self._new_id("partner", idempotency_key)
+        if idempotency_key and (existing := self._find(partner_id, Partner)) is not None:
+            return CommandResult(existing.id, existing.version, None)
         parent_id = values.get("parent_id")
         parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
+        self._check_partner_references(values)
         partner = Partner.register(
             partner_id=partner_id,
             kind=kind,
@@ -61,14 +66,7 @@ class Partnerbook(Application[UUID]):
             parent=parent,
             parent_ancestry=ancestry,
         )
-        try:
-            recordings = self.save(partner)
-        except IntegrityError:
-            if idempotency_key:  # the same request raced us: its result is ours
-                winner = self._get_partner(partner_id)
-                return CommandResult(winner.id, winner.version, None)
-            raise
-        return CommandResult(partner.id, partner.version, recordings[-1].notification.id)
+        return self._save_new(partner, idempotency_key, Partner)
 
     def update_partner(
         self,
@@ -77,80 +75,282 @@ class Partnerbook(Application[UUID]):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(partner: Partner) -> bool:
-            if "parent_id" in changes:
-                new_parent = changes["parent_id"]
-                parent, ancestry = (
-                    self._parent_and_ancestry(new_parent) if new_parent else (None, [])
-                )
-            else:
-                parent, ancestry = (
-                    self._parent_and_ancestry(partner.parent_id)
-                    if partner.parent_id
-                    else (None, [])
-                )
-            return partner.update(changes, audit, parent=parent, parent_ancestry=ancestry)
+        def change(partner: Partner) -> Sequence[Aggregate]:
+            parent_id = changes.get("parent_id", partner.parent_id)
+            parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
+            self._check_partner_references(
+                {k: v for k, v in changes.items() if partner.values.get(k) != v}
+            )
+            changed = partner.update(changes, audit, parent=parent, parent_ancestry=ancestry)
+            return [partner] if changed else []
 
-        return self._change_partner(partner_id, expected_version, change)
+        return self._change(Partner, partner_id, expected_version, change)
+
+    def set_commercial_terms(
+        self,
+        partner_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(partner: Partner) -> Sequence[Aggregate]:
+            new = {k: v for k, v in changes.items() if partner.values.get(k) != v}
+            self._check_catalog_references(
+                {k: (v, TERM_REFERENCES[k]) for k, v in new.items() if k in TERM_REFERENCES}
+            )
+            return [partner] if partner.set_commercial_terms(changes, audit) else []
+
+        return self._change(Partner, partner_id, expected_version, change)
+
+    def add_partner_tags(
+        self,
+        partner_id: UUID,
+        tag_ids: Iterable[UUID],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        ids = list(tag_ids)
+
+        def change(partner: Partner) -> Sequence[Aggregate]:
+            self._check_tags([t for t in ids if str(t) not in partner.tag_ids])
+            return [partner] if partner.add_tags(ids, audit) else []
+
+        return self._change(Partner, partner_id, expected_version, change)
+
+    def remove_partner_tags(
+        self,
+        partner_id: UUID,
+        tag_ids: Iterable[UUID],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        ids = list(tag_ids)
+        return self._change(
+            Partner,
+            partner_id,
+            expected_version,
+            lambda p: [p] if p.remove_tags(ids, audit) else [],
+        )
 
     def archive_partner(
         self, partner_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change_partner(partner_id, expected_version, lambda p: p.archive(audit))
+        return self._change(
+            Partner, partner_id, expected_version, lambda p: [p] if p.archive(audit) else []
+        )
 
     def restore_partner(
         self, partner_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change_partner(partner_id, expected_version, lambda p: p.restore(audit))
+        return self._change(
+            Partner, partner_id, expected_version, lambda p: [p] if p.restore(audit) else []
+        )
 
-    # -- helpers ------------------------------------------------------------------------
+    # -- catalogs -----------------------------------------------------------------------
 
-    def _change_partner(
+    def create_catalog_entry(
         self,
-        partner_id: UUID,
+        catalog: str,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        entry_id = self._new_id(f"catalog:{catalog}", idempotency_key)
+        if idempotency_key and (existing := self._find(entry_id, CatalogEntry)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        entry = CatalogEntry.register(
+            entry_id=entry_id, catalog=catalog, values=values, audit=audit
+        )
+        claims = self._claims(entry_id, _unique_keys_of_entry(entry), ())
+        return self._save_new(entry, idempotency_key, CatalogEntry, *claims)
+
+    def update_catalog_entry(
+        self,
+        entry_id: UUID,
+        catalog: str,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+            _check_in_catalog(entry, catalog)
+            before = _unique_keys_of_entry(entry)
+            if not entry.update(changes, audit):
+                return []
+            return [entry, *self._claims(entry.id, _unique_keys_of_entry(entry), before)]
+
+        return self._change(CatalogEntry, entry_id, expected_version, change)
+
+    def archive_catalog_entry(
+        self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+            _check_in_catalog(entry, catalog)
+            return [entry] if entry.archive(audit) else []
+
+        return self._change(CatalogEntry, entry_id, expected_version, change)
+
+    def restore_catalog_entry(
+        self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+            _check_in_catalog(entry, catalog)
+            return [entry] if entry.restore(audit) else []
+
+        return self._change(CatalogEntry, entry_id, expected_version, change)
+
+    # -- tags ---------------------------------------------------------------------------
+
+    def create_tag(
+        self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
+    ) -> CommandResult:
+        tag_id = self._new_id("tag", idempotency_key)
+        if idempotency_key and (existing := self._find(tag_id, Tag)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        parent_id = values.get("parent_id")
+        parent = self._find(UUID(str(parent_id)), Tag) if parent_id else None
+        tag = Tag.register(tag_id=tag_id, values=values, audit=audit, parent=parent)
+        claims = self._claims(tag_id, [name_key(tag.parent_id, tag.name)], ())
+        return self._save_new(tag, idempotency_key, Tag, *claims)
+
+    def update_tag(
+        self,
+        tag_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(tag: Tag) -> Sequence[Aggregate]:
+            before = [name_key(tag.parent_id, tag.name)]
+            parent: Tag | None = None
+            ancestry: list[UUID] = []
+            new_parent = changes.get("parent_id")
+            if new_parent:
+                parent = self._find(UUID(str(new_parent)), Tag)
+                ancestry = self._tag_ancestry(parent) if parent else []
+            if not tag.update(changes, audit, parent=parent, parent_ancestry=ancestry):
+                return []
+            return [tag, *self._claims(tag.id, [name_key(tag.parent_id, tag.name)], before)]
+
+        return self._change(Tag, tag_id, expected_version, change)
+
+    def archive_tag(
+        self, tag_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._change(
+            Tag, tag_id, expected_version, lambda t: [t] if t.archive(audit) else []
+        )
+
+    def restore_tag(
+        self, tag_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._change(
+            Tag, tag_id, expected_version, lambda t: [t] if t.restore(audit) else []
+        )
+
+    # -- shared mechanics ---------------------------------------------------------------
+
+    def _new_id(self, kind: str, idempotency_key: str | None) -> UUID:
+        """A fresh id, or the same id for the same idempotency key (so a repeat is a no-op)."""
+        return (
+            uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{idempotency_key}")
+            if idempotency_key
+            else uuid4()
+        )
+
+    def _save_new(
+        self,
+        aggregate: Aggregate,
+        idempotency_key: str | None,
+        cls: type[Aggregate],
+        *others: Aggregate,
+    ) -> CommandResult:
+        try:
+            recordings = self.save(aggregate, *others)
+        except IntegrityError:
+            if idempotency_key and (winner := self._find(aggregate.id, cls)) is not None:
+                return CommandResult(winner.id, winner.version, None)  # the same request raced us
+            if others:
+                raise _duplicate_from_race() from None
+            raise
+        return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
+
+    def _change(
+        self,
+        cls: type[AggregateT],
+        aggregate_id: UUID,
         expected_version: int | None,
-        change: Callable[[Partner], bool],
+        change: Callable[[AggregateT], Sequence[Aggregate]],
     ) -> CommandResult:
         """Loads, changes and saves; a concurrent writer makes it retry, unless the
         client named the version it expected, which then is a CONFLICT."""
         for _ in range(MAX_RETRIES):
-            partner = self._get_partner(partner_id)
-            if expected_version is not None and partner.version != expected_version:
+            aggregate = self._get(aggregate_id, cls)
+            if expected_version is not None and aggregate.version != expected_version:
                 raise conflict(
-                    f"the partner is at version {partner.version}, not {expected_version}",
+                    f"the record is at version {aggregate.version}, not {expected_version}",
                     "expectedVersion",
                 )
-            if not change(partner):
-                return CommandResult(partner.id, partner.version, None)
+            to_save = change(aggregate)
+            if not to_save:
+                return CommandResult(aggregate.id, aggregate.version, None)
             try:
-                recordings = self.save(partner)
+                recordings = self.save(*to_save)
             except IntegrityError:
                 if expected_version is not None:
                     raise conflict(
-                        "the partner was changed by someone else at the same time",
+                        "the record was changed by someone else at the same time",
                         "expectedVersion",
                     ) from None
                 continue
-            return CommandResult(partner.id, partner.version, recordings[-1].notification.id)
-        raise conflict("the partner is being changed by others; try again", "id")
+            return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
+        raise conflict("the record is being changed by others; try again", "id")
 
-    def _find_partner(self, partner_id: UUID) -> Partner | None:
+    def _find(self, aggregate_id: UUID, cls: type[AggregateT]) -> AggregateT | None:
         try:
-            partner: object = self.repository.get(partner_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        return partner if isinstance(partner, Partner) else None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def _get(self, aggregate_id: UUID, cls: type[AggregateT]) -> AggregateT:
+        aggregate = self._find(aggregate_id, cls)
+        if aggregate is None:
+            raise not_found("no record with this id", "id")
+        return aggregate
 
     def _get_partner(self, partner_id: UUID) -> Partner:
-        partner = self._find_partner(partner_id)
-        if partner is None:
-            raise not_found("no partner with this id", "id")
-        return partner
+        return self._get(partner_id, Partner)
+
+    def _claims(
+        self, owner_id: UUID, keys: Iterable[str], previous: Iterable[str]
+    ) -> list[Aggregate]:
+        """Reservations to save with the owner: new keys claimed, old keys released."""
+        keys, previous = list(keys), list(previous)
+        result: list[Aggregate] = []
+        for key in keys:
+            if key in previous:
+                continue
+            held = self._find(reservation_id(key), Reservation)
+            if held is None:
+                result.append(Reservation(key, str(owner_id)))
+            elif held.is_held_by_other(owner_id):
+                raise DomainError.single(
+                    ErrorCode.DUPLICATE, _duplicate_message(key), _duplicate_field(key)
+                )
+            else:
+                held.reclaim(str(owner_id))
+                result.append(held)
+        for key in previous:
+            if key not in keys and (held := self._find(reservation_id(key), Reservation)):
+                held.release()
+                result.append(held)
+        return result
 
     def _parent_and_ancestry(self, parent_id: Any) -> tuple[Partner, list[UUID]]:
         """The would-be parent and the ids above it, to refuse cycles."""
         try:
-            parent = self._find_partner(UUID(str(parent_id)))
+            parent = self._find(UUID(str(parent_id)), Partner)
         except ValueError:
             parent = None
         if parent is None:
@@ -159,11 +359,96 @@ class Partnerbook(Application[UUID]):
         current = parent
         while current.parent_id is not None and len(ancestry) < MAX_HIERARCHY_DEPTH:
             ancestry.append(current.parent_id)
-            above = self._find_partner(current.parent_id)
+            above = self._find(current.parent_id, Partner)
             if above is None:
                 break
             current = above
         return parent, ancestry
+
+    def _tag_ancestry(self, tag: Tag) -> list[UUID]:
+        ancestry: list[UUID] = []
+        current: Tag | None = tag
+        while current is not None and current.parent_id and len(ancestry) < MAX_HIERARCHY_DEPTH:
+            ancestry.append(UUID(current.parent_id))
+            current = self._find(UUID(current.parent_id), Tag)
+        return ancestry
+
+    def _check_partner_references(self, values: Mapping[str, Any]) -> None:
+        refs = {
+            f: (values[f], catalog)
+            for f, catalog in (("industry_id", "INDUSTRY"), ("salesperson_id", "SALESPERSON"))
+            if values.get(f)
+        }
+        self._check_catalog_references(refs)
+        if values.get("tag_ids"):
+            self._check_tags(values["tag_ids"])
+
+    def _check_catalog_references(self, refs: Mapping[str, tuple[Any, str]]) -> None:
+        """Newly assigned entries must exist in the right catalog and not be archived."""
+        errors: list[FieldError] = []
+        for field, (value, catalog) in refs.items():
+            if value is None:
+                continue
+            entry = _try_uuid(value) and self._find(UUID(str(value)), CatalogEntry)
+            if not entry or entry.catalog != catalog:
+                errors.append(
+                    FieldError(
+                        (input_name(field),),
+                        ErrorCode.NOT_FOUND,
+                        f"no {catalog.lower().replace('_', ' ')} with this id",
+                    )
+                )
+            elif entry.archived:
+                errors.append(
+                    FieldError(
+                        (input_name(field),),
+                        ErrorCode.ARCHIVED,
+                        f"{entry.name!r} is archived and cannot be newly assigned",
+                    )
+                )
+        if errors:
+            raise DomainError(errors)
+
+    def _check_tags(self, tag_ids: Iterable[Any]) -> None:
+        for tag_id in tag_ids:
+            tag = _try_uuid(tag_id) and self._find(UUID(str(tag_id)), Tag)
+            if not tag:
+                raise not_found(f"no tag with id {tag_id}", "tagIds")
+            if tag.archived:
+                raise archived(f"tag {tag.name!r} is archived", "tagIds")
+
+
+def _try_uuid(value: Any) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_in_catalog(entry: CatalogEntry, catalog: str) -> None:
+    if entry.catalog != catalog:
+        raise not_found("no such entry in this catalog", "id")
+
+
+def _unique_keys_of_entry(entry: CatalogEntry) -> list[str]:
+    if entry.catalog == "ACCOUNT" and entry.values.get("code"):
+        return [f"account-code:{str(entry.values['code']).casefold()}"]
+    return []
+
+
+def _duplicate_field(key: str) -> str:
+    return "code" if key.startswith("account-code:") else "name"
+
+
+def _duplicate_message(key: str) -> str:
+    if key.startswith("account-code:"):
+        return "another account already has this code"
+    return "another tag with this name has the same parent"
+
+
+def _duplicate_from_race() -> DomainError:
+    return DomainError.single(ErrorCode.DUPLICATE, "this value was just taken by another record")
 
 
 __all__ = ["Audit", "CommandResult", "DomainError", "Partnerbook"]

@@ -24,9 +24,10 @@ from strawberry.asgi import GraphQL
 
 from app import database
 from app.application import Partnerbook
+from app.projections.catalog_queries import CatalogDirectory
 from app.projections.partner_queries import PartnerDirectory
 from app.projections.positions import ProjectionWaiter
-from app.projections.projector import PartnersProjection, Projector, construct_view
+from app.projections.projector import Projector, RegistryProjection, construct_view
 from app.schema.context import Context, Services
 from app.schema.schema import build_schema
 from app.settings import Settings
@@ -72,7 +73,7 @@ async def open_runtime(settings: Settings) -> Runtime:
     env = db.eventsourcing_env(2, settings.connect_timeout)
     view = await anyio.to_thread.run_sync(construct_view, env)
     projector = Projector(
-        app, PartnersProjection(view), db, batch_size=settings.projection_batch_size
+        app, RegistryProjection(view), db, batch_size=settings.projection_batch_size
     )
     stop = threading.Event()
     thread = None
@@ -87,12 +88,13 @@ async def open_runtime(settings: Settings) -> Runtime:
         kwargs={"autocommit": True},
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
-    waiter = ProjectionWaiter(db, app.name, {"partners": view.tracking_table_name})
+    waiter = ProjectionWaiter(db, app.name, {RegistryProjection.name: view.tracking_table_name})
     await waiter.start()
     services = Services(
         settings=settings,
         app=app,
         directory=PartnerDirectory(pool),
+        catalogs=CatalogDirectory(pool),
         waiter=waiter,
         limiter=anyio.CapacityLimiter(settings.command_threads),
     )

@@ -23,6 +23,8 @@ class FieldError:
     field: tuple[str, ...]
     code: ErrorCode
     message: str
+    refers_to: tuple[str, str] | None = None
+    """(type, id) of a record the message points at, e.g. the commercial partner."""
 
 
 class DomainError(Exception):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from app.domain import contact_fields as cf
+from app.domain.audited import Audit
+from app.domain.catalog import Invalid, normalize_money
 from app.domain.errors import (
     DomainError,
     ErrorCode,
@@ -50,24 +51,35 @@ CODED_FIELDS = (
     "vat",
 )
 FLAG_FIELDS = ("is_customer", "is_supplier")
-FIELDS: tuple[str, ...] = ("type", "parent_id", *TEXT_FIELDS, *CODED_FIELDS, *FLAG_FIELDS)
-"""Every field a command may set on a partner (`kind` is fixed at registration)."""
+REFERENCE_FIELDS = ("parent_id", "industry_id", "salesperson_id")
+FIELDS: tuple[str, ...] = (
+    "type",
+    *REFERENCE_FIELDS,
+    *TEXT_FIELDS,
+    *CODED_FIELDS,
+    *FLAG_FIELDS,
+    "tag_ids",
+)
+"""Every field createPartner/updatePartner may set (`kind` is fixed at registration)."""
+
+TERM_REFERENCES = {
+    "customer_payment_term_id": "PAYMENT_TERM",
+    "vendor_payment_term_id": "PAYMENT_TERM",
+    "pricelist_id": "PRICELIST",
+    "delivery_method_id": "DELIVERY_METHOD",
+    "salesperson_id": "SALESPERSON",
+    "receivable_account_id": "ACCOUNT",
+    "payable_account_id": "ACCOUNT",
+    "fiscal_position_id": "FISCAL_POSITION",
+}
+"""Commercial terms that point to a catalog entry, and the catalog."""
+TERM_FIELDS: tuple[str, ...] = (*TERM_REFERENCES, "credit_limit")
+COMMERCIAL_FIELDS = ("vat", "industry_id")
+"""Fields a contact of a company takes from its commercial partner and cannot set."""
 
 ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_code", "country_code")
 MAX_TEXT = {"notes": 20_000}
 DEFAULT_MAX_TEXT = 500
-
-
-@dataclass(frozen=True)
-class Audit:
-    """Who asked for a change, under which request, and why."""
-
-    actor: str
-    request_id: str
-    reason: str | None = None
-
-    def as_event_fields(self) -> dict[str, Any]:
-        return {"actor": self.actor, "request_id": self.request_id, "reason": self.reason}
 
 
 class Partner(Aggregate):
@@ -90,6 +102,36 @@ class Partner(Aggregate):
             assert isinstance(aggregate, Partner)
             aggregate.values.update(self.changes)
 
+    class CommercialTermsSet(Aggregate.Event):
+        changes: dict[str, Any]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.values.update(self.changes)
+
+    class TagsAdded(Aggregate.Event):
+        tag_ids: list[str]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.values["tag_ids"] = sorted({*aggregate.tag_ids, *self.tag_ids})
+
+    class TagsRemoved(Aggregate.Event):
+        tag_ids: list[str]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.values["tag_ids"] = sorted(set(aggregate.tag_ids) - set(self.tag_ids))
+
     class Archived(Aggregate.Event):
         actor: str
         request_id: str
@@ -108,11 +150,9 @@ class Partner(Aggregate):
             assert isinstance(aggregate, Partner)
             aggregate.archived = False
 
-    event_names: ClassVar[tuple[str, ...]] = ("Registered", "Updated", "Archived", "Restored")
-
     def __init__(self, kind: str, values: dict[str, Any]) -> None:
         self.kind = kind
-        self.values: dict[str, Any] = dict.fromkeys(FIELDS) | dict(values)
+        self.values: dict[str, Any] = dict.fromkeys((*FIELDS, *TERM_FIELDS)) | dict(values)
         self.archived = False
 
     # -- commands ---------------------------------------------------------------------
@@ -134,6 +174,7 @@ class Partner(Aggregate):
         draft.update({k: v for k, v in values.items() if v is not None})
         clean = normalize_values(draft, region=_region(draft, parent))
         _check_complete(kind, clean)
+        _check_commercial_fields(kind, clean, clean)
         if clean.get("parent_id") is not None:
             _check_parent(partner_id, parent, parent_ancestry)
         stored = {k: v for k, v in clean.items() if v is not None}
@@ -168,12 +209,51 @@ class Partner(Aggregate):
             except cf.FieldInvalid as error:
                 raise DomainError.single(ErrorCode.VALIDATION, str(error), "stateCode") from None
         _check_complete(self.kind, self.values | clean)
+        _check_commercial_fields(self.kind, self.values | clean, clean)
         if clean.get("parent_id") is not None and clean["parent_id"] != self.values["parent_id"]:
             _check_parent(self.id, parent, parent_ancestry)
         diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
         if not diff:
             return False
         self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
+        return True
+
+    def set_commercial_terms(self, changes: Mapping[str, Any], audit: Audit) -> bool:
+        """Patches the sales & purchase terms; only a commercial partner holds them."""
+        self._check_not_archived()
+        if not self.is_commercial:
+            raise DomainError(
+                [
+                    FieldError(
+                        ("id",),
+                        ErrorCode.VALIDATION,
+                        "commercial terms belong to the commercial partner: set them on the "
+                        "company this contact belongs to",
+                        refers_to=("Partner", self.values["parent_id"]),
+                    )
+                ]
+            )
+        clean = normalize_terms(changes)
+        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
+        if not diff:
+            return False
+        self.trigger_event(self.CommercialTermsSet, changes=diff, **audit.as_event_fields())
+        return True
+
+    def add_tags(self, tag_ids: Iterable[UUID], audit: Audit) -> bool:
+        self._check_not_archived()
+        new = sorted({str(t) for t in tag_ids} - set(self.tag_ids))
+        if not new:
+            return False
+        self.trigger_event(self.TagsAdded, tag_ids=new, **audit.as_event_fields())
+        return True
+
+    def remove_tags(self, tag_ids: Iterable[UUID], audit: Audit) -> bool:
+        self._check_not_archived()
+        gone = sorted({str(t) for t in tag_ids} & set(self.tag_ids))
+        if not gone:
+            return False
+        self.trigger_event(self.TagsRemoved, tag_ids=gone, **audit.as_event_fields())
         return True
 
     def archive(self, audit: Audit) -> bool:
@@ -196,6 +276,15 @@ class Partner(Aggregate):
         return UUID(value) if value else None
 
     @property
+    def is_commercial(self) -> bool:
+        """A company, or a partner on its own, holds its commercial terms."""
+        return self.kind == "COMPANY" or self.values.get("parent_id") is None
+
+    @property
+    def tag_ids(self) -> list[str]:
+        return list(self.values.get("tag_ids") or [])
+
+    @property
     def country_code(self) -> str | None:
         value = self.values.get("country_code")
         return str(value) if value else None
@@ -215,6 +304,17 @@ def _region(values: Mapping[str, Any], parent: Partner | None) -> str | None:
 
 _INPUT_NAMES = {
     "parent_id": "parentId",
+    "industry_id": "industryId",
+    "salesperson_id": "salespersonId",
+    "tag_ids": "tagIds",
+    "customer_payment_term_id": "customerPaymentTermId",
+    "vendor_payment_term_id": "vendorPaymentTermId",
+    "pricelist_id": "pricelistId",
+    "delivery_method_id": "deliveryMethodId",
+    "receivable_account_id": "receivableAccountId",
+    "payable_account_id": "payableAccountId",
+    "fiscal_position_id": "fiscalPositionId",
+    "credit_limit": "creditLimit",
     "state_code": "stateCode",
     "country_code": "countryCode",
     "company_registry": "companyRegistry",
@@ -268,6 +368,10 @@ def normalize_values(
 
 
 def _normalize_one(field: str, value: Any, *, region: str | None, country: str | None) -> Any:
+    if field == "tag_ids":
+        if not isinstance(value, list | tuple):
+            raise cf.FieldInvalid("tagIds must be a list of tag ids")
+        return sorted({_uuid_text(v, field) for v in value})
     if field in FLAG_FIELDS:
         if not isinstance(value, bool):
             raise cf.FieldInvalid(f"{input_name(field)} must be true or false")
@@ -287,11 +391,8 @@ def _normalize_one(field: str, value: Any, *, region: str | None, country: str |
             if value not in ADDRESS_TYPES:
                 raise cf.FieldInvalid(f"type must be one of {ADDRESS_TYPES}")
             return value
-        case "parent_id":
-            try:
-                return str(UUID(value))
-            except ValueError:
-                raise cf.FieldInvalid("parentId is not a partner id") from None
+        case "parent_id" | "industry_id" | "salesperson_id":
+            return _uuid_text(value, field)
         case "email":
             return cf.normalize_email(value)
         case "phone" | "mobile":
@@ -309,6 +410,63 @@ def _normalize_one(field: str, value: Any, *, region: str | None, country: str |
         case "vat":
             return cf.normalize_vat(value, country)
     raise cf.FieldInvalid(f"unknown field {field}")
+
+
+def _uuid_text(value: Any, field: str) -> str:
+    try:
+        return str(UUID(str(value)))
+    except ValueError:
+        raise cf.FieldInvalid(f"{input_name(field)}: '{value}' is not an id") from None
+
+
+def normalize_terms(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validates a patch of commercial terms (ids of catalog entries, a credit limit)."""
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+    for field, value in changes.items():
+        try:
+            if field not in TERM_FIELDS:
+                raise cf.FieldInvalid(f"{input_name(field)} is not a commercial term")
+            if value is None:
+                clean[field] = None
+            elif field == "credit_limit":
+                clean[field] = _credit_limit(value)
+            else:
+                clean[field] = _uuid_text(value, field)
+        except cf.FieldInvalid as error:
+            errors.append(FieldError((input_name(field),), ErrorCode.VALIDATION, str(error)))
+    if errors:
+        raise DomainError(errors)
+    return clean
+
+
+def _credit_limit(value: Any) -> dict[str, str]:
+    try:
+        money = normalize_money(value)
+    except Invalid as error:
+        raise cf.FieldInvalid(f"creditLimit {error}") from None
+    assert money is not None
+    return money
+
+
+def _check_commercial_fields(
+    kind: str, values: Mapping[str, Any], given: Mapping[str, Any]
+) -> None:
+    """A contact of a company uses its company's VAT and industry; it cannot set its own."""
+    if kind == "COMPANY" or values.get("parent_id") is None:
+        return
+    errors = [
+        FieldError(
+            (input_name(field),),
+            ErrorCode.VALIDATION,
+            f"{input_name(field)} is a commercial field: it is the company's, set it there",
+            refers_to=("Partner", str(values["parent_id"])),
+        )
+        for field in COMMERCIAL_FIELDS
+        if given.get(field) is not None
+    ]
+    if errors:
+        raise DomainError(errors)
 
 
 def _check_complete(kind: str, values: Mapping[str, Any]) -> None:

@@ -8,12 +8,15 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from psycopg.rows import class_row
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
+
+from app.projections.keyset import BadCursor
 
 MAX_PAGE = 100
 
@@ -43,11 +46,25 @@ class PartnerRow:
     state_code: str | None
     country_code: str | None
     vat: str | None
+    effective_vat: str | None
     ref: str | None
     company_registry: str | None
     notes: str | None
     is_customer: bool
     is_supplier: bool
+    industry_id: UUID | None
+    salesperson_id: UUID | None
+    effective_industry_id: UUID | None
+    effective_salesperson_id: UUID | None
+    customer_payment_term_id: UUID | None
+    vendor_payment_term_id: UUID | None
+    pricelist_id: UUID | None
+    delivery_method_id: UUID | None
+    receivable_account_id: UUID | None
+    payable_account_id: UUID | None
+    fiscal_position_id: UUID | None
+    credit_limit_amount: Decimal | None
+    credit_limit_currency: str | None
     archived: bool
     version: int
     created_at: datetime
@@ -71,6 +88,9 @@ class PartnerFilter:
     email: str | None = None
     vat: str | None = None
     ref: str | None = None
+    industry_id: UUID | None = None
+    salesperson_id: UUID | None = None
+    tag_ids: tuple[UUID, ...] | None = None
     and_: tuple[PartnerFilter, ...] = ()
     or_: tuple[PartnerFilter, ...] = ()
     not_: PartnerFilter | None = None
@@ -91,12 +111,16 @@ def compile_filter(f: PartnerFilter) -> Composable:
         ("country_code", "country_code"),
         ("parent_id", "parent_id"),
         ("commercial_partner_id", "commercial_partner_id"),
-        ("vat", "vat"),
+        ("vat", "effective_vat"),
         ("ref", "ref"),
+        ("industry_id", "effective_industry_id"),
+        ("salesperson_id", "effective_salesperson_id"),
     ):
         value = getattr(f, name)
         if value is not None:
             parts.append(SQL("{} = {}").format(Identifier(column), Literal(value)))
+    if f.tag_ids is not None:
+        parts.append(_tagged_with(f.tag_ids))
     if f.email is not None:
         parts.append(SQL("email_normalized = {}").format(Literal(f.email.strip().lower())))
     parts.extend(SQL("({})").format(compile_filter(sub)) for sub in f.and_)
@@ -109,6 +133,17 @@ def compile_filter(f: PartnerFilter) -> Composable:
     if f.not_ is not None:
         parts.append(SQL("NOT ({})").format(compile_filter(f.not_)))
     return SQL(" AND ").join(parts) if parts else SQL("TRUE")
+
+
+def _tagged_with(tag_ids: Sequence[UUID]) -> Composable:
+    """Tagged with any of the tags or any of their descendants (resolved now, so a tag
+    moved under another one counts at once)."""
+    return SQL(
+        "EXISTS (SELECT 1 FROM partner_tags pt WHERE pt.partner_id = partners.id AND pt.tag_id "
+        "IN (WITH RECURSIVE subtree(id) AS (SELECT id FROM tags WHERE id = ANY({ids}) "
+        "UNION SELECT t.id FROM tags t JOIN subtree s ON t.parent_id = s.id) "
+        "SELECT id FROM subtree))"
+    ).format(ids=Literal(list(tag_ids)))
 
 
 def where_clause(f: PartnerFilter | None) -> Composable:
@@ -148,10 +183,6 @@ SORT_KEYS: dict[str, SortKey] = {
 class Order:
     field: str
     descending: bool = False
-
-
-class BadCursor(ValueError):
-    """A cursor this query did not issue."""
 
 
 @dataclass(frozen=True)

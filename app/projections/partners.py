@@ -1,5 +1,6 @@
 """The `partners` read model: one row per partner with its effective values resolved
-(display name, commercial partner, the company's address on its contacts)."""
+(display name, commercial partner, the company's address on its contacts, the commercial
+partner's VAT, industry and salesperson), and `partner_tags`."""
 
 from __future__ import annotations
 
@@ -8,21 +9,24 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from app.domain import partner as domain
 
-OWN_COLUMNS = {field: field for field in domain.FIELDS} | {
+OWN_COLUMNS: dict[str, str] = {
+    **{field: field for field in domain.FIELDS if field != "tag_ids"},
     "name": "own_name",
     **{f: f"own_{f}" for f in domain.ADDRESS_FIELDS},
+    **{f: f for f in domain.TERM_REFERENCES},
 }
 """Domain field -> column holding the partner's own value."""
 
+UUID_FIELDS = {*domain.REFERENCE_FIELDS, *domain.TERM_REFERENCES}
 ADDRESS_COLUMNS = domain.ADDRESS_FIELDS
-_Change = domain.Partner.Updated | domain.Partner.Archived | domain.Partner.Restored
+CASCADING = {"name", "type", "parent_id", "vat", *domain.REFERENCE_FIELDS, *ADDRESS_COLUMNS}
+"""Changes of a partner that its children's resolved values depend on."""
 
 _LABEL = SQL("CASE c.type {} END").format(
     SQL(" ").join(
@@ -31,60 +35,16 @@ _LABEL = SQL("CASE c.type {} END").format(
         if k != "CONTACT"
     )
 )
-_INHERITS = SQL("(c.kind = 'PERSON' AND c.type = 'CONTACT' AND p.id IS NOT NULL)")
+_INHERITS_ADDRESS = SQL("(c.kind = 'PERSON' AND c.type = 'CONTACT' AND p.id IS NOT NULL)")
+_COMMERCIAL = SQL("(c.kind = 'COMPANY' OR p.id IS NULL)")
 
 
-class PartnersView(PostgresTrackingRecorder):
-    """The table and its tracking record, written in one transaction per batch."""
-
-    def __init__(
-        self,
-        datastore: PostgresDatastore,
-        *,
-        tracking_table_name: str = "partners_tracking",
-        table_name: str | None = None,
-    ) -> None:
-        super().__init__(datastore, tracking_table_name=tracking_table_name)
-        self.table_name = table_name or tracking_table_name.removesuffix("_tracking")
-        self.table = Identifier(datastore.schema, self.table_name)
+class PartnersTable:
+    def __init__(self, schema: str, prefix: str = "") -> None:
+        self.names: tuple[str, ...] = (f"{prefix}partners", f"{prefix}partner_tags")
+        self.table = Identifier(schema, self.names[0])
+        self.tags = Identifier(schema, self.names[1])
         t = self.table
-        own = SQL(", ").join(
-            SQL("{} {}").format(Identifier(col), SQL("boolean NOT NULL DEFAULT false"))
-            if field in domain.FLAG_FIELDS
-            else SQL("{} {}").format(
-                Identifier(col), SQL("uuid" if field == "parent_id" else "text")
-            )
-            for field, col in OWN_COLUMNS.items()
-        )
-        effective = SQL(", ").join(
-            SQL("{} text").format(Identifier(col))
-            for col in (*ADDRESS_COLUMNS, "name", "display_name")
-        )
-        self.sql_create_statements += [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {t} ("
-                "id uuid PRIMARY KEY, kind text NOT NULL, {own}, {effective}, "
-                "email_normalized text, commercial_partner_id uuid, address_from_id uuid, "
-                "archived boolean NOT NULL DEFAULT false, version integer NOT NULL, "
-                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
-                "position bigint NOT NULL)"
-            ).format(t=t, own=own, effective=effective),
-            *(
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {t} ({})").format(
-                    Identifier(f"{self.table_name}_{name}"), SQL(expr), t=t
-                )
-                for name, expr in (
-                    ("parent", "parent_id"),
-                    ("commercial", "commercial_partner_id"),
-                    ("name", "lower(name), id"),
-                    ("display_name", "lower(display_name), id"),
-                    ("created", "created_at, id"),
-                    ("updated", "updated_at, id"),
-                    ("country", "country_code, id"),
-                    ("email", "email_normalized"),
-                )
-            ),
-        ]
         self._insert = SQL(
             "INSERT INTO {t} (id, kind, version, created_at, updated_at, position) "
             "VALUES (%s, %s, %s, %s, %s, %s)"
@@ -93,6 +53,14 @@ class PartnersView(PostgresTrackingRecorder):
             "UPDATE {t} SET version = %s, updated_at = %s, position = %s WHERE id = %s"
         ).format(t=t)
         self._set_archived = SQL("UPDATE {t} SET archived = %s WHERE id = %s").format(t=t)
+        self._add_tags = SQL(
+            "INSERT INTO {pt} (partner_id, tag_id) SELECT %s, unnest(%s::uuid[]) "
+            "ON CONFLICT DO NOTHING"
+        ).format(pt=self.tags)
+        self._remove_tags = SQL(
+            "DELETE FROM {pt} WHERE partner_id = %s AND tag_id = ANY(%s::uuid[])"
+        ).format(pt=self.tags)
+        self._clear_tags = SQL("DELETE FROM {pt} WHERE partner_id = %s").format(pt=self.tags)
         resolved = SQL(", ").join(
             [
                 SQL("name = COALESCE(c.own_name, {label})").format(label=_LABEL),
@@ -102,44 +70,113 @@ class PartnersView(PostgresTrackingRecorder):
                     "ELSE COALESCE(c.own_name, {label}) END"
                 ).format(label=_LABEL),
                 SQL(
-                    "commercial_partner_id = CASE WHEN c.kind = 'COMPANY' OR p.id IS NULL "
-                    "THEN c.id ELSE p.commercial_partner_id END"
-                ),
+                    "commercial_partner_id = CASE WHEN {com} THEN c.id "
+                    "ELSE p.commercial_partner_id END"
+                ).format(com=_COMMERCIAL),
                 SQL("address_from_id = CASE WHEN {i} THEN p.address_from_id ELSE c.id END").format(
-                    i=_INHERITS
+                    i=_INHERITS_ADDRESS
                 ),
                 SQL("email_normalized = lower(c.email)"),
+                SQL("effective_vat = CASE WHEN {com} THEN c.vat ELSE p.effective_vat END").format(
+                    com=_COMMERCIAL
+                ),
+                SQL(
+                    "effective_industry_id = CASE WHEN {com} THEN c.industry_id "
+                    "ELSE p.effective_industry_id END"
+                ).format(com=_COMMERCIAL),
+                SQL(
+                    "effective_salesperson_id = COALESCE(c.salesperson_id, CASE WHEN {com} "
+                    "THEN NULL ELSE p.effective_salesperson_id END)"
+                ).format(com=_COMMERCIAL),
                 *(
                     SQL("{col} = CASE WHEN {i} THEN p.{col} ELSE c.{own} END").format(
-                        col=Identifier(col), own=Identifier(f"own_{col}"), i=_INHERITS
+                        col=Identifier(col), own=Identifier(f"own_{col}"), i=_INHERITS_ADDRESS
                     )
                     for col in ADDRESS_COLUMNS
                 ),
             ]
         )
+        # The SET list reads the row's own values as `c` and its parent's as `p`: the
+        # target joins itself, so one statement resolves a row from what is stored.
         resolve_from = SQL(
             "UPDATE {t} AS target SET {resolved} FROM {t} AS c LEFT JOIN {t} AS p "
             "ON p.id = c.parent_id WHERE target.id = c.id AND "
         ).format(t=t, resolved=resolved)
-        # The SET list reads the row's own values as `c` and its parent's as `p`: the
-        # target joins itself, so one statement resolves a row from what is stored.
         self._resolve_one = resolve_from + SQL("c.id = %s")
         self._resolve_children = resolve_from + SQL("c.parent_id = %s")
+
+    def create_statements(self) -> list[Composed]:
+        t = self.table
+
+        def column(field: str, col: str) -> Composable:
+            if field in domain.FLAG_FIELDS:
+                kind = "boolean NOT NULL DEFAULT false"
+            else:
+                kind = "uuid" if field in UUID_FIELDS else "text"
+            return SQL("{} {}").format(Identifier(col), SQL(kind))
+
+        own = SQL(", ").join(column(f, c) for f, c in OWN_COLUMNS.items())
+        effective = SQL(", ").join(
+            SQL("{} text").format(Identifier(col))
+            for col in (*ADDRESS_COLUMNS, "name", "display_name", "effective_vat")
+        )
+        indexes = (
+            ("parent", "parent_id"),
+            ("commercial", "commercial_partner_id"),
+            ("name", "lower(name), id"),
+            ("display_name", "lower(display_name), id"),
+            ("created", "created_at, id"),
+            ("updated", "updated_at, id"),
+            ("country", "country_code, id"),
+            ("email", "email_normalized"),
+            ("industry", "effective_industry_id"),
+            ("salesperson", "effective_salesperson_id"),
+        )
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} ("
+                "id uuid PRIMARY KEY, kind text NOT NULL, {own}, {effective}, "
+                "credit_limit_amount numeric, credit_limit_currency text, "
+                "email_normalized text, commercial_partner_id uuid, address_from_id uuid, "
+                "effective_industry_id uuid, effective_salesperson_id uuid, "
+                "archived boolean NOT NULL DEFAULT false, version integer NOT NULL, "
+                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
+                "position bigint NOT NULL)"
+            ).format(t=t, own=own, effective=effective),
+            *(
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {t} ({})").format(
+                    Identifier(f"{self.names[0]}_{name}"), SQL(expr), t=t
+                )
+                for name, expr in indexes
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {pt} (partner_id uuid NOT NULL, tag_id uuid NOT NULL, "
+                "PRIMARY KEY (partner_id, tag_id))"
+            ).format(pt=self.tags),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {pt} (tag_id, partner_id)").format(
+                Identifier(f"{self.names[1]}_tag"), pt=self.tags
+            ),
+        ]
 
     # -- applying events -------------------------------------------------------------
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
-        if isinstance(event, domain.Partner.Registered):
-            self._registered(curs, event, position)
-        elif isinstance(event, domain.Partner.Updated):
-            self._updated(curs, event, position)
-        elif isinstance(event, domain.Partner.Archived | domain.Partner.Restored):
-            curs.execute(
-                self._set_archived,
-                (isinstance(event, domain.Partner.Archived), event.originator_id),
-                prepare=True,
-            )
-            self._touched(curs, event, position)
+        match event:
+            case domain.Partner.Registered():
+                self._registered(curs, event, position)
+            case domain.Partner.Updated() | domain.Partner.CommercialTermsSet():
+                self._changed(curs, event.originator_id, event.changes)
+                self._touched(curs, event, position)
+            case domain.Partner.TagsAdded():
+                curs.execute(self._add_tags, (event.originator_id, event.tag_ids), prepare=True)
+                self._touched(curs, event, position)
+            case domain.Partner.TagsRemoved():
+                curs.execute(self._remove_tags, (event.originator_id, event.tag_ids), prepare=True)
+                self._touched(curs, event, position)
+            case domain.Partner.Archived() | domain.Partner.Restored():
+                archived = isinstance(event, domain.Partner.Archived)
+                curs.execute(self._set_archived, (archived, event.originator_id), prepare=True)
+                self._touched(curs, event, position)
 
     def _registered(
         self, curs: Cursor[DictRow], event: domain.Partner.Registered, position: int
@@ -156,17 +193,18 @@ class PartnersView(PostgresTrackingRecorder):
             ),
             prepare=True,
         )
-        self._write_own(curs, event.originator_id, event.values)
-        curs.execute(self._resolve_one, (event.originator_id,), prepare=True)
+        self._changed(curs, event.originator_id, event.values)
 
-    def _updated(self, curs: Cursor[DictRow], event: domain.Partner.Updated, position: int) -> None:
-        self._write_own(curs, event.originator_id, event.changes)
-        self._touched(curs, event, position)
-        curs.execute(self._resolve_one, (event.originator_id,), prepare=True)
-        if _concerns_children(event.changes):
-            curs.execute(self._resolve_children, (event.originator_id,), prepare=True)
+    def _changed(self, curs: Cursor[DictRow], partner_id: UUID, values: dict[str, Any]) -> None:
+        self._write_own(curs, partner_id, values)
+        if "tag_ids" in values:
+            curs.execute(self._clear_tags, (partner_id,), prepare=True)
+            curs.execute(self._add_tags, (partner_id, values["tag_ids"] or []), prepare=True)
+        curs.execute(self._resolve_one, (partner_id,), prepare=True)
+        if _concerns_children(values):
+            curs.execute(self._resolve_children, (partner_id,), prepare=True)
 
-    def _touched(self, curs: Cursor[DictRow], event: _Change, position: int) -> None:
+    def _touched(self, curs: Cursor[DictRow], event: Any, position: int) -> None:
         curs.execute(
             self._touch,
             (event.originator_version, event.timestamp, position, event.originator_id),
@@ -175,17 +213,20 @@ class PartnersView(PostgresTrackingRecorder):
 
     def _write_own(self, curs: Cursor[DictRow], partner_id: UUID, values: dict[str, Any]) -> None:
         columns = [(OWN_COLUMNS[f], v) for f, v in sorted(values.items()) if f in OWN_COLUMNS]
+        if "credit_limit" in values:
+            limit = values["credit_limit"] or {}
+            columns += [
+                ("credit_limit_amount", limit.get("amount")),
+                ("credit_limit_currency", limit.get("currency")),
+            ]
         if not columns:
             return
-        statement: Composed = SQL("UPDATE {t} SET {sets} WHERE id = %s").format(
+        statement = SQL("UPDATE {t} SET {sets} WHERE id = %s").format(
             t=self.table,
             sets=SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c, _ in columns),
         )
         curs.execute(statement, [*(v for _, v in columns), partner_id])
 
-    def truncate(self, curs: Cursor[DictRow]) -> None:
-        curs.execute(SQL("TRUNCATE {t}").format(t=self.table))
-
 
 def _concerns_children(changes: Iterable[str]) -> bool:
-    return bool({"name", "type", "parent_id", *ADDRESS_COLUMNS} & set(changes))
+    return bool(CASCADING & set(changes))

@@ -13,23 +13,23 @@ from typing import Any
 import psycopg
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import InfrastructureFactory, Tracking
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
 from app.database import Database
-from app.projections.partners import PartnersView
+from app.projections.registry import RegistryView
 
 log = logging.getLogger(__name__)
 PROJECTED_CHANNEL = "partnerbook_projected"
 
 
-class PartnersProjection(Projection[PartnersView]):
-    """eventsourcing's projection interface over the `partners` view, plus batches."""
+class RegistryProjection(Projection[RegistryView]):
+    """eventsourcing's projection interface over the registry view, plus batches."""
 
-    name = "partners"
+    name = "registry"
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_batch([(domain_event, tracking)])
@@ -48,12 +48,12 @@ class PartnersProjection(Projection[PartnersView]):
             )
 
 
-def construct_view(
-    env: dict[str, str], name: str = "partners", *, create_table: bool = True
-) -> PartnersView:
-    factory = InfrastructureFactory.construct(Environment(name, env))
-    view = factory.tracking_recorder(PartnersView)
-    assert isinstance(view, PartnersView)
+def construct_view(env: dict[str, str], *, prefix: str = "") -> RegistryView:
+    """The registry view on its own small connection pool; tables created if missing."""
+    factory = InfrastructureFactory.construct(Environment(RegistryProjection.name, env))
+    assert isinstance(factory, PostgresFactory)
+    view = RegistryView(factory.datastore, prefix=prefix)
+    view.create_table()
     return view
 
 
@@ -66,7 +66,7 @@ class Projector:
     def __init__(
         self,
         app: Partnerbook,
-        projection: PartnersProjection,
+        projection: RegistryProjection,
         db: Database,
         *,
         batch_size: int = 500,

@@ -14,6 +14,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
+from app.projections.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.projections.partner_queries import PartnerDirectory, PartnerRow
 from app.projections.positions import ProjectionWaiter
 from app.settings import Settings
@@ -28,6 +29,7 @@ class Services:
     settings: Settings
     app: Partnerbook
     directory: PartnerDirectory
+    catalogs: CatalogDirectory
     waiter: ProjectionWaiter
     limiter: anyio.CapacityLimiter
 
@@ -38,13 +40,34 @@ class Context:
     request_id: str
     actor: str
     partners: DataLoader[UUID, PartnerRow | None] = field(init=False)
+    catalog_entries: DataLoader[UUID, CatalogRow | None] = field(init=False)
+    tags: DataLoader[UUID, TagRow | None] = field(init=False)
+    partner_tags: DataLoader[UUID, list[TagRow]] = field(init=False)
 
     def __post_init__(self) -> None:
-        async def load(ids: Sequence[UUID]) -> list[PartnerRow | None]:
-            rows = await self.services.directory.get_many(ids)
+        """Fresh loaders per request: batched look-ups, no cache across requests."""
+        services = self.services
+
+        async def partners(ids: Sequence[UUID]) -> list[PartnerRow | None]:
+            rows = await services.directory.get_many(ids)
             return [rows.get(i) for i in ids]
 
-        self.partners = DataLoader(load_fn=load)
+        async def entries(ids: Sequence[UUID]) -> list[CatalogRow | None]:
+            rows = await services.catalogs.entries(ids)
+            return [rows.get(i) for i in ids]
+
+        async def tags(ids: Sequence[UUID]) -> list[TagRow | None]:
+            rows = await services.catalogs.tags(ids)
+            return [rows.get(i) for i in ids]
+
+        async def partner_tags(ids: Sequence[UUID]) -> list[list[TagRow]]:
+            found = await services.catalogs.tags_of_partners(ids)
+            return [found.get(i, []) for i in ids]
+
+        self.partners = DataLoader(load_fn=partners)
+        self.catalog_entries = DataLoader(load_fn=entries)
+        self.tags = DataLoader(load_fn=tags)
+        self.partner_tags = DataLoader(load_fn=partner_tags)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Runs blocking (event store) work in the bounded thread pool."""

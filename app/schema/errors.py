@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from enum import Enum
+from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
@@ -13,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.domain.errors import DomainError, FieldError
 from app.domain.errors import ErrorCode as DomainErrorCode
+from app.schema.ids import to_global_id
 
 log = logging.getLogger("partnerbook.errors")
 
@@ -40,10 +42,14 @@ def user_errors(error: DomainError) -> list[UserError]:
 
 
 def from_field_error(error: FieldError) -> UserError:
+    message = error.message
+    if error.refers_to is not None:
+        type_name, ident = error.refers_to
+        message += f" ({type_name} {to_global_id(type_name, UUID(ident))})"
     return UserError(
         field=list(error.field) or None,
         code=ErrorCode[error.code.name],
-        message=error.message,
+        message=message,
     )
 
 

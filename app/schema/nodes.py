@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
+from app.schema.catalogs.types import TYPE_CATALOGS, catalog_item
 from app.schema.context import Info
+from app.schema.errors import ClientError
 from app.schema.ids import BadId, from_global_id
 from app.schema.partners.types import Partner
 from app.schema.relay import Node
+from app.schema.tags.types import Tag
 
 
 async def resolve_node(info: Info, global_id: str) -> Node | None:
@@ -18,6 +21,13 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Partner":
         row = await info.context.partners.load(ident)
         return Partner.from_row(row) if row else None
+    if type_name == "Tag":
+        tag = await info.context.tags.load(ident)
+        return Tag.from_row(tag) if tag else None
+    if type_name in TYPE_CATALOGS:
+        entry = await info.context.catalog_entries.load(ident)
+        if entry is not None and entry.catalog == TYPE_CATALOGS[type_name]:
+            return catalog_item(entry)
     return None
 
 
@@ -30,7 +40,5 @@ class NodeQueries:
     @strawberry.field(description="Records by global id, in the order asked (null where none).")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > 100:
-            from app.schema.errors import ClientError
-
             raise ClientError("at most 100 ids at once", "LIMIT_EXCEEDED")
         return [await resolve_node(info, i) for i in ids]

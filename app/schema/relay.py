@@ -64,3 +64,23 @@ def check_page_args(
             raise ClientError(f"`{name}` must be between 0 and {MAX_PAGE}", "LIMIT_EXCEEDED")
     if first is not None and last is not None:
         raise ClientError("give `first` or `last`, not both", "BAD_REQUEST")
+
+
+def make_connection(
+    nodes: list[NodeT],
+    cursors: list[str],
+    *,
+    has_next_page: bool,
+    has_previous_page: bool,
+    count: Callable[[], Awaitable[int]],
+) -> Connection[NodeT]:
+    return Connection(
+        edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors, strict=True)],
+        page_info=PageInfo(
+            has_next_page=has_next_page,
+            has_previous_page=has_previous_page,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        ),
+        count=count,
+    )

@@ -7,14 +7,20 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 
+from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
+from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.errors import MaskInternalErrors
 from app.schema.nodes import NodeQueries
-from app.schema.partners.mutations import PartnerMutations
+from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
 from app.schema.partners.types import Partner
+from app.schema.tags.operations import TagMutations, TagQueries
+from app.schema.tags.types import Tag
 
-Query = merge_types("Query", (NodeQueries, PartnerQueries))
-Mutation = merge_types("Mutation", (PartnerMutations,))
+Query = merge_types("Query", (NodeQueries, PartnerQueries, TagQueries, CatalogQueries))
+Mutation = merge_types(
+    "Mutation", (PartnerMutations, PartnerTermsMutations, TagMutations, CatalogMutations)
+)
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -25,7 +31,12 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, types=[Partner], extensions=extensions)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Partner, Tag, *CATALOG_TYPES.values()],
+        extensions=extensions,
+    )
 
 
 def sdl() -> str:

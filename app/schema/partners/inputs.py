@@ -11,6 +11,7 @@ import strawberry
 from app.domain import partner as domain
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.projections.partner_queries import Order, PartnerFilter
+from app.schema.catalogs.inputs import MoneyInput
 from app.schema.ids import BadId, expect_id
 from app.schema.partners.types import AddressType, PartnerKind
 from app.schema.relay import OrderDirection
@@ -43,6 +44,9 @@ class CreatePartnerInput:
     company_registry: str | None = None
     is_customer: bool | None = None
     is_supplier: bool | None = None
+    industry_id: strawberry.ID | None = None
+    salesperson_id: strawberry.ID | None = None
+    tag_ids: list[strawberry.ID] | None = None
     notes: str | None = None
     idempotency_key: str | None = strawberry.field(
         default=None, description="Repeating a create with the same key returns the first result."
@@ -78,6 +82,11 @@ class UpdatePartnerInput:
     company_registry: strawberry.Maybe[str | None] = None
     is_customer: strawberry.Maybe[bool | None] = None
     is_supplier: strawberry.Maybe[bool | None] = None
+    industry_id: strawberry.Maybe[strawberry.ID | None] = None
+    salesperson_id: strawberry.Maybe[strawberry.ID | None] = None
+    tag_ids: strawberry.Maybe[list[strawberry.ID] | None] = strawberry.field(
+        default=None, description="Replaces the partner's tags (see addPartnerTags)."
+    )
     notes: strawberry.Maybe[str | None] = None
 
 
@@ -105,6 +114,11 @@ class PartnerFilterInput:
     email: str | None = None
     vat: str | None = None
     ref: str | None = None
+    industry_id: strawberry.ID | None = None
+    salesperson_id: strawberry.ID | None = None
+    tag_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Tagged with any of these tags or their sub-tags."
+    )
     and_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="and")
     or_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="or")
     not_: PartnerFilterInput | None = strawberry.field(default=None, name="not")
@@ -121,6 +135,11 @@ class PartnerFilterInput:
             email=self.email,
             vat="".join(self.vat.split()).upper() if self.vat else None,
             ref=self.ref,
+            industry_id=_filter_id(self.industry_id, "Industry"),
+            salesperson_id=_filter_id(self.salesperson_id, "Salesperson"),
+            tag_ids=tuple(_filter_id(t, "Tag") or NO_MATCH for t in self.tag_ids)
+            if self.tag_ids is not None
+            else None,
             and_=tuple(f.to_filter() for f in self.and_ or ()),
             or_=tuple(f.to_filter() for f in self.or_ or ()),
             not_=self.not_.to_filter() if self.not_ else None,
@@ -145,27 +164,50 @@ class PartnerOrder:
         return Order(self.field.value, descending=self.direction == OrderDirection.DESC)
 
 
-def _filter_id(global_id: str | None) -> UUID | None:
+def _filter_id(global_id: str | None, type_name: str = "Partner") -> UUID | None:
     if global_id is None:
         return None
     try:
-        return expect_id(global_id, "Partner")
+        return expect_id(global_id, type_name)
     except BadId:
         return NO_MATCH
 
 
-def partner_id(global_id: str, field: str = "id") -> UUID:
+def record_id(global_id: str, type_name: str, field: str) -> UUID:
+    """The uuid of a global id of the given type; otherwise NOT_FOUND on that field."""
     try:
-        return expect_id(global_id, "Partner")
+        return expect_id(global_id, type_name)
     except BadId as error:
         raise DomainError([FieldError((field,), ErrorCode.NOT_FOUND, str(error))]) from None
+
+
+def partner_id(global_id: str, field: str = "id") -> UUID:
+    return record_id(global_id, "Partner", field)
+
+
+REFERENCES = {
+    "parent_id": ("Partner", "parentId"),
+    "industry_id": ("Industry", "industryId"),
+    "salesperson_id": ("Salesperson", "salespersonId"),
+    "customer_payment_term_id": ("PaymentTerm", "customerPaymentTermId"),
+    "vendor_payment_term_id": ("PaymentTerm", "vendorPaymentTermId"),
+    "pricelist_id": ("Pricelist", "pricelistId"),
+    "delivery_method_id": ("DeliveryMethod", "deliveryMethodId"),
+    "receivable_account_id": ("Account", "receivableAccountId"),
+    "payable_account_id": ("Account", "payableAccountId"),
+    "fiscal_position_id": ("FiscalPosition", "fiscalPositionId"),
+}
+"""Domain field -> (type of the record it points to, API field name)."""
 
 
 def _domain_value(field: str, value: Any) -> Any:
     if value is None:
         return None
-    if field == "parent_id":
-        return str(partner_id(value, "parentId"))
+    if field in REFERENCES:
+        type_name, api_name = REFERENCES[field]
+        return str(record_id(value, type_name, api_name))
+    if field == "tag_ids":
+        return [str(record_id(v, "Tag", "tagIds")) for v in value]
     if isinstance(value, AddressType):
         return value.value
     return value
@@ -181,4 +223,44 @@ def update_changes(data: UpdatePartnerInput) -> dict[str, Any]:
         given = getattr(data, f)
         if given is not None:  # a `Some`: the client sent the field, perhaps as null
             changes[f] = _domain_value(f, given.value)
+    return changes
+
+
+@strawberry.input(description="A patch of the commercial terms: left out unchanged, null cleared.")
+class SetCommercialTermsInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+    customer_payment_term_id: strawberry.Maybe[strawberry.ID | None] = None
+    vendor_payment_term_id: strawberry.Maybe[strawberry.ID | None] = None
+    pricelist_id: strawberry.Maybe[strawberry.ID | None] = None
+    delivery_method_id: strawberry.Maybe[strawberry.ID | None] = None
+    salesperson_id: strawberry.Maybe[strawberry.ID | None] = None
+    receivable_account_id: strawberry.Maybe[strawberry.ID | None] = None
+    payable_account_id: strawberry.Maybe[strawberry.ID | None] = None
+    fiscal_position_id: strawberry.Maybe[strawberry.ID | None] = None
+    credit_limit: strawberry.Maybe[MoneyInput | None] = None
+
+
+@strawberry.input(description="Tags to add to, or remove from, a partner.")
+class PartnerTagsInput:
+    id: strawberry.ID
+    tag_ids: list[strawberry.ID]
+    expected_version: int | None = None
+    reason: str | None = None
+
+
+def terms_changes(data: SetCommercialTermsInput) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for field in (*domain.TERM_REFERENCES, "credit_limit"):
+        given = getattr(data, field)
+        if given is None:
+            continue
+        value = given.value
+        if field == "credit_limit":
+            changes[field] = (
+                None if value is None else {"amount": str(value.amount), "currency": value.currency}
+            )
+        else:
+            changes[field] = _domain_value(field, value)
     return changes

@@ -3,28 +3,29 @@ projections have caught up with the change (read-your-writes), plus `userErrors`
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from uuid import UUID
 
 import strawberry
 
 from app.application import CommandResult
-from app.domain.errors import DomainError
-from app.domain.partner import Audit
+from app.domain.audited import Audit
+from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
-from app.schema.errors import UserError, user_errors
+from app.schema.errors import UserError
 from app.schema.partners.inputs import (
     CreatePartnerInput,
     PartnerStateInput,
+    PartnerTagsInput,
+    SetCommercialTermsInput,
     UpdatePartnerInput,
     create_values,
     partner_id,
+    record_id,
+    terms_changes,
     update_changes,
 )
 from app.schema.partners.types import Partner
-
-log = logging.getLogger(__name__)
 
 
 @strawberry.type
@@ -34,28 +35,14 @@ class PartnerPayload:
 
 
 async def run_partner_command(
-    info: Info, build: Callable[[Audit], Callable[[], CommandResult]], reason: str | None
+    info: Info, build: CommandBuilder, reason: str | None
 ) -> PartnerPayload:
-    ctx = info.context
-    audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason=reason)
-    try:
-        command = build(audit)
-        result = await ctx.run(command)
-    except DomainError as error:
-        return PartnerPayload(partner=None, user_errors=user_errors(error))
-    return PartnerPayload(partner=await _projected(info, result), user_errors=[])
-
-
-async def _projected(info: Info, result: CommandResult) -> Partner | None:
-    services = info.context.services
-    caught_up = await services.waiter.wait_for(
-        result.position, services.settings.read_your_writes_timeout
-    )
-    if not caught_up:
-        log.warning("projections did not reach position %s in time", result.position)
-    rows = await services.directory.get_many([result.id])
-    row = rows.get(result.id)
-    return Partner.from_row(row) if row else None
+    outcome = await execute(info, build, reason)
+    if isinstance(outcome, list):
+        return PartnerPayload(partner=None, user_errors=outcome)
+    rows = await info.context.services.directory.get_many([outcome.id])
+    row = rows.get(outcome.id)
+    return PartnerPayload(partner=Partner.from_row(row) if row else None, user_errors=[])
 
 
 def _uuid(global_id: str) -> UUID:
@@ -104,5 +91,44 @@ class PartnerMutations:
         def build(audit: Audit) -> Callable[[], CommandResult]:
             ident = _uuid(input.id)
             return lambda: app.restore_partner(ident, audit, input.expected_version)
+
+        return await run_partner_command(info, build, input.reason)
+
+
+@strawberry.type
+class PartnerTermsMutations:
+    @strawberry.mutation(
+        description="Sets the sales & purchase terms of a commercial partner (a patch)."
+    )
+    async def set_commercial_terms(
+        self, info: Info, input: SetCommercialTermsInput
+    ) -> PartnerPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident, changes = _uuid(input.id), terms_changes(input)
+            return lambda: app.set_commercial_terms(ident, changes, audit, input.expected_version)
+
+        return await run_partner_command(info, build, input.reason)
+
+    @strawberry.mutation(description="Adds tags to a partner (those it has are ignored).")
+    async def add_partner_tags(self, info: Info, input: PartnerTagsInput) -> PartnerPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = _uuid(input.id)
+            tags = [record_id(t, "Tag", "tagIds") for t in input.tag_ids]
+            return lambda: app.add_partner_tags(ident, tags, audit, input.expected_version)
+
+        return await run_partner_command(info, build, input.reason)
+
+    @strawberry.mutation(description="Removes tags from a partner.")
+    async def remove_partner_tags(self, info: Info, input: PartnerTagsInput) -> PartnerPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = _uuid(input.id)
+            tags = [record_id(t, "Tag", "tagIds") for t in input.tag_ids]
+            return lambda: app.remove_partner_tags(ident, tags, audit, input.expected_version)
 
         return await run_partner_command(info, build, input.reason)

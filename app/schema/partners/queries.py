@@ -5,10 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from app.domain import contact_fields as cf
+from app.schema.catalogs.types import Country
 from app.schema.context import Info
 from app.schema.ids import BadId, expect_id
 from app.schema.partners.inputs import PartnerFilterInput, PartnerOrder
-from app.schema.partners.types import Country, Partner, partner_connection
+from app.schema.partners.types import Partner, partner_connection
 from app.schema.relay import Connection
 
 

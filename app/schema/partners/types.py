@@ -11,11 +11,15 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain.address_format import format_address
-from app.projections.partner_queries import BadCursor, Order, PartnerFilter, PartnerRow
+from app.projections.keyset import BadCursor
+from app.projections.partner_queries import Order, PartnerFilter, PartnerRow
+from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
 from app.schema.errors import ClientError
 from app.schema.ids import to_global_id
-from app.schema.relay import Connection, Edge, Node, PageInfo, check_page_args
+from app.schema.partners.terms import CommercialTerms, load_entry
+from app.schema.relay import Connection, Node, check_page_args, make_connection
+from app.schema.tags.types import Tag
 
 
 @strawberry.enum(description="A company, or an individual person.")
@@ -30,16 +34,6 @@ class AddressType(Enum):
     INVOICE = "INVOICE"
     DELIVERY = "DELIVERY"
     OTHER = "OTHER"
-
-
-@strawberry.type(description="A country (ISO 3166-1).")
-class Country:
-    code: str
-    name: str
-
-    @classmethod
-    def of(cls, code: str | None) -> Country | None:
-        return cls(code=code, name=cf.country_name(code)) if code else None
 
 
 @strawberry.type(description="A state or province (ISO 3166-2; `code` is the suffix).")
@@ -82,7 +76,7 @@ class Partner(Node):
     lang: str | None
     tz: str | None
     function: str | None = strawberry.field(description="Job position (for people).")
-    vat: str | None
+    vat: str | None = strawberry.field(description="Tax id; a contact shows its company's.")
     ref: str | None = strawberry.field(description="Internal reference.")
     company_registry: str | None
     notes: str | None
@@ -109,7 +103,7 @@ class Partner(Node):
             lang=row.lang,
             tz=row.tz,
             function=row.function,
-            vat=row.vat,
+            vat=row.effective_vat,
             ref=row.ref,
             company_registry=row.company_registry,
             notes=row.notes,
@@ -165,6 +159,25 @@ class Partner(Node):
             }
         )
 
+    @strawberry.field(description="The industry that applies (the commercial partner's).")
+    async def industry(self, info: Info) -> Industry | None:
+        return await load_entry(info, self.row.effective_industry_id, Industry.from_row)
+
+    @strawberry.field(description="Its own salesperson, else its commercial partner's.")
+    async def salesperson(self, info: Info) -> Salesperson | None:
+        return await load_entry(info, self.row.effective_salesperson_id, Salesperson.from_row)
+
+    @strawberry.field(description="Its tags, by name.")
+    async def tags(self, info: Info) -> list[Tag]:
+        return [Tag.from_row(row) for row in await info.context.partner_tags.load(self.row.id)]
+
+    @strawberry.field(description="The sales & purchase terms that apply to this partner.")
+    async def commercial_terms(self, info: Info) -> CommercialTerms:
+        source = self.row
+        if source.commercial_partner_id != source.id:
+            source = await info.context.partners.load(source.commercial_partner_id) or source
+        return CommercialTerms(source=source, asked_for=self.row)
+
     @strawberry.field(description="The company this partner belongs to.")
     async def parent(self, info: Info) -> Partner | None:
         if self.row.parent_id is None:
@@ -208,17 +221,10 @@ async def partner_connection(
         )
     except BadCursor as error:
         raise ClientError(str(error), "BAD_REQUEST") from None
-    edges = [
-        Edge(cursor=cursor, node=Partner.from_row(row))
-        for row, cursor in zip(page.rows, page.cursors, strict=True)
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
-        ),
+    return make_connection(
+        [Partner.from_row(row) for row in page.rows],
+        page.cursors,
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
         count=lambda: directory.count(page.where),
     )

@@ -1,0 +1,323 @@
+"""Catalog entries: the small lists partners point to (industries, payment terms,
+pricelists, delivery methods, salespeople, accounts, fiscal positions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pycountry
+from eventsourcing.domain import Aggregate
+
+from app.domain import contact_fields as cf
+from app.domain.audited import Audit
+from app.domain.errors import DomainError, ErrorCode, FieldError, archived
+
+CATALOGS = (
+    "INDUSTRY",
+    "PAYMENT_TERM",
+    "PRICELIST",
+    "DELIVERY_METHOD",
+    "SALESPERSON",
+    "ACCOUNT",
+    "FISCAL_POSITION",
+)
+LINE_KINDS = ("BALANCE", "PERCENT", "FIXED")
+ACCOUNT_TYPES = ("RECEIVABLE", "PAYABLE")
+MAX_LINES = 20
+
+
+class Invalid(ValueError):
+    """A catalog value that cannot be accepted (message for the client)."""
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid("must be text")
+    text = value.strip()
+    if len(text) > limit:
+        raise Invalid(f"is longer than {limit} characters")
+    return text or None
+
+
+def normalize_currency(value: Any) -> str:
+    code = str(value).strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise Invalid(f"'{value}' is not an ISO 4217 currency code")
+    return code
+
+
+def normalize_amount(value: Any, *, minimum: Decimal | None = Decimal(0)) -> str:
+    """Amounts are kept as decimal strings: exact, and plain JSON in events."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise Invalid(f"'{value}' is not an amount") from None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e15"):
+        raise Invalid(f"'{value}' is not a usable amount")
+    if minimum is not None and amount < minimum:
+        raise Invalid(f"must be at least {minimum}")
+    return str(amount.quantize(Decimal("0.01")) if amount == amount.to_integral() else amount)
+
+
+def normalize_money(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) != {"amount", "currency"}:
+        raise Invalid("needs an amount and a currency")
+    return {
+        "amount": normalize_amount(value["amount"]),
+        "currency": normalize_currency(value["currency"]),
+    }
+
+
+def _int(value: Any, name: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise Invalid(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def normalize_lines(value: Any) -> list[dict[str, Any]]:
+    """Payment term lines. No lines: the balance is due at once. Without a BALANCE line the
+    PERCENT lines must total exactly 100 %; with one (it must be the last) they stay
+    under 100 %."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_LINES:
+        raise Invalid(f"must be a list of at most {MAX_LINES} lines")
+    lines: list[dict[str, Any]] = []
+    for index, raw in enumerate(value, start=1):
+        if not isinstance(raw, Mapping):
+            raise Invalid(f"line {index} is not a line")
+        kind = raw.get("kind")
+        if kind not in LINE_KINDS:
+            raise Invalid(f"line {index}: kind must be one of {LINE_KINDS}")
+        line: dict[str, Any] = {
+            "kind": kind,
+            "value": None,
+            "days": _int(raw.get("days", 0) or 0, f"line {index}: days", 0, 3660),
+            "end_of_month": bool(raw.get("end_of_month", False)),
+            "discount_percent": None,
+            "discount_days": None,
+        }
+        if kind == "BALANCE":
+            if raw.get("value") not in (None, 0, "0"):
+                raise Invalid(f"line {index}: a BALANCE line takes no value")
+        else:
+            if raw.get("value") is None:
+                raise Invalid(f"line {index}: a {kind} line needs a value")
+            amount = Decimal(normalize_amount(raw["value"]))
+            if amount <= 0 or (kind == "PERCENT" and amount > 100):
+                raise Invalid(f"line {index}: value must be above 0 (and at most 100 for PERCENT)")
+            line["value"] = str(amount)
+        if raw.get("discount_percent") is not None:
+            discount = Decimal(normalize_amount(raw["discount_percent"]))
+            if not 0 < discount < 100:
+                raise Invalid(f"line {index}: discountPercent must be between 0 and 100")
+            line["discount_percent"] = str(discount)
+            line["discount_days"] = _int(
+                raw.get("discount_days") or 0, f"line {index}: discountDays", 0, 3660
+            )
+        lines.append(line)
+    balances = [i for i, line in enumerate(lines) if line["kind"] == "BALANCE"]
+    percent = sum(Decimal(line["value"]) for line in lines if line["kind"] == "PERCENT")
+    if len(balances) > 1 or (balances and balances[0] != len(lines) - 1):
+        raise Invalid("there can be one BALANCE line, and it must be the last")
+    if lines and not balances:
+        if any(line["kind"] == "FIXED" for line in lines):
+            raise Invalid("FIXED amounts need a BALANCE line after them")
+        if percent != 100:
+            raise Invalid(f"the PERCENT lines total {percent} %; they must total 100 %")
+    elif percent >= 100:
+        raise Invalid(f"the PERCENT lines total {percent} %; with a BALANCE line stay under 100 %")
+    return lines
+
+
+def _email(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return cf.normalize_email(str(value))
+    except cf.FieldInvalid as error:
+        raise Invalid(str(error)) from None
+
+
+def _tz(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return cf.normalize_tz(str(value))
+    except cf.FieldInvalid as error:
+        raise Invalid(str(error)) from None
+
+
+def _country(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return cf.normalize_country(str(value))
+    except cf.FieldInvalid as error:
+        raise Invalid(str(error)) from None
+
+
+def _account_code(value: Any) -> str | None:
+    code = _text(value, 64)
+    if code is not None and any(ch.isspace() for ch in code):
+        raise Invalid("an account code has no spaces")
+    return code
+
+
+def _account_type(value: Any) -> str | None:
+    if value is not None and value not in ACCOUNT_TYPES:
+        raise Invalid(f"must be one of {ACCOUNT_TYPES}")
+    return value  # type: ignore[no-any-return]
+
+
+def _optional_currency(value: Any) -> str | None:
+    return None if value is None else normalize_currency(value)
+
+
+Normalizer = Callable[[Any], Any]
+FIELDS: dict[str, dict[str, Normalizer]] = {
+    "INDUSTRY": {"name": _text, "full_name": _text},
+    "PAYMENT_TERM": {"name": _text, "note": lambda v: _text(v, 2000), "lines": normalize_lines},
+    "PRICELIST": {"name": _text, "currency": _optional_currency},
+    "DELIVERY_METHOD": {"name": _text, "fixed_price": normalize_money},
+    "SALESPERSON": {"name": _text, "email": _email, "tz": _tz},
+    "ACCOUNT": {"code": _account_code, "name": _text, "account_type": _account_type},
+    "FISCAL_POSITION": {"name": _text, "country_code": _country},
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "INDUSTRY": ("name",),
+    "PAYMENT_TERM": ("name",),
+    "PRICELIST": ("name", "currency"),
+    "DELIVERY_METHOD": ("name",),
+    "SALESPERSON": ("name",),
+    "ACCOUNT": ("code", "name", "account_type"),
+    "FISCAL_POSITION": ("name",),
+}
+_API_NAMES = {
+    "full_name": "fullName",
+    "fixed_price": "fixedPrice",
+    "account_type": "accountType",
+    "country_code": "countryCode",
+}
+
+
+def normalize(catalog: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    fields = FIELDS[catalog]
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        api = _API_NAMES.get(name, name)
+        if name not in fields:
+            errors.append(FieldError((api,), ErrorCode.VALIDATION, f"{api} is not a field here"))
+            continue
+        try:
+            clean[name] = fields[name](value)
+        except Invalid as error:
+            errors.append(FieldError((api,), ErrorCode.VALIDATION, f"{api}: {error}"))
+    if errors:
+        raise DomainError(errors)
+    return clean
+
+
+def _check_required(catalog: str, values: Mapping[str, Any]) -> None:
+    missing = [f for f in REQUIRED[catalog] if values.get(f) in (None, "")]
+    if missing:
+        raise DomainError(
+            [
+                FieldError((_API_NAMES.get(f, f),), ErrorCode.VALIDATION, "this is required")
+                for f in missing
+            ]
+        )
+
+
+class CatalogEntry(Aggregate):
+    """One entry of one catalog; `catalog` says which."""
+
+    class Registered(Aggregate.Created):
+        catalog: str
+        values: dict[str, Any]
+        actor: str
+        request_id: str
+        reason: str | None
+
+    class Updated(Aggregate.Event):
+        changes: dict[str, Any]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, CatalogEntry)
+            aggregate.values.update(self.changes)
+
+    class Archived(Aggregate.Event):
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, CatalogEntry)
+            aggregate.archived = True
+
+    class Restored(Aggregate.Event):
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, CatalogEntry)
+            aggregate.archived = False
+
+    def __init__(self, catalog: str, values: dict[str, Any]) -> None:
+        self.catalog = catalog
+        self.values: dict[str, Any] = dict.fromkeys(FIELDS[catalog]) | dict(values)
+        self.archived = False
+
+    @classmethod
+    def register(
+        cls, *, entry_id: Any, catalog: str, values: Mapping[str, Any], audit: Audit
+    ) -> CatalogEntry:
+        if catalog not in CATALOGS:
+            raise DomainError.single(ErrorCode.VALIDATION, f"no catalog {catalog}", "catalog")
+        clean = normalize(catalog, {k: v for k, v in values.items() if v is not None})
+        _check_required(catalog, clean)
+        return cls._create(
+            cls.Registered,
+            id=entry_id,
+            catalog=catalog,
+            values={k: v for k, v in clean.items() if v not in (None, [])},
+            **audit.as_event_fields(),
+        )
+
+    def update(self, changes: Mapping[str, Any], audit: Audit) -> bool:
+        if self.archived:
+            raise archived("this entry is archived: restore it before changing it", "id")
+        clean = normalize(self.catalog, changes)
+        _check_required(self.catalog, self.values | clean)
+        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
+        if not diff:
+            return False
+        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
+        return True
+
+    def archive(self, audit: Audit) -> bool:
+        if self.archived:
+            return False
+        self.trigger_event(self.Archived, **audit.as_event_fields())
+        return True
+
+    def restore(self, audit: Audit) -> bool:
+        if not self.archived:
+            return False
+        self.trigger_event(self.Restored, **audit.as_event_fields())
+        return True
+
+    @property
+    def name(self) -> str:
+        return str(self.values.get("name") or self.values.get("code") or "")

@@ -1,0 +1,171 @@
+"""Queries over `catalog_entries` and `tags`: by id, pages by name, a partner's tags and
+tag full names ("Region / EMEA")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import class_row
+from psycopg.sql import SQL, Composable, Identifier, Literal
+from psycopg_pool import AsyncConnectionPool
+
+from app.projections.keyset import decode_name_cursor, encode_name_cursor
+from app.projections.partner_queries import MAX_PAGE
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    id: UUID
+    catalog: str
+    name: str
+    data: dict[str, Any]
+    archived: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TagRow:
+    id: UUID
+    name: str
+    color: int
+    parent_id: UUID | None
+    archived: bool
+    version: int
+    full_name: str
+
+
+@dataclass(frozen=True)
+class NamePage:
+    rows: list[Any]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+    count_query: Composable
+
+
+_TAG_COLUMNS = SQL(
+    "id, name, color, parent_id, archived, version, "
+    "(WITH RECURSIVE up(id, parent_id, name, depth) AS ("
+    " SELECT t.id, t.parent_id, t.name, 0 UNION ALL"
+    " SELECT p.id, p.parent_id, p.name, up.depth + 1 FROM tags p JOIN up ON p.id = up.parent_id"
+    " WHERE up.depth < 64)"
+    " SELECT string_agg(name, ' / ' ORDER BY depth DESC) FROM up) AS full_name"
+)
+
+
+class CatalogDirectory:
+    """Reads catalog entries and tags through the async pool."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    async def entries(self, ids: Sequence[UUID]) -> dict[UUID, CatalogRow]:
+        query = SQL("SELECT * FROM catalog_entries WHERE id = ANY(%s)")
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(CatalogRow))
+            await cur.execute(query, (list(ids),))
+            return {row.id: row for row in await cur.fetchall()}
+
+    async def tags(self, ids: Sequence[UUID]) -> dict[UUID, TagRow]:
+        query = SQL("SELECT {cols} FROM tags t WHERE id = ANY(%s)").format(cols=_TAG_COLUMNS)
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(TagRow))
+            await cur.execute(query, (list(ids),))
+            return {row.id: row for row in await cur.fetchall()}
+
+    async def tags_of_partners(self, partner_ids: Sequence[UUID]) -> dict[UUID, list[TagRow]]:
+        query = SQL(
+            "SELECT pt.partner_id, {cols} FROM partner_tags pt JOIN tags t ON t.id = pt.tag_id "
+            "WHERE pt.partner_id = ANY(%s) ORDER BY lower(t.name), t.id"
+        ).format(cols=_TAG_COLUMNS)
+        found: dict[UUID, list[TagRow]] = {i: [] for i in partner_ids}
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, (list(partner_ids),))
+            for partner_id, *values in await cur.fetchall():
+                found[partner_id].append(TagRow(*values))
+        return found
+
+    async def entry_page(
+        self, catalog: str, *, include_archived: bool, first: int | None, after: str | None
+    ) -> NamePage:
+        where = SQL("catalog = {}").format(Literal(catalog))
+        return await self._page(
+            SQL("SELECT * FROM catalog_entries t"),
+            where,
+            CatalogRow,
+            include_archived=include_archived,
+            first=first,
+            after=after,
+        )
+
+    async def tag_page(
+        self,
+        *,
+        parent_id: UUID | None,
+        top_level_only: bool,
+        include_archived: bool,
+        first: int | None,
+        after: str | None,
+    ) -> NamePage:
+        if parent_id is not None:
+            where: Composable = SQL("t.parent_id = {}").format(Literal(parent_id))
+        elif top_level_only:
+            where = SQL("t.parent_id IS NULL")
+        else:
+            where = SQL("TRUE")
+        return await self._page(
+            SQL("SELECT {cols} FROM tags t").format(cols=_TAG_COLUMNS),
+            where,
+            TagRow,
+            include_archived=include_archived,
+            first=first,
+            after=after,
+        )
+
+    async def _page(
+        self,
+        select: Composable,
+        where: Composable,
+        row_type: type[Any],
+        *,
+        include_archived: bool,
+        first: int | None,
+        after: str | None,
+    ) -> NamePage:
+        size = min(first if first is not None else 50, MAX_PAGE)
+        conditions = [where]
+        if not include_archived:
+            conditions.append(SQL("NOT t.archived"))
+        filtered = SQL(" AND ").join(conditions)
+        if after is not None:
+            name, ident = decode_name_cursor(after)
+            conditions.append(
+                SQL("(lower(t.name), t.id) > ({}, {})").format(Literal(name), Literal(ident))
+            )
+        query = SQL("{select} WHERE {w} ORDER BY lower(t.name), t.id LIMIT {n}").format(
+            select=select, w=SQL(" AND ").join(conditions), n=Literal(size + 1)
+        )
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(row_type))
+            await cur.execute(query)
+            rows = await cur.fetchall()
+        table = Identifier("tags" if row_type is TagRow else "catalog_entries")
+        return NamePage(
+            rows=rows[:size],
+            cursors=[encode_name_cursor(r.name, r.id) for r in rows[:size]],
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            count_query=SQL("SELECT count(*) FROM {} t WHERE {}").format(table, filtered),
+        )
+
+    async def count(self, query: Composable) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query)
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0

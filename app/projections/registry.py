@@ -1,0 +1,54 @@
+"""The registry projection's view: the partners, tags and catalog tables, kept together
+with one tracking record, so one transaction moves them all past a batch of events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from app.projections.catalogs import CatalogTable
+from app.projections.partners import PartnersTable
+from app.projections.tables import Table
+from app.projections.tags import TagsTable
+
+
+class RegistryView(PostgresTrackingRecorder):
+    """`prefix` names a second set of tables (e.g. for a rebuild next to the live ones)."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        tracking_table_name: str = "registry_tracking",
+        prefix: str = "",
+    ) -> None:
+        super().__init__(datastore, tracking_table_name=prefix + tracking_table_name)
+        schema = datastore.schema
+        self.prefix = prefix
+        self.tables: list[Table] = [
+            PartnersTable(schema, prefix),
+            TagsTable(schema, prefix),
+            CatalogTable(schema, prefix),
+        ]
+        for table in self.tables:
+            self.sql_create_statements += table.create_statements()
+
+    @property
+    def table_names(self) -> list[str]:
+        return [name for table in self.tables for name in table.names]
+
+    def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
+        for table in self.tables:
+            table.apply(curs, event, position)
+
+    def drop_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for name in [*self.table_names, self.tracking_table_name]:
+                curs.execute(
+                    SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.datastore.schema, name))
+                )

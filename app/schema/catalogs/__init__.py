@@ -1,0 +1,1 @@
+"""Catalogs in the GraphQL API: industries, payment terms, pricelists, delivery methods, salespeople, accounts, fiscal positions."""
