@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import typer
@@ -44,6 +45,9 @@ def serve(
     bind_port = port or settings.port
     where = "embedded PostgreSQL in " + str(settings.data_dir) if db.embedded else db.url
     typer.echo(f"Partnerbook on http://{bind_host}:{bind_port}/graphql (database: {where})")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through Python instead
+    # runs the atexit hooks, which stop the embedded PostgreSQL with the process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.main:create_app",
         factory=True,

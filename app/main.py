@@ -62,7 +62,10 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
 
 def open_application(db: database.Database, settings: Settings) -> Partnerbook:
     env = db.eventsourcing_env(settings.event_store_pool_size, settings.connect_timeout)
-    app = Partnerbook(env=env)
+    # The snapshot interval is a class attribute in eventsourcing: a subclass carries ours.
+    intervals = dict.fromkeys(Partnerbook.snapshotting_intervals, settings.snapshot_interval)
+    configured = type("Partnerbook", (Partnerbook,), {"snapshotting_intervals": intervals})
+    app: Partnerbook = configured(env=env)
     return app
 
 
@@ -86,6 +89,8 @@ async def open_runtime(settings: Settings) -> Runtime:
         max_size=settings.db_pool_size,
         open=False,
         kwargs={"autocommit": True},
+        # A connection broken by a database restart is replaced, not handed to a query.
+        check=AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
     waiter = ProjectionWaiter(db, app.name, {RegistryProjection.name: view.tracking_table_name})

@@ -279,7 +279,8 @@ class PartnerDirectory:
     ) -> Page:
         orders = list(orders) or [Order("NAME")]
         backward = last is not None and first is None
-        size = min(last if backward and last is not None else (first or 50), MAX_PAGE)
+        requested = last if backward else first
+        size = min(50 if requested is None else requested, MAX_PAGE)
         clause = where_clause(where)
         conditions = [clause]
         if after is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
@@ -23,6 +25,19 @@ Mutation = merge_types(
 )
 
 
+class PartnerbookSchema(strawberry.Schema):
+    """Logs only what is a bug: client mistakes (bad queries, refused cursors, limits)
+    are answered, not logged as errors; MaskInternalErrors logs the bugs with their stack."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            # Syntax and validation errors never reach the operation's result: code them here.
+            if error.original_error is None and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[type[strawberry.extensions.SchemaExtension]] = [
         MaskInternalErrors,
@@ -31,7 +46,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return PartnerbookSchema(
         query=Query,
         mutation=Mutation,
         types=[Partner, Tag, *CATALOG_TYPES.values()],

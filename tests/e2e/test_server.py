@@ -92,6 +92,11 @@ def test_serve_with_embedded_postgres_keeps_data_across_restarts(tmp_path: Path)
         assert post(base, LIST)["partners"]["nodes"] == [{"name": "Azure Interior"}]
         post(base, CREATE, {"name": "Deco Addict"})
         assert post(base, LIST)["partners"]["totalCount"] == 2
+    # SIGTERM stopped the server, and the embedded PostgreSQL with it.
+    deadline = time.monotonic() + 15
+    while (tmp_path / "data" / "pgdata" / "postmaster.pid").exists():
+        assert time.monotonic() < deadline, "the embedded PostgreSQL outlived the server"
+        time.sleep(0.2)
 
 
 def test_serve_with_a_database_url(db: Database, tmp_path: Path) -> None:

@@ -142,6 +142,12 @@ def test_paging_backwards_with_last_and_before(client: TestClient) -> None:
     assert [e["node"]["name"] for e in before["partners"]["edges"]] == ["B", "C"]
 
 
+def test_first_zero_gives_an_empty_page_with_the_count(client: TestClient) -> None:
+    create(client, kind="PERSON", name="Ann")
+    connection = gql(client, LIST, {"first": 0})["partners"]
+    assert connection["edges"] == [] and connection["totalCount"] == 1
+
+
 def test_first_above_100_is_refused(client: TestClient) -> None:
     body = gql_raw(client, LIST, {"first": 101})
     assert body["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
@@ -199,6 +205,8 @@ def test_countries_can_be_searched(client: TestClient) -> None:
 def test_malformed_queries_are_bad_requests(client: TestClient) -> None:
     body = gql_raw(client, "{ partners { nope } }")
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    syntax = gql_raw(client, "{ partners { ")
+    assert syntax["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     response = client.post(
         "/graphql", content=b"{not json", headers={"content-type": "application/json"}
     )
