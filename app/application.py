@@ -12,9 +12,12 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.catalog import CatalogEntry
+from app.domain.document import Document, reference_key
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived, conflict, not_found
+from app.domain.opportunity import Opportunity
 from app.domain.partner import TERM_REFERENCES, Partner, input_name
 from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag, name_key
@@ -41,7 +44,7 @@ class Partnerbook(Application[UUID]):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 
     name = "partnerbook"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Partner: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Partner: 100, Activity: 100}
 
     # -- partners -----------------------------------------------------------------------
 
@@ -78,9 +81,10 @@ class Partnerbook(Application[UUID]):
         def change(partner: Partner) -> Sequence[Aggregate]:
             parent_id = changes.get("parent_id", partner.parent_id)
             parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
-            self._check_partner_references(
-                {k: v for k, v in changes.items() if partner.values.get(k) != v}
-            )
+            new = {k: v for k, v in changes.items() if partner.values.get(k) != v}
+            if new.get("tag_ids"):  # tags it already has may be archived: they stay
+                new["tag_ids"] = [t for t in new["tag_ids"] if str(t) not in partner.tag_ids]
+            self._check_partner_references(new)
             changed = partner.update(changes, audit, parent=parent, parent_ancestry=ancestry)
             return [partner] if changed else []
 
@@ -248,7 +252,161 @@ class Partnerbook(Application[UUID]):
             Tag, tag_id, expected_version, lambda t: [t] if t.restore(audit) else []
         )
 
+    # -- activities ---------------------------------------------------------------------
+
+    def schedule_activity(
+        self,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        activity_id = self._new_id("activity", idempotency_key)
+        if idempotency_key and (existing := self._find(activity_id, Activity)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        self._active_partner(partner_id)
+        self._check_catalog_references({"assignee_id": (values.get("assignee_id"), "SALESPERSON")})
+        activity = Activity.schedule(
+            activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
+        )
+        return self._save_new(activity, idempotency_key, Activity)
+
+    def update_activity(
+        self,
+        activity_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(activity: Activity) -> Sequence[Aggregate]:
+            if changes.get("assignee_id") and changes["assignee_id"] != activity.assignee_id:
+                self._check_catalog_references(
+                    {"assignee_id": (changes["assignee_id"], "SALESPERSON")}
+                )
+            return [activity] if activity.change(changes, audit) else []
+
+        return self._change(Activity, activity_id, expected_version, change)
+
+    def complete_activity(
+        self,
+        activity_id: UUID,
+        feedback: str | None,
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(activity: Activity) -> Sequence[Aggregate]:
+            activity.complete(feedback, audit)
+            return [activity]
+
+        return self._change(Activity, activity_id, expected_version, change)
+
+    def cancel_activity(
+        self, activity_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(activity: Activity) -> Sequence[Aggregate]:
+            activity.cancel(audit)
+            return [activity]
+
+        return self._change(Activity, activity_id, expected_version, change)
+
+    # -- documents and opportunities ----------------------------------------------------
+
+    def record_document(
+        self,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Other modules report here; an archived partner's documents are still taken."""
+        document_id = self._new_id("document", idempotency_key)
+        if idempotency_key and (existing := self._find(document_id, Document)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        self._get(partner_id, Partner, "partnerId")
+        document = Document.record(
+            document_id=document_id, partner_id=partner_id, values=values, audit=audit
+        )
+        key = reference_key(document.module, document.kind, document.reference)
+        claims = self._claims(document_id, [key], ())
+        return self._save_new(document, idempotency_key, Document, *claims)
+
+    def update_document(
+        self,
+        document_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._change(
+            Document,
+            document_id,
+            expected_version,
+            lambda d: [d] if d.update(changes, audit) else [],
+        )
+
+    def create_opportunity(
+        self,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        opportunity_id = self._new_id("opportunity", idempotency_key)
+        if idempotency_key and (existing := self._find(opportunity_id, Opportunity)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        self._active_partner(partner_id)
+        self._check_catalog_references(
+            {"salesperson_id": (values.get("salesperson_id"), "SALESPERSON")}
+        )
+        opportunity = Opportunity.create(
+            opportunity_id=opportunity_id, partner_id=partner_id, values=values, audit=audit
+        )
+        return self._save_new(opportunity, idempotency_key, Opportunity)
+
+    def update_opportunity(
+        self,
+        opportunity_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+            salesperson = changes.get("salesperson_id")
+            if salesperson and salesperson != opportunity.values.get("salesperson_id"):
+                self._check_catalog_references({"salesperson_id": (salesperson, "SALESPERSON")})
+            return [opportunity] if opportunity.update(changes, audit) else []
+
+        return self._change(Opportunity, opportunity_id, expected_version, change)
+
+    def mark_opportunity_won(
+        self, opportunity_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+            opportunity.mark_won(audit)
+            return [opportunity]
+
+        return self._change(Opportunity, opportunity_id, expected_version, change)
+
+    def mark_opportunity_lost(
+        self,
+        opportunity_id: UUID,
+        lost_reason: str | None,
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+            opportunity.mark_lost(lost_reason, audit)
+            return [opportunity]
+
+        return self._change(Opportunity, opportunity_id, expected_version, change)
+
     # -- shared mechanics ---------------------------------------------------------------
+
+    def _active_partner(self, partner_id: UUID) -> Partner:
+        partner = self._get(partner_id, Partner, "partnerId")
+        if partner.archived:
+            raise archived("the partner is archived", "partnerId")
+        return partner
 
     def _new_id(self, kind: str, idempotency_key: str | None) -> UUID:
         """A fresh id, or the same id for the same idempotency key (so a repeat is a no-op)."""
@@ -313,10 +471,10 @@ class Partnerbook(Application[UUID]):
             return None
         return aggregate if isinstance(aggregate, cls) else None
 
-    def _get(self, aggregate_id: UUID, cls: type[AggregateT]) -> AggregateT:
+    def _get(self, aggregate_id: UUID, cls: type[AggregateT], field: str = "id") -> AggregateT:
         aggregate = self._find(aggregate_id, cls)
         if aggregate is None:
-            raise not_found("no record with this id", "id")
+            raise not_found(f"no {cls.__name__.lower()} with this id", field)
         return aggregate
 
     def _get_partner(self, partner_id: UUID) -> Partner:
@@ -438,12 +596,16 @@ def _unique_keys_of_entry(entry: CatalogEntry) -> list[str]:
 
 
 def _duplicate_field(key: str) -> str:
-    return "code" if key.startswith("account-code:") else "name"
+    if key.startswith("account-code:"):
+        return "code"
+    return "reference" if key.startswith("document:") else "name"
 
 
 def _duplicate_message(key: str) -> str:
     if key.startswith("account-code:"):
         return "another account already has this code"
+    if key.startswith("document:"):
+        return "this module already recorded a document of this kind with this reference"
     return "another tag with this name has the same parent"
 
 

@@ -28,6 +28,7 @@ from app.projections.catalog_queries import CatalogDirectory
 from app.projections.partner_queries import PartnerDirectory
 from app.projections.positions import ProjectionWaiter
 from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.projections.relationship_queries import RelationshipDirectory
 from app.schema.context import Context, Services
 from app.schema.schema import build_schema
 from app.settings import Settings
@@ -100,6 +101,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         app=app,
         directory=PartnerDirectory(pool),
         catalogs=CatalogDirectory(pool),
+        relationships=RelationshipDirectory(pool),
         waiter=waiter,
         limiter=anyio.CapacityLimiter(settings.command_threads),
     )

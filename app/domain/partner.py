@@ -315,6 +315,7 @@ _INPUT_NAMES = {
     "payable_account_id": "payableAccountId",
     "fiscal_position_id": "fiscalPositionId",
     "credit_limit": "creditLimit",
+    "assignee_id": "assigneeId",
     "state_code": "stateCode",
     "country_code": "countryCode",
     "company_registry": "companyRegistry",

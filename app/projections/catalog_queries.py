@@ -13,8 +13,7 @@ from psycopg.rows import class_row
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.keyset import decode_name_cursor, encode_name_cursor
-from app.projections.partner_queries import MAX_PAGE
+from app.projections.keyset import MAX_PAGE, decode_name_cursor, encode_name_cursor
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ import binascii
 import json
 from uuid import UUID
 
+MAX_PAGE = 100
+"""The most rows one page may hold."""
+
 
 class BadCursor(ValueError):
     """A cursor this query did not issue."""

@@ -16,9 +16,8 @@ from psycopg.rows import class_row
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.keyset import BadCursor
-
-MAX_PAGE = 100
+from app.projections.keyset import MAX_PAGE, BadCursor
+from app.projections.relationship_queries import overdue_condition, total_invoiced
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,13 @@ class PartnerRow:
     version: int
     created_at: datetime
     updated_at: datetime
+    total_invoiced: Decimal | None = None
+    """Selected only when the page is ordered by it."""
 
 
-_COLUMNS = SQL(", ").join(Identifier(f) for f in PartnerRow.__dataclass_fields__)
+_COLUMNS = SQL(", ").join(
+    Identifier(f) for f in PartnerRow.__dataclass_fields__ if f != "total_invoiced"
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class PartnerFilter:
     industry_id: UUID | None = None
     salesperson_id: UUID | None = None
     tag_ids: tuple[UUID, ...] | None = None
+    has_overdue_activities: bool | None = None
     and_: tuple[PartnerFilter, ...] = ()
     or_: tuple[PartnerFilter, ...] = ()
     not_: PartnerFilter | None = None
@@ -100,8 +104,9 @@ class PartnerFilter:
         return self.archived is not None or any(f.mentions_archived() for f in nested)
 
 
-def compile_filter(f: PartnerFilter) -> Composable:
-    """One parameter-free composable: values are embedded as literals by psycopg."""
+def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
+    """One parameter-free composable: values are embedded as literals by psycopg.
+    `now` is the clock that decides which activities are overdue."""
     parts: list[Composable] = []
     for name, column in (
         ("kind", "kind"),
@@ -121,17 +126,20 @@ def compile_filter(f: PartnerFilter) -> Composable:
             parts.append(SQL("{} = {}").format(Identifier(column), Literal(value)))
     if f.tag_ids is not None:
         parts.append(_tagged_with(f.tag_ids))
+    if f.has_overdue_activities is not None:
+        overdue = overdue_condition(now, SQL("partners.id"))
+        parts.append(overdue if f.has_overdue_activities else SQL("NOT {}").format(overdue))
     if f.email is not None:
         parts.append(SQL("email_normalized = {}").format(Literal(f.email.strip().lower())))
-    parts.extend(SQL("({})").format(compile_filter(sub)) for sub in f.and_)
+    parts.extend(SQL("({})").format(compile_filter(sub, now)) for sub in f.and_)
     if f.or_:
         parts.append(
             SQL("({})").format(
-                SQL(" OR ").join(SQL("({})").format(compile_filter(s)) for s in f.or_)
+                SQL(" OR ").join(SQL("({})").format(compile_filter(s, now)) for s in f.or_)
             )
         )
     if f.not_ is not None:
-        parts.append(SQL("NOT ({})").format(compile_filter(f.not_)))
+        parts.append(SQL("NOT ({})").format(compile_filter(f.not_, now)))
     return SQL(" AND ").join(parts) if parts else SQL("TRUE")
 
 
@@ -146,9 +154,9 @@ def _tagged_with(tag_ids: Sequence[UUID]) -> Composable:
     ).format(ids=Literal(list(tag_ids)))
 
 
-def where_clause(f: PartnerFilter | None) -> Composable:
+def where_clause(f: PartnerFilter | None, now: datetime) -> Composable:
     f = f or PartnerFilter()
-    base = compile_filter(f)
+    base = compile_filter(f, now)
     if not f.mentions_archived():
         return SQL("({}) AND NOT archived").format(base)
     return base
@@ -176,6 +184,7 @@ SORT_KEYS: dict[str, SortKey] = {
     "CREATED_AT": SortKey(SQL("created_at"), _time),
     "UPDATED_AT": SortKey(SQL("updated_at"), _time),
     "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), _text),
+    "TOTAL_INVOICED": SortKey(total_invoiced(SQL("partners.id")), lambda v: Decimal(_text(v))),
 }
 
 
@@ -208,6 +217,8 @@ def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
                 values.append(row.updated_at.isoformat())
             case "COUNTRY":
                 values.append(row.country_code or "")
+            case "TOTAL_INVOICED":
+                values.append(str(row.total_invoiced or 0))
     return values
 
 
@@ -272,6 +283,7 @@ class PartnerDirectory:
         where: PartnerFilter | None,
         orders: Sequence[Order],
         *,
+        now: datetime,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -281,7 +293,7 @@ class PartnerDirectory:
         backward = last is not None and first is None
         requested = last if backward else first
         size = min(50 if requested is None else requested, MAX_PAGE)
-        clause = where_clause(where)
+        clause = where_clause(where, now)
         conditions = [clause]
         if after is not None:
             values, ident = decode_cursor(after, orders)
@@ -289,8 +301,13 @@ class PartnerDirectory:
         if before is not None:
             values, ident = decode_cursor(before, orders)
             conditions.append(_seek(orders, values, ident, forward=False))
+        columns = _COLUMNS
+        if any(o.field == "TOTAL_INVOICED" for o in orders):
+            columns = SQL("{}, {} AS total_invoiced").format(
+                _COLUMNS, SORT_KEYS["TOTAL_INVOICED"].expression
+            )
         query = SQL("SELECT {cols} FROM {t} WHERE {w} ORDER BY {o} LIMIT {n}").format(
-            cols=_COLUMNS,
+            cols=columns,
             t=self.table,
             w=SQL(" AND ").join(conditions),
             o=_order_by(orders, reverse=backward),

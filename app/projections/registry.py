@@ -1,4 +1,5 @@
-"""The registry projection's view: the partners, tags and catalog tables, kept together
+"""The registry projection's view: every read-model table (partners, tags, catalogs,
+activities, documents, opportunities, timeline), kept together
 with one tracking record, so one transaction moves them all past a batch of events."""
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from app.projections.activities import ActivitiesTable
 from app.projections.catalogs import CatalogTable
+from app.projections.documents import DocumentsTable
 from app.projections.partners import PartnersTable
 from app.projections.tables import Table
 from app.projections.tags import TagsTable
+from app.projections.timeline import TimelineTable
 
 
 class RegistryView(PostgresTrackingRecorder):
@@ -34,6 +38,9 @@ class RegistryView(PostgresTrackingRecorder):
             PartnersTable(schema, prefix),
             TagsTable(schema, prefix),
             CatalogTable(schema, prefix),
+            ActivitiesTable(schema, prefix),
+            DocumentsTable(schema, prefix),
+            TimelineTable(schema, prefix),  # last: it reads the subjects' partner
         ]
         for table in self.tables:
             self.sql_create_statements += table.create_statements()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,6 +18,13 @@ from app.application import Partnerbook
 from app.projections.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.projections.partner_queries import PartnerDirectory, PartnerRow
 from app.projections.positions import ProjectionWaiter
+from app.projections.relationship_queries import (
+    ActivityRow,
+    DocumentRow,
+    OpportunityRow,
+    RelationshipDirectory,
+    Stats,
+)
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -32,6 +40,9 @@ class Services:
     catalogs: CatalogDirectory
     waiter: ProjectionWaiter
     limiter: anyio.CapacityLimiter
+    relationships: RelationshipDirectory
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
 
 @dataclass
@@ -43,10 +54,19 @@ class Context:
     catalog_entries: DataLoader[UUID, CatalogRow | None] = field(init=False)
     tags: DataLoader[UUID, TagRow | None] = field(init=False)
     partner_tags: DataLoader[UUID, list[TagRow]] = field(init=False)
+    activities: DataLoader[UUID, ActivityRow | None] = field(init=False)
+    documents: DataLoader[UUID, DocumentRow | None] = field(init=False)
+    opportunities: DataLoader[UUID, OpportunityRow | None] = field(init=False)
+    opportunities_of: DataLoader[UUID, list[OpportunityRow]] = field(init=False)
+    stats: DataLoader[UUID, Stats] = field(init=False)
+    now: datetime = field(init=False)
+    """The request's one clock reading: every state in one answer agrees."""
 
     def __post_init__(self) -> None:
         """Fresh loaders per request: batched look-ups, no cache across requests."""
         services = self.services
+        self.now = services.clock()
+        relationships = services.relationships
 
         async def partners(ids: Sequence[UUID]) -> list[PartnerRow | None]:
             rows = await services.directory.get_many(ids)
@@ -64,6 +84,31 @@ class Context:
             found = await services.catalogs.tags_of_partners(ids)
             return [found.get(i, []) for i in ids]
 
+        async def activities(ids: Sequence[UUID]) -> list[ActivityRow | None]:
+            rows = await relationships.activities(ids, self.now)
+            return [rows.get(i) for i in ids]
+
+        async def documents(ids: Sequence[UUID]) -> list[DocumentRow | None]:
+            rows = await relationships.documents(ids)
+            return [rows.get(i) for i in ids]
+
+        async def opportunities(ids: Sequence[UUID]) -> list[OpportunityRow | None]:
+            rows = await relationships.opportunities(ids)
+            return [rows.get(i) for i in ids]
+
+        async def opportunities_of(ids: Sequence[UUID]) -> list[list[OpportunityRow]]:
+            found = await relationships.opportunities_of(ids)
+            return [found.get(i, []) for i in ids]
+
+        async def stats(ids: Sequence[UUID]) -> list[Stats]:
+            found = await relationships.stats(ids, self.now)
+            return [found[i] for i in ids]
+
+        self.activities = DataLoader(load_fn=activities)
+        self.documents = DataLoader(load_fn=documents)
+        self.opportunities = DataLoader(load_fn=opportunities)
+        self.opportunities_of = DataLoader(load_fn=opportunities_of)
+        self.stats = DataLoader(load_fn=stats)
         self.partners = DataLoader(load_fn=partners)
         self.catalog_entries = DataLoader(load_fn=entries)
         self.tags = DataLoader(load_fn=tags)

@@ -9,6 +9,7 @@ from app.schema.context import Info
 from app.schema.errors import ClientError
 from app.schema.ids import BadId, from_global_id
 from app.schema.partners.types import Partner
+from app.schema.relationship.types import Activity, Document, Opportunity
 from app.schema.relay import Node
 from app.schema.tags.types import Tag
 
@@ -24,6 +25,15 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Tag":
         tag = await info.context.tags.load(ident)
         return Tag.from_row(tag) if tag else None
+    if type_name == "Activity":
+        activity = await info.context.activities.load(ident)
+        return Activity.from_row(activity) if activity else None
+    if type_name == "Document":
+        document = await info.context.documents.load(ident)
+        return Document.from_row(document) if document else None
+    if type_name == "Opportunity":
+        opportunity = await info.context.opportunities.load(ident)
+        return Opportunity.from_row(opportunity) if opportunity else None
     if type_name in TYPE_CATALOGS:
         entry = await info.context.catalog_entries.load(ident)
         if entry is not None and entry.catalog == TYPE_CATALOGS[type_name]:

@@ -16,12 +16,23 @@ from app.schema.nodes import NodeQueries
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
 from app.schema.partners.types import Partner
+from app.schema.relationship.operations import RelationshipMutations, RelationshipQueries
+from app.schema.relationship.types import Activity, Document, Opportunity, TimelineEntry
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
 
-Query = merge_types("Query", (NodeQueries, PartnerQueries, TagQueries, CatalogQueries))
+Query = merge_types(
+    "Query", (NodeQueries, PartnerQueries, RelationshipQueries, TagQueries, CatalogQueries)
+)
 Mutation = merge_types(
-    "Mutation", (PartnerMutations, PartnerTermsMutations, TagMutations, CatalogMutations)
+    "Mutation",
+    (
+        PartnerMutations,
+        PartnerTermsMutations,
+        RelationshipMutations,
+        TagMutations,
+        CatalogMutations,
+    ),
 )
 
 
@@ -49,7 +60,15 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return PartnerbookSchema(
         query=Query,
         mutation=Mutation,
-        types=[Partner, Tag, *CATALOG_TYPES.values()],
+        types=[
+            Partner,
+            Tag,
+            Activity,
+            Document,
+            Opportunity,
+            TimelineEntry,
+            *CATALOG_TYPES.values(),
+        ],
         extensions=extensions,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -41,63 +42,200 @@ def table_rows(db: Database, table: str) -> list[dict[str, Any]]:
     return rows
 
 
+class RandomHistory:
+    """Random commands over partners, tags, catalogs and terms, refused ones included."""
+
+    def __init__(self, app: Partnerbook, seed: int) -> None:
+        self.app = app
+        self.rng = random.Random(seed)
+        self.companies: list[UUID] = []
+        self.everyone: list[UUID] = []
+        self.tags: list[UUID] = []
+        self.entries: dict[str, list[UUID]] = {"PRICELIST": [], "INDUSTRY": [], "SALESPERSON": []}
+        self.activities: list[UUID] = []
+        self.documents: list[UUID] = []
+        self.opportunities: list[UUID] = []
+
+    def pick(self, items: list[UUID]) -> UUID | None:
+        return self.rng.choice(items) if items else None
+
+    def step(self, n: int) -> None:
+        app, rng = self.app, self.rng
+        action = rng.choice(
+            [
+                "company",
+                "person",
+                "rename",
+                "move",
+                "address",
+                "archive",
+                "restore",
+                "type",
+                "tag",
+                "retag",
+                "tag_partner",
+                "untag",
+                "catalog",
+                "archive_entry",
+                "terms",
+                "industry",
+                "activity",
+                "close_activity",
+                "document",
+                "pay",
+                "opportunity",
+                "win",
+            ]
+        )
+        if action == "company" or not self.companies:
+            city, country = rng.choice(CITIES)
+            parent = self.pick(self.companies) if rng.random() < 0.3 else None
+            result = app.create_partner(
+                "COMPANY",
+                {
+                    "name": f"Company {n}",
+                    "city": city,
+                    "country_code": country,
+                    "parent_id": str(parent) if parent else None,
+                    "vat": None,
+                },
+                AUDIT,
+            )
+            self.companies.append(result.id)
+            self.everyone.append(result.id)
+        elif action == "person":
+            parent = self.pick(self.companies) if rng.random() < 0.8 else None
+            result = app.create_partner(
+                "PERSON",
+                {"name": f"Person {n}", "parent_id": str(parent) if parent else None},
+                AUDIT,
+            )
+            self.everyone.append(result.id)
+        elif action == "rename":
+            app.update_partner(rng.choice(self.everyone), {"name": f"Renamed {n}"}, AUDIT)
+        elif action == "move":
+            app.update_partner(
+                rng.choice(self.everyone), {"parent_id": str(rng.choice(self.companies))}, AUDIT
+            )
+        elif action == "address":
+            city, country = rng.choice(CITIES)
+            app.update_partner(
+                rng.choice(self.everyone),
+                {"city": city, "country_code": country, "street": f"{n} Main St"},
+                AUDIT,
+            )
+        elif action == "type":
+            app.update_partner(
+                rng.choice(self.everyone),
+                {"type": rng.choice(["CONTACT", "INVOICE", "DELIVERY"])},
+                AUDIT,
+            )
+        elif action == "archive":
+            app.archive_partner(rng.choice(self.everyone), AUDIT)
+        elif action == "restore":
+            app.restore_partner(rng.choice(self.everyone), AUDIT)
+        elif action == "tag":
+            parent = self.pick(self.tags) if rng.random() < 0.5 else None
+            result = app.create_tag(
+                {
+                    "name": f"Tag {n % 7}",
+                    "color": n % 12,
+                    "parent_id": str(parent) if parent else None,
+                },
+                AUDIT,
+            )
+            self.tags.append(result.id)
+        elif action == "retag" and self.tags:
+            parent = self.pick(self.tags)
+            app.update_tag(
+                rng.choice(self.tags),
+                {"name": f"Tag {n}", "parent_id": str(parent) if parent else None},
+                AUDIT,
+            )
+        elif action == "tag_partner" and self.tags:
+            app.add_partner_tags(rng.choice(self.everyone), rng.sample(self.tags, 1), AUDIT)
+        elif action == "untag" and self.tags:
+            app.remove_partner_tags(rng.choice(self.everyone), rng.sample(self.tags, 1), AUDIT)
+        elif action == "catalog":
+            catalog = rng.choice(list(self.entries))
+            values: dict[str, Any] = {"name": f"{catalog} {n}"}
+            if catalog == "PRICELIST":
+                values["currency"] = rng.choice(["EUR", "USD"])
+            self.entries[catalog].append(app.create_catalog_entry(catalog, values, AUDIT).id)
+        elif action == "archive_entry":
+            catalog = rng.choice(list(self.entries))
+            if self.entries[catalog]:
+                app.archive_catalog_entry(rng.choice(self.entries[catalog]), catalog, AUDIT)
+        elif action == "terms" and self.entries["PRICELIST"]:
+            app.set_commercial_terms(
+                rng.choice(self.everyone),
+                {
+                    "pricelist_id": str(rng.choice(self.entries["PRICELIST"])),
+                    "credit_limit": {"amount": str(n * 10), "currency": "EUR"},
+                },
+                AUDIT,
+            )
+        elif action == "activity":
+            result = app.schedule_activity(
+                rng.choice(self.everyone),
+                {
+                    "activity_type": rng.choice(["CALL", "EMAIL", "TODO"]),
+                    "summary": f"A{n}",
+                    "due_date": f"2026-12-{1 + n % 28:02d}",
+                },
+                AUDIT,
+            )
+            self.activities.append(result.id)
+        elif action == "close_activity" and self.activities:
+            activity = rng.choice(self.activities)
+            if rng.random() < 0.5:
+                app.complete_activity(activity, f"done {n}", AUDIT)
+            else:
+                app.update_activity(activity, {"due_date": "2027-01-05", "summary": f"B{n}"}, AUDIT)
+        elif action == "document":
+            kind = rng.choice(["INVOICE", "CREDIT_NOTE", "PAYMENT"])
+            result = app.record_document(
+                rng.choice(self.everyone),
+                {
+                    "module": "ACCOUNTING",
+                    "kind": kind,
+                    "reference": f"D{n % 40}",
+                    "date": "2026-11-01",
+                    "amount": str(n),
+                    "currency": "EUR",
+                },
+                AUDIT,
+            )
+            self.documents.append(result.id)
+        elif action == "pay" and self.documents:
+            app.update_document(rng.choice(self.documents), {"status": "PAID"}, AUDIT)
+        elif action == "opportunity":
+            result = app.create_opportunity(
+                rng.choice(self.everyone),
+                {"name": f"O{n}", "expected_revenue": {"amount": str(n), "currency": "EUR"}},
+                AUDIT,
+            )
+            self.opportunities.append(result.id)
+        elif action == "win" and self.opportunities:
+            app.mark_opportunity_won(rng.choice(self.opportunities), AUDIT)
+        elif action == "industry" and self.entries["INDUSTRY"]:
+            app.update_partner(
+                rng.choice(self.everyone),
+                {
+                    "industry_id": str(rng.choice(self.entries["INDUSTRY"])),
+                    "salesperson_id": str(self.pick(self.entries["SALESPERSON"]) or "") or None,
+                },
+                AUDIT,
+            )
+
+
 def random_history(app: Partnerbook, projector: Projector, seed: int, steps: int) -> None:
     """Random commands, projected every few steps, as a running service would."""
-    rng = random.Random(seed)
-    companies: list[UUID] = []
-    everyone: list[UUID] = []
-    for step in range(steps):
-        action = rng.choice(
-            ["company", "person", "rename", "move", "address", "archive", "restore", "type"]
-        )
-        try:
-            if action == "company" or not companies:
-                city, country = rng.choice(CITIES)
-                parent = str(rng.choice(companies)) if companies and rng.random() < 0.3 else None
-                result = app.create_partner(
-                    "COMPANY",
-                    {
-                        "name": f"Company {step}",
-                        "city": city,
-                        "country_code": country,
-                        "parent_id": parent,
-                    },
-                    AUDIT,
-                )
-                companies.append(result.id)
-                everyone.append(result.id)
-            elif action == "person":
-                parent = str(rng.choice(companies)) if rng.random() < 0.8 else None
-                result = app.create_partner(
-                    "PERSON", {"name": f"Person {step}", "parent_id": parent}, AUDIT
-                )
-                everyone.append(result.id)
-            elif action == "rename":
-                app.update_partner(rng.choice(everyone), {"name": f"Renamed {step}"}, AUDIT)
-            elif action == "move":
-                app.update_partner(
-                    rng.choice(everyone), {"parent_id": str(rng.choice(companies))}, AUDIT
-                )
-            elif action == "address":
-                city, country = rng.choice(CITIES)
-                app.update_partner(
-                    rng.choice(everyone),
-                    {"city": city, "country_code": country, "street": f"{step} Main St"},
-                    AUDIT,
-                )
-            elif action == "type":
-                app.update_partner(
-                    rng.choice(everyone),
-                    {"type": rng.choice(["CONTACT", "INVOICE", "DELIVERY"])},
-                    AUDIT,
-                )
-            elif action == "archive":
-                app.archive_partner(rng.choice(everyone), AUDIT)
-            else:
-                app.restore_partner(rng.choice(everyone), AUDIT)
-        except DomainError:
-            pass  # refused commands are part of a realistic history
-        if step % 5 == 0:
+    history = RandomHistory(app, seed)
+    for n in range(steps):
+        with contextlib.suppress(DomainError):  # refused commands are history too
+            history.step(n)
+        if n % 5 == 0:
             projector.catch_up()
     projector.catch_up()
 
@@ -105,13 +243,23 @@ def random_history(app: Partnerbook, projector: Projector, seed: int, steps: int
 def test_incremental_equals_rebuild(app: Partnerbook, db: Database) -> None:
     env = db.eventsourcing_env(2, 5)
     live = construct_view(env)
-    random_history(app, projector_for(app, db, live), seed=7, steps=160)
+    random_history(app, projector_for(app, db, live), seed=7, steps=400)
 
     rebuilt = construct_view(env, prefix="rebuild_")
     applied = projector_for(app, db, rebuilt).catch_up()
 
     assert applied == app.recorder.max_notification_id()
     assert len(table_rows(db, "partners")) > 20
+    for table in (
+        "tags",
+        "partner_tags",
+        "catalog_entries",
+        "activities",
+        "documents",
+        "opportunities",
+        "timeline",
+    ):
+        assert table_rows(db, table), f"the random history left {table} empty"
     for table in live.table_names:
         assert table_rows(db, table) == table_rows(db, f"rebuild_{table}"), table
 

@@ -119,6 +119,7 @@ class PartnerFilterInput:
     tag_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Tagged with any of these tags or their sub-tags."
     )
+    has_overdue_activities: bool | None = None
     and_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="and")
     or_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="or")
     not_: PartnerFilterInput | None = strawberry.field(default=None, name="not")
@@ -140,6 +141,7 @@ class PartnerFilterInput:
             tag_ids=tuple(_filter_id(t, "Tag") or NO_MATCH for t in self.tag_ids)
             if self.tag_ids is not None
             else None,
+            has_overdue_activities=self.has_overdue_activities,
             and_=tuple(f.to_filter() for f in self.and_ or ()),
             or_=tuple(f.to_filter() for f in self.or_ or ()),
             not_=self.not_.to_filter() if self.not_ else None,
@@ -153,6 +155,7 @@ class PartnerOrderField(Enum):
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
     COUNTRY = "COUNTRY"
+    TOTAL_INVOICED = "TOTAL_INVOICED"
 
 
 @strawberry.input

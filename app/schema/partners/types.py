@@ -18,6 +18,20 @@ from app.schema.context import Info
 from app.schema.errors import ClientError
 from app.schema.ids import to_global_id
 from app.schema.partners.terms import CommercialTerms, load_entry
+from app.schema.relationship.connections import (
+    activity_connection,
+    document_connection,
+    timeline_connection,
+)
+from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
+from app.schema.relationship.types import (
+    Activity,
+    Document,
+    Opportunity,
+    PartnerStats,
+    TimelineEntry,
+    TimelineKind,
+)
 from app.schema.relay import Connection, Node, check_page_args, make_connection
 from app.schema.tags.types import Tag
 
@@ -178,6 +192,49 @@ class Partner(Node):
             source = await info.context.partners.load(source.commercial_partner_id) or source
         return CommercialTerms(source=source, asked_for=self.row)
 
+    @strawberry.field(description="Its figures; a company's include its contacts'.")
+    async def stats(self, info: Info) -> PartnerStats:
+        return PartnerStats(stats=await info.context.stats.load(self.row.id))
+
+    @strawberry.field(description="Its activities (a company's include its contacts').")
+    async def activities(
+        self,
+        info: Info,
+        filter: ActivityFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Activity]:
+        f = (filter or ActivityFilterInput()).to_filter(partner_id=self.row.id)
+        return await activity_connection(info, f, first, after)
+
+    @strawberry.field(description="Documents reported for it (a company's include its contacts').")
+    async def documents(
+        self,
+        info: Info,
+        filter: DocumentFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Document]:
+        f = (filter or DocumentFilterInput()).to_filter(partner_id=self.row.id)
+        return await document_connection(info, f, first, after)
+
+    @strawberry.field(description="Its opportunities, newest first.")
+    async def opportunities(self, info: Info) -> list[Opportunity]:
+        rows = await info.context.opportunities_of.load(self.row.id)
+        return [Opportunity.from_row(row) for row in rows]
+
+    @strawberry.field(description="Everything that happened to it and its records, newest first.")
+    async def timeline(
+        self,
+        info: Info,
+        kinds: list[TimelineKind] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[TimelineEntry]:
+        return await timeline_connection(
+            info, self.row.id, [k.value for k in kinds] if kinds else None, first, after
+        )
+
     @strawberry.field(description="The company this partner belongs to.")
     async def parent(self, info: Info) -> Partner | None:
         if self.row.parent_id is None:
@@ -217,7 +274,13 @@ async def partner_connection(
     directory = info.context.services.directory
     try:
         page = await directory.page(
-            where, orders, first=first, after=after, last=last, before=before
+            where,
+            orders,
+            now=info.context.now,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
     except BadCursor as error:
         raise ClientError(str(error), "BAD_REQUEST") from None

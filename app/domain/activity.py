@@ -1,0 +1,205 @@
+"""Activities: calls, emails, meetings, to-dos and follow-ups planned with a partner."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.domain.audited import Audit
+from app.domain.errors import DomainError, ErrorCode, FieldError
+
+ACTIVITY_TYPES = ("CALL", "EMAIL", "MEETING", "TODO", "FOLLOW_UP", "UPLOAD_DOCUMENT")
+OPEN, DONE, CANCELLED = "OPEN", "DONE", "CANCELLED"
+MAX_SUMMARY = 300
+MAX_NOTE = 20_000
+
+
+def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+
+    def fail(field: str, message: str) -> None:
+        errors.append(FieldError((field,), ErrorCode.VALIDATION, message))
+
+    for field, value in changes.items():
+        if field == "activity_type":
+            if value not in ACTIVITY_TYPES:
+                fail("activityType", f"activityType must be one of {ACTIVITY_TYPES}")
+            clean[field] = value
+        elif field in ("summary", "note"):
+            text = value.strip() if isinstance(value, str) else None
+            limit = MAX_SUMMARY if field == "summary" else MAX_NOTE
+            if text is not None and len(text) > limit:
+                fail(field, f"{field} is longer than {limit} characters")
+            clean[field] = text or None
+        elif field == "due_date":
+            if not isinstance(value, str):
+                fail("dueDate", "dueDate is required")
+                continue
+            try:
+                clean[field] = date.fromisoformat(value).isoformat()
+            except ValueError:
+                fail("dueDate", f"'{value}' is not a date like 2026-12-31")
+        elif field == "assignee_id":
+            clean[field] = None if value is None else str(UUID(str(value)))
+        else:
+            fail(field, f"unknown field {field}")
+    if errors:
+        raise DomainError(errors)
+    return clean
+
+
+class Activity(Aggregate):
+    """Planned with a partner, assigned to a salesperson; done or cancelled at the end."""
+
+    class Scheduled(Aggregate.Created):
+        partner_id: str
+        activity_type: str
+        summary: str | None
+        note: str | None
+        due_date: str
+        assignee_id: str | None
+        actor: str
+        request_id: str
+        reason: str | None
+
+    class Edited(Aggregate.Event):
+        changes: dict[str, Any]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Activity)
+            for key, value in self.changes.items():
+                setattr(aggregate, key, value)
+
+    class Rescheduled(Aggregate.Event):
+        due_date: str
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Activity)
+            aggregate.due_date = self.due_date
+
+    class Reassigned(Aggregate.Event):
+        assignee_id: str | None
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Activity)
+            aggregate.assignee_id = self.assignee_id
+
+    class Completed(Aggregate.Event):
+        feedback: str | None
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Activity)
+            aggregate.status = DONE
+            aggregate.feedback = self.feedback
+            aggregate.done_at = self.timestamp
+
+    class Cancelled(Aggregate.Event):
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Activity)
+            aggregate.status = CANCELLED
+
+    def __init__(
+        self,
+        partner_id: str,
+        activity_type: str,
+        summary: str | None,
+        note: str | None,
+        due_date: str,
+        assignee_id: str | None,
+    ) -> None:
+        self.partner_id = partner_id
+        self.activity_type = activity_type
+        self.summary = summary
+        self.note = note
+        self.due_date = due_date
+        self.assignee_id = assignee_id
+        self.status = OPEN
+        self.feedback: str | None = None
+        self.done_at: datetime | None = None
+
+    @classmethod
+    def schedule(
+        cls,
+        *,
+        activity_id: UUID,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+    ) -> Activity:
+        clean = _validate(
+            {
+                "activity_type": "TODO",
+                **{k: v for k, v in values.items() if v is not None},
+                "due_date": values.get("due_date"),
+            }
+        )
+        return cls._create(
+            cls.Scheduled,
+            id=activity_id,
+            partner_id=str(partner_id),
+            activity_type=clean["activity_type"],
+            summary=clean.get("summary"),
+            note=clean.get("note"),
+            due_date=clean["due_date"],
+            assignee_id=clean.get("assignee_id"),
+            **audit.as_event_fields(),
+        )
+
+    def change(self, changes: Mapping[str, Any], audit: Audit) -> bool:
+        """Edits, reschedules and reassigns: one event for each kind of change."""
+        self._check_open()
+        if "due_date" in changes and changes["due_date"] is None:
+            raise DomainError.single(ErrorCode.VALIDATION, "dueDate cannot be cleared", "dueDate")
+        if "activity_type" in changes and changes["activity_type"] is None:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, "activityType cannot be cleared", "activityType"
+            )
+        clean = _validate(changes)
+        diff = {k: v for k, v in clean.items() if getattr(self, k) != v}
+        fields = audit.as_event_fields()
+        edits = {k: v for k, v in diff.items() if k in ("summary", "note", "activity_type")}
+        if edits:
+            self.trigger_event(self.Edited, changes=edits, **fields)
+        if "due_date" in diff:
+            self.trigger_event(self.Rescheduled, due_date=diff["due_date"], **fields)
+        if "assignee_id" in diff:
+            self.trigger_event(self.Reassigned, assignee_id=diff["assignee_id"], **fields)
+        return bool(diff)
+
+    def complete(self, feedback: str | None, audit: Audit) -> None:
+        self._check_open()
+        text = feedback.strip() if feedback else None
+        if text is not None and len(text) > MAX_NOTE:
+            raise DomainError.single(ErrorCode.VALIDATION, "feedback is too long", "feedback")
+        self.trigger_event(self.Completed, feedback=text or None, **audit.as_event_fields())
+
+    def cancel(self, audit: Audit) -> None:
+        self._check_open()
+        self.trigger_event(self.Cancelled, **audit.as_event_fields())
+
+    def _check_open(self) -> None:
+        if self.status != OPEN:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, f"the activity is already {self.status.lower()}", "id"
+            )

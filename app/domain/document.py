@@ -1,0 +1,258 @@
+"""Documents other modules report about a partner: quotations, orders, invoices,
+payments, tickets, subscriptions, projects, event registrations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.domain.audited import Audit
+from app.domain.catalog import Invalid, normalize_amount, normalize_currency
+from app.domain.errors import DomainError, ErrorCode, FieldError
+
+KINDS_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "SALES": ("QUOTATION", "SALE_ORDER"),
+    "PURCHASE": ("PURCHASE_ORDER",),
+    "ACCOUNTING": ("INVOICE", "VENDOR_BILL", "CREDIT_NOTE", "PAYMENT"),
+    "HELPDESK": ("TICKET",),
+    "CRM": ("LEAD",),
+    "SUBSCRIPTION": ("SUBSCRIPTION",),
+    "PROJECT": ("PROJECT",),
+    "EVENT": ("EVENT_REGISTRATION",),
+    "MARKETING": ("MAILING",),
+}
+MODULES = tuple(KINDS_BY_MODULE)
+KINDS = tuple(k for kinds in KINDS_BY_MODULE.values() for k in kinds)
+
+_INVOICE_STATES = ("DRAFT", "OPEN", "PARTIALLY_PAID", "PAID", "CANCELLED")
+_ORDER_STATES = ("DRAFT", "CONFIRMED", "DONE", "CANCELLED")
+STATUSES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "QUOTATION": ("DRAFT", "OPEN", "CONFIRMED", "CANCELLED"),
+    "SALE_ORDER": _ORDER_STATES,
+    "PURCHASE_ORDER": _ORDER_STATES,
+    "INVOICE": _INVOICE_STATES,
+    "VENDOR_BILL": _INVOICE_STATES,
+    "CREDIT_NOTE": _INVOICE_STATES,
+    "PAYMENT": ("DRAFT", "DONE", "CANCELLED"),
+    "TICKET": ("OPEN", "DONE", "CANCELLED"),
+    "LEAD": ("OPEN", "DONE", "CANCELLED"),
+    "SUBSCRIPTION": ("DRAFT", "OPEN", "DONE", "CANCELLED"),
+    "PROJECT": ("OPEN", "DONE", "CANCELLED"),
+    "EVENT_REGISTRATION": ("CONFIRMED", "DONE", "CANCELLED"),
+    "MAILING": ("DRAFT", "DONE", "CANCELLED"),
+}
+STATUSES = tuple(dict.fromkeys(s for states in STATUSES_BY_KIND.values() for s in states))
+PAYABLE_KINDS = ("INVOICE", "VENDOR_BILL", "CREDIT_NOTE")
+"""Kinds with an amount paid and a residual."""
+
+
+def reference_key(module: str, kind: str, reference: str) -> str:
+    """What must be unique: a reference within one module and kind."""
+    return f"document:{module}:{kind}:{reference.casefold()}"
+
+
+def _amount(field: str, value: Any, errors: list[FieldError]) -> str | None:
+    try:
+        return normalize_amount(value)
+    except Invalid as error:
+        errors.append(FieldError((field,), ErrorCode.VALIDATION, f"{field} {error}"))
+        return None
+
+
+def _check_paid(kind: str, status: str, amount: str | None, paid: str | None) -> None:
+    if kind not in PAYABLE_KINDS:
+        if paid is not None and Decimal(paid) != 0:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, f"a {kind} has no amount paid", "amountPaid"
+            )
+        return
+    if paid is not None and amount is not None and Decimal(paid) > Decimal(amount):
+        raise DomainError.single(
+            ErrorCode.VALIDATION, "amountPaid cannot exceed the amount", "amountPaid"
+        )
+
+
+class Document(Aggregate):
+    class Recorded(Aggregate.Created):
+        partner_id: str
+        module: str
+        kind: str
+        reference: str
+        date: str
+        amount: str | None
+        currency: str | None
+        status: str
+        amount_paid: str | None
+        actor: str
+        request_id: str
+        reason: str | None
+
+    class StatusChanged(Aggregate.Event):
+        status: str
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Document)
+            aggregate.status = self.status
+
+    class AmountsChanged(Aggregate.Event):
+        changes: dict[str, Any]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Document)
+            for key, value in self.changes.items():
+                setattr(aggregate, key, value)
+
+    def __init__(
+        self,
+        partner_id: str,
+        module: str,
+        kind: str,
+        reference: str,
+        date: str,
+        amount: str | None,
+        currency: str | None,
+        status: str,
+        amount_paid: str | None,
+    ) -> None:
+        self.partner_id = partner_id
+        self.module = module
+        self.kind = kind
+        self.reference = reference
+        self.date = date
+        self.amount = amount
+        self.currency = currency
+        self.status = status
+        self.amount_paid = amount_paid
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        document_id: UUID,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+    ) -> Document:
+        errors: list[FieldError] = []
+        module, kind = values.get("module"), values.get("kind")
+        if module not in KINDS_BY_MODULE:
+            errors.append(
+                FieldError(("module",), ErrorCode.VALIDATION, f"module must be one of {MODULES}")
+            )
+        elif kind not in KINDS_BY_MODULE[str(module)]:
+            errors.append(
+                FieldError(
+                    ("kind",),
+                    ErrorCode.VALIDATION,
+                    f"the {module} module records {KINDS_BY_MODULE[str(module)]}",
+                )
+            )
+        reference = str(values.get("reference") or "").strip()
+        if not reference or len(reference) > 100:
+            errors.append(
+                FieldError(
+                    ("reference",),
+                    ErrorCode.VALIDATION,
+                    "a reference of 1 to 100 characters is required",
+                )
+            )
+        try:
+            when = date.fromisoformat(str(values.get("date"))).isoformat()
+        except ValueError:
+            errors.append(
+                FieldError(("date",), ErrorCode.VALIDATION, "date must be like 2026-12-31")
+            )
+            when = ""
+        amount = (
+            None if values.get("amount") is None else _amount("amount", values["amount"], errors)
+        )
+        paid = (
+            None
+            if values.get("amount_paid") is None
+            else _amount("amountPaid", values["amount_paid"], errors)
+        )
+        currency = None
+        if values.get("currency") is not None:
+            try:
+                currency = normalize_currency(values["currency"])
+            except Invalid as error:
+                errors.append(FieldError(("currency",), ErrorCode.VALIDATION, str(error)))
+        elif amount is not None:
+            errors.append(
+                FieldError(("currency",), ErrorCode.VALIDATION, "an amount needs a currency")
+            )
+        if errors:
+            raise DomainError(errors)
+        assert isinstance(kind, str) and isinstance(module, str)
+        status = values.get("status") or STATUSES_BY_KIND[kind][0]
+        _check_status(kind, status)
+        if status == "PAID" and kind in PAYABLE_KINDS and amount is not None:
+            paid = amount  # paid means paid in full
+        _check_paid(kind, status, amount, paid)
+        return cls._create(
+            cls.Recorded,
+            id=document_id,
+            partner_id=str(partner_id),
+            module=module,
+            kind=kind,
+            reference=reference,
+            date=when,
+            amount=amount,
+            currency=currency,
+            status=status,
+            amount_paid=paid,
+            **audit.as_event_fields(),
+        )
+
+    def update(self, changes: Mapping[str, Any], audit: Audit) -> bool:
+        fields = audit.as_event_fields()
+        errors: list[FieldError] = []
+        amounts: dict[str, Any] = {}
+        for field, api in (("amount", "amount"), ("amount_paid", "amountPaid")):
+            if field in changes:
+                value = changes[field]
+                amounts[field] = None if value is None else _amount(api, value, errors)
+        if errors:
+            raise DomainError(errors)
+        status = changes.get("status") or self.status
+        _check_status(self.kind, status)
+        amount = amounts.get("amount", self.amount)
+        if status == "PAID" and self.kind in PAYABLE_KINDS and amount is not None:
+            amounts["amount_paid"] = amount  # paid means paid in full
+        _check_paid(
+            self.kind,
+            status,
+            amounts.get("amount", self.amount),
+            amounts.get("amount_paid", self.amount_paid),
+        )
+        if amounts.get("amount") is not None and self.currency is None:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, "this document has no currency", "amount"
+            )
+        diff = {k: v for k, v in amounts.items() if getattr(self, k) != v}
+        changed = False
+        if diff:
+            self.trigger_event(self.AmountsChanged, changes=diff, **fields)
+            changed = True
+        if status != self.status:
+            self.trigger_event(self.StatusChanged, status=status, **fields)
+            changed = True
+        return changed
+
+
+def _check_status(kind: str, status: Any) -> None:
+    if status not in STATUSES_BY_KIND[kind]:
+        raise DomainError.single(
+            ErrorCode.VALIDATION, f"a {kind} can be {STATUSES_BY_KIND[kind]}", "status"
+        )

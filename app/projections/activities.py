@@ -1,0 +1,96 @@
+"""The `activities` read model: one row per activity; its OVERDUE/TODAY/PLANNED state is
+computed when asked, against the clock in the assignee's time zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from app.domain.activity import Activity
+
+
+class ActivitiesTable:
+    def __init__(self, schema: str, prefix: str = "") -> None:
+        self.names: tuple[str, ...] = (f"{prefix}activities",)
+        self.table = Identifier(schema, self.names[0])
+        t = self.table
+        self._insert = SQL(
+            "INSERT INTO {t} (id, partner_id, activity_type, summary, note, due_date, "
+            "assignee_id, status, version, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'OPEN', %s, %s, %s)"
+        ).format(t=t)
+        self._touch = SQL("UPDATE {t} SET version = %s, updated_at = %s WHERE id = %s").format(t=t)
+
+    def create_statements(self) -> list[Composed]:
+        t = self.table
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (id uuid PRIMARY KEY, partner_id uuid NOT NULL, "
+                "activity_type text NOT NULL, summary text, note text, due_date date NOT NULL, "
+                "assignee_id uuid, status text NOT NULL, feedback text, done_at timestamptz, "
+                "version integer NOT NULL, created_at timestamptz NOT NULL, "
+                "updated_at timestamptz NOT NULL)"
+            ).format(t=t),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, due_date)").format(
+                Identifier(f"{self.names[0]}_partner"), t=t
+            ),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (assignee_id, due_date)").format(
+                Identifier(f"{self.names[0]}_assignee"), t=t
+            ),
+        ]
+
+    def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
+        match event:
+            case Activity.Scheduled():
+                curs.execute(
+                    self._insert,
+                    (
+                        event.originator_id,
+                        event.partner_id,
+                        event.activity_type,
+                        event.summary,
+                        event.note,
+                        event.due_date,
+                        event.assignee_id,
+                        event.originator_version,
+                        event.timestamp,
+                        event.timestamp,
+                    ),
+                    prepare=True,
+                )
+                return
+            case Activity.Edited():
+                self._set(curs, event, dict(event.changes))
+            case Activity.Rescheduled():
+                self._set(curs, event, {"due_date": event.due_date})
+            case Activity.Reassigned():
+                self._set(curs, event, {"assignee_id": event.assignee_id})
+            case Activity.Completed():
+                self._set(
+                    curs,
+                    event,
+                    {"status": "DONE", "feedback": event.feedback, "done_at": event.timestamp},
+                )
+            case Activity.Cancelled():
+                self._set(curs, event, {"status": "CANCELLED", "done_at": event.timestamp})
+            case _:
+                return
+        curs.execute(
+            self._touch,
+            (event.originator_version, event.timestamp, event.originator_id),
+            prepare=True,
+        )
+
+    def _set(self, curs: Cursor[DictRow], event: Any, values: dict[str, Any]) -> None:
+        columns = sorted(values.items())
+        curs.execute(
+            SQL("UPDATE {t} SET {sets} WHERE id = %s").format(
+                t=self.table,
+                sets=SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c, _ in columns),
+            ),
+            [*(v for _, v in columns), event.originator_id],
+        )

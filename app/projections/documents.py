@@ -1,0 +1,141 @@
+"""The `documents` and `opportunities` read models: what other modules report about a
+partner, and its opportunities; the 360° figures are summed from them when asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from app.domain.document import Document
+from app.domain.opportunity import Opportunity
+
+
+def _update(table: Identifier, values: dict[str, Any]) -> Composed:
+    return SQL("UPDATE {t} SET {sets} WHERE id = %s").format(
+        t=table,
+        sets=SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c in values),
+    )
+
+
+class DocumentsTable:
+    def __init__(self, schema: str, prefix: str = "") -> None:
+        self.names: tuple[str, ...] = (f"{prefix}documents", f"{prefix}opportunities")
+        self.documents = Identifier(schema, self.names[0])
+        self.opportunities = Identifier(schema, self.names[1])
+
+    def create_statements(self) -> list[Composed]:
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (id uuid PRIMARY KEY, partner_id uuid NOT NULL, "
+                "module text NOT NULL, kind text NOT NULL, reference text NOT NULL, "
+                "date date NOT NULL, amount numeric, currency text, status text NOT NULL, "
+                "amount_paid numeric, version integer NOT NULL, "
+                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)"
+            ).format(t=self.documents),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, date, id)").format(
+                Identifier(f"{self.names[0]}_partner"), t=self.documents
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (id uuid PRIMARY KEY, partner_id uuid NOT NULL, "
+                "name text NOT NULL, expected_revenue_amount numeric, "
+                "expected_revenue_currency text, probability numeric, stage text NOT NULL, "
+                "salesperson_id uuid, lost_reason text, version integer NOT NULL, "
+                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
+                "closed_at timestamptz)"
+            ).format(t=self.opportunities),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id)").format(
+                Identifier(f"{self.names[1]}_partner"), t=self.opportunities
+            ),
+        ]
+
+    def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
+        match event:
+            case Document.Recorded():
+                curs.execute(
+                    SQL(
+                        "INSERT INTO {t} (id, partner_id, module, kind, reference, date, amount, "
+                        "currency, status, amount_paid, version, created_at, updated_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    ).format(t=self.documents),
+                    (
+                        event.originator_id,
+                        event.partner_id,
+                        event.module,
+                        event.kind,
+                        event.reference,
+                        event.date,
+                        event.amount,
+                        event.currency,
+                        event.status,
+                        event.amount_paid,
+                        event.originator_version,
+                        event.timestamp,
+                        event.timestamp,
+                    ),
+                    prepare=True,
+                )
+            case Document.StatusChanged():
+                self._touch(curs, self.documents, event, {"status": event.status})
+            case Document.AmountsChanged():
+                self._touch(curs, self.documents, event, dict(event.changes))
+            case Opportunity.Created():
+                values = event.values
+                revenue = values.get("expected_revenue") or {}
+                curs.execute(
+                    SQL(
+                        "INSERT INTO {t} (id, partner_id, name, expected_revenue_amount, "
+                        "expected_revenue_currency, probability, stage, salesperson_id, "
+                        "version, created_at, updated_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    ).format(t=self.opportunities),
+                    (
+                        event.originator_id,
+                        event.partner_id,
+                        values["name"],
+                        revenue.get("amount"),
+                        revenue.get("currency"),
+                        values.get("probability"),
+                        values.get("stage", "NEW"),
+                        values.get("salesperson_id"),
+                        event.originator_version,
+                        event.timestamp,
+                        event.timestamp,
+                    ),
+                    prepare=True,
+                )
+            case Opportunity.Updated():
+                changes = dict(event.changes)
+                if "expected_revenue" in changes:
+                    revenue = changes.pop("expected_revenue") or {}
+                    changes["expected_revenue_amount"] = revenue.get("amount")
+                    changes["expected_revenue_currency"] = revenue.get("currency")
+                self._touch(curs, self.opportunities, event, changes)
+            case Opportunity.Won():
+                self._touch(
+                    curs,
+                    self.opportunities,
+                    event,
+                    {"stage": "WON", "probability": 100, "closed_at": event.timestamp},
+                )
+            case Opportunity.Lost():
+                self._touch(
+                    curs,
+                    self.opportunities,
+                    event,
+                    {
+                        "stage": "LOST",
+                        "probability": 0,
+                        "lost_reason": event.lost_reason,
+                        "closed_at": event.timestamp,
+                    },
+                )
+
+    def _touch(
+        self, curs: Cursor[DictRow], table: Identifier, event: Any, values: dict[str, Any]
+    ) -> None:
+        values = {**values, "version": event.originator_version, "updated_at": event.timestamp}
+        curs.execute(_update(table, values), [*values.values(), event.originator_id])

@@ -1,0 +1,259 @@
+"""The `timeline` read model: one row per event about a partner or about its activities,
+documents and opportunities, with who did it, a one-line summary and what changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
+
+from app.domain import partner as domain
+from app.domain.activity import Activity
+from app.domain.document import Document
+from app.domain.opportunity import Opportunity
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    subject_type: str
+    summary: str
+    changes: dict[str, Any]
+    partner_id: str | None
+    """None: the subject's partner is looked up in the subject's table."""
+
+
+def _money(amount: Any, currency: Any) -> str:
+    return f"{amount} {currency}" if amount is not None and currency else ""
+
+
+def describe(event: Any) -> Entry | None:
+    """The timeline entry of an event, or None for events that concern no partner."""
+    own = str(event.originator_id)
+    match event:
+        case domain.Partner.Registered():
+            name = (
+                event.values.get("name") or domain.TYPE_LABELS[event.values.get("type", "CONTACT")]
+            )
+            return Entry("PARTNER_CREATED", "Partner", f"{name} created", dict(event.values), own)
+        case domain.Partner.Updated():
+            fields = ", ".join(domain.input_name(f) for f in sorted(event.changes))
+            return Entry(
+                "PARTNER_UPDATED", "Partner", f"Changed {fields}", dict(event.changes), own
+            )
+        case domain.Partner.CommercialTermsSet():
+            fields = ", ".join(domain.input_name(f) for f in sorted(event.changes))
+            return Entry(
+                "COMMERCIAL_TERMS_SET",
+                "Partner",
+                f"Terms changed: {fields}",
+                dict(event.changes),
+                own,
+            )
+        case domain.Partner.TagsAdded():
+            return Entry(
+                "TAGS_ADDED",
+                "Partner",
+                f"{len(event.tag_ids)} tag(s) added",
+                {"tag_ids": event.tag_ids},
+                own,
+            )
+        case domain.Partner.TagsRemoved():
+            return Entry(
+                "TAGS_REMOVED",
+                "Partner",
+                f"{len(event.tag_ids)} tag(s) removed",
+                {"tag_ids": event.tag_ids},
+                own,
+            )
+        case domain.Partner.Archived():
+            return Entry("PARTNER_ARCHIVED", "Partner", "Archived", {}, own)
+        case domain.Partner.Restored():
+            return Entry("PARTNER_RESTORED", "Partner", "Restored", {}, own)
+        case Activity.Scheduled():
+            label = event.summary or event.activity_type.replace("_", " ").lower()
+            return Entry(
+                "ACTIVITY_SCHEDULED",
+                "Activity",
+                f"{label} planned for {event.due_date}",
+                {
+                    "activity_type": event.activity_type,
+                    "due_date": event.due_date,
+                    "summary": event.summary,
+                    "assignee_id": event.assignee_id,
+                },
+                event.partner_id,
+            )
+        case Activity.Edited():
+            return Entry(
+                "ACTIVITY_EDITED", "Activity", "Activity edited", dict(event.changes), None
+            )
+        case Activity.Rescheduled():
+            return Entry(
+                "ACTIVITY_RESCHEDULED",
+                "Activity",
+                f"Activity moved to {event.due_date}",
+                {"due_date": event.due_date},
+                None,
+            )
+        case Activity.Reassigned():
+            return Entry(
+                "ACTIVITY_REASSIGNED",
+                "Activity",
+                "Activity reassigned",
+                {"assignee_id": event.assignee_id},
+                None,
+            )
+        case Activity.Completed():
+            return Entry(
+                "ACTIVITY_DONE", "Activity", "Activity done", {"feedback": event.feedback}, None
+            )
+        case Activity.Cancelled():
+            return Entry("ACTIVITY_CANCELLED", "Activity", "Activity cancelled", {}, None)
+        case Document.Recorded():
+            kind = event.kind.replace("_", " ").capitalize()
+            money = _money(event.amount, event.currency)
+            return Entry(
+                "DOCUMENT_RECORDED",
+                "Document",
+                f"{kind} {event.reference}" + (f": {money}" if money else ""),
+                {
+                    "module": event.module,
+                    "kind": event.kind,
+                    "reference": event.reference,
+                    "amount": event.amount,
+                    "currency": event.currency,
+                    "status": event.status,
+                },
+                event.partner_id,
+            )
+        case Document.StatusChanged():
+            return Entry(
+                "DOCUMENT_STATUS_CHANGED",
+                "Document",
+                f"Status now {event.status}",
+                {"status": event.status},
+                None,
+            )
+        case Document.AmountsChanged():
+            return Entry(
+                "DOCUMENT_AMOUNTS_CHANGED", "Document", "Amounts changed", dict(event.changes), None
+            )
+        case Opportunity.Created():
+            return Entry(
+                "OPPORTUNITY_CREATED",
+                "Opportunity",
+                f"Opportunity {event.values['name']}",
+                dict(event.values),
+                event.partner_id,
+            )
+        case Opportunity.Updated():
+            return Entry(
+                "OPPORTUNITY_UPDATED",
+                "Opportunity",
+                "Opportunity changed",
+                dict(event.changes),
+                None,
+            )
+        case Opportunity.Won():
+            return Entry("OPPORTUNITY_WON", "Opportunity", "Opportunity won", {}, None)
+        case Opportunity.Lost():
+            return Entry(
+                "OPPORTUNITY_LOST",
+                "Opportunity",
+                "Opportunity lost",
+                {"lost_reason": event.lost_reason},
+                None,
+            )
+    return None
+
+
+TIMELINE_KINDS = (
+    "PARTNER_CREATED",
+    "PARTNER_UPDATED",
+    "COMMERCIAL_TERMS_SET",
+    "TAGS_ADDED",
+    "TAGS_REMOVED",
+    "PARTNER_ARCHIVED",
+    "PARTNER_RESTORED",
+    "ACTIVITY_SCHEDULED",
+    "ACTIVITY_EDITED",
+    "ACTIVITY_RESCHEDULED",
+    "ACTIVITY_REASSIGNED",
+    "ACTIVITY_DONE",
+    "ACTIVITY_CANCELLED",
+    "DOCUMENT_RECORDED",
+    "DOCUMENT_STATUS_CHANGED",
+    "DOCUMENT_AMOUNTS_CHANGED",
+    "OPPORTUNITY_CREATED",
+    "OPPORTUNITY_UPDATED",
+    "OPPORTUNITY_WON",
+    "OPPORTUNITY_LOST",
+)
+SUBJECT_TABLES = {"Activity": "activities", "Document": "documents", "Opportunity": "opportunities"}
+
+
+class TimelineTable:
+    """Must come after the subjects' tables in the projection: it reads their partner."""
+
+    def __init__(self, schema: str, prefix: str = "") -> None:
+        self.names: tuple[str, ...] = (f"{prefix}timeline",)
+        self.table = Identifier(schema, self.names[0])
+        columns = SQL(
+            "position, occurred_at, kind, actor, request_id, reason, summary, subject_type, "
+            "subject_id, changes, partner_id"
+        )
+        self._insert = SQL(
+            "INSERT INTO {t} ({c}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(t=self.table, c=columns)
+        self._insert_via = {
+            subject: SQL(
+                "INSERT INTO {t} ({c}) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, s.partner_id "
+                "FROM {s} s WHERE s.id = %s"
+            ).format(t=self.table, c=columns, s=Identifier(schema, f"{prefix}{table}"))
+            for subject, table in SUBJECT_TABLES.items()
+        }
+
+    def create_statements(self) -> list[Composed]:
+        t = self.table
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (position bigint NOT NULL, "
+                "occurred_at timestamptz NOT NULL, kind text NOT NULL, actor text NOT NULL, "
+                "request_id text, reason text, summary text NOT NULL, "
+                "subject_type text NOT NULL, subject_id uuid NOT NULL, changes jsonb NOT NULL, "
+                "partner_id uuid NOT NULL, PRIMARY KEY (position, subject_id))"
+            ).format(t=t),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, position DESC)").format(
+                Identifier(f"{self.names[0]}_partner"), t=t
+            ),
+        ]
+
+    def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
+        entry = describe(event)
+        if entry is None:
+            return
+        e: Any = event
+        values = (
+            position,
+            e.timestamp,
+            entry.kind,
+            e.actor,
+            e.request_id,
+            e.reason,
+            entry.summary,
+            entry.subject_type,
+            e.originator_id,
+            Jsonb(entry.changes),
+        )
+        if entry.partner_id is not None:
+            curs.execute(self._insert, (*values, entry.partner_id), prepare=True)
+        else:
+            curs.execute(
+                self._insert_via[entry.subject_type], (*values, e.originator_id), prepare=True
+            )

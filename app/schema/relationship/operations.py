@@ -1,0 +1,381 @@
+"""Mutations and queries of the 360° view: schedule and close activities, record
+documents other modules report, move opportunities; list them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from app.application import CommandResult
+from app.domain.audited import Audit
+from app.projections.relationship_queries import ActivityFilter, DocumentFilter
+from app.schema.catalogs.inputs import MoneyInput, plain
+from app.schema.commands import CommandBuilder, execute
+from app.schema.context import Info
+from app.schema.errors import UserError
+from app.schema.partners.inputs import record_id
+from app.schema.relationship.connections import activity_connection, document_connection
+from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
+from app.schema.relationship.types import (
+    Activity,
+    ActivityType,
+    Document,
+    DocumentKind,
+    DocumentModule,
+    DocumentStatus,
+    Opportunity,
+    OpportunityStage,
+)
+from app.schema.relay import Connection
+
+# -- inputs -------------------------------------------------------------------------------
+
+
+@strawberry.input
+class ScheduleActivityInput:
+    partner_id: strawberry.ID
+    activity_type: ActivityType = ActivityType.TODO
+    summary: str | None = None
+    note: str | None = None
+    due_date: date = strawberry.field(description="The day it is due, in the assignee's zone.")
+    assignee_id: strawberry.ID | None = None
+    idempotency_key: str | None = None
+    reason: str | None = None
+
+
+@strawberry.input(description="Edit, reschedule (dueDate) or reassign (assigneeId).")
+class UpdateActivityInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+    summary: strawberry.Maybe[str | None] = None
+    note: strawberry.Maybe[str | None] = None
+    due_date: strawberry.Maybe[date | None] = None
+    assignee_id: strawberry.Maybe[strawberry.ID | None] = None
+    activity_type: strawberry.Maybe[ActivityType | None] = None
+
+
+@strawberry.input
+class CompleteActivityInput:
+    id: strawberry.ID
+    feedback: str | None = None
+    expected_version: int | None = None
+    reason: str | None = None
+
+
+@strawberry.input
+class CancelActivityInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+
+
+@strawberry.input
+class RecordDocumentInput:
+    partner_id: strawberry.ID
+    module: DocumentModule
+    kind: DocumentKind
+    reference: str
+    date: date
+    amount: Decimal | None = None
+    currency: str | None = None
+    status: DocumentStatus | None = None
+    amount_paid: Decimal | None = None
+    idempotency_key: str | None = None
+    reason: str | None = None
+
+
+@strawberry.input(description="A status change (an invoice gets paid) or new amounts.")
+class UpdateDocumentInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+    status: DocumentStatus | None = None
+    amount: strawberry.Maybe[Decimal | None] = None
+    amount_paid: strawberry.Maybe[Decimal | None] = None
+
+
+@strawberry.input
+class CreateOpportunityInput:
+    partner_id: strawberry.ID
+    name: str
+    expected_revenue: MoneyInput | None = None
+    probability: float | None = None
+    stage: OpportunityStage | None = None
+    salesperson_id: strawberry.ID | None = None
+    idempotency_key: str | None = None
+    reason: str | None = None
+
+
+@strawberry.input(description="Moves an open opportunity; won/lost have their own mutations.")
+class UpdateOpportunityInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+    name: strawberry.Maybe[str | None] = None
+    expected_revenue: strawberry.Maybe[MoneyInput | None] = None
+    probability: strawberry.Maybe[float | None] = None
+    stage: strawberry.Maybe[OpportunityStage | None] = None
+    salesperson_id: strawberry.Maybe[strawberry.ID | None] = None
+
+
+@strawberry.input
+class CloseOpportunityInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = strawberry.field(default=None, description="Why it was won or lost.")
+
+
+# -- payloads and helpers -----------------------------------------------------------------
+
+
+@strawberry.type
+class ActivityPayload:
+    activity: Activity | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class DocumentPayload:
+    document: Document | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OpportunityPayload:
+    opportunity: Opportunity | None
+    user_errors: list[UserError]
+
+
+def _ref(value: Any, type_name: str, field: str) -> str | None:
+    return None if value is None else str(record_id(value, type_name, field))
+
+
+async def _activity(info: Info, build: CommandBuilder, reason: str | None) -> ActivityPayload:
+    outcome = await execute(info, build, reason)
+    if isinstance(outcome, list):
+        return ActivityPayload(activity=None, user_errors=outcome)
+    rows = await info.context.services.relationships.activities([outcome.id], info.context.now)
+    row = rows.get(outcome.id)
+    return ActivityPayload(activity=Activity.from_row(row) if row else None, user_errors=[])
+
+
+async def _document(info: Info, build: CommandBuilder, reason: str | None) -> DocumentPayload:
+    outcome = await execute(info, build, reason)
+    if isinstance(outcome, list):
+        return DocumentPayload(document=None, user_errors=outcome)
+    row = (await info.context.services.relationships.documents([outcome.id])).get(outcome.id)
+    return DocumentPayload(document=Document.from_row(row) if row else None, user_errors=[])
+
+
+async def _opportunity(info: Info, build: CommandBuilder, reason: str | None) -> OpportunityPayload:
+    outcome = await execute(info, build, reason)
+    if isinstance(outcome, list):
+        return OpportunityPayload(opportunity=None, user_errors=outcome)
+    rows = await info.context.services.relationships.opportunities([outcome.id])
+    row = rows.get(outcome.id)
+    return OpportunityPayload(
+        opportunity=Opportunity.from_row(row) if row else None, user_errors=[]
+    )
+
+
+def _changes(data: object, refs: dict[str, str]) -> dict[str, Any]:
+    """The fields sent (`Some` values), references decoded, values made plain."""
+    changes: dict[str, Any] = {}
+    for name in data.__dataclass_fields__:  # type: ignore[attr-defined]
+        given = getattr(data, name)
+        if name in ("id", "expected_version", "reason") or given is None:
+            continue
+        value = given.value
+        if name in refs:
+            changes[name] = _ref(value, refs[name], _camel(name))
+        elif isinstance(value, date):
+            changes[name] = value.isoformat()
+        else:
+            changes[name] = plain(value)
+    return changes
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+Build = Callable[[Audit], Callable[[], CommandResult]]
+
+
+@strawberry.type
+class RelationshipMutations:
+    @strawberry.mutation(description="Plans an activity with a partner.")
+    async def schedule_activity(self, info: Info, input: ScheduleActivityInput) -> ActivityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            partner = record_id(input.partner_id, "Partner", "partnerId")
+            values = {
+                "activity_type": plain(input.activity_type),
+                "summary": input.summary,
+                "note": input.note,
+                "due_date": input.due_date.isoformat(),
+                "assignee_id": _ref(input.assignee_id, "Salesperson", "assigneeId"),
+            }
+            return lambda: app.schedule_activity(partner, values, audit, input.idempotency_key)
+
+        return await _activity(info, build, input.reason)
+
+    @strawberry.mutation(description="Edits, reschedules or reassigns an open activity.")
+    async def update_activity(self, info: Info, input: UpdateActivityInput) -> ActivityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = record_id(input.id, "Activity", "id")
+            changes = _changes(input, {"assignee_id": "Salesperson"})
+            return lambda: app.update_activity(ident, changes, audit, input.expected_version)
+
+        return await _activity(info, build, input.reason)
+
+    @strawberry.mutation(description="Marks an activity done, with feedback.")
+    async def complete_activity(self, info: Info, input: CompleteActivityInput) -> ActivityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = record_id(input.id, "Activity", "id")
+            return lambda: app.complete_activity(
+                ident, input.feedback, audit, input.expected_version
+            )
+
+        return await _activity(info, build, input.reason)
+
+    @strawberry.mutation(description="Cancels an open activity.")
+    async def cancel_activity(self, info: Info, input: CancelActivityInput) -> ActivityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = record_id(input.id, "Activity", "id")
+            return lambda: app.cancel_activity(ident, audit, input.expected_version)
+
+        return await _activity(info, build, input.reason)
+
+    @strawberry.mutation(description="Records a document another module made for a partner.")
+    async def record_document(self, info: Info, input: RecordDocumentInput) -> DocumentPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            partner = record_id(input.partner_id, "Partner", "partnerId")
+            values = {
+                "module": plain(input.module),
+                "kind": plain(input.kind),
+                "reference": input.reference,
+                "date": input.date.isoformat(),
+                "amount": plain(input.amount),
+                "currency": input.currency,
+                "status": plain(input.status),
+                "amount_paid": plain(input.amount_paid),
+            }
+            return lambda: app.record_document(partner, values, audit, input.idempotency_key)
+
+        return await _document(info, build, input.reason)
+
+    @strawberry.mutation(description="Changes a document's status or amounts.")
+    async def update_document(self, info: Info, input: UpdateDocumentInput) -> DocumentPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = record_id(input.id, "Document", "id")
+            changes: dict[str, Any] = {}
+            if input.status is not None:
+                changes["status"] = plain(input.status)
+            for name in ("amount", "amount_paid"):
+                given = getattr(input, name)
+                if given is not None:
+                    changes[name] = plain(given.value)
+            return lambda: app.update_document(ident, changes, audit, input.expected_version)
+
+        return await _document(info, build, input.reason)
+
+    @strawberry.mutation(description="Opens an opportunity with a partner.")
+    async def create_opportunity(
+        self, info: Info, input: CreateOpportunityInput
+    ) -> OpportunityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            partner = record_id(input.partner_id, "Partner", "partnerId")
+            values = {
+                "name": input.name,
+                "expected_revenue": plain(input.expected_revenue),
+                "probability": input.probability,
+                "stage": plain(input.stage),
+                "salesperson_id": _ref(input.salesperson_id, "Salesperson", "salespersonId"),
+            }
+            return lambda: app.create_opportunity(partner, values, audit, input.idempotency_key)
+
+        return await _opportunity(info, build, input.reason)
+
+    @strawberry.mutation(description="Renames, re-estimates or moves an open opportunity.")
+    async def update_opportunity(
+        self, info: Info, input: UpdateOpportunityInput
+    ) -> OpportunityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = record_id(input.id, "Opportunity", "id")
+            changes = _changes(input, {"salesperson_id": "Salesperson"})
+            return lambda: app.update_opportunity(ident, changes, audit, input.expected_version)
+
+        return await _opportunity(info, build, input.reason)
+
+    @strawberry.mutation(description="Marks an open opportunity won.")
+    async def mark_opportunity_won(
+        self, info: Info, input: CloseOpportunityInput
+    ) -> OpportunityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = record_id(input.id, "Opportunity", "id")
+            return lambda: app.mark_opportunity_won(ident, audit, input.expected_version)
+
+        return await _opportunity(info, build, input.reason)
+
+    @strawberry.mutation(description="Marks an open opportunity lost; `reason` says why.")
+    async def mark_opportunity_lost(
+        self, info: Info, input: CloseOpportunityInput
+    ) -> OpportunityPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = record_id(input.id, "Opportunity", "id")
+            return lambda: app.mark_opportunity_lost(
+                ident, input.reason, audit, input.expected_version
+            )
+
+        return await _opportunity(info, build, input.reason)
+
+
+@strawberry.type
+class RelationshipQueries:
+    @strawberry.field(description="Activities, soonest due first: e.g. my overdue activities.")
+    async def activities(
+        self,
+        info: Info,
+        filter: ActivityFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Activity]:
+        f = filter.to_filter() if filter else ActivityFilter()
+        return await activity_connection(info, f, first, after)
+
+    @strawberry.field(description="Documents, newest first.")
+    async def documents(
+        self,
+        info: Info,
+        filter: DocumentFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Document]:
+        f = filter.to_filter() if filter else DocumentFilter()
+        return await document_connection(info, f, first, after)
