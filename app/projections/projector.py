@@ -115,7 +115,8 @@ class Projector:
                     conn.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
                     while not stop.is_set():
                         self.catch_up()
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        # Short waits so that a stop request is seen within 0.1 s.
+                        for _ in conn.notifies(timeout=0.1, stop_after=1):
                             pass
             except Exception:
                 log.exception("projector %s failed; retrying in 1 s", self.projection.name)
