@@ -25,11 +25,13 @@ from strawberry.asgi import GraphQL
 from app import database
 from app.application import Partnerbook
 from app.projections.catalog_queries import CatalogDirectory
+from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory
 from app.projections.positions import ProjectionWaiter
 from app.projections.projector import Projector, RegistryProjection, construct_view
 from app.projections.relationship_queries import RelationshipDirectory
 from app.schema.context import Context, Services
+from app.schema.live.hub import SubscriptionHub
 from app.schema.schema import build_schema
 from app.settings import Settings
 
@@ -58,7 +60,12 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
-        return Context(services=runtime.services, request_id=request_id, actor="anonymous")
+        return Context(
+            services=runtime.services,
+            request_id=request_id,
+            actor="anonymous",
+            long_lived=isinstance(request, WebSocket),
+        )
 
 
 def open_application(db: database.Database, settings: Settings) -> Partnerbook:
@@ -96,12 +103,17 @@ async def open_runtime(settings: Settings) -> Runtime:
     await pool.open(wait=True, timeout=settings.connect_timeout)
     waiter = ProjectionWaiter(db, app.name, {RegistryProjection.name: view.tracking_table_name})
     await waiter.start()
+    feed = ChangeFeed(pool)
+    hub = SubscriptionHub(feed, waiter, settings.subscription_queue_size)
+    await hub.start()
     services = Services(
         settings=settings,
         app=app,
         directory=PartnerDirectory(pool),
         catalogs=CatalogDirectory(pool),
         relationships=RelationshipDirectory(pool),
+        feed=feed,
+        hub=hub,
         waiter=waiter,
         limiter=anyio.CapacityLimiter(settings.command_threads),
     )
@@ -110,6 +122,7 @@ async def open_runtime(settings: Settings) -> Runtime:
 
 async def close_runtime(runtime: Runtime) -> None:
     runtime.stop.set()
+    await runtime.services.hub.stop()
     await runtime.services.waiter.stop()
     await runtime.pool.close()
     if runtime.projector_thread is not None:
@@ -149,6 +162,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = PartnerbookGraphQL(
         build_schema(introspection=settings.introspection),
         graphql_ide="graphiql" if settings.graphiql else None,
+        keep_alive=True,
+        keep_alive_interval=settings.keep_alive_seconds,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.allowed_origins,
     )
     return Starlette(
         routes=[

@@ -32,5 +32,14 @@ class Settings(BaseSettings):
     )
     projection_batch_size: int = Field(default=500, ge=1, le=10_000)
     snapshot_interval: int = Field(default=100, ge=1, description="Events between snapshots.")
+    subscription_queue_size: int = Field(
+        default=1000, ge=10, le=100_000, description="Events a slow subscriber may lag by."
+    )
+    max_subscriptions_per_connection: int = Field(default=100, ge=1, le=10_000)
+    keep_alive_seconds: float = Field(default=15.0, gt=0, description="WebSocket ping interval.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (besides the server's own) whose pages may open WebSockets.",
+    )
     introspection: bool = True
     graphiql: bool = True

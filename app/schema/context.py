@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
 from app.projections.catalog_queries import CatalogDirectory, CatalogRow, TagRow
+from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory, PartnerRow
 from app.projections.positions import ProjectionWaiter
 from app.projections.relationship_queries import (
@@ -25,6 +26,7 @@ from app.projections.relationship_queries import (
     RelationshipDirectory,
     Stats,
 )
+from app.schema.live.hub import SubscriptionHub
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -41,6 +43,8 @@ class Services:
     waiter: ProjectionWaiter
     limiter: anyio.CapacityLimiter
     relationships: RelationshipDirectory
+    feed: ChangeFeed
+    hub: SubscriptionHub
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
@@ -59,13 +63,14 @@ class Context:
     opportunities: DataLoader[UUID, OpportunityRow | None] = field(init=False)
     opportunities_of: DataLoader[UUID, list[OpportunityRow]] = field(init=False)
     stats: DataLoader[UUID, Stats] = field(init=False)
-    now: datetime = field(init=False)
-    """The request's one clock reading: every state in one answer agrees."""
+    long_lived: bool = False
+    """A WebSocket connection's context: no caching, and the clock read for each event."""
+    _now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
         """Fresh loaders per request: batched look-ups, no cache across requests."""
         services = self.services
-        self.now = services.clock()
+        self._now = services.clock()
         relationships = services.relationships
 
         async def partners(ids: Sequence[UUID]) -> list[PartnerRow | None]:
@@ -104,15 +109,20 @@ class Context:
             found = await relationships.stats(ids, self.now)
             return [found[i] for i in ids]
 
-        self.activities = DataLoader(load_fn=activities)
-        self.documents = DataLoader(load_fn=documents)
-        self.opportunities = DataLoader(load_fn=opportunities)
-        self.opportunities_of = DataLoader(load_fn=opportunities_of)
-        self.stats = DataLoader(load_fn=stats)
-        self.partners = DataLoader(load_fn=partners)
-        self.catalog_entries = DataLoader(load_fn=entries)
-        self.tags = DataLoader(load_fn=tags)
-        self.partner_tags = DataLoader(load_fn=partner_tags)
+        self.activities = DataLoader(load_fn=activities, cache=not self.long_lived)
+        self.documents = DataLoader(load_fn=documents, cache=not self.long_lived)
+        self.opportunities = DataLoader(load_fn=opportunities, cache=not self.long_lived)
+        self.opportunities_of = DataLoader(load_fn=opportunities_of, cache=not self.long_lived)
+        self.stats = DataLoader(load_fn=stats, cache=not self.long_lived)
+        self.partners = DataLoader(load_fn=partners, cache=not self.long_lived)
+        self.catalog_entries = DataLoader(load_fn=entries, cache=not self.long_lived)
+        self.tags = DataLoader(load_fn=tags, cache=not self.long_lived)
+        self.partner_tags = DataLoader(load_fn=partner_tags, cache=not self.long_lived)
+
+    @property
+    def now(self) -> datetime:
+        """One clock reading per request, so every state in one answer agrees."""
+        return self.services.clock() if self.long_lived else self._now
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Runs blocking (event store) work in the bounded thread pool."""

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.errors import MaskInternalErrors
+from app.schema.live.subscriptions import Subscription
 from app.schema.nodes import NodeQueries
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
@@ -60,6 +61,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return PartnerbookSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Partner,
             Tag,

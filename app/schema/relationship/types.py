@@ -21,6 +21,7 @@ from app.projections.relationship_queries import (
 from app.schema.catalogs.types import Money, Salesperson
 from app.schema.context import Info
 from app.schema.ids import to_global_id
+from app.schema.live.cursors import encode_cursor
 from app.schema.partners.terms import load_entry
 from app.schema.relay import Node
 
@@ -289,9 +290,9 @@ class TimelineEntry(Node):
             changes=JSON(row.changes),
         )
 
-    @strawberry.field(description="The position of the event in the log (its cursor).")
-    def position(self) -> str:
-        return str(self.row.position)
+    @strawberry.field(description="Give it as `after` to the timeline subscription to resume.")
+    def cursor(self) -> str:
+        return encode_cursor(self.row.position)
 
     @strawberry.field
     async def partner(self, info: Info) -> PartnerRef | None:

@@ -1,0 +1,1 @@
+"""Live notifications: subscriptions over WebSockets, fed by the change feed."""

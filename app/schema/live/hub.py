@@ -1,0 +1,114 @@
+"""The subscription hub of one API process: it follows the projections, reads each new
+stretch of the change feed once, and hands every row to the subscribers whose keys it
+carries (a dictionary look-up per key), through bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+
+from app.projections.change_feed import ChangeFeed, FeedRow
+from app.projections.positions import ProjectionWaiter
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, Hashable]
+
+
+def keys_of(row: FeedRow) -> set[Key]:
+    """Where a row goes: its partner's and its commercial partner's subscribers."""
+    partners = {row.partner_id, row.commercial_partner_id} - {None}
+    keys: set[Key] = {("timeline", p) for p in partners}
+    if row.subject_type == "Partner":
+        keys |= {("partner", row.partner_id), ("partner", "*")}
+    elif row.subject_type == "Activity":
+        keys |= {("activity-partner", p) for p in partners}
+        keys |= {("activity", "*")}
+        if row.assignee_id is not None:
+            keys.add(("activity-assignee", row.assignee_id))
+    return keys
+
+
+@dataclass(eq=False)
+class Subscriber:
+    keys: frozenset[Key]
+    accepts: Callable[[FeedRow], bool]
+    queue: asyncio.Queue[FeedRow]
+    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class SubscriptionHub:
+    def __init__(self, feed: ChangeFeed, waiter: ProjectionWaiter, queue_size: int = 1000) -> None:
+        self.feed = feed
+        self.waiter = waiter
+        self.queue_size = queue_size
+        self.position = 0
+        """Rows up to here have been handed out."""
+        self._by_key: dict[Key, set[Subscriber]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def subscriber_count(self) -> int:
+        return len({s for subs in self._by_key.values() for s in subs})
+
+    async def start(self) -> None:
+        self.position = self.waiter.position
+        self._task = asyncio.create_task(self._follow(), name="subscription-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def register(
+        self, keys: Iterable[Key], accepts: Callable[[FeedRow], bool] = lambda _: True
+    ) -> Subscriber:
+        """Rows after `self.position` (read it in the same step) will reach the subscriber."""
+        subscriber = Subscriber(frozenset(keys), accepts, asyncio.Queue(self.queue_size))
+        for key in subscriber.keys:
+            self._by_key[key].add(subscriber)
+        return subscriber
+
+    def unregister(self, subscriber: Subscriber) -> None:
+        for key in subscriber.keys:
+            subs = self._by_key.get(key)
+            if subs is not None:
+                subs.discard(subscriber)
+                if not subs:
+                    del self._by_key[key]
+
+    def dispatch(self, rows: Iterable[FeedRow]) -> None:
+        for row in rows:
+            reached: set[Subscriber] = set()
+            for key in keys_of(row):
+                reached |= self._by_key.get(key, set())
+            for subscriber in reached:
+                if not subscriber.accepts(row):
+                    continue
+                try:
+                    subscriber.queue.put_nowait(row)
+                except asyncio.QueueFull:
+                    # Too slow: it is dropped, never waited for; it resumes from its cursor.
+                    subscriber.overflowed.set()
+                    self.unregister(subscriber)
+            self.position = row.position
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self.waiter.wait_for(self.position + 1, within=5.0)
+                upto = self.waiter.position
+                if upto > self.position:
+                    rows = await self.feed.between(self.position, upto)
+                    self.dispatch(rows)
+                    self.position = max(self.position, upto)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("subscription hub failed to read the change feed; retrying")
+                await asyncio.sleep(1.0)

@@ -1,0 +1,161 @@
+"""activityChanged, partnerChanged and timeline: each replays what came after `after`
+from the database, then goes on live, every event once and in order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.projections.change_feed import FeedFilter, FeedRow
+from app.projections.relationship_queries import TimelineRow
+from app.schema.context import Info
+from app.schema.errors import ClientError
+from app.schema.ids import BadId, expect_id
+from app.schema.live.cursors import decode_cursor, encode_cursor
+from app.schema.live.hub import Key
+from app.schema.partners.types import Partner
+from app.schema.relationship.types import Activity, TimelineEntry, TimelineKind
+
+
+def _id(global_id: str, type_name: str) -> UUID:
+    try:
+        return expect_id(global_id, type_name)
+    except BadId as error:
+        raise ClientError(str(error), "BAD_REQUEST") from None
+
+
+@strawberry.type(description="A change of an activity.")
+class ActivityEvent:
+    cursor: str = strawberry.field(description="Give it as `after` to resume after this event.")
+    kind: TimelineKind
+    activity: Activity | None = strawberry.field(description="The activity as it is now.")
+
+
+@strawberry.type(description="A change of a partner.")
+class PartnerEvent:
+    cursor: str = strawberry.field(description="Give it as `after` to resume after this event.")
+    event_type: TimelineKind
+    partner: Partner | None = strawberry.field(description="The partner as it is now.")
+    changes: JSON = strawberry.field(description="The new values the event carried.")
+
+
+async def follow(
+    info: Info,
+    keys: set[Key],
+    replay: FeedFilter,
+    after: str | None,
+    accepts: Callable[[FeedRow], bool] = lambda _: True,
+) -> AsyncGenerator[FeedRow, None]:
+    """Replay from the database after the cursor, then live rows from the hub, with no
+    gap and no repeat at the seam: the hub buffers from the moment of registration."""
+    services = info.context.services
+    start = decode_cursor(after) if after is not None else None
+    subscriber = services.hub.register(keys, accepts)
+    upto = services.hub.position  # read in the same step as registering
+    try:
+        last = upto
+        if start is not None:
+            async for rows in services.feed.replay(replay, start, upto):
+                for row in rows:
+                    yield row
+            last = max(start, upto)
+        while True:
+            if subscriber.queue.empty() and subscriber.overflowed.is_set():
+                raise ClientError(
+                    "this subscriber fell too far behind and was dropped; subscribe again "
+                    f"with after: {encode_cursor(last)!r} to get the rest",
+                    "SLOW_SUBSCRIBER",
+                )
+            row = await subscriber.queue.get()
+            if row.position <= last:
+                continue
+            last = row.position
+            yield row
+    finally:
+        services.hub.unregister(subscriber)
+
+
+def _timeline_row(row: FeedRow) -> TimelineRow:
+    return TimelineRow(
+        position=row.position,
+        occurred_at=row.occurred_at,
+        kind=row.kind,
+        actor=row.actor,
+        request_id=row.request_id,
+        reason=row.reason,
+        summary=row.summary,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        changes=row.changes,
+        partner_id=row.partner_id,
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Activity changes of a partner (a company's include its contacts'), "
+        "of an assignee, or of all; resumable with `after`."
+    )
+    async def activity_changed(
+        self,
+        info: Info,
+        partner_id: strawberry.ID | None = None,
+        assignee_id: strawberry.ID | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[ActivityEvent, None]:
+        partner = _id(partner_id, "Partner") if partner_id else None
+        assignee = _id(assignee_id, "Salesperson") if assignee_id else None
+        if partner is not None:
+            keys: set[Key] = {("activity-partner", partner)}
+        elif assignee is not None:
+            keys = {("activity-assignee", assignee)}
+        else:
+            keys = {("activity", "*")}
+        replay = FeedFilter(partner_scope=partner, assignee_id=assignee, subject_type="Activity")
+        async for row in follow(
+            info,
+            keys,
+            replay,
+            after,
+            accepts=lambda r: assignee is None or r.assignee_id == assignee,
+        ):
+            activity = await info.context.activities.load(row.subject_id)
+            yield ActivityEvent(
+                cursor=encode_cursor(row.position),
+                kind=TimelineKind(row.kind),
+                activity=Activity.from_row(activity) if activity else None,
+            )
+
+    @strawberry.subscription(description="Changes of these partners (or of all); resumable.")
+    async def partner_changed(
+        self,
+        info: Info,
+        partner_ids: list[strawberry.ID] | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[PartnerEvent, None]:
+        ids = tuple(_id(p, "Partner") for p in partner_ids) if partner_ids is not None else None
+        keys: set[Key] = {("partner", i) for i in ids} if ids is not None else {("partner", "*")}
+        replay = FeedFilter(partner_ids=ids, subject_type="Partner")
+        async for row in follow(info, keys, replay, after):
+            partner = await info.context.partners.load(row.partner_id)
+            yield PartnerEvent(
+                cursor=encode_cursor(row.position),
+                event_type=TimelineKind(row.kind),
+                partner=Partner.from_row(partner) if partner else None,
+                changes=JSON(row.changes),
+            )
+
+    @strawberry.subscription(
+        description="A partner's timeline as it grows (a company's includes its contacts')."
+    )
+    async def timeline(
+        self, info: Info, partner_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[TimelineEntry, None]:
+        partner = _id(partner_id, "Partner")
+        replay = FeedFilter(partner_scope=partner)
+        async for row in follow(info, {("timeline", partner)}, replay, after):
+            yield TimelineEntry.from_row(_timeline_row(row))

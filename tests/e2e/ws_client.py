@@ -1,0 +1,63 @@
+"""A small GraphQL-over-WebSocket client (graphql-transport-ws and legacy graphql-ws)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+
+class Subscription:
+    def __init__(self, ws: ClientConnection, legacy: bool) -> None:
+        self.ws = ws
+        self.legacy = legacy
+        self._next_id = 0
+
+    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        self._next_id += 1
+        op_id = str(self._next_id)
+        kind = "start" if self.legacy else "subscribe"
+        payload = {"query": query, "variables": variables or {}}
+        await self.ws.send(json.dumps({"id": op_id, "type": kind, "payload": payload}))
+        return op_id
+
+    async def receive(self, within: float = 10.0) -> dict[str, Any]:
+        """The next data message (fails on an error message or a timeout)."""
+        while True:
+            async with asyncio.timeout(within):
+                message = json.loads(await self.ws.recv())
+            if message["type"] in ("next", "data"):
+                payload: dict[str, Any] = message["payload"]
+                assert not payload.get("errors"), payload
+                data: dict[str, Any] = payload["data"]
+                return data
+            if message["type"] in ("ka", "ping", "pong"):
+                if message["type"] == "ping":
+                    await self.ws.send(json.dumps({"type": "pong"}))
+                continue
+            raise AssertionError(f"unexpected message {message}")
+
+    async def nothing_within(self, seconds: float) -> bool:
+        try:
+            data = await self.receive(within=seconds)
+        except TimeoutError:
+            return True
+        raise AssertionError(f"unexpected data {data}")
+
+
+@asynccontextmanager
+async def websocket(base_url: str, *, legacy: bool = False) -> AsyncIterator[Subscription]:
+    url = base_url.replace("http://", "ws://") + "/graphql"
+    protocol = "graphql-ws" if legacy else "graphql-transport-ws"
+    async with connect(url, subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        while True:
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if ack["type"] == "connection_ack":
+                break
+            assert ack["type"] in ("ka",), ack
+        yield Subscription(ws, legacy)

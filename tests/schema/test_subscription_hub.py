@@ -1,0 +1,119 @@
+"""The subscription hub: routing by key, bounded queues, and the replay/live seam."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from app.projections.change_feed import FeedFilter, FeedRow
+from app.schema.errors import ClientError
+from app.schema.live.cursors import encode_cursor
+from app.schema.live.hub import SubscriptionHub
+from app.schema.live.subscriptions import follow
+
+COMPANY, CONTACT, OTHER = uuid4(), uuid4(), uuid4()
+
+
+def row(
+    position: int, partner: UUID, subject_type: str = "Partner", commercial: UUID | None = None
+) -> FeedRow:
+    return FeedRow(
+        position=position,
+        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        kind="PARTNER_UPDATED",
+        actor="t",
+        request_id=None,
+        reason=None,
+        summary="",
+        subject_type=subject_type,
+        subject_id=partner,
+        changes={},
+        partner_id=partner,
+        commercial_partner_id=commercial or partner,
+        assignee_id=None,
+    )
+
+
+def hub(queue_size: int = 10) -> SubscriptionHub:
+    return SubscriptionHub(feed=None, waiter=None, queue_size=queue_size)  # type: ignore[arg-type]
+
+
+def test_rows_reach_only_the_subscribers_of_their_keys() -> None:
+    async def scenario() -> None:
+        h = hub()
+        company = h.register({("timeline", COMPANY)})
+        other = h.register({("timeline", OTHER)})
+        h.dispatch([row(1, CONTACT, commercial=COMPANY), row(2, COMPANY), row(3, OTHER)])
+        assert [company.queue.get_nowait().position for _ in range(2)] == [1, 2]
+        assert company.queue.empty()
+        assert other.queue.get_nowait().position == 3
+        assert h.position == 3
+
+    asyncio.run(scenario())
+
+
+def test_a_slow_subscriber_is_dropped_without_slowing_others() -> None:
+    async def scenario() -> None:
+        h = hub(queue_size=3)
+        slow = h.register({("partner", "*")})
+        fast = h.register({("partner", "*")})
+        for position in range(1, 6):
+            h.dispatch([row(position, COMPANY)])
+            fast.queue.get_nowait()
+        assert slow.overflowed.is_set() and slow.queue.qsize() == 3
+        assert not fast.overflowed.is_set()
+        assert h.subscriber_count == 1
+
+    asyncio.run(scenario())
+
+
+class FakeFeed:
+    def __init__(self, rows: list[FeedRow]) -> None:
+        self.rows = rows
+
+    async def replay(self, f: FeedFilter, after: int, upto: int) -> Any:
+        yield [r for r in self.rows if after < r.position <= upto]
+
+
+def info_for(h: SubscriptionHub, feed: FeedFilter | Any) -> Any:
+    return SimpleNamespace(context=SimpleNamespace(services=SimpleNamespace(hub=h, feed=feed)))
+
+
+def test_replay_then_live_without_gap_or_repeat() -> None:
+    async def scenario() -> None:
+        h = hub()
+        h.position = 4  # the hub has handed out rows up to 4
+        stored = [row(p, COMPANY) for p in range(1, 5)]
+        stream = follow(
+            info_for(h, FakeFeed(stored)), {("partner", COMPANY)}, FeedFilter(), encode_cursor(2)
+        )
+        got = [await anext(stream), await anext(stream)]
+        h.dispatch([row(4, COMPANY), row(5, COMPANY)])  # 4 arrives again live: skipped
+        got.append(await anext(stream))
+        assert [r.position for r in got] == [3, 4, 5]
+        await stream.aclose()
+        assert h.subscriber_count == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_dropped_subscriber_gets_what_it_had_then_a_resume_cursor() -> None:
+    async def scenario() -> None:
+        h = hub(queue_size=2)
+        stream = follow(info_for(h, FakeFeed([])), {("partner", COMPANY)}, FeedFilter(), None)
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0)  # the generator registers and waits
+        h.dispatch([row(p, COMPANY) for p in range(1, 6)])
+        got = [await first, await anext(stream)]
+        with pytest.raises(ClientError) as raised:
+            await anext(stream)
+        assert [r.position for r in got] == [1, 2]
+        assert raised.value.extensions == {"code": "SLOW_SUBSCRIBER"}
+        assert encode_cursor(2) in raised.value.message
+
+    asyncio.run(scenario())
