@@ -32,6 +32,7 @@ from app.projections.projector import Projector, RegistryProjection, construct_v
 from app.projections.relationship_queries import RelationshipDirectory
 from app.schema.context import Context, Services
 from app.schema.live.hub import SubscriptionHub
+from app.schema.live.subscriptions import record_loader
 from app.schema.schema import build_schema
 from app.settings import Settings
 
@@ -105,7 +106,6 @@ async def open_runtime(settings: Settings) -> Runtime:
     await waiter.start()
     feed = ChangeFeed(pool)
     hub = SubscriptionHub(feed, waiter, settings.subscription_queue_size)
-    await hub.start()
     services = Services(
         settings=settings,
         app=app,
@@ -117,6 +117,8 @@ async def open_runtime(settings: Settings) -> Runtime:
         waiter=waiter,
         limiter=anyio.CapacityLimiter(settings.command_threads),
     )
+    hub.enrich = record_loader(services)
+    await hub.start()
     return Runtime(db, services, projector, thread, stop, pool)
 
 

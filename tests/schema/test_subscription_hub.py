@@ -49,9 +49,9 @@ def test_rows_reach_only_the_subscribers_of_their_keys() -> None:
         company = h.register({("timeline", COMPANY)})
         other = h.register({("timeline", OTHER)})
         h.dispatch([row(1, CONTACT, commercial=COMPANY), row(2, COMPANY), row(3, OTHER)])
-        assert [company.queue.get_nowait().position for _ in range(2)] == [1, 2]
+        assert [company.queue.get_nowait().row.position for _ in range(2)] == [1, 2]
         assert company.queue.empty()
-        assert other.queue.get_nowait().position == 3
+        assert other.queue.get_nowait().row.position == 3
         assert h.position == 3
 
     asyncio.run(scenario())
@@ -95,7 +95,7 @@ def test_replay_then_live_without_gap_or_repeat() -> None:
         got = [await anext(stream), await anext(stream)]
         h.dispatch([row(4, COMPANY), row(5, COMPANY)])  # 4 arrives again live: skipped
         got.append(await anext(stream))
-        assert [r.position for r in got] == [3, 4, 5]
+        assert [d.row.position for d in got] == [3, 4, 5]
         await stream.aclose()
         assert h.subscriber_count == 0
 
@@ -112,7 +112,7 @@ def test_a_dropped_subscriber_gets_what_it_had_then_a_resume_cursor() -> None:
         got = [await first, await anext(stream)]
         with pytest.raises(ClientError) as raised:
             await anext(stream)
-        assert [r.position for r in got] == [1, 2]
+        assert [d.row.position for d in got] == [1, 2]
         assert raised.value.extensions == {"code": "SLOW_SUBSCRIBER"}
         assert encode_cursor(2) in raised.value.message
 

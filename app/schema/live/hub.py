@@ -8,8 +8,10 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
 
 from app.projections.change_feed import ChangeFeed, FeedRow
 from app.projections.positions import ProjectionWaiter
@@ -17,6 +19,17 @@ from app.projections.positions import ProjectionWaiter
 log = logging.getLogger(__name__)
 
 Key = tuple[str, Hashable]
+Records = dict[tuple[str, UUID], Any]
+"""Read-model rows of the records the feed rows are about, by (subject type, id)."""
+Enrich = Callable[[Sequence[FeedRow]], Awaitable[Records]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A feed row and the current state of its record, loaded once for all subscribers."""
+
+    row: FeedRow
+    record: Any
 
 
 def keys_of(row: FeedRow) -> set[Key]:
@@ -37,13 +50,20 @@ def keys_of(row: FeedRow) -> set[Key]:
 class Subscriber:
     keys: frozenset[Key]
     accepts: Callable[[FeedRow], bool]
-    queue: asyncio.Queue[FeedRow]
+    queue: asyncio.Queue[Delivery]
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class SubscriptionHub:
-    def __init__(self, feed: ChangeFeed, waiter: ProjectionWaiter, queue_size: int = 1000) -> None:
+    def __init__(
+        self,
+        feed: ChangeFeed,
+        waiter: ProjectionWaiter,
+        queue_size: int = 1000,
+        enrich: Enrich | None = None,
+    ) -> None:
         self.feed = feed
+        self.enrich = enrich
         self.waiter = waiter
         self.queue_size = queue_size
         self.position = 0
@@ -82,8 +102,10 @@ class SubscriptionHub:
                 if not subs:
                     del self._by_key[key]
 
-    def dispatch(self, rows: Iterable[FeedRow]) -> None:
+    def dispatch(self, rows: Iterable[FeedRow], records: Records | None = None) -> None:
+        records = records or {}
         for row in rows:
+            delivery = Delivery(row, records.get((row.subject_type, row.subject_id)))
             reached: set[Subscriber] = set()
             for key in keys_of(row):
                 reached |= self._by_key.get(key, set())
@@ -91,7 +113,7 @@ class SubscriptionHub:
                 if not subscriber.accepts(row):
                     continue
                 try:
-                    subscriber.queue.put_nowait(row)
+                    subscriber.queue.put_nowait(delivery)
                 except asyncio.QueueFull:
                     # Too slow: it is dropped, never waited for; it resumes from its cursor.
                     subscriber.overflowed.set()
@@ -105,7 +127,8 @@ class SubscriptionHub:
                 upto = self.waiter.position
                 if upto > self.position:
                     rows = await self.feed.between(self.position, upto)
-                    self.dispatch(rows)
+                    records = await self.enrich(rows) if self.enrich and rows else {}
+                    self.dispatch(rows, records)
                     self.position = max(self.position, upto)
             except asyncio.CancelledError:
                 raise
