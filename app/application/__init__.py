@@ -1,0 +1,25 @@
+"""The write side: one method per command; each returns ids, version and the position
+of its last recorded event (None when the command changed nothing)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from app.application.base import CommandResult
+from app.application.catalogs import CatalogCommands
+from app.application.partners import PartnerCommands
+from app.application.relationship import RelationshipCommands
+from app.domain.activity import Activity
+from app.domain.audited import Audit
+from app.domain.errors import DomainError
+from app.domain.partner import Partner
+
+
+class Partnerbook(PartnerCommands, CatalogCommands, RelationshipCommands):
+    """The event-sourced application: aggregates in, events out, one transaction a command."""
+
+    name = "partnerbook"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Partner: 100, Activity: 100}
+
+
+__all__ = ["UUID", "Audit", "CommandResult", "DomainError", "Partnerbook"]

@@ -1,0 +1,250 @@
+"""The machinery every command shares: ids, loading, saving with optimistic concurrency,
+uniqueness reservations and reference checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from app.domain.catalog import CatalogEntry
+from app.domain.errors import DomainError, ErrorCode, FieldError, archived, conflict, not_found
+from app.domain.partner import Partner, input_name
+from app.domain.reservation import Reservation, reservation_id
+from app.domain.tag import Tag
+
+IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/idempotency")
+MAX_HIERARCHY_DEPTH = 64
+MAX_RETRIES = 5
+AggregateT = TypeVar("AggregateT", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    id: UUID
+    version: int
+    position: int | None
+    """Notification id of the last event recorded; None when nothing was recorded."""
+
+
+Change = Callable[[Any], Sequence[Aggregate]]
+"""Changes a loaded aggregate; returns what to save (empty when nothing changed)."""
+
+
+class CommandBase(Application[UUID]):
+    """What the command groups build on; `Partnerbook` is all of them together."""
+
+    def _active_partner(self, partner_id: UUID) -> Partner:
+        partner = self._get(partner_id, Partner, "partnerId")
+        if partner.archived:
+            raise archived("the partner is archived", "partnerId")
+        return partner
+
+    def _new_id(self, kind: str, idempotency_key: str | None) -> UUID:
+        """A fresh id, or the same id for the same idempotency key (so a repeat is a no-op)."""
+        return (
+            uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{idempotency_key}")
+            if idempotency_key
+            else uuid4()
+        )
+
+    def _save_new(
+        self,
+        aggregate: Aggregate,
+        idempotency_key: str | None,
+        cls: type[Aggregate],
+        *others: Aggregate,
+    ) -> CommandResult:
+        try:
+            recordings = self.save(aggregate, *others)
+        except IntegrityError:
+            if idempotency_key and (winner := self._find(aggregate.id, cls)) is not None:
+                return CommandResult(winner.id, winner.version, None)  # the same request raced us
+            if others:
+                raise _duplicate_from_race() from None
+            raise
+        return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
+
+    def _change(
+        self,
+        cls: type[AggregateT],
+        aggregate_id: UUID,
+        expected_version: int | None,
+        change: Callable[[AggregateT], Sequence[Aggregate]],
+    ) -> CommandResult:
+        """Loads, changes and saves; a concurrent writer makes it retry, unless the
+        client named the version it expected, which then is a CONFLICT."""
+        for _ in range(MAX_RETRIES):
+            aggregate = self._get(aggregate_id, cls)
+            if expected_version is not None and aggregate.version != expected_version:
+                raise conflict(
+                    f"the record is at version {aggregate.version}, not {expected_version}",
+                    "expectedVersion",
+                )
+            to_save = change(aggregate)
+            if not to_save:
+                return CommandResult(aggregate.id, aggregate.version, None)
+            try:
+                recordings = self.save(*to_save)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise conflict(
+                        "the record was changed by someone else at the same time",
+                        "expectedVersion",
+                    ) from None
+                continue
+            return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
+        raise conflict("the record is being changed by others; try again", "id")
+
+    def _find(self, aggregate_id: UUID, cls: type[AggregateT]) -> AggregateT | None:
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def _get(self, aggregate_id: UUID, cls: type[AggregateT], field: str = "id") -> AggregateT:
+        aggregate = self._find(aggregate_id, cls)
+        if aggregate is None:
+            raise not_found(f"no {cls.__name__.lower()} with this id", field)
+        return aggregate
+
+    def _get_partner(self, partner_id: UUID) -> Partner:
+        return self._get(partner_id, Partner)
+
+    def _claims(
+        self, owner_id: UUID, keys: Iterable[str], previous: Iterable[str]
+    ) -> list[Aggregate]:
+        """Reservations to save with the owner: new keys claimed, old keys released."""
+        keys, previous = list(keys), list(previous)
+        result: list[Aggregate] = []
+        for key in keys:
+            if key in previous:
+                continue
+            held = self._find(reservation_id(key), Reservation)
+            if held is None:
+                result.append(Reservation(key, str(owner_id)))
+            elif held.is_held_by_other(owner_id):
+                raise DomainError.single(
+                    ErrorCode.DUPLICATE, _duplicate_message(key), _duplicate_field(key)
+                )
+            else:
+                held.reclaim(str(owner_id))
+                result.append(held)
+        for key in previous:
+            if key not in keys and (held := self._find(reservation_id(key), Reservation)):
+                held.release()
+                result.append(held)
+        return result
+
+    def _parent_and_ancestry(self, parent_id: Any) -> tuple[Partner, list[UUID]]:
+        """The would-be parent and the ids above it, to refuse cycles."""
+        try:
+            parent = self._find(UUID(str(parent_id)), Partner)
+        except ValueError:
+            parent = None
+        if parent is None:
+            raise not_found("the parent partner does not exist", "parentId")
+        ancestry: list[UUID] = []
+        current = parent
+        while current.parent_id is not None and len(ancestry) < MAX_HIERARCHY_DEPTH:
+            ancestry.append(current.parent_id)
+            above = self._find(current.parent_id, Partner)
+            if above is None:
+                break
+            current = above
+        return parent, ancestry
+
+    def _tag_ancestry(self, tag: Tag) -> list[UUID]:
+        ancestry: list[UUID] = []
+        current: Tag | None = tag
+        while current is not None and current.parent_id and len(ancestry) < MAX_HIERARCHY_DEPTH:
+            ancestry.append(UUID(current.parent_id))
+            current = self._find(UUID(current.parent_id), Tag)
+        return ancestry
+
+    def _check_partner_references(self, values: Mapping[str, Any]) -> None:
+        refs = {
+            f: (values[f], catalog)
+            for f, catalog in (("industry_id", "INDUSTRY"), ("salesperson_id", "SALESPERSON"))
+            if values.get(f)
+        }
+        self._check_catalog_references(refs)
+        if values.get("tag_ids"):
+            self._check_tags(values["tag_ids"])
+
+    def _check_catalog_references(self, refs: Mapping[str, tuple[Any, str]]) -> None:
+        """Newly assigned entries must exist in the right catalog and not be archived."""
+        errors: list[FieldError] = []
+        for field, (value, catalog) in refs.items():
+            if value is None:
+                continue
+            entry = _try_uuid(value) and self._find(UUID(str(value)), CatalogEntry)
+            if not entry or entry.catalog != catalog:
+                errors.append(
+                    FieldError(
+                        (input_name(field),),
+                        ErrorCode.NOT_FOUND,
+                        f"no {catalog.lower().replace('_', ' ')} with this id",
+                    )
+                )
+            elif entry.archived:
+                errors.append(
+                    FieldError(
+                        (input_name(field),),
+                        ErrorCode.ARCHIVED,
+                        f"{entry.name!r} is archived and cannot be newly assigned",
+                    )
+                )
+        if errors:
+            raise DomainError(errors)
+
+    def _check_tags(self, tag_ids: Iterable[Any]) -> None:
+        for tag_id in tag_ids:
+            tag = _try_uuid(tag_id) and self._find(UUID(str(tag_id)), Tag)
+            if not tag:
+                raise not_found(f"no tag with id {tag_id}", "tagIds")
+            if tag.archived:
+                raise archived(f"tag {tag.name!r} is archived", "tagIds")
+
+
+def _try_uuid(value: Any) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def check_in_catalog(entry: CatalogEntry, catalog: str) -> None:
+    if entry.catalog != catalog:
+        raise not_found("no such entry in this catalog", "id")
+
+
+def unique_keys_of_entry(entry: CatalogEntry) -> list[str]:
+    if entry.catalog == "ACCOUNT" and entry.values.get("code"):
+        return [f"account-code:{str(entry.values['code']).casefold()}"]
+    return []
+
+
+def _duplicate_field(key: str) -> str:
+    if key.startswith("account-code:"):
+        return "code"
+    return "reference" if key.startswith("document:") else "name"
+
+
+def _duplicate_message(key: str) -> str:
+    if key.startswith("account-code:"):
+        return "another account already has this code"
+    if key.startswith("document:"):
+        return "this module already recorded a document of this kind with this reference"
+    return "another tag with this name has the same parent"
+
+
+def _duplicate_from_race() -> DomainError:
+    return DomainError.single(ErrorCode.DUPLICATE, "this value was just taken by another record")

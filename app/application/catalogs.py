@@ -1,0 +1,123 @@
+"""Commands on the catalogs and on tags."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.application.base import (
+    CommandBase,
+    CommandResult,
+    check_in_catalog,
+    unique_keys_of_entry,
+)
+from app.domain.audited import Audit
+from app.domain.catalog import CatalogEntry
+from app.domain.tag import Tag, name_key
+
+
+class CatalogCommands(CommandBase):
+    """Catalog entries (with unique account codes) and tags (unique among siblings)."""
+
+    def create_catalog_entry(
+        self,
+        catalog: str,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        entry_id = self._new_id(f"catalog:{catalog}", idempotency_key)
+        if idempotency_key and (existing := self._find(entry_id, CatalogEntry)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        entry = CatalogEntry.register(
+            entry_id=entry_id, catalog=catalog, values=values, audit=audit
+        )
+        claims = self._claims(entry_id, unique_keys_of_entry(entry), ())
+        return self._save_new(entry, idempotency_key, CatalogEntry, *claims)
+
+    def update_catalog_entry(
+        self,
+        entry_id: UUID,
+        catalog: str,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+            check_in_catalog(entry, catalog)
+            before = unique_keys_of_entry(entry)
+            if not entry.update(changes, audit):
+                return []
+            return [entry, *self._claims(entry.id, unique_keys_of_entry(entry), before)]
+
+        return self._change(CatalogEntry, entry_id, expected_version, change)
+
+    def archive_catalog_entry(
+        self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+            check_in_catalog(entry, catalog)
+            return [entry] if entry.archive(audit) else []
+
+        return self._change(CatalogEntry, entry_id, expected_version, change)
+
+    def restore_catalog_entry(
+        self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+            check_in_catalog(entry, catalog)
+            return [entry] if entry.restore(audit) else []
+
+        return self._change(CatalogEntry, entry_id, expected_version, change)
+
+    # -- tags ---------------------------------------------------------------------------
+
+    def create_tag(
+        self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
+    ) -> CommandResult:
+        tag_id = self._new_id("tag", idempotency_key)
+        if idempotency_key and (existing := self._find(tag_id, Tag)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        parent_id = values.get("parent_id")
+        parent = self._find(UUID(str(parent_id)), Tag) if parent_id else None
+        tag = Tag.register(tag_id=tag_id, values=values, audit=audit, parent=parent)
+        claims = self._claims(tag_id, [name_key(tag.parent_id, tag.name)], ())
+        return self._save_new(tag, idempotency_key, Tag, *claims)
+
+    def update_tag(
+        self,
+        tag_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(tag: Tag) -> Sequence[Aggregate]:
+            before = [name_key(tag.parent_id, tag.name)]
+            parent: Tag | None = None
+            ancestry: list[UUID] = []
+            new_parent = changes.get("parent_id")
+            if new_parent:
+                parent = self._find(UUID(str(new_parent)), Tag)
+                ancestry = self._tag_ancestry(parent) if parent else []
+            if not tag.update(changes, audit, parent=parent, parent_ancestry=ancestry):
+                return []
+            return [tag, *self._claims(tag.id, [name_key(tag.parent_id, tag.name)], before)]
+
+        return self._change(Tag, tag_id, expected_version, change)
+
+    def archive_tag(
+        self, tag_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._change(
+            Tag, tag_id, expected_version, lambda t: [t] if t.archive(audit) else []
+        )
+
+    def restore_tag(
+        self, tag_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._change(
+            Tag, tag_id, expected_version, lambda t: [t] if t.restore(audit) else []
+        )

@@ -1,0 +1,119 @@
+"""Commands on partners: register, change, terms, tags, archive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.application.base import CommandBase, CommandResult
+from app.domain.audited import Audit
+from app.domain.partner import TERM_REFERENCES, Partner
+
+
+class PartnerCommands(CommandBase):
+    """Partners and their hierarchy, commercial terms and tags."""
+
+    def create_partner(
+        self,
+        kind: str,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        partner_id = self._new_id("partner", idempotency_key)
+        if idempotency_key and (existing := self._find(partner_id, Partner)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        parent_id = values.get("parent_id")
+        parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
+        self._check_partner_references(values)
+        partner = Partner.register(
+            partner_id=partner_id,
+            kind=kind,
+            values=values,
+            audit=audit,
+            parent=parent,
+            parent_ancestry=ancestry,
+        )
+        return self._save_new(partner, idempotency_key, Partner)
+
+    def update_partner(
+        self,
+        partner_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(partner: Partner) -> Sequence[Aggregate]:
+            parent_id = changes.get("parent_id", partner.parent_id)
+            parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
+            new = {k: v for k, v in changes.items() if partner.values.get(k) != v}
+            if new.get("tag_ids"):  # tags it already has may be archived: they stay
+                new["tag_ids"] = [t for t in new["tag_ids"] if str(t) not in partner.tag_ids]
+            self._check_partner_references(new)
+            changed = partner.update(changes, audit, parent=parent, parent_ancestry=ancestry)
+            return [partner] if changed else []
+
+        return self._change(Partner, partner_id, expected_version, change)
+
+    def set_commercial_terms(
+        self,
+        partner_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(partner: Partner) -> Sequence[Aggregate]:
+            new = {k: v for k, v in changes.items() if partner.values.get(k) != v}
+            self._check_catalog_references(
+                {k: (v, TERM_REFERENCES[k]) for k, v in new.items() if k in TERM_REFERENCES}
+            )
+            return [partner] if partner.set_commercial_terms(changes, audit) else []
+
+        return self._change(Partner, partner_id, expected_version, change)
+
+    def add_partner_tags(
+        self,
+        partner_id: UUID,
+        tag_ids: Iterable[UUID],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        ids = list(tag_ids)
+
+        def change(partner: Partner) -> Sequence[Aggregate]:
+            self._check_tags([t for t in ids if str(t) not in partner.tag_ids])
+            return [partner] if partner.add_tags(ids, audit) else []
+
+        return self._change(Partner, partner_id, expected_version, change)
+
+    def remove_partner_tags(
+        self,
+        partner_id: UUID,
+        tag_ids: Iterable[UUID],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        ids = list(tag_ids)
+        return self._change(
+            Partner,
+            partner_id,
+            expected_version,
+            lambda p: [p] if p.remove_tags(ids, audit) else [],
+        )
+
+    def archive_partner(
+        self, partner_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._change(
+            Partner, partner_id, expected_version, lambda p: [p] if p.archive(audit) else []
+        )
+
+    def restore_partner(
+        self, partner_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        return self._change(
+            Partner, partner_id, expected_version, lambda p: [p] if p.restore(audit) else []
+        )

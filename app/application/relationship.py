@@ -1,0 +1,166 @@
+"""Commands of the 360° view: activities, documents other modules report, opportunities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.application.base import CommandBase, CommandResult
+from app.domain.activity import Activity
+from app.domain.audited import Audit
+from app.domain.document import Document, reference_key
+from app.domain.opportunity import Opportunity
+from app.domain.partner import Partner
+
+
+class RelationshipCommands(CommandBase):
+    """Activities, documents and opportunities of partners."""
+
+    def schedule_activity(
+        self,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        activity_id = self._new_id("activity", idempotency_key)
+        if idempotency_key and (existing := self._find(activity_id, Activity)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        self._active_partner(partner_id)
+        self._check_catalog_references({"assignee_id": (values.get("assignee_id"), "SALESPERSON")})
+        activity = Activity.schedule(
+            activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
+        )
+        return self._save_new(activity, idempotency_key, Activity)
+
+    def update_activity(
+        self,
+        activity_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(activity: Activity) -> Sequence[Aggregate]:
+            if changes.get("assignee_id") and changes["assignee_id"] != activity.assignee_id:
+                self._check_catalog_references(
+                    {"assignee_id": (changes["assignee_id"], "SALESPERSON")}
+                )
+            return [activity] if activity.change(changes, audit) else []
+
+        return self._change(Activity, activity_id, expected_version, change)
+
+    def complete_activity(
+        self,
+        activity_id: UUID,
+        feedback: str | None,
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(activity: Activity) -> Sequence[Aggregate]:
+            activity.complete(feedback, audit)
+            return [activity]
+
+        return self._change(Activity, activity_id, expected_version, change)
+
+    def cancel_activity(
+        self, activity_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(activity: Activity) -> Sequence[Aggregate]:
+            activity.cancel(audit)
+            return [activity]
+
+        return self._change(Activity, activity_id, expected_version, change)
+
+    # -- documents and opportunities ----------------------------------------------------
+
+    def record_document(
+        self,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Other modules report here; an archived partner's documents are still taken."""
+        document_id = self._new_id("document", idempotency_key)
+        if idempotency_key and (existing := self._find(document_id, Document)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        self._get(partner_id, Partner, "partnerId")
+        document = Document.record(
+            document_id=document_id, partner_id=partner_id, values=values, audit=audit
+        )
+        key = reference_key(document.module, document.kind, document.reference)
+        claims = self._claims(document_id, [key], ())
+        return self._save_new(document, idempotency_key, Document, *claims)
+
+    def update_document(
+        self,
+        document_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._change(
+            Document,
+            document_id,
+            expected_version,
+            lambda d: [d] if d.update(changes, audit) else [],
+        )
+
+    def create_opportunity(
+        self,
+        partner_id: UUID,
+        values: Mapping[str, Any],
+        audit: Audit,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        opportunity_id = self._new_id("opportunity", idempotency_key)
+        if idempotency_key and (existing := self._find(opportunity_id, Opportunity)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        self._active_partner(partner_id)
+        self._check_catalog_references(
+            {"salesperson_id": (values.get("salesperson_id"), "SALESPERSON")}
+        )
+        opportunity = Opportunity.create(
+            opportunity_id=opportunity_id, partner_id=partner_id, values=values, audit=audit
+        )
+        return self._save_new(opportunity, idempotency_key, Opportunity)
+
+    def update_opportunity(
+        self,
+        opportunity_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+            salesperson = changes.get("salesperson_id")
+            if salesperson and salesperson != opportunity.values.get("salesperson_id"):
+                self._check_catalog_references({"salesperson_id": (salesperson, "SALESPERSON")})
+            return [opportunity] if opportunity.update(changes, audit) else []
+
+        return self._change(Opportunity, opportunity_id, expected_version, change)
+
+    def mark_opportunity_won(
+        self, opportunity_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+            opportunity.mark_won(audit)
+            return [opportunity]
+
+        return self._change(Opportunity, opportunity_id, expected_version, change)
+
+    def mark_opportunity_lost(
+        self,
+        opportunity_id: UUID,
+        lost_reason: str | None,
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+            opportunity.mark_lost(lost_reason, audit)
+            return [opportunity]
+
+        return self._change(Opportunity, opportunity_id, expected_version, change)
