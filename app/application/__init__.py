@@ -9,13 +9,14 @@ from app.application.base import CommandResult
 from app.application.catalogs import CatalogCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands
+from app.application.segments import SegmentCommands
 from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
 from app.domain.partner import Partner
 
 
-class Partnerbook(PartnerCommands, CatalogCommands, RelationshipCommands):
+class Partnerbook(PartnerCommands, CatalogCommands, RelationshipCommands, SegmentCommands):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 
     name = "partnerbook"

@@ -168,3 +168,46 @@ class CatalogDirectory:
             cur = await conn.execute(query)
             row = await cur.fetchone()
             return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    id: UUID
+    name: str
+    description: str | None
+    filter: dict[str, Any] | None
+    search: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+async def segments(pool: AsyncConnectionPool[Any], ids: Sequence[UUID]) -> dict[UUID, SegmentRow]:
+    async with pool.connection() as conn:
+        cur = conn.cursor(row_factory=class_row(SegmentRow))
+        await cur.execute("SELECT * FROM segments WHERE id = ANY(%s)", (list(ids),))
+        return {row.id: row for row in await cur.fetchall()}
+
+
+async def segment_page(
+    pool: AsyncConnectionPool[Any], *, first: int | None, after: str | None
+) -> NamePage:
+    size = min(first if first is not None else 50, MAX_PAGE)
+    seek: Composable = SQL("TRUE")
+    if after is not None:
+        name, ident = decode_name_cursor(after)
+        seek = SQL("(lower(t.name), t.id) > ({}, {})").format(Literal(name), Literal(ident))
+    query = SQL("SELECT * FROM segments t WHERE {} ORDER BY lower(t.name), t.id LIMIT {}").format(
+        seek, Literal(size + 1)
+    )
+    async with pool.connection() as conn:
+        cur = conn.cursor(row_factory=class_row(SegmentRow))
+        await cur.execute(query)
+        rows = await cur.fetchall()
+    return NamePage(
+        rows=rows[:size],
+        cursors=[encode_name_cursor(r.name, r.id) for r in rows[:size]],
+        has_next_page=len(rows) > size,
+        has_previous_page=after is not None,
+        count_query=SQL("SELECT count(*) FROM segments t"),
+    )

@@ -69,11 +69,14 @@ class PartnerRow:
     created_at: datetime
     updated_at: datetime
     total_invoiced: Decimal | None = None
-    """Selected only when the page is ordered by it."""
+    relevance: Decimal | None = None
+    """Computed only when the page is ordered by them."""
 
 
 _COLUMNS = SQL(", ").join(
-    Identifier(f) for f in PartnerRow.__dataclass_fields__ if f != "total_invoiced"
+    Identifier(f)
+    for f in PartnerRow.__dataclass_fields__
+    if f not in ("total_invoiced", "relevance")
 )
 
 
@@ -86,6 +89,12 @@ class PartnerFilter:
     is_supplier: bool | None = None
     archived: bool | None = None
     country_code: str | None = None
+    state_code: str | None = None
+    lang: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
     parent_id: UUID | None = None
     commercial_partner_id: UUID | None = None
     email: str | None = None
@@ -114,6 +123,8 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
         ("is_supplier", "is_supplier"),
         ("archived", "archived"),
         ("country_code", "country_code"),
+        ("state_code", "state_code"),
+        ("lang", "lang"),
         ("parent_id", "parent_id"),
         ("commercial_partner_id", "commercial_partner_id"),
         ("vat", "effective_vat"),
@@ -124,10 +135,19 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
         value = getattr(f, name)
         if value is not None:
             parts.append(SQL("{} = {}").format(Identifier(column), Literal(value)))
+    for name, column, op in (
+        ("created_after", "created_at", ">="),
+        ("created_before", "created_at", "<"),
+        ("updated_after", "updated_at", ">="),
+        ("updated_before", "updated_at", "<"),
+    ):
+        value = getattr(f, name)
+        if value is not None:
+            parts.append(SQL("{} {} {}").format(Identifier(column), SQL(op), Literal(value)))
     if f.tag_ids is not None:
         parts.append(_tagged_with(f.tag_ids))
     if f.has_overdue_activities is not None:
-        overdue = overdue_condition(now, SQL("partners.id"))
+        overdue = overdue_condition(now, SQL("p.id"))
         parts.append(overdue if f.has_overdue_activities else SQL("NOT {}").format(overdue))
     if f.email is not None:
         parts.append(SQL("email_normalized = {}").format(Literal(f.email.strip().lower())))
@@ -147,11 +167,37 @@ def _tagged_with(tag_ids: Sequence[UUID]) -> Composable:
     """Tagged with any of the tags or any of their descendants (resolved now, so a tag
     moved under another one counts at once)."""
     return SQL(
-        "EXISTS (SELECT 1 FROM partner_tags pt WHERE pt.partner_id = partners.id AND pt.tag_id "
+        "EXISTS (SELECT 1 FROM partner_tags pt WHERE pt.partner_id = p.id AND pt.tag_id "
         "IN (WITH RECURSIVE subtree(id) AS (SELECT id FROM tags WHERE id = ANY({ids}) "
         "UNION SELECT t.id FROM tags t JOIN subtree s ON t.parent_id = s.id) "
         "SELECT id FROM subtree))"
     ).format(ids=Literal(list(tag_ids)))
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_term(conn: Any, search: str | None) -> str | None:
+    """The search as it is matched: lower-case, accents removed by PostgreSQL's own
+    unaccent (the same function that built the indexed text)."""
+    if search is None or not search.strip():
+        return None
+    cur = await conn.execute("SELECT lower(unaccent(%s))", (" ".join(search.split()),))
+    row = await cur.fetchone()
+    return str(row[0]) if row else None
+
+
+def search_condition(term: str, search: str) -> Composable:
+    """A substring of the searchable text (trigram index), or of the phone digits when
+    the search has at least three digits and nothing but phone characters."""
+    text = SQL("p.search_text LIKE {}").format(Literal(f"%{_like_escape(term)}%"))
+    digits = "".join(ch for ch in search if ch.isdigit())
+    phone_like = all(ch.isdigit() or ch in " +-./()" for ch in search.strip())
+    if len(digits) >= 3 and phone_like:
+        phone = SQL("p.phone_digits LIKE {}").format(Literal(f"%{digits}%"))
+        return SQL("({} OR {})").format(text, phone)
+    return text
 
 
 def where_clause(f: PartnerFilter | None, now: datetime) -> Composable:
@@ -184,8 +230,13 @@ SORT_KEYS: dict[str, SortKey] = {
     "CREATED_AT": SortKey(SQL("created_at"), _time),
     "UPDATED_AT": SortKey(SQL("updated_at"), _time),
     "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), _text),
-    "TOTAL_INVOICED": SortKey(total_invoiced(SQL("partners.id")), lambda v: Decimal(_text(v))),
+    "TOTAL_INVOICED": SortKey(SQL("total_invoiced"), lambda v: Decimal(_text(v))),
+    "RELEVANCE": SortKey(SQL("relevance"), lambda v: Decimal(_text(v))),
 }
+COMPUTED = {"TOTAL_INVOICED": "total_invoiced", "RELEVANCE": "relevance"}
+"""Sort keys that are computed per row in an inner query, then ordered on."""
+ESTIMATE_ABOVE = 10_000
+"""Counts above this are estimated by the planner instead of counted."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +270,8 @@ def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
                 values.append(row.country_code or "")
             case "TOTAL_INVOICED":
                 values.append(str(row.total_invoiced or 0))
+            case "RELEVANCE":
+                values.append(str(row.relevance or 0))
     return values
 
 
@@ -284,36 +337,48 @@ class PartnerDirectory:
         orders: Sequence[Order],
         *,
         now: datetime,
+        search: str | None = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Page:
-        orders = list(orders) or [Order("NAME")]
-        backward = last is not None and first is None
-        requested = last if backward else first
-        size = min(50 if requested is None else requested, MAX_PAGE)
-        clause = where_clause(where, now)
-        conditions = [clause]
-        if after is not None:
-            values, ident = decode_cursor(after, orders)
-            conditions.append(_seek(orders, values, ident, forward=True))
-        if before is not None:
-            values, ident = decode_cursor(before, orders)
-            conditions.append(_seek(orders, values, ident, forward=False))
-        columns = _COLUMNS
-        if any(o.field == "TOTAL_INVOICED" for o in orders):
-            columns = SQL("{}, {} AS total_invoiced").format(
-                _COLUMNS, SORT_KEYS["TOTAL_INVOICED"].expression
-            )
-        query = SQL("SELECT {cols} FROM {t} WHERE {w} ORDER BY {o} LIMIT {n}").format(
-            cols=columns,
-            t=self.table,
-            w=SQL(" AND ").join(conditions),
-            o=_order_by(orders, reverse=backward),
-            n=Literal(size + 1),
-        )
         async with self.pool.connection() as conn:
+            term = await search_term(conn, search)
+            orders = list(orders) or [Order("RELEVANCE", True) if term else Order("NAME")]
+            backward = last is not None and first is None
+            requested = last if backward else first
+            size = min(50 if requested is None else requested, MAX_PAGE)
+            clause = self.clause(where, now, term, search)
+            conditions: list[Composable] = [SQL("TRUE")]
+            if after is not None:
+                values, ident = decode_cursor(after, orders)
+                conditions.append(_seek(orders, values, ident, forward=True))
+            if before is not None:
+                values, ident = decode_cursor(before, orders)
+                conditions.append(_seek(orders, values, ident, forward=False))
+            computed = [_COLUMNS]
+            if any(o.field == "TOTAL_INVOICED" for o in orders):
+                computed.append(SQL("{} AS total_invoiced").format(total_invoiced(SQL("p.id"))))
+            if any(o.field == "RELEVANCE" for o in orders):
+                if not term:
+                    raise BadCursor("RELEVANCE ordering needs a search")
+                computed.append(
+                    SQL("round(similarity(search_text, {})::numeric, 6) AS relevance").format(
+                        Literal(term)
+                    )
+                )
+            query = SQL(
+                "SELECT * FROM (SELECT {cols} FROM {t} p WHERE {w}) AS partners "
+                "WHERE {seek} ORDER BY {o} LIMIT {n}"
+            ).format(
+                cols=SQL(", ").join(computed),
+                t=self.table,
+                w=clause,
+                seek=SQL(" AND ").join(conditions),
+                o=_order_by(orders, reverse=backward),
+                n=Literal(size + 1),
+            )
             cur = conn.cursor(row_factory=class_row(PartnerRow))
             await cur.execute(query)
             rows = await cur.fetchall()
@@ -329,9 +394,83 @@ class PartnerDirectory:
             where=clause,
         )
 
-    async def count(self, clause: Composable) -> int:
-        query = SQL("SELECT count(*) FROM {t} WHERE {w}").format(t=self.table, w=clause)
+    def clause(
+        self, where: PartnerFilter | None, now: datetime, term: str | None, search: str | None
+    ) -> Composable:
+        """The filter and the search as one condition on the partners table (alias p)."""
+        clause = where_clause(where, now)
+        if term or search:
+            clause = SQL("{} AND {}").format(clause, search_condition(term or "", search or ""))
+        return clause
+
+    async def count(self, clause: Composable) -> tuple[int, bool]:
+        """Exact up to ESTIMATE_ABOVE; beyond, the planner's estimate (flagged), so that a
+        count never costs a full scan on every page."""
+        capped = SQL("SELECT count(*) FROM (SELECT 1 FROM {t} p WHERE {w} LIMIT {n}) s").format(
+            t=self.table, w=clause, n=Literal(ESTIMATE_ABOVE + 1)
+        )
         async with self.pool.connection() as conn:
-            cur = await conn.execute(query)
+            cur = await conn.execute(capped)
             row = await cur.fetchone()
-            return int(row[0]) if row else 0
+            exact = int(row[0]) if row else 0
+            if exact <= ESTIMATE_ABOVE:
+                return exact, False
+            cur = await conn.execute(
+                SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {t} p WHERE {w}").format(
+                    t=self.table, w=clause
+                )
+            )
+            plan = await cur.fetchone()
+            estimate = int(plan[0][0]["Plan"]["Plan Rows"]) if plan else exact
+            return max(estimate, exact), True
+
+
+FACETS = {
+    "countries": "SELECT country_code, count(*) FROM f WHERE country_code IS NOT NULL GROUP BY 1",
+    "kinds": "SELECT kind, count(*) FROM f GROUP BY 1",
+    "roles": (
+        "SELECT CASE WHEN is_customer AND is_supplier THEN 'BOTH' WHEN is_customer THEN "
+        "'CUSTOMER' WHEN is_supplier THEN 'SUPPLIER' ELSE 'NONE' END, count(*) FROM f GROUP BY 1"
+    ),
+    "industries": (
+        "SELECT effective_industry_id::text, count(*) FROM f "
+        "WHERE effective_industry_id IS NOT NULL GROUP BY 1"
+    ),
+    "languages": "SELECT lang, count(*) FROM f WHERE lang IS NOT NULL GROUP BY 1",
+    "salespersons": (
+        "SELECT effective_salesperson_id::text, count(*) FROM f "
+        "WHERE effective_salesperson_id IS NOT NULL GROUP BY 1"
+    ),
+    "tags": (
+        "SELECT pt.tag_id::text, count(*) FROM f JOIN partner_tags pt ON pt.partner_id = f.id "
+        "GROUP BY 1"
+    ),
+}
+
+
+async def facet_counts(
+    directory: PartnerDirectory, where: PartnerFilter | None, search: str | None, now: datetime
+) -> dict[str, list[tuple[str, int]]]:
+    """Counts by country, kind, role, industry, language, salesperson and tag of the
+    partners a filter and search select: one query, the selection computed once."""
+    async with directory.pool.connection() as conn:
+        term = await search_term(conn, search)
+        clause = directory.clause(where, now, term, search)
+        parts = SQL(" UNION ALL ").join(
+            SQL("SELECT {name}, v, n FROM ({q}) AS {alias}(v, n)").format(
+                name=Literal(name),
+                q=SQL(query),
+                alias=Identifier(f"facet_{name}"),
+            )
+            for name, query in FACETS.items()
+        )
+        query = SQL(
+            "WITH f AS MATERIALIZED (SELECT p.id, p.country_code, p.kind, p.is_customer, "
+            "p.is_supplier, p.effective_industry_id, p.lang, p.effective_salesperson_id "
+            "FROM {t} p WHERE {w}) {parts} ORDER BY 1, 3 DESC, 2"
+        ).format(t=directory.table, w=clause, parts=parts)
+        cur = await conn.execute(query)
+        found: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
+        for name, value, count in await cur.fetchall():
+            found[name].append((value, int(count)))
+        return found

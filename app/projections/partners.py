@@ -77,6 +77,17 @@ class PartnersTable:
                     i=_INHERITS_ADDRESS
                 ),
                 SQL("email_normalized = lower(c.email)"),
+                # What text search looks in: names (the company's too, as in the display
+                # name), email, reference and VAT, lower-cased and without accents; and
+                # the digits of the phone numbers.
+                SQL(
+                    "search_text = lower(unaccent(concat_ws(' ', COALESCE(c.own_name, {label}), "
+                    "CASE WHEN c.kind = 'PERSON' THEN p.name END, c.email, c.ref, "
+                    "COALESCE(c.vat, p.effective_vat))))"
+                ).format(label=_LABEL),
+                SQL(
+                    "phone_digits = regexp_replace(concat_ws(' ', c.phone, c.mobile), '[^0-9]', '', 'g')"
+                ),
                 SQL("effective_vat = CASE WHEN {com} THEN c.vat ELSE p.effective_vat END").format(
                     com=_COMMERCIAL
                 ),
@@ -129,6 +140,8 @@ class PartnersTable:
             ("updated", "updated_at, id"),
             ("country", "country_code, id"),
             ("email", "email_normalized"),
+            ("search", "search_text gin_trgm_ops"),
+            ("phone", "phone_digits gin_trgm_ops"),
             ("industry", "effective_industry_id"),
             ("salesperson", "effective_salesperson_id"),
         )
@@ -139,13 +152,17 @@ class PartnersTable:
                 "credit_limit_amount numeric, credit_limit_currency text, "
                 "email_normalized text, commercial_partner_id uuid, address_from_id uuid, "
                 "effective_industry_id uuid, effective_salesperson_id uuid, "
+                "search_text text, phone_digits text, "
                 "archived boolean NOT NULL DEFAULT false, version integer NOT NULL, "
                 "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
                 "position bigint NOT NULL)"
             ).format(t=t, own=own, effective=effective),
             *(
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {t} ({})").format(
-                    Identifier(f"{self.names[0]}_{name}"), SQL(expr), t=t
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {t} {using} ({})").format(
+                    Identifier(f"{self.names[0]}_{name}"),
+                    SQL(expr),
+                    t=t,
+                    using=SQL("USING gin" if "gin_trgm_ops" in expr else ""),
                 )
                 for name, expr in indexes
             ),

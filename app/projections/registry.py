@@ -16,6 +16,7 @@ from app.projections.activities import ActivitiesTable
 from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
 from app.projections.partners import PartnersTable
+from app.projections.segments import SegmentsTable
 from app.projections.tables import Table
 from app.projections.tags import TagsTable
 from app.projections.timeline import TimelineTable
@@ -40,6 +41,7 @@ class RegistryView(PostgresTrackingRecorder):
             CatalogTable(schema, prefix),
             ActivitiesTable(schema, prefix),
             DocumentsTable(schema, prefix),
+            SegmentsTable(schema, prefix),
             TimelineTable(schema, prefix),  # last: it reads the subjects' partner
         ]
         for table in self.tables:

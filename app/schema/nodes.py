@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.projections.catalog_queries import segments
 from app.schema.catalogs.types import TYPE_CATALOGS, catalog_item
 from app.schema.context import Info
 from app.schema.errors import ClientError
@@ -11,6 +12,7 @@ from app.schema.ids import BadId, from_global_id
 from app.schema.partners.types import Partner
 from app.schema.relationship.types import Activity, Document, Opportunity
 from app.schema.relay import Node
+from app.schema.segments import Segment
 from app.schema.tags.types import Tag
 
 
@@ -34,6 +36,9 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Opportunity":
         opportunity = await info.context.opportunities.load(ident)
         return Opportunity.from_row(opportunity) if opportunity else None
+    if type_name == "Segment":
+        found = await segments(info.context.services.directory.pool, [ident])
+        return Segment.from_row(found[ident]) if ident in found else None
     if type_name in TYPE_CATALOGS:
         entry = await info.context.catalog_entries.load(ident)
         if entry is not None and entry.catalog == TYPE_CATALOGS[type_name]:

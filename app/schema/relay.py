@@ -34,15 +34,32 @@ class Edge(Generic[NodeT]):
     node: NodeT
 
 
+Counter = Callable[[], Awaitable[int | tuple[int, bool]]]
+"""Counts the records of a list: exactly, or (count, is_estimate)."""
+
+
 @strawberry.type
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
     page_info: PageInfo
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
+    count: strawberry.Private[Counter]
+    counted: strawberry.Private[tuple[int, bool] | None] = None
+
+    async def resolve_count(self) -> tuple[int, bool]:
+        if self.counted is None:
+            value = await self.count()
+            self.counted = value if isinstance(value, tuple) else (value, False)
+        return self.counted
 
     @strawberry.field(description="How many records match, over all pages.")
     async def total_count(self) -> int:
-        return await self.count()
+        return (await self.resolve_count())[0]
+
+    @strawberry.field(
+        description="True when totalCount is the planner's estimate (above 10,000 matches)."
+    )
+    async def total_count_is_estimate(self) -> bool:
+        return (await self.resolve_count())[1]
 
     @strawberry.field(description="The records of this page (the nodes of `edges`).")
     def nodes(self) -> list[NodeT]:
@@ -72,7 +89,7 @@ def make_connection(
     *,
     has_next_page: bool,
     has_previous_page: bool,
-    count: Callable[[], Awaitable[int]],
+    count: Counter,
 ) -> Connection[NodeT]:
     return Connection(
         edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors, strict=True)],

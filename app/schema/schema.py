@@ -19,11 +19,13 @@ from app.schema.partners.queries import PartnerQueries
 from app.schema.partners.types import Partner
 from app.schema.relationship.operations import RelationshipMutations, RelationshipQueries
 from app.schema.relationship.types import Activity, Document, Opportunity, TimelineEntry
+from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
 
 Query = merge_types(
-    "Query", (NodeQueries, PartnerQueries, RelationshipQueries, TagQueries, CatalogQueries)
+    "Query",
+    (NodeQueries, PartnerQueries, RelationshipQueries, SegmentQueries, TagQueries, CatalogQueries),
 )
 Mutation = merge_types(
     "Mutation",
@@ -31,6 +33,7 @@ Mutation = merge_types(
         PartnerMutations,
         PartnerTermsMutations,
         RelationshipMutations,
+        SegmentMutations,
         TagMutations,
         CatalogMutations,
     ),

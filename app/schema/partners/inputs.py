@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -109,6 +110,14 @@ class PartnerFilterInput:
         default=None, description="Archived partners are left out unless this is given."
     )
     country_code: str | None = None
+    state_code: str | None = strawberry.field(
+        default=None, description="The ISO 3166-2 suffix; give countryCode too."
+    )
+    lang: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
     parent_id: strawberry.ID | None = None
     commercial_partner_id: strawberry.ID | None = None
     email: str | None = None
@@ -131,6 +140,12 @@ class PartnerFilterInput:
             is_supplier=self.is_supplier,
             archived=self.archived,
             country_code=self.country_code.strip().upper() if self.country_code else None,
+            state_code=self.state_code.strip().upper() if self.state_code else None,
+            lang=self.lang.strip().replace("-", "_") if self.lang else None,
+            created_after=self.created_after,
+            created_before=self.created_before,
+            updated_after=self.updated_after,
+            updated_before=self.updated_before,
             parent_id=_filter_id(self.parent_id),
             commercial_partner_id=_filter_id(self.commercial_partner_id),
             email=self.email,

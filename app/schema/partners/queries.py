@@ -8,6 +8,7 @@ from app.domain import contact_fields as cf
 from app.schema.catalogs.types import Country
 from app.schema.context import Info
 from app.schema.ids import BadId, expect_id
+from app.schema.partners.facets import PartnerFacets, partner_facets
 from app.schema.partners.inputs import PartnerFilterInput, PartnerOrder
 from app.schema.partners.types import Partner, partner_connection
 from app.schema.relay import Connection
@@ -24,11 +25,16 @@ class PartnerQueries:
         row = await info.context.partners.load(ident)
         return Partner.from_row(row) if row else None
 
-    @strawberry.field(description="Partners matching a filter, in pages (`first` ≤ 100).")
+    @strawberry.field(
+        description="Partners matching a filter and a search, in pages (`first` ≤ 100). The "
+        "search finds a substring of the name (its company's too), email, reference, VAT or "
+        "phone, ignoring case and accents; without orderBy the best matches come first."
+    )
     async def partners(
         self,
         info: Info,
         filter: PartnerFilterInput | None = None,
+        search: str | None = None,
         order_by: list[PartnerOrder] | None = None,
         first: int | None = None,
         after: str | None = None,
@@ -39,11 +45,21 @@ class PartnerQueries:
             info,
             filter.to_filter() if filter else None,
             [o.to_order() for o in order_by or ()],
+            search=search,
             first=first,
             after=after,
             last=last,
             before=before,
         )
+
+    @strawberry.field(
+        description="Counts by country, tag, role, kind, industry, language and salesperson "
+        "of the partners a filter and search select (for dashboards)."
+    )
+    async def partner_facets(
+        self, info: Info, filter: PartnerFilterInput | None = None, search: str | None = None
+    ) -> PartnerFacets:
+        return await partner_facets(info, filter.to_filter() if filter else None, search)
 
     @strawberry.field(description="Countries (ISO 3166-1), optionally matching a search.")
     def countries(self, search: str | None = None) -> list[Country]:

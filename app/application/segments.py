@@ -1,0 +1,49 @@
+"""Commands on segments: saved filters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from app.application.base import CommandBase, CommandResult
+from app.domain.audited import Audit
+from app.domain.segment import Segment
+
+
+class SegmentCommands(CommandBase):
+    """Segments are created, changed and deleted; their members are a query."""
+
+    def create_segment(
+        self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
+    ) -> CommandResult:
+        segment_id = self._new_id("segment", idempotency_key)
+        if idempotency_key and (existing := self._find(segment_id, Segment)) is not None:
+            return CommandResult(existing.id, existing.version, None)
+        segment = Segment.create(segment_id=segment_id, values=values, audit=audit)
+        return self._save_new(segment, idempotency_key, Segment)
+
+    def update_segment(
+        self,
+        segment_id: UUID,
+        changes: Mapping[str, Any],
+        audit: Audit,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._change(
+            Segment,
+            segment_id,
+            expected_version,
+            lambda s: [s] if s.update(changes, audit) else [],
+        )
+
+    def delete_segment(
+        self, segment_id: UUID, audit: Audit, expected_version: int | None = None
+    ) -> CommandResult:
+        def change(segment: Segment) -> Sequence[Aggregate]:
+            segment.delete(audit)
+            return [segment]
+
+        return self._change(Segment, segment_id, expected_version, change)

@@ -1,0 +1,67 @@
+"""The `segments` read model: saved filters by name (deleted ones removed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
+
+from app.domain.segment import Segment
+
+
+class SegmentsTable:
+    def __init__(self, schema: str, prefix: str = "") -> None:
+        self.names: tuple[str, ...] = (f"{prefix}segments",)
+        self.table = Identifier(schema, self.names[0])
+
+    def create_statements(self) -> list[Composed]:
+        return [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (id uuid PRIMARY KEY, name text NOT NULL, "
+                "description text, filter jsonb, search text, version integer NOT NULL, "
+                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)"
+            ).format(t=self.table)
+        ]
+
+    def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
+        t = self.table
+        match event:
+            case Segment.Created():
+                v = event.values
+                curs.execute(
+                    SQL(
+                        "INSERT INTO {t} (id, name, description, filter, search, version, "
+                        "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                    ).format(t=t),
+                    (
+                        event.originator_id,
+                        v["name"],
+                        v.get("description"),
+                        Jsonb(v["filter"]) if v.get("filter") is not None else None,
+                        v.get("search"),
+                        event.originator_version,
+                        event.timestamp,
+                        event.timestamp,
+                    ),
+                )
+            case Segment.Updated():
+                values = {
+                    k: (Jsonb(v) if k == "filter" and v is not None else v)
+                    for k, v in event.changes.items()
+                }
+                values |= {"version": event.originator_version, "updated_at": event.timestamp}
+                curs.execute(
+                    SQL("UPDATE {t} SET {sets} WHERE id = %s").format(
+                        t=t,
+                        sets=SQL(", ").join(SQL("{} = %s").format(Identifier(k)) for k in values),
+                    ),
+                    [*values.values(), event.originator_id],
+                )
+            case Segment.Deleted():
+                curs.execute(
+                    SQL("DELETE FROM {t} WHERE id = %s").format(t=t), (event.originator_id,)
+                )

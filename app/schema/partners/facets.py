@@ -1,0 +1,72 @@
+"""partnerFacets: how the partners a filter selects divide up, with readable labels."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import strawberry
+
+from app.domain import contact_fields as cf
+from app.projections.partner_queries import PartnerFilter, facet_counts
+from app.schema.context import Info
+from app.schema.ids import to_global_id
+
+
+@strawberry.type(description="One value of a facet and how many partners have it.")
+class FacetCount:
+    value: str = strawberry.field(description="A country code, an id, CUSTOMER, COMPANY…")
+    label: str
+    count: int
+
+
+@strawberry.type
+class PartnerFacets:
+    countries: list[FacetCount]
+    tags: list[FacetCount]
+    roles: list[FacetCount] = strawberry.field(description="CUSTOMER, SUPPLIER, BOTH, NONE")
+    kinds: list[FacetCount]
+    industries: list[FacetCount]
+    languages: list[FacetCount]
+    salespersons: list[FacetCount]
+
+
+ROLE_LABELS = {
+    "CUSTOMER": "Customer",
+    "SUPPLIER": "Supplier",
+    "BOTH": "Customer and supplier",
+    "NONE": "Prospect",
+}
+
+
+async def partner_facets(
+    info: Info, where: PartnerFilter | None, search: str | None
+) -> PartnerFacets:
+    ctx = info.context
+    counts = await facet_counts(ctx.services.directory, where, search, ctx.now)
+
+    async def entries(name: str, type_name: str) -> list[FacetCount]:
+        rows = counts[name]
+        found = await ctx.catalog_entries.load_many([UUID(v) for v, _ in rows])
+        return [
+            FacetCount(value=to_global_id(type_name, UUID(v)), label=e.name if e else v, count=n)
+            for (v, n), e in zip(rows, found, strict=True)
+        ]
+
+    tag_rows = counts["tags"]
+    tags = await ctx.tags.load_many([UUID(v) for v, _ in tag_rows])
+    return PartnerFacets(
+        countries=[
+            FacetCount(value=v, label=cf.country_name(v), count=n) for v, n in counts["countries"]
+        ],
+        tags=[
+            FacetCount(value=to_global_id("Tag", UUID(v)), label=t.full_name if t else v, count=n)
+            for (v, n), t in zip(tag_rows, tags, strict=True)
+        ],
+        roles=[FacetCount(value=v, label=ROLE_LABELS[v], count=n) for v, n in counts["roles"]],
+        kinds=[FacetCount(value=v, label=v.capitalize(), count=n) for v, n in counts["kinds"]],
+        industries=await entries("industries", "Industry"),
+        languages=[
+            FacetCount(value=v, label=cf.language_name(v), count=n) for v, n in counts["languages"]
+        ],
+        salespersons=await entries("salespersons", "Salesperson"),
+    )

@@ -1,0 +1,243 @@
+"""Segments in the GraphQL API: saved filters, their members and member counts."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.application import CommandResult
+from app.domain.audited import Audit
+from app.projections.catalog_queries import SegmentRow, segment_page, segments
+from app.projections.keyset import BadCursor
+from app.projections.partner_queries import Order
+from app.schema.commands import CommandBuilder, execute
+from app.schema.context import Info
+from app.schema.errors import ClientError, UserError
+from app.schema.ids import to_global_id
+from app.schema.partners.inputs import PartnerFilterInput, record_id
+from app.schema.partners.types import Partner, PartnerKind, partner_connection
+from app.schema.relay import Connection, Node, check_page_args, make_connection
+
+_KEYWORDS = {"and_": "and", "or_": "or", "not_": "not"}
+
+
+def _camel(name: str) -> str:
+    if name in _KEYWORDS:
+        return _KEYWORDS[name]
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def filter_to_json(f: PartnerFilterInput) -> dict[str, Any]:
+    """The filter as the API spells it (what clients sent), for storing."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(f):
+        value = getattr(f, field.name)
+        if value is None:
+            continue
+        if isinstance(value, PartnerFilterInput):
+            value = filter_to_json(value)
+        elif isinstance(value, list):
+            value = [filter_to_json(v) if isinstance(v, PartnerFilterInput) else v for v in value]
+        elif isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        out[_camel(field.name)] = value
+    return out
+
+
+_FIELDS = {_camel(f.name): f.name for f in dataclasses.fields(PartnerFilterInput)}
+
+
+def filter_from_json(data: dict[str, Any]) -> PartnerFilterInput:
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        name = _FIELDS[key]
+        if name in ("and_", "or_"):
+            value = [filter_from_json(v) for v in value]
+        elif name == "not_":
+            value = filter_from_json(value)
+        elif name == "kind":
+            value = PartnerKind(value)
+        elif name.endswith(("_after", "_before")):
+            value = datetime.fromisoformat(value)
+        kwargs[name] = value
+    return PartnerFilterInput(**kwargs)
+
+
+@strawberry.type(description="A saved filter (and search) over partners.")
+class Segment(Node):
+    row: strawberry.Private[SegmentRow]
+    name: str
+    description: str | None
+    search: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: SegmentRow) -> Segment:
+        return cls(
+            row=row,
+            id=strawberry.ID(to_global_id("Segment", row.id)),
+            name=row.name,
+            description=row.description,
+            search=row.search,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="The stored PartnerFilter, as JSON in the API's spelling.")
+    def filter(self) -> JSON | None:
+        return JSON(self.row.filter) if self.row.filter is not None else None
+
+    async def member_page(
+        self, info: Info, first: int | None, after: str | None
+    ) -> Connection[Partner]:
+        where = filter_from_json(self.row.filter).to_filter() if self.row.filter else None
+        return await partner_connection(
+            info, where, [Order("NAME")], search=self.row.search, first=first, after=after
+        )
+
+    @strawberry.field(description="The partners in the segment now.")
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Partner]:
+        return await self.member_page(info, first, after)
+
+    @strawberry.field(description="How many partners are in the segment now.")
+    async def member_count(self, info: Info) -> int:
+        connection = await self.member_page(info, 0, None)
+        return (await connection.resolve_count())[0]
+
+
+@strawberry.input
+class CreateSegmentInput:
+    name: str
+    description: str | None = None
+    filter: PartnerFilterInput | None = None
+    search: str | None = None
+    idempotency_key: str | None = None
+    reason: str | None = None
+
+
+@strawberry.input
+class UpdateSegmentInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+    name: strawberry.Maybe[str | None] = None
+    description: strawberry.Maybe[str | None] = None
+    filter: strawberry.Maybe[PartnerFilterInput | None] = None
+    search: strawberry.Maybe[str | None] = None
+
+
+@strawberry.input
+class DeleteSegmentInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str | None = None
+
+
+@strawberry.type
+class SegmentPayload:
+    segment: Segment | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class DeleteSegmentPayload:
+    deleted_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+
+async def _respond(info: Info, build: CommandBuilder, reason: str | None) -> SegmentPayload:
+    outcome = await execute(info, build, reason)
+    if isinstance(outcome, list):
+        return SegmentPayload(segment=None, user_errors=outcome)
+    row = (await segments(info.context.services.directory.pool, [outcome.id])).get(outcome.id)
+    return SegmentPayload(segment=Segment.from_row(row) if row else None, user_errors=[])
+
+
+def _segment_id(global_id: str) -> UUID:
+    return record_id(global_id, "Segment", "id")
+
+
+@strawberry.type
+class SegmentMutations:
+    @strawberry.mutation(description="Saves a filter and a search as a segment.")
+    async def create_segment(self, info: Info, input: CreateSegmentInput) -> SegmentPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            values = {
+                "name": input.name,
+                "description": input.description,
+                "filter": filter_to_json(input.filter) if input.filter else None,
+                "search": input.search,
+            }
+            return lambda: app.create_segment(values, audit, input.idempotency_key)
+
+        return await _respond(info, build, input.reason)
+
+    @strawberry.mutation(description="Changes a segment (fields left out are unchanged).")
+    async def update_segment(self, info: Info, input: UpdateSegmentInput) -> SegmentPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = _segment_id(input.id)
+            changes: dict[str, Any] = {}
+            for name in ("name", "description", "search"):
+                given = getattr(input, name)
+                if given is not None:
+                    changes[name] = given.value
+            if input.filter is not None:
+                given_filter = input.filter.value
+                changes["filter"] = filter_to_json(given_filter) if given_filter else None
+            return lambda: app.update_segment(ident, changes, audit, input.expected_version)
+
+        return await _respond(info, build, input.reason)
+
+    @strawberry.mutation(description="Deletes a segment (its history stays in the log).")
+    async def delete_segment(self, info: Info, input: DeleteSegmentInput) -> DeleteSegmentPayload:
+        app = info.context.services.app
+
+        def build(audit: Audit) -> Callable[[], CommandResult]:
+            ident = _segment_id(input.id)
+            return lambda: app.delete_segment(ident, audit, input.expected_version)
+
+        outcome = await execute(info, build, input.reason)
+        if isinstance(outcome, list):
+            return DeleteSegmentPayload(deleted_id=None, user_errors=outcome)
+        return DeleteSegmentPayload(deleted_id=strawberry.ID(input.id), user_errors=[])
+
+
+@strawberry.type
+class SegmentQueries:
+    @strawberry.field(description="Segments by name.")
+    async def segments(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Segment]:
+        check_page_args(first, after, None, None)
+        pool = info.context.services.directory.pool
+        try:
+            page = await segment_page(pool, first=first, after=after)
+        except BadCursor as error:
+            raise ClientError(str(error), "BAD_REQUEST") from None
+        catalogs = info.context.services.catalogs
+        return make_connection(
+            [Segment.from_row(row) for row in page.rows],
+            page.cursors,
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            count=lambda: catalogs.count(page.count_query),
+        )
