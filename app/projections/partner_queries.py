@@ -68,6 +68,8 @@ class PartnerRow:
     version: int
     created_at: datetime
     updated_at: datetime
+    name_key: str
+    display_name_key: str
     total_invoiced: Decimal | None = None
     relevance: Decimal | None = None
     """Computed only when the page is ordered by them."""
@@ -225,8 +227,8 @@ def _time(value: Any) -> datetime:
 
 
 SORT_KEYS: dict[str, SortKey] = {
-    "NAME": SortKey(SQL("lower(name)"), _text),
-    "DISPLAY_NAME": SortKey(SQL("lower(display_name)"), _text),
+    "NAME": SortKey(SQL("name_key"), _text),
+    "DISPLAY_NAME": SortKey(SQL("display_name_key"), _text),
     "CREATED_AT": SortKey(SQL("created_at"), _time),
     "UPDATED_AT": SortKey(SQL("updated_at"), _time),
     "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), _text),
@@ -259,9 +261,9 @@ def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
     for order in orders:
         match order.field:
             case "NAME":
-                values.append(row.name.lower())
+                values.append(row.name_key)
             case "DISPLAY_NAME":
-                values.append(row.display_name.lower())
+                values.append(row.display_name_key)
             case "CREATED_AT":
                 values.append(row.created_at.isoformat())
             case "UPDATED_AT":

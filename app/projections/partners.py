@@ -77,6 +77,15 @@ class PartnersTable:
                     i=_INHERITS_ADDRESS
                 ),
                 SQL("email_normalized = lower(c.email)"),
+                # Sort keys: alphabetical as people read it, accents aside (é with e).
+                SQL("name_key = lower(unaccent(COALESCE(c.own_name, {label})))").format(
+                    label=_LABEL
+                ),
+                SQL(
+                    "display_name_key = lower(unaccent(CASE WHEN c.kind = 'PERSON' "
+                    "AND p.id IS NOT NULL THEN p.name || ', ' || COALESCE(c.own_name, {label}) "
+                    "ELSE COALESCE(c.own_name, {label}) END))"
+                ).format(label=_LABEL),
                 # What text search looks in: names (the company's too, as in the display
                 # name), email, reference and VAT, lower-cased and without accents; and
                 # the digits of the phone numbers.
@@ -134,8 +143,8 @@ class PartnersTable:
         indexes = (
             ("parent", "parent_id"),
             ("commercial", "commercial_partner_id"),
-            ("name", "lower(name), id"),
-            ("display_name", "lower(display_name), id"),
+            ("name", "name_key, id"),
+            ("display_name", "display_name_key, id"),
             ("created", "created_at, id"),
             ("updated", "updated_at, id"),
             ("country", "country_code, id"),
@@ -152,7 +161,7 @@ class PartnersTable:
                 "credit_limit_amount numeric, credit_limit_currency text, "
                 "email_normalized text, commercial_partner_id uuid, address_from_id uuid, "
                 "effective_industry_id uuid, effective_salesperson_id uuid, "
-                "search_text text, phone_digits text, "
+                "search_text text, phone_digits text, name_key text, display_name_key text, "
                 "archived boolean NOT NULL DEFAULT false, version integer NOT NULL, "
                 "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
                 "position bigint NOT NULL)"

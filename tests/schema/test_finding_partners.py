@@ -1,0 +1,300 @@
+"""Finding partners: search, filters nested deep, pages both ways, facets, segments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from app.projections import partner_queries
+from tests.conftest import gql, gql_raw
+from tests.schema.partner_ops import LIST, create, names
+
+SEARCH = """query($q: String, $filter: PartnerFilter, $first: Int) {
+  partners(search: $q, filter: $filter, first: $first) { totalCount nodes { name } } }"""
+FACETS = """query($filter: PartnerFilter, $q: String) { partnerFacets(filter: $filter, search: $q) {
+  countries { value label count } tags { value label count } roles { value label count }
+  kinds { value label count } industries { value label count }
+  languages { value label count } salespersons { value label count } } }"""
+
+
+def found(client: TestClient, q: str, **filter_: Any) -> list[str]:
+    data = gql(client, SEARCH, {"q": q, "filter": filter_ or None})
+    return sorted(n["name"] for n in data["partners"]["nodes"])
+
+
+@pytest.fixture
+def people(client: TestClient) -> dict[str, Any]:
+    acme = create(
+        client,
+        kind="COMPANY",
+        name="Acme Müller GmbH",
+        countryCode="DE",
+        vat="DE136695976",
+        isCustomer=True,
+        lang="de_DE",
+    )
+    return {
+        "acme": acme,
+        "jerome": create(
+            client,
+            kind="PERSON",
+            name="Jérôme Dupont",
+            email="jd@example.fr",
+            phone="+32 2 513 11 22",
+            countryCode="FR",
+            lang="fr_FR",
+        ),
+        "anna": create(
+            client,
+            kind="PERSON",
+            name="Anna Schmidt",
+            parentId=acme["id"],
+            ref="CUST-0042",
+            isSupplier=True,
+        ),
+        "zoe": create(
+            client,
+            kind="PERSON",
+            name="Zoë Martin",
+            email="zoe@martin.example",
+            mobile="+33 6 12 34 56 78",
+            countryCode="FR",
+            isCustomer=True,
+            isSupplier=True,
+            lang="fr_FR",
+        ),
+    }
+
+
+def test_search_ignores_case_and_accents(client: TestClient, people: dict[str, Any]) -> None:
+    assert found(client, "Jerome") == ["Jérôme Dupont"]
+    assert found(client, "JÉRÔ") == ["Jérôme Dupont"]
+    assert found(client, "muller") == ["Acme Müller GmbH", "Anna Schmidt"]  # Anna's company
+    assert found(client, "zoe") == ["Zoë Martin"]
+
+
+def test_search_finds_email_reference_vat_and_phone(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    assert found(client, "martin.example") == ["Zoë Martin"]
+    assert found(client, "cust-00") == ["Anna Schmidt"]
+    assert found(client, "136695") == ["Acme Müller GmbH", "Anna Schmidt"]  # VAT, inherited
+    assert found(client, "+32 2 513") == ["Jérôme Dupont"]
+    assert found(client, "612 345") == ["Zoë Martin"]  # the mobile, typed with spaces
+
+
+def test_search_treats_like_wildcards_as_text(client: TestClient, people: dict[str, Any]) -> None:
+    assert found(client, "%") == []
+    assert found(client, "_") == []
+
+
+def test_search_ranks_the_best_match_first(client: TestClient) -> None:
+    create(client, kind="PERSON", name="Marta Martinez-Martino")
+    create(client, kind="PERSON", name="Mar")
+    data = gql(client, SEARCH, {"q": "mar"})
+    assert data["partners"]["nodes"][0]["name"] == "Mar"
+
+
+def test_search_and_filter_combine(client: TestClient, people: dict[str, Any]) -> None:
+    assert found(client, "a", countryCode="FR") == ["Jérôme Dupont", "Zoë Martin"]
+
+
+def test_each_filter_field(client: TestClient, people: dict[str, Any]) -> None:
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"kind": "PERSON"}, ["Anna Schmidt", "Jérôme Dupont", "Zoë Martin"]),
+        ({"isCustomer": True}, ["Acme Müller GmbH", "Zoë Martin"]),
+        ({"isSupplier": True}, ["Anna Schmidt", "Zoë Martin"]),
+        ({"countryCode": "de"}, ["Acme Müller GmbH", "Anna Schmidt"]),  # Anna: company address
+        ({"lang": "fr_FR"}, ["Jérôme Dupont", "Zoë Martin"]),
+        ({"email": "JD@example.fr"}, ["Jérôme Dupont"]),
+        ({"ref": "CUST-0042"}, ["Anna Schmidt"]),
+        ({"vat": "de 136695976"}, ["Acme Müller GmbH", "Anna Schmidt"]),
+        ({"parentId": people["acme"]["id"]}, ["Anna Schmidt"]),
+        ({"commercialPartnerId": people["acme"]["id"]}, ["Acme Müller GmbH", "Anna Schmidt"]),
+    ]
+    for filter_, expected in cases:
+        assert sorted(names(client, filter=filter_)) == expected, filter_
+
+
+def test_state_and_time_ranges(client: TestClient) -> None:
+    create(client, kind="COMPANY", name="Cali", countryCode="US", stateCode="CA")
+    create(client, kind="COMPANY", name="Texan", countryCode="US", stateCode="TX")
+    assert names(client, filter={"countryCode": "US", "stateCode": "ca"}) == ["Cali"]
+    now = datetime.now(UTC)
+    later = (now + timedelta(hours=1)).isoformat()
+    earlier = (now - timedelta(hours=1)).isoformat()
+    assert names(client, filter={"createdAfter": earlier}) == ["Cali", "Texan"]
+    assert names(client, filter={"createdAfter": later}) == []
+    assert names(client, filter={"updatedBefore": later, "createdBefore": later}) == [
+        "Cali",
+        "Texan",
+    ]
+
+
+def test_and_or_not_nest_three_deep(client: TestClient, people: dict[str, Any]) -> None:
+    nested = {
+        "or": [
+            {
+                "and": [
+                    {"countryCode": "FR"},
+                    {"not": {"or": [{"isSupplier": True}, {"kind": "COMPANY"}]}},
+                ]
+            },
+            {"and": [{"kind": "COMPANY"}, {"not": {"not": {"countryCode": "DE"}}}]},
+        ]
+    }
+    assert sorted(names(client, filter=nested)) == ["Acme Müller GmbH", "Jérôme Dupont"]
+
+
+def test_five_pages_forward_and_back_equal_the_full_list(client: TestClient) -> None:
+    for i in range(23):
+        create(client, kind="PERSON", name=f"P{i:02d}")
+    everyone = sorted(f"P{i:02d}" for i in range(23))
+    forward: list[str] = []
+    after = None
+    for page_number in range(5):
+        page = gql(client, LIST, {"first": 5, "after": after})["partners"]
+        forward += [e["node"]["name"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        if page_number == 1:  # rows inserted between pages: before and after the cursor
+            create(client, kind="PERSON", name="P00a")
+            create(client, kind="PERSON", name="P99")
+    # P00a sorts before the cursor (not seen), P99 after it (seen): nothing twice, no gap.
+    assert forward == [*everyone, "P99"]
+    backward: list[str] = []
+    before = None
+    for _ in range(5):
+        page = gql(client, LIST, {"last": 5, "before": before})["partners"]
+        backward = [e["node"]["name"] for e in page["edges"]] + backward
+        before = page["pageInfo"]["startCursor"]
+    assert backward == sorted([*everyone, "P00a", "P99"])[-25:]
+
+
+def test_facet_counts_equal_counts_from_filters(client: TestClient, people: dict[str, Any]) -> None:
+    vip = gql(client, 'mutation { createTag(input: {name: "VIP"}) { tag { id } } }')["createTag"][
+        "tag"
+    ]
+    gql(
+        client,
+        "mutation($id: ID!, $t: [ID!]!) { addPartnerTags(input: {id: $id, tagIds: $t})"
+        " { userErrors { code } } }",
+        {"id": people["zoe"]["id"], "t": [vip["id"]]},
+    )
+    facets = gql(client, FACETS)["partnerFacets"]
+    assert {f["value"]: f["count"] for f in facets["countries"]} == {"DE": 2, "FR": 2}
+    assert {f["value"]: f["count"] for f in facets["kinds"]} == {"PERSON": 3, "COMPANY": 1}
+    assert {f["value"]: f["count"] for f in facets["roles"]} == {
+        "CUSTOMER": 1,
+        "SUPPLIER": 1,
+        "BOTH": 1,
+        "NONE": 1,
+    }
+    assert facets["tags"] == [{"value": vip["id"], "label": "VIP", "count": 1}]
+    assert {f["label"] for f in facets["languages"]} >= {"French", "German"}
+    for facet, filter_key in (("countries", "countryCode"), ("languages", "lang")):
+        for entry in facets[facet]:
+            assert len(names(client, filter={filter_key: entry["value"]})) == entry["count"]
+    for entry in facets["tags"]:
+        assert len(names(client, filter={"tagIds": [entry["value"]]})) == entry["count"]
+    french = gql(client, FACETS, {"filter": {"countryCode": "FR"}, "q": "zo"})["partnerFacets"]
+    assert french["countries"] == [{"value": "FR", "label": "France", "count": 1}]
+
+
+def test_large_counts_are_estimated_and_flagged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(partner_queries, "ESTIMATE_ABOVE", 3)
+    for i in range(5):
+        create(client, kind="PERSON", name=f"P{i}")
+    query = "{ partners(first: 1) { totalCount totalCountIsEstimate } }"
+    data = gql(client, query)["partners"]
+    assert data["totalCountIsEstimate"] is True and data["totalCount"] >= 4
+    small = gql(client, "{ partners(filter: {kind: COMPANY}) { totalCount totalCountIsEstimate } }")
+    assert small["partners"] == {"totalCount": 0, "totalCountIsEstimate": False}
+
+
+SEGMENT = """mutation($input: CreateSegmentInput!) { createSegment(input: $input) {
+  segment { id name filter search memberCount members(first: 10) { nodes { name } } }
+  userErrors { field code message } } }"""
+
+
+def test_a_segment_lists_its_members_as_they_are_now(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    created = gql(
+        client,
+        SEGMENT,
+        {
+            "input": {
+                "name": "French customers",
+                "filter": {"countryCode": "FR", "isCustomer": True},
+            }
+        },
+    )
+    segment = created["createSegment"]["segment"]
+    assert segment["filter"] == {"countryCode": "FR", "isCustomer": True}
+    assert segment["memberCount"] == 1
+    assert segment["members"]["nodes"] == [{"name": "Zoë Martin"}]
+    create(client, kind="PERSON", name="Élodie", countryCode="FR", isCustomer=True)
+    query = """query($id: ID!) { node(id: $id) { ... on Segment { memberCount
+      members { nodes { name } } } } }"""
+    again = gql(client, query, {"id": segment["id"]})["node"]
+    assert again["memberCount"] == 2
+    assert [n["name"] for n in again["members"]["nodes"]] == ["Élodie", "Zoë Martin"]
+
+
+def test_a_segment_with_a_search_and_nested_filter(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    created = gql(
+        client,
+        SEGMENT,
+        {
+            "input": {
+                "name": "Not suppliers named a",
+                "search": "a",
+                "filter": {
+                    "not": {"isSupplier": True},
+                    "or": [{"kind": "PERSON"}, {"kind": "COMPANY"}],
+                },
+            }
+        },
+    )
+    segment = created["createSegment"]["segment"]
+    assert sorted(n["name"] for n in segment["members"]["nodes"]) == [
+        "Acme Müller GmbH",
+        "Jérôme Dupont",
+    ]
+
+
+def test_segments_are_updated_deleted_and_validated(client: TestClient) -> None:
+    segment = gql(client, SEGMENT, {"input": {"name": "All"}})["createSegment"]["segment"]
+    update = gql(
+        client,
+        """mutation($id: ID!) { updateSegment(input: {id: $id, name: "Companies",
+      filter: {kind: COMPANY}}) { segment { name filter } userErrors { code } } }""",
+        {"id": segment["id"]},
+    )["updateSegment"]
+    assert update["segment"] == {"name": "Companies", "filter": {"kind": "COMPANY"}}
+    bad = gql(client, SEGMENT, {"input": {"name": "  "}})["createSegment"]
+    assert [(e["field"], e["code"]) for e in bad["userErrors"]] == [(["name"], "VALIDATION")]
+    malformed = gql_raw(client, SEGMENT, {"input": {"name": "x", "filter": {"kind": "ROBOT"}}})
+    assert malformed["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    deleted = gql(
+        client,
+        """mutation($id: ID!) { deleteSegment(input: {id: $id}) {
+      deletedId userErrors { code } } }""",
+        {"id": segment["id"]},
+    )["deleteSegment"]
+    assert deleted == {"deletedId": segment["id"], "userErrors": []}
+    assert gql(client, "{ segments { totalCount } }")["segments"]["totalCount"] == 0
+    again = gql(
+        client,
+        """mutation($id: ID!) { deleteSegment(input: {id: $id}) {
+      userErrors { code } } }""",
+        {"id": segment["id"]},
+    )["deleteSegment"]
+    assert [e["code"] for e in again["userErrors"]] == ["NOT_FOUND"]
