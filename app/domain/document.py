@@ -65,10 +65,12 @@ def _amount(field: str, value: Any, errors: list[FieldError]) -> str | None:
 
 
 def _check_paid(kind: str, status: str, amount: str | None, paid: str | None) -> None:
+    if paid is not None and amount is None and Decimal(paid) != 0:
+        raise DomainError.single(ErrorCode.VALIDATION, "amountPaid needs an amount", "amountPaid")
     if kind not in PAYABLE_KINDS:
         if paid is not None and Decimal(paid) != 0:
             raise DomainError.single(
-                ErrorCode.VALIDATION, f"a {kind} has no amount paid", "amountPaid"
+                ErrorCode.VALIDATION, f"a {_label(kind)} has no amount paid", "amountPaid"
             )
         return
     if paid is not None and amount is not None and Decimal(paid) > Decimal(amount):
@@ -155,7 +157,7 @@ class Document(Aggregate):
                 FieldError(
                     ("kind",),
                     ErrorCode.VALIDATION,
-                    f"the {module} module records {KINDS_BY_MODULE[str(module)]}",
+                    f"the {module} module records {', '.join(KINDS_BY_MODULE[str(module)])}",
                 )
             )
         reference = str(values.get("reference") or "").strip()
@@ -229,6 +231,13 @@ class Document(Aggregate):
         _check_status(self.kind, status)
         amount = amounts.get("amount", self.amount)
         if status == "PAID" and self.kind in PAYABLE_KINDS and amount is not None:
+            given = amounts.get("amount_paid")
+            if given is not None and Decimal(given) != Decimal(amount):
+                raise DomainError.single(
+                    ErrorCode.VALIDATION,
+                    "a PAID document is paid in full; use PARTIALLY_PAID for part of it",
+                    "amountPaid",
+                )
             amounts["amount_paid"] = amount  # paid means paid in full
         _check_paid(
             self.kind,
@@ -251,8 +260,13 @@ class Document(Aggregate):
         return changed
 
 
+def _label(kind: str) -> str:
+    return kind.replace("_", " ").lower()
+
+
 def _check_status(kind: str, status: Any) -> None:
     if status not in STATUSES_BY_KIND[kind]:
+        allowed = ", ".join(STATUSES_BY_KIND[kind])
         raise DomainError.single(
-            ErrorCode.VALIDATION, f"a {kind} can be {STATUSES_BY_KIND[kind]}", "status"
+            ErrorCode.VALIDATION, f"the status of a {_label(kind)} is one of {allowed}", "status"
         )

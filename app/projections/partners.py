@@ -4,7 +4,7 @@ partner's VAT, industry and salesperson), and `partner_tags`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -45,10 +45,6 @@ class PartnersTable:
         self.table = Identifier(schema, self.names[0])
         self.tags = Identifier(schema, self.names[1])
         t = self.table
-        self._insert = SQL(
-            "INSERT INTO {t} (id, kind, version, created_at, updated_at, position) "
-            "VALUES (%s, %s, %s, %s, %s, %s)"
-        ).format(t=t)
         self._touch = SQL(
             "UPDATE {t} SET version = %s, updated_at = %s, position = %s WHERE id = %s"
         ).format(t=t)
@@ -124,6 +120,34 @@ class PartnersTable:
         ).format(t=t, resolved=resolved)
         self._resolve_one = resolve_from + SQL("c.id = %s")
         self._resolve_children = resolve_from + SQL("c.parent_id = %s")
+        # New partners of one batch: companies and partners on their own first, since a
+        # contact's resolved values are read from its (already resolved) company.
+        self._resolve_new_commercial = resolve_from + SQL(
+            "c.id = ANY(%s) AND (c.kind = 'COMPANY' OR c.parent_id IS NULL)"
+        )
+        self._resolve_new_contacts = resolve_from + SQL(
+            "c.id = ANY(%s) AND c.kind = 'PERSON' AND c.parent_id IS NOT NULL"
+        )
+        # A contact saved with its company can be projected in the batch before it.
+        self._resolve_waiting_children = resolve_from + SQL(
+            "c.parent_id = ANY(%s) AND c.kind = 'PERSON'"
+        )
+        self._register_columns = [
+            *OWN_COLUMNS.values(),
+            "credit_limit_amount",
+            "credit_limit_currency",
+        ]
+        self._register = SQL(
+            "INSERT INTO {t} (id, kind, version, created_at, updated_at, position, {cols}) "
+            "VALUES (%s, %s, %s, %s, %s, %s, {params})"
+        ).format(
+            t=t,
+            cols=SQL(", ").join(Identifier(c) for c in self._register_columns),
+            params=SQL(", ").join(SQL("%s") for _ in self._register_columns),
+        )
+        self._tag = SQL(
+            "INSERT INTO {pt} (partner_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+        ).format(pt=self.tags)
 
     def create_statements(self) -> list[Composed]:
         t = self.table
@@ -207,19 +231,47 @@ class PartnersTable:
     def _registered(
         self, curs: Cursor[DictRow], event: domain.Partner.Registered, position: int
     ) -> None:
-        curs.execute(
-            self._insert,
-            (
-                event.originator_id,
-                event.kind,
-                event.originator_version,
-                event.timestamp,
-                event.timestamp,
-                position,
-            ),
-            prepare=True,
-        )
-        self._changed(curs, event.originator_id, event.values)
+        self.register_many(curs, [(event, position)])
+
+    def register_many(
+        self, curs: Cursor[DictRow], run: Sequence[tuple[domain.Partner.Registered, int]]
+    ) -> None:
+        """New partners in bulk: one pipelined insert, two resolving updates."""
+        own = {column: field for field, column in OWN_COLUMNS.items()}
+        rows = []
+        tags = []
+        for event, position in run:
+            values = event.values
+            limit = values.get("credit_limit") or {}
+            own_values = [
+                limit.get("amount")
+                if column == "credit_limit_amount"
+                else limit.get("currency")
+                if column == "credit_limit_currency"
+                else _default(own[column], values.get(own[column]))
+                for column in self._register_columns
+            ]
+            rows.append(
+                (
+                    event.originator_id,
+                    event.kind,
+                    event.originator_version,
+                    event.timestamp,
+                    event.timestamp,
+                    position,
+                    *own_values,
+                )
+            )
+            tags += [(event.originator_id, tag) for tag in values.get("tag_ids") or ()]
+        curs.executemany(self._register, rows)
+        if tags:
+            curs.executemany(self._tag, tags)
+        ids = [event.originator_id for event, _ in run]
+        curs.execute(self._resolve_new_commercial, (ids,), prepare=True)
+        curs.execute(self._resolve_new_contacts, (ids,), prepare=True)
+        companies = [event.originator_id for event, _ in run if event.kind == "COMPANY"]
+        if companies:
+            curs.execute(self._resolve_waiting_children, (companies,), prepare=True)
 
     def _changed(self, curs: Cursor[DictRow], partner_id: UUID, values: dict[str, Any]) -> None:
         self._write_own(curs, partner_id, values)
@@ -252,6 +304,13 @@ class PartnersTable:
             sets=SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c, _ in columns),
         )
         curs.execute(statement, [*(v for _, v in columns), partner_id])
+
+
+def _default(field: str, value: Any) -> Any:
+    """Flags are never NULL in the table."""
+    if value is None and field in domain.FLAG_FIELDS:
+        return False
+    return value
 
 
 def _concerns_children(changes: Iterable[str]) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -39,8 +40,9 @@ class RegistryProjection(Projection[RegistryView]):
             return
         last = items[-1][1]
         with self.view.datastore.transaction(commit=True) as curs:
-            for event, tracking in items:
-                self.view.apply(curs, event, tracking.notification_id)
+            self.view.apply_batch(
+                curs, [(event, tracking.notification_id) for event, tracking in items]
+            )
             self.view._insert_tracking(curs, last)
             curs.execute(
                 "SELECT pg_notify(%s, %s)",
@@ -115,14 +117,21 @@ class Projector:
                     conn.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
                     while not stop.is_set():
                         self.catch_up()
-                        # Short waits so that a stop request is seen within 0.1 s.
-                        for _ in conn.notifies(timeout=0.1, stop_after=1):
-                            pass
+                        self._wait_for_news(conn, stop)
             except Exception:
                 log.exception("projector %s failed; retrying in 1 s", self.projection.name)
                 stop.wait(1.0)
             finally:
                 self.is_active.clear()
+
+    @staticmethod
+    def _wait_for_news(conn: psycopg.Connection[Any], stop: threading.Event) -> None:
+        """Until a NOTIFY says events were written (or 5 s pass, as a safety net); short
+        waits so that a stop request is seen within 0.1 s. Idle, it sends no query."""
+        deadline = time.monotonic() + 5.0
+        while not stop.is_set() and time.monotonic() < deadline:
+            for _ in conn.notifies(timeout=0.1, stop_after=1):
+                return
 
     def _acquire_lock(self, conn: psycopg.Connection[Any], stop: threading.Event) -> bool:
         while not stop.is_set():

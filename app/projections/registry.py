@@ -4,6 +4,7 @@ with one tracking record, so one transaction moves them all past a batch of even
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
@@ -12,6 +13,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from app.domain.partner import Partner
 from app.projections.activities import ActivitiesTable
 from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
@@ -35,14 +37,16 @@ class RegistryView(PostgresTrackingRecorder):
         super().__init__(datastore, tracking_table_name=prefix + tracking_table_name)
         schema = datastore.schema
         self.prefix = prefix
+        self.partners = PartnersTable(schema, prefix)
+        self.timeline = TimelineTable(schema, prefix)
         self.tables: list[Table] = [
-            PartnersTable(schema, prefix),
+            self.partners,
             TagsTable(schema, prefix),
             CatalogTable(schema, prefix),
             ActivitiesTable(schema, prefix),
             DocumentsTable(schema, prefix),
             SegmentsTable(schema, prefix),
-            TimelineTable(schema, prefix),  # last: it reads the subjects' partner
+            self.timeline,  # last: it reads the subjects' partner
         ]
         for table in self.tables:
             self.sql_create_statements += table.create_statements()
@@ -54,6 +58,26 @@ class RegistryView(PostgresTrackingRecorder):
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         for table in self.tables:
             table.apply(curs, event, position)
+
+    def apply_batch(
+        self, curs: Cursor[DictRow], items: Sequence[tuple[DomainEventProtocol[Any], int]]
+    ) -> None:
+        """Applies events in order; runs of new partners (an import, a rebuild) go in bulk.
+        Only the partners and timeline tables care about a partner's registration."""
+        run: list[tuple[Partner.Registered, int]] = []
+        for event, position in items:
+            if isinstance(event, Partner.Registered):
+                run.append((event, position))
+                continue
+            self._register(curs, run)
+            self.apply(curs, event, position)
+        self._register(curs, run)
+
+    def _register(self, curs: Cursor[DictRow], run: list[tuple[Partner.Registered, int]]) -> None:
+        if run:
+            self.partners.register_many(curs, run)
+            self.timeline.apply_many(curs, run)
+            run.clear()
 
     def drop_tables(self) -> None:
         with self.datastore.transaction(commit=True) as curs:

@@ -34,11 +34,14 @@ def scope_of(root: Any) -> Composable:
 
 
 def local_today(now: datetime, activity: str = "a") -> Composable:
-    """Today's date where the activity's assignee is (else its partner, else UTC)."""
+    """Today's date where the activity's assignee is (else its partner, else the partner's
+    company, else UTC)."""
     return SQL(
         "({now}::timestamptz AT TIME ZONE COALESCE("
         "(SELECT e.data->>'tz' FROM catalog_entries e WHERE e.id = {a}.assignee_id), "
-        "(SELECT p.tz FROM partners p WHERE p.id = {a}.partner_id), 'UTC'))::date"
+        "(SELECT COALESCE(p.tz, cp.tz) FROM partners p "
+        " LEFT JOIN partners cp ON cp.id = p.commercial_partner_id WHERE p.id = {a}.partner_id), "
+        "'UTC'))::date"
     ).format(now=Literal(now), a=SQL(activity))
 
 
@@ -63,7 +66,7 @@ INVOICED = SQL(
     "WHEN d.kind = 'CREDIT_NOTE' THEN -d.amount ELSE 0 END"
 )
 PAID = SQL(
-    "CASE WHEN d.status = 'CANCELLED' THEN 0 "
+    "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
     "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' THEN d.amount "
     "WHEN d.kind = 'INVOICE' AND d.status = 'PAID' THEN d.amount "
     "WHEN d.kind = 'INVOICE' THEN COALESCE(d.amount_paid, 0) "

@@ -3,6 +3,7 @@ documents and opportunities, with who did it, a one-line summary and what change
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,6 +234,35 @@ class TimelineTable:
                 Identifier(f"{self.names[0]}_partner"), t=t
             ),
         ]
+
+    def apply_many(
+        self, curs: Cursor[DictRow], run: Sequence[tuple[DomainEventProtocol[Any], int]]
+    ) -> None:
+        """Entries whose partner the events name, in one pipelined insert."""
+        rows = []
+        for event, position in run:
+            entry = describe(event)
+            if entry is None:
+                continue
+            assert entry.partner_id is not None
+            e: Any = event
+            rows.append(
+                (
+                    position,
+                    e.timestamp,
+                    entry.kind,
+                    e.actor,
+                    e.request_id,
+                    e.reason,
+                    entry.summary,
+                    entry.subject_type,
+                    e.originator_id,
+                    Jsonb(entry.changes),
+                    entry.partner_id,
+                )
+            )
+        if rows:
+            curs.executemany(self._insert, rows)
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         entry = describe(event)

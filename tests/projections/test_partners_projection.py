@@ -285,20 +285,45 @@ def test_a_failing_batch_leaves_no_trace(
     for i in range(3):
         app.create_partner("PERSON", {"name": f"P{i}"}, AUDIT)
 
-    calls = 0
-    original = view.apply
+    original = view.timeline.apply_many
 
     def flaky(*args: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise RuntimeError("disk on fire")
-        original(*args)
+        original(*args)  # the batch's rows are written, then the disk fails
+        raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(view, "apply", flaky)
+    monkeypatch.setattr(view.timeline, "apply_many", flaky)
     with pytest.raises(RuntimeError):
         projector.catch_up()
     assert table_rows(db, "partners") == []  # view change and tracking roll back together
     assert projector.position == 0
-    monkeypatch.setattr(view, "apply", original)
+    monkeypatch.setattr(view.timeline, "apply_many", original)
     assert projector.catch_up() == 3
+
+
+def test_a_company_and_its_contacts_registered_in_one_batch(app: Partnerbook, db: Database) -> None:
+    from uuid import uuid4
+
+    from app.domain.partner import Partner
+
+    company = Partner.register(
+        partner_id=uuid4(),
+        kind="COMPANY",
+        values={"name": "Azure", "city": "Fremont", "country_code": "US", "vat": None},
+        audit=AUDIT,
+    )
+    contact = Partner.register(
+        partner_id=uuid4(),
+        kind="PERSON",
+        values={"name": "Brandon", "parent_id": str(company.id), "is_customer": True},
+        audit=AUDIT,
+        parent=company,
+    )
+    app.save(contact, company)  # the contact even comes first in the log
+    projector = projector_for(app, db, construct_view(db.eventsourcing_env(2, 5)))
+    projector.batch_size = 1  # and is projected in a batch before its company's
+    projector.catch_up()
+    rows = {r["own_name"]: r for r in table_rows(db, "partners")}
+    assert rows["Brandon"]["display_name"] == "Azure, Brandon"
+    assert rows["Brandon"]["city"] == "Fremont"
+    assert rows["Brandon"]["commercial_partner_id"] == company.id
+    assert rows["Brandon"]["is_customer"] is True and rows["Azure"]["is_supplier"] is False

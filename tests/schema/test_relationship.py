@@ -390,7 +390,7 @@ def test_an_invoice_gets_paid(client: TestClient, company: dict[str, Any]) -> No
     paid = run(
         client, UPDATE_DOCUMENT, "updateDocument", "document", id=invoice["id"], status="PAID"
     )
-    assert paid["amountResidual"] == "0"
+    assert paid["amountResidual"] == "0.00"
     stats = gql(client, STATS, {"id": company["id"]})["partner"]["stats"]
     assert stats["amountDue"] == [{"amount": "0.00", "currency": "EUR"}]
 

@@ -211,10 +211,8 @@ class Document(Node):
         row = self.row
         if row.kind not in ("INVOICE", "VENDOR_BILL", "CREDIT_NOTE") or row.amount is None:
             return None
-        if row.status == "PAID":
-            return Decimal(0)
-        if row.status == "CANCELLED":
-            return Decimal(0)
+        if row.status in ("PAID", "CANCELLED"):
+            return Decimal("0.00")
         return row.amount - (row.amount_paid or Decimal(0))
 
     @strawberry.field
