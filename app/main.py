@@ -61,11 +61,13 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
+        websocket = request if isinstance(request, WebSocket) else None
         return Context(
             services=runtime.services,
             request_id=request_id,
             actor="anonymous",
-            long_lived=isinstance(request, WebSocket),
+            long_lived=websocket is not None,
+            disconnect=websocket.close if websocket is not None else None,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -65,6 +65,8 @@ class Context:
     stats: DataLoader[UUID, Stats] = field(init=False)
     long_lived: bool = False
     """A WebSocket connection's context: no caching, and the clock read for each event."""
+    disconnect: Callable[[int, str], Awaitable[None]] | None = None
+    """Closes the WebSocket connection (code, reason), for one that cannot keep up."""
     _now: datetime = field(init=False)
 
     def __post_init__(self) -> None:

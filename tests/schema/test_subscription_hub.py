@@ -80,8 +80,17 @@ class FakeFeed:
         yield [r for r in self.rows if after < r.position <= upto]
 
 
-def info_for(h: SubscriptionHub, feed: FeedFilter | Any) -> Any:
-    return SimpleNamespace(context=SimpleNamespace(services=SimpleNamespace(hub=h, feed=feed)))
+def info_for(h: SubscriptionHub, feed: FeedFilter | Any, closed: list[Any] | None = None) -> Any:
+    async def disconnect(code: int, reason: str) -> None:
+        assert closed is not None
+        closed.append((code, reason))
+
+    return SimpleNamespace(
+        context=SimpleNamespace(
+            services=SimpleNamespace(hub=h, feed=feed),
+            disconnect=disconnect if closed is not None else None,
+        )
+    )
 
 
 def test_replay_then_live_without_gap_or_repeat() -> None:
@@ -105,7 +114,10 @@ def test_replay_then_live_without_gap_or_repeat() -> None:
 def test_a_dropped_subscriber_gets_what_it_had_then_a_resume_cursor() -> None:
     async def scenario() -> None:
         h = hub(queue_size=2)
-        stream = follow(info_for(h, FakeFeed([])), {("partner", COMPANY)}, FeedFilter(), None)
+        closed: list[Any] = []
+        stream = follow(
+            info_for(h, FakeFeed([]), closed), {("partner", COMPANY)}, FeedFilter(), None
+        )
         first = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0)  # the generator registers and waits
         h.dispatch([row(p, COMPANY) for p in range(1, 6)])
@@ -115,5 +127,6 @@ def test_a_dropped_subscriber_gets_what_it_had_then_a_resume_cursor() -> None:
         assert [d.row.position for d in got] == [1, 2]
         assert raised.value.extensions == {"code": "SLOW_SUBSCRIBER"}
         assert encode_cursor(2) in raised.value.message
+        assert closed == [(4429, f"slow subscriber; resume after {encode_cursor(2)}")]
 
     asyncio.run(scenario())

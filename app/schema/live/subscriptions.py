@@ -27,6 +27,10 @@ def _id(global_id: str, type_name: str) -> UUID:
         raise ClientError(str(error), "BAD_REQUEST") from None
 
 
+SLOW_SUBSCRIBER_CLOSE_CODE = 4429
+"""WebSocket close code for a subscriber dropped because its queue overflowed."""
+
+
 @strawberry.type(description="A change of an activity.")
 class ActivityEvent:
     cursor: str = strawberry.field(description="Give it as `after` to resume after this event.")
@@ -65,9 +69,17 @@ async def follow(
             last = max(start, upto)
         while True:
             if subscriber.queue.empty() and subscriber.overflowed.is_set():
+                resume = encode_cursor(last)
+                disconnect = info.context.disconnect
+                if disconnect is not None:
+                    # The connection goes: a client that cannot keep up must not hold
+                    # buffers; it reconnects and resumes from the cursor in the reason.
+                    await disconnect(
+                        SLOW_SUBSCRIBER_CLOSE_CODE, f"slow subscriber; resume after {resume}"
+                    )
                 raise ClientError(
                     "this subscriber fell too far behind and was dropped; subscribe again "
-                    f"with after: {encode_cursor(last)!r} to get the rest",
+                    f"with after: {resume!r} to get the rest",
                     "SLOW_SUBSCRIBER",
                 )
             delivery = await subscriber.queue.get()
