@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import EnvType
 
+from app.application.group_commit import GroupCommit
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived, conflict, not_found
 from app.domain.partner import Partner, input_name
@@ -39,6 +41,25 @@ Change = Callable[[Any], Sequence[Aggregate]]
 class CommandBase(Application[UUID]):
     """What the command groups build on; `Partnerbook` is all of them together."""
 
+    group_commit = True
+    """Concurrent commands share transactions (see group_commit.py)."""
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self._group = GroupCommit(self._write)
+
+    def _save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
+        if self.group_commit:
+            return self._group.save(*aggregates)
+        return self.save(*aggregates)
+
+    def _write(self, events: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """What Application.save does once its events are collected."""
+        recordings = self._record(events)
+        self._take_snapshots(events)
+        self._notify(recordings)
+        return recordings
+
     def _active_partner(self, partner_id: UUID) -> Partner:
         partner = self._get(partner_id, Partner, "partnerId")
         if partner.archived:
@@ -61,7 +82,7 @@ class CommandBase(Application[UUID]):
         *others: Aggregate,
     ) -> CommandResult:
         try:
-            recordings = self.save(aggregate, *others)
+            recordings = self._save(aggregate, *others)
         except IntegrityError:
             if idempotency_key and (winner := self._find(aggregate.id, cls)) is not None:
                 return CommandResult(winner.id, winner.version, None)  # the same request raced us
@@ -90,7 +111,7 @@ class CommandBase(Application[UUID]):
             if not to_save:
                 return CommandResult(aggregate.id, aggregate.version, None)
             try:
-                recordings = self.save(*to_save)
+                recordings = self._save(*to_save)
             except IntegrityError:
                 if expected_version is not None:
                     raise conflict(
