@@ -194,7 +194,8 @@ def search_condition(term: str, search: str) -> Composable:
     """A substring of the searchable text (trigram index), or of the phone digits when
     the search has at least three digits and nothing but phone characters."""
     text = SQL("p.search_text LIKE {}").format(Literal(f"%{_like_escape(term)}%"))
-    digits = "".join(ch for ch in search if ch.isdigit())
+    # Numbers are stored in E.164: a national trunk prefix ("02 …") is not in them.
+    digits = "".join(ch for ch in search if ch.isdigit()).lstrip("0")
     phone_like = all(ch.isdigit() or ch in " +-./()" for ch in search.strip())
     if len(digits) >= 3 and phone_like:
         phone = SQL("p.phone_digits LIKE {}").format(Literal(f"%{digits}%"))
@@ -443,8 +444,12 @@ FACETS = {
         "SELECT effective_salesperson_id::text, count(*) FROM f "
         "WHERE effective_salesperson_id IS NOT NULL GROUP BY 1"
     ),
+    # A partner tagged "Region / EMEA" counts for "Region" too, as the tagIds filter does.
     "tags": (
-        "SELECT pt.tag_id::text, count(*) FROM f JOIN partner_tags pt ON pt.partner_id = f.id "
+        "WITH RECURSIVE tree(ancestor, id) AS (SELECT id, id FROM tags UNION "
+        "SELECT tree.ancestor, t.id FROM tags t JOIN tree ON t.parent_id = tree.id) "
+        "SELECT tree.ancestor::text, count(DISTINCT f.id) FROM f "
+        "JOIN partner_tags pt ON pt.partner_id = f.id JOIN tree ON tree.id = pt.tag_id "
         "GROUP BY 1"
     ),
 }

@@ -298,3 +298,52 @@ def test_segments_are_updated_deleted_and_validated(client: TestClient) -> None:
         {"id": segment["id"]},
     )["deleteSegment"]
     assert [e["code"] for e in again["userErrors"]] == ["NOT_FOUND"]
+
+
+def test_filters_read_values_the_way_the_fields_store_them(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    create(client, kind="COMPANY", name="Cali", countryCode="US", stateCode="CA")
+    assert names(client, filter={"lang": "fr-fr", "kind": "PERSON"}) == [
+        "Jérôme Dupont",
+        "Zoë Martin",
+    ]
+    assert sorted(names(client, filter={"vat": "de 136.695.976"})) == [
+        "Acme Müller GmbH",
+        "Anna Schmidt",
+    ]
+    assert names(client, filter={"stateCode": "US-CA"}) == ["Cali"]
+
+
+def test_a_national_phone_number_finds_the_stored_international_one(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    assert found(client, "02 513 11 22") == ["Jérôme Dupont"]
+
+
+def test_a_parent_tag_facet_counts_the_partners_of_its_sub_tags(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    def tag(name: str, parent: str | None = None) -> str:
+        result = gql(
+            client,
+            "mutation($n: String!, $p: ID) { createTag(input: {name: $n, "
+            "parentId: $p}) { tag { id } } }",
+            {"n": name, "p": parent},
+        )
+        tag_id: str = result["createTag"]["tag"]["id"]
+        return tag_id
+
+    region = tag("Region")
+    emea, apac = tag("EMEA", region), tag("APAC", region)
+    for person, tags in (("zoe", [emea]), ("jerome", [apac]), ("anna", [emea, apac])):
+        gql(
+            client,
+            "mutation($id: ID!, $t: [ID!]!) { addPartnerTags(input: {id: $id, "
+            "tagIds: $t}) { userErrors { code } } }",
+            {"id": people[person]["id"], "t": tags},
+        )
+    facets = {f["label"]: f["count"] for f in gql(client, FACETS)["partnerFacets"]["tags"]}
+    assert facets == {"Region": 3, "Region / EMEA": 2, "Region / APAC": 2}
+    for tag_id, count in ((region, 3), (emea, 2), (apac, 2)):
+        assert len(names(client, filter={"tagIds": [tag_id]})) == count

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import strawberry
 
+from app.domain import contact_fields as cf
 from app.domain import partner as domain
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.projections.partner_queries import Order, PartnerFilter
@@ -140,8 +141,10 @@ class PartnerFilterInput:
             is_supplier=self.is_supplier,
             archived=self.archived,
             country_code=self.country_code.strip().upper() if self.country_code else None,
-            state_code=self.state_code.strip().upper() if self.state_code else None,
-            lang=self.lang.strip().replace("-", "_") if self.lang else None,
+            state_code=self.state_code.strip().upper().rpartition("-")[2]
+            if self.state_code
+            else None,
+            lang=_lang(self.lang) if self.lang else None,
             created_after=self.created_after,
             created_before=self.created_before,
             updated_after=self.updated_after,
@@ -149,7 +152,9 @@ class PartnerFilterInput:
             parent_id=_filter_id(self.parent_id),
             commercial_partner_id=_filter_id(self.commercial_partner_id),
             email=self.email,
-            vat="".join(self.vat.split()).upper() if self.vat else None,
+            vat="".join(ch for ch in self.vat if ch.isalnum() or ch == "/").upper()
+            if self.vat
+            else None,
             ref=self.ref,
             industry_id=_filter_id(self.industry_id, "Industry"),
             salesperson_id=_filter_id(self.salesperson_id, "Salesperson"),
@@ -180,6 +185,14 @@ class PartnerOrder:
 
     def to_order(self) -> Order:
         return Order(self.field.value, descending=self.direction == OrderDirection.DESC)
+
+
+def _lang(value: str) -> str:
+    """As the field stores it (fr-fr is fr_FR); a code that is no language matches nothing."""
+    try:
+        return cf.normalize_lang(value)
+    except cf.FieldInvalid:
+        return value
 
 
 def _filter_id(global_id: str | None, type_name: str = "Partner") -> UUID | None:
