@@ -1,0 +1,221 @@
+"""P3: projection rebuild, and the seeded database that P4, P5, P7 and P9 copy.
+
+One database gets `events` events (partners registered, then updated once). P3 times
+`Projector.catch_up()` into a fresh view (`rebuild_` tables) against reading and decoding
+the same notifications. Then the rebuilt tables are renamed into place (as a rebuild's
+swap does) and vacuumed, which leaves a fully projected database: the template of the
+read benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+from app.application import Partnerbook
+from app.database import Database
+from app.domain.partner import Partner
+from app.main import open_application
+from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.projections.registry import RegistryView
+from app.settings import Settings
+from bench import data
+from bench.core import Result, Run, Sizes, median, percentile
+
+PREFIX = "rebuild_"
+
+
+class TimedProjection(RegistryProjection):
+    """Notes when each batch has been applied, to time the catch-up batch by batch."""
+
+    def __init__(self, view: RegistryView) -> None:
+        super().__init__(view)
+        self.done_at: list[float] = []
+        self.sizes: list[int] = []
+        self.registrations: list[int] = []
+
+    def process_batch(self, items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]) -> None:
+        super().process_batch(items)
+        self.done_at.append(time.perf_counter())
+        self.sizes.append(len(items))
+        self.registrations.append(sum(isinstance(e, Partner.Registered) for e, _ in items))
+
+
+@dataclass
+class Decoded:
+    events: int = 0
+    seconds: float = 0.0
+
+
+def read_and_decode(app: Partnerbook, batch: int, limit: int | None = None) -> Decoded:
+    """The raw side of P3: every notification read in batches and decoded to an event."""
+    recorder = app.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    out = Decoded()
+    position = 0
+    started = time.perf_counter()
+    while limit is None or out.events < limit:
+        notifications = recorder.select_notifications(
+            start=position, limit=batch, inclusive_of_start=False
+        )
+        if not notifications:
+            break
+        for notification in notifications:
+            app.mapper.to_domain_event(notification)
+        out.events += len(notifications)
+        position = notifications[-1].id
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def warm_up_projection(app: Partnerbook, db: Database, batches: int, batch: int) -> None:
+    """Applies the first batches into throw-away tables, so that the timed rebuild does
+    not pay for first-use costs (imports, statement preparation, cold pages)."""
+    env = db.eventsourcing_env(2, 5)
+    view = construct_view(env, prefix="warm_")
+    try:
+        projection = RegistryProjection(view)
+        recorder = app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        position = 0
+        for _ in range(batches):
+            notifications = recorder.select_notifications(
+                start=position, limit=batch, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            projection.process_batch(
+                [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications]
+            )
+            position = notifications[-1].id
+        view.drop_tables()
+    finally:
+        view.datastore.close()
+
+
+def swap_in(db: Database, prefix: str) -> int:
+    """Renames every relation named `prefix…` to its name without the prefix (tables,
+    their indexes and sequences), as swapping a rebuild in does. Returns how many."""
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn, conn.transaction():
+        rows = conn.execute(
+            "SELECT c.relname, c.relkind FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'i', 'I', 'S') "
+            "AND starts_with(c.relname, %s) ORDER BY c.relkind DESC",
+            (prefix,),
+        ).fetchall()
+        kinds = {"r": "TABLE", "p": "TABLE", "i": "INDEX", "I": "INDEX", "S": "SEQUENCE"}
+        for relname, relkind in rows:
+            conn.execute(
+                sql.SQL("ALTER {} {} RENAME TO {}").format(
+                    sql.SQL(kinds[relkind]),
+                    sql.Identifier(relname),
+                    sql.Identifier(relname[len(prefix) :]),
+                )
+            )
+        return len(rows)
+
+
+def seed(run: Run, sizes: Sizes, *, report: bool) -> tuple[list[Result], str]:
+    """Loads the events, times the rebuild (P3) when `report`, swaps the rebuilt tables
+    in. Returns P3's results and the name of the seeded template database."""
+    db = run.fresh("seed")
+    app = open_application(db, Settings(database_url=db.dsn))
+    results: list[Result] = []
+    try:
+        run.say(f"seed: storing {sizes.events:,} events (partners registered, then updated)")
+        t0 = time.perf_counter()
+        partners = data.load_events(
+            app, sizes.events, sizes.batch, lambda n: run.say(f"seed: {n:,} events stored")
+        )
+        run.say(f"seed: {partners * 2:,} events stored in {time.perf_counter() - t0:.0f} s")
+        if report:
+            run.say("P3: warm-up")
+            read_and_decode(app, sizes.batch, limit=sizes.batch * 4)
+            warm_up_projection(app, db, 2, sizes.batch)
+            raws = [read_and_decode(app, sizes.batch) for _ in range(sizes.rounds)]
+        view = construct_view(db.eventsourcing_env(2, 5), prefix=PREFIX)
+        projection = TimedProjection(view)
+        projector = Projector(app, projection, db, batch_size=sizes.batch)
+        run.say(f"{'P3' if report else 'seed'}: Projector.catch_up() into fresh tables")
+        started = time.perf_counter()
+        applied = projector.catch_up()
+        seconds = time.perf_counter() - started
+        run.say(f"{'P3' if report else 'seed'}: {applied:,} events in {seconds:.0f} s")
+        view.datastore.close()
+        if report:
+            results.append(p3_result(sizes, projection, started, applied, seconds, raws))
+    finally:
+        app.close()
+    renamed = swap_in(db, PREFIX)
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")  # as after a rebuild; autovacuum would, later
+    run.say(f"seed: {renamed} rebuilt relations swapped in; {partners:,} partners projected")
+    return results, db.dbname
+
+
+def p3_result(
+    sizes: Sizes,
+    projection: TimedProjection,
+    started: float,
+    applied: int,
+    seconds: float,
+    raws: list[Decoded],
+) -> Result:
+    """The rebuild is one pass (too long to repeat): its figure is its overall rate; the
+    raw figure is the median of `rounds` passes."""
+    result = Result(
+        "P3",
+        f"rebuild from {applied:,} events, {sizes.batch} per batch",
+        "events/s",
+        "≥ 0.5x raw",
+        p99_of=f"batch of {sizes.batch}",
+        raw_name="notification read + decode events/s (median of passes)",
+    )
+    ends = [started, *projection.done_at]
+    per_batch = [ends[k + 1] - ends[k] for k in range(len(projection.done_at))]
+    value = applied / seconds
+    raw = median([r.events / r.seconds for r in raws])
+    result.median, result.raw, result.ratio = value, raw, value / raw
+    result.p99 = percentile([t * 1000 for t in per_batch], 0.99)
+    result.notes.append(
+        f"one pass of {seconds:.0f} s; batch p50 {median(per_batch) * 1000:.0f} ms, "
+        f"max {max(per_batch) * 1000:.0f} ms"
+    )
+    by_kind = rates_by_kind(projection, per_batch)
+    if by_kind:
+        result.notes.append(
+            "batches of registrations "
+            + ", of updates ".join(f"{rate:,.0f} events/s" for rate in by_kind.values())
+        )
+        result.extra["rates_by_kind"] = by_kind
+    result.extra = {
+        "events": applied,
+        "seconds": seconds,
+        "batch_p50_ms": median(per_batch) * 1000,
+        "raw_pass_rates": [r.events / r.seconds for r in raws],
+    }
+    return result.judge(result.ratio >= 0.5)
+
+
+def rates_by_kind(projection: TimedProjection, per_batch: list[float]) -> dict[str, float]:
+    """Events/s over the batches that hold only registrations, and only other events."""
+    totals = {"registrations": [0, 0.0], "updates": [0, 0.0]}
+    for size, registered, seconds in zip(
+        projection.sizes, projection.registrations, per_batch, strict=True
+    ):
+        kind = "registrations" if registered == size else "updates" if registered == 0 else ""
+        if kind:
+            totals[kind][0] += size
+            totals[kind][1] += seconds
+    if not all(seconds for _, seconds in totals.values()):
+        return {}
+    return {kind: events / seconds for kind, (events, seconds) in totals.items()}
