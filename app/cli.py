@@ -55,6 +55,7 @@ def serve(
         port=bind_port,
         reload=reload,
         log_level="info",
+        access_log=settings.access_log,
         lifespan="on",
     )
 

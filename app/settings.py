@@ -41,5 +41,6 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins (besides the server's own) whose pages may open WebSockets.",
     )
+    access_log: bool = Field(default=False, description="uvicorn's line per request.")
     introspection: bool = True
     graphiql: bool = True

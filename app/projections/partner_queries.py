@@ -324,11 +324,17 @@ class PartnerDirectory:
     def __init__(self, pool: AsyncConnectionPool[Any], table: str = "partners") -> None:
         self.pool = pool
         self.table = Identifier(table)
+        # Rendered once: the column list is long, and this runs for every partner(id).
+        self._get_many = (
+            SQL("SELECT {cols} FROM {t} WHERE id = ANY(%s)")
+            .format(cols=_COLUMNS, t=self.table)
+            .as_string(None)
+        )
 
     async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, PartnerRow]:
         if not ids:
             return {}
-        query = SQL("SELECT {cols} FROM {t} WHERE id = ANY(%s)").format(cols=_COLUMNS, t=self.table)
+        query = self._get_many
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(PartnerRow))
             await cur.execute(query, (list(ids),))

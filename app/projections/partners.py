@@ -148,6 +148,24 @@ class PartnersTable:
         self._tag = SQL(
             "INSERT INTO {pt} (partner_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
         ).format(pt=self.tags)
+        # Composed statements are rendered to text once here: psycopg would otherwise
+        # render these large statements again for every event (a third of a rebuild).
+        for name in (
+            "_touch",
+            "_set_archived",
+            "_add_tags",
+            "_remove_tags",
+            "_clear_tags",
+            "_resolve_one",
+            "_resolve_children",
+            "_resolve_new_commercial",
+            "_resolve_new_contacts",
+            "_resolve_waiting_children",
+            "_register",
+            "_tag",
+        ):
+            setattr(self, name, getattr(self, name).as_string(None))
+        self._own_updates: dict[tuple[str, ...], str] = {}
 
     def create_statements(self) -> list[Composed]:
         t = self.table
@@ -299,11 +317,19 @@ class PartnersTable:
             ]
         if not columns:
             return
-        statement = SQL("UPDATE {t} SET {sets} WHERE id = %s").format(
-            t=self.table,
-            sets=SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c, _ in columns),
-        )
-        curs.execute(statement, [*(v for _, v in columns), partner_id])
+        names = tuple(c for c, _ in columns)
+        statement = self._own_updates.get(names)
+        if statement is None:
+            statement = (
+                SQL("UPDATE {t} SET {sets} WHERE id = %s")
+                .format(
+                    t=self.table,
+                    sets=SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c in names),
+                )
+                .as_string(None)
+            )
+            self._own_updates[names] = statement
+        curs.execute(statement, [*(v for _, v in columns), partner_id], prepare=True)
 
 
 def _default(field: str, value: Any) -> Any:

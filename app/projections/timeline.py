@@ -219,6 +219,9 @@ class TimelineTable:
             ).format(t=self.table, c=columns, s=Identifier(schema, f"{prefix}{table}"))
             for subject, table in SUBJECT_TABLES.items()
         }
+        # Rendered once (see PartnersTable): psycopg would render them for every event.
+        self._insert = self._insert.as_string(None)  # type: ignore[assignment]
+        self._insert_via = {k: v.as_string(None) for k, v in self._insert_via.items()}  # type: ignore[misc]
 
     def create_statements(self) -> list[Composed]:
         t = self.table
