@@ -354,7 +354,10 @@ class PartnerDirectory:
     ) -> Page:
         async with self.pool.connection() as conn:
             term = await search_term(conn, search)
-            orders = list(orders) or [Order("RELEVANCE", True) if term else Order("NAME")]
+            # Alphabetical unless RELEVANCE is asked for: at 1M partners a 3-letter search
+            # ordered by similarity scores every match (~590 ms), by name it reads the
+            # name index until the page is full (~7 ms).
+            orders = list(orders) or [Order("NAME")]
             backward = last is not None and first is None
             requested = last if backward else first
             size = min(50 if requested is None else requested, MAX_PAGE)

@@ -91,11 +91,17 @@ def test_search_treats_like_wildcards_as_text(client: TestClient, people: dict[s
     assert found(client, "_") == []
 
 
-def test_search_ranks_the_best_match_first(client: TestClient) -> None:
-    create(client, kind="PERSON", name="Marta Martinez-Martino")
+def test_search_ranks_the_best_match_first_when_asked(client: TestClient) -> None:
+    create(client, kind="PERSON", name="Amarante Marchal")
     create(client, kind="PERSON", name="Mar")
-    data = gql(client, SEARCH, {"q": "mar"})
-    assert data["partners"]["nodes"][0]["name"] == "Mar"
+    by_name = gql(client, SEARCH, {"q": "mar"})["partners"]["nodes"]
+    assert [n["name"] for n in by_name] == ["Amarante Marchal", "Mar"]
+    query = """query($q: String) { partners(search: $q, orderBy: [{field: RELEVANCE,
+      direction: DESC}]) { nodes { name } } }"""
+    ranked = gql(client, query, {"q": "mar"})["partners"]["nodes"]
+    assert ranked[0]["name"] == "Mar"
+    refused = gql_raw(client, "{ partners(orderBy: [{field: RELEVANCE}]) { nodes { name } } }")
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 def test_search_and_filter_combine(client: TestClient, people: dict[str, Any]) -> None:

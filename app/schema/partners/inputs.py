@@ -176,6 +176,7 @@ class PartnerOrderField(Enum):
     UPDATED_AT = "UPDATED_AT"
     COUNTRY = "COUNTRY"
     TOTAL_INVOICED = "TOTAL_INVOICED"
+    RELEVANCE = "RELEVANCE"
 
 
 @strawberry.input

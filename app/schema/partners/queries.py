@@ -28,7 +28,8 @@ class PartnerQueries:
     @strawberry.field(
         description="Partners matching a filter and a search, in pages (`first` ≤ 100). The "
         "search finds a substring of the name (its company's too), email, reference, VAT or "
-        "phone, ignoring case and accents; without orderBy the best matches come first."
+        "phone, ignoring case and accents. Alphabetical by default; orderBy RELEVANCE puts "
+        "the best matches first (costly for broad searches on large registries)."
     )
     async def partners(
         self,
