@@ -36,6 +36,17 @@ TIMELINE = """subscription($p: ID!, $after: String) { timeline(partnerId: $p, af
   cursor kind summary partner { name } } }"""
 
 
+async def next_update(client: Any) -> dict[str, Any]:
+    """The next PARTNER_UPDATED event. A subscription without a cursor starts at what
+    its own process has seen, which may be just before the partner's creation made
+    through another process: that creation may come first, and is skipped here."""
+    for _ in range(3):
+        event: dict[str, Any] = (await client.receive())["partnerChanged"]
+        if event["eventType"] == "PARTNER_UPDATED":
+            return event
+    raise AssertionError("no update event")
+
+
 def new_id(base: str, query: str, field: str, record: str, **variables: Any) -> str:
     result: str = post(base, query, variables)[field][record]["id"]
     return result
@@ -152,7 +163,7 @@ def test_a_change_through_one_process_reaches_a_subscriber_of_another(
                 await client.subscribe(PARTNERS, {"ids": [azure]})
                 await asyncio.sleep(0.3)
                 post(first, RENAME, {"id": azure, "name": "Azure Interior"})
-                event = (await client.receive())["partnerChanged"]
+                event = await next_update(client)
                 assert event["partner"]["name"] == "Azure Interior"
 
         asyncio.run(scenario())
@@ -168,7 +179,7 @@ def test_two_processes_on_one_embedded_data_directory(tmp_path: Path) -> None:
                 await client.subscribe(PARTNERS, {"ids": [azure]})
                 await asyncio.sleep(0.3)
                 post(first, RENAME, {"id": azure, "name": "Azure Interior"})
-                event = (await client.receive())["partnerChanged"]
+                event = await next_update(client)
                 assert event["partner"]["name"] == "Azure Interior"
 
         asyncio.run(scenario())
