@@ -1,0 +1,841 @@
+"""Finding partners at scale: GraphQL over HTTP next to the same SQL run raw.
+
+    python -m bench.search [--partners 1000000] [--runs 50]
+
+1. Starts its own database (the embedded server under a temporary directory, or a fresh
+   database on PARTNERBOOK_DATABASE_URL's server).
+2. Generates the partners through the application (`bench/generate.py`): a few tags and
+   catalog entries by command, then `Partner.register` aggregates saved with
+   `app.save(*aggregates)`, ~1,000 per transaction (the path an import takes).
+3. Projects them with the registry projector's `catch_up()`, then VACUUM ANALYZE.
+4. Starts `python -m app.cli serve` on that database and times, after a warm-up, each
+   query over HTTP; next to it, in this process, the very statements the app sends for
+   that query (captured by running the app's own query code on a recording connection)
+   executed raw with psycopg.
+5. Prints the table (p50/p99, difference, ratio, target, pass/fail) and the machine, and
+   writes bench/results/search.json.
+
+Targets (issue 4): GraphQL p50 <= raw SQL p50 + 3 ms; 3-letter search p50 <= 10 ms;
+facets p50 <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+import httpx2 as httpx
+import psycopg
+from psycopg import sql
+
+from app import database
+from app.application import Audit, Partnerbook
+from app.projections.catalog_queries import CatalogDirectory
+from app.projections.partner_queries import (
+    Order,
+    PartnerDirectory,
+    PartnerFilter,
+    facet_counts,
+)
+from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.projections.registry import RegistryView
+from app.schema.ids import to_global_id
+from bench.generate import Catalog, GenerationStats, create_catalog, generate
+
+RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
+NODE = "id name displayName email isCustomer isSupplier address { city country { code } }"
+PAGE = f"edges {{ cursor node {{ {NODE} }} }} pageInfo {{ hasNextPage endCursor }}"
+PARTNERS = (
+    "query($f: PartnerFilter, $s: String, $o: [PartnerOrder!], $first: Int, $after: String) "
+    "{ partners(filter: $f, search: $s, orderBy: $o, first: $first, after: $after) { %s } }"
+)
+FACET = "{ value label count }"
+FACETS = (
+    "query($f: PartnerFilter, $s: String) { partnerFacets(filter: $f, search: $s) { "
+    + " ".join(
+        f"{name} {FACET}"
+        for name in ("countries", "tags", "roles", "kinds", "industries", "languages")
+    )
+    + f" salespersons {FACET} }} }}"
+)
+
+Statement = tuple[Any, Any]
+"""A query (text or psycopg Composable) and its parameters, as the app executed it."""
+
+
+# -- the statements the app sends ------------------------------------------------------
+
+
+class _RecordingCursor:
+    def __init__(self, cursor: Any, log: list[Statement]) -> None:
+        self._cursor = cursor
+        self._log = log
+
+    async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> _RecordingCursor:
+        self._log.append((query, params))
+        await self._cursor.execute(query, params, **kwargs)
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        return cast(list[Any], await self._cursor.fetchall())
+
+    async def fetchone(self) -> Any:
+        return await self._cursor.fetchone()
+
+
+class _RecordingConnection:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], log: list[Statement]) -> None:
+        self._conn = conn
+        self._log = log
+
+    async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> _RecordingCursor:
+        return await _RecordingCursor(self._conn.cursor(), self._log).execute(
+            query, params, **kwargs
+        )
+
+    def cursor(self, *args: Any, **kwargs: Any) -> _RecordingCursor:
+        return _RecordingCursor(self._conn.cursor(*args, **kwargs), self._log)
+
+
+class RecordingPool:
+    """Stands in for the read side's AsyncConnectionPool: one real connection, and a log
+    of every statement the app's query code sends through it."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
+        self.log: list[Statement] = []
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[_RecordingConnection]:
+        yield _RecordingConnection(self._conn, self.log)
+
+    def take(self) -> list[Statement]:
+        taken, self.log = self.log, []
+        return taken
+
+
+@dataclass
+class Readers:
+    """The app's read-side query objects over a recording pool."""
+
+    pool: RecordingPool
+    directory: PartnerDirectory
+    catalogs: CatalogDirectory
+    now: datetime
+
+
+@dataclass
+class Captured:
+    statements: list[list[Statement]]
+    """What each request of the scenario sends (one request; one per page when paging)."""
+    end_cursors: list[str | None]
+    """The last cursor of each page (none for facets), to check GraphQL walks the same."""
+
+
+Capture = Callable[[Readers], Awaitable[Captured]]
+"""Runs the app's query code for one scenario."""
+
+
+def page_of(
+    where: PartnerFilter | None,
+    *,
+    search: str | None = None,
+    orders: Sequence[Order] = (),
+    first: int = 50,
+    with_count: bool = False,
+) -> Capture:
+    async def capture(r: Readers) -> Captured:
+        page = await r.directory.page(where, orders, now=r.now, search=search, first=first)
+        if with_count:
+            await r.directory.count(page.where)
+        return Captured([r.pool.take()], [page.cursors[-1] if page.cursors else None])
+
+    return capture
+
+
+def facets_of(where: PartnerFilter | None, search: str | None = None) -> Capture:
+    """facet_counts, then the look-ups of the labels partnerFacets resolves (tags, then
+    industries, then salespersons: three data-loader batches)."""
+
+    async def capture(r: Readers) -> Captured:
+        counts = await facet_counts(r.directory, where, search, r.now)
+        await r.catalogs.tags([UUID(v) for v, _ in counts["tags"]])
+        await r.catalogs.entries([UUID(v) for v, _ in counts["industries"]])
+        await r.catalogs.entries([UUID(v) for v, _ in counts["salespersons"]])
+        return Captured([r.pool.take()], [])
+
+    return capture
+
+
+def pages_of(pages: int, first: int) -> Capture:
+    """Keyset paging: each page starts after the last cursor of the one before."""
+
+    async def capture(r: Readers) -> Captured:
+        result = Captured([], [])
+        after: str | None = None
+        for _ in range(pages):
+            page = await r.directory.page(None, [], now=r.now, first=first, after=after)
+            result.statements.append(r.pool.take())
+            after = page.cursors[-1] if page.cursors else None
+            result.end_cursors.append(after)
+            if not page.has_next_page:
+                break
+        return result
+
+    return capture
+
+
+async def capture_all(db: database.Database, captures: Sequence[Capture]) -> list[Captured]:
+    conn = await psycopg.AsyncConnection.connect(db.conninfo(), autocommit=True)
+    try:
+        pool = RecordingPool(conn)
+        as_pool = cast(Any, pool)
+        readers = Readers(
+            pool, PartnerDirectory(as_pool), CatalogDirectory(as_pool), datetime.now(UTC)
+        )
+        return [await capture(readers) for capture in captures]
+    finally:
+        await conn.close()
+
+
+def run_raw(conn: psycopg.Connection[Any], statements: Sequence[Statement]) -> float:
+    """Seconds to execute the statements and fetch every row, as the app does."""
+    started = time.perf_counter()
+    for query, params in statements:
+        cur = conn.execute(query, params)
+        if cur.description is not None:
+            cur.fetchall()
+    return time.perf_counter() - started
+
+
+# -- scenarios -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    check: Callable[[float, float], bool]
+    """(GraphQL p50 ms, raw p50 ms) -> met."""
+
+
+OVERHEAD = Target("≤ raw + 3 ms", lambda g, r: g <= r + 3)
+SEARCH = Target("≤ 10 ms", lambda g, r: g <= 10)
+FACET_TIME = Target("≤ 150 ms", lambda g, r: g <= 150)
+
+
+@dataclass
+class Scenario:
+    name: str
+    query: str
+    variables: dict[str, Any]
+    capture: Capture
+    targets: tuple[Target, ...]
+    pages: int = 1
+    """More than one: follow `after` from page to page (deep keyset paging)."""
+    captured: Captured = field(default_factory=lambda: Captured([], []))
+
+
+def scenarios(
+    catalog: Catalog, country: str, search: str, pages: int, page_size: int
+) -> list[Scenario]:
+    segment = catalog.tags["Segment"]
+    chosen = {"countryCode": country, "isCustomer": True}
+    chosen_filter = PartnerFilter(country_code=country, is_customer=True)
+    page = PARTNERS % PAGE
+    counted = PARTNERS % f"{PAGE} totalCount totalCountIsEstimate"
+    return [
+        Scenario(
+            f"filter page ({country} customers), first {page_size}",
+            page,
+            {"f": chosen, "first": page_size},
+            page_of(chosen_filter, first=page_size),
+            (OVERHEAD,),
+        ),
+        Scenario(
+            f"filter page ({country} customers) + totalCount",
+            counted,
+            {"f": chosen, "first": page_size},
+            page_of(chosen_filter, first=page_size, with_count=True),
+            (OVERHEAD,),
+        ),
+        Scenario(
+            f'3-letter search "{search}" by relevance (orderBy RELEVANCE)',
+            page,
+            {"s": search, "o": [{"field": "RELEVANCE", "direction": "DESC"}], "first": page_size},
+            page_of(None, search=search, orders=[Order("RELEVANCE", True)], first=page_size),
+            (OVERHEAD,),
+        ),
+        Scenario(
+            f'3-letter search "{search}" (default order: by name)',
+            page,
+            {"s": search, "o": [{"field": "NAME"}], "first": page_size},
+            page_of(None, search=search, orders=[Order("NAME")], first=page_size),
+            (OVERHEAD, SEARCH),
+        ),
+        Scenario(
+            'tag filter (parent tag "Segment")',
+            page,
+            {"f": {"tagIds": [to_global_id("Tag", segment)]}, "first": page_size},
+            page_of(PartnerFilter(tag_ids=(segment,)), first=page_size),
+            (OVERHEAD,),
+        ),
+        Scenario(
+            f"partnerFacets ({country} customers)",
+            FACETS,
+            {"f": chosen},
+            facets_of(chosen_filter),
+            (OVERHEAD, FACET_TIME),
+        ),
+        Scenario(
+            "partnerFacets (all customers)",
+            FACETS,
+            {"f": {"isCustomer": True}},
+            facets_of(PartnerFilter(is_customer=True)),
+            (OVERHEAD, FACET_TIME),
+        ),
+        Scenario(
+            f"keyset paging, {pages} pages of {page_size} (per page)",
+            page,
+            {"first": page_size},
+            pages_of(pages, page_size),
+            (OVERHEAD,),
+            pages=pages,
+        ),
+    ]
+
+
+# -- measuring -------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def post(http: httpx.Client, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = http.post("/graphql", json={"query": query, "variables": variables})
+    body = cast(dict[str, Any], response.json())
+    if response.status_code != 200 or body.get("errors"):
+        raise SystemExit(f"GraphQL error: {response.status_code} {body.get('errors')}")
+    return body
+
+
+def post_ms(http: httpx.Client, query: str) -> float:
+    started = time.perf_counter()
+    post(http, query, {})
+    return (time.perf_counter() - started) * 1000
+
+
+def graphql_run(http: httpx.Client, s: Scenario) -> tuple[list[float], list[str | None]]:
+    """Seconds per request (one per page) and the end cursor of each page."""
+    times: list[float] = []
+    cursors: list[str | None] = []
+    after: str | None = None
+    for _ in range(s.pages):
+        variables = {**s.variables, **({"after": after} if after else {})}
+        started = time.perf_counter()
+        body = post(http, s.query, variables)
+        times.append(time.perf_counter() - started)
+        if "partners" not in body["data"]:
+            break
+        info = body["data"]["partners"]["pageInfo"]
+        after = info["endCursor"]
+        cursors.append(after)
+        if not info["hasNextPage"]:
+            break
+    return times, cursors
+
+
+@dataclass
+class Measured:
+    name: str
+    graphql_ms: list[float]
+    raw_ms: list[float]
+    targets: tuple[Target, ...]
+    rows: int
+    per_page_p50: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def g50(self) -> float:
+        return percentile(self.graphql_ms, 0.5)
+
+    @property
+    def r50(self) -> float:
+        return percentile(self.raw_ms, 0.5)
+
+    def met(self) -> list[tuple[str, bool]]:
+        return [(t.label, t.check(self.g50, self.r50)) for t in self.targets]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "query": self.name,
+            "samples": len(self.graphql_ms),
+            "rows_first_page": self.rows,
+            "graphql_ms": {
+                "p50": round(self.g50, 3),
+                "p99": round(percentile(self.graphql_ms, 0.99), 3),
+            },
+            "raw_sql_ms": {
+                "p50": round(self.r50, 3),
+                "p99": round(percentile(self.raw_ms, 0.99), 3),
+            },
+            "difference_p50_ms": round(self.g50 - self.r50, 3),
+            "ratio_p50": round(self.g50 / self.r50, 2) if self.r50 else None,
+            "targets": [{"target": label, "pass": ok} for label, ok in self.met()],
+            "pass": all(ok for _, ok in self.met()),
+            **(
+                {"per_page_p50_ms": [[round(g, 3), round(r, 3)] for g, r in self.per_page_p50]}
+                if self.per_page_p50
+                else {}
+            ),
+        }
+
+
+def measure(
+    http: httpx.Client,
+    conn: psycopg.Connection[Any],
+    s: Scenario,
+    runs: int,
+    warmup: int,
+) -> Measured:
+    _, cursors = graphql_run(http, s)
+    if s.captured.end_cursors and cursors != s.captured.end_cursors:
+        say(f"  warning: {s.name}: GraphQL and the captured statements return other rows")
+    for _ in range(warmup):
+        graphql_run(http, s)
+        for statements in s.captured.statements:
+            run_raw(conn, statements)
+    pages = len(s.captured.statements)
+    g_pages: list[list[float]] = [[] for _ in range(pages)]
+    r_pages: list[list[float]] = [[] for _ in range(pages)]
+    for _ in range(runs):  # alternating, so both see the same cache state
+        times, cursors = graphql_run(http, s)
+        if len(times) != pages:
+            raise SystemExit(f"{s.name}: {len(times)} GraphQL pages but {pages} captured")
+        for k, t in enumerate(times):
+            g_pages[k].append(t * 1000)
+        for k, statements in enumerate(s.captured.statements):
+            r_pages[k].append(run_raw(conn, statements) * 1000)
+    rows = len(post(http, s.query, s.variables)["data"].get("partners", {}).get("edges", []))
+    return Measured(
+        s.name,
+        [t for page in g_pages for t in page],
+        [t for page in r_pages for t in page],
+        s.targets,
+        rows,
+        [(percentile(g, 0.5), percentile(r, 0.5)) for g, r in zip(g_pages, r_pages, strict=True)]
+        if pages > 1
+        else [],
+    )
+
+
+def explain(conn: psycopg.Connection[Any], s: Scenario) -> list[str]:
+    """The plans of a scenario's statements (for paging: the first and the last page)."""
+    requests = s.captured.statements
+    chosen = requests if len(requests) <= 2 else [requests[0], requests[-1]]
+    plans: list[str] = []
+    for query, params in (statement for request in chosen for statement in request):
+        text = query if isinstance(query, sql.Composable) else sql.SQL(query)
+        if text.as_string(conn).lstrip().upper().startswith("EXPLAIN"):
+            continue
+        rows = conn.execute(
+            sql.SQL("EXPLAIN (ANALYZE, BUFFERS) {}").format(text), params
+        ).fetchall()
+        plans.append("\n".join(str(row[0]) for row in rows))
+    for plan in plans:
+        timing = [line for line in plan.splitlines() if line.startswith("Execution Time")]
+        say(f"  explain {s.name}: {timing[0] if timing else '?'}")
+    return plans
+
+
+# -- the machine, the server, the run --------------------------------------------------
+
+
+def machine(db: database.Database) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "nproc": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gib"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        row = conn.execute("SELECT version()").fetchone()
+        info["postgresql"] = row[0] if row else "?"
+        info["embedded"] = db.embedded
+        for setting in (
+            "shared_buffers",
+            "work_mem",
+            "effective_cache_size",
+            "max_parallel_workers_per_gather",
+            "jit",
+            "synchronous_commit",
+        ):
+            row = conn.execute("SELECT current_setting(%s)", (setting,)).fetchone()
+            info[setting] = row[0] if row else "?"
+    return info
+
+
+def sizes(db: database.Database) -> dict[str, str]:
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        found: dict[str, str] = {}
+        for name in ("partnerbook_events", "partners", "partner_tags", "timeline"):
+            row = conn.execute(
+                "SELECT pg_size_pretty(pg_total_relation_size(to_regclass(%s)))", (name,)
+            ).fetchone()
+            if row and row[0]:
+                found[name] = row[0]
+        row = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()
+        found["database"] = row[0] if row else "?"
+        return found
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("server exited during start-up:\n" + log.read_text()[-3000:])
+        try:
+            response = httpx.get(f"{base}/healthz", timeout=2)
+            if response.status_code == 200:
+                return cast(dict[str, Any], response.json())
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("server did not start:\n" + log.read_text()[-3000:])
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class StallGuard:
+    """Unsticks a save that hangs: psycopg 3.3.9's pipeline mode (which eventsourcing uses
+    to insert events) can stop sending a large statement halfway, and client and server
+    then wait for each other for ever; the server shows the backend `active` in
+    `ClientRead`. When no batch has finished for `seconds`, such backends are terminated:
+    the save fails with OperationalError and eventsourcing retries it."""
+
+    def __init__(self, db: database.Database, seconds: float) -> None:
+        self.db = db
+        self.seconds = seconds
+        self.last = time.monotonic()
+        self.unstuck = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="stall-guard", daemon=True)
+
+    def beat(self) -> None:
+        self.last = time.monotonic()
+
+    def __enter__(self) -> StallGuard:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1):
+            if time.monotonic() - self.last < self.seconds:
+                continue
+            with psycopg.connect(self.db.conninfo(), autocommit=True) as conn:
+                rows = conn.execute(
+                    "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND state = 'active' AND wait_event = 'ClientRead'"
+                ).fetchall()
+            if rows:
+                self.unstuck += len(rows)
+                say(
+                    f"  a save hung for {self.seconds:.0f} s (psycopg pipeline): terminated "
+                    f"backend(s) {[r[0] for r in rows]}; eventsourcing retries the batch"
+                )
+            self.beat()
+
+
+def generation_progress(total: int, guard: StallGuard) -> Callable[[GenerationStats], None]:
+    state = {"last": time.perf_counter(), "done": 0, "batches": 0}
+
+    def report(stats: GenerationStats) -> None:
+        guard.beat()
+        state["batches"] += 1
+        now = time.perf_counter()
+        if stats.partners < total and now - state["last"] < 10:
+            return
+        recent = (stats.partners - state["done"]) / (now - state["last"])
+        say(
+            f"  generated {stats.partners:,}/{total:,} partners: {stats.rate:,.0f} rows/s "
+            f"overall, {recent:,.0f} rows/s lately (building aggregates "
+            f"{stats.build_seconds:.0f} s, app.save {stats.save_seconds:.0f} s)"
+        )
+        state["last"], state["done"] = now, stats.partners
+
+    return report
+
+
+def watch_projection(projector: Projector, total: int, stop: threading.Event) -> None:
+    started = time.perf_counter()
+    start = projector.position
+    while not stop.wait(15):
+        done = projector.position - start
+        elapsed = time.perf_counter() - started
+        say(f"  projected {done:,}/{total:,} events: {done / elapsed:,.0f} events/s")
+
+
+def print_table(measured: Sequence[Measured]) -> None:
+    header = (
+        f"{'query':<52} {'GraphQL p50/p99 ms':>19} {'raw SQL p50/p99 ms':>19} "
+        f"{'diff p50':>9} {'ratio':>6}  {'target':<26} result"
+    )
+    say(header)
+    say("-" * len(header))
+    for m in measured:
+        met = m.met()
+        say(
+            f"{m.name:<52} {m.g50:>9.2f} /{percentile(m.graphql_ms, 0.99):>8.2f} "
+            f"{m.r50:>9.2f} /{percentile(m.raw_ms, 0.99):>8.2f} "
+            f"{m.g50 - m.r50:>+8.2f} {m.g50 / m.r50 if m.r50 else 0:>5.1f}x  "
+            f"{', '.join(label for label, _ in met):<26} "
+            f"{'pass' if all(ok for _, ok in met) else 'FAIL'}"
+            + (
+                ""
+                if all(ok for _, ok in met)
+                else " (" + ", ".join(label for label, ok in met if not ok) + ")"
+            )
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--partners", type=int, default=1_000_000)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=400,
+        help="aggregates per app.save (above ~500, psycopg's pipeline may hang: see StallGuard)",
+    )
+    parser.add_argument("--stall-seconds", type=float, default=30)
+    parser.add_argument("--projection-batch", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=50, help="timed runs of each query")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--pages", type=int, default=20, help="pages of the keyset walk")
+    parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--country", default="BE", help="the filter's countryCode")
+    parser.add_argument("--search", default="mar", help="the 3-letter search")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--port", type=int, default=8797)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="after timing, EXPLAIN (ANALYZE, BUFFERS) each query's statements into the JSON",
+    )
+    args = parser.parse_args(argv)
+
+    report: dict[str, Any] = {
+        "benchmark": "bench/search.py",
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "partners": args.partners,
+        "command": " ".join(["python -m bench.search", *(argv or sys.argv[1:])]),
+    }
+    with tempfile.TemporaryDirectory(prefix="pb_search_", ignore_cleanup_errors=True) as tmp:
+        admin = database.resolve(os.environ.get("PARTNERBOOK_DATABASE_URL"), Path(tmp) / "data")
+        name = f"pb_search_{uuid.uuid4().hex[:8]}"
+        db = database.create_database(admin, name)
+        database.prepare(db, 5)
+        say(f"database {db.url} ({'embedded' if db.embedded else 'server'})")
+        app = Partnerbook(env=db.eventsourcing_env(4, 5))
+        view = construct_view(db.eventsourcing_env(2, 5))
+        try:
+            report["machine"] = machine(db)
+            say(
+                f"machine: {report['machine']['nproc']} CPU, "
+                f"{report['machine'].get('memory_gib', '?')} GiB, "
+                f"{report['machine']['postgresql'].split(' on ')[0]}"
+            )
+            report.update(build(app, view, db, args))
+            report["sizes"] = sizes(db)
+            say(f"sizes: {report['sizes']}")
+            measured = serve_and_measure(db, args, report)
+        finally:
+            app.close()
+            view.datastore.close()
+            database.drop_database(admin, name)
+
+    say("")
+    say(
+        f"Finding partners over {args.partners:,} partners: {args.runs} runs each after "
+        f"{args.warmup} warm-up runs; raw SQL = the same statements from this process"
+    )
+    print_table(measured)
+    m = report["machine"]
+    say(
+        f"\nmachine: nproc {m['nproc']}, {m.get('memory_gib', '?')} GiB, {m.get('cpu', '?')}; "
+        f"{m['postgresql'].split(',')[0]} ({'embedded' if m['embedded'] else 'server'}), "
+        f"shared_buffers {m['shared_buffers']}, work_mem {m['work_mem']}, jit {m['jit']}"
+    )
+    g, p = report["generation"], report["projection"]
+    say(
+        f"generation {g['rows_per_s']:,.0f} rows/s ({g['seconds']:.0f} s), projection "
+        f"{p['events_per_s']:,.0f} events/s ({p['seconds']:.0f} s), VACUUM ANALYZE "
+        f"{report['vacuum_analyze_seconds']:.0f} s"
+    )
+    say(
+        f"{{ __typename }} over HTTP p50 {report['graphql_typename_p50_ms']:.2f} ms (the fixed "
+        f"cost of any request); load average {report['load_average_before'][0]:.2f} before, "
+        f"{report['load_average_after'][0]:.2f} after the queries"
+    )
+    report["queries"] = [x.as_json() for x in measured]
+    report.pop("catalog")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    say(f"written {args.output}")
+
+
+def build(
+    app: Partnerbook, view: RegistryView, db: database.Database, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Generates, projects and vacuums; returns the rates."""
+    audit = Audit("bench", "bench-search")
+    catalog = create_catalog(app, audit)
+    say(f"generating {args.partners:,} partners in batches of {args.batch_size:,}")
+    with StallGuard(db, args.stall_seconds) as guard:
+        stats = generate(
+            app,
+            catalog,
+            args.partners,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            progress=generation_progress(args.partners, guard),
+        )
+    generation = {
+        **{k: v for k, v in asdict(stats).items() if not k.endswith("seconds")},
+        "seconds": round(stats.seconds, 1),
+        "faker_pools_seconds": round(stats.pools_seconds, 1),
+        "building_aggregates_seconds": round(stats.build_seconds, 1),
+        "app_save_seconds": round(stats.save_seconds, 1),
+        "rows_per_s": round(stats.rate),
+        "batch_size": args.batch_size,
+        "hung_saves_unstuck": guard.unstuck,
+    }
+    say(
+        f"generated {stats.partners:,} partners ({stats.companies:,} companies, "
+        f"{stats.contacts:,} contacts, {stats.individuals:,} individuals) in "
+        f"{stats.seconds:.0f} s: {stats.rate:,.0f} rows/s (building aggregates "
+        f"{stats.build_seconds:.0f} s, app.save {stats.save_seconds:.0f} s)"
+    )
+
+    projector = Projector(app, RegistryProjection(view), db, batch_size=args.projection_batch)
+    total = (app.recorder.max_notification_id() or 0) - projector.position
+    say(f"projecting {total:,} events in batches of {args.projection_batch:,}")
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_projection, args=(projector, total, stop), daemon=True)
+    watcher.start()
+    started = time.perf_counter()
+    try:
+        done = projector.catch_up()
+    finally:
+        stop.set()
+    seconds = time.perf_counter() - started
+    say(f"projected {done:,} events in {seconds:.0f} s: {done / seconds:,.0f} events/s")
+
+    started = time.perf_counter()
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    vacuum = time.perf_counter() - started
+    say(f"VACUUM ANALYZE in {vacuum:.0f} s")
+    return {
+        "catalog": catalog,
+        "generation": generation,
+        "projection": {
+            "events": done,
+            "seconds": round(seconds, 1),
+            "events_per_s": round(done / seconds),
+            "batch_size": args.projection_batch,
+        },
+        "vacuum_analyze_seconds": round(vacuum, 1),
+    }
+
+
+def serve_and_measure(
+    db: database.Database, args: argparse.Namespace, report: dict[str, Any]
+) -> list[Measured]:
+    catalog: Catalog = report["catalog"]
+    chosen = scenarios(catalog, args.country, args.search, args.pages, args.page_size)
+    captured = asyncio.run(capture_all(db, [s.capture for s in chosen]))
+    for s, found in zip(chosen, captured, strict=True):
+        s.captured = found
+    env = {
+        **os.environ,
+        "PARTNERBOOK_DATABASE_URL": db.dsn,
+        "PARTNERBOOK_RUN_PROJECTOR": "true",
+    }
+    base = f"http://127.0.0.1:{args.port}"
+    with tempfile.NamedTemporaryFile(prefix="pb_search_server_", suffix=".log") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(args.port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            health = wait_healthy(base, process, Path(log.name))
+            say(f"server up: {health}")
+            measured = []
+            with (
+                httpx.Client(base_url=base, timeout=120) as http,
+                psycopg.connect(db.conninfo(), autocommit=True) as conn,
+            ):
+                baseline = [post_ms(http, "{ __typename }") for _ in range(args.runs + 5)][5:]
+                report["graphql_typename_p50_ms"] = round(percentile(baseline, 0.5), 3)
+                report["load_average_before"] = os.getloadavg()
+                say(
+                    f"  {{ __typename }} over HTTP (the fixed cost of a request): p50 "
+                    f"{report['graphql_typename_p50_ms']:.2f} ms; load average "
+                    f"{report['load_average_before'][0]:.2f}"
+                )
+                for s in chosen:
+                    m = measure(http, conn, s, args.runs, args.warmup)
+                    rows = f" ({m.rows} rows on the first page)" if "Facets" not in s.query else ""
+                    say(f"  {m.name}: GraphQL p50 {m.g50:.2f} ms, raw p50 {m.r50:.2f} ms{rows}")
+                    measured.append(m)
+                report["load_average_after"] = os.getloadavg()
+                if args.explain:
+                    report["explain"] = {s.name: explain(conn, s) for s in chosen}
+            return measured
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    main()
