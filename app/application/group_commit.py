@@ -29,7 +29,9 @@ class _Pending:
 
 
 class GroupCommit:
-    def __init__(self, write: Write, max_batch: int = 200) -> None:
+    # Kept small: psycopg 3.3.9 in pipeline mode (eventsourcing's insert) was seen to hang
+    # sending statements of ~0.4 MB and more (batches of 700-1,000 new partners).
+    def __init__(self, write: Write, max_batch: int = 100) -> None:
         self._write = write
         self._max_batch = max_batch
         self._lock = threading.Lock()
