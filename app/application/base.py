@@ -66,13 +66,18 @@ class CommandBase(Application[UUID]):
             raise archived("the partner is archived", "partnerId")
         return partner
 
-    def _new_id(self, kind: str, idempotency_key: str | None) -> UUID:
-        """A fresh id, or the same id for the same idempotency key (so a repeat is a no-op)."""
-        return (
-            uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{idempotency_key}")
-            if idempotency_key
-            else uuid4()
-        )
+    def _new_id(
+        self, kind: str, idempotency_key: str | None, cls: type[Aggregate]
+    ) -> tuple[UUID, CommandResult | None]:
+        """A fresh id; or, for an idempotency key, the same id every time, with the result
+        of the earlier request when there was one (then nothing new is recorded)."""
+        if not idempotency_key:
+            return uuid4(), None
+        new_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{idempotency_key}")
+        existing = self._find(new_id, cls)
+        if existing is None:
+            return new_id, None
+        return new_id, CommandResult(existing.id, existing.version, None)
 
     def _save_new(
         self,

@@ -29,9 +29,9 @@ class CatalogCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        entry_id = self._new_id(f"catalog:{catalog}", idempotency_key)
-        if idempotency_key and (existing := self._find(entry_id, CatalogEntry)) is not None:
-            return CommandResult(existing.id, existing.version, None)
+        entry_id, earlier = self._new_id(f"catalog:{catalog}", idempotency_key, CatalogEntry)
+        if earlier is not None:
+            return earlier
         entry = CatalogEntry.register(
             entry_id=entry_id, catalog=catalog, values=values, audit=audit
         )
@@ -78,9 +78,9 @@ class CatalogCommands(CommandBase):
     def create_tag(
         self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
     ) -> CommandResult:
-        tag_id = self._new_id("tag", idempotency_key)
-        if idempotency_key and (existing := self._find(tag_id, Tag)) is not None:
-            return CommandResult(existing.id, existing.version, None)
+        tag_id, earlier = self._new_id("tag", idempotency_key, Tag)
+        if earlier is not None:
+            return earlier
         parent_id = values.get("parent_id")
         parent = self._find(UUID(str(parent_id)), Tag) if parent_id else None
         tag = Tag.register(tag_id=tag_id, values=values, audit=audit, parent=parent)

@@ -23,9 +23,9 @@ class PartnerCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        partner_id = self._new_id("partner", idempotency_key)
-        if idempotency_key and (existing := self._find(partner_id, Partner)) is not None:
-            return CommandResult(existing.id, existing.version, None)
+        partner_id, earlier = self._new_id("partner", idempotency_key, Partner)
+        if earlier is not None:
+            return earlier
         parent_id = values.get("parent_id")
         parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
         self._check_partner_references(values)

@@ -26,9 +26,9 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        activity_id = self._new_id("activity", idempotency_key)
-        if idempotency_key and (existing := self._find(activity_id, Activity)) is not None:
-            return CommandResult(existing.id, existing.version, None)
+        activity_id, earlier = self._new_id("activity", idempotency_key, Activity)
+        if earlier is not None:
+            return earlier
         self._active_partner(partner_id)
         self._check_catalog_references({"assignee_id": (values.get("assignee_id"), "SALESPERSON")})
         activity = Activity.schedule(
@@ -84,9 +84,9 @@ class RelationshipCommands(CommandBase):
         idempotency_key: str | None = None,
     ) -> CommandResult:
         """Other modules report here; an archived partner's documents are still taken."""
-        document_id = self._new_id("document", idempotency_key)
-        if idempotency_key and (existing := self._find(document_id, Document)) is not None:
-            return CommandResult(existing.id, existing.version, None)
+        document_id, earlier = self._new_id("document", idempotency_key, Document)
+        if earlier is not None:
+            return earlier
         self._get(partner_id, Partner, "partnerId")
         document = Document.record(
             document_id=document_id, partner_id=partner_id, values=values, audit=audit
@@ -116,9 +116,9 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        opportunity_id = self._new_id("opportunity", idempotency_key)
-        if idempotency_key and (existing := self._find(opportunity_id, Opportunity)) is not None:
-            return CommandResult(existing.id, existing.version, None)
+        opportunity_id, earlier = self._new_id("opportunity", idempotency_key, Opportunity)
+        if earlier is not None:
+            return earlier
         self._active_partner(partner_id)
         self._check_catalog_references(
             {"salesperson_id": (values.get("salesperson_id"), "SALESPERSON")}

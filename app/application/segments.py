@@ -19,9 +19,9 @@ class SegmentCommands(CommandBase):
     def create_segment(
         self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
     ) -> CommandResult:
-        segment_id = self._new_id("segment", idempotency_key)
-        if idempotency_key and (existing := self._find(segment_id, Segment)) is not None:
-            return CommandResult(existing.id, existing.version, None)
+        segment_id, earlier = self._new_id("segment", idempotency_key, Segment)
+        if earlier is not None:
+            return earlier
         segment = Segment.create(segment_id=segment_id, values=values, audit=audit)
         return self._save_new(segment, idempotency_key, Segment)
 
