@@ -222,9 +222,11 @@ def plan_separation(
         else:
             kept.append(field)
     others = {t for partner in still_merged for t in partner.tag_ids}
+    # Tags the merge added that no source still merged has: those of this source, and
+    # those of sources unmerged before it that this one kept on the destination.
     tags = [
         t
-        for t in source.merge.get("tags_added", [])
+        for t in record.get("tags_added", source.merge.get("tags_added", []))
         if t in destination.tag_ids and t not in others
     ]
     return reverted, tags, kept

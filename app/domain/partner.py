@@ -358,6 +358,7 @@ class Partner(Aggregate):
                     "changes": dict(self.changes),
                     "previous": dict(self.previous),
                     "chosen_from": dict(self.chosen_from),
+                    "tags_added": list(self.tags_added),
                 },
             }
 
@@ -401,6 +402,9 @@ class Partner(Aggregate):
                 record["chosen_from"] = {
                     f: s for f, s in record["chosen_from"].items() if f not in taken
                 }
+                record["tags_added"] = [
+                    t for t in record.get("tags_added", []) if t not in self.tags_removed
+                ]
                 aggregate.absorbed = {**(aggregate.absorbed or {}), self.merge_id: record}
 
     class Reparented(Aggregate.Event):

@@ -415,3 +415,34 @@ def test_unmerging_a_partner_that_is_not_merged_is_refused(
     assert result["partner"] is None
     assert [(e["field"], e["code"]) for e in result["userErrors"]] == [(["sourceId"], "VALIDATION")]
     assert event_count(db) == before
+
+
+def test_unmerging_one_of_several_sources(client: TestClient) -> None:
+    eu = create_tag(client, "EU")
+    dest = create(client, kind="COMPANY", name="Ready Mat")
+    one = create(client, kind="COMPANY", name="Ready Mat 1", phone="+32 2 555 01 01")
+    two = create(client, kind="COMPANY", name="Ready Mat 2")
+    for partner in (one, two):
+        gql(client, ADD_TAGS, {"input": {"id": partner["id"], "tagIds": [eu["id"]]}})
+    result = merge(
+        client,
+        destinationId=dest["id"],
+        sourceIds=[one["id"], two["id"]],
+        fieldChoices=[{"field": "phone", "fromId": one["id"]}],
+    )
+    assert result["partner"]["phone"] == "+3225550101"
+    assert [m["kind"] for m in result["moved"]] == ["TAG"]  # EU, brought by the first
+
+    first = unmerge(client, sourceId=one["id"])
+
+    assert first["userErrors"] == []
+    assert first["movedBack"] == []  # EU stays: the second source, still merged, has it
+    survivor = view(client, dest)
+    assert [t["name"] for t in survivor["tags"]] == ["EU"]
+    assert view(client, two)["mergedInto"]["id"] == dest["id"]
+    assert view(client, one)["mergedInto"] is None
+    phone = gql(client, "query($id: ID!) { partner(id: $id) { phone } }", {"id": dest["id"]})
+    assert phone["partner"]["phone"] is None  # the first source's phone went back with it
+    second = unmerge(client, sourceId=two["id"])
+    assert second["userErrors"] == []
+    assert view(client, dest)["tags"] == []
