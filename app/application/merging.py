@@ -144,6 +144,10 @@ class MergeCommands(CommandBase):
             try:
                 recordings = self._save(*to_save)
             except IntegrityError:
+                if idempotency_key:  # the same request may have raced us
+                    earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
+                    if earlier is not None:
+                        return earlier
                 if expected_version is not None:
                     raise conflict(
                         "a partner of this merge was changed by someone else at the same time",

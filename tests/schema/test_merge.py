@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from starlette.testclient import TestClient
 
 from app.database import Database
+from app.domain import merge as merge_rules
 from tests.conftest import event_count, gql
 from tests.schema.catalog_ops import ADD_TAGS, create_tag
 from tests.schema.partner_ops import ARCHIVE, RESTORE, create, update
@@ -446,3 +447,13 @@ def test_unmerging_one_of_several_sources(client: TestClient) -> None:
     second = unmerge(client, sourceId=two["id"])
     assert second["userErrors"] == []
     assert view(client, dest)["tags"] == []
+
+
+def test_a_merge_moving_too_many_records_is_refused(
+    client: TestClient, db: Database, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(merge_rules, "MAX_MOVED", 3)  # the world's source has 4 records
+
+    errors = refused(client, db, destinationId=world["dest"]["id"], sourceIds=[world["src"]["id"]])
+
+    assert errors == [(["sourceIds"], "VALIDATION")]
