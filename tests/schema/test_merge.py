@@ -457,3 +457,40 @@ def test_a_merge_moving_too_many_records_is_refused(
     errors = refused(client, db, destinationId=world["dest"]["id"], sourceIds=[world["src"]["id"]])
 
     assert errors == [(["sourceIds"], "VALIDATION")]
+
+
+def test_two_contacts_of_one_company_merge_and_the_source_stays_a_node(
+    client: TestClient,
+) -> None:
+    company = create(client, kind="COMPANY", name="Lumber Inc", countryCode="US")
+    keep = create(client, kind="PERSON", name="Lorraine Douglas", parentId=company["id"])
+    dup = create(
+        client,
+        kind="PERSON",
+        name="Lorraine Douglas",
+        parentId=company["id"],
+        mobile="+1 202 555 0147",
+    )
+    candidates = gql(
+        client,
+        "query($id: ID!) { duplicateCandidates(partnerId: $id) { partner { id } reasons } }",
+        {"id": keep["id"]},
+    )["duplicateCandidates"]
+    assert candidates == [{"partner": {"id": dup["id"]}, "reasons": ["SIMILAR_NAME"]}]
+
+    result = merge(
+        client,
+        destinationId=keep["id"],
+        sourceIds=[dup["id"]],
+        fieldChoices=[{"field": "mobile", "fromId": dup["id"]}],
+    )
+
+    assert result["userErrors"] == []
+    node = gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Partner { archived mergedInto { id } } } }",
+        {"id": dup["id"]},
+    )["node"]
+    assert node == {"archived": True, "mergedInto": {"id": keep["id"]}}
+    children = view(client, company)["children"]["nodes"]
+    assert [c["id"] for c in children] == [keep["id"]]  # lists show active partners only
