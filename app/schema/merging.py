@@ -243,6 +243,10 @@ class MergeMutations:
         row = rows.get(destination)
         if row is not None and input.dry_run:
             row = _preview(row, outcome.destination_values)
+            # Its tags as they would be: this request's loader answers them.
+            found = await services.catalogs.tags([UUID(t) for t in outcome.tag_ids])
+            tags = sorted(found.values(), key=lambda t: (t.name.lower(), str(t.id)))
+            ctx.partner_tags.prime(destination, tags, force=True)
         return MergePartnersPayload(
             partner=Partner.from_row(row) if row else None,
             moved=[MovedRecord.of(m) for m in outcome.moved],

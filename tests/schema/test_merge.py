@@ -180,6 +180,7 @@ def test_a_dry_run_answers_the_result_and_records_nothing(
     assert result["dryRun"] is True
     assert result["partner"]["email"] == "info@azure.example"
     assert result["partner"]["id"] == world["dest"]["id"]
+    assert [t["name"] for t in result["partner"]["tags"]] == ["EU", "VIP"]
     assert moved_kinds(result["moved"]) == expected_moves(world)
     assert {m["fromId"] for m in result["moved"]} == {world["src"]["id"]}
     assert {m["toId"] for m in result["moved"]} == {world["dest"]["id"]}
