@@ -17,6 +17,8 @@ from starlette.testclient import TestClient
 
 from app.database import Database
 from app.domain import merge as merge_rules
+from app.main import create_app
+from app.settings import Settings
 from tests.conftest import event_count, gql
 from tests.schema.catalog_ops import ADD_TAGS, create_tag
 from tests.schema.partner_ops import ARCHIVE, RESTORE, create, update
@@ -495,3 +497,32 @@ def test_two_contacts_of_one_company_merge_and_the_source_stays_a_node(
     assert node == {"archived": True, "mergedInto": {"id": keep["id"]}}
     children = view(client, company)["children"]["nodes"]
     assert [c["id"] for c in children] == [keep["id"]]  # lists show active partners only
+
+
+def test_merge_and_unmerge_from_snapshots(settings: Settings, db: Database) -> None:
+    """Every event snapshotted: the merge records survive a snapshot's round trip."""
+    with TestClient(create_app(settings.model_copy(update={"snapshot_interval": 1}))) as client:
+        dest = create(client, kind="COMPANY", name="Snap Ltd", email="a@snap.example")
+        src = create(client, kind="COMPANY", name="Snap Limited", email="b@snap.example")
+        activity = run(
+            client,
+            SCHEDULE,
+            "scheduleActivity",
+            "activity",
+            partnerId=src["id"],
+            dueDate="2030-01-01",
+        )
+        before = dump(db)
+        merged = merge(
+            client,
+            destinationId=dest["id"],
+            sourceIds=[src["id"]],
+            fieldChoices=[{"field": "email", "fromId": src["id"]}],
+        )
+        assert [m["id"] for m in merged["moved"]] == [activity["id"]]
+
+        assert unmerge(client, sourceId=src["id"])["userErrors"] == []
+        assert dump(db) == before
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute("SELECT count(*) FROM partnerbook_snapshots").fetchone()
+    assert row is not None and row[0] > 0
