@@ -526,3 +526,25 @@ def test_merge_and_unmerge_from_snapshots(settings: Settings, db: Database) -> N
     with psycopg.connect(db.conninfo()) as conn:
         row = conn.execute("SELECT count(*) FROM partnerbook_snapshots").fetchone()
     assert row is not None and row[0] > 0
+
+
+def test_unmerging_after_the_destination_was_merged_on(client: TestClient) -> None:
+    """A merged into B, then B into C: A's activity followed B to C. Unmerging A
+    restores A and leaves the activity with C (reported); unmerging B then brings it
+    back to B, where B's merge found it."""
+    a, b, c = (create(client, kind="PERSON", name=f"Chain {n}") for n in "ABC")
+    activity = run(
+        client, SCHEDULE, "scheduleActivity", "activity", partnerId=a["id"], dueDate="2030-02-02"
+    )
+    merge(client, destinationId=b["id"], sourceIds=[a["id"]])
+    merge(client, destinationId=c["id"], sourceIds=[b["id"]])
+
+    left = unmerge(client, sourceId=a["id"])
+    assert left["userErrors"] == []
+    assert left["leftInPlace"] == [{"kind": "ACTIVITY", "id": activity["id"]}]
+    assert view(client, c)["activities"]["nodes"][0]["id"] == activity["id"]
+
+    again = merge(client, destinationId=b["id"], sourceIds=[a["id"]])
+    assert [e["code"] for e in again["userErrors"]] == ["ARCHIVED"]  # B is merged
+    assert unmerge(client, sourceId=b["id"])["userErrors"] == []
+    assert [n["id"] for n in view(client, b)["activities"]["nodes"]] == [activity["id"]]
