@@ -102,7 +102,15 @@ class MergeCommands(CommandBase):
                 )
             sources = [self._get(s, Partner, "sourceIds") for s in source_ids]
             ancestors = {p.id: self._ancestors(p) for p in [destination, *sources]}
-            rules.check_merge(destination, sources, ancestors)
+            try:
+                rules.check_merge(destination, sources, ancestors)
+            except DomainError:
+                # The same keyed request may have just merged them.
+                if idempotency_key and not dry_run:
+                    earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
+                    if earlier is not None:
+                        return earlier
+                raise
             changes, chosen_from = rules.resolve_choices(destination, sources, choices)
             records, moved = self._records_to_move(destination, sources, owned)
             if len(moved) > rules.MAX_MOVED:
