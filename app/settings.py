@@ -44,3 +44,6 @@ class Settings(BaseSettings):
     access_log: bool = Field(default=False, description="uvicorn's line per request.")
     introspection: bool = True
     graphiql: bool = True
+    duplicate_name_similarity: float = Field(
+        default=0.6, gt=0, le=1, description="Trigram similarity for SIMILAR_NAME candidates."
+    )

@@ -203,3 +203,17 @@ class Activity(Aggregate):
             raise DomainError.single(
                 ErrorCode.VALIDATION, f"the activity is already {self.status.lower()}", "id"
             )
+
+    class Moved(Aggregate.Event):
+        """Now belongs to another partner: a merge (or its undoing) moved it."""
+
+        partner_id: str
+        previous_partner_id: str
+        merge_id: str
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Activity)
+            aggregate.partner_id = self.partner_id

@@ -259,6 +259,20 @@ class Document(Aggregate):
             changed = True
         return changed
 
+    class Moved(Aggregate.Event):
+        """Now belongs to another partner: a merge (or its undoing) moved it."""
+
+        partner_id: str
+        previous_partner_id: str
+        merge_id: str
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Document)
+            aggregate.partner_id = self.partner_id
+
 
 def _label(kind: str) -> str:
     return kind.replace("_", " ").lower()

@@ -158,3 +158,17 @@ class Opportunity(Aggregate):
             raise DomainError.single(
                 ErrorCode.VALIDATION, f"the opportunity is already {self.stage.lower()}", "id"
             )
+
+    class Moved(Aggregate.Event):
+        """Now belongs to another partner: a merge (or its undoing) moved it."""
+
+        partner_id: str
+        previous_partner_id: str
+        merge_id: str
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Opportunity)
+            aggregate.partner_id = self.partner_id

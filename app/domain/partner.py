@@ -265,6 +265,10 @@ class Partner(Aggregate):
     def restore(self, audit: Audit) -> bool:
         if not self.archived:
             return False
+        if self.merged_into is not None:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, "this partner is merged: unmergePartner restores it", "id"
+            )
         self.trigger_event(self.Restored, **audit.as_event_fields())
         return True
 
@@ -292,6 +296,130 @@ class Partner(Aggregate):
     def _check_not_archived(self) -> None:
         if self.archived:
             raise archived("the partner is archived: restore it before changing it", "id")
+
+    # -- merging (see app/domain/merge.py and app/application/merging.py) --------------
+
+    merged_into: str | None = None
+    """The partner this one was merged into (it is then archived); None otherwise."""
+    merge: dict[str, Any] | None = None
+    """What the merge of this partner moved (the `Merged` event's record), for unmerge."""
+    absorbed: dict[str, dict[str, Any]] | None = None
+    """Merge id -> what this destination took from the merge's sources, for unmerge."""
+
+    class Merged(Aggregate.Event):
+        """This partner (a source) was merged into another: archived, nothing deleted."""
+
+        merge_id: str
+        into: str
+        moved: dict[str, list[str]]
+        """What followed the destination: ids by kind (children, activities, ...)."""
+        tags_added: list[str]
+        """Tags this partner gave the destination (it did not have them before)."""
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.archived = True
+            aggregate.merged_into = self.into
+            aggregate.merge = {
+                "merge_id": self.merge_id,
+                "into": self.into,
+                "moved": self.moved,
+                "tags_added": self.tags_added,
+            }
+
+    class Absorbed(Aggregate.Event):
+        """This partner (the destination) absorbed the sources of a merge."""
+
+        merge_id: str
+        source_ids: list[str]
+        changes: dict[str, Any]
+        """The chosen fields' new values."""
+        previous: dict[str, Any]
+        """The chosen fields' values before the merge, for unmerge."""
+        chosen_from: dict[str, str]
+        """Chosen field -> the source its value came from."""
+        tags_added: list[str]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.values.update(self.changes)
+            if self.tags_added:
+                aggregate.values["tag_ids"] = sorted({*aggregate.tag_ids, *self.tags_added})
+            aggregate.absorbed = {
+                **(aggregate.absorbed or {}),
+                self.merge_id: {
+                    "source_ids": list(self.source_ids),
+                    "changes": dict(self.changes),
+                    "previous": dict(self.previous),
+                    "chosen_from": dict(self.chosen_from),
+                    "tags_added": list(self.tags_added),
+                },
+            }
+
+    class Unmerged(Aggregate.Event):
+        """A merged partner restored: active again, `merged_into` cleared."""
+
+        merge_id: str
+        was_merged_into: str
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.archived = False
+            aggregate.merged_into = None
+            aggregate.merge = None
+
+    class Separated(Aggregate.Event):
+        """The destination gave back what one unmerged source brought to it."""
+
+        merge_id: str
+        source_id: str
+        changes: dict[str, Any]
+        """Chosen fields reverted to their values before the merge."""
+        tags_removed: list[str]
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.values.update(self.changes)
+            if self.tags_removed:
+                remaining = set(aggregate.tag_ids) - set(self.tags_removed)
+                aggregate.values["tag_ids"] = sorted(remaining)
+            record = dict((aggregate.absorbed or {}).get(self.merge_id) or {})
+            if record:
+                record["source_ids"] = [s for s in record["source_ids"] if s != self.source_id]
+                taken = [f for f, s in record["chosen_from"].items() if s == self.source_id]
+                record["chosen_from"] = {
+                    f: s for f, s in record["chosen_from"].items() if f not in taken
+                }
+                record["tags_added"] = [
+                    t for t in record.get("tags_added", []) if t not in self.tags_removed
+                ]
+                aggregate.absorbed = {**(aggregate.absorbed or {}), self.merge_id: record}
+
+    class Reparented(Aggregate.Event):
+        """A child moved to another parent by a merge or an unmerge."""
+
+        parent_id: str | None
+        previous_parent_id: str | None
+        merge_id: str
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.values["parent_id"] = self.parent_id
 
 
 def _region(values: Mapping[str, Any], parent: Partner | None) -> str | None:

@@ -77,6 +77,8 @@ class ActivitiesTable:
                 )
             case Activity.Cancelled():
                 self._set(curs, event, {"status": "CANCELLED", "done_at": event.timestamp})
+            case Activity.Moved():
+                self._set(curs, event, {"partner_id": event.partner_id})
             case _:
                 return
         curs.execute(

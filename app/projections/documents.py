@@ -133,6 +133,10 @@ class DocumentsTable:
                         "closed_at": event.timestamp,
                     },
                 )
+            case Document.Moved():
+                self._touch(curs, self.documents, event, {"partner_id": event.partner_id})
+            case Opportunity.Moved():
+                self._touch(curs, self.opportunities, event, {"partner_id": event.partner_id})
 
     def _touch(
         self, curs: Cursor[DictRow], table: Identifier, event: Any, values: dict[str, Any]

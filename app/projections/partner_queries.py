@@ -73,6 +73,8 @@ class PartnerRow:
     total_invoiced: Decimal | None = None
     relevance: Decimal | None = None
     """Computed only when the page is ordered by them."""
+    merged_into: UUID | None = None
+    """The partner this one was merged into (see app/domain/merge.py)."""
 
 
 _COLUMNS = SQL(", ").join(

@@ -49,6 +49,9 @@ class PartnersTable:
             "UPDATE {t} SET version = %s, updated_at = %s, position = %s WHERE id = %s"
         ).format(t=t)
         self._set_archived = SQL("UPDATE {t} SET archived = %s WHERE id = %s").format(t=t)
+        self._set_merged = SQL(
+            "UPDATE {t} SET archived = %s, merged_into = %s WHERE id = %s"
+        ).format(t=t)
         self._add_tags = SQL(
             "INSERT INTO {pt} (partner_id, tag_id) SELECT %s, unnest(%s::uuid[]) "
             "ON CONFLICT DO NOTHING"
@@ -224,6 +227,7 @@ class PartnersTable:
             SQL("CREATE INDEX IF NOT EXISTS {} ON {pt} (tag_id, partner_id)").format(
                 Identifier(f"{self.names[1]}_tag"), pt=self.tags
             ),
+            *merge_statements(t, self.names[0]),
         ]
 
     # -- applying events -------------------------------------------------------------
@@ -245,6 +249,29 @@ class PartnersTable:
                 archived = isinstance(event, domain.Partner.Archived)
                 curs.execute(self._set_archived, (archived, event.originator_id), prepare=True)
                 self._touched(curs, event, position)
+            case _:
+                self._apply_merging(curs, event, position)
+
+    def _apply_merging(self, curs: Cursor[DictRow], event: Any, position: int) -> None:
+        """The events of merging and unmerging (app/domain/merge.py)."""
+        match event:
+            case domain.Partner.Merged():
+                curs.execute(self._set_merged, (True, event.into, event.originator_id))
+            case domain.Partner.Unmerged():
+                curs.execute(self._set_merged, (False, None, event.originator_id))
+            case domain.Partner.Absorbed():
+                self._changed(curs, event.originator_id, event.changes)
+                if event.tags_added:
+                    curs.execute(self._add_tags, (event.originator_id, event.tags_added))
+            case domain.Partner.Separated():
+                self._changed(curs, event.originator_id, event.changes)
+                if event.tags_removed:
+                    curs.execute(self._remove_tags, (event.originator_id, event.tags_removed))
+            case domain.Partner.Reparented():
+                self._changed(curs, event.originator_id, {"parent_id": event.parent_id})
+            case _:
+                return
+        self._touched(curs, event, position)
 
     def _registered(
         self, curs: Cursor[DictRow], event: domain.Partner.Registered, position: int
@@ -330,6 +357,26 @@ class PartnersTable:
             )
             self._own_updates[names] = statement
         curs.execute(statement, [*(v for _, v in columns), partner_id], prepare=True)
+
+
+def merge_statements(t: Identifier, name: str) -> list[Composed]:
+    """What merging and duplicate detection add: `merged_into`, and indexes for the
+    duplicate look-ups (VAT, phone, mobile, trigram name)."""
+    return [
+        SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS merged_into uuid").format(t=t),
+        *(
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} {}").format(
+                Identifier(f"{name}_{suffix}"), SQL(expr), t=t
+            )
+            for suffix, expr in (
+                ("vat", "(vat)"),
+                ("phone_e164", "(phone)"),
+                ("mobile_e164", "(mobile)"),
+                ("name_trgm", "USING gin (name_key gin_trgm_ops)"),
+                ("merged_into", "(merged_into)"),
+            )
+        ),
+    ]
 
 
 def _default(field: str, value: Any) -> Any:

@@ -171,6 +171,75 @@ def describe(event: Any) -> Entry | None:
                 {"lost_reason": event.lost_reason},
                 None,
             )
+        case _:
+            return _describe_merging(event, own)
+    return None
+
+
+def _describe_merging(event: Any, own: str) -> Entry | None:
+    """Entries of merging and unmerging: on each partner, and on each moved record
+    (under the partner it moved to)."""
+    match event:
+        case domain.Partner.Merged():
+            count = sum(len(ids) for ids in event.moved.values())
+            return Entry(
+                "PARTNER_MERGED",
+                "Partner",
+                f"Merged into another partner; {count} record(s) moved",
+                {"merged_into": event.into, "moved": event.moved, "tag_ids": event.tags_added},
+                own,
+            )
+        case domain.Partner.Absorbed():
+            fields = ", ".join(domain.input_name(f) for f in sorted(event.changes))
+            return Entry(
+                "PARTNER_ABSORBED",
+                "Partner",
+                f"Absorbed {len(event.source_ids)} partner(s)"
+                + (f"; took {fields}" if fields else ""),
+                {
+                    "source_ids": event.source_ids,
+                    "changes": event.changes,
+                    "tag_ids": event.tags_added,
+                },
+                own,
+            )
+        case domain.Partner.Unmerged():
+            return Entry(
+                "PARTNER_UNMERGED",
+                "Partner",
+                "Merge undone: restored",
+                {"was_merged_into": event.was_merged_into},
+                own,
+            )
+        case domain.Partner.Separated():
+            return Entry(
+                "PARTNER_SEPARATED",
+                "Partner",
+                "A merged partner was restored from this one",
+                {
+                    "source_id": event.source_id,
+                    "changes": event.changes,
+                    "tag_ids": event.tags_removed,
+                },
+                own,
+            )
+        case domain.Partner.Reparented():
+            return Entry(
+                "PARTNER_REPARENTED",
+                "Partner",
+                "Moved to another parent",
+                {"parent_id": event.parent_id, "previous_parent_id": event.previous_parent_id},
+                own,
+            )
+        case Activity.Moved() | Document.Moved() | Opportunity.Moved():
+            subject = type(event).__qualname__.split(".")[0]
+            return Entry(
+                f"{subject.upper()}_MOVED",
+                subject,
+                f"{subject} moved here from another partner",
+                {"partner_id": event.partner_id, "previous_partner_id": event.previous_partner_id},
+                event.partner_id,
+            )
     return None
 
 
@@ -195,6 +264,14 @@ TIMELINE_KINDS = (
     "OPPORTUNITY_UPDATED",
     "OPPORTUNITY_WON",
     "OPPORTUNITY_LOST",
+    "PARTNER_MERGED",
+    "PARTNER_ABSORBED",
+    "PARTNER_UNMERGED",
+    "PARTNER_SEPARATED",
+    "PARTNER_REPARENTED",
+    "ACTIVITY_MOVED",
+    "DOCUMENT_MOVED",
+    "OPPORTUNITY_MOVED",
 )
 SUBJECT_TABLES = {"Activity": "activities", "Document": "documents", "Opportunity": "opportunities"}
 

@@ -13,6 +13,7 @@ from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.errors import MaskInternalErrors
 from app.schema.live.subscriptions import Subscription
+from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
@@ -25,7 +26,15 @@ from app.schema.tags.types import Tag
 
 Query = merge_types(
     "Query",
-    (NodeQueries, PartnerQueries, RelationshipQueries, SegmentQueries, TagQueries, CatalogQueries),
+    (
+        NodeQueries,
+        PartnerQueries,
+        RelationshipQueries,
+        SegmentQueries,
+        TagQueries,
+        CatalogQueries,
+        MergeQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -36,6 +45,7 @@ Mutation = merge_types(
         SegmentMutations,
         TagMutations,
         CatalogMutations,
+        MergeMutations,
     ),
 )
 

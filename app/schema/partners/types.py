@@ -129,6 +129,15 @@ class Partner(Node):
             updated_at=row.updated_at,
         )
 
+    @strawberry.field(
+        description="The partner this one was merged into (it is then archived); null otherwise."
+    )
+    async def merged_into(self, info: Info) -> Partner | None:
+        if self.row.merged_into is None:
+            return None
+        row = await info.context.partners.load(self.row.merged_into)
+        return Partner.from_row(row) if row else None
+
     @strawberry.field(description="False when the phone was kept as typed (not E.164).")
     def phone_is_valid(self) -> bool | None:
         return cf.phone_is_normalized(self.row.phone) if self.row.phone else None

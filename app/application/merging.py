@@ -1,0 +1,321 @@
+"""Merging duplicate partners and undoing a merge, each in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from app.application.base import (
+    IDEMPOTENCY_NAMESPACE,
+    MAX_HIERARCHY_DEPTH,
+    MAX_RETRIES,
+    CommandBase,
+    CommandResult,
+)
+from app.domain import merge as rules
+from app.domain.activity import Activity
+from app.domain.audited import Audit
+from app.domain.document import Document
+from app.domain.errors import DomainError, ErrorCode, conflict, not_found
+from app.domain.opportunity import Opportunity
+from app.domain.partner import Partner
+from app.domain.reservation import Reservation, reservation_id
+
+KIND_CLASSES: dict[str, type[Aggregate]] = {
+    "activities": Activity,
+    "documents": Document,
+    "opportunities": Opportunity,
+}
+MovedIds = dict[str, list[str]]
+"""Ids of the records of a partner, by kind (see merge.MOVED_KINDS)."""
+
+
+@dataclass(frozen=True)
+class Moved:
+    kind: str
+    """children, activities, documents, opportunities or tags"""
+    id: UUID
+    from_id: UUID
+    to_id: UUID
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    result: CommandResult
+    moved: list[Moved]
+    destination_values: dict[str, Any]
+    """The destination's fields after the merge (as it would be, for a dry run)."""
+    tag_ids: list[str]
+    recorded: bool
+
+
+@dataclass(frozen=True)
+class UnmergeOutcome:
+    result: CommandResult
+    moved_back: list[Moved]
+    left: list[Moved] = field(default_factory=list)
+    """Moved by the merge but since moved elsewhere: left where they are."""
+    fields_kept: list[str] = field(default_factory=list)
+    """Fields of the destination changed since the merge: not reverted."""
+
+
+class MergeCommands(CommandBase):
+    """`merge_partners` and `unmerge_partner`."""
+
+    def merge_partners(
+        self,
+        destination_id: UUID,
+        source_ids: Sequence[UUID],
+        owned: Mapping[UUID, MovedIds],
+        audit: Audit,
+        *,
+        choices: Sequence[tuple[str, UUID]] = (),
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> MergeOutcome:
+        """`owned` lists, for each source, the records it has (read from the read model
+        by the caller); each is checked on its aggregate before it moves."""
+        merge_id = (
+            uuid5(IDEMPOTENCY_NAMESPACE, f"merge:{idempotency_key}") if idempotency_key else uuid4()
+        )
+        marker_key = f"merge:{idempotency_key}"
+        for _ in range(MAX_RETRIES):
+            if idempotency_key and not dry_run:
+                earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
+                if earlier is not None:
+                    return earlier
+            destination = self._get(destination_id, Partner, "destinationId")
+            if expected_version is not None and destination.version != expected_version:
+                raise conflict(
+                    f"the destination is at version {destination.version}, not {expected_version}",
+                    "expectedVersion",
+                )
+            if len(source_ids) > rules.MAX_SOURCES:
+                raise DomainError.single(
+                    ErrorCode.VALIDATION, f"give 1 to {rules.MAX_SOURCES} sources", "sourceIds"
+                )
+            sources = [self._get(s, Partner, "sourceIds") for s in source_ids]
+            ancestors = {p.id: self._ancestors(p) for p in [destination, *sources]}
+            try:
+                rules.check_merge(destination, sources, ancestors)
+            except DomainError:
+                # The same keyed request may have just merged them.
+                if idempotency_key and not dry_run:
+                    earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
+                    if earlier is not None:
+                        return earlier
+                raise
+            changes, chosen_from = rules.resolve_choices(destination, sources, choices)
+            records, moved = self._records_to_move(destination, sources, owned)
+            if len(moved) > rules.MAX_MOVED:
+                raise DomainError.single(
+                    ErrorCode.VALIDATION,
+                    f"this merge would move {len(moved)} records; at most {rules.MAX_MOVED} "
+                    "move in one merge",
+                    "sourceIds",
+                )
+            by_source: dict[UUID, MovedIds] = {s.id: {} for s in sources}
+            for m in moved:
+                by_source[m.from_id].setdefault(m.kind, []).append(str(m.id))
+            tags = rules.record_merge(
+                merge_id=merge_id,
+                destination=destination,
+                sources=sources,
+                changes=changes,
+                chosen_from=chosen_from,
+                moved=by_source,
+                audit=audit,
+            )
+            moved += [
+                Moved("tags", UUID(t), s, destination.id) for s, ts in tags.items() for t in ts
+            ]
+            fields = audit.as_event_fields()
+            for record, m in records:
+                _move(record, m, str(merge_id), fields)
+            if dry_run:
+                return MergeOutcome(
+                    CommandResult(destination.id, destination.version, None),
+                    moved,
+                    dict(destination.values),
+                    destination.tag_ids,
+                    recorded=False,
+                )
+            to_save: list[Aggregate] = [destination, *sources, *(r for r, _ in records)]
+            if idempotency_key:
+                to_save.append(Reservation(marker_key, str(destination.id)))
+            try:
+                recordings = self._save(*to_save)
+            except IntegrityError:
+                if idempotency_key:  # the same request may have raced us
+                    earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
+                    if earlier is not None:
+                        return earlier
+                if expected_version is not None:
+                    raise conflict(
+                        "a partner of this merge was changed by someone else at the same time",
+                        "expectedVersion",
+                    ) from None
+                continue
+            return MergeOutcome(
+                CommandResult(destination.id, destination.version, recordings[-1].notification.id),
+                moved,
+                dict(destination.values),
+                destination.tag_ids,
+                recorded=True,
+            )
+        raise conflict("the partners are being changed by others; try again", "sourceIds")
+
+    def unmerge_partner(self, source_id: UUID, audit: Audit) -> UnmergeOutcome:
+        """Restores a merged partner and moves back what its merge moved, unless it was
+        moved elsewhere since; later changes of the moved records stay."""
+        for _ in range(MAX_RETRIES):
+            source = self._get(source_id, Partner, "sourceId")
+            rules.unmerge_checks(source)
+            assert source.merge is not None
+            merge_id = str(source.merge["merge_id"])
+            destination = self._get(UUID(source.merge["into"]), Partner, "sourceId")
+            record = (destination.absorbed or {}).get(merge_id) or {}
+            still_merged = [
+                p
+                for s in record.get("source_ids", [])
+                if s != str(source.id)
+                and (p := self._find(UUID(s), Partner)) is not None
+                and p.merged_into == str(destination.id)
+            ]
+            reverted, tags, kept = rules.plan_separation(destination, source, still_merged)
+            fields = audit.as_event_fields()
+            back: list[Moved] = []
+            left: list[Moved] = []
+            to_save: list[Aggregate] = [source, destination]
+            for kind, ids in source.merge["moved"].items():
+                for raw in ids:
+                    m = Moved(kind, UUID(raw), destination.id, source.id)
+                    aggregate = self._owned_record(kind, m.id)
+                    if aggregate is None or _owner(aggregate) != str(destination.id):
+                        left.append(m)
+                        continue
+                    _move(aggregate, m, merge_id, fields)
+                    to_save.append(aggregate)
+                    back.append(m)
+            back += [Moved("tags", UUID(t), destination.id, source.id) for t in tags]
+            destination.trigger_event(
+                Partner.Separated,
+                merge_id=merge_id,
+                source_id=str(source.id),
+                changes=reverted,
+                tags_removed=tags,
+                **fields,
+            )
+            source.trigger_event(
+                Partner.Unmerged, merge_id=merge_id, was_merged_into=str(destination.id), **fields
+            )
+            try:
+                recordings = self._save(*to_save)
+            except IntegrityError:
+                continue
+            return UnmergeOutcome(
+                CommandResult(source.id, source.version, recordings[-1].notification.id),
+                back,
+                left,
+                kept,
+            )
+        raise conflict("the partners are being changed by others; try again", "sourceId")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _earlier_merge(
+        self, key: str, merge_id: UUID, destination_id: UUID, source_ids: Sequence[UUID]
+    ) -> MergeOutcome | None:
+        marker = self._find(reservation_id(key), Reservation)
+        if marker is None:
+            return None
+        if marker.owner_id != str(destination_id):
+            raise DomainError.single(
+                ErrorCode.VALIDATION,
+                "this idempotencyKey was used for a merge into another partner",
+                "idempotencyKey",
+            )
+        destination = self._get(destination_id, Partner, "destinationId")
+        moved: list[Moved] = []
+        for source_id in source_ids:
+            source = self._find(source_id, Partner)
+            if source is None or not source.merge or source.merge["merge_id"] != str(merge_id):
+                continue
+            for kind, ids in source.merge["moved"].items():
+                moved += [Moved(kind, UUID(i), source.id, destination.id) for i in ids]
+            moved += [
+                Moved("tags", UUID(t), source.id, destination.id)
+                for t in source.merge.get("tags_added", [])
+            ]
+        return MergeOutcome(
+            CommandResult(destination.id, destination.version, None),
+            moved,
+            dict(destination.values),
+            destination.tag_ids,
+            recorded=False,
+        )
+
+    def _ancestors(self, partner: Partner) -> set[UUID]:
+        found: set[UUID] = set()
+        current: Partner | None = partner
+        while current is not None and current.parent_id and len(found) < MAX_HIERARCHY_DEPTH:
+            found.add(current.parent_id)
+            current = self._find(current.parent_id, Partner)
+        return found
+
+    def _owned_record(self, kind: str, record_id: UUID) -> Aggregate | None:
+        cls = Partner if kind == "children" else KIND_CLASSES.get(kind)
+        return self._find(record_id, cls) if cls is not None else None
+
+    def _records_to_move(
+        self, destination: Partner, sources: Sequence[Partner], owned: Mapping[UUID, MovedIds]
+    ) -> tuple[list[tuple[Aggregate, Moved]], list[Moved]]:
+        """The sources' records, checked on their aggregates (the read model may lag)."""
+        records: list[tuple[Aggregate, Moved]] = []
+        for source in sources:
+            for kind, ids in (owned.get(source.id) or {}).items():
+                for raw in dict.fromkeys(ids):
+                    aggregate = self._owned_record(kind, UUID(str(raw)))
+                    if aggregate is None or _owner(aggregate) != str(source.id):
+                        continue
+                    records.append(
+                        (aggregate, Moved(kind, aggregate.id, source.id, destination.id))
+                    )
+        return records, [m for _, m in records]
+
+
+def _owner(aggregate: Aggregate) -> str | None:
+    if isinstance(aggregate, Partner):
+        parent = aggregate.parent_id
+        return str(parent) if parent else None
+    owner = getattr(aggregate, "partner_id", None)
+    return str(owner) if owner is not None else None
+
+
+def _move(aggregate: Aggregate, m: Moved, merge_id: str, fields: dict[str, Any]) -> None:
+    if isinstance(aggregate, Partner):
+        aggregate.trigger_event(
+            Partner.Reparented,
+            parent_id=str(m.to_id),
+            previous_parent_id=str(m.from_id),
+            merge_id=merge_id,
+            **fields,
+        )
+        return
+    cls: Any = type(aggregate)
+    aggregate.trigger_event(
+        cls.Moved,
+        partner_id=str(m.to_id),
+        previous_partner_id=str(m.from_id),
+        merge_id=merge_id,
+        **fields,
+    )
+
+
+__all__ = ["MergeCommands", "MergeOutcome", "Moved", "UnmergeOutcome", "not_found"]

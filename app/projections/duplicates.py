@@ -1,0 +1,122 @@
+"""Duplicate candidates, and what a merge would move, read from the read model.
+
+Score of a candidate: the reasons combine like independent pieces of evidence,
+`score = 1 - Π(1 - w)` over its reasons, with w = 0.9 for the same VAT, 0.8 for the same
+email, 0.6 for the same phone and 0.7 * trigram similarity for a similar name. One
+reason alone scores its weight; more reasons score higher, never above 1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+WEIGHTS = {"SAME_VAT": 0.9, "SAME_EMAIL": 0.8, "SAME_PHONE": 0.6, "SIMILAR_NAME": 0.7}
+MAX_CANDIDATES = 50
+
+_CANDIDATES = """
+WITH me AS (
+    SELECT id, kind, parent_id, email_normalized, vat,
+           CASE WHEN phone LIKE '+%%' THEN phone END AS phone,
+           CASE WHEN mobile LIKE '+%%' THEN mobile END AS mobile,
+           name_key, country_code
+    FROM partners WHERE id = %(id)s
+), found AS (
+    SELECT p.id FROM partners p, me WHERE p.email_normalized = me.email_normalized
+    UNION SELECT p.id FROM partners p, me WHERE p.vat = me.vat
+    UNION SELECT p.id FROM partners p, me WHERE p.phone IN (me.phone, me.mobile)
+    UNION SELECT p.id FROM partners p, me WHERE p.mobile IN (me.phone, me.mobile)
+    UNION SELECT p.id FROM partners p, me
+          WHERE p.name_key %% me.name_key
+            AND p.country_code IS NOT DISTINCT FROM me.country_code
+)
+SELECT p.id,
+       p.email_normalized = me.email_normalized AS same_email,
+       p.vat = me.vat AS same_vat,
+       (p.phone IN (me.phone, me.mobile) OR p.mobile IN (me.phone, me.mobile)) AS same_phone,
+       similarity(p.name_key, me.name_key) AS name_similarity,
+       p.country_code IS NOT DISTINCT FROM me.country_code AS same_country
+FROM found JOIN partners p ON p.id = found.id, me
+WHERE p.id <> me.id AND p.kind = me.kind AND NOT p.archived AND p.merged_into IS NULL
+  AND p.id IS DISTINCT FROM me.parent_id AND p.parent_id IS DISTINCT FROM me.id
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    partner_id: UUID
+    score: float
+    reasons: list[str]
+    name_similarity: float
+
+
+class MergeDirectory:
+    """Read-side look-ups for duplicates and merges."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    async def candidates(self, partner_id: UUID, threshold: float) -> list[Candidate]:
+        """Active partners of the same kind that may be the same as this one (not its
+        own parent or child), best first."""
+        async with self.pool.connection() as conn, conn.transaction():
+            # `%` uses this threshold (and the trigram index); at least ours.
+            await conn.execute(
+                "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+                (str(threshold),),
+            )
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(_CANDIDATES, {"id": partner_id})
+            rows = await cur.fetchall()
+        found = []
+        for row in rows:
+            similarity = float(row["name_similarity"] or 0)
+            reasons = [
+                reason
+                for reason, holds in (
+                    ("SAME_EMAIL", row["same_email"]),
+                    ("SAME_VAT", row["same_vat"]),
+                    ("SAME_PHONE", row["same_phone"]),
+                    ("SIMILAR_NAME", row["same_country"] and similarity >= threshold),
+                )
+                if holds
+            ]
+            if reasons:
+                found.append(Candidate(row["id"], score(reasons, similarity), reasons, similarity))
+        found.sort(key=lambda c: (-c.score, str(c.partner_id)))
+        return found[:MAX_CANDIDATES]
+
+    async def owned(self, partner_ids: Sequence[UUID]) -> dict[UUID, dict[str, list[str]]]:
+        """What each partner has that a merge moves: children, activities, documents and
+        opportunities (ids by kind)."""
+        result: dict[UUID, dict[str, list[str]]] = {
+            p: {"children": [], "activities": [], "documents": [], "opportunities": []}
+            for p in partner_ids
+        }
+        ids = list(partner_ids)
+        async with self.pool.connection() as conn:
+            for kind, query in (
+                ("children", "SELECT parent_id, id FROM partners WHERE parent_id = ANY(%s)"),
+                ("activities", "SELECT partner_id, id FROM activities WHERE partner_id = ANY(%s)"),
+                ("documents", "SELECT partner_id, id FROM documents WHERE partner_id = ANY(%s)"),
+                (
+                    "opportunities",
+                    "SELECT partner_id, id FROM opportunities WHERE partner_id = ANY(%s)",
+                ),
+            ):
+                cur = await conn.execute(query + " ORDER BY id", (ids,))
+                for owner, record in await cur.fetchall():
+                    result[owner][kind].append(str(record))
+        return result
+
+
+def score(reasons: Sequence[str], similarity: float) -> float:
+    remaining = 1.0
+    for reason in reasons:
+        weight = WEIGHTS[reason] * (similarity if reason == "SIMILAR_NAME" else 1.0)
+        remaining *= 1.0 - weight
+    return round(1.0 - remaining, 3)

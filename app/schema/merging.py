@@ -1,0 +1,291 @@
+"""Duplicates and merges: `duplicateCandidates`, `mergePartners`, `unmergePartner`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import strawberry
+
+from app.application.merging import MergeOutcome, Moved, UnmergeOutcome
+from app.domain.audited import Audit
+from app.domain.errors import DomainError
+from app.domain.partner import input_name
+from app.projections.duplicates import MergeDirectory
+from app.projections.partner_queries import PartnerRow
+from app.schema.context import Info
+from app.schema.errors import ClientError, UserError, user_errors
+from app.schema.ids import BadId, expect_id, to_global_id
+from app.schema.partners.inputs import partner_id
+from app.schema.partners.types import Partner
+
+log = logging.getLogger(__name__)
+
+
+@strawberry.enum(description="Why a partner may be a duplicate of another.")
+class DuplicateReason(Enum):
+    SAME_EMAIL = "SAME_EMAIL"
+    SAME_VAT = "SAME_VAT"
+    SAME_PHONE = "SAME_PHONE"
+    SIMILAR_NAME = "SIMILAR_NAME"
+
+
+_MESSAGES = {
+    "SAME_EMAIL": "same email",
+    "SAME_VAT": "same VAT number",
+    "SAME_PHONE": "same phone number",
+    "SIMILAR_NAME": "similar name in the same country",
+}
+
+
+@strawberry.type(description="A partner that may be the same as the one asked about.")
+class DuplicateCandidate:
+    partner: Partner
+    score: float = strawberry.field(
+        description="0 to 1: 1 - Π(1 - w) over the reasons, w = 0.9 VAT, 0.8 email, "
+        "0.6 phone, 0.7 * name similarity."
+    )
+    reasons: list[DuplicateReason]
+    message: str = strawberry.field(description="The reasons in words.")
+
+
+@strawberry.enum(description="What kind of record a merge moved.")
+class MovedKind(Enum):
+    CHILD = "children"
+    ACTIVITY = "activities"
+    DOCUMENT = "documents"
+    OPPORTUNITY = "opportunities"
+    TAG = "tags"
+
+
+_TYPES = {
+    "children": "Partner",
+    "activities": "Activity",
+    "documents": "Document",
+    "opportunities": "Opportunity",
+    "tags": "Tag",
+}
+
+
+@strawberry.type(description="A record a merge moves (or an unmerge moves back).")
+class MovedRecord:
+    kind: MovedKind
+    id: strawberry.ID = strawberry.field(description="The record's id (give it to `node`).")
+    from_id: strawberry.ID = strawberry.field(description="The partner it belonged to.")
+    to_id: strawberry.ID = strawberry.field(description="The partner it belongs to now.")
+
+    @classmethod
+    def of(cls, m: Moved) -> MovedRecord:
+        return cls(
+            kind=MovedKind(m.kind),
+            id=strawberry.ID(to_global_id(_TYPES[m.kind], m.id)),
+            from_id=strawberry.ID(to_global_id("Partner", m.from_id)),
+            to_id=strawberry.ID(to_global_id("Partner", m.to_id)),
+        )
+
+
+@strawberry.input(description="Take this field's value from that source.")
+class FieldChoice:
+    field: str = strawberry.field(
+        description="A field of createPartner (email, phone, vat, name…); `address` or any "
+        "address field takes the whole address (street to country)."
+    )
+    from_id: strawberry.ID
+
+
+@strawberry.input
+class MergePartnersInput:
+    destination_id: strawberry.ID
+    source_ids: list[strawberry.ID] = strawberry.field(description="1 to 5 partners.")
+    dry_run: bool = False
+    reason: str | None = None
+    field_choices: list[FieldChoice] | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="The same key again answers the first merge's result."
+    )
+    expected_version: int | None = strawberry.field(
+        default=None, description="The destination's version you expect."
+    )
+
+
+@strawberry.type
+class MergePartnersPayload:
+    partner: Partner | None = strawberry.field(
+        description="The destination after the merge (as it would be, for a dry run)."
+    )
+    moved: list[MovedRecord]
+    dry_run: bool
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class UnmergePartnerInput:
+    source_id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.type
+class UnmergePartnerPayload:
+    partner: Partner | None = strawberry.field(description="The restored partner.")
+    moved_back: list[MovedRecord]
+    left_in_place: list[MovedRecord] = strawberry.field(
+        description="Moved by the merge, moved elsewhere since: left where they are."
+    )
+    fields_kept: list[str] = strawberry.field(
+        description="Destination fields changed since the merge: not reverted."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MergeQueries:
+    @strawberry.field(
+        description="Active partners of the same kind that may be this one: same email, "
+        "VAT or E.164 phone, or a similar name in the same country. Best first (≤ 50)."
+    )
+    async def duplicate_candidates(
+        self, info: Info, partner_id: strawberry.ID
+    ) -> list[DuplicateCandidate]:
+        try:
+            ident = expect_id(partner_id, "Partner")
+        except BadId as error:
+            raise ClientError(str(error), "BAD_REQUEST") from None
+        services = info.context.services
+        directory = MergeDirectory(services.directory.pool)
+        found = await directory.candidates(ident, services.settings.duplicate_name_similarity)
+        rows = await services.directory.get_many([c.partner_id for c in found])
+        return [
+            DuplicateCandidate(
+                partner=Partner.from_row(rows[c.partner_id]),
+                score=c.score,
+                reasons=[DuplicateReason(r) for r in c.reasons],
+                message="; ".join(_MESSAGES[r] for r in c.reasons),
+            )
+            for c in found
+            if c.partner_id in rows
+        ]
+
+
+async def _caught_up(info: Info) -> None:
+    """Waits until the read model shows every event recorded so far (a merge reads
+    from it what the sources have)."""
+    services = info.context.services
+    head = await info.context.run(services.app.recorder.max_notification_id)
+    if not await services.waiter.wait_for(head, services.settings.read_your_writes_timeout):
+        log.warning("projections did not reach position %s in time", head)
+
+
+def _preview(row: PartnerRow, values: dict[str, Any]) -> PartnerRow:
+    """The destination's row with the merge's chosen values (a dry run's answer)."""
+    changes: dict[str, Any] = {}
+    for field, value in values.items():
+        own = getattr(row, field, None)
+        if field == "name":
+            if row.own_name != value and value is not None:
+                changes["own_name"] = changes["name"] = value
+                prefix = row.display_name[: len(row.display_name) - len(row.name)]
+                changes["display_name"] = prefix + value
+            continue
+        if field in PartnerRow.__dataclass_fields__ and own != value:
+            if field in ("industry_id", "salesperson_id") and value is not None:
+                value = UUID(str(value))
+            changes[field] = value
+            effective = f"effective_{field}"
+            if effective in PartnerRow.__dataclass_fields__ and row.commercial_partner_id == row.id:
+                changes[effective] = value
+    return dataclasses.replace(row, **changes) if changes else row
+
+
+@strawberry.type
+class MergeMutations:
+    @strawberry.mutation(
+        description="Merges 1 to 5 sources into a destination: the sources are archived "
+        "(readable by id, `mergedInto` set); their children, activities, documents, "
+        "opportunities and tags follow the destination. Nothing is deleted. `dryRun` "
+        "answers what would happen and records nothing."
+    )
+    async def merge_partners(self, info: Info, input: MergePartnersInput) -> MergePartnersPayload:
+        ctx = info.context
+        services = ctx.services
+        audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason=input.reason)
+        try:
+            destination = partner_id(input.destination_id, "destinationId")
+            sources = [partner_id(s, "sourceIds") for s in input.source_ids]
+            choices = [
+                (c.field, partner_id(c.from_id, "fieldChoices")) for c in input.field_choices or ()
+            ]
+            await _caught_up(info)
+            owned = await MergeDirectory(services.directory.pool).owned(sources)
+            outcome: MergeOutcome = await ctx.run(
+                lambda: services.app.merge_partners(
+                    destination,
+                    sources,
+                    owned,
+                    audit,
+                    choices=choices,
+                    dry_run=input.dry_run,
+                    idempotency_key=input.idempotency_key,
+                    expected_version=input.expected_version,
+                )
+            )
+        except DomainError as error:
+            return MergePartnersPayload(
+                partner=None, moved=[], dry_run=input.dry_run, user_errors=user_errors(error)
+            )
+        if outcome.result.position is not None:
+            await services.waiter.wait_for(
+                outcome.result.position, services.settings.read_your_writes_timeout
+            )
+        rows = await services.directory.get_many([destination])
+        row = rows.get(destination)
+        if row is not None and input.dry_run:
+            row = _preview(row, outcome.destination_values)
+            # Its tags as they would be: this request's loader answers them.
+            found = await services.catalogs.tags([UUID(t) for t in outcome.tag_ids])
+            tags = sorted(found.values(), key=lambda t: (t.name.lower(), str(t.id)))
+            ctx.partner_tags.prime(destination, tags, force=True)
+        return MergePartnersPayload(
+            partner=Partner.from_row(row) if row else None,
+            moved=[MovedRecord.of(m) for m in outcome.moved],
+            dry_run=input.dry_run,
+            user_errors=[],
+        )
+
+    @strawberry.mutation(
+        description="Undoes the merge of a source: restores it and moves back what the "
+        "merge moved (unless moved elsewhere since); later changes stay."
+    )
+    async def unmerge_partner(
+        self, info: Info, input: UnmergePartnerInput
+    ) -> UnmergePartnerPayload:
+        ctx = info.context
+        services = ctx.services
+        audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason=input.reason)
+        try:
+            source = partner_id(input.source_id, "sourceId")
+            outcome: UnmergeOutcome = await ctx.run(
+                lambda: services.app.unmerge_partner(source, audit)
+            )
+        except DomainError as error:
+            return UnmergePartnerPayload(
+                partner=None,
+                moved_back=[],
+                left_in_place=[],
+                fields_kept=[],
+                user_errors=user_errors(error),
+            )
+        await services.waiter.wait_for(
+            outcome.result.position, services.settings.read_your_writes_timeout
+        )
+        rows = await services.directory.get_many([source])
+        row = rows.get(source)
+        return UnmergePartnerPayload(
+            partner=Partner.from_row(row) if row else None,
+            moved_back=[MovedRecord.of(m) for m in outcome.moved_back],
+            left_in_place=[MovedRecord.of(m) for m in outcome.left],
+            fields_kept=[input_name(f) for f in outcome.fields_kept],
+            user_errors=[],
+        )

@@ -1,0 +1,66 @@
+"""Merges racing each other: one source is merged once, a keyed merge records once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+import pytest
+
+from app.application import Partnerbook
+from app.application.merging import MergeOutcome
+from app.database import Database
+from app.domain.audited import Audit
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.partner import Partner
+from tests.test_group_commit import run_all
+
+AUDIT = Audit(actor="test", request_id="r-merge")
+
+
+@pytest.fixture
+def app(db: Database) -> Iterator[Partnerbook]:
+    application = Partnerbook(env=db.eventsourcing_env(8, 5))
+    yield application
+    application.close()
+
+
+def person(app: Partnerbook, name: str) -> UUID:
+    return app.create_partner("PERSON", {"name": name}, AUDIT).id
+
+
+def test_one_source_merged_into_two_destinations_at_once(app: Partnerbook) -> None:
+    for round_ in range(5):
+        source = person(app, f"Source {round_}")
+        targets = [person(app, f"Target {round_}.{i}") for i in range(4)]
+        results = run_all(
+            [
+                (lambda t=t, s=source: app.merge_partners(t, [s], {}, AUDIT))  # type: ignore[misc]
+                for t in targets
+            ]
+        )
+        won = [r for r in results if isinstance(r, MergeOutcome)]
+        lost = [r for r in results if isinstance(r, DomainError)]
+        assert len(won) == 1 and len(lost) == 3, results
+        assert all(e.errors[0].code is ErrorCode.ARCHIVED for e in lost)
+        merged = app.repository.get(source)
+        assert isinstance(merged, Partner)
+        assert merged.merged_into == str(won[0].result.id)
+        assert merged.version == 2  # registered, merged: once
+
+
+def test_the_same_keyed_merge_sent_at_once_records_once(app: Partnerbook) -> None:
+    destination = person(app, "Keeper")
+    sources = [person(app, f"Dup {i}") for i in range(3)]
+    before = app.recorder.max_notification_id()
+    results = run_all(
+        [
+            (lambda: app.merge_partners(destination, sources, {}, AUDIT, idempotency_key="k"))
+            for _ in range(6)
+        ]
+    )
+    assert all(isinstance(r, MergeOutcome) for r in results), results
+    assert sum(r.recorded for r in results) == 1  # type: ignore[attr-defined]
+    after = app.recorder.max_notification_id()
+    assert after is not None and before is not None
+    assert after - before == 1 + 3 + 1  # Absorbed, 3 Merged, the key's reservation
