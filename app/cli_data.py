@@ -115,15 +115,15 @@ def import_partners(
     A partner is found by external id (`id`), then `ref`, then VAT, then email; rows that
     break a rule are rejected with row, column and reason, the others are imported."""
     settings = Settings()
-    started = time.monotonic()
-    try:
-        header, rows = read_csv(file)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        _fail(f"cannot read {file}: {error}")
-    if "name" not in header and "id" not in header:
-        _fail(f"{file}: no 'name' or 'id' column: not a contacts export")
-    unknown = oc.unknown_columns(header)
     with registry(settings) as (db, app, projector):
+        started = time.monotonic()  # the rate counts reading, planning and saving
+        try:
+            header, rows = read_csv(file)
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            _fail(f"cannot read {file}: {error}")
+        if "name" not in header and "id" not in header:
+            _fail(f"{file}: no 'name' or 'id' column: not a contacts export")
+        unknown = oc.unknown_columns(header)
         lookups = asyncio.run(_lookups(db, rows))
         audit = Audit(actor="cli:import", request_id=uuid.uuid4().hex, reason=f"import {file.name}")
         with Progress(
@@ -145,7 +145,7 @@ def import_partners(
                 progress.update(task, advance=count, rate=f"{done / elapsed:,.0f}")
 
             result = app.import_partners(
-                rows, header, lookups, audit, dry_run=dry_run, batch_size=batch, progress=advance
+                rows, lookups, audit, dry_run=dry_run, batch_size=batch, progress=advance
             )
         elapsed = time.monotonic() - started
         if not dry_run:

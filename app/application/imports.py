@@ -9,7 +9,8 @@ two imports racing on the same external id cannot both create it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -26,6 +27,8 @@ from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import ADDRESS_FIELDS, COMMERCIAL_FIELDS, Partner, normalize_values
 from app.domain.tag import Tag, name_key
 
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+"""What the phone library makes of a number it understood (others are kept as typed)."""
 EXTERNAL_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/external-id")
 MAX_BATCH = 400
 """New partners per transaction at most: larger saves hang in psycopg (docs/scaling.md)."""
@@ -96,7 +99,6 @@ class ImportCommands(CommandBase):
     def import_partners(
         self,
         rows: Sequence[oc.OdooRow],
-        columns: Iterable[str],
         lookups: ImportLookups,
         audit: Audit,
         *,
@@ -105,7 +107,7 @@ class ImportCommands(CommandBase):
         progress: Progress | None = None,
         idempotency_key: str | None = None,
     ) -> ImportReport:
-        run = _ImportRun(self, set(columns), lookups, audit, dry_run, batch_size, progress)
+        run = _ImportRun(self, lookups, audit, dry_run, batch_size, progress)
         return run.execute(list(rows), idempotency_key)
 
 
@@ -113,7 +115,6 @@ class _ImportRun:
     def __init__(
         self,
         app: ImportCommands,
-        columns: set[str],
         lookups: ImportLookups,
         audit: Audit,
         dry_run: bool,
@@ -121,7 +122,6 @@ class _ImportRun:
         progress: Progress | None,
     ) -> None:
         self.app = app
-        self.columns = columns
         self.audit = audit
         self.dry_run = dry_run
         self.batch_size = max(1, min(batch_size, MAX_BATCH))
@@ -259,8 +259,7 @@ class _ImportRun:
         self, plan: _Plan, file_xids: dict[str, _Plan], names: dict[str, list[_Plan]]
     ) -> bool:
         row = plan.row
-        given = {"parent_id", "parent_id/id"} & self.columns
-        if not given:
+        if not row.parent_given:
             if plan.known is not None:
                 parent = plan.known.values.get("parent_id")
                 plan.parent = UUID(parent) if parent else None
@@ -472,7 +471,7 @@ class _ImportRun:
     def _phone_warnings(self, row: oc.OdooRow, values: dict[str, Any]) -> None:
         for name in ("phone", "mobile"):
             value = values.get(name)
-            if name in row.values and value and not cf.phone_is_normalized(value):
+            if name in row.values and value and not _E164.fullmatch(value):
                 self._warn(row, name, f"'{value}' is not a valid phone number: kept as typed")
 
     # -- tags and catalog entries --------------------------------------------------------

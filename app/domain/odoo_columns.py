@@ -150,6 +150,8 @@ class OdooRow:
     """Domain fields given by the row (None clears); only columns present in the file."""
     parent_xid: str | None = None
     parent_name: str | None = None
+    parent_given: bool = False
+    """The row has a parent column (empty: no parent)."""
     tags: list[list[str]] | None = None
     """Tag paths by name (["Region", "EMEA"] for "Region / EMEA"); None: column absent."""
     tag_ids: list[UUID] = field(default_factory=list)
@@ -264,6 +266,7 @@ def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
             row.values["type"] = TYPES[kind_type.lower()]
         else:
             row.rejected.append(Problem(line, "type", f"unknown address type '{kind_type}'"))
+    row.parent_given = "parent_id" in record or "parent_id/id" in record
     row.parent_xid = text("parent_id/id") or None
     row.parent_name = text("parent_id") or None
     _read_address(row, text)

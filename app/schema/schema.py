@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.errors import MaskInternalErrors
+from app.schema.imports import ImportMutations
 from app.schema.live.subscriptions import Subscription
 from app.schema.nodes import NodeQueries
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
@@ -36,6 +37,7 @@ Mutation = merge_types(
         SegmentMutations,
         TagMutations,
         CatalogMutations,
+        ImportMutations,
     ),
 )
 
