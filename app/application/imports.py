@@ -423,6 +423,7 @@ class _ImportRun:
         archive = known.archived if plan.row.active is None else not plan.row.active
         diff = {k: v for k, v in clean.items() if known.values.get(k) != v}
         if not diff and archive == known.archived:
+            self._phone_warnings(plan.row, clean)
             self._count(plan.row.line, "UNCHANGED", plan.target)
             return
         partner = self._app_find(plan.target)
