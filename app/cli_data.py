@@ -192,6 +192,7 @@ def _summary(
             shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
             console.print(f"{label} ({len(names)}): {shown}", markup=False)
     for severity, problems in (("rejected", result.rejected), ("warning", result.warnings)):
+        problems = sorted(problems, key=lambda p: p.row)
         for problem in problems[:10]:
             console.print(
                 f"row {problem.row} {severity} [{problem.column}]: {problem.message}", markup=False
