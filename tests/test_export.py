@@ -117,3 +117,27 @@ def test_a_bad_filter_is_a_clear_error(env: Database) -> None:
     result = CliRunner().invoke(cli, ["export", "partners", "--filter", '{"colour": 1}'])
     assert result.exit_code == 1
     assert "not a PartnerFilter" in result.output
+
+
+def test_export_a_segment_while_a_server_projects(
+    env: Database, client: Any, tmp_path: Path
+) -> None:
+    from tests.conftest import gql
+
+    path = write(
+        tmp_path / "few.csv",
+        ["name", "is_company", "country_id", "category_id"],
+        [["Belgian", "True", "BE", "VIP"], ["French", "True", "FR", "VIP"]],
+    )
+    run("import", "partners", str(path))
+    made = gql(
+        client,
+        'mutation { createSegment(input: {name: "Belgians", filter: {countryCode: "BE"}}) '
+        "{ segment { id } userErrors { message } } }",
+    )["createSegment"]
+    out = tmp_path / "segment.csv"
+    run("export", "partners", "--segment", made["segment"]["id"], "--output", str(out))
+    with out.open() as handle:
+        assert [(r["name"], r["category_id"]) for r in csv.DictReader(handle)] == [
+            ("Belgian", "VIP")
+        ]

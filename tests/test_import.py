@@ -237,3 +237,44 @@ def test_unreadable_input_is_a_clear_error(env: Database, tmp_path: Path) -> Non
     result = runner.invoke(cli, ["import", "partners", str(path)])
     assert result.exit_code == 1
     assert "not a contacts export" in result.output
+
+
+def test_cycles_duplicates_ambiguity_and_kind_changes_are_rejected(
+    env: Database, tmp_path: Path
+) -> None:
+    first = write(
+        tmp_path / "first.csv",
+        ["name", "is_company", "email"],
+        [["Twin A", "False", "same@example.com"], ["Twin B", "False", "same@example.com"]],
+    )
+    assert summary(run("import", "partners", str(first)).output)["created"] == 2
+    path = write(
+        tmp_path / "rules.csv",
+        ["id", "name", "is_company", "parent_id/id", "email", "ref"],
+        [
+            ["c.a", "A", "True", "c.b", "", ""],
+            ["c.b", "B", "True", "c.a", "", ""],
+            ["d.1", "One", "True", "", "", "R9"],
+            ["d.1", "Again", "True", "", "", ""],
+            ["", "Who", "False", "", "same@example.com", ""],
+            ["d.2", "Company now", "True", "", "", ""],
+        ],
+    )
+    report = tmp_path / "report.csv"
+    counts = summary(run("import", "partners", str(path), "--report", str(report)).output)
+    assert (counts["created"], counts["rejected"]) == (2, 4)
+    with report.open() as handle:
+        rejected = {
+            (p["row"], p["column"]): p["message"]
+            for p in csv.DictReader(handle)
+            if p["severity"] == "REJECTED"
+        }
+    assert set(rejected) == {("2", "parent_id"), ("3", "parent_id"), ("5", "id"), ("6", "email")}
+    assert "cycle" in rejected[("2", "parent_id")]
+    assert "row 4" in rejected[("5", "id")]
+    assert "2 partners" in rejected[("6", "email")]
+    # The same external id as a person now: a partner's kind cannot change.
+    person = write(tmp_path / "kind.csv", ["id", "name", "is_company"], [["d.2", "P", "False"]])
+    result = run("import", "partners", str(person), "--report", str(report))
+    assert summary(result.output)["rejected"] == 1
+    assert "kind cannot change" in report.read_text()
