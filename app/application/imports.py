@@ -152,6 +152,7 @@ class _ImportRun:
         }
         self.aggregates: dict[UUID, Partner] = {}
         self.new_tags: dict[UUID, Tag] = {}
+        self.to_archive: list[Partner] = []
         self.pending: list[Aggregate] = []
         self.pending_rows: list[tuple[int, str, UUID]] = []
         self.done = 0
@@ -187,6 +188,10 @@ class _ImportRun:
         by_target = {p.target: p for p in plans.values()}
         for plan in self._parents_first(plans):
             self._apply(plan, by_target)
+        self._flush()
+        for partner in self.to_archive:
+            if partner.archive(self.audit):
+                self.pending.append(partner)
         self._flush()
         return self.report
 
@@ -404,8 +409,8 @@ class _ImportRun:
             audit=self.audit,
             parent=parent,
         )
-        if plan.row.active is False:
-            partner.archive(self.audit)
+        if plan.row.active is False:  # at the end: its contacts may be active
+            self.to_archive.append(partner)
         plan.clean = dict(partner.values)
         self.aggregates[partner.id] = partner
         self._phone_warnings(plan.row, partner.values)
@@ -546,6 +551,8 @@ class _ImportRun:
             try:
                 recordings = self.app.save(*aggregates)
             except IntegrityError:
+                if not rows:
+                    raise
                 for line, _, _ in rows:
                     self.report.rejected.append(
                         oc.Problem(
