@@ -68,6 +68,12 @@ def schema() -> None:
     sys.stdout.write(sdl())
 
 
+from app.cli_data import export_app, import_app  # noqa: E402
+
+cli.add_typer(import_app, name="import")
+cli.add_typer(export_app, name="export")
+
+
 def main() -> None:
     cli()
 

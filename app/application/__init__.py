@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from app.application.base import CommandResult
 from app.application.catalogs import CatalogCommands
+from app.application.imports import ImportCommands
 from app.application.merging import MergeCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands
@@ -18,7 +19,12 @@ from app.domain.partner import Partner
 
 
 class Partnerbook(
-    PartnerCommands, CatalogCommands, RelationshipCommands, SegmentCommands, MergeCommands
+    PartnerCommands,
+    CatalogCommands,
+    RelationshipCommands,
+    SegmentCommands,
+    MergeCommands,
+    ImportCommands,
 ):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 

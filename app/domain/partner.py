@@ -38,6 +38,7 @@ TEXT_FIELDS = (
     "ref",
     "company_registry",
     "notes",
+    "external_id",
 )
 CODED_FIELDS = (
     "email",
@@ -449,6 +450,7 @@ _INPUT_NAMES = {
     "company_registry": "companyRegistry",
     "is_customer": "isCustomer",
     "is_supplier": "isSupplier",
+    "external_id": "externalId",
 }
 
 

@@ -49,6 +49,7 @@ class PartnerRow:
     ref: str | None
     company_registry: str | None
     notes: str | None
+    external_id: str | None
     is_customer: bool
     is_supplier: bool
     industry_id: UUID | None
@@ -104,6 +105,7 @@ class PartnerFilter:
     email: str | None = None
     vat: str | None = None
     ref: str | None = None
+    external_id: str | None = None
     industry_id: UUID | None = None
     salesperson_id: UUID | None = None
     tag_ids: tuple[UUID, ...] | None = None
@@ -133,6 +135,7 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
         ("commercial_partner_id", "commercial_partner_id"),
         ("vat", "effective_vat"),
         ("ref", "ref"),
+        ("external_id", "external_id"),
         ("industry_id", "effective_industry_id"),
         ("salesperson_id", "effective_salesperson_id"),
     ):

@@ -196,6 +196,7 @@ class PartnersTable:
             ("email", "email_normalized"),
             ("search", "search_text gin_trgm_ops"),
             ("phone", "phone_digits gin_trgm_ops"),
+            ("external_id", "external_id"),
             ("industry", "effective_industry_id"),
             ("salesperson", "effective_salesperson_id"),
         )
@@ -211,6 +212,8 @@ class PartnersTable:
                 "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
                 "position bigint NOT NULL)"
             ).format(t=t, own=own, effective=effective),
+            # Tables made before partners had an external id (issue 10) gain the column.
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS external_id text").format(t=t),
             *(
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {t} {using} ({})").format(
                     Identifier(f"{self.names[0]}_{name}"),

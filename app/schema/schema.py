@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.errors import MaskInternalErrors
+from app.schema.imports import ImportMutations
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
@@ -46,6 +47,7 @@ Mutation = merge_types(
         TagMutations,
         CatalogMutations,
         MergeMutations,
+        ImportMutations,
     ),
 )
 

@@ -124,6 +124,9 @@ class PartnerFilterInput:
     email: str | None = None
     vat: str | None = None
     ref: str | None = None
+    external_id: str | None = strawberry.field(
+        default=None, description="The id given by the system a partner was imported from."
+    )
     industry_id: strawberry.ID | None = None
     salesperson_id: strawberry.ID | None = None
     tag_ids: list[strawberry.ID] | None = strawberry.field(
@@ -156,6 +159,7 @@ class PartnerFilterInput:
             if self.vat
             else None,
             ref=self.ref,
+            external_id=self.external_id,
             industry_id=_filter_id(self.industry_id, "Industry"),
             salesperson_id=_filter_id(self.salesperson_id, "Salesperson"),
             tag_ids=tuple(_filter_id(t, "Tag") or NO_MATCH for t in self.tag_ids)
@@ -246,13 +250,14 @@ def _domain_value(field: str, value: Any) -> Any:
 
 
 def create_values(data: CreatePartnerInput) -> dict[str, Any]:
-    return {f: _domain_value(f, getattr(data, f)) for f in domain.FIELDS}
+    # externalId is set by imports only (app/application/imports.py): not in these inputs.
+    return {f: _domain_value(f, getattr(data, f, None)) for f in domain.FIELDS}
 
 
 def update_changes(data: UpdatePartnerInput) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for f in domain.FIELDS:
-        given = getattr(data, f)
+        given = getattr(data, f, None)
         if given is not None:  # a `Some`: the client sent the field, perhaps as null
             changes[f] = _domain_value(f, given.value)
     return changes

@@ -92,6 +92,9 @@ class Partner(Node):
     function: str | None = strawberry.field(description="Job position (for people).")
     vat: str | None = strawberry.field(description="Tax id; a contact shows its company's.")
     ref: str | None = strawberry.field(description="Internal reference.")
+    external_id: str | None = strawberry.field(
+        description="Its id in the system it was imported from (e.g. an Odoo external id)."
+    )
     company_registry: str | None
     notes: str | None
     is_customer: bool
@@ -119,6 +122,7 @@ class Partner(Node):
             function=row.function,
             vat=row.effective_vat,
             ref=row.ref,
+            external_id=row.external_id,
             company_registry=row.company_registry,
             notes=row.notes,
             is_customer=row.is_customer,

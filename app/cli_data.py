@@ -1,0 +1,292 @@
+"""`partnerbook import partners` and `partnerbook export partners`: partners in and out in
+the column layout of an Odoo contacts export (issue 10)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app import database
+from app.application import Partnerbook
+from app.application.imports import MAX_BATCH, ImportReport
+from app.domain import odoo_columns as oc
+from app.domain.audited import Audit
+from app.projections.exports import (
+    EXPORT_COLUMNS,
+    export_condition,
+    export_rows,
+    import_lookups,
+    segment_definition,
+)
+from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.settings import Settings
+
+import_app = typer.Typer(help="Bring partners in (Odoo contacts CSV layout).", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Write partners out (Odoo contacts CSV layout).", no_args_is_help=True
+)
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"partnerbook: {message}", markup=False)
+    raise typer.Exit(code=code)
+
+
+@contextmanager
+def registry(settings: Settings) -> Iterator[tuple[database.Database, Partnerbook, Projector]]:
+    """The event store and the read model, caught up with every event before use."""
+    from app.main import open_application
+
+    try:
+        db = database.resolve(settings.database_url, settings.data_dir)
+        database.prepare(db, settings.connect_timeout)
+    except database.DatabaseUnavailable as error:
+        _fail(str(error))
+    app = open_application(db, settings)
+    view = construct_view(db.eventsourcing_env(2, settings.connect_timeout))
+    projector = Projector(app, RegistryProjection(view), db)
+    try:
+        catch_up(projector)
+        yield db, app, projector
+    finally:
+        app.close()
+        view.datastore.close()
+
+
+def catch_up(projector: Projector, timeout: float = 120.0) -> None:
+    """Projects what is not yet projected: here when no server holds the projector's
+    lock, else by waiting for the server's projector."""
+    with psycopg.connect(projector.db.conninfo(), autocommit=True) as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (projector.lock_key,)).fetchone()
+        if row is not None and row[0]:
+            try:
+                projector.catch_up()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (projector.lock_key,))
+            return
+    head = projector.app.recorder.max_notification_id() or 0
+    deadline = time.monotonic() + timeout
+    while projector.position < head:
+        if time.monotonic() > deadline:
+            _fail("the projector of the running server did not catch up in time")
+        time.sleep(0.2)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[oc.OdooRow]]:
+    """The header and the rows; row numbers as a spreadsheet shows them (header = 1)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        rows = [oc.read_row(number, record) for number, record in enumerate(reader, start=2)]
+    return header, rows
+
+
+@import_app.command("partners")
+def import_partners(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CSV file.")],
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and count; write nothing."),
+    batch: int = typer.Option(
+        MAX_BATCH, "--batch", min=1, max=MAX_BATCH, help="Partners saved per transaction."
+    ),
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write every rejection and warning to this CSV file."),
+    ] = None,
+) -> None:
+    """Creates or updates partners from an Odoo contacts export ("import-compatible").
+
+    A partner is found by external id (`id`), then `ref`, then VAT, then email; rows that
+    break a rule are rejected with row, column and reason, the others are imported."""
+    settings = Settings()
+    with registry(settings) as (db, app, projector):
+        started = time.monotonic()  # the rate counts reading, planning and saving
+        try:
+            header, rows = read_csv(file)
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            _fail(f"cannot read {file}: {error}")
+        if "name" not in header and "id" not in header:
+            _fail(f"{file}: no 'name' or 'id' column: not a contacts export")
+        unknown = oc.unknown_columns(header)
+        lookups = asyncio.run(_lookups(db, rows))
+        audit = Audit(actor="cli:import", request_id=uuid.uuid4().hex, reason=f"import {file.name}")
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} rows/s"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        ) as progress:
+            task = progress.add_task(
+                "dry run" if dry_run else "importing", total=len(rows), rate="-"
+            )
+
+            def advance(count: int) -> None:
+                done = progress.tasks[task].completed + count
+                elapsed = max(time.monotonic() - started, 1e-6)
+                progress.update(task, advance=count, rate=f"{done / elapsed:,.0f}")
+
+            result = app.import_partners(
+                rows, lookups, audit, dry_run=dry_run, batch_size=batch, progress=advance
+            )
+        elapsed = time.monotonic() - started
+        if not dry_run:
+            catch_up(projector)
+    _summary(result, len(rows), elapsed, unknown, dry_run)
+    if report is not None:
+        _write_report(report, result, unknown)
+        err.print(f"report written to {report}", markup=False)
+
+
+async def _lookups(db: database.Database, rows: list[oc.OdooRow]) -> Any:
+    async with await psycopg.AsyncConnection.connect(db.conninfo(), autocommit=True) as conn:
+        return await import_lookups(conn, rows)
+
+
+def _summary(
+    result: ImportReport, total: int, elapsed: float, unknown: list[str], dry_run: bool
+) -> None:
+    table = Table(title="Import (dry run: nothing written)" if dry_run else "Import")
+    table.add_column("rows", justify="right")
+    for name in ("created", "updated", "unchanged", "rejected", "warnings", "rows/s", "seconds"):
+        table.add_column(name, justify="right")
+    rejected_rows = sum(1 for o in result.outcomes.values() if o == "REJECTED")
+    table.add_row(
+        str(total),
+        str(result.created),
+        str(result.updated),
+        str(result.unchanged),
+        str(rejected_rows),
+        str(len(result.warnings)),
+        f"{total / max(elapsed, 1e-6):,.0f}",
+        f"{elapsed:.1f}",
+    )
+    console = Console()
+    console.print(table)
+    if unknown:
+        console.print(f"ignored unknown columns: {', '.join(unknown)}", markup=False)
+    for label, names in (
+        ("new tags", result.new_tags),
+        ("new industries", result.new_industries),
+        ("new salespersons", result.new_salespersons),
+    ):
+        if names:
+            shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+            console.print(f"{label} ({len(names)}): {shown}", markup=False)
+    for severity, problems in (("rejected", result.rejected), ("warning", result.warnings)):
+        problems = sorted(problems, key=lambda p: p.row)
+        for problem in problems[:10]:
+            console.print(
+                f"row {problem.row} {severity} [{problem.column}]: {problem.message}", markup=False
+            )
+        if len(problems) > 10:
+            console.print(f"… {len(problems) - 10} more ({severity}); see --report", markup=False)
+
+
+def _write_report(path: Path, result: ImportReport, unknown: list[str]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "severity", "column", "message"])
+        for column in unknown:
+            writer.writerow([1, "WARNING", column, "unknown column: ignored"])
+        problems = [("REJECTED", p) for p in result.rejected] + [
+            ("WARNING", p) for p in result.warnings
+        ]
+        for severity, problem in sorted(problems, key=lambda item: item[1].row):
+            writer.writerow([problem.row, severity, problem.column, problem.message])
+
+
+@export_app.command("partners")
+def export_partners(
+    filter: str | None = typer.Option(
+        None, "--filter", help='A PartnerFilter as JSON, e.g. \'{"countryCode": "BE"}\'.'
+    ),
+    segment: str | None = typer.Option(None, "--segment", help="A segment's id."),
+    format: str = typer.Option("csv", "--format", help="csv or jsonl."),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Writes partners (all of them, archived included, unless filtered) in the column
+    layout `import partners` reads: export, then import elsewhere, round-trips."""
+    from app.schema.ids import BadId, expect_id
+    from app.schema.segments import filter_from_json
+
+    if format not in ("csv", "jsonl"):
+        _fail("--format is csv or jsonl")
+    if filter and segment:
+        _fail("give --filter or --segment, not both")
+    where = None
+    search = None
+    segment_id = None
+    if filter:
+        try:
+            where = filter_from_json(json.loads(filter)).to_filter()
+        except (ValueError, KeyError, TypeError) as error:
+            _fail(f"--filter is not a PartnerFilter: {error}")
+    if segment:
+        try:
+            segment_id = expect_id(segment, "Segment")
+        except BadId as error:
+            _fail(f"--segment: {error}")
+    settings = Settings()
+    with registry(settings) as (db, _app, _projector):
+        if segment_id is not None:
+            found = asyncio.run(_segment(db, segment_id))
+            if found is None:
+                _fail(f"no segment {segment}")
+            assert found is not None
+            spec, search = found
+            where = filter_from_json(spec).to_filter() if spec else None
+            if where is None:
+                from app.projections.partner_queries import PartnerFilter
+
+                where = PartnerFilter()
+        handle: TextIO = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+        try:
+            count = asyncio.run(_export(db, where, search, format, handle))
+        finally:
+            if output:
+                handle.close()
+    err.print(f"exported {count} partners", markup=False)
+
+
+async def _segment(db: database.Database, segment_id: uuid.UUID) -> Any:
+    async with await psycopg.AsyncConnection.connect(db.conninfo(), autocommit=True) as conn:
+        return await segment_definition(conn, segment_id)
+
+
+async def _export(
+    db: database.Database, where: Any, search: str | None, format: str, handle: TextIO
+) -> int:
+    count = 0
+    async with await psycopg.AsyncConnection.connect(db.conninfo(), autocommit=True) as conn:
+        condition = await export_condition(conn, where, datetime.now(UTC), search)
+        writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS) if format == "csv" else None
+        if writer is not None:
+            writer.writeheader()
+        async for row in export_rows(conn, condition):
+            if writer is not None:
+                writer.writerow(row)
+            else:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count

@@ -1,0 +1,381 @@
+"""The column layout of an Odoo contacts export ("import-compatible"), read into partner
+values: pure functions, no registry look-ups (those are the import command's job).
+
+A row becomes an `OdooRow`: the partner's own values as domain fields, plus what must be
+resolved against the registry (external ids, parent, tags, industry, salesperson)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import pycountry
+
+PARTNERBOOK_PARTNER = "partnerbook.partner_"
+"""External id prefix of partners that were not imported: `partnerbook.partner_<uuid hex>`."""
+PARTNERBOOK_TAG = "partnerbook.tag_"
+
+DIRECT = {
+    "name": "name",
+    "function": "function",
+    "street": "street",
+    "street2": "street2",
+    "zip": "zip",
+    "city": "city",
+    "phone": "phone",
+    "mobile": "mobile",
+    "email": "email",
+    "website": "website",
+    "vat": "vat",
+    "ref": "ref",
+    "lang": "lang",
+    "comment": "notes",
+    "company_registry": "company_registry",
+    "tz": "tz",
+}
+"""Odoo column -> domain field, copied as text."""
+
+OTHER = (
+    "id",
+    "is_company",
+    "company_type",
+    "parent_id",
+    "parent_id/id",
+    "type",
+    "state_id",
+    "state_id/id",
+    "country_id",
+    "country_id/id",
+    "category_id",
+    "category_id/id",
+    "user_id",
+    "user_id/id",
+    "industry_id",
+    "industry_id/id",
+    "customer_rank",
+    "supplier_rank",
+    "customer",
+    "supplier",
+    "active",
+)
+KNOWN_COLUMNS = frozenset((*DIRECT, *OTHER))
+
+FIELD_COLUMN = {
+    "name": "name",
+    "function": "function",
+    "street": "street",
+    "street2": "street2",
+    "zip": "zip",
+    "city": "city",
+    "phone": "phone",
+    "mobile": "mobile",
+    "email": "email",
+    "website": "website",
+    "vat": "vat",
+    "ref": "ref",
+    "lang": "lang",
+    "notes": "comment",
+    "company_registry": "company_registry",
+    "tz": "tz",
+    "type": "type",
+    "country_code": "country_id",
+    "countryCode": "country_id",
+    "state_code": "state_id",
+    "stateCode": "state_id",
+    "parent_id": "parent_id",
+    "parentId": "parent_id",
+    "tag_ids": "category_id",
+    "tagIds": "category_id",
+    "industry_id": "industry_id",
+    "industryId": "industry_id",
+    "salesperson_id": "user_id",
+    "salespersonId": "user_id",
+    "is_customer": "customer_rank",
+    "isCustomer": "customer_rank",
+    "is_supplier": "supplier_rank",
+    "isSupplier": "supplier_rank",
+    "external_id": "id",
+    "externalId": "id",
+    "companyRegistry": "company_registry",
+    "kind": "is_company",
+}
+"""Domain field (or its API name, as errors name it) -> the Odoo column to report."""
+
+TYPES = {
+    "contact": "CONTACT",
+    "invoice": "INVOICE",
+    "invoice address": "INVOICE",
+    "delivery": "DELIVERY",
+    "delivery address": "DELIVERY",
+    "shipping address": "DELIVERY",
+    "other": "OTHER",
+    "other address": "OTHER",
+    "private": "OTHER",
+    "private address": "OTHER",
+    "followup": "OTHER",
+}
+TYPE_OUT = {"CONTACT": "contact", "INVOICE": "invoice", "DELIVERY": "delivery", "OTHER": "other"}
+
+COUNTRY_XIDS = {"uk": "GB"}
+"""Odoo's country external ids (`base.xx`, res_country_data.xml) are the lower-cased
+ISO code, except these."""
+
+_TRUE = {"1", "true", "t", "yes", "y", "x", "vrai", "oui"}
+_FALSE = {"", "0", "false", "f", "no", "n", "faux", "non"}
+_STATE_SUFFIX = re.compile(r"\s*\(([A-Za-z]{2})\)\s*$")
+_SUBDIVISIONS: Any = pycountry.subdivisions  # its look-ups are untyped
+ADDRESS_FIELDS = ("street", "street2", "zip", "city", "state_code", "country_code")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rejection or a warning about one row: its line in the file (1 = header), the
+    column and why."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class OdooRow:
+    line: int
+    xid: str | None = None
+    kind: str | None = None
+    """COMPANY or PERSON; None when the file has no is_company/company_type column."""
+    values: dict[str, Any] = field(default_factory=dict)
+    """Domain fields given by the row (None clears); only columns present in the file."""
+    parent_xid: str | None = None
+    parent_name: str | None = None
+    parent_given: bool = False
+    """The row has a parent column (empty: no parent)."""
+    tags: list[list[str]] | None = None
+    """Tag paths by name (["Region", "EMEA"] for "Region / EMEA"); None: column absent."""
+    tag_ids: list[UUID] = field(default_factory=list)
+    """Tags named by Partnerbook external ids."""
+    industry: str | None = None
+    salesperson: str | None = None
+    has_industry: bool = False
+    has_salesperson: bool = False
+    active: bool | None = None
+    rejected: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def unknown_columns(header: list[str]) -> list[str]:
+    return [c for c in header if c.strip() not in KNOWN_COLUMNS]
+
+
+def parse_bool(text: str) -> bool | None:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return None
+
+
+def partner_id_of_xid(xid: str) -> UUID | None:
+    """The partner a `partnerbook.partner_<hex>` external id names, else None."""
+    if not xid.startswith(PARTNERBOOK_PARTNER):
+        return None
+    try:
+        return UUID(hex=xid.removeprefix(PARTNERBOOK_PARTNER))
+    except ValueError:
+        return None
+
+
+def xid_of_partner(partner_id: UUID, external_id: str | None) -> str:
+    return external_id or f"{PARTNERBOOK_PARTNER}{partner_id.hex}"
+
+
+def country_code(value: str, *, by_xid: bool = False) -> str | None:
+    """An ISO code from a country name, ISO code (alpha-2 or 3) or `base.xx` external id."""
+    text = value.strip()
+    if not text:
+        return None
+    if by_xid or text.startswith("base."):
+        suffix = text.removeprefix("base.").lower()
+        code = COUNTRY_XIDS.get(suffix, suffix.upper())
+        return code if pycountry.countries.get(alpha_2=code) is not None else None
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        return None
+
+
+def state_code(value: str, country: str | None) -> str | None:
+    """The ISO 3166-2 suffix from a code (`CA`, `US-CA`) or a name, Odoo's display name
+    `California (US)` included."""
+    text = value.strip()
+    match = _STATE_SUFFIX.search(text)
+    if match is not None:
+        country = country or match.group(1).upper()
+        text = text[: match.start()].strip()
+    if not text or country is None:
+        return None
+    upper = text.upper().removeprefix(f"{country}-")
+    if _SUBDIVISIONS.get(code=f"{country}-{upper}") is not None:
+        return upper
+    wanted = text.casefold()
+    for sub in _SUBDIVISIONS.get(country_code=country) or ():
+        if str(sub.name).casefold() == wanted:
+            return str(sub.code).split("-", 1)[1]
+    return None
+
+
+def tag_paths(text: str) -> list[list[str]]:
+    """`Region / EMEA, VIP` -> [["Region", "EMEA"], ["VIP"]]."""
+    paths = []
+    for part in text.split(","):
+        path = [p.strip() for p in part.split(" / ") if p.strip()]
+        if path:
+            paths.append(path)
+    return paths
+
+
+def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
+    """Reads one row (column -> text; `category_id` may also be a list of names)."""
+    row = OdooRow(line=line)
+
+    def text(column: str) -> str | None:
+        value = record.get(column)
+        return None if value is None else str(value).strip()
+
+    row.xid = text("id") or None
+    for column, name in DIRECT.items():
+        if column in record:
+            row.values[name] = text(column) or None
+    company = text("is_company")
+    if company is not None:
+        flag = parse_bool(company)
+        if flag is None:
+            row.rejected.append(Problem(line, "is_company", f"'{company}' is not true or false"))
+        row.kind = "COMPANY" if flag else "PERSON"
+    company_type = text("company_type")
+    if company_type:
+        row.kind = "COMPANY" if company_type.lower() == "company" else "PERSON"
+    kind_type = text("type")
+    if kind_type is not None:
+        if not kind_type:
+            row.values["type"] = "CONTACT"
+        elif kind_type.lower() in TYPES:
+            row.values["type"] = TYPES[kind_type.lower()]
+        else:
+            row.rejected.append(Problem(line, "type", f"unknown address type '{kind_type}'"))
+    row.parent_given = "parent_id" in record or "parent_id/id" in record
+    row.parent_xid = text("parent_id/id") or None
+    row.parent_name = text("parent_id") or None
+    _read_address(row, text)
+    _read_tags(row, record)
+    for column, attr in (("industry_id", "industry"), ("user_id", "salesperson")):
+        xid_column = f"{column}/id"
+        if column in record:
+            setattr(row, f"has_{attr}", True)
+            setattr(row, attr, text(column) or None)
+        elif xid_column in record and text(xid_column):
+            row.warnings.append(
+                Problem(
+                    line,
+                    xid_column,
+                    f"external id '{text(xid_column)}' not resolvable here: "
+                    f"export {column} by name; ignored",
+                )
+            )
+    for role, field_name in (("customer", "is_customer"), ("supplier", "is_supplier")):
+        flag = _role(row, text, role)
+        if flag is not None:
+            row.values[field_name] = flag
+    active = text("active")
+    if active is not None and active != "":
+        row.active = parse_bool(active)
+        if row.active is None:
+            row.rejected.append(Problem(line, "active", f"'{active}' is not true or false"))
+    return row
+
+
+def _role(row: OdooRow, text: Any, role: str) -> bool | None:
+    rank = text(f"{role}_rank")
+    if rank is not None and rank != "":
+        try:
+            return int(float(rank)) > 0
+        except ValueError:
+            row.rejected.append(Problem(row.line, f"{role}_rank", f"'{rank}' is not a number"))
+            return None
+    flag = text(role)
+    if flag is not None and flag != "":
+        value = parse_bool(flag)
+        if value is None:
+            row.rejected.append(Problem(row.line, role, f"'{flag}' is not true or false"))
+        return value
+    return None
+
+
+def _read_address(row: OdooRow, text: Any) -> None:
+    country: str | None = None
+    for column, by_xid in (("country_id/id", True), ("country_id", False)):
+        given = text(column)
+        if given is None:
+            continue
+        row.values["country_code"] = None
+        if not given:
+            continue
+        country = country_code(given, by_xid=by_xid)
+        if country is None:
+            row.rejected.append(Problem(row.line, column, f"unknown country '{given}'"))
+        else:
+            row.values["country_code"] = country
+        break
+    for column in ("state_id", "state_id/id"):
+        given = text(column)
+        if given is None:
+            continue
+        row.values["state_code"] = None
+        if not given:
+            continue
+        if column == "state_id/id":
+            given = given.rpartition(".")[2].removeprefix("state_").replace("_", "-")
+        code = state_code(given, country)
+        if code is None:
+            row.warnings.append(
+                Problem(row.line, column, f"state '{text(column)}' not recognised: left empty")
+            )
+        else:
+            row.values["state_code"] = code
+        break
+
+
+def _read_tags(row: OdooRow, record: Mapping[str, Any]) -> None:
+    if "category_id" in record:
+        given = record["category_id"]
+        if isinstance(given, list | tuple):
+            row.tags = [tag_paths(str(g))[0] for g in given if tag_paths(str(g))]
+        else:
+            row.tags = tag_paths(str(given or ""))
+    if record.get("category_id/id"):
+        row.tags = row.tags or []
+        for xid in str(record["category_id/id"]).split(","):
+            xid = xid.strip()
+            try:
+                if not xid.startswith(PARTNERBOOK_TAG):
+                    raise ValueError
+                row.tag_ids.append(UUID(hex=xid.removeprefix(PARTNERBOOK_TAG)))
+            except ValueError:
+                row.warnings.append(
+                    Problem(
+                        row.line,
+                        "category_id/id",
+                        f"tag external id '{xid}' not resolvable here: export category_id "
+                        "by name; ignored",
+                    )
+                )
+
+
+def column_of(field_path: tuple[str, ...] | list[str]) -> str:
+    """The Odoo column a domain error's field refers to."""
+    if not field_path:
+        return ""
+    return FIELD_COLUMN.get(field_path[0], field_path[0])

@@ -1,0 +1,235 @@
+"""`importPartners`: up to 1,000 rows of the Odoo contacts layout in one request, with the
+same rules and report as `partnerbook import partners`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from app.application.imports import ImportReport
+from app.domain import odoo_columns as oc
+from app.domain.audited import Audit
+from app.domain.errors import ErrorCode as DomainErrorCode
+from app.projections.exports import import_lookups
+from app.schema.context import Info
+from app.schema.errors import UserError, user_error
+from app.schema.partners.types import Partner
+
+MAX_ROWS = 1000
+
+_COLUMNS = {
+    "external_id": "id",
+    "name": "name",
+    "parent_external_id": "parent_id/id",
+    "parent_name": "parent_id",
+    "type": "type",
+    "function": "function",
+    "street": "street",
+    "street2": "street2",
+    "zip": "zip",
+    "city": "city",
+    "state": "state_id",
+    "country": "country_id",
+    "phone": "phone",
+    "mobile": "mobile",
+    "email": "email",
+    "website": "website",
+    "vat": "vat",
+    "ref": "ref",
+    "lang": "lang",
+    "tz": "tz",
+    "company_registry": "company_registry",
+    "comment": "comment",
+    "salesperson": "user_id",
+    "industry": "industry_id",
+}
+"""Input field -> the Odoo column it stands for."""
+_FLAGS = {
+    "is_company": "is_company",
+    "is_customer": "customer",
+    "is_supplier": "supplier",
+    "active": "active",
+}
+_API_NAMES = {
+    **{column: field for field, column in _COLUMNS.items()},
+    **{column: field for field, column in _FLAGS.items()},
+    "country_id/id": "country",
+    "state_id/id": "state",
+    "category_id": "tags",
+    "category_id/id": "tags",
+    "customer_rank": "is_customer",
+    "supplier_rank": "is_supplier",
+    "company_type": "is_company",
+}
+
+
+@strawberry.input(
+    description="One partner in the terms of an Odoo contacts export; fields left out are "
+    "not changed on a partner that exists."
+)
+class PartnerImportRow:
+    external_id: str | None = strawberry.field(
+        default=None, description="Its id in the source system (Odoo's `id` column)."
+    )
+    name: str | None = None
+    is_company: bool | None = None
+    parent_external_id: str | None = strawberry.field(
+        default=None, description="The parent's external id; it may be a later row."
+    )
+    parent_name: str | None = strawberry.field(
+        default=None, description="Or the parent company's name."
+    )
+    type: str | None = strawberry.field(
+        default=None, description="contact, invoice, delivery or other."
+    )
+    function: str | None = None
+    street: str | None = None
+    street2: str | None = None
+    zip: str | None = None
+    city: str | None = None
+    state: str | None = strawberry.field(default=None, description="A name or ISO code.")
+    country: str | None = strawberry.field(
+        default=None, description="A name, an ISO code or an Odoo id such as base.uk."
+    )
+    phone: str | None = None
+    mobile: str | None = None
+    email: str | None = None
+    website: str | None = None
+    vat: str | None = None
+    ref: str | None = None
+    lang: str | None = None
+    tz: str | None = None
+    company_registry: str | None = None
+    comment: str | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None,
+        description='Tag names, "Parent / Child" for sub-tags; unknown ones are created.',
+    )
+    salesperson: str | None = strawberry.field(
+        default=None, description="By name; an unknown one is created."
+    )
+    industry: str | None = strawberry.field(
+        default=None, description="By name; an unknown one is created."
+    )
+    is_customer: bool | None = None
+    is_supplier: bool | None = None
+    active: bool | None = strawberry.field(default=None, description="false archives.")
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        for name, column in _COLUMNS.items():
+            value = getattr(self, name)
+            if value is not None:
+                record[column] = value
+        for name, column in _FLAGS.items():
+            value = getattr(self, name)
+            if value is not None:
+                record[column] = "1" if value else "0"
+        if self.tags is not None:
+            record["category_id"] = list(self.tags)
+        return record
+
+
+@strawberry.input
+class ImportPartnersInput:
+    rows: list[PartnerImportRow] = strawberry.field(description="At most 1,000 rows.")
+    dry_run: bool = strawberry.field(default=False, description="Check and count; write nothing.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Gives rows without an external id the same new ids on a repeat.",
+    )
+
+
+@strawberry.type(description="Why a row was rejected, or what was kept as typed.")
+class ImportProblem:
+    row: int = strawberry.field(description="1 for the first row of the input.")
+    field: str = strawberry.field(description="The input field it concerns.")
+    message: str
+
+
+@strawberry.type
+class ImportPartnersPayload:
+    created: int
+    updated: int
+    unchanged: int
+    rejected: list[ImportProblem]
+    warnings: list[ImportProblem]
+    partners: list[Partner | None] | None = strawberry.field(
+        description="The partners of the rows imported, in input order (none for a dry run)."
+    )
+    user_errors: list[UserError]
+
+
+def _problem(problem: oc.Problem) -> ImportProblem:
+    name = _API_NAMES.get(problem.column, problem.column)
+    head, *rest = name.split("_")
+    return ImportProblem(
+        row=problem.row, field=head + "".join(p.title() for p in rest), message=problem.message
+    )
+
+
+def _refused(error: UserError) -> ImportPartnersPayload:
+    return ImportPartnersPayload(
+        created=0,
+        updated=0,
+        unchanged=0,
+        rejected=[],
+        warnings=[],
+        partners=None,
+        user_errors=[error],
+    )
+
+
+@strawberry.type
+class ImportMutations:
+    @strawberry.mutation(
+        description="Creates or updates up to 1,000 partners (external id, then ref, VAT, "
+        "email find them); bad rows are rejected one by one, the others imported."
+    )
+    async def import_partners(
+        self, info: Info, input: ImportPartnersInput
+    ) -> ImportPartnersPayload:
+        ctx = info.context
+        services = ctx.services
+        if len(input.rows) > MAX_ROWS:
+            return _refused(
+                user_error(
+                    DomainErrorCode.VALIDATION,
+                    f"at most {MAX_ROWS} rows per request ({len(input.rows)} given); "
+                    "use `partnerbook import partners` for files",
+                    "rows",
+                )
+            )
+        rows = [oc.read_row(n, r.to_record()) for n, r in enumerate(input.rows, start=1)]
+        app = services.app
+        head = await ctx.run(app.recorder.max_notification_id)
+        await services.waiter.wait_for(head, services.settings.read_your_writes_timeout)
+        async with services.directory.pool.connection() as conn:
+            lookups = await import_lookups(conn, rows)
+        audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason="importPartners")
+        report: ImportReport = await ctx.run(
+            app.import_partners,
+            rows,
+            lookups,
+            audit,
+            dry_run=input.dry_run,
+            idempotency_key=input.idempotency_key,
+        )
+        partners: list[Partner | None] | None = None
+        if not input.dry_run:
+            await services.waiter.wait_for(
+                report.position, services.settings.read_your_writes_timeout
+            )
+            ids = [report.partner_ids[n] for n in sorted(report.partner_ids)]
+            found = await services.directory.get_many(ids)
+            partners = [Partner.from_row(found[i]) if i in found else None for i in ids]
+        return ImportPartnersPayload(
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=[_problem(p) for p in report.rejected],
+            warnings=[_problem(p) for p in report.warnings],
+            partners=partners,
+            user_errors=[],
+        )
