@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from app.application.base import CommandResult
 from app.application.catalogs import CatalogCommands
+from app.application.erasure import ErasureCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands
 from app.application.segments import SegmentCommands
@@ -16,7 +17,9 @@ from app.domain.errors import DomainError
 from app.domain.partner import Partner
 
 
-class Partnerbook(PartnerCommands, CatalogCommands, RelationshipCommands, SegmentCommands):
+class Partnerbook(
+    ErasureCommands, PartnerCommands, CatalogCommands, RelationshipCommands, SegmentCommands
+):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 
     name = "partnerbook"

@@ -7,6 +7,11 @@ after erasure and show these fields as erased (null, `erased: true`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from app.domain.errors import DomainError, ErrorCode, FieldError
+
 PERSONAL_FIELDS: frozenset[str] = frozenset(
     {
         "name",
@@ -24,3 +29,39 @@ PERSONAL_FIELDS: frozenset[str] = frozenset(
     }
 )
 """Partner fields that hold personal data of a person (see `Partner.values`)."""
+
+ANONYMIZED_NAME = "Anonymized partner"
+"""What the read models show as the name of an anonymized partner."""
+
+
+def check_can_anonymize(kind: str) -> None:
+    """Only people are anonymized: a company's data is not a person's."""
+    if kind != "PERSON":
+        raise DomainError.single(
+            ErrorCode.FORBIDDEN,
+            "companies cannot be anonymized; needs an admin force, not available yet",
+            "id",
+        )
+
+
+def check_not_anonymized(anonymized: bool, changes: Mapping[str, Any]) -> None:
+    """An anonymized partner's personal fields stay empty."""
+    if not anonymized:
+        return
+    given = sorted(f for f, v in changes.items() if f in PERSONAL_FIELDS and v is not None)
+    if given:
+        raise DomainError(
+            [
+                FieldError(
+                    (_input_name(f),),
+                    ErrorCode.VALIDATION,
+                    "the partner was anonymized: its personal fields cannot be set again",
+                )
+                for f in given
+            ]
+        )
+
+
+def _input_name(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.capitalize() for part in rest)

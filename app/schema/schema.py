@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
+from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
 from app.schema.live.subscriptions import Subscription
 from app.schema.nodes import NodeQueries
@@ -36,6 +37,7 @@ Mutation = merge_types(
         SegmentMutations,
         TagMutations,
         CatalogMutations,
+        ErasureMutations,
     ),
 )
 

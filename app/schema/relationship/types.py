@@ -122,6 +122,7 @@ class TimelineKind(Enum):
     OPPORTUNITY_UPDATED = "OPPORTUNITY_UPDATED"
     OPPORTUNITY_WON = "OPPORTUNITY_WON"
     OPPORTUNITY_LOST = "OPPORTUNITY_LOST"
+    PARTNER_ANONYMIZED = "PARTNER_ANONYMIZED"
 
 
 async def _partner(info: Info, partner_id: UUID) -> Partner | None:

@@ -1,0 +1,223 @@
+"""A mapper that encrypts the personal fields of one aggregate type's events and
+snapshots with the aggregate's own data key (AES-256-GCM), leaving the rest readable.
+
+A personal value `v` is stored as `{"$enc": base64(nonce || AES-GCM(json(v)))}`, with
+the partner id and the field name as associated data (a ciphertext cannot be moved to
+another partner or field). Looked for: top-level attributes of the event, and the
+values of its dict attributes (`values`, `changes`, ...); for a snapshot, the same in
+the aggregate state. Decoding is tolerant: plain values (events stored before
+encryption) load as they are; an envelope whose key was erased loads as None."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, Generic, cast
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol, TAggregateID
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoder,
+    find_id_convertor,
+)
+from eventsourcing.utils import get_topic, resolve_topic
+
+from app.shredding.keys import KeyStore
+
+ENVELOPE = "$enc"
+NONCE_BYTES = 12
+SNAPSHOT_TOPIC = "eventsourcing.domain:Snapshot"
+
+
+def is_envelope(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and ENVELOPE in value
+
+
+class FieldCipher:
+    """Encrypts and decrypts single values for one partner."""
+
+    def __init__(self, aead: AESGCM, owner: UUID) -> None:
+        self.aead = aead
+        self.owner = owner.bytes
+
+    def seal(self, field: str, value: Any) -> dict[str, str]:
+        nonce = os.urandom(NONCE_BYTES)
+        plain = json.dumps(value, separators=(",", ":")).encode()
+        sealed = self.aead.encrypt(nonce, plain, self.owner + field.encode())
+        return {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
+
+    def open(self, field: str, envelope: Mapping[str, Any]) -> Any:
+        raw = base64.b64decode(envelope[ENVELOPE])
+        plain = self.aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], self.owner + field.encode())
+        return json.loads(plain)
+
+
+class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
+    """`Mapper` with the personal fields of `aggregate_class` encrypted per aggregate."""
+
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        keys: KeyStore,
+        aggregate_class: type[Any],
+        personal_fields: Iterable[str],
+    ) -> None:
+        super().__init__(transcoder)
+        self.keys = keys
+        self.aggregate_topic = get_topic(aggregate_class)
+        self.event_prefix = self.aggregate_topic + "."
+        self.personal = frozenset(personal_fields)
+
+    def concerns(self, topic: str, state: Mapping[str, Any] | None = None) -> bool:
+        """True for the aggregate's events; for snapshots when `state` names the aggregate."""
+        if topic.startswith(self.event_prefix):
+            return True
+        return (
+            topic == SNAPSHOT_TOPIC
+            and state is not None
+            and (state.get("topic") == self.aggregate_topic)
+        )
+
+    def has_personal(self, domain_event: DomainEventProtocol[Any]) -> bool:
+        """Whether saving this event needs the aggregate's key."""
+        state = vars(domain_event)
+        if not self.concerns(get_topic(type(domain_event)), state):
+            return False
+        return any(True for _ in self._personal_slots(self._body(state)))
+
+    # -- writing ------------------------------------------------------------------------
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[TAggregateID]) -> StoredEvent:
+        topic = get_topic(domain_event.__class__)
+        event_state = dict(vars(domain_event))
+        originator_id = event_state.pop("originator_id")
+        originator_version = event_state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            event_state["class_version"] = class_version
+        if self.concerns(topic, event_state):
+            event_state = self._seal(topic, originator_id, event_state)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=topic,
+            state=self.transcoder.encode(event_state),
+        )
+
+    def _seal(self, topic: str, owner: Any, event_state: dict[str, Any]) -> dict[str, Any]:
+        body = self._body(event_state)
+        slots = list(self._personal_slots(body))
+        if not slots:
+            return event_state
+        aead = self.keys.cipher(UUID(str(owner)), create=True)
+        cipher = FieldCipher(aead, UUID(str(owner))) if aead is not None else None
+
+        def seal(field: str, value: Any) -> Any:
+            if value is None or is_envelope(value):
+                return value
+            # An erased partner has no key: nothing personal is written for it, ever.
+            return cipher.seal(field, value) if cipher is not None else None
+
+        return self._rewrite(topic, event_state, seal)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[TAggregateID]:
+        cls = resolve_topic(stored_event.topic)
+        try:
+            event_state: dict[str, Any] = self.transcoder.decode(stored_event.state)
+        except Exception as e:
+            msg = (
+                f"Failed to deserialise state of stored event with topic "
+                f"'{stored_event.topic}', originator_id '{stored_event.originator_id}' and "
+                f"originator_version {stored_event.originator_version}: {e}"
+            )
+            raise MapperDeserialisationError(msg) from e
+        if self.concerns(stored_event.topic, event_state):
+            event_state = self._open(stored_event, event_state)
+        id_convertor = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
+        event_state["originator_id"] = id_convertor(stored_event.originator_id)
+        event_state["originator_version"] = stored_event.originator_version
+        class_version = getattr(cls, "class_version", 1)
+        from_version = event_state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+            from_version += 1
+        domain_event = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", event_state)
+        return domain_event  # type: ignore[no-any-return]
+
+    def _open(self, stored: StoredEvent, event_state: dict[str, Any]) -> dict[str, Any]:
+        body = self._body(event_state)
+        if not any(is_envelope(v) for _, _, v in self._personal_slots(body)):
+            return event_state  # stored before encryption, or nothing personal in it
+        owner = UUID(str(stored.originator_id))
+        aead = self.keys.cipher(owner, create=False)
+        cipher = FieldCipher(aead, owner) if aead is not None else None
+
+        def reveal(field: str, value: Any) -> Any:
+            if not is_envelope(value):
+                return value
+            if cipher is None:
+                return None  # the key was erased: the value is gone
+            try:
+                return cipher.open(field, value)
+            except InvalidTag as error:
+                msg = (
+                    f"personal field {field!r} of event {stored.originator_id} "
+                    f"v{stored.originator_version} does not decrypt with its partner's key"
+                )
+                raise MapperDeserialisationError(msg) from error
+
+        return self._rewrite(stored.topic, event_state, reveal)
+
+    def prefetch(self, stored_events: Iterable[StoredEvent]) -> None:
+        """Loads the keys a batch of stored events will need, in one query."""
+        self.keys.prefetch(
+            UUID(str(s.originator_id))
+            for s in stored_events
+            if s.topic.startswith(self.event_prefix) or s.topic == SNAPSHOT_TOPIC
+        )
+
+    # -- where personal values sit ------------------------------------------------------
+
+    @staticmethod
+    def _body(event_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        inner = event_state.get("state")
+        if "topic" in event_state and isinstance(inner, dict):
+            return inner  # a snapshot: the aggregate's state
+        return event_state
+
+    def _personal_slots(self, body: Mapping[str, Any]) -> Iterable[tuple[str | None, str, Any]]:
+        """(container attribute or None, field, value) for each personal value."""
+        for name, value in body.items():
+            if name in self.personal:
+                yield None, name, value
+            elif isinstance(value, dict) and not is_envelope(value):
+                for field, inner in value.items():
+                    if field in self.personal:
+                        yield name, field, inner
+
+    def _rewrite(
+        self, topic: str, event_state: dict[str, Any], change: Callable[[str, Any], Any]
+    ) -> dict[str, Any]:
+        """A copy of the state with each personal value replaced by `change(field, value)`;
+        the event's own dicts are never modified."""
+        is_snapshot = topic == SNAPSHOT_TOPIC
+        body = dict(self._body(event_state))
+        for container, field, value in list(self._personal_slots(body)):
+            if container is None:
+                body[field] = change(field, value)
+            else:
+                body[container] = dict(body[container])
+                body[container][field] = change(field, value)
+        if is_snapshot:
+            return {**event_state, "state": body}
+        return body
