@@ -52,9 +52,21 @@ def app(db: Database) -> Iterator[Partnerbook]:
     application.close()
 
 
+_opened: list[Partnerbook] = []
+
+
 def fresh_app(db: Database) -> Partnerbook:
-    """Another process: nothing cached."""
-    return Snapshotting(env=db.eventsourcing_env(2, 5))
+    """Another process: nothing cached (closed at the end of the test)."""
+    other = Snapshotting(env=db.eventsourcing_env(2, 5))
+    _opened.append(other)
+    return other
+
+
+@pytest.fixture(autouse=True)
+def _close_others() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().close()
 
 
 def raw_states(db: Database, table: str) -> list[bytes]:
@@ -178,15 +190,12 @@ def test_events_stored_before_encryption_still_load(db: Database) -> None:
     assert any(b"Zelda" in s for s in raw_states(db, "partnerbook_events"))
 
     app = fresh_app(db)
-    try:
-        assert app.repository.get(pid).values["name"] == "Zelda Quixotic-Marsh"
-        app.update_partner(pid, {"email": "later@example.org"}, AUDIT)  # gets a key now
-        assert not any(b"later@" in s for s in raw_states(db, "partnerbook_events"))
-        partner = fresh_app(db).repository.get(pid)
-        assert partner.values["email"] == "later@example.org"
-        assert partner.values["name"] == "Zelda Quixotic-Marsh"
-    finally:
-        app.close()
+    assert app.repository.get(pid).values["name"] == "Zelda Quixotic-Marsh"
+    app.update_partner(pid, {"email": "later@example.org"}, AUDIT)  # gets a key now
+    assert not any(b"later@" in s for s in raw_states(db, "partnerbook_events"))
+    partner = fresh_app(db).repository.get(pid)
+    assert partner.values["email"] == "later@example.org"
+    assert partner.values["name"] == "Zelda Quixotic-Marsh"
 
 
 def test_a_group_commit_creates_the_keys_it_needs(app: Partnerbook, db: Database) -> None:

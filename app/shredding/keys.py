@@ -87,6 +87,10 @@ class KeyStore:
         if not missing:
             return
         with self.datastore.transaction(commit=True) as curs:
+            # No flush of its own: the events' commit, later, flushes the log up to and
+            # past this one, so no event can be durable without its key (a key whose
+            # events never come may be lost in a crash, which harms nothing).
+            curs.execute("SET LOCAL synchronous_commit = off")
             fresh = [os.urandom(KEY_BYTES) for _ in missing]
             curs.execute(self._insert, (missing, fresh))
             self._load(curs, missing)  # a concurrent writer's key wins over ours

@@ -112,12 +112,12 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         )
 
     def _seal(self, topic: str, owner: Any, event_state: dict[str, Any]) -> dict[str, Any]:
-        body = self._body(event_state)
-        slots = list(self._personal_slots(body))
-        if not slots:
+        slots = list(self._personal_slots(self._body(event_state)))
+        if not any(v is not None and not is_envelope(v) for _, _, v in slots):
             return event_state
-        aead = self.keys.cipher(UUID(str(owner)), create=True)
-        cipher = FieldCipher(aead, UUID(str(owner))) if aead is not None else None
+        owner_id = owner if isinstance(owner, UUID) else UUID(str(owner))
+        aead = self.keys.cipher(owner_id, create=True)
+        cipher = FieldCipher(aead, owner_id) if aead is not None else None
 
         def seal(field: str, value: Any) -> Any:
             if value is None or is_envelope(value):
@@ -125,7 +125,7 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
             # An erased partner has no key: nothing personal is written for it, ever.
             return cipher.seal(field, value) if cipher is not None else None
 
-        return self._rewrite(topic, event_state, seal)
+        return self._rewrite(topic, event_state, slots, seal)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -155,10 +155,11 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         return domain_event  # type: ignore[no-any-return]
 
     def _open(self, stored: StoredEvent, event_state: dict[str, Any]) -> dict[str, Any]:
-        body = self._body(event_state)
-        if not any(is_envelope(v) for _, _, v in self._personal_slots(body)):
+        slots = list(self._personal_slots(self._body(event_state)))
+        if not any(is_envelope(v) for _, _, v in slots):
             return event_state  # stored before encryption, or nothing personal in it
-        owner = UUID(str(stored.originator_id))
+        ident = stored.originator_id
+        owner = ident if isinstance(ident, UUID) else UUID(str(ident))
         aead = self.keys.cipher(owner, create=False)
         cipher = FieldCipher(aead, owner) if aead is not None else None
 
@@ -176,7 +177,7 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
                 )
                 raise MapperDeserialisationError(msg) from error
 
-        return self._rewrite(stored.topic, event_state, reveal)
+        return self._rewrite(stored.topic, event_state, slots, reveal)
 
     def prefetch(self, stored_events: Iterable[StoredEvent]) -> None:
         """Loads the keys a batch of stored events will need, in one query."""
@@ -206,18 +207,24 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
                         yield name, field, inner
 
     def _rewrite(
-        self, topic: str, event_state: dict[str, Any], change: Callable[[str, Any], Any]
+        self,
+        topic: str,
+        event_state: dict[str, Any],
+        slots: list[tuple[str | None, str, Any]],
+        change: Callable[[str, Any], Any],
     ) -> dict[str, Any]:
         """A copy of the state with each personal value replaced by `change(field, value)`;
         the event's own dicts are never modified."""
-        is_snapshot = topic == SNAPSHOT_TOPIC
         body = dict(self._body(event_state))
-        for container, field, value in list(self._personal_slots(body)):
+        copied: set[str] = set()
+        for container, field, value in slots:
             if container is None:
                 body[field] = change(field, value)
-            else:
+                continue
+            if container not in copied:
                 body[container] = dict(body[container])
-                body[container][field] = change(field, value)
-        if is_snapshot:
+                copied.add(container)
+            body[container][field] = change(field, value)
+        if topic == SNAPSHOT_TOPIC:
             return {**event_state, "state": body}
         return body
