@@ -21,6 +21,7 @@ from typing import Any
 from app import database
 from app.application import Partnerbook
 from app.database import Database
+from app.projections.projector import Projector, RegistryProjection, construct_view
 from bench import data
 
 
@@ -51,6 +52,25 @@ def creates_per_second(db: Database, encrypted: bool, partners: int, threads: in
         app.close()
 
 
+def rebuild_per_second(db: Database, encrypted: bool, partners: int) -> float:
+    """Events/s of a projection rebuild (cold key cache) over `partners` creates + updates."""
+    cls = Partnerbook if encrypted else Plain
+    app = cls(env=db.eventsourcing_env(2, 5))
+    try:
+        data.load_events(app, partners * 2, 500)
+    finally:
+        app.close()
+    reader = cls(env=db.eventsourcing_env(2, 5))
+    try:
+        view = construct_view(db.eventsourcing_env(2, 5), prefix=f"r{uuid.uuid4().hex[:6]}_")
+        projector = Projector(reader, RegistryProjection(view), db, batch_size=500)
+        started = time.perf_counter()
+        done = projector.catch_up()
+        return done / (time.perf_counter() - started)
+    finally:
+        reader.close()
+
+
 def mapper_cost(db: Database, encrypted: bool, n: int = 5000) -> tuple[float, float]:
     """Microseconds to encode and to decode one Registered event (key cached)."""
     cls = Partnerbook if encrypted else Plain
@@ -78,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partners", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rebuild", type=int, default=5000, help="partners for the rebuild")
     args = parser.parse_args(argv)
     url = os.environ.get("PARTNERBOOK_DATABASE_URL")
     server: Any = None
@@ -89,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
         admin = Database.from_url(server.get_uri(), embedded=True)
     results: dict[bool, list[float]] = {False: [], True: []}
+    rebuilds: dict[bool, list[float]] = {False: [], True: []}
     try:
         for r in range(args.rounds):
             for encrypted in (False, True) if r % 2 == 0 else (True, False):
@@ -101,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"round {r + 1}: {'encrypted' if encrypted else 'plain    '} {rate:8.0f} creates/s"
                     )
+                    rebuilds[encrypted].append(rebuild_per_second(db, encrypted, args.rebuild))
+                    print(f"  rebuild {rebuilds[encrypted][-1]:8.0f} events/s")
                     if r == 0:
                         enc, dec = mapper_cost(db, encrypted)
                         print(
@@ -114,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     plain, enc = statistics.median(results[False]), statistics.median(results[True])
     print(
         f"median createPartner/s ({args.partners} partners, {args.threads} threads): "
+        f"plain {plain:.0f}, encrypted {enc:.0f} ({enc / plain:.2f}x)"
+    )
+    plain, enc = statistics.median(rebuilds[False]), statistics.median(rebuilds[True])
+    print(
+        f"median rebuild events/s ({args.rebuild * 2} events): "
         f"plain {plain:.0f}, encrypted {enc:.0f} ({enc / plain:.2f}x)"
     )
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, Recording, StoredEvent
 from eventsourcing.postgres import PostgresFactory
 
@@ -41,17 +42,22 @@ class ErasureCommands(CommandBase):
             self.construct_transcoder(), self.keys, Partner, sorted(PERSONAL_FIELDS)
         )
 
+    def _save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
+        """Each command creates the keys it needs in its own thread, before it joins a
+        group commit: the one writer of the group then finds them cached."""
+        self._ensure_keys(e for a in aggregates for e in a.pending_events)
+        return super()._save(*aggregates)
+
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        """Creates the keys new partners need, for a whole group commit in one statement,
-        committed before the events that use them."""
+        """Creates the keys still missing (e.g. `save` of a batch of new partners) in one
+        statement, committed before the events that use them."""
+        self._ensure_keys(processing_event.events)
+        return super()._record(processing_event)
+
+    def _ensure_keys(self, events: Iterable[Any]) -> None:
         mapper = self.mapper
         if isinstance(mapper, ShreddingMapper) and self.keys is not None:
-            self.keys.ensure(
-                event.originator_id
-                for event in processing_event.events
-                if mapper.has_personal(event)
-            )
-        return super()._record(processing_event)
+            self.keys.ensure(e.originator_id for e in events if mapper.has_personal(e))
 
     def prefetch_keys(self, stored_events: Iterable[StoredEvent]) -> None:
         """Loads the keys a batch of stored events needs in one query (catch-up, rebuild)."""

@@ -44,9 +44,18 @@ class KeyStore:
             "created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz, "
             "CHECK ((key IS NULL) = (erased_at IS NOT NULL)))"
         ).format(t=t)
+        # One statement, one round trip (autocommit): new keys inserted, and the keys of
+        # all the given partners returned (the inserted ones, and those already there).
+        # No WAL flush of its own: the events' commit, later, flushes the log up to and
+        # past this one, so no event can be durable without its key (a key whose events
+        # never come may be lost in a crash, which harms nothing).
         self._insert = SQL(
-            "INSERT INTO {t} (partner_id, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[]) "
-            "ON CONFLICT (partner_id) DO NOTHING"
+            "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
+            "ins AS (INSERT INTO {t} (partner_id, key) SELECT u.id, u.key "
+            "FROM unnest(%s::uuid[], %s::bytea[]) AS u(id, key), cfg "
+            "ON CONFLICT (partner_id) DO NOTHING RETURNING partner_id, key) "
+            "SELECT partner_id, key FROM ins UNION ALL "
+            "SELECT partner_id, key FROM {t} WHERE partner_id = ANY(%s)"
         ).format(t=t)
         self._select = SQL("SELECT partner_id, key FROM {t} WHERE partner_id = ANY(%s)").format(t=t)
         self._erase = SQL(
@@ -86,14 +95,13 @@ class KeyStore:
         missing = self._missing(partner_ids)
         if not missing:
             return
-        with self.datastore.transaction(commit=True) as curs:
-            # No flush of its own: the events' commit, later, flushes the log up to and
-            # past this one, so no event can be durable without its key (a key whose
-            # events never come may be lost in a crash, which harms nothing).
-            curs.execute("SET LOCAL synchronous_commit = off")
-            fresh = [os.urandom(KEY_BYTES) for _ in missing]
-            curs.execute(self._insert, (missing, fresh))
-            self._load(curs, missing)  # a concurrent writer's key wins over ours
+        fresh = [os.urandom(KEY_BYTES) for _ in missing]
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(self._insert, (missing, fresh, missing)).fetchall()
+        for row in rows:
+            self._put(row["partner_id"], _cipher_or_erased(row["key"]))
+        # A key a concurrent writer committed after this statement began is read now.
+        self.prefetch(missing)
 
     # -- erasing ------------------------------------------------------------------------
 
@@ -113,8 +121,7 @@ class KeyStore:
     def _load(self, curs: Cursor[DictRow], ids: list[UUID]) -> None:
         curs.execute(self._select, (ids,))
         for row in curs.fetchall():
-            key = row["key"]
-            self._put(row["partner_id"], AESGCM(bytes(key)) if key is not None else _ERASED)
+            self._put(row["partner_id"], _cipher_or_erased(row["key"]))
 
     def _missing(self, partner_ids: Iterable[UUID]) -> list[UUID]:
         with self._lock:
@@ -133,3 +140,7 @@ class KeyStore:
             self._cache.move_to_end(partner_id)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
+
+
+def _cipher_or_erased(key: bytes | None) -> object:
+    return AESGCM(bytes(key)) if key is not None else _ERASED
