@@ -16,7 +16,7 @@ from eventsourcing.persistence import StoredEvent
 
 from app.application import Partnerbook
 from app.database import Database
-from app.domain.erasure import PERSONAL_FIELDS
+from app.domain.erasure import ERASED_ATTRIBUTE, PERSONAL_FIELDS, erased_fields
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Audit, Partner
 from app.projections.projector import construct_view
@@ -145,9 +145,24 @@ def test_anonymize_deletes_the_key_keeps_every_event(app: Partnerbook, db: Datab
             "SELECT key, erased_at FROM partner_keys WHERE partner_id = %s", (pid,)
         ).fetchone()
     assert row is not None and row[0] is None and row[1] is not None
-    partner = fresh_app(db).repository.get(pid)
+    reader = fresh_app(db)
+    partner = reader.repository.get(pid)
     assert partner.anonymized and partner.values["name"] is None
     assert partner.values["country_code"] == "BE"
+    # Loaded events say which values were erased (for history's `erased: true`).
+    events = list(reader.events.get(pid))
+    assert erased_fields(events[0]) == {
+        "name",
+        "email",
+        "phone",
+        "street",
+        "city",
+        "zip",
+        "function",
+    }
+    assert erased_fields(events[1]) == {"name"}
+    assert erased_fields(events[2]) == frozenset()  # Anonymized itself
+    assert ERASED_ATTRIBUTE not in json.loads(reader.mapper.to_stored_event(events[1]).state)
 
     again = app.anonymize_partner(pid, AUDIT)  # nothing more to do
     assert again.position is None and event_count(db) == before + 1

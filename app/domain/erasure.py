@@ -65,3 +65,14 @@ def check_not_anonymized(anonymized: bool, changes: Mapping[str, Any]) -> None:
 def _input_name(field: str) -> str:
     head, *rest = field.split("_")
     return head + "".join(part.capitalize() for part in rest)
+
+
+ERASED_ATTRIBUTE = "erased_fields"
+"""Set by the mapper on a loaded event whose personal values were erased (their key is
+gone): the names of those fields. Never stored."""
+
+
+def erased_fields(event: object) -> frozenset[str]:
+    """The fields of a loaded event that held a value that was erased (shown as null with
+    `erased: true` by history); a field that was merely cleared is not among them."""
+    return frozenset(getattr(event, ERASED_ATTRIBUTE, ()))

@@ -29,6 +29,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
+from app.domain.erasure import ERASED_ATTRIBUTE
 from app.shredding.keys import KeyStore
 
 ENVELOPE = "$enc"
@@ -97,6 +98,7 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
     def to_stored_event(self, domain_event: DomainEventProtocol[TAggregateID]) -> StoredEvent:
         topic = get_topic(domain_event.__class__)
         event_state = dict(vars(domain_event))
+        event_state.pop(ERASED_ATTRIBUTE, None)  # what a load noted, never stored
         originator_id = event_state.pop("originator_id")
         originator_version = event_state.pop("originator_version")
         class_version = getattr(type(domain_event), "class_version", 1)
@@ -162,11 +164,13 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         owner = ident if isinstance(ident, UUID) else UUID(str(ident))
         aead = self.keys.cipher(owner, create=False)
         cipher = FieldCipher(aead, owner) if aead is not None else None
+        erased: set[str] = set()
 
         def reveal(field: str, value: Any) -> Any:
             if not is_envelope(value):
                 return value
             if cipher is None:
+                erased.add(field)
                 return None  # the key was erased: the value is gone
             try:
                 return cipher.open(field, value)
@@ -177,7 +181,10 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
                 )
                 raise MapperDeserialisationError(msg) from error
 
-        return self._rewrite(stored.topic, event_state, slots, reveal)
+        state = self._rewrite(stored.topic, event_state, slots, reveal)
+        if erased and stored.topic != SNAPSHOT_TOPIC:
+            state[ERASED_ATTRIBUTE] = sorted(erased)
+        return state
 
     def prefetch(self, stored_events: Iterable[StoredEvent]) -> None:
         """Loads the keys a batch of stored events will need, in one query."""
