@@ -264,3 +264,21 @@ def _people(db: Database) -> list[UUID]:
     with psycopg.connect(db.conninfo()) as conn:
         rows = conn.execute("SELECT id FROM partners WHERE kind = 'PERSON' ORDER BY id")
         return [r[0] for r in rows]
+
+
+def test_personal_values_nested_deeper_are_encrypted_too(app: Partnerbook, db: Database) -> None:
+    """E.g. a merge keeps the values it replaced per source: a snapshot holds them nested."""
+    from eventsourcing.domain import Snapshot
+
+    pid = create_person(app)
+    partner: Any = app.repository.get(pid)
+    partner.kept = {"source-1": {"previous": {"email": "old.one@example.org", "ref": "R-9"}}}
+    stored = app.mapper.to_stored_event(Snapshot.take(partner))
+    assert b"old.one@" not in stored.state and b"R-9" in stored.state
+    assert partner.kept["source-1"]["previous"]["email"] == "old.one@example.org"  # untouched
+    loaded: Any = fresh_app(db).mapper.to_domain_event(stored)
+    assert loaded.state["kept"]["source-1"]["previous"] == {
+        "email": "old.one@example.org",
+        "ref": "R-9",
+    }
+    assert loaded.state["values"]["name"] == "Zelda Quixotic-Marsh"

@@ -3,9 +3,9 @@ snapshots with the aggregate's own data key (AES-256-GCM), leaving the rest read
 
 A personal value `v` is stored as `{"$enc": base64(nonce || AES-GCM(json(v)))}`, with
 the partner id and the field name as associated data (a ciphertext cannot be moved to
-another partner or field). Looked for: top-level attributes of the event, and the
-values of its dict attributes (`values`, `changes`, ...); for a snapshot, the same in
-the aggregate state. Decoding is tolerant: plain values (events stored before
+another partner or field). Looked for: keys named like a personal field at any depth
+of the event's nested dicts (`values`, `changes`, ...); for a snapshot, the same in the
+aggregate state. Decoding is tolerant: plain values (events stored before
 encryption) load as they are; an envelope whose key was erased loads as None."""
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from app.shredding.keys import KeyStore
 ENVELOPE = "$enc"
 NONCE_BYTES = 12
 SNAPSHOT_TOPIC = "eventsourcing.domain:Snapshot"
+MAX_DEPTH = 4
+"""How deep in nested dicts personal fields are looked for."""
 
 
 def is_envelope(value: Any) -> bool:
@@ -203,35 +205,38 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
             return inner  # a snapshot: the aggregate's state
         return event_state
 
-    def _personal_slots(self, body: Mapping[str, Any]) -> Iterable[tuple[str | None, str, Any]]:
-        """(container attribute or None, field, value) for each personal value."""
+    def _personal_slots(
+        self, body: Mapping[str, Any], path: tuple[str, ...] = (), depth: int = 0
+    ) -> Iterable[tuple[tuple[str, ...], str, Any]]:
+        """(path of the dict holding it, field, value) for each personal value: a key in
+        the personal fields at any depth of nested dicts (e.g. `values`, `changes`, a
+        merge's `absorbed[source]["previous"]` in a snapshot)."""
         for name, value in body.items():
             if name in self.personal:
-                yield None, name, value
-            elif isinstance(value, dict) and not is_envelope(value):
-                for field, inner in value.items():
-                    if field in self.personal:
-                        yield name, field, inner
+                yield path, name, value
+            elif isinstance(value, dict) and depth < MAX_DEPTH and not is_envelope(value):
+                yield from self._personal_slots(value, (*path, name), depth + 1)
 
     def _rewrite(
         self,
         topic: str,
         event_state: dict[str, Any],
-        slots: list[tuple[str | None, str, Any]],
+        slots: list[tuple[tuple[str, ...], str, Any]],
         change: Callable[[str, Any], Any],
     ) -> dict[str, Any]:
         """A copy of the state with each personal value replaced by `change(field, value)`;
-        the event's own dicts are never modified."""
+        the event's own dicts are never modified (each dict on a path is copied once)."""
         body = dict(self._body(event_state))
-        copied: set[str] = set()
-        for container, field, value in slots:
-            if container is None:
-                body[field] = change(field, value)
-                continue
-            if container not in copied:
-                body[container] = dict(body[container])
-                copied.add(container)
-            body[container][field] = change(field, value)
+        copied: dict[tuple[str, ...], dict[str, Any]] = {(): body}
+        for path, field, value in slots:
+            holder = body
+            for depth, name in enumerate(path, 1):
+                key = path[:depth]
+                if key not in copied:
+                    copied[key] = dict(holder[name])
+                    holder[name] = copied[key]
+                holder = copied[key]
+            holder[field] = change(field, value)
         if topic == SNAPSHOT_TOPIC:
             return {**event_state, "state": body}
         return body
