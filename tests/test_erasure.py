@@ -282,3 +282,23 @@ def test_personal_values_nested_deeper_are_encrypted_too(app: Partnerbook, db: D
         "ref": "R-9",
     }
     assert loaded.state["values"]["name"] == "Zelda Quixotic-Marsh"
+
+
+def test_timeline_values_nested_in_changes_are_scrubbed(app: Partnerbook, db: Database) -> None:
+    """An entry may nest values one level down (what a merge took): they go too."""
+    view = construct_view(db.eventsourcing_env(2, 5))
+    projector = projector_for(app, db, view)
+    pid = create_person(app)
+    projector.catch_up()
+    with psycopg.connect(db.conninfo()) as conn:
+        conn.execute(
+            "INSERT INTO timeline (position, occurred_at, kind, actor, summary, subject_type, "
+            "subject_id, changes, partner_id) VALUES (999999, now(), 'PARTNER_UPDATED', 't', "
+            "'took email', 'Partner', %s, %s, %s)",
+            (pid, json.dumps({"changes": {"email": "nested@example.org", "ref": "R1"}}), pid),
+        )
+    app.anonymize_partner(pid, AUDIT)
+    projector.catch_up()
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute("SELECT changes FROM timeline WHERE position = 999999").fetchone()
+    assert row is not None and row[0] == {"changes": {"email": None, "ref": "R1"}}

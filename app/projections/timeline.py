@@ -229,9 +229,13 @@ class TimelineTable:
             SQL("WHEN {} THEN {}").format(Literal(k), Literal(f"{v} created"))
             for k, v in domain.TYPE_LABELS.items()
         )
+        # Two levels: an entry's changes may nest values (e.g. what a merge took).
         self._scrub = SQL(
             "UPDATE {t} SET changes = COALESCE((SELECT jsonb_object_agg(k, CASE WHEN k = ANY(%s) "
-            "THEN 'null'::jsonb ELSE v END) FROM jsonb_each(changes) AS e(k, v)), '{{}}'::jsonb), "
+            "THEN 'null'::jsonb WHEN jsonb_typeof(v) = 'object' THEN COALESCE((SELECT "
+            "jsonb_object_agg(k2, CASE WHEN k2 = ANY(%s) THEN 'null'::jsonb ELSE v2 END) "
+            "FROM jsonb_each(v) AS e2(k2, v2)), '{{}}'::jsonb) ELSE v END) "
+            "FROM jsonb_each(changes) AS e(k, v)), '{{}}'::jsonb), "
             "summary = CASE WHEN kind = 'PARTNER_CREATED' THEN "
             "CASE COALESCE(changes->>'type', 'CONTACT') {labels} END ELSE summary END "
             "WHERE subject_id = %s AND subject_type = 'Partner'"
@@ -291,7 +295,8 @@ class TimelineTable:
             return
         e: Any = event
         if isinstance(event, domain.Partner.Anonymized):
-            curs.execute(self._scrub, (sorted(PERSONAL_FIELDS), e.originator_id), prepare=True)
+            personal = sorted(PERSONAL_FIELDS)
+            curs.execute(self._scrub, (personal, personal, e.originator_id), prepare=True)
         values = (
             position,
             e.timestamp,
