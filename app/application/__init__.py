@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from app.application.base import CommandResult
 from app.application.catalogs import CatalogCommands
+from app.application.erasure import ErasureCommands
 from app.application.imports import ImportCommands
 from app.application.merging import MergeCommands
 from app.application.partners import PartnerCommands
@@ -19,6 +20,7 @@ from app.domain.partner import Partner
 
 
 class Partnerbook(
+    ErasureCommands,
     PartnerCommands,
     CatalogCommands,
     RelationshipCommands,

@@ -7,6 +7,11 @@ after erasure and show these fields as erased (null, `erased: true`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from app.domain.errors import DomainError, ErrorCode, FieldError
+
 PERSONAL_FIELDS: frozenset[str] = frozenset(
     {
         "name",
@@ -24,3 +29,50 @@ PERSONAL_FIELDS: frozenset[str] = frozenset(
     }
 )
 """Partner fields that hold personal data of a person (see `Partner.values`)."""
+
+ANONYMIZED_NAME = "Anonymized partner"
+"""What the read models show as the name of an anonymized partner."""
+
+
+def check_can_anonymize(kind: str) -> None:
+    """Only people are anonymized: a company's data is not a person's."""
+    if kind != "PERSON":
+        raise DomainError.single(
+            ErrorCode.FORBIDDEN,
+            "companies cannot be anonymized; needs an admin force, not available yet",
+            "id",
+        )
+
+
+def check_not_anonymized(anonymized: bool, changes: Mapping[str, Any]) -> None:
+    """An anonymized partner's personal fields stay empty."""
+    if not anonymized:
+        return
+    given = sorted(f for f, v in changes.items() if f in PERSONAL_FIELDS and v is not None)
+    if given:
+        raise DomainError(
+            [
+                FieldError(
+                    (_input_name(f),),
+                    ErrorCode.VALIDATION,
+                    "the partner was anonymized: its personal fields cannot be set again",
+                )
+                for f in given
+            ]
+        )
+
+
+def _input_name(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+ERASED_ATTRIBUTE = "erased_fields"
+"""Set by the mapper on a loaded event whose personal values were erased (their key is
+gone): the names of those fields. Never stored."""
+
+
+def erased_fields(event: object) -> frozenset[str]:
+    """The fields of a loaded event that held a value that was erased (shown as null with
+    `erased: true` by history); a field that was merely cleared is not among them."""
+    return frozenset(getattr(event, ERASED_ATTRIBUTE, ()))

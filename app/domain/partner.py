@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from app.domain import contact_fields as cf
 from app.domain.audited import Audit
 from app.domain.catalog import Invalid, normalize_money
+from app.domain.erasure import PERSONAL_FIELDS, check_can_anonymize, check_not_anonymized
 from app.domain.errors import (
     DomainError,
     ErrorCode,
@@ -86,6 +87,9 @@ DEFAULT_MAX_TEXT = 500
 class Partner(Aggregate):
     """A business partner. Commands validate and record events carrying only what changed."""
 
+    anonymized = False
+    """True once its personal data was erased (see app/domain/erasure.py)."""
+
     class Registered(Aggregate.Created):
         kind: str
         values: dict[str, Any]
@@ -155,6 +159,7 @@ class Partner(Aggregate):
         self.kind = kind
         self.values: dict[str, Any] = dict.fromkeys((*FIELDS, *TERM_FIELDS)) | dict(values)
         self.archived = False
+        self.anonymized = False
 
     # -- commands ---------------------------------------------------------------------
 
@@ -199,6 +204,7 @@ class Partner(Aggregate):
             raise DomainError.single(
                 ErrorCode.VALIDATION, f"unknown fields: {sorted(unknown)}", *sorted(unknown)
             )
+        check_not_anonymized(self.anonymized, changes)
         merged = self.values | dict(changes)
         clean = normalize_values(
             dict(changes), region=_region(merged, parent), country=self.country_code
@@ -209,7 +215,8 @@ class Partner(Aggregate):
                 cf.normalize_state(self.values["state_code"], clean.get("country_code"))
             except cf.FieldInvalid as error:
                 raise DomainError.single(ErrorCode.VALIDATION, str(error), "stateCode") from None
-        _check_complete(self.kind, self.values | clean)
+        if not self.anonymized:  # an anonymized partner has no name any more
+            _check_complete(self.kind, self.values | clean)
         _check_commercial_fields(self.kind, self.values | clean, clean)
         if clean.get("parent_id") is not None and clean["parent_id"] != self.values["parent_id"]:
             _check_parent(self.id, parent, parent_ancestry)
@@ -271,6 +278,28 @@ class Partner(Aggregate):
                 ErrorCode.VALIDATION, "this partner is merged: unmergePartner restores it", "id"
             )
         self.trigger_event(self.Restored, **audit.as_event_fields())
+        return True
+
+    class Anonymized(Aggregate.Event):
+        """The person's personal data was erased: its key is deleted after this event."""
+
+        actor: str
+        request_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Partner)
+            aggregate.anonymized = True
+            for field in PERSONAL_FIELDS:
+                if field in aggregate.values:
+                    aggregate.values[field] = None
+
+    def anonymize(self, audit: Audit) -> bool:
+        """Erases a person's personal data (crypto-shredding); False when already done."""
+        check_can_anonymize(self.kind)
+        if self.anonymized:
+            return False
+        self.trigger_event(self.Anonymized, **audit.as_event_fields())
         return True
 
     # -- reads used by other commands -------------------------------------------------

@@ -66,6 +66,7 @@ class PartnerRow:
     credit_limit_amount: Decimal | None
     credit_limit_currency: str | None
     archived: bool
+    anonymized: bool
     version: int
     created_at: datetime
     updated_at: datetime

@@ -14,6 +14,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from app.domain import partner as domain
+from app.domain.erasure import ANONYMIZED_NAME, PERSONAL_FIELDS
 
 OWN_COLUMNS: dict[str, str] = {
     **{field: field for field in domain.FIELDS if field != "tag_ids"},
@@ -169,6 +170,21 @@ class PartnersTable:
         ):
             setattr(self, name, getattr(self, name).as_string(None))
         self._own_updates: dict[tuple[str, ...], str] = {}
+        # Erasure: the person's own personal values go; the name shows it was anonymized.
+        personal = sorted(OWN_COLUMNS[f] for f in PERSONAL_FIELDS if f in OWN_COLUMNS)
+        self._anonymize = (
+            SQL("UPDATE {t} SET anonymized = true, {sets} WHERE id = %s")
+            .format(
+                t=t,
+                sets=SQL(", ").join(
+                    SQL("{} = {}").format(
+                        Identifier(c), Literal(ANONYMIZED_NAME if c == "own_name" else None)
+                    )
+                    for c in personal
+                ),
+            )
+            .as_string(None)
+        )
 
     def create_statements(self) -> list[Composed]:
         t = self.table
@@ -208,7 +224,8 @@ class PartnersTable:
                 "email_normalized text, commercial_partner_id uuid, address_from_id uuid, "
                 "effective_industry_id uuid, effective_salesperson_id uuid, "
                 "search_text text, phone_digits text, name_key text, display_name_key text, "
-                "archived boolean NOT NULL DEFAULT false, version integer NOT NULL, "
+                "archived boolean NOT NULL DEFAULT false, "
+                "anonymized boolean NOT NULL DEFAULT false, version integer NOT NULL, "
                 "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
                 "position bigint NOT NULL)"
             ).format(t=t, own=own, effective=effective),
@@ -251,6 +268,11 @@ class PartnersTable:
             case domain.Partner.Archived() | domain.Partner.Restored():
                 archived = isinstance(event, domain.Partner.Archived)
                 curs.execute(self._set_archived, (archived, event.originator_id), prepare=True)
+                self._touched(curs, event, position)
+            case domain.Partner.Anonymized():
+                curs.execute(self._anonymize, (event.originator_id,), prepare=True)
+                curs.execute(self._resolve_one, (event.originator_id,), prepare=True)
+                curs.execute(self._resolve_children, (event.originator_id,), prepare=True)
                 self._touched(curs, event, position)
             case _:
                 self._apply_merging(curs, event, position)

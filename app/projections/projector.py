@@ -96,6 +96,7 @@ class Projector:
             )
             if not notifications:
                 return done
+            self.app.prefetch_keys(notifications)
             items = [
                 (self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
                 for n in notifications

@@ -10,12 +10,13 @@ from typing import Any
 from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 from psycopg.types.json import Jsonb
 
 from app.domain import partner as domain
 from app.domain.activity import Activity
 from app.domain.document import Document
+from app.domain.erasure import PERSONAL_FIELDS
 from app.domain.opportunity import Opportunity
 
 
@@ -76,6 +77,8 @@ def describe(event: Any) -> Entry | None:
             return Entry("PARTNER_ARCHIVED", "Partner", "Archived", {}, own)
         case domain.Partner.Restored():
             return Entry("PARTNER_RESTORED", "Partner", "Restored", {}, own)
+        case domain.Partner.Anonymized():
+            return Entry("PARTNER_ANONYMIZED", "Partner", "Personal data erased", {}, own)
         case Activity.Scheduled():
             label = event.summary or event.activity_type.replace("_", " ").lower()
             return Entry(
@@ -272,6 +275,7 @@ TIMELINE_KINDS = (
     "ACTIVITY_MOVED",
     "DOCUMENT_MOVED",
     "OPPORTUNITY_MOVED",
+    "PARTNER_ANONYMIZED",
 )
 SUBJECT_TABLES = {"Activity": "activities", "Document": "documents", "Opportunity": "opportunities"}
 
@@ -296,6 +300,24 @@ class TimelineTable:
             ).format(t=self.table, c=columns, s=Identifier(schema, f"{prefix}{table}"))
             for subject, table in SUBJECT_TABLES.items()
         }
+        # Erasure: the partner's own entries keep which fields changed, not the values;
+        # a creation's summary shows its type, as `describe` does for an unnamed partner.
+        labels = SQL(" ").join(
+            SQL("WHEN {} THEN {}").format(Literal(k), Literal(f"{v} created"))
+            for k, v in domain.TYPE_LABELS.items()
+        )
+        # Two levels: an entry's changes may nest values (e.g. what a merge took).
+        self._scrub = SQL(
+            "UPDATE {t} SET changes = COALESCE((SELECT jsonb_object_agg(k, CASE WHEN k = ANY(%s) "
+            "THEN 'null'::jsonb WHEN jsonb_typeof(v) = 'object' THEN COALESCE((SELECT "
+            "jsonb_object_agg(k2, CASE WHEN k2 = ANY(%s) THEN 'null'::jsonb ELSE v2 END) "
+            "FROM jsonb_each(v) AS e2(k2, v2)), '{{}}'::jsonb) ELSE v END) "
+            "FROM jsonb_each(changes) AS e(k, v)), '{{}}'::jsonb), "
+            "summary = CASE WHEN kind = 'PARTNER_CREATED' THEN "
+            "CASE COALESCE(changes->>'type', 'CONTACT') {labels} END ELSE summary END "
+            "WHERE subject_id = %s AND subject_type = 'Partner'"
+        ).format(t=self.table, labels=labels)
+        self._scrub = self._scrub.as_string(None)  # type: ignore[assignment]
         # Rendered once (see PartnersTable): psycopg would render them for every event.
         self._insert = self._insert.as_string(None)  # type: ignore[assignment]
         self._insert_via = {k: v.as_string(None) for k, v in self._insert_via.items()}  # type: ignore[misc]
@@ -349,6 +371,9 @@ class TimelineTable:
         if entry is None:
             return
         e: Any = event
+        if isinstance(event, domain.Partner.Anonymized):
+            personal = sorted(PERSONAL_FIELDS)
+            curs.execute(self._scrub, (personal, personal, e.originator_id), prepare=True)
         values = (
             position,
             e.timestamp,

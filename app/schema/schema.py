@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
+from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
 from app.schema.imports import ImportMutations
 from app.schema.live.subscriptions import Subscription
@@ -48,6 +49,7 @@ Mutation = merge_types(
         CatalogMutations,
         MergeMutations,
         ImportMutations,
+        ErasureMutations,
     ),
 )
 

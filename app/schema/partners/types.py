@@ -100,6 +100,9 @@ class Partner(Node):
     is_customer: bool
     is_supplier: bool
     archived: bool
+    anonymized: bool = strawberry.field(
+        description="True once the person's personal data was erased (anonymizePartner)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -128,6 +131,7 @@ class Partner(Node):
             is_customer=row.is_customer,
             is_supplier=row.is_supplier,
             archived=row.archived,
+            anonymized=row.anonymized,
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -130,6 +130,7 @@ class TimelineKind(Enum):
     ACTIVITY_MOVED = "ACTIVITY_MOVED"
     DOCUMENT_MOVED = "DOCUMENT_MOVED"
     OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
+    PARTNER_ANONYMIZED = "PARTNER_ANONYMIZED"
 
 
 async def _partner(info: Info, partner_id: UUID) -> Partner | None:

@@ -1,0 +1,146 @@
+"""The `partner_keys` table: one AES-256 data key per partner, outside the event log.
+
+Erasing a partner's data replaces its key by a tombstone (key NULL, erased_at set): the
+key's bytes are gone from the database, and no new key can ever be made for that partner
+(nothing written later could be readable again under a fresh key)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+KEY_BYTES = 32
+"""AES-256."""
+_ERASED = object()
+
+
+class KeyStore:
+    """Data keys by partner id, with an LRU cache of ready ciphers (and of tombstones)."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        table_name: str = "partner_keys",
+        cache_size: int = 20_000,
+    ) -> None:
+        self.datastore = datastore
+        self.table = Identifier(datastore.schema, table_name)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[UUID, object] = OrderedDict()
+        self._lock = threading.Lock()
+        t = self.table
+        self._create = SQL(
+            "CREATE TABLE IF NOT EXISTS {t} (partner_id uuid PRIMARY KEY, key bytea, "
+            "created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz, "
+            "CHECK ((key IS NULL) = (erased_at IS NOT NULL)))"
+        ).format(t=t)
+        # One statement, one round trip (autocommit): new keys inserted, and the keys of
+        # all the given partners returned (the inserted ones, and those already there).
+        # No WAL flush of its own: the events' commit, later, flushes the log up to and
+        # past this one, so no event can be durable without its key (a key whose events
+        # never come may be lost in a crash, which harms nothing).
+        self._insert = SQL(
+            "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
+            "ins AS (INSERT INTO {t} (partner_id, key) SELECT u.id, u.key "
+            "FROM unnest(%s::uuid[], %s::bytea[]) AS u(id, key), cfg "
+            "ON CONFLICT (partner_id) DO NOTHING RETURNING partner_id, key) "
+            "SELECT partner_id, key FROM ins UNION ALL "
+            "SELECT partner_id, key FROM {t} WHERE partner_id = ANY(%s)"
+        ).format(t=t)
+        self._select = SQL("SELECT partner_id, key FROM {t} WHERE partner_id = ANY(%s)").format(t=t)
+        self._erase = SQL(
+            "INSERT INTO {t} (partner_id, key, erased_at) VALUES (%s, NULL, now()) "
+            "ON CONFLICT (partner_id) DO UPDATE SET key = NULL, "
+            "erased_at = COALESCE({t}.erased_at, now())"
+        ).format(t=t)
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._create)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def cipher(self, partner_id: UUID, *, create: bool) -> AESGCM | None:
+        """The partner's cipher; None when its key was erased (or, unless `create`, when
+        it never had one). With `create`, a partner without a row gets a key first."""
+        found = self._cached(partner_id)
+        if found is None:
+            if create:
+                self.ensure([partner_id])
+            else:
+                self.prefetch([partner_id])
+            found = self._cached(partner_id)
+        return found if isinstance(found, AESGCM) else None
+
+    def prefetch(self, partner_ids: Iterable[UUID]) -> None:
+        """Loads the keys of these partners into the cache in one query."""
+        missing = self._missing(partner_ids)
+        if missing:
+            with self.datastore.transaction(commit=False) as curs:
+                self._load(curs, missing)
+
+    def ensure(self, partner_ids: Iterable[UUID]) -> None:
+        """Makes sure each partner has a key row, creating keys in one statement; the keys
+        are committed before this returns (so before any event encrypted with them)."""
+        missing = self._missing(partner_ids)
+        if not missing:
+            return
+        fresh = [os.urandom(KEY_BYTES) for _ in missing]
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(self._insert, (missing, fresh, missing)).fetchall()
+        for row in rows:
+            self._put(row["partner_id"], _cipher_or_erased(row["key"]))
+        # A key a concurrent writer committed after this statement began is read now.
+        self.prefetch(missing)
+
+    # -- erasing ------------------------------------------------------------------------
+
+    def erase(self, partner_id: UUID) -> None:
+        """Deletes the partner's key for good (idempotent)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._erase, (partner_id,))
+        self._put(partner_id, _ERASED)
+
+    def forget(self, partner_id: UUID) -> None:
+        """Drops a cached entry (e.g. after another process erased the key)."""
+        with self._lock:
+            self._cache.pop(partner_id, None)
+
+    # -- cache --------------------------------------------------------------------------
+
+    def _load(self, curs: Cursor[DictRow], ids: list[UUID]) -> None:
+        curs.execute(self._select, (ids,))
+        for row in curs.fetchall():
+            self._put(row["partner_id"], _cipher_or_erased(row["key"]))
+
+    def _missing(self, partner_ids: Iterable[UUID]) -> list[UUID]:
+        with self._lock:
+            return sorted({i for i in partner_ids if i not in self._cache})
+
+    def _cached(self, partner_id: UUID) -> object | None:
+        with self._lock:
+            found = self._cache.get(partner_id)
+            if found is not None:
+                self._cache.move_to_end(partner_id)
+            return found
+
+    def _put(self, partner_id: UUID, value: object) -> None:
+        with self._lock:
+            self._cache[partner_id] = value
+            self._cache.move_to_end(partner_id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+
+def _cipher_or_erased(key: bytes | None) -> object:
+    return AESGCM(bytes(key)) if key is not None else _ERASED

@@ -1,0 +1,304 @@
+"""Crypto-shredding: personal fields of partners' events and snapshots are encrypted with
+a per-partner key; erasing a person deletes the key, history still replays (with None),
+and a rebuild of the read models reproduces the scrubbed rows."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from app.application import Partnerbook
+from app.database import Database
+from app.domain.erasure import ERASED_ATTRIBUTE, PERSONAL_FIELDS, erased_fields
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.partner import Audit, Partner
+from app.projections.projector import construct_view
+from tests.conftest import event_count
+from tests.projections.test_partners_projection import (
+    projector_for,
+    random_history,
+    table_rows,
+)
+
+AUDIT = Audit(actor="test", request_id="r-1", reason="GDPR request")
+PERSON = {
+    "name": "Zelda Quixotic-Marsh",
+    "email": "zelda.qm@example.org",
+    "phone": "+32 470 12 34 56",
+    "street": "Rue des Hirondelles 17",
+    "city": "Namur",
+    "zip": "5000",
+    "country_code": "BE",
+    "function": "Head of Nothing",
+}
+
+
+class Snapshotting(Partnerbook):
+    name = "partnerbook"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Partner: 2}
+
+
+@pytest.fixture
+def app(db: Database) -> Iterator[Partnerbook]:
+    application = Snapshotting(env=db.eventsourcing_env(2, 5))
+    yield application
+    application.close()
+
+
+_opened: list[Partnerbook] = []
+
+
+def fresh_app(db: Database) -> Partnerbook:
+    """Another process: nothing cached (closed at the end of the test)."""
+    other = Snapshotting(env=db.eventsourcing_env(2, 5))
+    _opened.append(other)
+    return other
+
+
+@pytest.fixture(autouse=True)
+def _close_others() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
+def raw_states(db: Database, table: str) -> list[bytes]:
+    with psycopg.connect(db.conninfo()) as conn:
+        return [bytes(r[0]) for r in conn.execute(f"SELECT state FROM {table}").fetchall()]
+
+
+def create_person(app: Partnerbook, **values: Any) -> UUID:
+    return app.create_partner("PERSON", {**PERSON, **values}, AUDIT).id
+
+
+def test_personal_fields_are_stored_encrypted_and_read_back(app: Partnerbook, db: Database) -> None:
+    pid = create_person(app)
+    app.update_partner(pid, {"email": "zelda.new@example.org", "is_customer": True}, AUDIT)
+
+    states = raw_states(db, "partnerbook_events")
+    for secret in ("Zelda", "zelda.qm@example.org", "zelda.new", "Hirondelles", "470"):
+        assert not any(secret.encode() in s for s in states), secret
+    registered = json.loads(next(s for s in states if b'"kind"' in s))
+    assert registered["kind"] == "PERSON"
+    assert registered["values"]["country_code"] == "BE"  # not personal: readable
+    assert set(registered["values"]["name"]) == {"$enc"}
+
+    partner = fresh_app(db).repository.get(pid)
+    assert partner.values["name"] == "Zelda Quixotic-Marsh"
+    assert partner.values["email"] == "zelda.new@example.org"
+    assert partner.values["phone"] == "+32470123456"
+    assert partner.values["is_customer"] is True
+
+
+def test_snapshots_are_encrypted_and_unreadable_after_erasure(
+    app: Partnerbook, db: Database
+) -> None:
+    pid = create_person(app)
+    app.update_partner(pid, {"city": "Dinant"}, AUDIT)  # version 2: a snapshot
+    snapshots = raw_states(db, "partnerbook_snapshots")
+    assert snapshots
+    assert not any(b"Zelda" in s or b"Dinant" in s for s in snapshots)
+    assert fresh_app(db).repository.get(pid).values["city"] == "Dinant"
+
+    app.anonymize_partner(pid, AUDIT)
+
+    other = fresh_app(db)
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM partnerbook_snapshots "
+            "WHERE originator_id = %s AND originator_version = 2",
+            (pid,),
+        ).fetchone()
+    assert row is not None
+    snapshot: Any = other.mapper.to_domain_event(
+        StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2], state=row[3])
+    )
+    assert snapshot.state["values"]["name"] is None
+    assert snapshot.state["values"]["city"] is None
+    assert snapshot.state["values"]["country_code"] == "BE"
+    partner = other.repository.get(pid)
+    assert partner.anonymized
+    assert all(partner.values.get(f) is None for f in PERSONAL_FIELDS)
+    # Every version still loads: history replays.
+    for version in range(1, partner.version + 1):
+        assert other.repository.get(pid, version=version).values["name"] is None
+
+
+def test_anonymize_deletes_the_key_keeps_every_event(app: Partnerbook, db: Database) -> None:
+    pid = create_person(app)
+    app.update_partner(pid, {"name": "Zelda Q. Marsh"}, AUDIT)
+    before = event_count(db)
+
+    result = app.anonymize_partner(pid, AUDIT)
+
+    assert result.position is not None
+    assert event_count(db) == before + 1
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute(
+            "SELECT key, erased_at FROM partner_keys WHERE partner_id = %s", (pid,)
+        ).fetchone()
+    assert row is not None and row[0] is None and row[1] is not None
+    reader = fresh_app(db)
+    partner = reader.repository.get(pid)
+    assert partner.anonymized and partner.values["name"] is None
+    assert partner.values["country_code"] == "BE"
+    # Loaded events say which values were erased (for history's `erased: true`).
+    events = list(reader.events.get(pid))
+    assert erased_fields(events[0]) == {
+        "name",
+        "email",
+        "phone",
+        "street",
+        "city",
+        "zip",
+        "function",
+    }
+    assert erased_fields(events[1]) == {"name"}
+    assert erased_fields(events[2]) == frozenset()  # Anonymized itself
+    assert ERASED_ATTRIBUTE not in json.loads(reader.mapper.to_stored_event(events[1]).state)
+
+    again = app.anonymize_partner(pid, AUDIT)  # nothing more to do
+    assert again.position is None and event_count(db) == before + 1
+
+
+def test_after_anonymization_personal_fields_stay_empty(app: Partnerbook) -> None:
+    pid = create_person(app)
+    app.anonymize_partner(pid, AUDIT)
+    with pytest.raises(DomainError) as refused:
+        app.update_partner(pid, {"email": "back@example.org", "name": "Zelda"}, AUDIT)
+    assert {e.code for e in refused.value.errors} == {ErrorCode.VALIDATION}
+    assert {e.field for e in refused.value.errors} == {("email",), ("name",)}
+    # What is not personal can still change.
+    assert app.update_partner(pid, {"is_customer": True}, AUDIT).position is not None
+
+
+def test_companies_and_unknown_partners_are_refused(app: Partnerbook, db: Database) -> None:
+    company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT).id
+    before = event_count(db)
+    with pytest.raises(DomainError) as refused:
+        app.anonymize_partner(company, AUDIT)
+    assert refused.value.errors[0].code is ErrorCode.FORBIDDEN
+    with pytest.raises(DomainError) as missing:
+        app.anonymize_partner(uuid4(), AUDIT)
+    assert missing.value.errors[0].code is ErrorCode.NOT_FOUND
+    assert event_count(db) == before
+    assert fresh_app(db).repository.get(company).values["name"] == "Acme"
+
+
+def test_events_stored_before_encryption_still_load(db: Database) -> None:
+    class Plain(Partnerbook):
+        name = "partnerbook"
+        encrypt_personal_data = False
+
+    plain = Plain(env=db.eventsourcing_env(2, 5))
+    try:
+        pid = plain.create_partner("PERSON", PERSON, AUDIT).id
+    finally:
+        plain.close()
+    assert any(b"Zelda" in s for s in raw_states(db, "partnerbook_events"))
+
+    app = fresh_app(db)
+    assert app.repository.get(pid).values["name"] == "Zelda Quixotic-Marsh"
+    app.update_partner(pid, {"email": "later@example.org"}, AUDIT)  # gets a key now
+    assert not any(b"later@" in s for s in raw_states(db, "partnerbook_events"))
+    partner = fresh_app(db).repository.get(pid)
+    assert partner.values["email"] == "later@example.org"
+    assert partner.values["name"] == "Zelda Quixotic-Marsh"
+
+
+def test_a_group_commit_creates_the_keys_it_needs(app: Partnerbook, db: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(
+            pool.map(
+                lambda i: create_person(app, name=f"Person {i}", email=f"p{i}@example.org"),
+                range(40),
+            )
+        )
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM partner_keys WHERE partner_id = ANY(%s) AND key IS NOT NULL",
+            (ids,),
+        ).fetchone()
+    assert row is not None and row[0] == 40
+    reader = fresh_app(db)
+    assert [reader.repository.get(i).values["email"] for i in ids] == [
+        f"p{i}@example.org" for i in range(40)
+    ]
+
+
+def test_rebuild_after_erasure_equals_the_scrubbed_live_tables(db: Database) -> None:
+    app = Partnerbook(env=db.eventsourcing_env(2, 5))
+    env = db.eventsourcing_env(2, 5)
+    live = construct_view(env)
+    projector = projector_for(app, db, live)
+    random_history(app, projector, seed=11, steps=250)
+    people = _people(db)
+    assert len(people) >= 4
+    for pid in people[::2]:
+        with contextlib.suppress(DomainError):
+            app.anonymize_partner(pid, AUDIT)
+        projector.catch_up()
+    random_history(app, projector, seed=12, steps=50)  # later changes, anonymized included
+
+    rebuilt = construct_view(env, prefix="rebuild_")
+    reader = fresh_app(db)  # no key cached: erased values are read from the log
+    projector_for(reader, db, rebuilt).catch_up()
+    for table in live.table_names:
+        assert table_rows(db, table) == table_rows(db, f"rebuild_{table}"), table
+    anonymized = [r for r in table_rows(db, "partners") if r["anonymized"]]
+    assert len(anonymized) == len(people[::2])
+    assert all(r["email"] is None and r["name"] == "Anonymized partner" for r in anonymized)
+    app.close()
+
+
+def _people(db: Database) -> list[UUID]:
+    with psycopg.connect(db.conninfo()) as conn:
+        rows = conn.execute("SELECT id FROM partners WHERE kind = 'PERSON' ORDER BY id")
+        return [r[0] for r in rows]
+
+
+def test_personal_values_nested_deeper_are_encrypted_too(app: Partnerbook, db: Database) -> None:
+    """E.g. a merge keeps the values it replaced per source: a snapshot holds them nested."""
+    from eventsourcing.domain import Snapshot
+
+    pid = create_person(app)
+    partner: Any = app.repository.get(pid)
+    partner.kept = {"source-1": {"previous": {"email": "old.one@example.org", "ref": "R-9"}}}
+    stored = app.mapper.to_stored_event(Snapshot.take(partner))
+    assert b"old.one@" not in stored.state and b"R-9" in stored.state
+    assert partner.kept["source-1"]["previous"]["email"] == "old.one@example.org"  # untouched
+    loaded: Any = fresh_app(db).mapper.to_domain_event(stored)
+    assert loaded.state["kept"]["source-1"]["previous"] == {
+        "email": "old.one@example.org",
+        "ref": "R-9",
+    }
+    assert loaded.state["values"]["name"] == "Zelda Quixotic-Marsh"
+
+
+def test_timeline_values_nested_in_changes_are_scrubbed(app: Partnerbook, db: Database) -> None:
+    """An entry may nest values one level down (what a merge took): they go too."""
+    view = construct_view(db.eventsourcing_env(2, 5))
+    projector = projector_for(app, db, view)
+    pid = create_person(app)
+    projector.catch_up()
+    with psycopg.connect(db.conninfo()) as conn:
+        conn.execute(
+            "INSERT INTO timeline (position, occurred_at, kind, actor, summary, subject_type, "
+            "subject_id, changes, partner_id) VALUES (999999, now(), 'PARTNER_UPDATED', 't', "
+            "'took email', 'Partner', %s, %s, %s)",
+            (pid, json.dumps({"changes": {"email": "nested@example.org", "ref": "R1"}}), pid),
+        )
+    app.anonymize_partner(pid, AUDIT)
+    projector.catch_up()
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute("SELECT changes FROM timeline WHERE position = 999999").fetchone()
+    assert row is not None and row[0] == {"changes": {"email": None, "ref": "R1"}}
