@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.errors import MaskInternalErrors
+from app.schema.history import HistoryQueries
 from app.schema.live.subscriptions import Subscription
 from app.schema.nodes import NodeQueries
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
@@ -25,7 +26,15 @@ from app.schema.tags.types import Tag
 
 Query = merge_types(
     "Query",
-    (NodeQueries, PartnerQueries, RelationshipQueries, SegmentQueries, TagQueries, CatalogQueries),
+    (
+        NodeQueries,
+        PartnerQueries,
+        RelationshipQueries,
+        SegmentQueries,
+        TagQueries,
+        CatalogQueries,
+        HistoryQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
