@@ -43,21 +43,21 @@ class RegistryProjection(Projection[RegistryView]):
         if not items:
             return
         with self.view.datastore.transaction(commit=True) as curs:
-            self._apply(curs, items)
+            self.apply_items(curs, items)
 
     def process_in(
         self, curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
     ) -> None:
         """Applies a batch inside the caller's transaction (the projector's)."""
         app_name = self.app_name
-        self._apply(
+        self.apply_items(
             curs,
             [(mapper.to_domain_event(n), Tracking(app_name, n.id)) for n in notifications],
         )
 
     app_name = "Partnerbook"
 
-    def _apply(
+    def apply_items(
         self, curs: Cursor[DictRow], items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]
     ) -> None:
         last = items[-1][1]
