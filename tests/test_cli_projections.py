@@ -139,3 +139,47 @@ def test_rebuild_refuses_an_unknown_projection(db: Database) -> None:
 @pytest.fixture(autouse=True)
 def _quiet_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "dumb")
+
+
+def test_projections_run_projects_until_terminated(db: Database) -> None:
+    """The standalone projector process: an API without its own projector relies on it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from app.application import Partnerbook
+    from app.domain.partner import Audit
+
+    app = Partnerbook(env=db.eventsourcing_env(2, 5))
+    try:
+        for i in range(3):
+            app.create_partner("PERSON", {"name": f"P{i}"}, Audit("t", "r"))
+    finally:
+        app.close()
+    env = {**os.environ, "PARTNERBOOK_DATABASE_URL": db.dsn}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "projections", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def projected() -> bool:
+            try:
+                return len(rows(db, "partners")) == 3 and len(rows(db, "audit_chain")) == 3
+            except psycopg.errors.UndefinedTable:
+                return False
+
+        deadline = time.monotonic() + 60
+        while not projected() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert projected()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "projecting registry, audit" in output

@@ -236,3 +236,37 @@ def test_as_of_equals_the_state_rebuilt_from_history(client: TestClient) -> None
             at = start + (end - start) * rng.random()
         got = gql(client, AS_OF, {"id": pid, "at": at.isoformat()})["partnerAsOf"]
         assert _as_of_state(got) == _state_from_history(histories[pid], at), (pid, at)
+
+
+def test_history_of_an_anonymized_person_shows_personal_fields_as_erased(
+    client: TestClient, monkeypatch: Any
+) -> None:
+    """The erasure seam: a partner whose aggregate says `anonymized` shows the fields of
+    PERSONAL_FIELDS as erased (null), the others as before."""
+    from app.domain.partner import Partner
+
+    person = create(client, kind="PERSON", name="Ann", email="ann@example.com", countryCode="BE")
+    update(client, id=person["id"], city="Ghent", lang="fr_BE")
+    monkeypatch.setattr(Partner, "anonymized", True, raising=False)
+    changes = history(client, person["id"])
+    fields = {(c["version"], f["field"]): f for c in changes for f in c["changes"]}
+    for key in [(1, "name"), (1, "email"), (2, "city")]:
+        assert fields[key] == {"field": key[1], "old": None, "new": None, "erased": True}
+    assert fields[(1, "countryCode")]["new"] == "BE" and not fields[(1, "countryCode")]["erased"]
+    assert fields[(2, "lang")]["erased"] is False
+
+
+def test_history_of_an_unknown_partner_is_empty(client: TestClient) -> None:
+    from uuid import uuid4
+
+    from app.schema.ids import to_global_id
+
+    page = gql(client, HISTORY, {"id": to_global_id("Partner", uuid4())})["partnerHistory"]
+    assert page == {
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+        "nodes": [],
+    }
+    assert gql(client, AS_OF, {"id": to_global_id("Partner", uuid4()), "version": 1}) == {
+        "partnerAsOf": None
+    }
