@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from app import database
+from app.cli_projections import audit_cli, projections
 from app.settings import Settings
 
 cli = typer.Typer(
@@ -17,6 +18,8 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+cli.add_typer(projections, name="projections")
+cli.add_typer(audit_cli, name="audit")
 
 
 def _fail(message: str) -> None:

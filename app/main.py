@@ -28,7 +28,13 @@ from app.projections.catalog_queries import CatalogDirectory
 from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory
 from app.projections.positions import ProjectionWaiter
-from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.projections.projector import (
+    AuditProjection,
+    Projector,
+    RegistryProjection,
+    construct_audit_view,
+    construct_view,
+)
 from app.projections.relationship_queries import RelationshipDirectory
 from app.schema.context import Context, Services
 from app.schema.live.hub import SubscriptionHub
@@ -50,6 +56,8 @@ class Runtime:
     projector_thread: threading.Thread | None
     stop: threading.Event
     pool: AsyncConnectionPool[Any]
+    audit_projector: Projector | None = None
+    audit_thread: threading.Thread | None = None
 
 
 class PartnerbookGraphQL(GraphQL[Context, None]):
@@ -89,11 +97,19 @@ async def open_runtime(settings: Settings) -> Runtime:
     projector = Projector(
         app, RegistryProjection(view), db, batch_size=settings.projection_batch_size
     )
+    audit_view = await anyio.to_thread.run_sync(construct_audit_view, env)
+    audit_projector = Projector(
+        app, AuditProjection(audit_view), db, batch_size=settings.projection_batch_size
+    )
     stop = threading.Event()
-    thread = None
+    thread = audit_thread = None
     if settings.run_projector:
         thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         thread.start()
+        audit_thread = threading.Thread(
+            target=audit_projector.run, args=(stop,), name="audit-projector", daemon=True
+        )
+        audit_thread.start()
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         db.conninfo(),
         min_size=1,
@@ -104,7 +120,14 @@ async def open_runtime(settings: Settings) -> Runtime:
         check=AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
-    waiter = ProjectionWaiter(db, app.name, {RegistryProjection.name: view.tracking_table_name})
+    waiter = ProjectionWaiter(
+        db,
+        app.name,
+        {
+            RegistryProjection.name: view.tracking_table_name,
+            AuditProjection.name: audit_view.tracking_table_name,
+        },
+    )
     await waiter.start()
     feed = ChangeFeed(pool)
     hub = SubscriptionHub(feed, waiter, settings.subscription_queue_size)
@@ -121,7 +144,7 @@ async def open_runtime(settings: Settings) -> Runtime:
     )
     hub.enrich = record_loader(services)
     await hub.start()
-    return Runtime(db, services, projector, thread, stop, pool)
+    return Runtime(db, services, projector, thread, stop, pool, audit_projector, audit_thread)
 
 
 async def close_runtime(runtime: Runtime) -> None:
@@ -131,8 +154,12 @@ async def close_runtime(runtime: Runtime) -> None:
     await runtime.pool.close()
     if runtime.projector_thread is not None:
         await anyio.to_thread.run_sync(runtime.projector_thread.join, 10)
+    if runtime.audit_thread is not None:
+        await anyio.to_thread.run_sync(runtime.audit_thread.join, 10)
     await anyio.to_thread.run_sync(runtime.services.app.close)
     runtime.projector.projection.view.datastore.close()
+    if runtime.audit_projector is not None:
+        runtime.audit_projector.projection.view.datastore.close()
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -18,7 +18,8 @@ import psycopg
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg import sql
+from psycopg import Cursor, sql
+from psycopg.rows import DictRow
 
 from app.application import Partnerbook
 from app.database import Database
@@ -42,8 +43,10 @@ class TimedProjection(RegistryProjection):
         self.sizes: list[int] = []
         self.registrations: list[int] = []
 
-    def process_batch(self, items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]) -> None:
-        super().process_batch(items)
+    def apply_items(
+        self, curs: Cursor[DictRow], items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]
+    ) -> None:
+        super().apply_items(curs, items)
         self.done_at.append(time.perf_counter())
         self.sizes.append(len(items))
         self.registrations.append(sum(isinstance(e, Partner.Registered) for e, _ in items))

@@ -8,19 +8,23 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.persistence import InfrastructureFactory, Mapper, Notification, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
 from app.database import Database
+from app.projections.audit import AuditView
 from app.projections.registry import RegistryView
 
 log = logging.getLogger(__name__)
@@ -38,16 +42,58 @@ class RegistryProjection(Projection[RegistryView]):
     def process_batch(self, items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]) -> None:
         if not items:
             return
-        last = items[-1][1]
         with self.view.datastore.transaction(commit=True) as curs:
+            self.apply_items(curs, items)
+
+    def process_in(
+        self, curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
+    ) -> None:
+        """Applies a batch inside the caller's transaction (the projector's)."""
+        app_name = self.app_name
+        self.apply_items(
+            curs,
+            [(mapper.to_domain_event(n), Tracking(app_name, n.id)) for n in notifications],
+        )
+
+    app_name = "Partnerbook"
+
+    def apply_items(
+        self, curs: Cursor[DictRow], items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]
+    ) -> None:
+        last = items[-1][1]
+        # Pipeline mode: the batch's statements go out without waiting for each answer
+        # (the registry tables never read a result back while applying).
+        with curs.connection.pipeline():
             self.view.apply_batch(
                 curs, [(event, tracking.notification_id) for event, tracking in items]
             )
-            self.view._insert_tracking(curs, last)
-            curs.execute(
-                "SELECT pg_notify(%s, %s)",
-                (PROJECTED_CHANNEL, f"{self.name}:{last.notification_id}"),
-            )
+        self.view._insert_tracking(curs, last)
+        curs.execute(
+            "SELECT pg_notify(%s, %s)",
+            (PROJECTED_CHANNEL, f"{self.name}:{last.notification_id}"),
+        )
+
+
+class AuditProjection:
+    """The chain hash and the partner-version index (see app/projections/audit.py); it
+    works on the stored notifications themselves, not on decoded events."""
+
+    name = "audit"
+    app_name = "Partnerbook"
+
+    def __init__(self, view: AuditView) -> None:
+        self.view = view
+
+    def process_in(
+        self, curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
+    ) -> None:
+        last = notifications[-1].id
+        self.view.apply_notifications(curs, notifications, mapper)
+        self.view._insert_tracking(curs, Tracking(self.app_name, last))
+        curs.execute("SELECT pg_notify(%s, %s)", (PROJECTED_CHANNEL, f"{self.name}:{last}"))
+
+
+AnyProjection = RegistryProjection | AuditProjection
 
 
 def construct_view(env: dict[str, str], *, prefix: str = "") -> RegistryView:
@@ -59,6 +105,33 @@ def construct_view(env: dict[str, str], *, prefix: str = "") -> RegistryView:
     return view
 
 
+def construct_audit_view(env: dict[str, str], *, prefix: str = "") -> AuditView:
+    """The audit view on its own small connection pool; tables created if missing."""
+    factory = InfrastructureFactory.construct(Environment(AuditProjection.name, env))
+    assert isinstance(factory, PostgresFactory)
+    view = AuditView(factory.datastore, prefix=prefix)
+    view.create_table()
+    return view
+
+
+def construct_projection(env: dict[str, str], name: str, *, prefix: str = "") -> AnyProjection:
+    """A projection by name ("registry" or "audit") over its (prefixed) tables."""
+    if name == RegistryProjection.name:
+        return RegistryProjection(construct_view(env, prefix=prefix))
+    if name == AuditProjection.name:
+        return AuditProjection(construct_audit_view(env, prefix=prefix))
+    raise ValueError(f"no projection named {name!r}; known: {', '.join(PROJECTION_NAMES)}")
+
+
+PROJECTION_NAMES = (RegistryProjection.name, AuditProjection.name)
+
+
+def swap_lock_key(name: str) -> int:
+    """The advisory lock a projector holds (shared) for each batch, and a rebuild holds
+    (exclusive) while it swaps its tables in: batches and the swap never overlap."""
+    return zlib.crc32(f"partnerbook:swap:{name}".encode())
+
+
 class Projector:
     """Runs one projection for one application, as the only writer of its tables.
 
@@ -68,10 +141,11 @@ class Projector:
     def __init__(
         self,
         app: Partnerbook,
-        projection: RegistryProjection,
+        projection: AnyProjection,
         db: Database,
         *,
         batch_size: int = 500,
+        swap_lock: bool = True,
     ) -> None:
         self.app = app
         self.projection = projection
@@ -79,31 +153,40 @@ class Projector:
         self.batch_size = batch_size
         self.lock_key = zlib.crc32(f"partnerbook:projector:{projection.name}".encode())
         self.is_active = threading.Event()
+        self.swap_lock = swap_lock
+        self.swap_key = swap_lock_key(projection.name)
+        projection.app_name = app.name
 
     @property
     def position(self) -> int:
         return self.projection.view.max_tracking_id(self.app.name) or 0
 
-    def catch_up(self) -> int:
-        """Applies every notification not yet projected; returns how many it applied."""
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Applies every notification not yet projected; returns how many it applied.
+        Each batch is one transaction that first takes the swap lock (shared) and reads
+        the position from the tracking table, so a rebuild swapping the tables in between
+        two batches is simply continued from."""
         done = 0
-        position = self.position
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
+        view = self.projection.view
         while True:
-            notifications = recorder.select_notifications(
-                start=position, limit=self.batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return done
-            self.app.prefetch_keys(notifications)
-            items = [
-                (self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
-                for n in notifications
-            ]
-            self.projection.process_batch(items)
-            position = notifications[-1].id
-            done += len(items)
+            with view.datastore.transaction(commit=True) as curs:
+                if self.swap_lock:
+                    curs.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.swap_key,))
+                curs.execute(view.max_tracking_id_statement, (self.app.name,))
+                row = curs.fetchone()
+                position = (row["max"] if row else None) or 0
+                notifications = recorder.select_notifications(
+                    start=position, limit=self.batch_size, inclusive_of_start=False
+                )
+                if not notifications:
+                    return done
+                self.app.prefetch_keys(notifications)
+                self.projection.process_in(curs, notifications, self.app.mapper)
+            done += len(notifications)
+            if progress is not None:
+                progress(len(notifications))
 
     def run(self, stop: threading.Event) -> None:
         """Projects until `stop` is set; survives database restarts by reconnecting."""
@@ -141,3 +224,109 @@ class Projector:
                 return True
             stop.wait(1.0)
         return False
+
+
+# -- rebuild and swap ------------------------------------------------------------------
+
+REBUILD_PREFIX = "rebuild_"
+
+
+def _live_names(projection: AnyProjection) -> list[str]:
+    view = projection.view
+    return [*view.table_names, view.tracking_table_name]
+
+
+def rebuild(
+    app: Partnerbook,
+    db: Database,
+    env: dict[str, str],
+    name: str,
+    *,
+    batch_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Replays the whole log into fresh tables (`rebuild_*`) next to the live ones, then
+    swaps them in: holding the swap lock (so the live projector is between batches), it
+    catches the fresh tables up with the last events and, in one transaction, drops the
+    live tables and renames the fresh ones (tables, their indexes, the tracking table)
+    into their place. Readers see the old tables until the commit, the new ones after.
+    Returns how many events the rebuild applied."""
+    fresh = construct_projection(env, name, prefix=REBUILD_PREFIX)
+    try:
+        fresh.view.drop_tables()  # leftovers of an interrupted rebuild
+        fresh.view.create_table()
+        builder = Projector(app, fresh, db, batch_size=batch_size, swap_lock=False)
+        done = builder.catch_up(progress)
+        with psycopg.connect(db.conninfo()) as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (swap_lock_key(name),))
+            done += builder.catch_up(progress)
+            _swap(conn, fresh, REBUILD_PREFIX)
+            conn.commit()
+        return done
+    finally:
+        fresh.view.datastore.close()
+
+
+def _swap(conn: psycopg.Connection[Any], fresh: AnyProjection, prefix: str) -> None:
+    schema = fresh.view.datastore.schema
+    for fresh_name in _live_names(fresh):
+        live = fresh_name.removeprefix(prefix)
+        conn.execute(SQL("DROP TABLE IF EXISTS {}").format(Identifier(schema, live)))
+    for fresh_name in _live_names(fresh):
+        live = fresh_name.removeprefix(prefix)
+        # Indexes (primary keys included) carry the prefix too: rename them with the
+        # table, so that the next rebuild can create its own.
+        indexes = conn.execute(
+            "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE t.relname = %s AND n.nspname = %s",
+            (fresh_name, schema),
+        ).fetchall()
+        conn.execute(
+            SQL("ALTER TABLE {} RENAME TO {}").format(
+                Identifier(schema, fresh_name), Identifier(live)
+            )
+        )
+        for (index,) in indexes:
+            if index.startswith(prefix):
+                conn.execute(
+                    SQL("ALTER INDEX {} RENAME TO {}").format(
+                        Identifier(schema, index), Identifier(index.removeprefix(prefix))
+                    )
+                )
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    position: int
+    max_notification_id: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.max_notification_id - self.position)
+
+
+def status(db: Database, app_name: str = "Partnerbook") -> list[Status]:
+    """Each projection's position, against the log's last notification id."""
+    tracking = {"registry": "registry_tracking", "audit": "audit_tracking"}
+    result = []
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        try:
+            row = conn.execute("SELECT max(notification_id) FROM partnerbook_events").fetchone()
+            last = int(row[0]) if row and row[0] is not None else 0
+        except psycopg.errors.UndefinedTable:
+            last = 0
+        for name, table in tracking.items():
+            try:
+                row = conn.execute(
+                    SQL("SELECT max(notification_id) FROM {} WHERE application_name = %s").format(
+                        Identifier(table)
+                    ),
+                    (app_name,),
+                ).fetchone()
+                position = int(row[0]) if row and row[0] is not None else 0
+            except psycopg.errors.UndefinedTable:
+                position = 0
+            result.append(Status(name, position, last))
+    return result

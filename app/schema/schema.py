@@ -13,6 +13,7 @@ from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
+from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
@@ -36,6 +37,7 @@ Query = merge_types(
         TagQueries,
         CatalogQueries,
         MergeQueries,
+        HistoryQueries,
     ),
 )
 Mutation = merge_types(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
@@ -34,6 +34,9 @@ from app.schema.relationship.types import (
 )
 from app.schema.relay import Connection, Node, check_page_args, make_connection
 from app.schema.tags.types import Tag
+
+if TYPE_CHECKING:
+    from app.schema.history import PartnerChangeConnection
 
 
 @strawberry.enum(description="A company, or an individual person.")
@@ -200,12 +203,19 @@ class Partner(Node):
 
     @strawberry.field(description="Its tags, by name.")
     async def tags(self, info: Info) -> list[Tag]:
+        as_of = getattr(self.row, "as_of_tag_ids", None)  # partnerAsOf: its tags then
+        if as_of is not None:
+            found = await info.context.tags.load_many(list(as_of))
+            return sorted((Tag.from_row(r) for r in found if r), key=lambda t: t.row.name)
         return [Tag.from_row(row) for row in await info.context.partner_tags.load(self.row.id)]
 
     @strawberry.field(description="The sales & purchase terms that apply to this partner.")
     async def commercial_terms(self, info: Info) -> CommercialTerms:
         source = self.row
-        if source.commercial_partner_id != source.id:
+        as_of = getattr(self.row, "as_of_commercial", None)  # partnerAsOf: its company then
+        if as_of is not None:
+            source = as_of
+        elif source.commercial_partner_id != source.id:
             source = await info.context.partners.load(source.commercial_partner_id) or source
         return CommercialTerms(source=source, asked_for=self.row)
 
@@ -256,6 +266,9 @@ class Partner(Node):
     async def parent(self, info: Info) -> Partner | None:
         if self.row.parent_id is None:
             return None
+        as_of = getattr(self.row, "as_of_parent", None)  # partnerAsOf: its parent then
+        if as_of is not None:
+            return Partner.from_row(as_of)
         row = await info.context.partners.load(self.row.parent_id)
         return Partner.from_row(row) if row else None
 
@@ -263,6 +276,9 @@ class Partner(Node):
     async def commercial_partner(self, info: Info) -> Partner:
         if self.row.commercial_partner_id == self.row.id:
             return self
+        as_of = getattr(self.row, "as_of_commercial", None)  # partnerAsOf: its company then
+        if as_of is not None:
+            return Partner.from_row(as_of)
         row = await info.context.partners.load(self.row.commercial_partner_id)
         return Partner.from_row(row) if row else self
 
@@ -275,6 +291,14 @@ class Partner(Node):
     ) -> Connection[Partner]:
         where = PartnerFilter(parent_id=self.row.id)
         return await partner_connection(info, where, [Order("NAME")], first=first, after=after)
+
+    @strawberry.field(description="Every event of this partner with the fields it changed.")
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Annotated[PartnerChangeConnection, strawberry.lazy("app.schema.history")]:
+        from app.schema.history import history_connection
+
+        return await history_connection(info, self.row.id, first, after)
 
 
 async def partner_connection(

@@ -1,0 +1,193 @@
+"""The "audit" projection: tamper evidence and a time index of partner versions.
+
+It keeps a chain hash over the stored events in notification order,
+`h_n = SHA-256(h_{n-1} || stored(n))` with `h_0` 32 zero bytes, one row per notification
+(`audit_chain(position, hash)`), so that `partnerbook audit verify` can recompute the
+chain from the event table and name the first notification whose stored bytes changed.
+`stored(n)` is canonical (see `stored_bytes`). It also keeps `partner_versions(partner_id,
+version, occurred_at)`, which maps an instant to a partner's version for `partnerAsOf`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import Mapper, Notification
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+GENESIS = bytes(32)
+PARTNER_TOPIC = "app.domain.partner:Partner."
+
+
+def stored_bytes(
+    notification_id: int, originator_id: UUID | str, version: int, topic: str, state: bytes
+) -> bytes:
+    """The canonical bytes of one stored event: notification id (8 bytes, big-endian),
+    originator id (16 bytes), originator version (8 bytes), topic (4-byte length + UTF-8),
+    state (4-byte length + the stored bytes, exactly as in the event table)."""
+    uid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+    topic_bytes = topic.encode()
+    return b"".join(
+        (
+            struct.pack(">q", notification_id),
+            uid.bytes,
+            struct.pack(">q", version),
+            struct.pack(">I", len(topic_bytes)),
+            topic_bytes,
+            struct.pack(">I", len(state)),
+            bytes(state),
+        )
+    )
+
+
+def link(previous: bytes, stored: bytes) -> bytes:
+    return hashlib.sha256(previous + stored).digest()
+
+
+class AuditView(PostgresTrackingRecorder):
+    """The audit tables with their tracking table; `prefix` names a second set (rebuild)."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        tracking_table_name: str = "audit_tracking",
+        prefix: str = "",
+    ) -> None:
+        super().__init__(datastore, tracking_table_name=prefix + tracking_table_name)
+        schema = datastore.schema
+        self.prefix = prefix
+        self.chain_name = f"{prefix}audit_chain"
+        self.versions_name = f"{prefix}partner_versions"
+        self.chain = Identifier(schema, self.chain_name)
+        self.versions = Identifier(schema, self.versions_name)
+        self.sql_create_statements += [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (position bigint PRIMARY KEY, hash bytea NOT NULL)"
+            ).format(t=self.chain),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (partner_id uuid NOT NULL, version int NOT NULL, "
+                "occurred_at timestamptz NOT NULL, PRIMARY KEY (partner_id, version))"
+            ).format(t=self.versions),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, occurred_at)").format(
+                Identifier(f"{self.versions_name}_at"), t=self.versions
+            ),
+        ]
+        self._head = SQL("SELECT hash FROM {t} ORDER BY position DESC LIMIT 1").format(t=self.chain)
+        self._insert_chain = SQL("INSERT INTO {t} (position, hash) VALUES (%s, %s)").format(
+            t=self.chain
+        )
+        self._insert_version = SQL(
+            "INSERT INTO {t} (partner_id, version, occurred_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING"
+        ).format(t=self.versions)
+
+    @property
+    def table_names(self) -> list[str]:
+        return [self.chain_name, self.versions_name]
+
+    def create_statements(self) -> list[Composed]:
+        return []
+
+    def apply_notifications(
+        self, curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
+    ) -> None:
+        """Extends the chain by these notifications (in order) and indexes partner versions."""
+        row = curs.execute(self._head).fetchone()
+        previous = bytes(row["hash"]) if row else GENESIS
+        links = []
+        versions = []
+        for n in notifications:
+            previous = link(
+                previous,
+                stored_bytes(n.id, n.originator_id, n.originator_version, n.topic, n.state),
+            )
+            links.append((n.id, previous))
+            if n.topic.startswith(PARTNER_TOPIC):
+                event = mapper.to_domain_event(n)
+                occurred = event.timestamp  # type: ignore[attr-defined]
+                versions.append((n.originator_id, n.originator_version, occurred))
+        curs.executemany(self._insert_chain, links)
+        if versions:
+            curs.executemany(self._insert_version, versions)
+
+    def drop_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for name in [*self.table_names, self.tracking_table_name]:
+                curs.execute(
+                    SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.datastore.schema, name))
+                )
+
+
+# -- verification ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    position: int
+    """The last verified position (the audit head when ok)."""
+    chain_hash: bytes
+    broken_at: int | None = None
+    problem: str = ""
+    unprojected: int = 0
+    """Events after the audit projection's position (not yet covered by the chain)."""
+
+
+def _events(conn: psycopg.Connection[Any], table: str, batch: int) -> Iterator[tuple[Any, ...]]:
+    with conn.cursor(name="audit_verify_events") as cur:
+        cur.itersize = batch
+        cur.execute(
+            SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {} ORDER BY notification_id"
+            ).format(Identifier(table))
+        )
+        yield from cur
+
+
+def _chain(conn: psycopg.Connection[Any], batch: int) -> Iterator[tuple[int, bytes]]:
+    with conn.cursor(name="audit_verify_chain") as cur:
+        cur.itersize = batch
+        cur.execute("SELECT position, hash FROM audit_chain ORDER BY position")
+        for position, digest in cur:
+            yield int(position), bytes(digest)
+
+
+def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int = 5000) -> Verdict:
+    """Recomputes the chain from the event table and compares it with the recorded one,
+    link by link. The first difference names a notification: its stored bytes changed, it
+    was removed, or one was inserted before it."""
+    with (
+        psycopg.connect(conninfo) as events_conn,
+        psycopg.connect(conninfo) as chain_conn,
+    ):
+        previous = GENESIS
+        position = 0
+        events = _events(events_conn, events_table, batch)
+        for recorded_position, recorded in _chain(chain_conn, batch):
+            event = next(events, None)
+            if event is None:
+                return Verdict(False, position, previous, recorded_position, "the event is missing")
+            nid = int(event[0])
+            if nid != recorded_position:
+                at = min(nid, recorded_position)
+                what = "the event is missing" if nid > recorded_position else "unexpected event"
+                return Verdict(False, position, previous, at, what)
+            digest = link(previous, stored_bytes(nid, event[1], int(event[2]), event[3], event[4]))
+            if digest != recorded:
+                return Verdict(
+                    False, position, previous, nid, "its stored bytes do not match the chain"
+                )
+            previous, position = digest, nid
+        unprojected = sum(1 for _ in events)
+        return Verdict(True, position, previous, unprojected=unprojected)

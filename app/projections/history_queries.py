@@ -1,0 +1,155 @@
+"""Reads for history and as-of: an instant to a partner's version (`partner_versions`,
+kept by the audit projection), the audit head, and a partner row built from an aggregate
+as it was (the same resolution as the `partners` table, in Python)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from psycopg_pool import AsyncConnectionPool
+
+from app.domain import partner as domain
+from app.domain.erasure import ANONYMIZED_NAME
+from app.projections.partner_queries import PartnerRow
+
+
+@dataclass(frozen=True)
+class AsOfPartnerRow(PartnerRow):
+    """A partner row as it was; what the `partners` table would not know is carried here."""
+
+    as_of_tag_ids: tuple[UUID, ...] = ()
+    as_of_parent: PartnerRow | None = None
+    as_of_commercial: PartnerRow | None = None
+
+
+@dataclass(frozen=True)
+class AuditHeadRow:
+    position: int
+    chain_hash: bytes
+
+
+class HistoryDirectory:
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    async def version_at(self, partner_id: UUID, at: datetime) -> int | None:
+        """The partner's version in force at `at` (its last event at or before), or None
+        when it did not exist yet."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT version FROM partner_versions WHERE partner_id = %s "
+                "AND occurred_at <= %s ORDER BY occurred_at DESC, version DESC LIMIT 1",
+                (partner_id, at),
+            )
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def audit_head(self) -> AuditHeadRow:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT position, hash FROM audit_chain ORDER BY position DESC LIMIT 1"
+            )
+            row = await cur.fetchone()
+        if row is None:
+            return AuditHeadRow(0, bytes(32))
+        return AuditHeadRow(int(row[0]), bytes(row[1]))
+
+
+def _uuid(value: Any) -> UUID | None:
+    return UUID(str(value)) if value else None
+
+
+def row_as_of(partner: domain.Partner, parent: PartnerRow | None) -> AsOfPartnerRow:
+    """The row the `partners` table held for this state of the partner, its parent being
+    in the state `parent` (None: no parent)."""
+    v = partner.values
+    kind = partner.kind
+    if v.get("parent_id") is None:
+        parent = None
+    own_name = v.get("name")
+    if own_name is None and getattr(partner, "anonymized", False):
+        own_name = ANONYMIZED_NAME
+    name = own_name or domain.TYPE_LABELS.get(v.get("type") or "CONTACT", "")
+    display_name = f"{parent.name}, {name}" if kind == "PERSON" and parent else name
+    commercial = kind == "COMPANY" or parent is None
+    inherits = kind == "PERSON" and v.get("type") == "CONTACT" and parent is not None
+    address = {
+        f: (getattr(parent, f) if inherits and parent is not None else v.get(f))
+        for f in domain.ADDRESS_FIELDS
+    }
+    limit = v.get("credit_limit") or {}
+    salesperson = _uuid(v.get("salesperson_id"))
+    return AsOfPartnerRow(
+        id=partner.id,
+        kind=kind,
+        type=v.get("type") or "CONTACT",
+        parent_id=_uuid(v.get("parent_id")) if parent is not None else None,
+        commercial_partner_id=partner.id
+        if commercial or parent is None
+        else parent.commercial_partner_id,
+        address_from_id=parent.address_from_id if inherits and parent else partner.id,
+        own_name=own_name,
+        name=name,
+        display_name=display_name,
+        email=v.get("email"),
+        phone=v.get("phone"),
+        mobile=v.get("mobile"),
+        website=v.get("website"),
+        lang=v.get("lang"),
+        tz=v.get("tz"),
+        function=v.get("function"),
+        street=address["street"],
+        street2=address["street2"],
+        city=address["city"],
+        zip=address["zip"],
+        state_code=address["state_code"],
+        country_code=address["country_code"],
+        vat=v.get("vat"),
+        effective_vat=v.get("vat") if commercial or parent is None else parent.effective_vat,
+        ref=v.get("ref"),
+        company_registry=v.get("company_registry"),
+        notes=v.get("notes"),
+        is_customer=bool(v.get("is_customer")),
+        is_supplier=bool(v.get("is_supplier")),
+        industry_id=_uuid(v.get("industry_id")),
+        salesperson_id=salesperson,
+        effective_industry_id=_uuid(v.get("industry_id"))
+        if commercial or parent is None
+        else parent.effective_industry_id,
+        effective_salesperson_id=salesperson
+        or (None if commercial or parent is None else parent.effective_salesperson_id),
+        customer_payment_term_id=_uuid(v.get("customer_payment_term_id")),
+        vendor_payment_term_id=_uuid(v.get("vendor_payment_term_id")),
+        pricelist_id=_uuid(v.get("pricelist_id")),
+        delivery_method_id=_uuid(v.get("delivery_method_id")),
+        receivable_account_id=_uuid(v.get("receivable_account_id")),
+        payable_account_id=_uuid(v.get("payable_account_id")),
+        fiscal_position_id=_uuid(v.get("fiscal_position_id")),
+        credit_limit_amount=Decimal(limit["amount"]) if limit.get("amount") else None,
+        credit_limit_currency=limit.get("currency"),
+        archived=bool(getattr(partner, "archived", False)),
+        external_id=v.get("external_id"),
+        anonymized=bool(getattr(partner, "anonymized", False)),
+        merged_into=_uuid(getattr(partner, "merged_into", None)),
+        version=partner.version,
+        created_at=partner.created_on,
+        updated_at=partner.modified_on,
+        name_key=name.lower(),
+        display_name_key=display_name.lower(),
+        as_of_tag_ids=tuple(UUID(t) for t in v.get("tag_ids") or ()),
+        as_of_parent=parent,
+        as_of_commercial=None if commercial or parent is None else _commercial_of(parent),
+    )
+
+
+def _commercial_of(row: PartnerRow) -> PartnerRow:
+    """The commercial partner's row, following as-of parents (each built the same way)."""
+    while isinstance(row, AsOfPartnerRow) and row.commercial_partner_id != row.id:
+        if row.as_of_parent is None:
+            break
+        row = row.as_of_parent
+    return row

@@ -1,0 +1,278 @@
+"""History, as-of and the audit head: `partnerHistory`, `Partner.history`, `partnerAsOf`,
+`auditHead`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+
+from app.application import history
+from app.domain import partner as domain
+from app.projections.history_queries import HistoryDirectory, row_as_of
+from app.projections.keyset import MAX_PAGE
+from app.projections.partner_queries import PartnerRow
+from app.schema.context import Info
+from app.schema.errors import ClientError
+from app.schema.ids import BadId, expect_id
+from app.schema.partners.types import Partner
+from app.schema.relay import PageInfo
+
+DEFAULT_HISTORY_PAGE = 50
+MAX_PARENT_DEPTH = 16
+
+_REFERENCE_NAMES = {
+    "tag_ids": "tags",
+    "parent_id": "parent",
+    "industry_id": "industry",
+    "salesperson_id": "salesperson",
+    **{f: f.removesuffix("_id") for f in domain.TERM_REFERENCES},
+}
+
+
+def api_field_name(field: str) -> str:
+    """The API's camelCase name of a domain field; references lose their `Id` (they show
+    the referenced record's name): `tag_ids` -> `tags`, `pricelist_id` -> `pricelist`."""
+    field = _REFERENCE_NAMES.get(field, field)
+    head, *rest = field.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@strawberry.type(description="One field changed by an event, as displayed values.")
+class FieldChange:
+    field: str = strawberry.field(
+        description="The API's name of the field (camelCase): name, email, countryCode, "
+        "stateCode, tags, parent, industry, salesperson, pricelist, creditLimit, archived..."
+    )
+    old: str | None = strawberry.field(
+        description="The value before, as displayed: codes as codes, references by name "
+        "(tags: names joined by ', '; parent: its display name), true/false for flags."
+    )
+    new: str | None = strawberry.field(description="The value after, displayed like `old`.")
+    erased: bool = strawberry.field(
+        description="True when the partner was anonymized and this field held personal "
+        "data: old and new are then null."
+    )
+
+
+@strawberry.type(description="One event of a partner, with the fields it changed.")
+class PartnerChange:
+    version: int
+    occurred_at: datetime
+    event_type: str = strawberry.field(
+        description="The event's type, e.g. Registered, Updated, TagsAdded, Archived."
+    )
+    actor: str | None
+    request_id: str | None
+    reason: str | None
+    changes: list[FieldChange]
+
+
+@strawberry.type
+class PartnerChangeEdge:
+    cursor: str
+    node: PartnerChange
+
+
+@strawberry.type(description="A partner's changes, oldest first.")
+class PartnerChangeConnection:
+    edges: list[PartnerChangeEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="How many events the partner has.")
+
+    @strawberry.field(description="The changes of this page (the nodes of `edges`).")
+    def nodes(self) -> list[PartnerChange]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(description="The end of the audit chain over the stored events.")
+class AuditHead:
+    position: int = strawberry.field(
+        description="The notification id of the last event the chain covers (0: none)."
+    )
+    chain_hash: str = strawberry.field(
+        description="SHA-256 chain hash up to `position`, hex (h_n = SHA-256(h_{n-1} || "
+        "stored event n)); `partnerbook audit verify` recomputes it."
+    )
+
+
+def _cursor(version: int) -> str:
+    return base64.urlsafe_b64encode(f"version:{version}".encode()).decode()
+
+
+def _after_version(after: str | None) -> int:
+    if after is None:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(after.encode()).decode().partition(":")
+        if kind == "version" and value.isdigit():
+            return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise ClientError(f"'{after}' is not a cursor of this list", "BAD_REQUEST")
+
+
+async def _display(info: Info, field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if field == "tag_ids":
+        ids = [UUID(str(t)) for t in value]
+        rows = await info.context.tags.load_many(ids)
+        return ", ".join(sorted(r.name if r else str(i) for i, r in zip(ids, rows, strict=True)))
+    if field == "parent_id":
+        row = await info.context.partners.load(UUID(str(value)))
+        return row.display_name if row else str(value)
+    if field in _REFERENCE_NAMES:
+        entry = await info.context.catalog_entries.load(UUID(str(value)))
+        return entry.name if entry else str(value)
+    if field == "credit_limit" and isinstance(value, dict):
+        return f"{value.get('amount')} {value.get('currency')}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+async def _change(info: Info, change: history.PartnerChange) -> PartnerChange:
+    fields = [
+        FieldChange(
+            field=api_field_name(d.field),
+            old=None if d.erased else await _display(info, d.field, d.old),
+            new=None if d.erased else await _display(info, d.field, d.new),
+            erased=d.erased,
+        )
+        for d in change.changes
+    ]
+    return PartnerChange(
+        version=change.version,
+        occurred_at=change.occurred_at,
+        event_type=change.event_type,
+        actor=change.actor,
+        request_id=change.request_id,
+        reason=change.reason,
+        changes=fields,
+    )
+
+
+async def history_connection(
+    info: Info, partner_id: UUID, first: int | None, after: str | None
+) -> PartnerChangeConnection:
+    if first is not None and not 0 <= first <= MAX_PAGE:
+        raise ClientError(f"`first` must be between 0 and {MAX_PAGE}", "LIMIT_EXCEEDED")
+    after_version = _after_version(after)
+    limit = DEFAULT_HISTORY_PAGE if first is None else first
+    app = info.context.services.app
+    page = await info.context.run(
+        history.partner_history, app, partner_id, after_version=after_version, limit=limit
+    )
+    if page is None:
+        return PartnerChangeConnection(
+            edges=[],
+            page_info=PageInfo(
+                has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
+            ),
+            total_count=0,
+        )
+    edges = [
+        PartnerChangeEdge(cursor=_cursor(c.version), node=await _change(info, c))
+        for c in page.changes
+    ]
+    return PartnerChangeConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=after_version > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.current_version,
+    )
+
+
+def _expect_partner_id(id: str) -> UUID:
+    try:
+        return expect_id(id, "Partner")
+    except BadId as error:
+        raise ClientError(str(error), "BAD_REQUEST") from None
+
+
+async def _row_as_of(
+    info: Info, directory: HistoryDirectory, partner: domain.Partner, instant: datetime, depth: int
+) -> PartnerRow:
+    parent_row = None
+    parent_id = partner.parent_id
+    if parent_id is not None and depth < MAX_PARENT_DEPTH:
+        version = await directory.version_at(parent_id, instant)
+        if version is not None:
+            parent = await info.context.run(
+                history.partner_at_version, info.context.services.app, parent_id, version
+            )
+            if parent is not None:
+                parent_row = await _row_as_of(info, directory, parent, instant, depth + 1)
+    return row_as_of(partner, parent_row)
+
+
+@strawberry.type
+class HistoryQueries:
+    @strawberry.field(
+        description="Every event of a partner with the fields it changed, oldest first."
+    )
+    async def partner_history(
+        self, info: Info, id: strawberry.ID, first: int | None = None, after: str | None = None
+    ) -> PartnerChangeConnection:
+        return await history_connection(info, _expect_partner_id(id), first, after)
+
+    @strawberry.field(
+        description="The partner as it was at an instant (`at`) or after one of its "
+        "versions (`version`): give exactly one. Null before it was created. Fields read "
+        "from other records (stats, activities, documents, opportunities, timeline, "
+        "children, history, the names of tags and catalog entries) are current; see "
+        "docs/api.md."
+    )
+    async def partner_as_of(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Partner | None:
+        if (at is None) == (version is None):
+            raise ClientError("give exactly one of `at` and `version`", "BAD_REQUEST")
+        ident = _expect_partner_id(id)
+        directory = HistoryDirectory(info.context.services.directory.pool)
+        app = info.context.services.app
+        if at is not None:
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            found = await directory.version_at(ident, at)
+            if found is None:
+                return None
+            wanted = found
+        else:
+            assert version is not None
+            if version < 1:
+                raise ClientError("`version` counts from 1", "BAD_REQUEST")
+            wanted = version
+        partner = await info.context.run(history.partner_at_version, app, ident, wanted)
+        if partner is None:
+            return None
+        if partner.version < wanted:
+            raise ClientError(
+                f"the partner has no version {wanted}: its current version is {partner.version}",
+                "BAD_REQUEST",
+            )
+        instant = at if at is not None else partner.modified_on
+        return Partner.from_row(await _row_as_of(info, directory, partner, instant, 0))
+
+    @strawberry.field(description="The audit chain's head: position and chain hash.")
+    async def audit_head(self, info: Info) -> AuditHead:
+        head = await HistoryDirectory(info.context.services.directory.pool).audit_head()
+        return AuditHead(position=head.position, chain_hash=head.chain_hash.hex())
