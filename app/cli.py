@@ -68,6 +68,11 @@ def schema() -> None:
     sys.stdout.write(sdl())
 
 
+from app.cli_demo import demo as _demo  # noqa: E402
+
+cli.command()(_demo)
+
+
 def main() -> None:
     cli()
 
