@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import re
 import threading
 import uuid
@@ -149,6 +151,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await close_runtime(runtime)
+            if runtime.db.embedded and multiprocessing.parent_process() is not None:
+                # A `serve --workers N` worker: uvicorn ends it by a signal, past atexit.
+                await anyio.to_thread.run_sync(database.release_embedded, settings.data_dir)
 
     async def healthz(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
@@ -162,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "status": "ok",
                 "projectedPosition": runtime.services.waiter.position,
                 "projectorActive": runtime.projector.is_active.is_set(),
+                "pid": os.getpid(),
             }
         )
 
