@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -70,3 +73,25 @@ def test_a_seed_loads_once(db: Database) -> None:
 def test_bad_counts_are_refused(db: Database, partners: str) -> None:
     code, _ = _demo(db, "--partners", partners)
     assert code == 2
+
+
+def _readme_examples() -> list[str]:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```graphql\n(.*?)```", quickstart, re.S)
+
+
+def test_the_readme_examples_run_on_demo_data(db: Database, settings: Settings) -> None:
+    examples = _readme_examples()
+    assert len(examples) == 3
+    assert _demo(db, "--partners", "150", "--seed", "9")[0] == 0
+    with TestClient(create_app(settings)) as client:
+        overdue, search, create = (gql(client, example) for example in examples)
+        assert overdue["partners"]["totalCount"] > 0
+        assert overdue["partners"]["nodes"][0]["stats"]["overdueActivityCount"] > 0
+        assert search["partnerFacets"]["countries"]
+        created = create["createPartner"]
+        assert created["userErrors"] == []
+        assert created["partner"]["phone"] == "+18709310505"
+        again = gql(client, examples[2])["createPartner"]["partner"]
+        assert again["id"] == created["partner"]["id"]
