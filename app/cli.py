@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 
@@ -11,6 +10,7 @@ import uvicorn
 
 from app import database
 from app.cli_projections import audit_cli, projections
+from app.observability import configure_logging, log_config
 from app.settings import Settings
 
 cli = typer.Typer(
@@ -34,11 +34,17 @@ def serve(
     ),
     port: int = typer.Option(None, help="Port (default PARTNERBOOK_PORT or 8000)."),
     reload: bool = typer.Option(False, help="Restart when the code changes (development)."),
+    workers: int = typer.Option(
+        None, min=1, max=64, help="Worker processes (default PARTNERBOOK_WORKERS or 1)."
+    ),
 ) -> None:
     """Runs the GraphQL API (GraphiQL at /graphql); starts the embedded PostgreSQL when
     PARTNERBOOK_DATABASE_URL is not set."""
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
+    worker_count = workers or settings.workers
+    if reload and worker_count > 1:
+        _fail("--reload runs one process: leave out --workers")
     try:
         db = database.resolve(settings.database_url, settings.data_dir)
         database.check_reachable(db, settings.connect_timeout)
@@ -57,9 +63,16 @@ def serve(
         host=bind_host,
         port=bind_port,
         reload=reload,
-        log_level="info",
+        log_level=settings.log_level.lower(),
         access_log=settings.access_log,
         lifespan="on",
+        workers=worker_count,
+        # Applied again in each worker process: every line with the request id.
+        log_config=log_config(settings.log_format, settings.log_level),
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        # A worker answers the supervisor's pings only once it has booted: on a busy
+        # machine that takes more than uvicorn's 5 s, and it would be killed and respawned.
+        timeout_worker_healthcheck=30,
     )
 
 
@@ -75,6 +88,9 @@ from app.cli_data import export_app, import_app  # noqa: E402
 
 cli.add_typer(import_app, name="import")
 cli.add_typer(export_app, name="export")
+from app.cli_demo import demo as _demo  # noqa: E402
+
+cli.command()(_demo)
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 import time
@@ -17,6 +16,7 @@ from rich.table import Table
 
 from app import database
 from app.application import Partnerbook
+from app.observability import configure_logging
 from app.projections import audit
 from app.projections.projector import (
     PROJECTION_NAMES,
@@ -66,7 +66,7 @@ def run_projections() -> None:
     """Runs every projection (registry, audit) until SIGTERM/SIGINT: the standalone
     projector process. Each holds its advisory lock, so a second process stands by."""
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

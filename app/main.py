@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import re
 import threading
 import uuid
@@ -22,8 +24,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from app import database
+from app import database, observability
 from app.application import Partnerbook
+from app.projections import lag
 from app.projections.catalog_queries import CatalogDirectory
 from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory
@@ -67,6 +70,7 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
         runtime: Runtime = request.app.state.runtime
         given = request.headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        observability.REQUEST_ID.set(request_id)  # every log line of this request carries it
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
         websocket = request if isinstance(request, WebSocket) else None
@@ -174,6 +178,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await close_runtime(runtime)
+            if runtime.db.embedded and multiprocessing.parent_process() is not None:
+                # A `serve --workers N` worker: uvicorn ends it by a signal, past atexit.
+                await anyio.to_thread.run_sync(database.release_embedded, settings.data_dir)
 
     async def healthz(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
@@ -187,11 +194,62 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "status": "ok",
                 "projectedPosition": runtime.services.waiter.position,
                 "projectorActive": runtime.projector.is_active.is_set(),
+                "pid": os.getpid(),
             }
         )
 
+    metrics = observability.Metrics()
+
+    async def projection_positions(runtime: Runtime) -> tuple[int, int]:
+        recorder = runtime.services.app.recorder
+        tracking = runtime.projector.projection.view.tracking_table_name
+        async with runtime.pool.connection() as conn:
+            return await lag.positions(
+                conn,
+                getattr(recorder, "events_table_name", ""),
+                tracking,
+                runtime.services.app.name,
+            )
+
+    async def metrics_endpoint(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        metrics.subscribers.set(runtime.services.hub.subscriber_count)
+        metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
+        try:
+            last, projected = await projection_positions(runtime)
+        except Exception:  # the database is away: the lag series keep their last value
+            log.warning("metrics: cannot read the projection positions", exc_info=True)
+        else:
+            metrics.log_position.set(last)
+            metrics.projected_position.set(projected)
+            metrics.lag.set(max(0, last - projected))
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            last, projected = await projection_positions(runtime)
+        except Exception as error:  # the check reports; it must not raise
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"database unreachable: {reason}"},
+                status_code=503,
+            )
+        behind = max(0, last - projected)
+        body = {"status": "ready", "lag": behind, "maxLag": settings.ready_max_lag}
+        if behind > settings.ready_max_lag:
+            body |= {
+                "status": "unavailable",
+                "reason": f"the read models are {behind} events behind the log "
+                f"(more than PARTNERBOOK_READY_MAX_LAG={settings.ready_max_lag})",
+            }
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    schema = build_schema(introspection=settings.introspection)
+    schema.extensions = (*schema.extensions, lambda: observability.MetricsExtension(metrics))
     graphql = PartnerbookGraphQL(
-        build_schema(introspection=settings.introspection),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         keep_alive=True,
         keep_alive_interval=settings.keep_alive_seconds,
@@ -203,6 +261,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
         ],
         lifespan=lifespan,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,4 +47,15 @@ class Settings(BaseSettings):
     graphiql: bool = True
     duplicate_name_similarity: float = Field(
         default=0.6, gt=0, le=1, description="Trigram similarity for SIMILAR_NAME candidates."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text or as one JSON object a line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    ready_max_lag: int = Field(
+        default=1000, ge=0, description="Unprojected events above which /readyz says 503."
+    )
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    graceful_shutdown_seconds: int = Field(
+        default=10, ge=0, le=3600, description="On SIGTERM, how long open requests may finish."
     )

@@ -1,0 +1,106 @@
+"""/metrics, /readyz and logs that carry the request id."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from app.main import create_app
+from app.observability import JsonFormatter, RequestIdFilter, TextFormatter
+from app.settings import Settings
+from tests.conftest import gql, gql_raw
+
+CREATE = """mutation Create($name: String!, $email: String) {
+  createPartner(input: { kind: COMPANY, name: $name, email: $email }) {
+    partner { id } userErrors { code }
+  }
+}"""
+
+
+def test_metrics_expose_latency_errors_commands_lag_and_subscribers(client: TestClient) -> None:
+    gql(client, "query Listing { partners(first: 5) { totalCount } }")
+    gql(client, "query Listing { partners(first: 1) { totalCount } }")
+    gql(client, CREATE, {"name": "Azure Interior"})
+    gql(client, CREATE, {"name": "Deco Addict", "email": "not-an-email"})
+    assert gql_raw(client, "{ partners(first: 500) { totalCount } }")["errors"]
+    assert gql_raw(client, "{ nope }")["errors"]
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert (
+        'partnerbook_graphql_request_duration_seconds_count{operation_name="Listing",'
+        'operation_type="query"} 2.0' in text
+    )
+    assert 'operation_name="Create",operation_type="mutation"} 2.0' in text
+    assert 'partnerbook_commands_total{command="createPartner",outcome="ok"} 1.0' in text
+    assert 'partnerbook_commands_total{command="createPartner",outcome="user_error"} 1.0' in text
+    assert 'partnerbook_user_errors_total{code="VALIDATION"} 1.0' in text
+    assert 'partnerbook_graphql_errors_total{code="LIMIT_EXCEEDED"} 1.0' in text
+    assert 'partnerbook_graphql_errors_total{code="BAD_REQUEST"} 1.0' in text
+    assert "partnerbook_projection_lag_events 0.0" in text
+    assert "partnerbook_subscribers 0.0" in text
+    assert "partnerbook_projector_active 1.0" in text
+
+
+def test_readyz_is_200_when_the_projections_keep_up(client: TestClient) -> None:
+    gql(client, CREATE, {"name": "Azure Interior"})
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "lag": 0, "maxLag": 1000}
+
+
+@pytest.fixture
+def captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """Log lines as the JSON and the text format write them."""
+    streams = (io.StringIO(), io.StringIO())
+    handlers = []
+    for stream, formatter in zip(streams, (JsonFormatter(), TextFormatter()), strict=True):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(formatter)
+        handler.addFilter(RequestIdFilter())
+        handlers.append(handler)
+        logging.getLogger().addHandler(handler)
+    try:
+        yield streams
+    finally:
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+
+
+def test_lag_makes_readyz_503_and_log_lines_carry_the_request_id(
+    settings: Settings, captured: tuple[io.StringIO, io.StringIO]
+) -> None:
+    lagging = settings.model_copy(
+        update={"run_projector": False, "read_your_writes_timeout": 0.05, "ready_max_lag": 0}
+    )
+    with TestClient(create_app(lagging)) as client:
+        assert client.get("/readyz").status_code == 200
+        response = client.post(
+            "/graphql",
+            json={"query": CREATE, "variables": {"name": "Azure Interior"}},
+            headers={"x-request-id": "req-json-1"},
+        )
+        assert response.json()["data"]["createPartner"]["userErrors"] == []
+
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        body = ready.json()
+        assert body["status"] == "unavailable"
+        assert body["lag"] >= 1
+        assert "PARTNERBOOK_READY_MAX_LAG=0" in body["reason"]
+        assert "partnerbook_projection_lag_events 0.0" not in client.get("/metrics").text
+
+    json_stream, text_stream = captured
+    lines = [json.loads(line) for line in json_stream.getvalue().splitlines()]
+    waited = [line for line in lines if "did not reach position" in line["message"]]
+    assert waited, lines
+    assert waited[0]["request_id"] == "req-json-1"
+    assert waited[0]["level"] == "WARNING"
+    assert "[request req-json-1]" in text_stream.getvalue()
