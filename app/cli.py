@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from app import database
+from app.cli_keys import first_start, keys
 from app.settings import Settings
 
 cli = typer.Typer(
@@ -17,6 +18,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+cli.add_typer(keys, name="keys")
 
 
 def _fail(message: str) -> None:
@@ -43,6 +45,7 @@ def serve(
         _fail(str(error))
     bind_host = host or settings.host
     bind_port = port or settings.port
+    first_start(db, bind_host, bind_port)
     where = "embedded PostgreSQL in " + str(settings.data_dir) if db.embedded else db.url
     typer.echo(f"Partnerbook on http://{bind_host}:{bind_port}/graphql (database: {where})")
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through Python instead
