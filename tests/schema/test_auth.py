@@ -12,9 +12,11 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.database import Database
+from app.main import create_app
 from app.projections import api_keys
 from app.schema.auth import refusal
 from app.schema.live.cursors import encode_cursor
+from app.settings import Settings
 from tests.conftest import as_key, event_count, gql, gql_raw, key_for
 
 CREATE = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {
@@ -189,3 +191,14 @@ def test_a_key_never_appears_in_the_logs(
     for key in (good, bad, admin_key):
         assert key not in text
         assert key.split("_", 2)[2] not in text
+
+
+def test_a_revocation_is_seen_once_the_cached_look_up_expires(
+    settings: Settings, db: Database
+) -> None:
+    key = key_for(db, "viewer", "revoked-while-in-use")
+    uncached = settings.model_copy(update={"key_cache_seconds": 0})
+    with TestClient(create_app(uncached), headers={"Authorization": f"Bearer {key}"}) as client:
+        assert gql(client, LIST)["partners"]["totalCount"] == 0
+        api_keys.revoke_key(db.conninfo(), "revoked-while-in-use")
+        assert codes(gql_raw(client, LIST)) == ["UNAUTHENTICATED"]
