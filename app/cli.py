@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from app import database
+from app.cli_keys import first_start, keys
 from app.cli_projections import audit_cli, projections
 from app.observability import configure_logging, log_config
 from app.settings import Settings
@@ -20,6 +21,7 @@ cli = typer.Typer(
 )
 cli.add_typer(projections, name="projections")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(keys, name="keys")
 
 
 def _fail(message: str) -> None:
@@ -52,6 +54,7 @@ def serve(
         _fail(str(error))
     bind_host = host or settings.host
     bind_port = port or settings.port
+    first_start(db, bind_host, bind_port)
     where = "embedded PostgreSQL in " + str(settings.data_dir) if db.embedded else db.url
     typer.echo(f"Partnerbook on http://{bind_host}:{bind_port}/graphql (database: {where})")
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through Python instead

@@ -18,15 +18,22 @@ import anyio
 import anyio.to_thread
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.types.unset import UnsetType
 
 from app import database, observability
 from app.application import Partnerbook
-from app.projections import lag
+from app.projections import api_keys, lag
 from app.projections.catalog_queries import CatalogDirectory
 from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory
@@ -39,7 +46,9 @@ from app.projections.projector import (
     construct_view,
 )
 from app.projections.relationship_queries import RelationshipDirectory
+from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context, Services
+from app.schema.limits import BodyLimit
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
 from app.schema.schema import build_schema
@@ -63,7 +72,52 @@ class Runtime:
     audit_thread: threading.Thread | None = None
 
 
+_BAD_KEY = "the API key is unknown, revoked or expired"
+_NO_KEY = "an API key is required (Authorization: Bearer <key>)"
+
+
+class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: a `connection_init` without a valid key closes with 4401."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload") or {}
+        if (
+            isinstance(payload, dict)
+            and not self.connection_init_received
+            and not await authenticate_connection(self.context, payload)
+        ):
+            if self.connection_init_timeout_task:
+                self.connection_init_timeout_task.cancel()
+            await self.websocket.close(code=4401, reason="Unauthorized")
+            return
+        await super().handle_connection_init(message)
+
+
+async def authenticate_connection(context: Context, params: dict[str, Any]) -> bool:
+    """Sets the principal of a WebSocket connection from its `connection_init` payload."""
+    if context.principal is not None:
+        return True
+    key = key_of_connection_params(params)
+    keys = context.services.keys
+    principal = await keys.authenticate(key) if key and keys is not None else None
+    if principal is None:
+        context.auth_error = _BAD_KEY if key else _NO_KEY
+        return False
+    context.principal = principal
+    context.actor = principal.name
+    return True
+
+
 class PartnerbookGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = AuthenticatingTransportWS
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        if not await authenticate_connection(context, context.connection_params or {}):
+            raise ConnectionRejectionError(
+                {"message": context.auth_error, "extensions": {"code": "UNAUTHENTICATED"}}
+            )
+        return await super().on_ws_connect(context)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -74,13 +128,22 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
         websocket = request if isinstance(request, WebSocket) else None
-        return Context(
+        context = Context(
             services=runtime.services,
             request_id=request_id,
             actor="anonymous",
             long_lived=websocket is not None,
             disconnect=websocket.close if websocket is not None else None,
         )
+        if websocket is None:  # a WebSocket authenticates in its connection_init
+            key = bearer_key(request.headers.get("authorization"))
+            keys = runtime.services.keys
+            context.principal = await keys.authenticate(key) if key and keys else None
+            if context.principal is None:
+                context.auth_error = _BAD_KEY if key else _NO_KEY
+            else:
+                context.actor = context.principal.name
+        return context
 
 
 def open_application(db: database.Database, settings: Settings) -> Partnerbook:
@@ -114,6 +177,7 @@ async def open_runtime(settings: Settings) -> Runtime:
             target=audit_projector.run, args=(stop,), name="audit-projector", daemon=True
         )
         audit_thread.start()
+    await anyio.to_thread.run_sync(api_keys.ensure_table, db.conninfo())
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         db.conninfo(),
         min_size=1,
@@ -145,6 +209,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         hub=hub,
         waiter=waiter,
         limiter=anyio.CapacityLimiter(settings.command_threads),
+        keys=api_keys.KeyStore(pool, ttl=settings.key_cache_seconds),
     )
     hub.enrich = record_loader(services)
     await hub.start()
@@ -246,8 +311,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    schema = build_schema(introspection=settings.introspection)
-    schema.extensions = (*schema.extensions, lambda: observability.MetricsExtension(metrics))
+    schema = build_schema(
+        introspection=settings.introspection,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_cost=settings.max_cost,
+        max_batch=settings.max_batch,
+    )
+    # First, so it times the whole operation; the Guard stays the last extension.
+    schema.extensions = (lambda: observability.MetricsExtension(metrics), *schema.extensions)
     graphql = PartnerbookGraphQL(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,
@@ -265,4 +338,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
     )

@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(default=False, description="uvicorn's line per request.")
     introspection: bool = True
+    max_depth: int = Field(default=15, ge=1, le=100, description="Deepest field nesting.")
+    max_aliases: int = Field(default=30, ge=0, le=10_000, description="Aliases per document.")
+    max_tokens: int = Field(default=5000, ge=100, le=1_000_000, description="Tokens per query.")
+    max_cost: int = Field(
+        default=10_000, ge=1, description="Nodes one operation may return (page sizes multiplied)."
+    )
+    max_batch: int = Field(default=100, ge=1, le=10_000, description="Items in a list argument.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Request body size.")
+    key_cache_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="How long a key look-up is cached (revocation lag)."
+    )
     graphiql: bool = True
     duplicate_name_similarity: float = Field(
         default=0.6, gt=0, le=1, description="Trigram similarity for SIMILAR_NAME candidates."

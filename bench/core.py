@@ -228,6 +228,11 @@ def serving(
     import httpx2 as httpx
 
     port = free_port()
+    if module_args[0] == "app.cli":  # Partnerbook wants an API key: bench.http sends it
+        from app.projections.api_keys import create_key
+        from bench.http import KEYS
+
+        KEYS[port] = create_key(db.conninfo(), f"bench-{port}", "admin")
     log = run.workdir / f"{name}-{port}.log"
     env = {**os.environ, "PARTNERBOOK_DATABASE_URL": db.dsn, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:

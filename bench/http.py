@@ -18,6 +18,10 @@ class HttpError(RuntimeError):
     """A response that is not a success, or a GraphQL response with errors."""
 
 
+KEYS: dict[int, str] = {}
+"""The API key sent to the server on each port (registered by bench.core.serving)."""
+
+
 class Connection:
     """One keep-alive connection to 127.0.0.1:port."""
 
@@ -47,8 +51,10 @@ class Connection:
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         reader, writer = await self._open()
+        key = KEYS.get(self.port)
+        auth = f"Authorization: Bearer {key}\r\n" if key else ""
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{auth}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         writer.write(head.encode() + body)

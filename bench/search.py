@@ -46,6 +46,7 @@ from psycopg import sql
 
 from app import database
 from app.application import Audit, Partnerbook
+from app.projections import api_keys
 from app.projections.catalog_queries import CatalogDirectory
 from app.projections.partner_queries import (
     Order,
@@ -797,6 +798,7 @@ def serve_and_measure(
         "PARTNERBOOK_RUN_PROJECTOR": "true",
     }
     base = f"http://127.0.0.1:{args.port}"
+    auth = {"Authorization": "Bearer " + api_keys.create_key(db.conninfo(), "bench", "admin")}
     with tempfile.NamedTemporaryFile(prefix="pb_search_server_", suffix=".log") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(args.port)],
@@ -809,7 +811,7 @@ def serve_and_measure(
             say(f"server up: {health}")
             measured = []
             with (
-                httpx.Client(base_url=base, timeout=120) as http,
+                httpx.Client(base_url=base, timeout=120, headers=auth) as http,
                 psycopg.connect(db.conninfo(), autocommit=True) as conn,
             ):
                 baseline = [post_ms(http, "{ __typename }") for _ in range(args.runs + 5)][5:]

@@ -29,7 +29,10 @@ import httpx2 as httpx
 from websockets.asyncio.client import connect
 
 from app import database
+from app.projections import api_keys
 
+AUTH: dict[str, str] = {}
+"""The Authorization header (and connection_init payload) for the server of this run."""
 SUBSCRIBE = """subscription($ids: [ID!]) { partnerChanged(partnerIds: $ids) {
   cursor changes } }"""
 CREATE = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {
@@ -52,7 +55,7 @@ async def subscriber(
     stop: asyncio.Event,
 ) -> None:
     async with connect(url, subprotocols=["graphql-transport-ws"], max_queue=None) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(json.dumps({"type": "connection_init", "payload": AUTH}))
         while json.loads(await ws.recv())["type"] != "connection_ack":
             pass
         await ws.send(
@@ -98,7 +101,7 @@ async def run_level(
     ]
     await asyncio.gather(*(r.wait() for r in readies))
     await asyncio.sleep(1.0)  # let every subscription register on the server
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=AUTH) as http:
         writes = int(rate * seconds)
         started = time.perf_counter()
         for n in range(writes):
@@ -153,6 +156,7 @@ def main() -> None:
         name = f"pb_bench_{uuid.uuid4().hex[:8]}"
         db = database.create_database(admin, name)
         database.prepare(db, 5)
+        AUTH["Authorization"] = "Bearer " + api_keys.create_key(db.conninfo(), "bench", "admin")
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(args.port)],
             env={**os.environ, "PARTNERBOOK_DATABASE_URL": db.dsn},
@@ -175,6 +179,7 @@ def main() -> None:
                 httpx.post(
                     f"{base}/graphql",
                     json={"query": CREATE, "variables": {"name": f"Partner {i}"}},
+                    headers=AUTH,
                     timeout=30,
                 ).json()["data"]["createPartner"]["partner"]["id"]
                 for i in range(args.partners)

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from app import database
 from app.database import Database
 from app.main import create_app
+from app.projections import api_keys
 from app.settings import Settings
 
 
@@ -55,9 +56,29 @@ def settings(db: Database, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+def admin_key(db: Database) -> str:
+    """An admin API key in the test database (the `client` fixture sends it)."""
+    return api_keys.create_key(db.conninfo(), "test-admin", "admin")
+
+
+@pytest.fixture
+def client(settings: Settings, admin_key: str) -> Iterator[TestClient]:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with TestClient(create_app(settings), headers=headers) as test_client:
         yield test_client
+
+
+def key_for(db: Database, role: str, name: str | None = None) -> str:
+    """A new key of `role` (named `role` unless given) in the test database."""
+    return api_keys.create_key(db.conninfo(), name or role, role)
+
+
+def as_key(client: TestClient, key: str | None) -> TestClient:
+    """`client` sending `key` (None: no Authorization header) from now on."""
+    client.headers.pop("Authorization", None)
+    if key is not None:
+        client.headers["Authorization"] = f"Bearer {key}"
+    return client
 
 
 def event_count(db: Database) -> int:

@@ -39,12 +39,12 @@ def _demo(db: Database, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_demo_data_shows_through_graphql(db: Database, settings: Settings) -> None:
+def test_demo_data_shows_through_graphql(db: Database, settings: Settings, admin_key: str) -> None:
     code, output = _demo(db, "--partners", "200", "--seed", "3")
     assert code == 0, output
     assert "projected and browsable" in output
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=_auth(admin_key)) as client:
         data = gql(client, COMPANIES)
 
     assert 200 <= data["all"]["totalCount"] < 260
@@ -81,11 +81,13 @@ def _readme_examples() -> list[str]:
     return re.findall(r"```graphql\n(.*?)```", quickstart, re.S)
 
 
-def test_the_readme_examples_run_on_demo_data(db: Database, settings: Settings) -> None:
+def test_the_readme_examples_run_on_demo_data(
+    db: Database, settings: Settings, admin_key: str
+) -> None:
     examples = _readme_examples()
     assert len(examples) == 3
     assert _demo(db, "--partners", "150", "--seed", "9")[0] == 0
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=_auth(admin_key)) as client:
         overdue, search, create = (gql(client, example) for example in examples)
         assert overdue["partners"]["totalCount"] > 0
         assert overdue["partners"]["nodes"][0]["stats"]["overdueActivityCount"] > 0
@@ -95,3 +97,7 @@ def test_the_readme_examples_run_on_demo_data(db: Database, settings: Settings) 
         assert created["partner"]["phone"] == "+18709310505"
         again = gql(client, examples[2])["createPartner"]["partner"]
         assert again["id"] == created["partner"]["id"]
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

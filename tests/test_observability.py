@@ -75,12 +75,12 @@ def captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
 
 
 def test_lag_makes_readyz_503_and_log_lines_carry_the_request_id(
-    settings: Settings, captured: tuple[io.StringIO, io.StringIO]
+    settings: Settings, captured: tuple[io.StringIO, io.StringIO], admin_key: str
 ) -> None:
     lagging = settings.model_copy(
         update={"run_projector": False, "read_your_writes_timeout": 0.05, "ready_max_lag": 0}
     )
-    with TestClient(create_app(lagging)) as client:
+    with TestClient(create_app(lagging), headers=_auth(admin_key)) as client:
         assert client.get("/readyz").status_code == 200
         response = client.post(
             "/graphql",
@@ -104,3 +104,7 @@ def test_lag_makes_readyz_503_and_log_lines_carry_the_request_id(
     assert waited[0]["request_id"] == "req-json-1"
     assert waited[0]["level"] == "WARNING"
     assert "[request req-json-1]" in text_stream.getvalue()
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

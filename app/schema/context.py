@@ -15,6 +15,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
+from app.projections.api_keys import KeyStore, Principal
 from app.projections.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory, PartnerRow
@@ -45,6 +46,8 @@ class Services:
     relationships: RelationshipDirectory
     feed: ChangeFeed
     hub: SubscriptionHub
+    keys: KeyStore | None = None
+    """API key look-ups (None: no authentication possible, every request refused)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
@@ -67,6 +70,10 @@ class Context:
     """A WebSocket connection's context: no caching, and the clock read for each event."""
     disconnect: Callable[[int, str], Awaitable[None]] | None = None
     """Closes the WebSocket connection (code, reason), for one that cannot keep up."""
+    principal: Principal | None = None
+    """The API key's holder; None refuses the request (UNAUTHENTICATED)."""
+    auth_error: str | None = None
+    connection_params: dict[str, Any] | None = None
     _now: datetime = field(init=False)
 
     def __post_init__(self) -> None:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from app.schema.auth import Guard, limit_rules
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
 from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
+from app.schema.limits import LIMIT_EXCEEDED, is_token_limit
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
@@ -64,19 +68,33 @@ class PartnerbookSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
+            if is_token_limit(error):
+                error.extensions = {**(error.extensions or {}), "code": LIMIT_EXCEEDED}
             # Syntax and validation errors never reach the operation's result: code them here.
             if error.original_error is None and not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[type[strawberry.extensions.SchemaExtension]] = [
+def build_schema(
+    *,
+    introspection: bool = True,
+    max_depth: int = 15,
+    max_aliases: int = 30,
+    max_tokens: int = 5000,
+    max_cost: int = 10_000,
+    max_batch: int = 100,
+) -> strawberry.Schema:
+    rules = limit_rules(max_depth, max_aliases)  # built once: Guard caches by rules
+    extensions: list[Any] = [
         MaskInternalErrors,
+        lambda: MaxTokensLimiter(max_tokens),
         ParserCache,
-        ValidationCache,
+        lambda: AddValidationRules(rules),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    # Last: it validates with every rule added above, then checks key, role and cost.
+    extensions.append(lambda: Guard(max_cost=max_cost, max_batch=max_batch))
     return PartnerbookSchema(
         query=Query,
         mutation=Mutation,

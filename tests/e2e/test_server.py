@@ -7,7 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 import httpx2 as httpx
 
 from app.database import Database
+from app.projections import api_keys
+from tests.e2e.ws_client import KEYS
 
 CREATE = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {
   partner { id name } userErrors { code } } }"""
@@ -29,23 +33,40 @@ def _free_port() -> int:
         return port
 
 
+_FIRST_KEYS: dict[str, str] = {}
+"""The admin key a first start printed, by data dir (a restart prints none)."""
+
+
 @contextmanager
 def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """A server; with a database URL, an admin key is made for it first, else the key
+    the first start prints is used. `post` and `websocket` send it."""
     port = _free_port()
+    url = env.get("PARTNERBOOK_DATABASE_URL")
+    key = None
+    if url:
+        key = api_keys.create_key(
+            Database.from_url(url).conninfo(), f"e2e-{uuid.uuid4().hex[:8]}", "admin"
+        )
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         env={**os.environ, **env},
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
     )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
+    reader.start()
     base = f"http://127.0.0.1:{port}"
+    data_dir = env.get("PARTNERBOOK_DATA_DIR", str(cwd))
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                out = process.stdout.read().decode() if process.stdout else ""
-                raise AssertionError(f"server exited: {out}")
+                reader.join(5)
+                raise AssertionError(f"server exited: {''.join(output)}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -53,8 +74,13 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "server did not start within 60 s"
             time.sleep(0.2)
+        printed = [line.strip() for line in output if line.strip().startswith("pb_")]
+        if key is None and printed:
+            _FIRST_KEYS[data_dir] = printed[0]
+        KEYS[base] = key or _FIRST_KEYS[data_dir]
         yield base
     finally:
+        KEYS.pop(base, None)
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)
@@ -65,7 +91,10 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
 
 def post(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     response = httpx.post(
-        f"{base}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+        f"{base}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {KEYS[base]}"},
+        timeout=30,
     )
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
@@ -80,6 +109,9 @@ def _env_without_database() -> dict[str, str]:
 def test_serve_with_embedded_postgres_keeps_data_across_restarts(tmp_path: Path) -> None:
     env = {**_env_without_database(), "PARTNERBOOK_DATA_DIR": str(tmp_path / "data")}
     with serving(env, tmp_path) as base:
+        assert KEYS[base].startswith("pb_")  # printed by the first start
+        unauthenticated = httpx.post(f"{base}/graphql", json={"query": LIST}, timeout=10)
+        assert unauthenticated.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         page = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=10)
         assert page.status_code == 200 and "graphiql" in page.text.lower()
         created = post(base, CREATE, {"name": "Azure Interior"})["createPartner"]

@@ -49,12 +49,20 @@ class Subscription:
         raise AssertionError(f"unexpected data {data}")
 
 
+KEYS: dict[str, str] = {}
+"""The API key to send to each server (base URL), filled in by `serving()`."""
+
+
 @asynccontextmanager
-async def websocket(base_url: str, *, legacy: bool = False) -> AsyncIterator[Subscription]:
+async def websocket(
+    base_url: str, *, legacy: bool = False, key: str | None = None
+) -> AsyncIterator[Subscription]:
     url = base_url.replace("http://", "ws://") + "/graphql"
     protocol = "graphql-ws" if legacy else "graphql-transport-ws"
+    key = key or KEYS.get(base_url)
+    payload = {"Authorization": f"Bearer {key}"} if key else {}
     async with connect(url, subprotocols=[protocol]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         while True:
             ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if ack["type"] == "connection_ack":

@@ -60,7 +60,7 @@ STRINGS = [
 
 
 @pytest.fixture
-def snap_client(db: Database, tmp_path: Path) -> Any:
+def snap_client(db: Database, tmp_path: Path, admin_key: str) -> Any:
     """The service with a snapshot every 2 events, so one is taken before erasure."""
     settings = Settings(
         database_url=db.dsn,
@@ -68,7 +68,7 @@ def snap_client(db: Database, tmp_path: Path) -> Any:
         read_your_writes_timeout=10,
         snapshot_interval=2,
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=_auth(admin_key)) as client:
         yield client
 
 
@@ -213,3 +213,7 @@ def test_an_anonymized_person_keeps_its_personal_fields_empty(client: TestClient
     ]
     assert allowed["userErrors"] == [] and allowed["partner"]["isCustomer"] is True
     assert allowed["partner"]["name"] == "Anonymized partner"
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from app.database import Database
-from tests.conftest import event_count, gql
+from tests.conftest import event_count, gql, gql_raw
 
 IMPORT = """
 mutation($input: ImportPartnersInput!) {
@@ -72,3 +72,14 @@ def test_more_than_1000_rows_are_refused(client: TestClient, db: Database) -> No
     assert result["userErrors"][0]["field"] == ["rows"]
     assert result["created"] == 0
     assert event_count(db) == 0
+
+
+def test_more_rows_than_the_general_list_limit_import(client: TestClient, db: Database) -> None:
+    """importPartners takes up to 1,000 rows, past the 100-item limit of other lists; the
+    lists inside a row keep that limit."""
+    rows = [{"name": f"Bulk {i}", "isCompany": True} for i in range(150)]
+    result = gql(client, IMPORT, {"input": {"rows": rows}})["importPartners"]
+    assert (result["created"], result["userErrors"]) == (150, [])
+    tags = [f"t{i}" for i in range(101)]
+    body = gql_raw(client, IMPORT, {"input": {"rows": [{"name": "Tagged", "tags": tags}]}})
+    assert body["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"

@@ -499,9 +499,12 @@ def test_two_contacts_of_one_company_merge_and_the_source_stays_a_node(
     assert [c["id"] for c in children] == [keep["id"]]  # lists show active partners only
 
 
-def test_merge_and_unmerge_from_snapshots(settings: Settings, db: Database) -> None:
+def test_merge_and_unmerge_from_snapshots(settings: Settings, db: Database, admin_key: str) -> None:
     """Every event snapshotted: the merge records survive a snapshot's round trip."""
-    with TestClient(create_app(settings.model_copy(update={"snapshot_interval": 1}))) as client:
+    with TestClient(
+        create_app(settings.model_copy(update={"snapshot_interval": 1})),
+        headers=_auth(admin_key),
+    ) as client:
         dest = create(client, kind="COMPANY", name="Snap Ltd", email="a@snap.example")
         src = create(client, kind="COMPANY", name="Snap Limited", email="b@snap.example")
         activity = run(
@@ -548,3 +551,7 @@ def test_unmerging_after_the_destination_was_merged_on(client: TestClient) -> No
     assert [e["code"] for e in again["userErrors"]] == ["ARCHIVED"]  # B is merged
     assert unmerge(client, sourceId=b["id"])["userErrors"] == []
     assert [n["id"] for n in view(client, b)["activities"]["nodes"]] == [activity["id"]]
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

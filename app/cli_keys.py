@@ -1,0 +1,108 @@
+"""`partnerbook keys ...`: create, list and revoke API keys; and the first start of
+`partnerbook serve`, which makes the admin key a newcomer needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app import database
+from app.projections import api_keys
+from app.settings import Settings
+
+keys = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"partnerbook: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _conninfo() -> str:
+    settings = Settings()
+    try:
+        db = database.resolve(settings.database_url, settings.data_dir)
+        database.check_reachable(db, settings.connect_timeout)
+    except database.DatabaseUnavailable as error:
+        _fail(str(error))
+        raise  # unreachable: _fail exits
+    return db.conninfo()
+
+
+@keys.command("create")
+def create(
+    name: str = typer.Option(..., "--name", help="Unique name; recorded as the actor."),
+    role: str = typer.Option(..., "--role", help="admin, editor, viewer or auditor."),
+    expires: int | None = typer.Option(None, "--expires", help="Days until it expires."),
+) -> None:
+    """Creates a key and prints it once (the last line); only its hash is stored."""
+    try:
+        key = api_keys.create_key(_conninfo(), name, role, expires)
+    except api_keys.ApiKeyError as error:
+        _fail(str(error))
+        return
+    typer.echo(f"Created the {role} key {name.strip()!r}; it is shown only this once:")
+    typer.echo(key)
+
+
+@keys.command("list")
+def list_() -> None:
+    """Lists the keys (never their secrets)."""
+    rows = api_keys.list_keys(_conninfo())
+    now = datetime.now(UTC)
+    table = Table("id", "name", "role", "prefix", "state", "created", "expires", "last used")
+
+    def when(moment: datetime | None) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.name,
+            row.role,
+            f"pb_{row.prefix}_…",
+            row.state(now),
+            when(row.created_at),
+            when(row.expires_at),
+            when(row.last_used_at),
+        )
+    Console(width=160).print(table)
+
+
+@keys.command("revoke")
+def revoke(name_or_id: str = typer.Argument(..., help="The key's name or id.")) -> None:
+    """Revokes a key; a running server refuses it within PARTNERBOOK_KEY_CACHE_SECONDS."""
+    try:
+        row = api_keys.revoke_key(_conninfo(), name_or_id)
+    except api_keys.ApiKeyError as error:
+        _fail(str(error))
+        return
+    typer.echo(f"Revoked the key {row.name!r} ({row.id}).")
+
+
+def first_start(db: database.Database, host: str, port: int) -> None:
+    """Before serving: with no key at all, creates the admin key and prints it (on
+    localhost), or refuses to listen on another interface (exit code 1)."""
+    conninfo = db.conninfo()
+    if api_keys.count_keys(conninfo) > 0:
+        return
+    if host not in LOCAL_HOSTS:
+        _fail(
+            f"refusing to listen on {host} while no API key exists: anyone could reach "
+            "the registry. Create one first (`partnerbook keys create --name admin "
+            "--role admin`), or start once on 127.0.0.1 to get the admin key."
+        )
+    key = api_keys.create_key(conninfo, "admin", "admin")
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    typer.echo(
+        "\nFirst start: created the API key 'admin' (role admin). It is shown only this once:\n"
+        f"\n    {key}\n\n"
+        f"Open GraphiQL at http://{shown}:{port}/graphql and paste into its Headers tab:\n"
+        f'\n    {{"Authorization": "Bearer {key}"}}\n\n'
+        "Create more keys with `partnerbook keys create --name NAME --role ROLE`.\n"
+    )

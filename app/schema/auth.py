@@ -1,0 +1,164 @@
+"""Who may do what: the roles' rules by field name, the reading of a key from a request,
+and the `Guard` extension that refuses (before anything runs) the unauthenticated, the
+forbidden and the too costly."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    validate,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+from app.projections.api_keys import ROLES, Principal
+from app.schema.limits import as_limit, limit_error, walk
+
+ADMIN_ONLY_MUTATIONS = frozenset({"anonymizePartner", "unmergePartner"})
+"""Mutations only an admin may run: erasure and merge undo."""
+
+HISTORY_FIELDS = frozenset(
+    {
+        ("Query", "partnerHistory"),
+        ("Query", "partnerAsOf"),
+        ("Query", "auditHead"),
+        ("Partner", "history"),
+    }
+)
+"""Fields a viewer may not read (past values, including erased personal data)."""
+
+READS_HISTORY = frozenset({"admin", "editor", "auditor"})
+MUTATES = frozenset({"admin", "editor"})
+assert set(ROLES) >= READS_HISTORY | MUTATES
+
+
+class Unauthenticated(GraphQLError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
+
+
+class Forbidden(GraphQLError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "FORBIDDEN"})
+
+
+def refusal(role: str, operation: OperationType, fields: Iterable[tuple[str, str]]) -> str | None:
+    """Why `role` may not run an operation touching `fields` ((type, field) pairs), or
+    None when it may. The one table of the roles' rules."""
+    if role not in ROLES:
+        return f"unknown role {role!r}"
+    if role == "admin":
+        return None
+    fields = set(fields)
+    if operation is OperationType.MUTATION:
+        if role not in MUTATES:
+            return f"the {role} role cannot run mutations"
+        for type_name, name in sorted(fields):
+            if type_name == "Mutation" and name in ADMIN_ONLY_MUTATIONS:
+                return f"only the admin role can run `{name}`"
+    if role not in READS_HISTORY:
+        for type_name, name in sorted(fields & HISTORY_FIELDS):
+            return f"the {role} role cannot read `{type_name}.{name}`"
+    return None
+
+
+def bearer_key(value: str | None) -> str | None:
+    """The key of an `Authorization: Bearer <key>` value (None when absent or not Bearer)."""
+    if not value:
+        return None
+    scheme, _, key = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
+
+
+def key_of_connection_params(params: Mapping[str, Any] | None) -> str | None:
+    """The key in a WebSocket `connection_init` payload: `Authorization` (or
+    `authorization`) with a Bearer value, or `apiKey` with the bare key."""
+    if not isinstance(params, Mapping):
+        return None
+    for name in ("Authorization", "authorization"):
+        value = params.get(name)
+        if isinstance(value, str):
+            return bearer_key(value)
+    value = params.get("apiKey")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+@functools.lru_cache(maxsize=256)
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]
+) -> list[GraphQLError]:
+    return validate(schema, document, rules)
+
+
+def limit_rules(max_depth: int, max_aliases: int) -> list[type[ASTValidationRule]]:
+    """Depth and aliases limits as validation rules coded LIMIT_EXCEEDED."""
+    return [
+        as_limit(depth_validator(max_depth, None, None)),
+        as_limit(aliases_validator(max_aliases)),
+    ]
+
+
+class Guard(SchemaExtension):
+    """Runs the validation (with a cache; it replaces strawberry's ValidationCache) and
+    then refuses, as the only error of the request: no principal → UNAUTHENTICATED (before
+    validation, so nothing about the schema leaks); a role not allowed → FORBIDDEN; too
+    many nodes or too long a list argument → LIMIT_EXCEEDED. Nothing runs when refused."""
+
+    def __init__(self, *, max_cost: int, max_batch: int, default_page: int = 50) -> None:
+        self.max_cost = max_cost
+        self.max_batch = max_batch
+        self.default_page = default_page
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        principal: Principal | None = getattr(ec.context, "principal", None)
+        if principal is None:
+            reason = getattr(ec.context, "auth_error", None) or "an API key is required"
+            ec.pre_execution_errors = [Unauthenticated(reason)]
+            yield
+            return
+        assert ec.graphql_document is not None
+        schema = ec.schema._schema
+        errors = _validate(schema, ec.graphql_document, tuple(ec.validation_rules))
+        if not errors:
+            refused = self.check(
+                schema, ec.graphql_document, ec.operation_name, ec.variables, principal
+            )
+            errors = [refused] if refused is not None else []
+        ec.pre_execution_errors = errors
+        yield
+
+    def check(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        principal: Principal,
+    ) -> GraphQLError | None:
+        walked = walk(schema, document, operation_name, variables, self.default_page)
+        if walked is None:
+            return None  # no single operation: the executor says so
+        reason = refusal(principal.role, walked.operation, walked.fields)
+        if reason is not None:
+            return Forbidden(reason)
+        longest, where = walked.longest_list
+        if longest > self.max_batch:
+            return limit_error(f"`{where}` got a list of {longest}; at most {self.max_batch}")
+        if walked.cost > self.max_cost:
+            return limit_error(
+                f"the operation may return {walked.cost} nodes; at most {self.max_cost} "
+                f"(connections count `first`, or {self.default_page}, times the ones above)"
+            )
+        return None
