@@ -176,3 +176,18 @@ def drop_database(admin: Database, dbname: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
         )
+
+
+@contextlib.contextmanager
+def schema_lock(db: Database, timeout: float) -> Any:
+    """Holds an advisory lock while tables are created: processes starting together
+    (`serve --workers N`) would otherwise race on CREATE TABLE IF NOT EXISTS, which
+    PostgreSQL answers with a unique violation in pg_type for all but one of them."""
+    with psycopg.connect(
+        db.conninfo(), autocommit=True, connect_timeout=max(1, int(timeout))
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('partnerbook:schema'))")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('partnerbook:schema'))")

@@ -158,13 +158,20 @@ def open_application(db: database.Database, settings: Settings) -> Partnerbook:
 async def open_runtime(settings: Settings) -> Runtime:
     db = await anyio.to_thread.run_sync(database.resolve, settings.database_url, settings.data_dir)
     await anyio.to_thread.run_sync(database.prepare, db, settings.connect_timeout)
-    app = await anyio.to_thread.run_sync(open_application, db, settings)
     env = db.eventsourcing_env(2, settings.connect_timeout)
-    view = await anyio.to_thread.run_sync(construct_view, env)
+
+    def open_storage() -> tuple[Partnerbook, Any, Any]:
+        with database.schema_lock(db, settings.connect_timeout):
+            app = open_application(db, settings)
+            view = construct_view(env)
+            audit_view = construct_audit_view(env)
+            api_keys.ensure_table(db.conninfo())
+        return app, view, audit_view
+
+    app, view, audit_view = await anyio.to_thread.run_sync(open_storage)
     projector = Projector(
         app, RegistryProjection(view), db, batch_size=settings.projection_batch_size
     )
-    audit_view = await anyio.to_thread.run_sync(construct_audit_view, env)
     audit_projector = Projector(
         app, AuditProjection(audit_view), db, batch_size=settings.projection_batch_size
     )
@@ -177,7 +184,6 @@ async def open_runtime(settings: Settings) -> Runtime:
             target=audit_projector.run, args=(stop,), name="audit-projector", daemon=True
         )
         audit_thread.start()
-    await anyio.to_thread.run_sync(api_keys.ensure_table, db.conninfo())
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         db.conninfo(),
         min_size=1,

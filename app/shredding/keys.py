@@ -65,7 +65,10 @@ class KeyStore:
         ).format(t=t)
 
     def create_table(self) -> None:
+        # Processes starting together (serve --workers N) would race on CREATE TABLE IF
+        # NOT EXISTS (a unique violation in pg_type): one creates, the others wait.
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(hashtext('partnerbook:partner_keys'))")
             curs.execute(self._create)
 
     # -- reading ------------------------------------------------------------------------

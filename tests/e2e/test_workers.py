@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import httpx2 as httpx
 
 from tests.e2e.test_server import CREATE, LIST, _free_port, post
+from tests.e2e.ws_client import KEYS
 
 
 def _health(base: str) -> dict[str, Any]:
@@ -41,6 +43,11 @@ def test_two_workers_answer_and_one_projects(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    output: list[str] = []
+    reader = threading.Thread(
+        target=lambda: output.extend(line.decode() for line in process.stdout or ()), daemon=True
+    )
+    reader.start()
     base = f"http://127.0.0.1:{port}"
     try:
         seen: dict[int, bool] = {}
@@ -63,19 +70,26 @@ def test_two_workers_answer_and_one_projects(tmp_path: Path) -> None:
                 seen[health["pid"]] = health["projectorActive"]
         assert sorted(seen.values()) == [False, True], seen
 
+        # The admin key printed on the first start (the last line of its notice).
+        printed = [line.strip() for line in output if line.strip().startswith("pb_")]
+        assert printed, "".join(output)
+        KEYS[base] = printed[0]
         # Whichever worker takes the write, every worker reads it at once.
         assert post(base, CREATE, {"name": "Azure Interior"})["createPartner"]["userErrors"] == []
         for _ in range(6):
             assert post(base, LIST)["partners"]["totalCount"] == 1
     finally:
+        KEYS.pop(base, None)
         process.send_signal(signal.SIGTERM)
         try:
-            out, _ = process.communicate(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-            out, _ = process.communicate()
-    assert process.returncode == 0, out.decode()
-    records = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+            process.wait()
+        reader.join(10)
+    out = "".join(output)
+    assert process.returncode == 0, out
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert records and all(
         {"level", "logger", "message", "request_id"} <= r.keys() for r in records
     )
