@@ -22,6 +22,7 @@ from app.schema.relationship.types import Activity, Document, Opportunity, Timel
 from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
+from app.schema.text_guard import RefuseNulCharacters
 
 Query = merge_types(
     "Query",
@@ -56,6 +57,7 @@ class PartnerbookSchema(strawberry.Schema):
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[type[strawberry.extensions.SchemaExtension]] = [
         MaskInternalErrors,
+        RefuseNulCharacters,
         ParserCache,
         ValidationCache,
     ]
