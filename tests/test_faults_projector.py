@@ -88,7 +88,13 @@ def test_a_projector_killed_mid_batch_resumes_exactly_once(db: Database) -> None
     positions: list[int] = []
     while kills < KILLS:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.3, 1.2))  # start-up takes some of it
+        # Killed once it has committed a batch past the last kill, a random moment later
+        # (most likely inside the next batch): progress-driven, not clock-driven.
+        before, deadline = _position(db), time.monotonic() + 60
+        while _position(db) == before and process.poll() is None:
+            assert time.monotonic() < deadline, "the projector made no progress"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.05))
         if process.poll() is not None:
             break  # finished before we could kill it: fewer kills, still checked
         process.send_signal(signal.SIGKILL)
