@@ -8,11 +8,13 @@ longer run: `PARTNERBOOK_FUZZ_EXAMPLES=300 pytest tests/test_fuzz.py -p no:rando
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -52,8 +54,20 @@ def fuzz_client(server: Database, tmp_path_factory: pytest.TempPathFactory) -> I
     try:
         with TestClient(create_app(settings_), raise_server_exceptions=False) as client:
             yield client
+            # Nothing accepted may stop the projector (a poison event): it caught up.
+            last = _last_position(db)
+            deadline = time.monotonic() + 30
+            while client.get("/healthz").json()["projectedPosition"] < last:
+                assert time.monotonic() < deadline, "the projector is stuck behind the log"
+                time.sleep(0.1)
     finally:
         database.drop_database(server, name)
+
+
+def _last_position(db: Database) -> int:
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute("SELECT max(notification_id) FROM partnerbook_events").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 @pytest.fixture(scope="module")
