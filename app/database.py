@@ -191,3 +191,27 @@ def schema_lock(db: Database, timeout: float) -> Any:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('partnerbook:schema'))")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether an error (or one it was raised from) says the database cannot be reached or
+    was lost: the request may succeed once PostgreSQL is back (HTTP 503)."""
+    from eventsourcing import persistence
+    from psycopg_pool import PoolTimeout
+
+    kinds: tuple[type[BaseException], ...] = (
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        PoolTimeout,
+        persistence.OperationalError,
+        persistence.InterfaceError,
+        ConnectionError,
+    )
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds) and not isinstance(current, persistence.IntegrityError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

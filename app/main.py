@@ -25,6 +25,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -48,6 +49,7 @@ from app.projections.projector import (
 from app.projections.relationship_queries import RelationshipDirectory
 from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context, Services
+from app.schema.errors import DATABASE_UNAVAILABLE
 from app.schema.limits import BodyLimit
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
@@ -145,6 +147,23 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
                 context.actor = context.principal.name
         return context
 
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """503 while the database is unavailable, so clients and proxies retry."""
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        if any(
+            isinstance(e, dict) and (e.get("extensions") or {}).get("code") == DATABASE_UNAVAILABLE
+            for result in results
+            for e in result.get("errors") or []
+        ):
+            response.status_code = 503
+            response.headers["retry-after"] = "1"
+        return response
+
 
 def open_application(db: database.Database, settings: Settings) -> Partnerbook:
     env = db.eventsourcing_env(settings.event_store_pool_size, settings.connect_timeout)
@@ -190,6 +209,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         max_size=settings.db_pool_size,
         open=False,
         kwargs={"autocommit": True},
+        timeout=settings.connect_timeout,  # while the database is down: 503 after this
         # A connection broken by a database restart is replaced, not handed to a query.
         check=AsyncConnectionPool.check_connection,
     )

@@ -15,7 +15,16 @@ from eventsourcing.utils import EnvType
 
 from app.application.group_commit import GroupCommit
 from app.domain.catalog import CatalogEntry
-from app.domain.errors import DomainError, ErrorCode, FieldError, archived, conflict, not_found
+from app.domain.errors import (
+    DomainError,
+    ErrorCode,
+    FieldError,
+    archived,
+    conflict,
+    not_found,
+    validation,
+)
+from app.domain.idempotency import IdempotencyRecord, input_digest, record_id
 from app.domain.partner import Partner, input_name
 from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag
@@ -67,17 +76,34 @@ class CommandBase(Application[UUID]):
         return partner
 
     def _new_id(
-        self, kind: str, idempotency_key: str | None, cls: type[Aggregate]
+        self,
+        kind: str,
+        idempotency_key: str | None,
+        cls: type[Aggregate],
+        request: Mapping[str, Any] | None = None,
     ) -> tuple[UUID, CommandResult | None]:
         """A fresh id; or, for an idempotency key, the same id every time, with the result
-        of the earlier request when there was one (then nothing new is recorded)."""
+        of the earlier request when there was one (then nothing new is recorded). A key
+        used before with a different `request` (the command's input) is a VALIDATION error."""
         if not idempotency_key:
             return uuid4(), None
         new_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{idempotency_key}")
         existing = self._find(new_id, cls)
         if existing is None:
             return new_id, None
+        self._check_same_request(new_id, request)
         return new_id, CommandResult(existing.id, existing.version, None)
+
+    def _check_same_request(self, aggregate_id: UUID, request: Mapping[str, Any] | None) -> None:
+        """Records created before digests were kept (no record) pass unchecked."""
+        if request is None:
+            return
+        record = self._find(record_id(aggregate_id), IdempotencyRecord)
+        if record is not None and record.digest != input_digest(request):
+            raise validation(
+                "this idempotency key was already used for a request with a different input",
+                "idempotencyKey",
+            )
 
     def _save_new(
         self,
@@ -85,11 +111,22 @@ class CommandBase(Application[UUID]):
         idempotency_key: str | None,
         cls: type[Aggregate],
         *others: Aggregate,
+        request: Mapping[str, Any] | None = None,
     ) -> CommandResult:
+        """Saves a new aggregate; with a key and a `request`, its idempotency record (the
+        digest of the input) goes into the same transaction."""
+        if idempotency_key and request is not None:
+            others = (
+                *others,
+                IdempotencyRecord(
+                    str(aggregate.id), type(aggregate).__name__, input_digest(request)
+                ),
+            )
         try:
             recordings = self._save(aggregate, *others)
         except IntegrityError:
             if idempotency_key and (winner := self._find(aggregate.id, cls)) is not None:
+                self._check_same_request(aggregate.id, request)
                 return CommandResult(winner.id, winner.version, None)  # the same request raced us
             if others:
                 raise _duplicate_from_race() from None

@@ -23,7 +23,8 @@ class PartnerCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        partner_id, earlier = self._new_id("partner", idempotency_key, Partner)
+        request = {"kind": kind, "values": values}
+        partner_id, earlier = self._new_id("partner", idempotency_key, Partner, request)
         if earlier is not None:
             return earlier
         parent_id = values.get("parent_id")
@@ -37,7 +38,7 @@ class PartnerCommands(CommandBase):
             parent=parent,
             parent_ancestry=ancestry,
         )
-        return self._save_new(partner, idempotency_key, Partner)
+        return self._save_new(partner, idempotency_key, Partner, request=request)
 
     def update_partner(
         self,

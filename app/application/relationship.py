@@ -26,7 +26,8 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        activity_id, earlier = self._new_id("activity", idempotency_key, Activity)
+        request = {"partnerId": partner_id, "values": values}
+        activity_id, earlier = self._new_id("activity", idempotency_key, Activity, request)
         if earlier is not None:
             return earlier
         self._active_partner(partner_id)
@@ -34,7 +35,7 @@ class RelationshipCommands(CommandBase):
         activity = Activity.schedule(
             activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
         )
-        return self._save_new(activity, idempotency_key, Activity)
+        return self._save_new(activity, idempotency_key, Activity, request=request)
 
     def update_activity(
         self,
@@ -84,7 +85,8 @@ class RelationshipCommands(CommandBase):
         idempotency_key: str | None = None,
     ) -> CommandResult:
         """Other modules report here; an archived partner's documents are still taken."""
-        document_id, earlier = self._new_id("document", idempotency_key, Document)
+        request = {"partnerId": partner_id, "values": values}
+        document_id, earlier = self._new_id("document", idempotency_key, Document, request)
         if earlier is not None:
             return earlier
         self._get(partner_id, Partner, "partnerId")
@@ -93,7 +95,7 @@ class RelationshipCommands(CommandBase):
         )
         key = reference_key(document.module, document.kind, document.reference)
         claims = self._claims(document_id, [key], ())
-        return self._save_new(document, idempotency_key, Document, *claims)
+        return self._save_new(document, idempotency_key, Document, *claims, request=request)
 
     def update_document(
         self,
@@ -116,7 +118,8 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        opportunity_id, earlier = self._new_id("opportunity", idempotency_key, Opportunity)
+        request = {"partnerId": partner_id, "values": values}
+        opportunity_id, earlier = self._new_id("opportunity", idempotency_key, Opportunity, request)
         if earlier is not None:
             return earlier
         self._active_partner(partner_id)
@@ -126,7 +129,7 @@ class RelationshipCommands(CommandBase):
         opportunity = Opportunity.create(
             opportunity_id=opportunity_id, partner_id=partner_id, values=values, audit=audit
         )
-        return self._save_new(opportunity, idempotency_key, Opportunity)
+        return self._save_new(opportunity, idempotency_key, Opportunity, request=request)
 
     def update_opportunity(
         self,

@@ -19,11 +19,12 @@ class SegmentCommands(CommandBase):
     def create_segment(
         self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
     ) -> CommandResult:
-        segment_id, earlier = self._new_id("segment", idempotency_key, Segment)
+        request = {"values": values}
+        segment_id, earlier = self._new_id("segment", idempotency_key, Segment, request)
         if earlier is not None:
             return earlier
         segment = Segment.create(segment_id=segment_id, values=values, audit=audit)
-        return self._save_new(segment, idempotency_key, Segment)
+        return self._save_new(segment, idempotency_key, Segment, request=request)
 
     def update_segment(
         self,

@@ -72,7 +72,11 @@ def normalize_website(value: str) -> str:
         raise FieldInvalid(f"'{value}' is not a web address")
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        raise FieldInvalid(f"'{value}' is not a web address") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
         raise FieldInvalid(f"'{value}' is not a web address (expected e.g. https://example.com)")
     return text

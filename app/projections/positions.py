@@ -14,6 +14,7 @@ from app.database import Database
 from app.projections.projector import PROJECTED_CHANNEL
 
 log = logging.getLogger(__name__)
+RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
 
 
 class ProjectionWaiter:
@@ -50,7 +51,10 @@ class ProjectionWaiter:
                 await self._changed.wait_for(lambda: self.position >= position)
             return True
         except TimeoutError:
-            await self._refresh()  # a NOTIFY may have been missed while reconnecting
+            try:
+                await self._refresh()  # a NOTIFY may have been missed while reconnecting
+            except psycopg.Error:
+                log.warning("cannot read projection positions", exc_info=True)
             return self.position >= position
 
     async def _advance(self, name: str, position: int) -> None:
@@ -78,6 +82,9 @@ class ProjectionWaiter:
                     await self._advance(name, int(row[0]))
 
     async def _listen(self) -> None:
+        """Follows the projector's NOTIFYs; reconnects with backoff (0.5 s doubling to
+        5 s) while the database is away, then refreshes what it may have missed."""
+        delay = RECONNECT_MIN
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
@@ -85,11 +92,17 @@ class ProjectionWaiter:
                 ) as conn:
                     await conn.execute(SQL("LISTEN {}").format(Identifier(PROJECTED_CHANNEL)))
                     await self._refresh()
+                    delay = RECONNECT_MIN
                     async for notify in conn.notifies():
                         name, _, value = notify.payload.rpartition(":")
                         await self._advance(name, int(value))
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("lost the projection LISTEN connection; reconnecting", exc_info=True)
-                await asyncio.sleep(1.0)
+                log.warning(
+                    "lost the projection LISTEN connection; reconnecting in %.1f s",
+                    delay,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX)

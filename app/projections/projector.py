@@ -29,6 +29,8 @@ from app.projections.registry import RegistryView
 
 log = logging.getLogger(__name__)
 PROJECTED_CHANNEL = "partnerbook_projected"
+RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
+"""Backoff while the database is away: 0.5 s, doubling up to 5 s."""
 
 
 class RegistryProjection(Projection[RegistryView]):
@@ -192,6 +194,7 @@ class Projector:
         """Projects until `stop` is set; survives database restarts by reconnecting."""
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
+        delay = RECONNECT_MIN
         while not stop.is_set():
             try:
                 with psycopg.connect(self.db.conninfo(), autocommit=True) as conn:
@@ -201,10 +204,14 @@ class Projector:
                     conn.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
                     while not stop.is_set():
                         self.catch_up()
+                        delay = RECONNECT_MIN  # connected and caught up: start afresh
                         self._wait_for_news(conn, stop)
             except Exception:
-                log.exception("projector %s failed; retrying in 1 s", self.projection.name)
-                stop.wait(1.0)
+                log.exception(
+                    "projector %s failed; retrying in %.1f s", self.projection.name, delay
+                )
+                stop.wait(delay)
+                delay = min(delay * 2, RECONNECT_MAX)
             finally:
                 self.is_active.clear()
 

