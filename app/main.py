@@ -24,6 +24,7 @@ from strawberry.asgi import GraphQL
 
 from app import database
 from app.application import Partnerbook
+from app.pool_check import check_unless_fresh, note_returned
 from app.projections.catalog_queries import CatalogDirectory
 from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory
@@ -101,7 +102,8 @@ async def open_runtime(settings: Settings) -> Runtime:
         open=False,
         kwargs={"autocommit": True},
         # A connection broken by a database restart is replaced, not handed to a query.
-        check=AsyncConnectionPool.check_connection,
+        check=check_unless_fresh,
+        reset=note_returned,
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
     waiter = ProjectionWaiter(db, app.name, {RegistryProjection.name: view.tracking_table_name})
