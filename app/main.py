@@ -34,6 +34,7 @@ from strawberry.types.unset import UnsetType
 
 from app import database, observability
 from app.application import Partnerbook
+from app.pool_check import check_unless_fresh, note_returned
 from app.projections import api_keys, lag
 from app.projections.catalog_queries import CatalogDirectory
 from app.projections.change_feed import ChangeFeed
@@ -211,7 +212,8 @@ async def open_runtime(settings: Settings) -> Runtime:
         kwargs={"autocommit": True},
         timeout=settings.connect_timeout,  # while the database is down: 503 after this
         # A connection broken by a database restart is replaced, not handed to a query.
-        check=AsyncConnectionPool.check_connection,
+        check=check_unless_fresh,
+        reset=note_returned,
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
     waiter = ProjectionWaiter(

@@ -23,6 +23,15 @@ def test_email_whose_domain_has_no_dot_is_refused() -> None:
         cf.normalize_email("someone@localhost")
 
 
+def test_email_domain_characters_are_judged_the_same_on_every_call() -> None:
+    """The per-character check of email-validator is cached: a character refused once is
+    refused again, and an accepted internationalised domain stays accepted."""
+    for _ in range(2):
+        with pytest.raises(cf.FieldInvalid, match="not a valid email address"):
+            cf.normalize_email("someone@exa\u00a0mple.com")  # a no-break space
+        assert cf.normalize_email("someone@Bücher.example") == "someone@bücher.example"
+
+
 def test_email_for_matching_is_all_lowercase() -> None:
     assert cf.email_for_matching("John.Doe@example.com") == "john.doe@example.com"
     assert cf.email_for_matching(None) is None

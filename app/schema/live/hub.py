@@ -125,7 +125,12 @@ class SubscriptionHub:
             try:
                 await self.waiter.wait_for(self.position + 1, within=5.0)
                 upto = self.waiter.position
-                if upto > self.position:
+                if upto > self.position and not self._by_key:
+                    # Nobody to deliver to: skip reading the feed (two queries a write).
+                    # Decided in the same step as advancing, so a later subscriber that
+                    # reads `position` gets every row after it from here.
+                    self.position = upto
+                elif upto > self.position:
                     rows = await self.feed.between(self.position, upto)
                     records = await self.enrich(rows) if self.enrich and rows else {}
                     self.dispatch(rows, records)
