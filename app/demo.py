@@ -139,7 +139,9 @@ def create_catalog(app: Partnerbook, audit: Audit, seed: int) -> Catalog:
         name = faker.name()
         email = f"{_slug(name, '.')}@partnerbook.example"
         salespersons.append(
-            entry("SALESPERSON", str(k), {"name": name, "email": email, "tz": faker.timezone()})
+            entry(
+                "SALESPERSON", f"{seed}:{k}", {"name": name, "email": email, "tz": faker.timezone()}
+            )
         )
     pricelists: dict[str, list[UUID]] = {}
     for name, currency in PRICELISTS:

@@ -34,6 +34,10 @@ class Outcome:
     done: float = field(default_factory=time.monotonic)
 
 
+HEADERS: dict[str, str] = {}
+"""Sent with every request: the server's admin key, once it printed it."""
+
+
 @dataclass
 class ClientLoop:
     base: str
@@ -47,7 +51,7 @@ class ClientLoop:
         queries = threading.Thread(target=self._queries, daemon=True)
         queries.start()
         i = 0
-        with httpx.Client(timeout=120) as http:
+        with httpx.Client(timeout=120, headers=HEADERS) as http:
             while not self.stop.is_set():
                 i += 1
                 name = f"Partner {i}"
@@ -55,7 +59,7 @@ class ClientLoop:
         queries.join()
 
     def _queries(self) -> None:
-        with httpx.Client(timeout=120) as http:
+        with httpx.Client(timeout=120, headers=HEADERS) as http:
             while not self.stop.is_set():
                 self._call(http, COUNT, {}, None)
                 time.sleep(0.05)
@@ -117,6 +121,9 @@ def test_postgres_stopped_and_started_under_load(
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until(lambda: _healthy(base), 60, server, tmp_path)
+        # The admin key the first start printed.
+        printed = (tmp_path / "server.log").read_text().split()
+        HEADERS["Authorization"] = "Bearer " + next(w for w in printed if w.startswith("pb_"))
         loop = ClientLoop(base)
         client = threading.Thread(target=loop.run, daemon=True)
         client.start()
@@ -145,7 +152,7 @@ def test_postgres_stopped_and_started_under_load(
         assert server.poll() is None, "the server must not have restarted"
 
         # Every acknowledged create is there, and visible to queries.
-        with httpx.Client(timeout=30) as http:
+        with httpx.Client(timeout=30, headers=HEADERS) as http:
             for partner_id, name in loop.acknowledged.items():
                 body = http.post(
                     f"{base}/graphql", json={"query": GET, "variables": {"id": partner_id}}
