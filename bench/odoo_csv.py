@@ -16,35 +16,11 @@ import random
 import time
 from pathlib import Path
 
-COLUMNS = [
-    "id",
-    "name",
-    "is_company",
-    "parent_id/id",
-    "type",
-    "function",
-    "street",
-    "street2",
-    "zip",
-    "city",
-    "state_id",
-    "country_id/id",
-    "phone",
-    "mobile",
-    "email",
-    "website",
-    "vat",
-    "ref",
-    "lang",
-    "comment",
-    "category_id",
-    "user_id",
-    "industry_id",
-    "customer_rank",
-    "supplier_rank",
-    "active",
-    "x_studio_note",
-]
+from app.projections.exports import EXPORT_COLUMNS
+
+COLUMNS = [*EXPORT_COLUMNS, "x_studio_note"]
+"""The export's layout (what the import reads), plus a column Odoo Studio added, which
+the import reports and ignores."""
 COUNTRIES = [
     ("BE", "base.be", "Belgium", "+32 2 5## ## ##", "fr_BE"),
     ("FR", "base.fr", "France", "+33 1 4# ## ## ##", "fr_FR"),
