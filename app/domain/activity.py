@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.moved import MovedToPartner
 
 ACTIVITY_TYPES = ("CALL", "EMAIL", "MEETING", "TODO", "FOLLOW_UP", "UPLOAD_DOCUMENT")
 OPEN, DONE, CANCELLED = "OPEN", "DONE", "CANCELLED"
@@ -204,16 +205,5 @@ class Activity(Aggregate):
                 ErrorCode.VALIDATION, f"the activity is already {self.status.lower()}", "id"
             )
 
-    class Moved(Aggregate.Event):
+    class Moved(MovedToPartner):
         """Now belongs to another partner: a merge (or its undoing) moved it."""
-
-        partner_id: str
-        previous_partner_id: str
-        merge_id: str
-        actor: str
-        request_id: str
-        reason: str | None
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Activity)
-            aggregate.partner_id = self.partner_id

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from app.domain.audited import Audit
 from app.domain.catalog import Invalid, normalize_amount, normalize_currency
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.moved import MovedToPartner
 
 KINDS_BY_MODULE: dict[str, tuple[str, ...]] = {
     "SALES": ("QUOTATION", "SALE_ORDER"),
@@ -259,19 +260,8 @@ class Document(Aggregate):
             changed = True
         return changed
 
-    class Moved(Aggregate.Event):
+    class Moved(MovedToPartner):
         """Now belongs to another partner: a merge (or its undoing) moved it."""
-
-        partner_id: str
-        previous_partner_id: str
-        merge_id: str
-        actor: str
-        request_id: str
-        reason: str | None
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Document)
-            aggregate.partner_id = self.partner_id
 
 
 def _label(kind: str) -> str:

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from app.domain.audited import Audit
 from app.domain.catalog import Invalid, normalize_money
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.moved import MovedToPartner
 
 STAGES = ("NEW", "QUALIFIED", "PROPOSITION", "WON", "LOST")
 OPEN_STAGES = ("NEW", "QUALIFIED", "PROPOSITION")
@@ -159,16 +160,5 @@ class Opportunity(Aggregate):
                 ErrorCode.VALIDATION, f"the opportunity is already {self.stage.lower()}", "id"
             )
 
-    class Moved(Aggregate.Event):
+    class Moved(MovedToPartner):
         """Now belongs to another partner: a merge (or its undoing) moved it."""
-
-        partner_id: str
-        previous_partner_id: str
-        merge_id: str
-        actor: str
-        request_id: str
-        reason: str | None
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Opportunity)
-            aggregate.partner_id = self.partner_id
