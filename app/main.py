@@ -77,6 +77,7 @@ class Runtime:
 
 _BAD_KEY = "the API key is unknown, revoked or expired"
 _NO_KEY = "an API key is required (Authorization: Bearer <key>)"
+_UNAVAILABLE = "The database is unavailable; try again shortly"
 
 
 class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -91,7 +92,10 @@ class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         ):
             if self.connection_init_timeout_task:
                 self.connection_init_timeout_task.cancel()
-            await self.websocket.close(code=4401, reason="Unauthorized")
+            if self.context.auth_failure is not None:
+                await self.websocket.close(code=1013, reason="Database unavailable")
+            else:
+                await self.websocket.close(code=4401, reason="Unauthorized")
             return
         await super().handle_connection_init(message)
 
@@ -102,7 +106,14 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
         return True
     key = key_of_connection_params(params)
     keys = context.services.keys
-    principal = await keys.authenticate(key) if key and keys is not None else None
+    try:
+        principal = await keys.authenticate(key) if key and keys is not None else None
+    except Exception as error:
+        if not database.is_unavailable(error):
+            raise
+        context.auth_failure = error
+        context.auth_error = _UNAVAILABLE
+        return False
     if principal is None:
         context.auth_error = _BAD_KEY if key else _NO_KEY
         return False
@@ -116,8 +127,9 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if not await authenticate_connection(context, context.connection_params or {}):
+            code = "UNAUTHENTICATED" if context.auth_failure is None else DATABASE_UNAVAILABLE
             raise ConnectionRejectionError(
-                {"message": context.auth_error, "extensions": {"code": "UNAUTHENTICATED"}}
+                {"message": context.auth_error, "extensions": {"code": code}}
             )
         return await super().on_ws_connect(context)
 
@@ -141,7 +153,13 @@ class PartnerbookGraphQL(GraphQL[Context, None]):
         if websocket is None:  # a WebSocket authenticates in its connection_init
             key = bearer_key(request.headers.get("authorization"))
             keys = runtime.services.keys
-            context.principal = await keys.authenticate(key) if key and keys else None
+            try:
+                context.principal = await keys.authenticate(key) if key and keys else None
+            except Exception as error:
+                if not database.is_unavailable(error):
+                    raise
+                context.auth_failure = error
+                return context
             if context.principal is None:
                 context.auth_error = _BAD_KEY if key else _NO_KEY
             else:

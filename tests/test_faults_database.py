@@ -73,7 +73,11 @@ class ClientLoop:
         except httpx.TransportError as error:
             self.outcomes.append(Outcome(at, "other", repr(error)))
             return
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError:  # not JSON (a bare 500, say): reported, and the loop goes on
+            self.outcomes.append(Outcome(at, "other", f"{response.status_code} {response.text}"))
+            return
         if response.status_code == 200 and not body.get("errors"):
             if name is not None:
                 payload = body["data"]["createPartner"]

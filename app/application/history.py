@@ -136,6 +136,11 @@ def partner_at_version(app: Partnerbook, partner_id: UUID, version: int) -> Part
     return _load(app, partner_id, version)
 
 
+def current_partner(app: Partnerbook, partner_id: UUID) -> Partner | None:
+    """The partner at its latest version (snapshots used); None when there is none."""
+    return _load(app, partner_id)
+
+
 def current_version(app: Partnerbook, partner_id: UUID) -> int | None:
     partner = _load(app, partner_id)
     return partner.version if partner is not None else None

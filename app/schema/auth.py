@@ -124,6 +124,11 @@ class Guard(SchemaExtension):
         ec = self.execution_context
         principal: Principal | None = getattr(ec.context, "principal", None)
         if principal is None:
+            failure: Exception | None = getattr(ec.context, "auth_failure", None)
+            if failure is not None:  # the error masking turns it into DATABASE_UNAVAILABLE
+                ec.pre_execution_errors = [GraphQLError(str(failure), original_error=failure)]
+                yield
+                return
             reason = getattr(ec.context, "auth_error", None) or "an API key is required"
             ec.pre_execution_errors = [Unauthenticated(reason)]
             yield

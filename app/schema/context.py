@@ -73,6 +73,8 @@ class Context:
     principal: Principal | None = None
     """The API key's holder; None refuses the request (UNAUTHENTICATED)."""
     auth_error: str | None = None
+    auth_failure: Exception | None = None
+    """The database could not be asked about the key (it is down): DATABASE_UNAVAILABLE."""
     connection_params: dict[str, Any] | None = None
     _now: datetime = field(init=False)
 

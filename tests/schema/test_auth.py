@@ -202,3 +202,34 @@ def test_a_revocation_is_seen_once_the_cached_look_up_expires(
         assert gql(client, LIST)["partners"]["totalCount"] == 0
         api_keys.revoke_key(db.conninfo(), "revoked-while-in-use")
         assert codes(gql_raw(client, LIST)) == ["UNAUTHENTICATED"]
+
+
+def test_a_key_that_cannot_be_looked_up_while_the_database_is_down_gets_503(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key not in the cache, while PostgreSQL is away: 503 DATABASE_UNAVAILABLE (to be
+    retried), not UNAUTHENTICATED and not a bare 500; the WebSocket closes with 1013."""
+    from psycopg_pool import PoolTimeout
+
+    key = key_for(db, "viewer", "not-cached")
+    keys = client.app.state.runtime.services.keys  # type: ignore[attr-defined]
+
+    async def unreachable(prefix: str, digest: str) -> None:
+        raise PoolTimeout("couldn't get a connection after 2.00 sec")
+
+    monkeypatch.setattr(keys, "_load", unreachable)
+    as_key(client, key)
+    response = client.post("/graphql", json={"query": LIST})
+    assert response.status_code == 503
+    assert codes(response.json()) == ["DATABASE_UNAVAILABLE"]
+    payload = {"Authorization": f"Bearer {key}"}
+    with _ws(client, payload) as ws:
+        ws.send_json({"type": "connection_init", "payload": payload})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1013
+    with client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": payload})
+        message = ws.receive_json()
+    assert message["type"] == "connection_error"
+    assert message["payload"]["extensions"]["code"] == "DATABASE_UNAVAILABLE"
