@@ -3,6 +3,7 @@ the projector and the read pool, and closes them in reverse order."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import multiprocessing
@@ -30,6 +31,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UnsetType
 
 from app import database, observability
@@ -99,6 +101,46 @@ class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_connection_init(message)
 
+    async def shutdown(self) -> None:
+        stop_watching_key(self.context)
+        await super().shutdown()
+
+
+class KeyWatchingLegacyWS(BaseGraphQLWSHandler[Context, None]):
+    """graphql-ws (legacy): authenticates in `on_ws_connect`; stops the key watch."""
+
+    async def cleanup(self) -> None:
+        stop_watching_key(self.context)
+        await super().cleanup()
+
+
+async def watch_key(context: Context, key: str) -> None:
+    """Closes an open WebSocket (4401) once its key is revoked or expires: the key is
+    looked up again every `key_cache_seconds` (at least 1 s)."""
+    keys = context.services.keys
+    if keys is None:
+        return
+    interval = max(1.0, keys.ttl)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            principal = await keys.authenticate(key)
+        except Exception as error:
+            if not database.is_unavailable(error):
+                log.exception("cannot check the key of a WebSocket connection")
+            continue  # asked again next time
+        if principal is None:
+            if context.disconnect is not None:
+                with contextlib.suppress(Exception):
+                    await context.disconnect(4401, "API key revoked or expired")
+            return
+
+
+def stop_watching_key(context: Context) -> None:
+    if context.key_watch is not None:
+        context.key_watch.cancel()
+        context.key_watch = None
+
 
 async def authenticate_connection(context: Context, params: dict[str, Any]) -> bool:
     """Sets the principal of a WebSocket connection from its `connection_init` payload."""
@@ -119,11 +161,14 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
         return False
     context.principal = principal
     context.actor = principal.name
+    assert key is not None
+    context.key_watch = asyncio.create_task(watch_key(context, key))
     return True
 
 
 class PartnerbookGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = AuthenticatingTransportWS
+    graphql_ws_handler_class = KeyWatchingLegacyWS
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if not await authenticate_connection(context, context.connection_params or {}):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,6 +77,8 @@ class Context:
     auth_failure: Exception | None = None
     """The database could not be asked about the key (it is down): DATABASE_UNAVAILABLE."""
     connection_params: dict[str, Any] | None = None
+    key_watch: asyncio.Task[None] | None = None
+    """A WebSocket connection's watch on its key (closes it once the key is revoked)."""
     _now: datetime = field(init=False)
 
     def __post_init__(self) -> None:

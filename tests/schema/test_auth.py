@@ -233,3 +233,21 @@ def test_a_key_that_cannot_be_looked_up_while_the_database_is_down_gets_503(
         message = ws.receive_json()
     assert message["type"] == "connection_error"
     assert message["payload"]["extensions"]["code"] == "DATABASE_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+def test_an_open_websocket_is_closed_once_its_key_is_revoked(
+    settings: Settings, db: Database, protocol: str
+) -> None:
+    key = key_for(db, "viewer", f"revoked-{protocol}")
+    uncached = settings.model_copy(update={"key_cache_seconds": 0})  # checked every 1 s
+    payload = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(uncached)) as client:
+        with client.websocket_connect("/graphql", subprotocols=[protocol]) as ws:
+            ws.send_json({"type": "connection_init", "payload": payload})
+            assert ws.receive_json()["type"] == "connection_ack"
+            api_keys.revoke_key(db.conninfo(), f"revoked-{protocol}")
+            with pytest.raises(WebSocketDisconnect) as closed:
+                while True:  # legacy graphql-ws may send keep-alives first
+                    assert ws.receive_json()["type"] == "ka"
+        assert closed.value.code == 4401
