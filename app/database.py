@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,39 @@ def is_unavailable(error: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+class Outage:
+    """Fails work fast while the database is known to be away.
+
+    eventsourcing retries a failed statement ten times, each waiting out the pool's
+    timeout: left alone, every command would take ten times the connect timeout to fail
+    while PostgreSQL is down. Once one call has failed that way (`mark`), later calls
+    first try one plain connection (`check`): refused at once while the server is down,
+    so they answer 503 in milliseconds; the first successful probe clears the mark."""
+
+    def __init__(self, conninfo: str, probe_timeout: float) -> None:
+        self.conninfo = conninfo
+        self.probe_timeout = max(1, round(probe_timeout))
+        self.down_since: float | None = None
+
+    def mark(self) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            log.warning("the database is unavailable; commands fail fast until it answers")
+
+    async def check(self) -> None:
+        """Raises psycopg.OperationalError while marked and the server still does not
+        answer; returns at once when not marked."""
+        if self.down_since is None:
+            return
+        conn = await psycopg.AsyncConnection.connect(
+            self.conninfo, connect_timeout=self.probe_timeout, autocommit=True
+        )
+        await conn.close()
+        if self.down_since is not None:
+            log.info(
+                "the database answers again (away for %.1f s)",
+                time.monotonic() - self.down_since,
+            )
+        self.down_since = None

@@ -301,6 +301,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         waiter=waiter,
         limiter=anyio.CapacityLimiter(settings.command_threads),
         keys=api_keys.KeyStore(pool, ttl=settings.key_cache_seconds),
+        outage=database.Outage(db.conninfo(), settings.connect_timeout),
     )
     hub.enrich = record_loader(services)
     await hub.start()

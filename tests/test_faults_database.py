@@ -162,9 +162,12 @@ def test_postgres_stopped_and_started_under_load(
                     f"{base}/graphql", json={"query": GET, "variables": {"id": partner_id}}
                 ).json()
                 assert body.get("data", {}).get("partner") == {"id": partner_id, "name": name}
+        # How long answers to requests sent while it was down took (some end after).
+        waits = sorted(o.done - o.at for o in loop.outcomes if down_from <= o.at < down_until)
         print(
             f"\n{len(loop.acknowledged)} creates acknowledged; {len(while_down)} requests "
-            "while down, all 503"
+            f"while down, all 503; those sent while down took {waits[len(waits) // 2]:.2f} s "
+            f"(median), {waits[-1]:.2f} s (max)"
         )
     finally:
         server.terminate()

@@ -16,6 +16,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
+from app.database import Outage, is_unavailable
 from app.projections.api_keys import KeyStore, Principal
 from app.projections.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.projections.change_feed import ChangeFeed
@@ -49,6 +50,8 @@ class Services:
     hub: SubscriptionHub
     keys: KeyStore | None = None
     """API key look-ups (None: no authentication possible, every request refused)."""
+    outage: Outage | None = None
+    """Fails event-store work fast while the database is known to be away."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
@@ -139,10 +142,19 @@ class Context:
         return self.services.clock() if self.long_lived else self._now
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Runs blocking (event store) work in the bounded thread pool."""
-        return await anyio.to_thread.run_sync(
-            partial(fn, *args, **kwargs), limiter=self.services.limiter
-        )
+        """Runs blocking (event store) work in the bounded thread pool; while the
+        database is known to be away, fails fast instead (see `Outage`)."""
+        outage = self.services.outage
+        if outage is not None:
+            await outage.check()
+        try:
+            return await anyio.to_thread.run_sync(
+                partial(fn, *args, **kwargs), limiter=self.services.limiter
+            )
+        except Exception as error:
+            if outage is not None and is_unavailable(error):
+                outage.mark()
+            raise
 
 
 Info = strawberry.Info[Context, None]
