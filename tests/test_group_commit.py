@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError
 
 from app.application import Partnerbook
 from app.database import Database
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.partner import Audit
+from app.domain.partner import Audit, Partner
 
 AUDIT = Audit(actor="test", request_id="r-1")
 
@@ -69,3 +71,35 @@ def test_a_conflict_in_a_batch_fails_only_its_own_command(app: Partnerbook) -> N
     assert app.repository.get(target).version == 2
     assert len({r.id for r in creates}) == 10  # type: ignore[attr-defined]
     assert all(isinstance(r.id, UUID) for r in creates)  # type: ignore[attr-defined]
+
+
+def _registered(partner_id: UUID, name: str) -> ProcessingEvent[UUID]:
+    partner = Partner.register(
+        partner_id=partner_id,
+        kind="PERSON",
+        values={"name": name, "email": f"{name.lower()}@example.com"},
+        audit=AUDIT,
+    )
+    events: ProcessingEvent[UUID] = ProcessingEvent()
+    events.collect_events(partner)
+    return events
+
+
+def test_a_retried_write_that_had_committed_is_taken_as_recorded(app: Partnerbook) -> None:
+    """The connection broke after the commit, so eventsourcing retried the insert and the
+    retry met the events already there: the command succeeded, it is not an error."""
+    partner_id = uuid4()
+    events = _registered(partner_id, "Ann")
+    first = app._record(events)  # the commit whose answer was lost
+    again = app._write(events)  # the retry
+    assert [r.notification.id for r in again] == [r.notification.id for r in first]
+    assert app.repository.get(partner_id).values["name"] == "Ann"
+
+
+def test_someone_elses_events_at_the_same_position_are_still_a_conflict(
+    app: Partnerbook,
+) -> None:
+    partner_id = uuid4()
+    app._record(_registered(partner_id, "Ann"))
+    with pytest.raises(IntegrityError):
+        app._write(_registered(partner_id, "Bob"))  # same id and version, other event

@@ -3,6 +3,7 @@ uniqueness reservations and reference checks."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -10,8 +11,10 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Notification, Recording
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import EnvType
+from psycopg.sql import SQL, Identifier
 
 from app.application.group_commit import GroupCommit
 from app.domain.catalog import CatalogEntry
@@ -29,6 +32,7 @@ from app.domain.partner import Partner, input_name
 from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag
 
+log = logging.getLogger(__name__)
 IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/idempotency")
 MAX_HIERARCHY_DEPTH = 64
 MAX_RETRIES = 5
@@ -64,9 +68,57 @@ class CommandBase(Application[UUID]):
 
     def _write(self, events: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """What Application.save does once its events are collected."""
-        recordings = self._record(events)
+        try:
+            recordings = self._record(events)
+        except IntegrityError:
+            earlier = self._recorded_earlier(events)
+            if earlier is None:
+                raise
+            log.warning(
+                "a write whose commit was not confirmed (connection lost) had been recorded; "
+                "its retry was refused as a duplicate: taken as recorded"
+            )
+            recordings = earlier
         self._take_snapshots(events)
         self._notify(recordings)
+        return recordings
+
+    def _recorded_earlier(self, events: ProcessingEvent[UUID]) -> list[Recording[UUID]] | None:
+        """The recordings of `events` when they are already stored, or None.
+
+        eventsourcing retries an insert whose connection broke (10 times); when the break
+        came after the commit, the retry is refused as a duplicate although the events
+        are ours. They are ours when every stored event at their (id, version) is of the
+        same type with the same timestamp (taken in this process, to the microsecond)."""
+        recorder = self.recorder
+        if not events.events or not isinstance(recorder, PostgresApplicationRecorder):
+            return None
+        statement = SQL(
+            "SELECT notification_id, topic, state FROM {} "
+            "WHERE originator_id = %s AND originator_version = %s"
+        ).format(Identifier(recorder.events_table_name))
+        recordings: list[Recording[UUID]] = []
+        with recorder.datastore.transaction(commit=False) as curs:
+            for event in events.events:
+                ident, version = event.originator_id, event.originator_version
+                curs.execute(statement, (ident, version))
+                row = curs.fetchone()
+                if row is None:
+                    return None
+                notification = Notification(
+                    id=row["notification_id"],
+                    originator_id=ident,
+                    originator_version=version,
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                stored = self.mapper.to_domain_event(notification)
+                when = getattr(stored, "timestamp", None)
+                if type(stored) is not type(event) or when is None:
+                    return None
+                if when != getattr(event, "timestamp", None):
+                    return None
+                recordings.append(Recording(event, notification))
         return recordings
 
     def _active_partner(self, partner_id: UUID) -> Partner:
