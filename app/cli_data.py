@@ -111,10 +111,11 @@ def import_partners(
         typer.Option("--report", help="Write every rejection and warning to this CSV file."),
     ] = None,
     workers: int = typer.Option(
-        os.cpu_count() or 1,
+        max(1, (os.cpu_count() or 2) - 1),
         "--workers",
         min=0,
-        help="Processes checking emails and phones ahead (big files); 0: none.",
+        help="Processes checking emails and phones ahead (big files; default: one per CPU "
+        "but one, which saves); 0: none.",
     ),
 ) -> None:
     """Creates or updates partners from an Odoo contacts export ("import-compatible").

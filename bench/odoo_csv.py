@@ -169,7 +169,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--measure", action="store_true", help="import it twice, timed")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="as the CLI's --workers"
+        "--workers",
+        type=int,
+        default=max(1, (os.cpu_count() or 2) - 1),
+        help="as the CLI's --workers",
     )
     args = parser.parse_args()
     write(args.file, args.rows)
