@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
 import sys
 import time
 import uuid
@@ -109,6 +110,13 @@ def import_partners(
         Path | None,
         typer.Option("--report", help="Write every rejection and warning to this CSV file."),
     ] = None,
+    workers: int = typer.Option(
+        max(1, (os.cpu_count() or 2) - 1),
+        "--workers",
+        min=0,
+        help="Processes checking emails and phones ahead (big files; default: one per CPU "
+        "but one, which saves); 0: none.",
+    ),
 ) -> None:
     """Creates or updates partners from an Odoo contacts export ("import-compatible").
 
@@ -145,7 +153,13 @@ def import_partners(
                 progress.update(task, advance=count, rate=f"{done / elapsed:,.0f}")
 
             result = app.import_partners(
-                rows, lookups, audit, dry_run=dry_run, batch_size=batch, progress=advance
+                rows,
+                lookups,
+                audit,
+                dry_run=dry_run,
+                batch_size=batch,
+                progress=advance,
+                workers=workers,
             )
         elapsed = time.monotonic() - started
         if not dry_run:

@@ -281,3 +281,46 @@ def test_cycles_duplicates_ambiguity_and_kind_changes_are_rejected(
     result = run("import", "partners", str(person), "--report", str(report))
     assert summary(result.output)["rejected"] == 1
     assert "kind cannot change" in report.read_text()
+
+
+def test_checking_ahead_in_worker_processes_changes_no_outcome(
+    env: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big files have their emails and phones checked in worker processes: the report
+    (rejections, warnings, counts) is the same as checked in process, and so is a re-run."""
+    from app.application import imports
+
+    monkeypatch.setattr(imports, "AHEAD_MIN_ROWS", 1)
+    monkeypatch.setattr(imports, "AHEAD_CHUNK", 7)
+    path = tmp_path / "contacts.csv"
+    odoo_csv.write(path, 60)
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=odoo_csv.COLUMNS, restval="")
+        writer.writerow({"id": "x.bad", "name": "Bad", "email": "not-an-email"})
+        writer.writerow({"id": "x.nodigit", "name": "Nod", "phone": "none at all"})
+        writer.writerow({"id": "x.typed", "name": "Ty", "phone": "ask for 12", "mobile": "+3225"})
+        writer.writerow(
+            {
+                "id": "x.kid",
+                "name": "Kid",
+                "parent_id/id": "__export__.res_partner_c1",
+                "type": "other",
+                "phone": "01 42 68 53 00",
+                "email": "Kid@Example.COM",
+            }
+        )
+    reports = {}
+    for workers in ("0", "1", "2"):
+        report = tmp_path / f"report{workers}.csv"
+        args = ["import", "partners", str(path), "--dry-run", "--workers", workers]
+        counts = summary(run(*args, "--report", str(report)).output)
+        reports[workers] = (counts, report.read_text())
+    assert reports["0"] == reports["1"] == reports["2"]
+    assert reports["0"][0]["rejected"] == 2
+    first = summary(run("import", "partners", str(path), "--workers", "2").output)
+    assert (first["created"], first["rejected"]) == (62, 2)
+    assert (first["warnings"], first["rejected"]) == (reports["0"][0]["warnings"], 2)
+    second = summary(run("import", "partners", str(path), "--workers", "2").output)
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 62)
+    kid = query(env, "SELECT email, phone FROM partners WHERE own_name = 'Kid'")[0]
+    assert kid == ("Kid@example.com", "+33142685300")

@@ -11,12 +11,13 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Notification, Recording
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import EnvType
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification, Recording
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.utils import EnvType, get_topic
 from psycopg.sql import SQL, Identifier
 
-from app.application.group_commit import GroupCommit
+from app.application.group_commit import GroupCommit, collect
+from app.application.recorder import ArrayRecorder
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import (
     DomainError,
@@ -60,6 +61,25 @@ class CommandBase(Application[UUID]):
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
         self._group = GroupCommit(self._write)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """PostgreSQL's recorder sends batches as arrays in binary (recorder.py), unless
+        the environment names another recorder."""
+        factory = self.factory
+        topic_key = PostgresFactory.APPLICATION_RECORDER_TOPIC
+        if isinstance(factory, PostgresFactory) and not self.env.get(topic_key):
+            self.env[topic_key] = get_topic(ArrayRecorder)
+        return super().construct_recorder()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """`Application.save`, collecting the events with `collect` (group_commit.py)."""
+        processing_event = collect(*objs)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated in eventsourcing; kept as it is
+        return recordings
 
     def _save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         if self.group_commit:

@@ -20,6 +20,20 @@ from eventsourcing.persistence import IntegrityError, Recording
 Write = Callable[[ProcessingEvent[Any]], list[Recording[Any]]]
 
 
+def collect(*objs: Any) -> ProcessingEvent[Any]:
+    """`ProcessingEvent.collect_events`, in the same order, without its isinstance checks
+    against runtime-checkable protocols for an `Aggregate` (~30 % of the CPU of saving a
+    batch of 400 new partners); anything else goes through eventsourcing's own."""
+    events: ProcessingEvent[Any] = ProcessingEvent()
+    for obj in objs:
+        if isinstance(obj, Aggregate):
+            events.events.extend(obj.collect_events())
+            events.aggregates[obj.id] = obj
+        elif obj is not None:
+            events.collect_events(obj)
+    return events
+
+
 @dataclass(eq=False)
 class _Pending:
     events: ProcessingEvent[Any]
@@ -39,9 +53,7 @@ class GroupCommit:
         self._writing = False
 
     def save(self, *aggregates: Aggregate) -> list[Recording[Any]]:
-        events: ProcessingEvent[Any] = ProcessingEvent()
-        events.collect_events(*aggregates)
-        pending = _Pending(events)
+        pending = _Pending(collect(*aggregates))
         with self._lock:
             self._queue.append(pending)
             lead = not self._writing

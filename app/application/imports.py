@@ -9,8 +9,10 @@ two imports racing on the same external id cannot both create it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -32,6 +34,11 @@ _E164 = re.compile(r"\+[1-9]\d{6,14}")
 EXTERNAL_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/external-id")
 MAX_BATCH = 400
 """New partners per transaction at most: larger saves hang in psycopg (docs/scaling.md)."""
+AHEAD_MIN_ROWS = 2_000
+"""With worker processes, files from this many rows have their emails and phones checked
+ahead in the workers (smaller ones are checked in process: a pool costs more)."""
+AHEAD_CHUNK = 500
+"""Rows per task sent to a worker."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,76 @@ class ImportCommands(CommandBase):
         batch_size: int = MAX_BATCH,
         progress: Progress | None = None,
         idempotency_key: str | None = None,
+        workers: int = 0,
     ) -> ImportReport:
+        """`workers` > 0: so many processes check the emails and phone numbers of a big
+        file ahead (the slowest checks: email-validator, phonenumbers) while this one
+        plans and saves; the answers are those the domain would compute (same functions),
+        so the outcome is the same as without."""
         run = _ImportRun(self, lookups, audit, dry_run, batch_size, progress)
-        return run.execute(list(rows), idempotency_key)
+        rows = list(rows)
+        if workers <= 0 or len(rows) < AHEAD_MIN_ROWS:
+            return run.execute(rows, idempotency_key)
+        with _CheckAhead(rows, workers) as ahead:
+            run.ahead = ahead
+            return run.execute(rows, idempotency_key)
+
+
+class _CheckAhead:
+    """The emails and phones of the rows, sent in chunks (file order) to a process pool;
+    a row's answers are taken in (cf.remember) before the row is applied. Phones are
+    checked with the row's country, else its parent's in the file (the region the domain
+    will most likely use: when it uses another, that phone is simply checked again)."""
+
+    def __init__(self, rows: list[oc.OdooRow], workers: int) -> None:
+        countries = {
+            row.xid: row.values.get("country_code") for row in rows if row.xid and not row.rejected
+        }
+        chunks: list[list[cf.Checked]] = []
+        self.chunk_of: dict[int, int] = {}
+        for start in range(0, len(rows), AHEAD_CHUNK):
+            items: list[cf.Checked] = []
+            for row in rows[start : start + AHEAD_CHUNK]:
+                self.chunk_of[row.line] = len(chunks)
+                if row.rejected:
+                    continue
+                email = row.values.get("email")
+                if isinstance(email, str) and email:
+                    items.append(("email", email, None))
+                given = row.values.get("country_code") or (
+                    countries.get(row.parent_xid) if row.parent_xid else None
+                )
+                region = given.strip().upper() if isinstance(given, str) and given else None
+                for name in ("phone", "mobile"):
+                    phone = row.values.get(name)
+                    if isinstance(phone, str) and phone:
+                        items.append(("phone", phone, region))
+            chunks.append(items)
+        self.items = [item for items in chunks for item in items]
+        self.pool = ProcessPoolExecutor(max_workers=workers)
+        self.futures: list[Future[list[tuple[cf.Checked, tuple[bool, str]]]] | None] = [
+            self.pool.submit(cf.check_ahead, items) for items in chunks
+        ]
+
+    def __enter__(self) -> _CheckAhead:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        cf.forget(self.items)
+
+    def wait_for(self, line: int) -> None:
+        """Takes in the answers of the chunk holding this row (and of chunks done since)."""
+        index = self.chunk_of.get(line)
+        if index is None or self.futures[index] is None:
+            return
+        for i in range(index + 1):
+            future = self.futures[i]
+            if future is not None and (i == index or future.done()):
+                self.futures[i] = None
+                # A broken worker: these rows are simply checked in process.
+                with contextlib.suppress(Exception):
+                    cf.remember(future.result())
 
 
 class _ImportRun:
@@ -156,6 +230,7 @@ class _ImportRun:
         self.pending: list[Aggregate] = []
         self.pending_rows: list[tuple[int, str, UUID]] = []
         self.done = 0
+        self.ahead: _CheckAhead | None = None
 
     # -- planning ---------------------------------------------------------------------
 
@@ -324,6 +399,8 @@ class _ImportRun:
 
     def _apply(self, plan: _Plan, by_target: dict[UUID, _Plan]) -> None:
         row = plan.row
+        if self.ahead is not None:
+            self.ahead.wait_for(row.line)
         self.report.warnings += row.warnings
         row.warnings = []
         parent_plan = by_target.get(plan.parent) if plan.parent else None

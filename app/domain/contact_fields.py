@@ -7,6 +7,7 @@ deliverability checks, phonenumbers, pycountry, python-stdnum and the zoneinfo d
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import zoneinfo
 from functools import cache
@@ -23,6 +24,14 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 # (`uts46_valid_char`, ~60% of `validate_email`); the answer depends on the character
 # alone, so caching it changes no outcome: normalize_email 158 -> 69 µs.
 _email_syntax.uts46_valid_char = functools.lru_cache(maxsize=4096)(_email_syntax.uts46_valid_char)
+# The domain check (IDNA, label and special-use rules) is a pure function of the domain
+# and two options, and returns a dict `validate_email` only reads; addresses of one
+# company share a domain, so a bulk import checks each domain once (invalid domains
+# raise, and are not cached).
+_email_module = importlib.import_module("email_validator.validate_email")
+_email_module.validate_email_domain_name = functools.lru_cache(maxsize=4096)(  # type: ignore[attr-defined]
+    _email_syntax.validate_email_domain_name
+)
 
 NO_VAT = "/"
 """Odoo's convention: a VAT of `/` means the partner has none (not subject to VAT)."""
@@ -37,7 +46,52 @@ class FieldInvalid(ValueError):
     """The value cannot be accepted; the message says why, for the client."""
 
 
+Checked = tuple[str, str, str | None]
+"""("email", value, None) or ("phone", value, region): a check `check_ahead` can do."""
+_CHECKED: dict[Checked, tuple[bool, str]] = {}
+"""Answers worked out ahead, in other processes (a bulk import): (valid, normalised value
+or the FieldInvalid message), as the functions below would answer them."""
+
+
+def check_ahead(items: list[Checked]) -> list[tuple[Checked, tuple[bool, str]]]:
+    """The answers of normalize_email / normalize_phone for these values (run in a worker
+    process by a bulk import; `remember` them in the importing process)."""
+    answers: list[tuple[Checked, tuple[bool, str]]] = []
+    for item in items:
+        kind, value, region = item
+        try:
+            answer = _check_email(value) if kind == "email" else _check_phone(value, region)
+        except FieldInvalid as error:
+            answers.append((item, (False, str(error))))
+        else:
+            answers.append((item, (True, answer)))
+    return answers
+
+
+def remember(answers: list[tuple[Checked, tuple[bool, str]]]) -> None:
+    _CHECKED.update(answers)
+
+
+def forget(items: list[Checked]) -> None:
+    for item in items:
+        _CHECKED.pop(item, None)
+
+
+def _known(item: Checked) -> str | None:
+    found = _CHECKED.get(item) if _CHECKED else None
+    if found is None:
+        return None
+    if not found[0]:
+        raise FieldInvalid(found[1])
+    return found[1]
+
+
 def normalize_email(value: str) -> str:
+    known = _known(("email", value, None))
+    return known if known is not None else _check_email(value)
+
+
+def _check_email(value: str) -> str:
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError as error:
@@ -51,6 +105,11 @@ def email_for_matching(email: str | None) -> str | None:
 def normalize_phone(value: str, region: str | None) -> str:
     """E.164 when the number parses and is valid (the country gives the default region);
     otherwise the text as typed, so nothing the user entered is lost."""
+    known = _known(("phone", value, region))
+    return known if known is not None else _check_phone(value, region)
+
+
+def _check_phone(value: str, region: str | None) -> str:
     text = value.strip()
     if not any(ch.isdigit() for ch in text):
         raise FieldInvalid(f"'{value}' is not a phone number: it has no digits")
@@ -89,6 +148,7 @@ def normalize_website(value: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_country(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
@@ -101,6 +161,7 @@ def country_name(code: str) -> str:
     return str(country.name) if country is not None else code
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_state(value: str, country_code: str | None) -> str:
     """The ISO 3166-2 suffix (`CA` for US-CA); the state must belong to the country."""
     text = value.strip().upper()
@@ -120,6 +181,7 @@ def state_name(country_code: str, state_code: str) -> str:
     return str(state.name) if state is not None else state_code
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_lang(value: str) -> str:
     """A locale such as `fr_FR` or `en_US` (also accepts `fr-fr`), Odoo's spelling."""
     match = _LANG.match(value.strip())
@@ -159,6 +221,7 @@ def normalize_tz(value: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_vat(value: str, country_code: str | None) -> str:
     """Checked with python-stdnum for the country of its prefix, else the partner's country.
 

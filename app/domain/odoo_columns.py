@@ -6,6 +6,7 @@ resolved against the registry (external ids, parent, tags, industry, salesperson
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -192,6 +193,7 @@ def xid_of_partner(partner_id: UUID, external_id: str | None) -> str:
     return external_id or f"{PARTNERBOOK_PARTNER}{partner_id.hex}"
 
 
+@functools.lru_cache(maxsize=1024)
 def country_code(value: str, *, by_xid: bool = False) -> str | None:
     """An ISO code from a country name, ISO code (alpha-2 or 3) or `base.xx` external id."""
     text = value.strip()
@@ -207,6 +209,7 @@ def country_code(value: str, *, by_xid: bool = False) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
 def state_code(value: str, country: str | None) -> str | None:
     """The ISO 3166-2 suffix from a code (`CA`, `US-CA`) or a name, Odoo's display name
     `California (US)` included."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
@@ -572,7 +573,13 @@ def _normalize_one(field: str, value: Any, *, region: str | None, country: str |
     raise cf.FieldInvalid(f"unknown field {field}")
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""An id as str(UUID(...)) writes it: already normalised."""
+
+
 def _uuid_text(value: Any, field: str) -> str:
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         return str(UUID(str(value)))
     except ValueError:

@@ -44,7 +44,8 @@ class KeyStore:
             "created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz, "
             "CHECK ((key IS NULL) = (erased_at IS NOT NULL)))"
         ).format(t=t)
-        # One statement, one round trip (autocommit): new keys inserted, and the keys of
+        # One statement, one round trip (autocommit), its arrays sent in binary (no
+        # escaping of the keys' bytes): new keys inserted, and the keys of
         # all the given partners returned (the inserted ones, and those already there).
         # No WAL flush of its own: the events' commit, later, flushes the log up to and
         # past this one, so no event can be durable without its key (a key whose events
@@ -52,10 +53,10 @@ class KeyStore:
         self._insert = SQL(
             "WITH cfg AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
             "ins AS (INSERT INTO {t} (partner_id, key) SELECT u.id, u.key "
-            "FROM unnest(%s::uuid[], %s::bytea[]) AS u(id, key), cfg "
+            "FROM unnest(%b::uuid[], %b::bytea[]) AS u(id, key), cfg "
             "ON CONFLICT (partner_id) DO NOTHING RETURNING partner_id, key) "
             "SELECT partner_id, key FROM ins UNION ALL "
-            "SELECT partner_id, key FROM {t} WHERE partner_id = ANY(%s)"
+            "SELECT partner_id, key FROM {t} WHERE partner_id = ANY(%b)"
         ).format(t=t)
         self._select = SQL("SELECT partner_id, key FROM {t} WHERE partner_id = ANY(%s)").format(t=t)
         self._erase = SQL(

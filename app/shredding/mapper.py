@@ -35,6 +35,8 @@ from app.shredding.keys import KeyStore
 ENVELOPE = "$enc"
 NONCE_BYTES = 12
 SNAPSHOT_TOPIC = "eventsourcing.domain:Snapshot"
+_to_json = json.JSONEncoder(separators=(",", ":")).encode
+"""`json.dumps(value, separators=(",", ":"))` without building an encoder per call."""
 MAX_DEPTH = 4
 """How deep in nested dicts personal fields are looked for."""
 
@@ -52,7 +54,7 @@ class FieldCipher:
 
     def seal(self, field: str, value: Any) -> dict[str, str]:
         nonce = os.urandom(NONCE_BYTES)
-        plain = json.dumps(value, separators=(",", ":")).encode()
+        plain = _to_json(value).encode()
         sealed = self.aead.encrypt(nonce, plain, self.owner + field.encode())
         return {ENVELOPE: base64.b64encode(nonce + sealed).decode("ascii")}
 
