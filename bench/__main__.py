@@ -65,6 +65,11 @@ SIZE_FLAGS = {
     "updates": (int, "P7: update round trips"),
     "serve_seconds": (float, "P9: seconds of load while RSS is sampled"),
     "rounds": (int, "rounds of throughput figures (their median is reported)"),
+    "topology": (
+        str,
+        "P1: one (the API runs its projector; default), projector (in a process of its "
+        "own), workers2 (serve --workers 2)",
+    ),
 }
 
 

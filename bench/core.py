@@ -62,6 +62,10 @@ class Sizes:
     """P9: seconds of mixed load while RSS is sampled."""
     rounds: int = 3
     """Throughput figures are the median of this many rounds."""
+    topology: str = "one"
+    """P1's server: `one` API process running its projector (the default), `projector`
+    (the API without it, `partnerbook projections run` in a process of its own) or
+    `workers2` (`serve --workers 2`; one worker's projector wins the lock)."""
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -222,9 +226,16 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    run: Run, name: str, module_args: list[str], db: Database, *, timeout: float = 60
+    run: Run,
+    name: str,
+    module_args: list[str],
+    db: Database,
+    *,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Runs `python -m <module_args> --port P` against `db`; waits for /healthz."""
+    """Runs `python -m <module_args> --port P` against `db` (with `env` added to the
+    environment); waits for /healthz."""
     import httpx2 as httpx
 
     port = free_port()
@@ -234,11 +245,16 @@ def serving(
 
         KEYS[port] = create_key(db.conninfo(), f"bench-{port}", "admin")
     log = run.workdir / f"{name}-{port}.log"
-    env = {**os.environ, "PARTNERBOOK_DATABASE_URL": db.dsn, "PYTHONUNBUFFERED": "1"}
+    environ = {
+        **os.environ,
+        **(env or {}),
+        "PARTNERBOOK_DATABASE_URL": db.dsn,
+        "PYTHONUNBUFFERED": "1",
+    }
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", *module_args, "--port", str(port)],
-            env=env,
+            env=environ,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -274,6 +290,58 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def partnerbook_server(run: Run, db: Database) -> contextlib.AbstractContextManager[Server]:
     return serving(run, "partnerbook", ["app.cli", "serve"], db)
+
+
+@contextlib.contextmanager
+def partnerbook_topology(run: Run, db: Database, topology: str) -> Iterator[Server]:
+    """The API as P1's `--topology` asks: `one` process with its projector, the
+    `projector` in a process of its own, or `workers2`."""
+    if topology == "one":
+        with partnerbook_server(run, db) as server:
+            yield server
+    elif topology == "workers2":
+        with serving(run, "partnerbook", ["app.cli", "serve", "--workers", "2"], db) as server:
+            yield server
+    elif topology == "projector":
+        with (
+            projector_process(run, db),
+            serving(
+                run,
+                "partnerbook",
+                ["app.cli", "serve"],
+                db,
+                env={"PARTNERBOOK_RUN_PROJECTOR": "false"},
+            ) as server,
+        ):
+            yield server
+    else:
+        raise ValueError(f"unknown topology {topology!r}: one, projector or workers2")
+
+
+@contextlib.contextmanager
+def projector_process(run: Run, db: Database, timeout: float = 60) -> Iterator[None]:
+    """`partnerbook projections run` on `db`, until the block ends."""
+    log = run.workdir / f"projector-{uuid.uuid4().hex[:6]}.log"
+    environ = {**os.environ, "PARTNERBOOK_DATABASE_URL": db.dsn, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "projections", "run"],
+            env=environ,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while b"projecting" not in log.read_bytes():
+            if process.poll() is not None:
+                raise RuntimeError(f"the projector exited during start-up:\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the projector did not start within {timeout:.0f} s")
+            time.sleep(0.1)
+        yield
+    finally:
+        stop(process)
 
 
 def plain_server(run: Run, db: Database) -> contextlib.AbstractContextManager[Server]:

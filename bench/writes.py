@@ -13,7 +13,7 @@ import psycopg
 from app.main import open_application
 from app.settings import Settings
 from bench import data
-from bench.core import Result, Run, Sizes, median, ms, partnerbook_server, percentile
+from bench.core import Result, Run, Sizes, median, ms, partnerbook_topology, percentile
 from bench.http import Connection, HttpError, closed_loop
 
 CREATE = """mutation($i: CreatePartnerInput!) { createPartner(input: $i) {
@@ -44,9 +44,10 @@ def create_requests(
 
 
 def p1(run: Run, sizes: Sizes) -> list[Result]:
+    topology = "" if sizes.topology == "one" else f", {sizes.topology}"
     result = Result(
         "P1",
-        f"createPartner, HTTP, {sizes.clients} clients, read-your-writes",
+        f"createPartner, HTTP, {sizes.clients} clients, read-your-writes{topology}",
         "creates/s",
         "≥ 0.30x raw",
         raw_name="one-row INSERT tx/s, 1 connection",
@@ -55,7 +56,7 @@ def p1(run: Run, sizes: Sizes) -> list[Result]:
     try:
         with (
             psycopg.connect(db.conninfo(), autocommit=True) as conn,
-            partnerbook_server(run, db) as server,
+            partnerbook_topology(run, db, sizes.topology) as server,
         ):
             conn.execute(RAW_TABLE)
             run.say(f"P1: warm-up; then {sizes.rounds} rounds of HTTP creates and raw INSERTs")

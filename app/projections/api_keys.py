@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool
+
+from app.projections.rows import dataclass_row
 
 ROLES = ("admin", "editor", "viewer", "auditor")
 
@@ -117,7 +118,7 @@ def create_key(conninfo: str, name: str, role: str, expires_days: int | None = N
 def list_keys(conninfo: str) -> list[KeyRow]:
     ensure_table(conninfo)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        cur = conn.cursor(row_factory=class_row(KeyRow))
+        cur = conn.cursor(row_factory=dataclass_row(KeyRow))
         return cur.execute(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, name").fetchall()
 
 
@@ -136,7 +137,7 @@ def revoke_key(conninfo: str, name_or_id: str) -> KeyRow:
     except ValueError:
         key_id = None
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        cur = conn.cursor(row_factory=class_row(KeyRow))
+        cur = conn.cursor(row_factory=dataclass_row(KeyRow))
         row = cur.execute(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
             f"WHERE name = %s OR id = %s RETURNING {_COLUMNS}",

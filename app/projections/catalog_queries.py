@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import class_row
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.projections.keyset import MAX_PAGE, decode_name_cursor, encode_name_cursor
+from app.projections.rows import dataclass_row
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,14 @@ class CatalogDirectory:
     async def entries(self, ids: Sequence[UUID]) -> dict[UUID, CatalogRow]:
         query = SQL("SELECT * FROM catalog_entries WHERE id = ANY(%s)")
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=class_row(CatalogRow))
+            cur = conn.cursor(row_factory=dataclass_row(CatalogRow))
             await cur.execute(query, (list(ids),))
             return {row.id: row for row in await cur.fetchall()}
 
     async def tags(self, ids: Sequence[UUID]) -> dict[UUID, TagRow]:
         query = SQL("SELECT {cols} FROM tags t WHERE id = ANY(%s)").format(cols=_TAG_COLUMNS)
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=class_row(TagRow))
+            cur = conn.cursor(row_factory=dataclass_row(TagRow))
             await cur.execute(query, (list(ids),))
             return {row.id: row for row in await cur.fetchall()}
 
@@ -151,7 +151,7 @@ class CatalogDirectory:
             select=select, w=SQL(" AND ").join(conditions), n=Literal(size + 1)
         )
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=class_row(row_type))
+            cur = conn.cursor(row_factory=dataclass_row(row_type))
             await cur.execute(query)
             rows = await cur.fetchall()
         table = Identifier("tags" if row_type is TagRow else "catalog_entries")
@@ -184,7 +184,7 @@ class SegmentRow:
 
 async def segments(pool: AsyncConnectionPool[Any], ids: Sequence[UUID]) -> dict[UUID, SegmentRow]:
     async with pool.connection() as conn:
-        cur = conn.cursor(row_factory=class_row(SegmentRow))
+        cur = conn.cursor(row_factory=dataclass_row(SegmentRow))
         await cur.execute("SELECT * FROM segments WHERE id = ANY(%s)", (list(ids),))
         return {row.id: row for row in await cur.fetchall()}
 
@@ -201,7 +201,7 @@ async def segment_page(
         seek, Literal(size + 1)
     )
     async with pool.connection() as conn:
-        cur = conn.cursor(row_factory=class_row(SegmentRow))
+        cur = conn.cursor(row_factory=dataclass_row(SegmentRow))
         await cur.execute(query)
         rows = await cur.fetchall()
     return NamePage(

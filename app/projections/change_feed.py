@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import class_row
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.projections.relationship_queries import scope_of
+from app.projections.rows import dataclass_row
 
 BATCH = 500
 
@@ -94,7 +94,7 @@ class ChangeFeed:
         if limit is not None:
             query = SQL("{} LIMIT {}").format(query, Literal(limit))
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=class_row(FeedRow))
+            cur = conn.cursor(row_factory=dataclass_row(FeedRow))
             await cur.execute(query)
             rows: list[FeedRow] = await cur.fetchall()
             return rows

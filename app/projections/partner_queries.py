@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import class_row
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.projections.keyset import MAX_PAGE, BadCursor
 from app.projections.relationship_queries import overdue_condition, total_invoiced
+from app.projections.rows import dataclass_row
 
 
 @dataclass(frozen=True)
@@ -342,7 +342,7 @@ class PartnerDirectory:
             return {}
         query = self._get_many
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=class_row(PartnerRow))
+            cur = conn.cursor(row_factory=dataclass_row(PartnerRow))
             await cur.execute(query, (list(ids),))
             return {row.id: row for row in await cur.fetchall()}
 
@@ -397,7 +397,7 @@ class PartnerDirectory:
                 o=_order_by(orders, reverse=backward),
                 n=Literal(size + 1),
             )
-            cur = conn.cursor(row_factory=class_row(PartnerRow))
+            cur = conn.cursor(row_factory=dataclass_row(PartnerRow))
             await cur.execute(query)
             rows = await cur.fetchall()
         more = len(rows) > size

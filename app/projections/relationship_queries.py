@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import class_row
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.projections.keyset import MAX_PAGE, BadCursor
+from app.projections.rows import dataclass_row
 
 SCOPE = SQL(
     "SELECT scope_member.id FROM partners scope_root JOIN partners scope_member "
@@ -227,7 +227,7 @@ class RelationshipDirectory:
 
     async def _rows(self, query: Composable, row_type: type[Any]) -> list[Any]:
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=class_row(row_type))
+            cur = conn.cursor(row_factory=dataclass_row(row_type))
             await cur.execute(query)
             rows: list[Any] = await cur.fetchall()
             return rows

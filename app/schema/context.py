@@ -1,4 +1,5 @@
-"""The per-request context: services, who is asking, the request id, fresh DataLoaders."""
+"""The per-request context: services, who is asking, the request id, fresh DataLoaders
+(made when first used)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -33,6 +34,8 @@ from app.schema.live.hub import SubscriptionHub
 from app.settings import Settings
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -61,15 +64,6 @@ class Context:
     services: Services
     request_id: str
     actor: str
-    partners: DataLoader[UUID, PartnerRow | None] = field(init=False)
-    catalog_entries: DataLoader[UUID, CatalogRow | None] = field(init=False)
-    tags: DataLoader[UUID, TagRow | None] = field(init=False)
-    partner_tags: DataLoader[UUID, list[TagRow]] = field(init=False)
-    activities: DataLoader[UUID, ActivityRow | None] = field(init=False)
-    documents: DataLoader[UUID, DocumentRow | None] = field(init=False)
-    opportunities: DataLoader[UUID, OpportunityRow | None] = field(init=False)
-    opportunities_of: DataLoader[UUID, list[OpportunityRow]] = field(init=False)
-    stats: DataLoader[UUID, Stats] = field(init=False)
     long_lived: bool = False
     """A WebSocket connection's context: no caching, and the clock read for each event."""
     disconnect: Callable[[int, str], Awaitable[None]] | None = None
@@ -85,56 +79,103 @@ class Context:
     _now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
-        """Fresh loaders per request: batched look-ups, no cache across requests."""
-        services = self.services
-        self._now = services.clock()
-        relationships = services.relationships
+        self._now = self.services.clock()
+
+    # Fresh loaders per request (batched look-ups, no cache across requests), each made
+    # when first used: most requests use one or two of them.
+
+    def _loader(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+        return DataLoader(load_fn=load_fn, cache=not self.long_lived)
+
+    @cached_property
+    def partners(self) -> DataLoader[UUID, PartnerRow | None]:
+        directory = self.services.directory
 
         async def partners(ids: Sequence[UUID]) -> list[PartnerRow | None]:
-            rows = await services.directory.get_many(ids)
+            rows = await directory.get_many(ids)
             return [rows.get(i) for i in ids]
+
+        return self._loader(partners)
+
+    @cached_property
+    def catalog_entries(self) -> DataLoader[UUID, CatalogRow | None]:
+        catalogs = self.services.catalogs
 
         async def entries(ids: Sequence[UUID]) -> list[CatalogRow | None]:
-            rows = await services.catalogs.entries(ids)
+            rows = await catalogs.entries(ids)
             return [rows.get(i) for i in ids]
+
+        return self._loader(entries)
+
+    @cached_property
+    def tags(self) -> DataLoader[UUID, TagRow | None]:
+        catalogs = self.services.catalogs
 
         async def tags(ids: Sequence[UUID]) -> list[TagRow | None]:
-            rows = await services.catalogs.tags(ids)
+            rows = await catalogs.tags(ids)
             return [rows.get(i) for i in ids]
 
+        return self._loader(tags)
+
+    @cached_property
+    def partner_tags(self) -> DataLoader[UUID, list[TagRow]]:
+        catalogs = self.services.catalogs
+
         async def partner_tags(ids: Sequence[UUID]) -> list[list[TagRow]]:
-            found = await services.catalogs.tags_of_partners(ids)
+            found = await catalogs.tags_of_partners(ids)
             return [found.get(i, []) for i in ids]
+
+        return self._loader(partner_tags)
+
+    @cached_property
+    def activities(self) -> DataLoader[UUID, ActivityRow | None]:
+        relationships = self.services.relationships
 
         async def activities(ids: Sequence[UUID]) -> list[ActivityRow | None]:
             rows = await relationships.activities(ids, self.now)
             return [rows.get(i) for i in ids]
 
+        return self._loader(activities)
+
+    @cached_property
+    def documents(self) -> DataLoader[UUID, DocumentRow | None]:
+        relationships = self.services.relationships
+
         async def documents(ids: Sequence[UUID]) -> list[DocumentRow | None]:
             rows = await relationships.documents(ids)
             return [rows.get(i) for i in ids]
+
+        return self._loader(documents)
+
+    @cached_property
+    def opportunities(self) -> DataLoader[UUID, OpportunityRow | None]:
+        relationships = self.services.relationships
 
         async def opportunities(ids: Sequence[UUID]) -> list[OpportunityRow | None]:
             rows = await relationships.opportunities(ids)
             return [rows.get(i) for i in ids]
 
+        return self._loader(opportunities)
+
+    @cached_property
+    def opportunities_of(self) -> DataLoader[UUID, list[OpportunityRow]]:
+        relationships = self.services.relationships
+
         async def opportunities_of(ids: Sequence[UUID]) -> list[list[OpportunityRow]]:
             found = await relationships.opportunities_of(ids)
             return [found.get(i, []) for i in ids]
+
+        return self._loader(opportunities_of)
+
+    @cached_property
+    def stats(self) -> DataLoader[UUID, Stats]:
+        relationships = self.services.relationships
 
         async def stats(ids: Sequence[UUID]) -> list[Stats]:
             found = await relationships.stats(ids, self.now)
             return [found[i] for i in ids]
 
-        self.activities = DataLoader(load_fn=activities, cache=not self.long_lived)
-        self.documents = DataLoader(load_fn=documents, cache=not self.long_lived)
-        self.opportunities = DataLoader(load_fn=opportunities, cache=not self.long_lived)
-        self.opportunities_of = DataLoader(load_fn=opportunities_of, cache=not self.long_lived)
-        self.stats = DataLoader(load_fn=stats, cache=not self.long_lived)
-        self.partners = DataLoader(load_fn=partners, cache=not self.long_lived)
-        self.catalog_entries = DataLoader(load_fn=entries, cache=not self.long_lived)
-        self.tags = DataLoader(load_fn=tags, cache=not self.long_lived)
-        self.partner_tags = DataLoader(load_fn=partner_tags, cache=not self.long_lived)
+        return self._loader(stats)
 
     @property
     def now(self) -> datetime:

@@ -16,6 +16,7 @@ from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
+from app.schema.execution import ShortLeafExecutionContext
 from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
 from app.schema.limits import LIMIT_EXCEEDED, is_token_limit
@@ -111,6 +112,7 @@ def build_schema(
             *CATALOG_TYPES.values(),
         ],
         extensions=extensions,
+        execution_context_class=ShortLeafExecutionContext,
     )
 
 

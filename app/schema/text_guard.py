@@ -51,7 +51,19 @@ class _Finder(Visitor):
             self.found = True
 
 
+_SEEN: dict[int, tuple[Any, bool]] = {}
+"""Documents already looked at (by identity: the parser cache hands out the same
+document for the same query text), with their answer; at most `_SEEN_MAX`."""
+_SEEN_MAX = 256
+
+
 def _literal_has_nul(document: Any) -> bool:
+    seen = _SEEN.get(id(document))
+    if seen is not None and seen[0] is document:
+        return seen[1]
     finder = _Finder()
     visit(document, finder)
+    if len(_SEEN) >= _SEEN_MAX:
+        _SEEN.clear()
+    _SEEN[id(document)] = (document, finder.found)
     return finder.found
