@@ -3,6 +3,7 @@ PARTNERBOOK_TEST_DATABASE_URL) and a fresh database for every test."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,31 @@ from app.database import Database
 from app.main import create_app
 from app.projections import api_keys
 from app.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Commands run in process (`serve` through CliRunner) configure logging: their
+    handler writes to CliRunner's stderr, closed once the command returns, and the root
+    level they set lets INFO through. Left in place, a later test's log line fails on the
+    closed stream, and from another thread that failure escapes (seen as 'I/O operation
+    on closed file' in a request made while a command ran)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    named = {
+        name: logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    }
+    saved = {name: (lg.handlers[:], lg.level, lg.propagate) for name, lg in named.items()}
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for name, lg in named.items():
+        lg.handlers[:], lg.level, lg.propagate = saved[name]
 
 
 @pytest.fixture(scope="session")

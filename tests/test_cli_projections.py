@@ -4,6 +4,7 @@ serving application."""
 from __future__ import annotations
 
 import threading
+import traceback
 from typing import Any
 
 import psycopg
@@ -110,7 +111,7 @@ def test_rebuild_swaps_in_while_the_api_serves(client: TestClient, db: Database)
         serving.join()
     assert result.exit_code == 0, result.output
     assert "registry: rebuilt" in result.output and "audit: rebuilt" in result.output
-    assert errors == []
+    assert errors == [], "".join(traceback.format_exception(errors[0]))
 
     # The live projector keeps working on the swapped-in tables (its prepared statements too).
     for i, pid in enumerate(ids):
