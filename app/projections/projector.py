@@ -134,6 +134,15 @@ def swap_lock_key(name: str) -> int:
     return zlib.crc32(f"partnerbook:swap:{name}".encode())
 
 
+async def wake_projectors(conn: psycopg.AsyncConnection[Any], app: Partnerbook) -> None:
+    """Wakes the projectors of `app`'s log waiting for news (`Projector._wait_for_news`),
+    e.g. so that they see a stop request at once; an active one catches up, finding
+    nothing new."""
+    recorder = app.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    await conn.execute(SQL("NOTIFY {}").format(Identifier(recorder.channel_name)))
+
+
 class Projector:
     """Runs one projection for one application, as the only writer of its tables.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import strawberry
@@ -77,6 +78,7 @@ class PartnerbookSchema(strawberry.Schema):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
 
 
+@functools.cache
 def build_schema(
     *,
     introspection: bool = True,
@@ -86,6 +88,8 @@ def build_schema(
     max_cost: int = 10_000,
     max_batch: int = 100,
 ) -> strawberry.Schema:
+    """The schema for these limits; built once per process for each set of them (building
+    takes ~0.1 s). Callers that set `extensions` of their own take a copy (`copy.copy`)."""
     rules = limit_rules(max_depth, max_aliases)  # built once: Guard caches by rules
     extensions: list[Any] = [
         MaskInternalErrors,
