@@ -258,6 +258,40 @@ def normalize_vat(value: str, country_code: str | None) -> str:
     return shown_prefix + compact
 
 
+@cache
+def _locales() -> tuple[tuple[str, str], ...]:
+    """(code, name) of the locales the C library knows (`fr_BE`: "French (Belgium)"),
+    kept to those `normalize_lang` accepts, by name."""
+    import locale
+
+    found: dict[str, str] = {}
+    for alias in locale.locale_alias.values():
+        code = alias.split(".")[0].split("@")[0]
+        if not _LOCALE_CODE.fullmatch(code):
+            continue
+        try:
+            code = normalize_lang(code)
+        except FieldInvalid:
+            continue
+        region = code.split("_")[1]
+        found[code] = f"{language_name(code)} ({country_name(region)})"
+    return tuple(sorted(found.items(), key=lambda pair: (pair[1], pair[0])))
+
+
+_LOCALE_CODE = re.compile(r"[a-z]{2,3}_[A-Z]{2}")
+
+
+def languages(search: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of every known locale, or of those whose code or name contains
+    `search` (case-insensitive). A partner's `lang` may also be another valid locale."""
+    needle = (search or "").strip().casefold()
+    return [
+        (code, name)
+        for code, name in _locales()
+        if not needle or needle in code.casefold() or needle in name.casefold()
+    ]
+
+
 def countries(search: str | None = None) -> list[tuple[str, str]]:
     """(code, name) of every country, or of those whose code or name contains `search`."""
     needle = (search or "").strip().casefold()

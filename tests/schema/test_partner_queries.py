@@ -202,6 +202,20 @@ def test_countries_can_be_searched(client: TestClient) -> None:
     assert data["countries"] == [{"code": "BE", "name": "Belgium"}]
 
 
+def test_languages_are_the_locales_a_partner_can_speak(client: TestClient) -> None:
+    found = gql(client, '{ languages(search: "fr_") { code name } }')["languages"]
+    assert {"code": "fr_BE", "name": "French (Belgium)"} in found
+    assert {"code": "fr_FR", "name": "French (France)"} in found
+    assert all(language["code"].startswith("fr_") for language in found)
+    every = gql(client, "{ languages { code } }")["languages"]
+    assert len(every) > 100
+    # Each one is a `lang` that createPartner takes.
+    for code in ("nl_BE", every[0]["code"], every[-1]["code"]):
+        created = create(client, kind="PERSON", name=f"Speaker of {code}", lang=code)
+        assert created["lang"] == code
+    assert gql(client, '{ languages(search: "klingon") { code } }')["languages"] == []
+
+
 def test_malformed_queries_are_bad_requests(client: TestClient) -> None:
     body = gql_raw(client, "{ partners { nope } }")
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

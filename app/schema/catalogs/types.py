@@ -27,6 +27,12 @@ class Money:
         return cls(amount=Decimal(value["amount"]), currency=value["currency"])
 
 
+@strawberry.type(description="A language as partners use it: a locale such as `fr_BE`.")
+class Language:
+    code: str
+    name: str
+
+
 @strawberry.type(description="A country (ISO 3166-1).")
 class Country:
     code: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.domain import contact_fields as cf
-from app.schema.catalogs.types import Country
+from app.schema.catalogs.types import Country, Language
 from app.schema.context import Info
 from app.schema.ids import BadId, expect_id
 from app.schema.partners.facets import PartnerFacets, partner_facets
@@ -65,3 +65,11 @@ class PartnerQueries:
     @strawberry.field(description="Countries (ISO 3166-1), optionally matching a search.")
     def countries(self, search: str | None = None) -> list[Country]:
         return [Country(code=code, name=name) for code, name in cf.countries(search)]
+
+    @strawberry.field(
+        description="Locales for `Partner.lang` (`fr_BE`, `en_US`…), by name, optionally "
+        "matching a search in the code or the name. `lang` accepts any valid locale; these "
+        "are the ones in common use."
+    )
+    def languages(self, search: str | None = None) -> list[Language]:
+        return [Language(code=code, name=name) for code, name in cf.languages(search)]
