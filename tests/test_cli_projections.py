@@ -33,6 +33,14 @@ def rows(db: Database, table: str) -> list[dict[str, Any]]:
         ).fetchall()
 
 
+def indexes(db: Database) -> list[tuple[str, str]]:
+    with psycopg.connect(db.conninfo()) as conn:
+        return conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "ORDER BY 1"
+        ).fetchall()
+
+
 def some_history(client: TestClient, n: int) -> list[str]:
     ids = []
     for i in range(n):
@@ -86,6 +94,7 @@ def test_status_shows_positions_and_lag(client: TestClient, db: Database) -> Non
 def test_rebuild_swaps_in_while_the_api_serves(client: TestClient, db: Database) -> None:
     ids = some_history(client, 20)
     before = {t: rows(db, t) for t in ("partners", "timeline", "audit_chain", "partner_versions")}
+    indexes_before = indexes(db)
 
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -111,6 +120,8 @@ def test_rebuild_swaps_in_while_the_api_serves(client: TestClient, db: Database)
         serving.join()
     assert result.exit_code == 0, result.output
     assert "registry: rebuilt" in result.output and "audit: rebuilt" in result.output
+    # The rebuilt tables carry every index the live ones had (made after the replay).
+    assert indexes(db) == indexes_before
     assert errors == [], "".join(traceback.format_exception(errors[0]))
 
     # The live projector keeps working on the swapped-in tables (its prepared statements too).

@@ -35,6 +35,11 @@ class ActivitiesTable:
                 "version integer NOT NULL, created_at timestamptz NOT NULL, "
                 "updated_at timestamptz NOT NULL)"
             ).format(t=t),
+        ]
+
+    def query_index_statements(self) -> list[Composed]:
+        t = self.table
+        return [
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, due_date)").format(
                 Identifier(f"{self.names[0]}_partner"), t=t
             ),

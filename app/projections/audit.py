@@ -78,6 +78,9 @@ class AuditView(PostgresTrackingRecorder):
                 "CREATE TABLE IF NOT EXISTS {t} (partner_id uuid NOT NULL, version int NOT NULL, "
                 "occurred_at timestamptz NOT NULL, PRIMARY KEY (partner_id, version))"
             ).format(t=self.versions),
+        ]
+        # Only `partnerAsOf` reads it: a rebuild makes it last (as RegistryView does).
+        self.query_index_statements = [
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, occurred_at)").format(
                 Identifier(f"{self.versions_name}_at"), t=self.versions
             ),
@@ -94,6 +97,16 @@ class AuditView(PostgresTrackingRecorder):
     @property
     def table_names(self) -> list[str]:
         return [self.chain_name, self.versions_name]
+
+    def create_table(self, *, query_indexes: bool = True) -> None:
+        super().create_table()
+        if query_indexes:
+            self.create_query_indexes()
+
+    def create_query_indexes(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.query_index_statements:
+                curs.execute(statement, prepare=False)
 
     def create_statements(self) -> list[Composed]:
         return []

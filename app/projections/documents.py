@@ -36,9 +36,6 @@ class DocumentsTable:
                 "amount_paid numeric, version integer NOT NULL, "
                 "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)"
             ).format(t=self.documents),
-            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, date, id)").format(
-                Identifier(f"{self.names[0]}_partner"), t=self.documents
-            ),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {t} (id uuid PRIMARY KEY, partner_id uuid NOT NULL, "
                 "name text NOT NULL, expected_revenue_amount numeric, "
@@ -47,6 +44,13 @@ class DocumentsTable:
                 "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
                 "closed_at timestamptz)"
             ).format(t=self.opportunities),
+        ]
+
+    def query_index_statements(self) -> list[Composed]:
+        return [
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, date, id)").format(
+                Identifier(f"{self.names[0]}_partner"), t=self.documents
+            ),
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id)").format(
                 Identifier(f"{self.names[1]}_partner"), t=self.opportunities
             ),

@@ -4,7 +4,7 @@ partner's VAT, industry and salesperson), and `partner_tags`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,8 @@ from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from app.domain import partner as domain
 from app.domain.erasure import ANONYMIZED_NAME, PERSONAL_FIELDS
+from app.projections import partner_runs
+from app.projections.partner_runs import CASCADING, RUN_EVENTS, ChangedPartner, NewPartner
 
 OWN_COLUMNS: dict[str, str] = {
     **{field: field for field in domain.FIELDS if field != "tag_ids"},
@@ -26,8 +28,6 @@ OWN_COLUMNS: dict[str, str] = {
 
 UUID_FIELDS = {*domain.REFERENCE_FIELDS, *domain.TERM_REFERENCES}
 ADDRESS_COLUMNS = domain.ADDRESS_FIELDS
-CASCADING = {"name", "type", "parent_id", "vat", *domain.REFERENCE_FIELDS, *ADDRESS_COLUMNS}
-"""Changes of a partner that its children's resolved values depend on."""
 
 _LABEL = SQL("CASE c.type {} END").format(
     SQL(" ").join(
@@ -124,16 +124,17 @@ class PartnersTable:
         ).format(t=t, resolved=resolved)
         self._resolve_one = resolve_from + SQL("c.id = %s")
         self._resolve_children = resolve_from + SQL("c.parent_id = %s")
-        # New partners of one batch: companies and partners on their own first, since a
-        # contact's resolved values are read from its (already resolved) company.
-        self._resolve_new_commercial = resolve_from + SQL(
+        # The partners of a run of events: companies and partners on their own first,
+        # since a contact's resolved values are read from its (already resolved) company.
+        self._resolve_commercial_among = resolve_from + SQL(
             "c.id = ANY(%s) AND (c.kind = 'COMPANY' OR c.parent_id IS NULL)"
         )
-        self._resolve_new_contacts = resolve_from + SQL(
+        self._resolve_contacts_among = resolve_from + SQL(
             "c.id = ANY(%s) AND c.kind = 'PERSON' AND c.parent_id IS NOT NULL"
         )
-        # A contact saved with its company can be projected in the batch before it.
-        self._resolve_waiting_children = resolve_from + SQL(
+        # The contacts of companies whose inherited values changed; also those of new
+        # companies (a contact saved with its company can be projected before it).
+        self._resolve_children_of_any = resolve_from + SQL(
             "c.parent_id = ANY(%s) AND c.kind = 'PERSON'"
         )
         self._register_columns = [
@@ -162,9 +163,9 @@ class PartnersTable:
             "_clear_tags",
             "_resolve_one",
             "_resolve_children",
-            "_resolve_new_commercial",
-            "_resolve_new_contacts",
-            "_resolve_waiting_children",
+            "_resolve_commercial_among",
+            "_resolve_contacts_among",
+            "_resolve_children_of_any",
             "_register",
             "_tag",
         ):
@@ -201,21 +202,6 @@ class PartnersTable:
             SQL("{} text").format(Identifier(col))
             for col in (*ADDRESS_COLUMNS, "name", "display_name", "effective_vat")
         )
-        indexes = (
-            ("parent", "parent_id"),
-            ("commercial", "commercial_partner_id"),
-            ("name", "name_key, id"),
-            ("display_name", "display_name_key, id"),
-            ("created", "created_at, id"),
-            ("updated", "updated_at, id"),
-            ("country", "country_code, id"),
-            ("email", "email_normalized"),
-            ("search", "search_text gin_trgm_ops"),
-            ("phone", "phone_digits gin_trgm_ops"),
-            ("external_id", "external_id"),
-            ("industry", "effective_industry_id"),
-            ("salesperson", "effective_salesperson_id"),
-        )
         return [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {t} ("
@@ -231,6 +217,34 @@ class PartnersTable:
             ).format(t=t, own=own, effective=effective),
             # Tables made before partners had an external id (issue 10) gain the column.
             SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS external_id text").format(t=t),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS merged_into uuid").format(t=t),
+            # Applying events looks children up by their parent (resolving them again).
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (parent_id)").format(
+                Identifier(f"{self.names[0]}_parent"), t=t
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {pt} (partner_id uuid NOT NULL, tag_id uuid NOT NULL, "
+                "PRIMARY KEY (partner_id, tag_id))"
+            ).format(pt=self.tags),
+        ]
+
+    def query_index_statements(self) -> list[Composed]:
+        t = self.table
+        indexes = (
+            ("commercial", "commercial_partner_id"),
+            ("name", "name_key, id"),
+            ("display_name", "display_name_key, id"),
+            ("created", "created_at, id"),
+            ("updated", "updated_at, id"),
+            ("country", "country_code, id"),
+            ("email", "email_normalized"),
+            ("search", "search_text gin_trgm_ops"),
+            ("phone", "phone_digits gin_trgm_ops"),
+            ("external_id", "external_id"),
+            ("industry", "effective_industry_id"),
+            ("salesperson", "effective_salesperson_id"),
+        )
+        return [
             *(
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {t} {using} ({})").format(
                     Identifier(f"{self.names[0]}_{name}"),
@@ -240,35 +254,19 @@ class PartnersTable:
                 )
                 for name, expr in indexes
             ),
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {pt} (partner_id uuid NOT NULL, tag_id uuid NOT NULL, "
-                "PRIMARY KEY (partner_id, tag_id))"
-            ).format(pt=self.tags),
             SQL("CREATE INDEX IF NOT EXISTS {} ON {pt} (tag_id, partner_id)").format(
                 Identifier(f"{self.names[1]}_tag"), pt=self.tags
             ),
-            *merge_statements(t, self.names[0]),
+            *merge_indexes(t, self.names[0]),
         ]
 
     # -- applying events -------------------------------------------------------------
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
+        if isinstance(event, RUN_EVENTS):
+            self.apply_run(curs, [(event, position)])
+            return
         match event:
-            case domain.Partner.Registered():
-                self._registered(curs, event, position)
-            case domain.Partner.Updated() | domain.Partner.CommercialTermsSet():
-                self._changed(curs, event.originator_id, event.changes)
-                self._touched(curs, event, position)
-            case domain.Partner.TagsAdded():
-                curs.execute(self._add_tags, (event.originator_id, event.tag_ids), prepare=True)
-                self._touched(curs, event, position)
-            case domain.Partner.TagsRemoved():
-                curs.execute(self._remove_tags, (event.originator_id, event.tag_ids), prepare=True)
-                self._touched(curs, event, position)
-            case domain.Partner.Archived() | domain.Partner.Restored():
-                archived = isinstance(event, domain.Partner.Archived)
-                curs.execute(self._set_archived, (archived, event.originator_id), prepare=True)
-                self._touched(curs, event, position)
             case domain.Partner.Anonymized():
                 curs.execute(self._anonymize, (event.originator_id,), prepare=True)
                 curs.execute(self._resolve_one, (event.originator_id,), prepare=True)
@@ -298,20 +296,43 @@ class PartnersTable:
                 return
         self._touched(curs, event, position)
 
-    def _registered(
-        self, curs: Cursor[DictRow], event: domain.Partner.Registered, position: int
-    ) -> None:
-        self.register_many(curs, [(event, position)])
+    def apply_run(self, curs: Cursor[DictRow], run: Sequence[tuple[Any, int]]) -> None:
+        """Consecutive partner events (`partner_runs.RUN_EVENTS`), folded: each new partner
+        inserted once, each changed one updated once (its last version, time and position
+        included), then every partner of the run resolved in two statements, companies
+        first, and the children of those whose changes they inherit."""
+        folded = partner_runs.fold(run)
+        if folded.new:
+            self._insert_new(curs, folded.new)
+        by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
+        for pid, changed in folded.changed.items():
+            columns = self._changed_columns(changed)
+            by_columns.setdefault(tuple(c for c, _ in columns), []).append(
+                [*(v for _, v in columns), pid]
+            )
+            for kind, tag_ids in changed.tag_changes:
+                if kind == "set":
+                    curs.execute(self._clear_tags, (pid,), prepare=True)
+                curs.execute(
+                    self._remove_tags if kind == "remove" else self._add_tags,
+                    (pid, tag_ids),
+                    prepare=True,
+                )
+        for names, rows in by_columns.items():
+            curs.executemany(self._update_statement(names), rows)
+        ids = [*folded.new, *folded.changed]
+        curs.execute(self._resolve_commercial_among, (ids,), prepare=True)
+        curs.execute(self._resolve_contacts_among, (ids,), prepare=True)
+        if folded.cascading:
+            curs.execute(self._resolve_children_of_any, (list(folded.cascading),), prepare=True)
 
-    def register_many(
-        self, curs: Cursor[DictRow], run: Sequence[tuple[domain.Partner.Registered, int]]
-    ) -> None:
-        """New partners in bulk: one pipelined insert, two resolving updates."""
+    def _insert_new(self, curs: Cursor[DictRow], new: dict[UUID, NewPartner]) -> None:
         own = {column: field for field, column in OWN_COLUMNS.items()}
         rows = []
         tags = []
-        for event, position in run:
-            values = event.values
+        archived = []
+        for pid, partner in new.items():
+            values = partner.values
             limit = values.get("credit_limit") or {}
             own_values = [
                 limit.get("amount")
@@ -321,27 +342,38 @@ class PartnersTable:
                 else _default(own[column], values.get(own[column]))
                 for column in self._register_columns
             ]
+            last = partner.last
             rows.append(
                 (
-                    event.originator_id,
-                    event.kind,
-                    event.originator_version,
-                    event.timestamp,
-                    event.timestamp,
-                    position,
+                    pid,
+                    partner.kind,
+                    last.version,
+                    partner.created_at,
+                    last.timestamp,
+                    last.position,
                     *own_values,
                 )
             )
-            tags += [(event.originator_id, tag) for tag in values.get("tag_ids") or ()]
+            tags += [(pid, tag) for tag in partner.tags]
+            if partner.archived:
+                archived.append((True, pid))
         curs.executemany(self._register, rows)
         if tags:
             curs.executemany(self._tag, tags)
-        ids = [event.originator_id for event, _ in run]
-        curs.execute(self._resolve_new_commercial, (ids,), prepare=True)
-        curs.execute(self._resolve_new_contacts, (ids,), prepare=True)
-        companies = [event.originator_id for event, _ in run if event.kind == "COMPANY"]
-        if companies:
-            curs.execute(self._resolve_waiting_children, (companies,), prepare=True)
+        if archived:
+            curs.executemany(self._set_archived, archived)
+
+    def _changed_columns(self, changed: ChangedPartner) -> list[tuple[str, Any]]:
+        columns = self._own_columns(changed.changes)
+        if changed.archived is not None:
+            columns.append(("archived", changed.archived))
+        last = changed.last
+        return [
+            *columns,
+            ("version", last.version),
+            ("updated_at", last.timestamp),
+            ("position", last.position),
+        ]
 
     def _changed(self, curs: Cursor[DictRow], partner_id: UUID, values: dict[str, Any]) -> None:
         self._write_own(curs, partner_id, values)
@@ -349,7 +381,7 @@ class PartnersTable:
             curs.execute(self._clear_tags, (partner_id,), prepare=True)
             curs.execute(self._add_tags, (partner_id, values["tag_ids"] or []), prepare=True)
         curs.execute(self._resolve_one, (partner_id,), prepare=True)
-        if _concerns_children(values):
+        if CASCADING & set(values):
             curs.execute(self._resolve_children, (partner_id,), prepare=True)
 
     def _touched(self, curs: Cursor[DictRow], event: Any, position: int) -> None:
@@ -360,6 +392,15 @@ class PartnersTable:
         )
 
     def _write_own(self, curs: Cursor[DictRow], partner_id: UUID, values: dict[str, Any]) -> None:
+        columns = self._own_columns(values)
+        if not columns:
+            return
+        statement = self._update_statement(tuple(c for c, _ in columns))
+        curs.execute(statement, [*(v for _, v in columns), partner_id], prepare=True)
+
+    @staticmethod
+    def _own_columns(values: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The own-value columns a change of these domain fields writes."""
         columns = [(OWN_COLUMNS[f], v) for f, v in sorted(values.items()) if f in OWN_COLUMNS]
         if "credit_limit" in values:
             limit = values["credit_limit"] or {}
@@ -367,9 +408,10 @@ class PartnersTable:
                 ("credit_limit_amount", limit.get("amount")),
                 ("credit_limit_currency", limit.get("currency")),
             ]
-        if not columns:
-            return
-        names = tuple(c for c, _ in columns)
+        return columns
+
+    def _update_statement(self, names: tuple[str, ...]) -> str:
+        """`UPDATE partners SET <names> = … WHERE id = …`, rendered once per column set."""
         statement = self._own_updates.get(names)
         if statement is None:
             statement = (
@@ -381,26 +423,23 @@ class PartnersTable:
                 .as_string(None)
             )
             self._own_updates[names] = statement
-        curs.execute(statement, [*(v for _, v in columns), partner_id], prepare=True)
+        return statement
 
 
-def merge_statements(t: Identifier, name: str) -> list[Composed]:
-    """What merging and duplicate detection add: `merged_into`, and indexes for the
-    duplicate look-ups (VAT, phone, mobile, trigram name)."""
+def merge_indexes(t: Identifier, name: str) -> list[Composed]:
+    """What merging and duplicate detection look up: `merged_into`, VAT, phone, mobile
+    and the trigrams of the name."""
     return [
-        SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS merged_into uuid").format(t=t),
-        *(
-            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} {}").format(
-                Identifier(f"{name}_{suffix}"), SQL(expr), t=t
-            )
-            for suffix, expr in (
-                ("vat", "(vat)"),
-                ("phone_e164", "(phone)"),
-                ("mobile_e164", "(mobile)"),
-                ("name_trgm", "USING gin (name_key gin_trgm_ops)"),
-                ("merged_into", "(merged_into)"),
-            )
-        ),
+        SQL("CREATE INDEX IF NOT EXISTS {} ON {t} {}").format(
+            Identifier(f"{name}_{suffix}"), SQL(expr), t=t
+        )
+        for suffix, expr in (
+            ("vat", "(vat)"),
+            ("phone_e164", "(phone)"),
+            ("mobile_e164", "(mobile)"),
+            ("name_trgm", "USING gin (name_key gin_trgm_ops)"),
+            ("merged_into", "(merged_into)"),
+        )
     ]
 
 
@@ -409,7 +448,3 @@ def _default(field: str, value: Any) -> Any:
     if value is None and field in domain.FLAG_FIELDS:
         return False
     return value
-
-
-def _concerns_children(changes: Iterable[str]) -> bool:
-    return bool(CASCADING & set(changes))

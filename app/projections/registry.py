@@ -11,13 +11,13 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from app.domain.idempotency import IdempotencyRecord
-from app.domain.partner import Partner
 from app.projections.activities import ActivitiesTable
 from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
+from app.projections.partner_runs import RUN_EVENTS
 from app.projections.partners import PartnersTable
 from app.projections.segments import SegmentsTable
 from app.projections.tables import Table
@@ -49,8 +49,22 @@ class RegistryView(PostgresTrackingRecorder):
             SegmentsTable(schema, prefix),
             self.timeline,  # last: it reads the subjects' partner
         ]
+        self.query_index_statements: list[Composed] = []
         for table in self.tables:
             self.sql_create_statements += table.create_statements()
+            self.query_index_statements += table.query_index_statements()
+
+    def create_table(self, *, query_indexes: bool = True) -> None:
+        """The tables, and unless told otherwise the indexes only queries use (a rebuild
+        makes those last, see `create_query_indexes`)."""
+        super().create_table()
+        if query_indexes:
+            self.create_query_indexes()
+
+    def create_query_indexes(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.query_index_statements:
+                curs.execute(statement, prepare=False)
 
     @property
     def table_names(self) -> list[str]:
@@ -63,22 +77,24 @@ class RegistryView(PostgresTrackingRecorder):
     def apply_batch(
         self, curs: Cursor[DictRow], items: Sequence[tuple[DomainEventProtocol[Any], int]]
     ) -> None:
-        """Applies events in order; runs of new partners (an import, a rebuild) go in bulk.
-        Only the partners and timeline tables care about a partner's registration."""
-        run: list[tuple[Partner.Registered, int]] = []
+        """Applies events in order; runs of consecutive partner events (an import, a
+        rebuild, a busy API) go together: each partner row written once (see
+        app/projections/partner_runs.py). Only the partners and timeline tables care
+        about those events."""
+        run: list[tuple[DomainEventProtocol[Any], int]] = []
         for event, position in items:
-            if isinstance(event, Partner.Registered):
+            if isinstance(event, RUN_EVENTS):
                 run.append((event, position))
                 continue
             if isinstance(event, IdempotencyRecord.Event):
                 continue  # no read model shows it; skipping keeps runs of partners whole
-            self._register(curs, run)
+            self._apply_run(curs, run)
             self.apply(curs, event, position)
-        self._register(curs, run)
+        self._apply_run(curs, run)
 
-    def _register(self, curs: Cursor[DictRow], run: list[tuple[Partner.Registered, int]]) -> None:
+    def _apply_run(self, curs: Cursor[DictRow], run: list[tuple[Any, int]]) -> None:
         if run:
-            self.partners.register_many(curs, run)
+            self.partners.apply_run(curs, run)
             self.timeline.apply_many(curs, run)
             run.clear()
 

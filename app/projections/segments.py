@@ -27,6 +27,9 @@ class SegmentsTable:
             ).format(t=self.table)
         ]
 
+    def query_index_statements(self) -> list[Composed]:
+        return []  # a small table: its indexes are made with it
+
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         t = self.table
         match event:

@@ -18,6 +18,11 @@ class Table(Protocol):
 
     def create_statements(self) -> list[Composed]: ...
 
+    def query_index_statements(self) -> list[Composed]:
+        """Indexes only queries use: a rebuild makes them once its tables are filled
+        (building an index at once is much cheaper than keeping it up row by row)."""
+        ...
+
     def apply(
         self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int
     ) -> None: ...

@@ -39,6 +39,9 @@ class TagsTable:
             ),
         ]
 
+    def query_index_statements(self) -> list[Composed]:
+        return []  # a small table: its indexes are made with it
+
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         match event:
             case Tag.Registered():

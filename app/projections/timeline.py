@@ -332,8 +332,12 @@ class TimelineTable:
                 "subject_type text NOT NULL, subject_id uuid NOT NULL, changes jsonb NOT NULL, "
                 "partner_id uuid NOT NULL, PRIMARY KEY (position, subject_id))"
             ).format(t=t),
+        ]
+
+    def query_index_statements(self) -> list[Composed]:
+        return [
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, position DESC)").format(
-                Identifier(f"{self.names[0]}_partner"), t=t
+                Identifier(f"{self.names[0]}_partner"), t=self.table
             ),
         ]
 

@@ -1,0 +1,135 @@
+"""Folds a run of consecutive partner events into what the `partners` and `partner_tags`
+tables must end up holding, so that a batch writes each partner row once and resolves
+them together, instead of three or four statements for every event.
+
+The fold is what applying the events one by one would leave: a partner's own values are
+the last ones written, its tags the result of its tag events in order, and its version,
+`updated_at` and position those of its last event. Resolved values (display name,
+inherited address, effective terms) depend only on a partner's own values and its
+parent's, so resolving once at the end of the run gives the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from app.domain import partner as domain
+
+RUN_EVENTS = (
+    domain.Partner.Registered,
+    domain.Partner.Updated,
+    domain.Partner.CommercialTermsSet,
+    domain.Partner.TagsAdded,
+    domain.Partner.TagsRemoved,
+    domain.Partner.Archived,
+    domain.Partner.Restored,
+)
+"""The events a run may hold; any other event ends the run."""
+
+CASCADING = {"name", "type", "parent_id", "vat", *domain.REFERENCE_FIELDS, *domain.ADDRESS_FIELDS}
+"""Changes of a partner that its children's resolved values depend on."""
+
+
+@dataclass
+class Last:
+    version: int
+    timestamp: datetime
+    position: int
+
+
+@dataclass
+class NewPartner:
+    """A partner registered in the run: inserted once, with everything later folded in."""
+
+    kind: str
+    created_at: datetime
+    values: dict[str, Any]
+    tags: dict[Any, None]
+    """Ordered set of tag ids."""
+    archived: bool | None
+    last: Last
+
+
+@dataclass
+class ChangedPartner:
+    """A partner already in the table: its own changes, written in one statement."""
+
+    changes: dict[str, Any]
+    archived: bool | None
+    last: Last
+    tag_changes: list[tuple[str, list[Any]]] = field(default_factory=list)
+    """("set" | "add" | "remove", tag ids), in the order of the events."""
+
+
+@dataclass
+class Fold:
+    new: dict[UUID, NewPartner] = field(default_factory=dict)
+    changed: dict[UUID, ChangedPartner] = field(default_factory=dict)
+    cascading: dict[UUID, None] = field(default_factory=dict)
+    """Partners whose children must be resolved again (new companies among them: a
+    contact can be projected before its company)."""
+
+
+def fold(run: Sequence[tuple[Any, int]]) -> Fold:
+    out = Fold()
+    for event, position in run:
+        pid: UUID = event.originator_id
+        last = Last(event.originator_version, event.timestamp, position)
+        if isinstance(event, domain.Partner.Registered):
+            values = dict(event.values)
+            out.new[pid] = NewPartner(
+                kind=event.kind,
+                created_at=event.timestamp,
+                values=values,
+                tags=dict.fromkeys(values.get("tag_ids") or ()),
+                archived=None,
+                last=last,
+            )
+            if event.kind == "COMPANY":
+                out.cascading[pid] = None
+            continue
+        new = out.new.get(pid)
+        changed = None
+        if new is None:
+            changed = out.changed.get(pid)
+            if changed is None:
+                changed = out.changed[pid] = ChangedPartner({}, None, last)
+            changed.last = last
+        else:
+            new.last = last
+        match event:
+            case domain.Partner.Updated() | domain.Partner.CommercialTermsSet():
+                changes = event.changes
+                if CASCADING & set(changes):
+                    out.cascading[pid] = None
+                if new is not None:
+                    new.values.update(changes)
+                    if "tag_ids" in changes:
+                        new.tags = dict.fromkeys(changes["tag_ids"] or ())
+                else:
+                    assert changed is not None
+                    changed.changes.update(changes)
+                    if "tag_ids" in changes:
+                        changed.tag_changes.append(("set", list(changes["tag_ids"] or ())))
+            case domain.Partner.TagsAdded() | domain.Partner.TagsRemoved():
+                adding = isinstance(event, domain.Partner.TagsAdded)
+                if new is not None:
+                    if adding:
+                        new.tags.update(dict.fromkeys(event.tag_ids))
+                    else:
+                        for tag in event.tag_ids:
+                            new.tags.pop(tag, None)
+                else:
+                    assert changed is not None
+                    changed.tag_changes.append(("add" if adding else "remove", event.tag_ids))
+            case domain.Partner.Archived() | domain.Partner.Restored():
+                archived = isinstance(event, domain.Partner.Archived)
+                if new is not None:
+                    new.archived = archived
+                else:
+                    assert changed is not None
+                    changed.archived = archived
+    return out
