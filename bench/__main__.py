@@ -57,6 +57,7 @@ SIZE_FLAGS = {
     "clients": (int, "P1: concurrent clients"),
     "partners": (int, "P2: partners to create"),
     "batch": (int, "P2/P3: partners per save, notifications per projection batch"),
+    "rebuild_batch": (int, "P3: notifications per rebuild transaction (default 2000)"),
     "events": (int, "P3: events to rebuild from (half as many partners seed P4/P5/P7/P9)"),
     "pages": (int, "P4: pages requested"),
     "reads": (int, "P5: requests per round"),

@@ -45,6 +45,9 @@ class Sizes:
     """P2: partners created through `Partnerbook.save`."""
     batch: int = 500
     """P2/P3: partners per save, notifications per projection batch."""
+    rebuild_batch: int = 2000
+    """P3: notifications per transaction, as `partnerbook projections rebuild` does by
+    default (the raw side reads in batches of the same size)."""
     events: int = 200_000
     """P3: events in the store before the rebuild; half of them seed P4/P5/P7/P9 as
     partners (one registration and one update each)."""

@@ -47,10 +47,12 @@ class NewPartner:
     kind: str
     created_at: datetime
     values: dict[str, Any]
+    """The registration's own values until a change comes (then a copy)."""
     tags: dict[Any, None]
     """Ordered set of tag ids."""
     archived: bool | None
     last: Last
+    copied: bool = False
 
 
 @dataclass
@@ -79,7 +81,7 @@ def fold(run: Sequence[tuple[Any, int]]) -> Fold:
         pid: UUID = event.originator_id
         last = Last(event.originator_version, event.timestamp, position)
         if isinstance(event, domain.Partner.Registered):
-            values = dict(event.values)
+            values = event.values
             out.new[pid] = NewPartner(
                 kind=event.kind,
                 created_at=event.timestamp,
@@ -106,6 +108,8 @@ def fold(run: Sequence[tuple[Any, int]]) -> Fold:
                 if CASCADING & set(changes):
                     out.cascading[pid] = None
                 if new is not None:
+                    if not new.copied:  # the event's own dict stays as it was
+                        new.values, new.copied = dict(new.values), True
                     new.values.update(changes)
                     if "tag_ids" in changes:
                         new.tags = dict.fromkeys(changes["tag_ids"] or ())

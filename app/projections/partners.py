@@ -142,17 +142,17 @@ class PartnersTable:
             "credit_limit_amount",
             "credit_limit_currency",
         ]
-        self._register = SQL(
-            "INSERT INTO {t} (id, kind, version, created_at, updated_at, position, {cols}) "
-            "VALUES (%s, %s, %s, %s, %s, %s, {params})"
-        ).format(
-            t=t,
-            cols=SQL(", ").join(Identifier(c) for c in self._register_columns),
-            params=SQL(", ").join(SQL("%s") for _ in self._register_columns),
-        )
-        self._tag = SQL(
-            "INSERT INTO {pt} (partner_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-        ).format(pt=self.tags)
+        # What a new row's own columns hold: the domain field of each, flags' positions.
+        self._register_fields = list(OWN_COLUMNS)
+        self._flag_indexes = [
+            i for i, f in enumerate(self._register_fields) if f in domain.FLAG_FIELDS
+        ]
+        # New partners and their tags go in by COPY: ~5 µs a row against ~20 µs for a
+        # pipelined INSERT (the rows are new: nothing to conflict with).
+        self._copy_new = SQL(
+            "COPY {t} (id, kind, version, created_at, updated_at, position, {cols}) FROM STDIN"
+        ).format(t=t, cols=SQL(", ").join(Identifier(c) for c in self._register_columns))
+        self._copy_tags = SQL("COPY {pt} (partner_id, tag_id) FROM STDIN").format(pt=self.tags)
         # Composed statements are rendered to text once here: psycopg would otherwise
         # render these large statements again for every event (a third of a rebuild).
         for name in (
@@ -166,8 +166,8 @@ class PartnersTable:
             "_resolve_commercial_among",
             "_resolve_contacts_among",
             "_resolve_children_of_any",
-            "_register",
-            "_tag",
+            "_copy_new",
+            "_copy_tags",
         ):
             setattr(self, name, getattr(self, name).as_string(None))
         self._own_updates: dict[tuple[str, ...], str] = {}
@@ -304,6 +304,13 @@ class PartnersTable:
         folded = partner_runs.fold(run)
         if folded.new:
             self._insert_new(curs, folded.new)
+        with curs.connection.pipeline():
+            self._apply_folded(curs, folded)
+
+    def _apply_folded(self, curs: Cursor[DictRow], folded: partner_runs.Fold) -> None:
+        archived = [(True, pid) for pid, partner in folded.new.items() if partner.archived]
+        if archived:
+            curs.executemany(self._set_archived, archived)
         by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
         for pid, changed in folded.changed.items():
             columns = self._changed_columns(changed)
@@ -327,21 +334,18 @@ class PartnersTable:
             curs.execute(self._resolve_children_of_any, (list(folded.cascading),), prepare=True)
 
     def _insert_new(self, curs: Cursor[DictRow], new: dict[UUID, NewPartner]) -> None:
-        own = {column: field for field, column in OWN_COLUMNS.items()}
+        fields = self._register_fields
+        flags = self._flag_indexes
         rows = []
         tags = []
-        archived = []
         for pid, partner in new.items():
             values = partner.values
+            own_values = [values.get(f) for f in fields]
+            for i in flags:  # flags are never NULL in the table
+                if own_values[i] is None:
+                    own_values[i] = False
             limit = values.get("credit_limit") or {}
-            own_values = [
-                limit.get("amount")
-                if column == "credit_limit_amount"
-                else limit.get("currency")
-                if column == "credit_limit_currency"
-                else _default(own[column], values.get(own[column]))
-                for column in self._register_columns
-            ]
+            own_values += (limit.get("amount"), limit.get("currency"))
             last = partner.last
             rows.append(
                 (
@@ -355,13 +359,13 @@ class PartnersTable:
                 )
             )
             tags += [(pid, tag) for tag in partner.tags]
-            if partner.archived:
-                archived.append((True, pid))
-        curs.executemany(self._register, rows)
+        with curs.copy(self._copy_new) as copy:
+            for row in rows:
+                copy.write_row(row)
         if tags:
-            curs.executemany(self._tag, tags)
-        if archived:
-            curs.executemany(self._set_archived, archived)
+            with curs.copy(self._copy_tags) as copy:
+                for tag in tags:
+                    copy.write_row(tag)
 
     def _changed_columns(self, changed: ChangedPartner) -> list[tuple[str, Any]]:
         columns = self._own_columns(changed.changes)
@@ -441,10 +445,3 @@ def merge_indexes(t: Identifier, name: str) -> list[Composed]:
             ("merged_into", "(merged_into)"),
         )
     ]
-
-
-def _default(field: str, value: Any) -> Any:
-    """Flags are never NULL in the table."""
-    if value is None and field in domain.FLAG_FIELDS:
-        return False
-    return value

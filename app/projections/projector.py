@@ -63,12 +63,9 @@ class RegistryProjection(Projection[RegistryView]):
         self, curs: Cursor[DictRow], items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]
     ) -> None:
         last = items[-1][1]
-        # Pipeline mode: the batch's statements go out without waiting for each answer
-        # (the registry tables never read a result back while applying).
-        with curs.connection.pipeline():
-            self.view.apply_batch(
-                curs, [(event, tracking.notification_id) for event, tracking in items]
-            )
+        self.view.apply_batch(
+            curs, [(event, tracking.notification_id) for event, tracking in items]
+        )
         self.view._insert_tracking(curs, last)
         curs.execute(
             "SELECT pg_notify(%s, %s)",

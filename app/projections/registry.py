@@ -82,21 +82,34 @@ class RegistryView(PostgresTrackingRecorder):
         app/projections/partner_runs.py). Only the partners and timeline tables care
         about those events."""
         run: list[tuple[DomainEventProtocol[Any], int]] = []
+        others: list[tuple[DomainEventProtocol[Any], int]] = []
         for event, position in items:
-            if isinstance(event, RUN_EVENTS):
-                run.append((event, position))
-                continue
             if isinstance(event, IdempotencyRecord.Event):
                 continue  # no read model shows it; skipping keeps runs of partners whole
-            self._apply_run(curs, run)
-            self.apply(curs, event, position)
+            if isinstance(event, RUN_EVENTS):
+                self._apply_in_order(curs, others)
+                run.append((event, position))
+            else:
+                self._apply_run(curs, run)
+                others.append((event, position))
+        self._apply_in_order(curs, others)
         self._apply_run(curs, run)
 
     def _apply_run(self, curs: Cursor[DictRow], run: list[tuple[Any, int]]) -> None:
+        """Partner events: rows copied in, then a few pipelined statements."""
         if run:
             self.partners.apply_run(curs, run)
             self.timeline.apply_many(curs, run)
             run.clear()
+
+    def _apply_in_order(self, curs: Cursor[DictRow], events: list[tuple[Any, int]]) -> None:
+        """Other events, one by one, their statements pipelined: they go out without
+        waiting for each answer (applying never reads a result back)."""
+        if events:
+            with curs.connection.pipeline():
+                for event, position in events:
+                    self.apply(curs, event, position)
+            events.clear()
 
     def drop_tables(self) -> None:
         with self.datastore.transaction(commit=True) as curs:

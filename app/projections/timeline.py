@@ -293,6 +293,7 @@ class TimelineTable:
         self._insert = SQL(
             "INSERT INTO {t} ({c}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(t=self.table, c=columns)
+        self._copy = SQL("COPY {t} ({c}) FROM STDIN").format(t=self.table, c=columns)
         self._insert_via = {
             subject: SQL(
                 "INSERT INTO {t} ({c}) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, s.partner_id "
@@ -320,6 +321,7 @@ class TimelineTable:
         self._scrub = self._scrub.as_string(None)  # type: ignore[assignment]
         # Rendered once (see PartnersTable): psycopg would render them for every event.
         self._insert = self._insert.as_string(None)  # type: ignore[assignment]
+        self._copy = self._copy.as_string(None)  # type: ignore[assignment]
         self._insert_via = {k: v.as_string(None) for k, v in self._insert_via.items()}  # type: ignore[misc]
 
     def create_statements(self) -> list[Composed]:
@@ -344,7 +346,7 @@ class TimelineTable:
     def apply_many(
         self, curs: Cursor[DictRow], run: Sequence[tuple[DomainEventProtocol[Any], int]]
     ) -> None:
-        """Entries whose partner the events name, in one pipelined insert."""
+        """Entries whose partner the events name, by COPY (outside a pipeline)."""
         rows = []
         for event, position in run:
             entry = describe(event)
@@ -368,7 +370,9 @@ class TimelineTable:
                 )
             )
         if rows:
-            curs.executemany(self._insert, rows)
+            with curs.copy(self._copy) as copy:
+                for row in rows:
+                    copy.write_row(row)
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         entry = describe(event)

@@ -193,7 +193,7 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
     def prefetch(self, stored_events: Iterable[StoredEvent]) -> None:
         """Loads the keys a batch of stored events will need, in one query."""
         self.keys.prefetch(
-            UUID(str(s.originator_id))
+            s.originator_id if isinstance(s.originator_id, UUID) else UUID(str(s.originator_id))
             for s in stored_events
             if s.topic.startswith(self.event_prefix) or s.topic == SNAPSHOT_TOPIC
         )
