@@ -15,7 +15,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.keyset import MAX_PAGE, BadCursor
+from app.projections.keyset import MAX_PAGE, BadCursor, LazyCursors
 from app.projections.relationship_queries import overdue_condition, total_invoiced
 from app.projections.rows import dataclass_row
 
@@ -257,7 +257,7 @@ class Order:
 @dataclass(frozen=True)
 class Page:
     rows: list[PartnerRow]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next_page: bool
     has_previous_page: bool
     where: Composable = field(repr=False)
@@ -406,7 +406,7 @@ class PartnerDirectory:
             rows.reverse()
         return Page(
             rows=rows,
-            cursors=[encode_cursor(r, orders) for r in rows],
+            cursors=LazyCursors(rows, lambda row: encode_cursor(row, orders)),
             has_next_page=more if not backward else before is not None,
             has_previous_page=more if backward else after is not None,
             where=clause,

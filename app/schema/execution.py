@@ -51,11 +51,72 @@ def leaf_plan(field: GraphQLField) -> Plan:
     return plan
 
 
+ObjectPlan = list[tuple[str, Any, GraphQLLeafType, bool]] | None
+"""Every field of a selection set, when all of them are plain leaves: (response name,
+resolver, leaf type, nullable)."""
+
+
 class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._short = manager is None or not manager.middlewares
+        # graphql-core collects the selection set of a list's items once (memoized per
+        # request), so the 50 nodes of a page share one grouped field set, and one plan.
+        self._object_plans: dict[int, tuple[Any, ObjectPlan]] = {}
+
+    def _object_plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> ObjectPlan:
+        known = self._object_plans.get(id(grouped_field_set))
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        plan: ObjectPlan = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            field = self.schema.get_field(parent_type, node.name.value)
+            leaf = leaf_plan(field) if field is not None and not node.arguments else None
+            if leaf is None or plan is None:
+                plan = None
+                break
+            plan.append((response_name, *leaf))
+        self._object_plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Any,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """An object whose selected fields are all plain leaves (a page's partners with
+        their names, emails, flags…) is read in one loop. Anything unusual (see the module
+        docstring) sends the whole object through graphql-core's path instead."""
+        if self._short:
+            plan = self._object_plan(parent_type, grouped_field_set)
+            if plan is not None:
+                results: dict[str, Any] = {}
+                try:
+                    for response_name, resolve, leaf, nullable in plan:
+                        value = resolve(source_value, None)
+                        if value is None:
+                            if not nullable:
+                                break
+                            results[response_name] = None
+                            continue
+                        if isinstance(value, Exception):
+                            break
+                        coerced = leaf.coerce_output_value(value)
+                        if coerced is None or coerced is Undefined:
+                            break
+                        results[response_name] = coerced
+                    else:
+                        return results
+                except Exception:  # reported by the full path below
+                    pass
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
 
     def execute_field(
         self,

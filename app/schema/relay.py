@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from typing import Generic, TypeVar
 
@@ -30,8 +30,13 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[NodeT]):
-    cursor: str
     node: NodeT
+    cursors: strawberry.Private[Sequence[str]]
+    index: strawberry.Private[int]
+
+    @strawberry.field(description="Where this record is in the list: pass it as `after`/`before`.")
+    def cursor(self) -> str:
+        return self.cursors[self.index]
 
 
 Counter = Callable[[], Awaitable[int | tuple[int, bool]]]
@@ -85,14 +90,14 @@ def check_page_args(
 
 def make_connection(
     nodes: list[NodeT],
-    cursors: list[str],
+    cursors: Sequence[str],
     *,
     has_next_page: bool,
     has_previous_page: bool,
     count: Counter,
 ) -> Connection[NodeT]:
     return Connection(
-        edges=[Edge(cursor=c, node=n) for n, c in zip(nodes, cursors, strict=True)],
+        edges=[Edge(node=node, cursors=cursors, index=i) for i, node in enumerate(nodes)],
         page_info=PageInfo(
             has_next_page=has_next_page,
             has_previous_page=has_previous_page,

@@ -1,0 +1,92 @@
+"""The short paths of app/schema/execution.py answer exactly what graphql-core's own
+execution answers: the same data, and the same errors at the same paths."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+
+from app.schema.execution import ShortLeafExecutionContext
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+class Row:
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    @property
+    def broken(self) -> str:
+        raise RuntimeError("the getter failed")
+
+
+@strawberry.type
+class Item:
+    name: str
+    count: int
+    note: str | None
+    colour: Colour
+    broken: str | None
+
+
+ROWS = {
+    "fine": [Row(name=f"n{i}", count=i, note=None, colour=Colour.RED) for i in range(3)],
+    "null_in_non_null": [
+        Row(name="a", count=1, note="x", colour=Colour.BLUE),
+        Row(name=None, count=2, note=None, colour=Colour.RED),
+    ],
+    "refused_by_scalar": [Row(name="a", count="not a number", note=None, colour=Colour.RED)],
+    "not_an_enum": [Row(name="a", count=1, note=None, colour="GREEN")],
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self, case: str) -> list[Item]:
+        return ROWS[case]  # type: ignore[return-value]
+
+
+def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    plain = strawberry.Schema(query=Query)
+    short = strawberry.Schema(query=Query, execution_context_class=ShortLeafExecutionContext)
+    return plain, short
+
+
+def answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str, Any]]]:
+    result = schema.execute_sync(query)
+    errors = sorted((e.message, e.path) for e in result.errors or [])
+    return result.data, errors
+
+
+@pytest.mark.parametrize("case", list(ROWS))
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "name count note colour",
+        "name note",
+        "alias: name count",
+        "name __typename",  # not a plain leaf: the whole object takes the full path
+        "name broken",  # a getter that raises
+    ],
+)
+def test_the_short_paths_answer_as_graphql_core_does(case: str, selection: str) -> None:
+    plain, short = schemas()
+    query = f'{{ items(case: "{case}") {{ {selection} }} }}'
+    assert answer(short, query) == answer(plain, query)
+
+
+def test_a_page_of_plain_leaves_is_answered() -> None:
+    _, short = schemas()
+    data, errors = answer(short, '{ items(case: "fine") { name count note colour } }')
+    assert errors == []
+    assert data == {
+        "items": [{"name": f"n{i}", "count": i, "note": None, "colour": "RED"} for i in range(3)]
+    }
