@@ -170,7 +170,8 @@ class Projector:
         return self.projection.view.max_tracking_id(self.app.name) or 0
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Applies every notification not yet projected; returns how many it applied.
+        """Applies every notification written before it last read the log; returns how
+        many it applied.
         Each batch is one transaction that first takes the swap lock (shared) and reads
         the position from the tracking table, so a rebuild swapping the tables in between
         two batches is simply continued from."""
@@ -195,6 +196,10 @@ class Projector:
             done += len(notifications)
             if progress is not None:
                 progress(len(notifications))
+            if len(notifications) < self.batch_size:
+                # The log held no more when this batch was read: asking again would cost
+                # a transaction for nothing (events written since then send a NOTIFY).
+                return done
 
     def run(self, stop: threading.Event) -> None:
         """Projects until `stop` is set; survives database restarts by reconnecting."""

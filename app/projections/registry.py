@@ -20,7 +20,7 @@ from app.projections.documents import DocumentsTable
 from app.projections.partner_runs import RUN_EVENTS
 from app.projections.partners import PartnersTable
 from app.projections.segments import SegmentsTable
-from app.projections.tables import Table
+from app.projections.tables import COPY_FROM, Table
 from app.projections.tags import TagsTable
 from app.projections.timeline import TimelineTable
 
@@ -96,11 +96,17 @@ class RegistryView(PostgresTrackingRecorder):
         self._apply_run(curs, run)
 
     def _apply_run(self, curs: Cursor[DictRow], run: list[tuple[Any, int]]) -> None:
-        """Partner events: rows copied in, then a few pipelined statements."""
-        if run:
-            self.partners.apply_run(curs, run)
-            self.timeline.apply_many(curs, run)
-            run.clear()
+        """Partner events: a few statements, new rows copied in when there are many."""
+        if not run:
+            return
+        if len(run) >= COPY_FROM:
+            self.partners.apply_run(curs, run, by_copy=True)
+            self.timeline.apply_many(curs, run, by_copy=True)
+        else:
+            with curs.connection.pipeline():
+                self.partners.apply_run(curs, run)
+                self.timeline.apply_many(curs, run)
+        run.clear()
 
     def _apply_in_order(self, curs: Cursor[DictRow], events: list[tuple[Any, int]]) -> None:
         """Other events, one by one, their statements pipelined: they go out without

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.domain import DomainEventProtocol
@@ -26,3 +27,28 @@ class Table(Protocol):
     def apply(
         self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int
     ) -> None: ...
+
+
+COPY_FROM = 16
+"""Rows from which COPY beats pipelined INSERTs: COPY costs a round trip of its own
+(~0.2 ms) and then ~5 µs a row, an INSERT in the batch's pipeline ~20 µs a row."""
+
+
+def add_rows(
+    curs: Cursor[DictRow],
+    rows: Sequence[Sequence[Any]],
+    *,
+    by_copy: bool,
+    copy: str | Composed,
+    insert: str | Composed,
+) -> None:
+    """New rows, by `copy` (COPY … FROM STDIN: never inside a pipeline) or by `insert`
+    (an INSERT with one placeholder a column, pipelined when the caller is)."""
+    if not rows:
+        return
+    if by_copy:
+        with curs.copy(copy) as writer:
+            for row in rows:
+                writer.write_row(row)
+    else:
+        curs.executemany(insert, rows)

@@ -18,6 +18,7 @@ from app.domain.activity import Activity
 from app.domain.document import Document
 from app.domain.erasure import PERSONAL_FIELDS
 from app.domain.opportunity import Opportunity
+from app.projections.tables import add_rows
 
 
 @dataclass(frozen=True)
@@ -344,9 +345,13 @@ class TimelineTable:
         ]
 
     def apply_many(
-        self, curs: Cursor[DictRow], run: Sequence[tuple[DomainEventProtocol[Any], int]]
+        self,
+        curs: Cursor[DictRow],
+        run: Sequence[tuple[DomainEventProtocol[Any], int]],
+        *,
+        by_copy: bool = False,
     ) -> None:
-        """Entries whose partner the events name, by COPY (outside a pipeline)."""
+        """Entries whose partner the events name, together (see tables.add_rows)."""
         rows = []
         for event, position in run:
             entry = describe(event)
@@ -369,10 +374,7 @@ class TimelineTable:
                     entry.partner_id,
                 )
             )
-        if rows:
-            with curs.copy(self._copy) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        add_rows(curs, rows, by_copy=by_copy, copy=self._copy, insert=self._insert)
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         entry = describe(event)
