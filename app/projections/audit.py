@@ -19,10 +19,12 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Mapper, Notification
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
+
+from app.projections.tables import ReadModelView
 
 GENESIS = bytes(32)
 PARTNER_TOPIC = "app.domain.partner:Partner."
@@ -53,7 +55,7 @@ def link(previous: bytes, stored: bytes) -> bytes:
     return hashlib.sha256(previous + stored).digest()
 
 
-class AuditView(PostgresTrackingRecorder):
+class AuditView(ReadModelView):
     """The audit tables with their tracking table; `prefix` names a second set (rebuild)."""
 
     def __init__(
@@ -98,16 +100,6 @@ class AuditView(PostgresTrackingRecorder):
     def table_names(self) -> list[str]:
         return [self.chain_name, self.versions_name]
 
-    def create_table(self, *, query_indexes: bool = True) -> None:
-        super().create_table()
-        if query_indexes:
-            self.create_query_indexes()
-
-    def create_query_indexes(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            for statement in self.query_index_statements:
-                curs.execute(statement, prepare=False)
-
     def create_statements(self) -> list[Composed]:
         return []
 
@@ -132,13 +124,6 @@ class AuditView(PostgresTrackingRecorder):
         curs.executemany(self._insert_chain, links)
         if versions:
             curs.executemany(self._insert_version, versions)
-
-    def drop_tables(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            for name in [*self.table_names, self.tracking_table_name]:
-                curs.execute(
-                    SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.datastore.schema, name))
-                )
 
 
 # -- verification ----------------------------------------------------------------------

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import Composed
 
 from app.domain.idempotency import IdempotencyRecord
 from app.projections.activities import ActivitiesTable
@@ -20,12 +20,12 @@ from app.projections.documents import DocumentsTable
 from app.projections.partner_runs import RUN_EVENTS
 from app.projections.partners import PartnersTable
 from app.projections.segments import SegmentsTable
-from app.projections.tables import COPY_FROM, Table
+from app.projections.tables import COPY_FROM, ReadModelView, Table
 from app.projections.tags import TagsTable
 from app.projections.timeline import TimelineTable
 
 
-class RegistryView(PostgresTrackingRecorder):
+class RegistryView(ReadModelView):
     """`prefix` names a second set of tables (e.g. for a rebuild next to the live ones)."""
 
     def __init__(
@@ -53,18 +53,6 @@ class RegistryView(PostgresTrackingRecorder):
         for table in self.tables:
             self.sql_create_statements += table.create_statements()
             self.query_index_statements += table.query_index_statements()
-
-    def create_table(self, *, query_indexes: bool = True) -> None:
-        """The tables, and unless told otherwise the indexes only queries use (a rebuild
-        makes those last, see `create_query_indexes`)."""
-        super().create_table()
-        if query_indexes:
-            self.create_query_indexes()
-
-    def create_query_indexes(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            for statement in self.query_index_statements:
-                curs.execute(statement, prepare=False)
 
     @property
     def table_names(self) -> list[str]:
@@ -116,10 +104,3 @@ class RegistryView(PostgresTrackingRecorder):
                 for event, position in events:
                     self.apply(curs, event, position)
             events.clear()
-
-    def drop_tables(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            for name in [*self.table_names, self.tracking_table_name]:
-                curs.execute(
-                    SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.datastore.schema, name))
-                )

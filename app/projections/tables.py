@@ -1,4 +1,5 @@
-"""What every read-model table of the registry projection provides."""
+"""What every read-model table of the registry projection provides, and what the views
+that keep tables with their tracking record share."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.postgres import PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import Composed
+from psycopg.sql import SQL, Composed, Identifier
 
 
 class Table(Protocol):
@@ -52,3 +54,32 @@ def add_rows(
                 writer.write_row(row)
     else:
         curs.executemany(insert, rows)
+
+
+class ReadModelView(PostgresTrackingRecorder):
+    """Read-model tables kept with their tracking table: `query_index_statements` are
+    the indexes only queries use, which a rebuild makes once its tables are filled."""
+
+    query_index_statements: list[Composed]
+
+    @property
+    def table_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def create_table(self, *, query_indexes: bool = True) -> None:
+        """The tables, and unless told otherwise the indexes only queries use."""
+        super().create_table()
+        if query_indexes:
+            self.create_query_indexes()
+
+    def create_query_indexes(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.query_index_statements:
+                curs.execute(statement, prepare=False)
+
+    def drop_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for name in [*self.table_names, self.tracking_table_name]:
+                curs.execute(
+                    SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.datastore.schema, name))
+                )
