@@ -39,10 +39,20 @@ def create(
     name: str = typer.Option(..., "--name", help="Unique name; recorded as the actor."),
     role: str = typer.Option(..., "--role", help="admin, editor, viewer or auditor."),
     expires: int | None = typer.Option(None, "--expires", help="Days until it expires."),
+    if_none: bool = typer.Option(
+        False,
+        "--if-none",
+        help="Only when no key exists at all; otherwise print that and change nothing "
+        "(a deployment's first start, e.g. docker-compose.yml).",
+    ),
 ) -> None:
     """Creates a key and prints it once (the last line); only its hash is stored."""
+    conninfo = _conninfo()
+    if if_none and api_keys.count_keys(conninfo) > 0:
+        typer.echo("Keys exist already: none created.")
+        return
     try:
-        key = api_keys.create_key(_conninfo(), name, role, expires)
+        key = api_keys.create_key(conninfo, name, role, expires)
     except api_keys.ApiKeyError as error:
         _fail(str(error))
         return

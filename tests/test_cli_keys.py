@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -13,6 +15,7 @@ from app.database import Database
 from app.projections import api_keys
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(db: Database, *args: str) -> tuple[int, str, str]:
@@ -56,6 +59,33 @@ def test_bad_create_is_refused(db: Database, args: list[str], message: str) -> N
     assert code == 1
     assert message in err
     assert api_keys.count_keys(db.conninfo()) == 0
+
+
+def test_if_none_creates_the_first_key_only(db: Database) -> None:
+    """What docker-compose.yml's `admin-key` service runs on every `up`."""
+    args = ("keys", "create", "--name", "admin", "--role", "admin", "--if-none")
+    code, out, _ = run(db, *args)
+    assert code == 0 and out.strip().splitlines()[-1].startswith("pb_")
+    code, out, _ = run(db, *args)
+    assert code == 0 and "none created" in out and "pb_" not in out
+    assert [(k.name, k.role) for k in api_keys.list_keys(db.conninfo())] == [("admin", "admin")]
+
+
+def test_compose_makes_the_key_before_the_replicas_listen_on_every_interface() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert compose["admin-key"]["command"] == [
+        "partnerbook",
+        "keys",
+        "create",
+        "--name",
+        "admin",
+        "--role",
+        "admin",
+        "--if-none",
+    ]
+    assert compose["api"]["depends_on"]["admin-key"] == {
+        "condition": "service_completed_successfully"
+    }
 
 
 def test_names_are_unique_and_revoking_an_unknown_key_fails(db: Database) -> None:
