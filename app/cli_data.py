@@ -180,7 +180,7 @@ def _summary(
 ) -> None:
     table = Table(title="Import (dry run: nothing written)" if dry_run else "Import")
     table.add_column("rows", justify="right")
-    for name in ("created", "updated", "unchanged", "rejected", "warnings", "rows/s", "seconds"):
+    for name in ("created", "updated", "unchanged", "rejected", "warnings"):
         table.add_column(name, justify="right")
     rejected_rows = sum(1 for o in result.outcomes.values() if o == "REJECTED")
     table.add_row(
@@ -190,11 +190,12 @@ def _summary(
         str(result.unchanged),
         str(rejected_rows),
         str(len(result.warnings)),
-        f"{total / max(elapsed, 1e-6):,.0f}",
-        f"{elapsed:.1f}",
     )
     console = Console()
     console.print(table)
+    console.print(
+        f"{total:,} rows in {elapsed:.1f} s: {total / max(elapsed, 1e-6):,.0f} rows/s", markup=False
+    )
     if unknown:
         console.print(f"ignored unknown columns: {', '.join(unknown)}", markup=False)
     for label, names in (

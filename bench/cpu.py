@@ -78,7 +78,7 @@ def measure(server: Server, clients: int, requests: int, op: Op, spy: Path | Non
     recorder = None
     if spy is not None:
         recorder = subprocess.Popen(
-            ["py-spy", "record", "-r", "200", "-p", str(server.pid), "-f", "raw", "-o", str(spy)],
+            ["py-spy", "record", "--gil", "-r", "200", "-p", str(server.pid), "-f", "raw", "-o", str(spy)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
