@@ -79,11 +79,17 @@ class PartnerRow:
     """The partner this one was merged into (see app/domain/merge.py)."""
 
 
-_COLUMNS = SQL(", ").join(
-    Identifier(f)
-    for f in PartnerRow.__dataclass_fields__
-    if f not in ("total_invoiced", "relevance")
+_COLUMNS = SQL(
+    SQL(", ")
+    .join(
+        Identifier(f)
+        for f in PartnerRow.__dataclass_fields__
+        if f not in ("total_invoiced", "relevance")
+    )
+    .as_string(None)
 )
+"""The row's columns, quoted once: composed of 52 `Identifier`s, psycopg escaped each
+name again in every page's statement (~50 µs)."""
 
 
 @dataclass(frozen=True)
@@ -336,14 +342,23 @@ class PartnerDirectory:
             .format(cols=_COLUMNS, t=self.table)
             .as_string(None)
         )
+        # One id (`partner(id)`, a mutation's result) without an array: psycopg adapts a
+        # list in Python (~30 µs), a lone uuid in C.
+        self._get_one = (
+            SQL("SELECT {cols} FROM {t} WHERE id = %s")
+            .format(cols=_COLUMNS, t=self.table)
+            .as_string(None)
+        )
 
     async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, PartnerRow]:
         if not ids:
             return {}
-        query = self._get_many
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dataclass_row(PartnerRow))
-            await cur.execute(query, (list(ids),))
+            if len(ids) == 1:
+                await cur.execute(self._get_one, (ids[0],))
+            else:
+                await cur.execute(self._get_many, (list(ids),))
             return {row.id: row for row in await cur.fetchall()}
 
     async def page(
@@ -375,7 +390,7 @@ class PartnerDirectory:
             if before is not None:
                 values, ident = decode_cursor(before, orders)
                 conditions.append(_seek(orders, values, ident, forward=False))
-            computed = [_COLUMNS]
+            computed: list[Composable] = [_COLUMNS]
             if any(o.field == "TOTAL_INVOICED" for o in orders):
                 computed.append(SQL("{} AS total_invoiced").format(total_invoiced(SQL("p.id"))))
             if any(o.field == "RELEVANCE" for o in orders):
