@@ -20,6 +20,7 @@ from app.schema.errors import MaskInternalErrors
 from app.schema.execution import ShortLeafExecutionContext
 from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
+from app.schema.input_conversion import install as install_input_conversion
 from app.schema.limits import LIMIT_EXCEEDED, is_token_limit
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
@@ -102,7 +103,7 @@ def build_schema(
         extensions.append(DisableIntrospection)
     # Last: it validates with every rule added above, then checks key, role and cost.
     extensions.append(lambda: Guard(max_cost=max_cost, max_batch=max_batch))
-    return PartnerbookSchema(
+    schema = PartnerbookSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -118,6 +119,8 @@ def build_schema(
         extensions=extensions,
         execution_context_class=ShortLeafExecutionContext,
     )
+    install_input_conversion(schema)
+    return schema
 
 
 def sdl() -> str:
