@@ -74,11 +74,24 @@ def server_from(run: Run, root: Path, db: Database) -> Iterator[Server]:
 
 def measure(server: Server, clients: int, requests: int, op: Op, spy: Path | None) -> float:
     """µs of server CPU per request over `requests` requests; with `spy`, py-spy samples
-    the server meanwhile (all threads, collapsed stacks written to `spy`)."""
+    the server meanwhile (the thread holding the GIL: Python at work, not waiting;
+    collapsed stacks written to `spy`)."""
     recorder = None
     if spy is not None:
         recorder = subprocess.Popen(
-            ["py-spy", "record", "--gil", "-r", "200", "-p", str(server.pid), "-f", "raw", "-o", str(spy)],
+            [
+                "py-spy",
+                "record",
+                "--gil",
+                "-r",
+                "200",
+                "-p",
+                str(server.pid),
+                "-f",
+                "raw",
+                "-o",
+                str(spy),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -13,6 +13,7 @@ own path again, which reports it exactly as before (the attribute read has no ef
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from graphql import (
@@ -24,9 +25,11 @@ from graphql import (
     is_leaf_type,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
 
 Plan = tuple[Any, GraphQLLeafType, bool] | None
-"""How to read a plain leaf field: its resolver, its scalar or enum type, nullable."""
+"""How to read a plain leaf field: a function of the source object, its scalar or enum
+type, nullable."""
 
 _PLANS: dict[int, tuple[GraphQLField, Plan]] = {}
 
@@ -46,14 +49,31 @@ def leaf_plan(field: GraphQLField) -> Plan:
         nullable = not isinstance(kind, GraphQLNonNull)
         named = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
         if is_leaf_type(named):
-            plan = (resolve, named, nullable)
+            plan = (_reader(field, resolve), named, nullable)
     _PLANS[id(field)] = (field, plan)
     return plan
 
 
+def _reader(field: GraphQLField, resolve: Any) -> Any:
+    """A one-argument function reading the field from its source object:
+    `attrgetter(name)` when strawberry's basic resolver would only do
+    `getattr(source, name)` (the field's default resolver, no resolver of its own; the
+    basic resolver takes three Python calls to get there, ~1 µs a field), else a call of
+    that resolver."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.base_resolver is None
+        and definition.default_resolver is getattr
+        and definition.python_name
+    ):
+        return operator.attrgetter(definition.python_name)
+    return lambda source: resolve(source, None)
+
+
 ObjectPlan = list[tuple[str, Any, GraphQLLeafType, bool]] | None
 """Every field of a selection set, when all of them are plain leaves: (response name,
-resolver, leaf type, nullable)."""
+reader, leaf type, nullable)."""
 
 
 class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -97,8 +117,8 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if plan is not None:
                 results: dict[str, Any] = {}
                 try:
-                    for response_name, resolve, leaf, nullable in plan:
-                        value = resolve(source_value, None)
+                    for response_name, read, leaf, nullable in plan:
+                        value = read(source_value)
                         if value is None:
                             if not nullable:
                                 break
@@ -132,9 +152,9 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if field is not None and not node.arguments:
                 plan = leaf_plan(field)
                 if plan is not None:
-                    resolve, leaf, nullable = plan
+                    read, leaf, nullable = plan
                     try:
-                        value = resolve(source, None)
+                        value = read(source)
                         if value is None:
                             if nullable:
                                 return None
