@@ -248,10 +248,18 @@ SORT_KEYS: dict[str, SortKey] = {
     "TOTAL_INVOICED": SortKey(SQL("total_invoiced"), lambda v: Decimal(_text(v))),
     "RELEVANCE": SortKey(SQL("relevance"), lambda v: Decimal(_text(v))),
 }
+SORT_COLUMNS = ("name_key", "display_name_key", "created_at", "updated_at", "country_code")
+"""The columns the sort keys (other than computed ones) read."""
 COMPUTED = {"TOTAL_INVOICED": "total_invoiced", "RELEVANCE": "relevance"}
 """Sort keys that are computed per row in an inner query, then ordered on."""
 ESTIMATE_ABOVE = 10_000
 """Counts above this are estimated by the planner instead of counted."""
+BOUNDED_SEARCH_MATCHES = 10_000
+"""A search the planner expects to match at most this many partners reads all its
+matches through the trigram index and sorts them (~1.5 µs a match: ≤ 15 ms), instead of
+walking the sort order's index until a page is full: that walk is quick when matches are
+spread through the order, but reads most of the table when they are not (a search for
+"lum" whose matches all sort under L read 65,000 rows: 107 ms at 100,000 partners)."""
 
 
 @dataclass(frozen=True)
@@ -401,17 +409,20 @@ class PartnerDirectory:
                         Literal(term)
                     )
                 )
-            query = SQL(
-                "SELECT * FROM (SELECT {cols} FROM {t} p WHERE {w}) AS partners "
-                "WHERE {seek} ORDER BY {o} LIMIT {n}"
-            ).format(
-                cols=SQL(", ").join(computed),
-                t=self.table,
-                w=clause,
-                seek=SQL(" AND ").join(conditions),
-                o=_order_by(orders, reverse=backward),
-                n=Literal(size + 1),
-            )
+            if term and await self._planner_rows(conn, clause) <= BOUNDED_SEARCH_MATCHES:
+                query = self._bounded_page(clause, computed, conditions, orders, backward, size + 1)
+            else:
+                query = SQL(
+                    "SELECT * FROM (SELECT {cols} FROM {t} p WHERE {w}) AS partners "
+                    "WHERE {seek} ORDER BY {o} LIMIT {n}"
+                ).format(
+                    cols=SQL(", ").join(computed),
+                    t=self.table,
+                    w=clause,
+                    seek=SQL(" AND ").join(conditions),
+                    o=_order_by(orders, reverse=backward),
+                    n=Literal(size + 1),
+                )
             cur = conn.cursor(row_factory=dataclass_row(PartnerRow))
             await cur.execute(query)
             rows = await cur.fetchall()
@@ -426,6 +437,48 @@ class PartnerDirectory:
             has_previous_page=more if backward else after is not None,
             where=clause,
         )
+
+    def _bounded_page(
+        self,
+        clause: Composable,
+        computed: list[Composable],
+        conditions: list[Composable],
+        orders: Sequence[Order],
+        backward: bool,
+        limit: int,
+    ) -> Composable:
+        """The page of a search with few matches (BOUNDED_SEARCH_MATCHES), in one
+        statement: every match read by the clause's own best plan (the trigram index),
+        kept as its id and sort keys only (a materialized CTE: the planner cannot turn
+        it into a walk along the sort order's index), sorted, and then the page's rows
+        by id in that order. Sorting whole rows cost ~4 µs a match, the keys ~1.5."""
+        keys = SQL(", ").join(
+            [SQL("p.id"), *(SQL("p.{}").format(Identifier(c)) for c in SORT_COLUMNS), *computed[1:]]
+        )
+        return SQL(
+            "WITH matches AS MATERIALIZED (SELECT {keys} FROM {t} p WHERE {w}) "
+            "SELECT {cols} FROM unnest(ARRAY(SELECT id FROM matches AS partners "
+            "WHERE {seek} ORDER BY {o} LIMIT {n})) WITH ORDINALITY AS page(id, place) "
+            "JOIN {t} p USING (id) ORDER BY page.place"
+        ).format(
+            keys=keys,
+            t=self.table,
+            w=clause,
+            cols=SQL(", ").join(computed),
+            seek=SQL(" AND ").join(conditions),
+            o=_order_by(orders, reverse=backward),
+            n=Literal(limit),
+        )
+
+    async def _planner_rows(self, conn: Any, clause: Composable) -> int:
+        """How many partners the planner expects `clause` to match (one EXPLAIN)."""
+        cur = await conn.execute(
+            SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {t} p WHERE {w}").format(
+                t=self.table, w=clause
+            )
+        )
+        plan = await cur.fetchone()
+        return int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0
 
     def clause(
         self, where: PartnerFilter | None, now: datetime, term: str | None, search: str | None
@@ -448,14 +501,7 @@ class PartnerDirectory:
             exact = int(row[0]) if row else 0
             if exact <= ESTIMATE_ABOVE:
                 return exact, False
-            cur = await conn.execute(
-                SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {t} p WHERE {w}").format(
-                    t=self.table, w=clause
-                )
-            )
-            plan = await cur.fetchone()
-            estimate = int(plan[0][0]["Plan"]["Plan Rows"]) if plan else exact
-            return max(estimate, exact), True
+            return max(await self._planner_rows(conn, clause), exact), True
 
 
 FACETS = {

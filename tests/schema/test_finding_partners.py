@@ -353,3 +353,60 @@ def test_a_parent_tag_facet_counts_the_partners_of_its_sub_tags(
     assert facets == {"Region": 3, "Region / EMEA": 2, "Region / APAC": 2}
     for tag_id, count in ((region, 3), (emea, 2), (apac, 2)):
         assert len(names(client, filter={"tagIds": [tag_id]})) == count
+
+
+SEARCH_PAGE = """query($q: String, $orderBy: [PartnerOrder!], $first: Int, $after: String,
+      $last: Int, $before: String) {
+  partners(search: $q, orderBy: $orderBy, first: $first, after: $after, last: $last,
+           before: $before) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    nodes { name } } }"""
+
+
+def search_pages(client: TestClient, order: list[dict[str, str]]) -> tuple[list[str], list[str]]:
+    """Every match of "mar" by pages of 4, forward then backward."""
+    forward: list[str] = []
+    after = None
+    while True:
+        page = gql(client, SEARCH_PAGE, {"q": "mar", "orderBy": order, "first": 4, "after": after})
+        forward += [n["name"] for n in page["partners"]["nodes"]]
+        if not page["partners"]["pageInfo"]["hasNextPage"]:
+            break
+        after = page["partners"]["pageInfo"]["endCursor"]
+    backward: list[str] = []
+    before = None
+    while True:
+        variables = {"q": "mar", "orderBy": order, "last": 4, "before": before}
+        page = gql(client, SEARCH_PAGE, variables)
+        backward = [n["name"] for n in page["partners"]["nodes"]] + backward
+        if not page["partners"]["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["partners"]["pageInfo"]["startCursor"]
+    return forward, backward
+
+
+def test_search_pages_are_the_same_whichever_plan_reads_them(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search the planner expects few matches for reads all of them through the trigram
+    index and sorts their keys (BOUNDED_SEARCH_MATCHES); otherwise it walks the sort
+    order. Both give the same pages, in every ordering, both ways."""
+    for i in range(13):
+        create(client, kind="PERSON", name=f"Mar {i % 5} {i:02d}", countryCode=["BE", "FR"][i % 2])
+        create(client, kind="PERSON", name=f"Other {i:02d}")
+    orders = [
+        [],
+        [{"field": "NAME", "direction": "DESC"}],
+        [{"field": "COUNTRY"}, {"field": "DISPLAY_NAME", "direction": "DESC"}],
+        [{"field": "CREATED_AT", "direction": "DESC"}],
+        [{"field": "TOTAL_INVOICED"}],
+        [{"field": "RELEVANCE", "direction": "DESC"}],
+    ]
+    for order in orders:
+        monkeypatch.setattr(partner_queries, "BOUNDED_SEARCH_MATCHES", 1_000_000)
+        bounded = search_pages(client, order)
+        monkeypatch.setattr(partner_queries, "BOUNDED_SEARCH_MATCHES", -1)
+        walked = search_pages(client, order)
+        assert bounded == walked, order
+        forward, backward = bounded
+        assert forward == backward and len(forward) == 13, order
