@@ -37,7 +37,7 @@ from strawberry.types.unset import UnsetType
 
 from app import database, observability
 from app.application import Partnerbook
-from app.pool_check import check_unless_fresh, note_returned
+from app.pool_check import check_unless_fresh
 from app.projections import api_keys, lag
 from app.projections.catalog_queries import CatalogDirectory
 from app.projections.change_feed import ChangeFeed
@@ -276,9 +276,9 @@ async def open_runtime(settings: Settings) -> Runtime:
         open=False,
         kwargs={"autocommit": True},
         timeout=settings.connect_timeout,  # while the database is down: 503 after this
-        # A connection broken by a database restart is replaced, not handed to a query.
+        # A connection broken by a database restart is replaced, not handed to a query
+        # (checked with a round trip when its last check is over a second old).
         check=check_unless_fresh,
-        reset=note_returned,
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
     waiter = ProjectionWaiter(

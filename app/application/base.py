@@ -32,6 +32,7 @@ from app.domain.idempotency import IdempotencyRecord, input_digest, record_id
 from app.domain.partner import Partner, input_name
 from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag
+from app.pool_check import check_lazily
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/idempotency")
@@ -61,6 +62,11 @@ class CommandBase(Application[UUID]):
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
         self._group = GroupCommit(self._write)
+        factory = self.factory
+        if isinstance(factory, PostgresFactory):
+            # POSTGRES_PRE_PING checks each connection handed out with a round trip: two
+            # per aggregate loaded, ~0.25 ms of a ~0.8 ms load. Checked when idle instead.
+            check_lazily(factory.datastore.pool)
 
     def construct_recorder(self) -> ApplicationRecorder:
         """PostgreSQL's recorder sends batches as arrays in binary (recorder.py), unless
