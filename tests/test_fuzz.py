@@ -3,7 +3,7 @@ schema (schema.graphql) sent to the ASGI app over a real database. No answer may
 5xx, break the GraphQL response shape, or hide a bug as "Internal error".
 
 Bounded for CI: PARTNERBOOK_FUZZ_EXAMPLES examples per operation (default 50, ~1.5 min on 2 cores); for a
-longer run: `PARTNERBOOK_FUZZ_EXAMPLES=300 pytest tests/test_fuzz.py -p no:randomly`."""
+longer run: `make fuzz` (300 per operation) or `make fuzz-long` (2,000)."""
 
 from __future__ import annotations
 
