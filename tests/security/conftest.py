@@ -1,0 +1,107 @@
+"""Attacks sent as a client would send them: plain HTTP (and WebSocket) requests to a
+real uvicorn server running the app in this process, with a key of each role.
+
+`Live.timed` measures one request; an attack test compares an ordinary request made
+while the attack runs with the same request made alone in the same test (never an
+absolute time: the machine is shared)."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+import uvicorn
+
+from app.database import Database
+from app.main import create_app
+from app.projections import api_keys
+from app.settings import Settings
+
+ROLES = ("admin", "editor", "viewer", "auditor")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Live:
+    base: str
+    keys: dict[str, str]
+    db: Database
+    settings: Settings
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=120))
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/graphql"
+
+    def headers(self, role: str | None = "admin") -> dict[str, str]:
+        return {} if role is None else {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        role: str | None = "admin",
+        client: httpx.Client | None = None,
+    ) -> httpx.Response:
+        """The raw response to one operation sent as `role`."""
+        return (client or self.http).post(
+            self.url,
+            json={"query": query, "variables": variables or {}},
+            headers=self.headers(role),
+        )
+
+    def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """`data` of an answer that must carry no top-level error."""
+        response = self.post(query, variables, **kw)
+        body = response.json()
+        assert response.status_code == 200 and not body.get("errors"), body
+        return body["data"]
+
+    def timed(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> float:
+        """Seconds one request took, answer checked to be a success."""
+        started = time.perf_counter()
+        self.data(query, variables, **kw)
+        return time.perf_counter() - started
+
+    def median_time(self, query: str, n: int = 7, **kw: Any) -> float:
+        return statistics.median(self.timed(query, **kw) for _ in range(n))
+
+
+@pytest.fixture
+def live(db: Database, settings: Settings) -> Iterator[Live]:
+    """The app served by uvicorn on a free loopback port, with a key per role."""
+    keys = {role: api_keys.create_key(db.conninfo(), f"sec-{role}", role) for role in ROLES}
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="security-uvicorn", daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive(), "uvicorn exited before it started"
+        assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
+        time.sleep(0.05)
+    result = Live(base=base, keys=keys, db=db, settings=settings)
+    try:
+        yield result
+    finally:
+        result.http.close()
+        server.should_exit = True
+        thread.join(30)
