@@ -189,3 +189,113 @@ def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int =
             previous, position = digest, nid
         unprojected = sum(1 for _ in events)
         return Verdict(True, position, previous, unprojected=unprojected)
+
+
+# -- noted heads -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadCheck:
+    """The event table recomputed against heads noted earlier (position -> chain hash)."""
+
+    ok: bool
+    checked: int
+    """How many noted heads still match (all of them when ok)."""
+    differs_at: int | None = None
+    """The first noted position whose recomputed hash differs."""
+    matches_up_to: int = 0
+    """The last noted position before it that still matches (0: none)."""
+    found: bytes = b""
+    """What the log up to `differs_at` hashes to now (empty: the log ends before it)."""
+    last_position: int = 0
+    """The last notification in the event table."""
+
+
+def check_heads(
+    conninfo: str,
+    expected: dict[int, bytes],
+    events_table: str = "partnerbook_events",
+    batch: int = 5000,
+) -> HeadCheck:
+    """Recomputes the chain from the event table alone (not from `audit_chain`, which whoever
+    rewrote an event could have rewritten too) and compares it with each noted head: the
+    hash over every event up to and including that notification id."""
+    pending = sorted(expected)
+    previous, last, matched, checked = GENESIS, 0, 0, 0
+
+    def differs(position: int, digest: bytes) -> bool:
+        return digest != expected[position]
+
+    with psycopg.connect(conninfo) as conn:
+        for event in _events(conn, events_table, batch):
+            nid = int(event[0])
+            while pending and pending[0] < nid:
+                if differs(pending[0], previous):
+                    return HeadCheck(False, checked, pending[0], matched, previous, last)
+                matched, checked = pending.pop(0), checked + 1
+            if not pending:
+                break
+            previous = link(
+                previous, stored_bytes(nid, event[1], int(event[2]), event[3], event[4])
+            )
+            last = nid
+        for position in pending:
+            if position > last:
+                return HeadCheck(False, checked, position, matched, b"", last)
+            if differs(position, previous):
+                return HeadCheck(False, checked, position, matched, previous, last)
+            matched, checked = position, checked + 1
+    return HeadCheck(True, checked, matches_up_to=matched, last_position=last)
+
+
+# -- export ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainedEvent:
+    """One stored event as the event table holds it, with the chain hash before and after it
+    as `audit_chain` records them."""
+
+    position: int
+    originator_id: UUID
+    version: int
+    topic: str
+    state: bytes
+    previous: bytes
+    chain: bytes
+
+
+_EXPORT = (
+    "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+    "coalesce((SELECT p.hash FROM audit_chain p WHERE p.position < e.notification_id "
+    "ORDER BY p.position DESC LIMIT 1), %(genesis)s), c.hash "
+    "FROM {events} e JOIN audit_chain c ON c.position = e.notification_id "
+    "WHERE %(partner)s::uuid IS NULL OR e.originator_id = %(partner)s "
+    "ORDER BY e.notification_id"
+)
+
+
+def chained_events(
+    conninfo: str,
+    partner_id: UUID | None = None,
+    events_table: str = "partnerbook_events",
+    batch: int = 2000,
+) -> Iterator[ChainedEvent]:
+    """The chained events in notification order (one partner's: those it originated), read
+    with a server-side cursor. Events the audit projection has not chained yet are left out."""
+    with psycopg.connect(conninfo) as conn, conn.cursor(name="audit_export") as cur:
+        cur.itersize = batch
+        cur.execute(
+            SQL(_EXPORT).format(events=Identifier(events_table)),
+            {"genesis": GENESIS, "partner": partner_id},
+        )
+        for nid, originator, version, topic, state, previous, chain in cur:
+            yield ChainedEvent(
+                int(nid),
+                originator if isinstance(originator, UUID) else UUID(str(originator)),
+                int(version),
+                topic,
+                bytes(state),
+                bytes(previous),
+                bytes(chain),
+            )
