@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -141,7 +142,9 @@ class Verdict:
     """Events after the audit projection's position (not yet covered by the chain)."""
 
 
-def _events(conn: psycopg.Connection[Any], table: str, batch: int) -> Iterator[tuple[Any, ...]]:
+def _events(
+    conn: psycopg.Connection[Any], table: str, batch: int
+) -> Generator[tuple[Any, ...], None, None]:
     with conn.cursor(name="audit_verify_events") as cur:
         cur.itersize = batch
         cur.execute(
@@ -208,7 +211,7 @@ class HeadCheck:
     found: bytes = b""
     """What the log up to `differs_at` hashes to now (empty: the log ends before it)."""
     last_position: int = 0
-    """The last notification in the event table."""
+    """The last notification read from the event table."""
 
 
 def check_heads(
@@ -221,31 +224,30 @@ def check_heads(
     rewrote an event could have rewritten too) and compares it with each noted head: the
     hash over every event up to and including that notification id."""
     pending = sorted(expected)
-    previous, last, matched, checked = GENESIS, 0, 0, 0
-
-    def differs(position: int, digest: bytes) -> bool:
-        return digest != expected[position]
-
-    with psycopg.connect(conninfo) as conn:
-        for event in _events(conn, events_table, batch):
+    previous, last, matched = GENESIS, 0, 0
+    with psycopg.connect(conninfo) as conn, closing(_events(conn, events_table, batch)) as events:
+        for event in events:
             nid = int(event[0])
-            while pending and pending[0] < nid:
-                if differs(pending[0], previous):
-                    return HeadCheck(False, checked, pending[0], matched, previous, last)
-                matched, checked = pending.pop(0), checked + 1
+            while pending and pending[0] < nid:  # `previous` covers every event up to it
+                if previous != expected[pending[0]]:
+                    return HeadCheck(
+                        False, len(expected) - len(pending), pending[0], matched, previous, last
+                    )
+                matched = pending.pop(0)
             if not pending:
                 break
             previous = link(
                 previous, stored_bytes(nid, event[1], int(event[2]), event[3], event[4])
             )
             last = nid
-        for position in pending:
-            if position > last:
-                return HeadCheck(False, checked, position, matched, b"", last)
-            if differs(position, previous):
-                return HeadCheck(False, checked, position, matched, previous, last)
-            matched, checked = position, checked + 1
-    return HeadCheck(True, checked, matches_up_to=matched, last_position=last)
+    while pending:  # noted at or after the last event
+        position, checked = pending[0], len(expected) - len(pending)
+        if position > last:
+            return HeadCheck(False, checked, position, matched, b"", last)
+        if previous != expected[position]:
+            return HeadCheck(False, checked, position, matched, previous, last)
+        matched = pending.pop(0)
+    return HeadCheck(True, len(expected), matches_up_to=matched, last_position=last)
 
 
 # -- export ------------------------------------------------------------------------------
