@@ -218,16 +218,20 @@ def _summary(
 
 
 def _write_report(path: Path, result: ImportReport, unknown: list[str]) -> None:
+    """A CSV people open in a spreadsheet: column names and messages quote the file's cells,
+    so they are neutralised against formulas like an export."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "severity", "column", "message"])
         for column in unknown:
-            writer.writerow([1, "WARNING", column, "unknown column: ignored"])
+            writer.writerow([1, "WARNING", neutralize(column), "unknown column: ignored"])
         problems = [("REJECTED", p) for p in result.rejected] + [
             ("WARNING", p) for p in result.warnings
         ]
         for severity, problem in sorted(problems, key=lambda item: item[1].row):
-            writer.writerow([problem.row, severity, problem.column, problem.message])
+            writer.writerow(
+                [problem.row, severity, neutralize(problem.column), neutralize(problem.message)]
+            )
 
 
 @export_app.command("partners")

@@ -127,3 +127,21 @@ def test_import_partners_reads_an_exported_row_as_its_value(
     )["importPartners"]
     assert imported["userErrors"] == [] and imported["unchanged"] == 1
     assert imported["partners"][0]["address"]["street"] == "'=already"
+
+
+def test_an_import_report_quotes_the_file_without_formulas(
+    env: Database,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from tests.test_import import write
+
+    path = write(
+        tmp_path / "hostile.csv",
+        ["name", "is_company", '=HYPERLINK("http://x.example")'],
+        [["Acme", "=1+1", "x"]],
+    )
+    report = tmp_path / "report.csv"
+    run("import", "partners", str(path), "--report", str(report))
+    rows = list(csv.reader(report.open(newline="", encoding="utf-8")))[1:]
+    assert rows and [c for r in rows for c in r if c.startswith(FORMULA_STARTS)] == []
+    assert ["1", "WARNING", '\'=HYPERLINK("http://x.example")', "unknown column: ignored"] in rows
