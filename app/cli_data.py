@@ -27,6 +27,7 @@ from app.application import Partnerbook
 from app.application.imports import MAX_BATCH, ImportReport
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
+from app.domain.formula_cells import neutralize
 from app.projections.exports import (
     EXPORT_COLUMNS,
     export_condition,
@@ -217,16 +218,20 @@ def _summary(
 
 
 def _write_report(path: Path, result: ImportReport, unknown: list[str]) -> None:
+    """A CSV people open in a spreadsheet: column names and messages quote the file's cells,
+    so they are neutralised against formulas like an export."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "severity", "column", "message"])
         for column in unknown:
-            writer.writerow([1, "WARNING", column, "unknown column: ignored"])
+            writer.writerow([1, "WARNING", neutralize(column), "unknown column: ignored"])
         problems = [("REJECTED", p) for p in result.rejected] + [
             ("WARNING", p) for p in result.warnings
         ]
         for severity, problem in sorted(problems, key=lambda item: item[1].row):
-            writer.writerow([problem.row, severity, problem.column, problem.message])
+            writer.writerow(
+                [problem.row, severity, neutralize(problem.column), neutralize(problem.message)]
+            )
 
 
 @export_app.command("partners")
@@ -239,9 +244,18 @@ def export_partners(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
     ] = None,
+    raw: bool = typer.Option(
+        False,
+        "--raw",
+        help="CSV: write cells as they are, without the `'` that keeps a spreadsheet from "
+        "reading `=`, `+`, `-`, `@`, tab or CR as a formula.",
+    ),
 ) -> None:
     """Writes partners (all of them, archived included, unless filtered) in the column
-    layout `import partners` reads: export, then import elsewhere, round-trips."""
+    layout `import partners` reads: export, then import elsewhere, round-trips.
+
+    A CSV cell beginning with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (formula
+    injection, OWASP), which the import removes again; JSONL is written as is."""
     from app.schema.ids import BadId, expect_id
     from app.schema.segments import filter_from_json
 
@@ -277,7 +291,7 @@ def export_partners(
                 where = PartnerFilter()
         handle: TextIO = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
         try:
-            count = asyncio.run(_export(db, where, search, format, handle))
+            count = asyncio.run(_export(db, where, search, format, handle, raw=raw))
         finally:
             if output:
                 handle.close()
@@ -290,7 +304,13 @@ async def _segment(db: database.Database, segment_id: uuid.UUID) -> Any:
 
 
 async def _export(
-    db: database.Database, where: Any, search: str | None, format: str, handle: TextIO
+    db: database.Database,
+    where: Any,
+    search: str | None,
+    format: str,
+    handle: TextIO,
+    *,
+    raw: bool = False,
 ) -> int:
     count = 0
     async with await psycopg.AsyncConnection.connect(db.conninfo(), autocommit=True) as conn:
@@ -300,7 +320,7 @@ async def _export(
             writer.writeheader()
         async for row in export_rows(conn, condition):
             if writer is not None:
-                writer.writerow(row)
+                writer.writerow(row if raw else {k: neutralize(v) for k, v in row.items()})
             else:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1

@@ -1,13 +1,18 @@
-"""`partnerbook projections run|rebuild|status` and `partnerbook audit verify`."""
+"""`partnerbook projections run|rebuild|status` and `partnerbook audit verify|export`."""
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -28,7 +33,9 @@ from app.projections.projector import (
 from app.settings import Settings
 
 projections = typer.Typer(help="Run, rebuild and inspect the projections.", no_args_is_help=True)
-audit_cli = typer.Typer(help="Tamper evidence: verify the chain hash.", no_args_is_help=True)
+audit_cli = typer.Typer(
+    help="Tamper evidence: verify the chain hash, export the chained events.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -148,10 +155,59 @@ def projections_status() -> None:
     console.print(table)
 
 
+def _noted_head(text: str) -> tuple[int, bytes]:
+    """POSITION:HASH, as `auditHead(position: …)` answers them (hash in hex)."""
+    position, _, digest = text.partition(":")
+    try:
+        value = int(position), bytes.fromhex(digest.strip())
+    except ValueError:
+        value = 0, b""
+    if value[0] < 1 or len(value[1]) != 32:
+        raise typer.BadParameter(f"{text!r} is not POSITION:HASH (a 64-digit hex SHA-256)")
+    return value
+
+
+def _exported_heads(path: Path) -> dict[int, bytes]:
+    heads = {}
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                event = json.loads(line)
+                heads[int(event["position"])] = bytes.fromhex(event["chain"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        _fail(f"{path} is not an `audit export` file: {error!r}")
+    return heads
+
+
 @audit_cli.command("verify")
-def verify() -> None:
+def verify(
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect",
+            metavar="POSITION:HASH",
+            help="A head noted earlier (auditHead { position chainHash }); may be repeated. "
+            "The event table alone must still hash to it up to that position.",
+        ),
+    ] = None,
+    expect_export: Annotated[
+        Path | None,
+        typer.Option(
+            "--expect-export",
+            exists=True,
+            dir_okay=False,
+            help="An earlier `audit export` file: each event's chain hash in it is a noted "
+            "head, so a full one names the very notification that changed.",
+        ),
+    ] = None,
+) -> None:
     """Recomputes the chain hash from the event table; prints OK and the head, or names
-    the first notification whose stored bytes no longer match (exit code 1)."""
+    the first notification whose stored bytes no longer match (exit code 1). With
+    --expect, also checks the recomputed chain against heads noted earlier, which catches
+    a rewrite of both the events and `audit_chain`."""
+    noted = dict(_noted_head(e) for e in expect or ())
+    if expect_export is not None:
+        noted.update(_exported_heads(expect_export))
     settings = Settings()
     db = _database(settings)
     verdict = audit.verify(db.conninfo())
@@ -165,10 +221,84 @@ def verify() -> None:
                 else ""
             )
         )
-        return
-    typer.echo(
-        f"TAMPERED: notification {verdict.broken_at}: {verdict.problem} "
-        f"(chain intact up to notification {verdict.position})",
-        err=True,
-    )
-    raise typer.Exit(code=1)
+    else:
+        typer.echo(
+            f"TAMPERED: notification {verdict.broken_at}: {verdict.problem} "
+            f"(chain intact up to notification {verdict.position})",
+            err=True,
+        )
+    heads_ok = True
+    if noted:
+        check = audit.check_heads(db.conninfo(), noted)
+        heads_ok = check.ok
+        if check.ok:
+            typer.echo(f"OK: the event table still hashes to the {check.checked} noted head(s)")
+        else:
+            position = check.differs_at
+            since = (
+                f"after notification {check.matches_up_to}, whose noted head still matches"
+                if check.matches_up_to
+                else "from the first notification"
+            )
+            found = (
+                f"it hashes to {check.found.hex()}"
+                if check.found
+                else f"the log ends at notification {check.last_position}"
+            )
+            typer.echo(
+                f"TAMPERED: notification {position}: the event table up to it no longer "
+                f"hashes to the noted head {noted[position or 0].hex()} ({found}); an event "
+                f"up to it, {since}, was changed, removed or inserted",
+                err=True,
+            )
+    if not (verdict.ok and heads_ok):
+        raise typer.Exit(code=1)
+
+
+@audit_cli.command("export")
+def export(
+    partner: str | None = typer.Option(
+        None,
+        "--partner",
+        help="Only this partner's events (the ones it originated), each with the chain hash "
+        "before it, so each link can be checked.",
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Writes the chained events as stored (encrypted fields stay encrypted), one JSON
+    object a line: position, topic, originator_id, version, state (base64 of the stored
+    bytes), previous and chain (hex). docs/audit.md has a verifier for it."""
+    from app.schema.ids import BadId, expect_id
+
+    partner_id: UUID | None = None
+    if partner:
+        try:
+            partner_id = UUID(partner)
+        except ValueError:
+            try:
+                partner_id = expect_id(partner, "Partner")
+            except BadId as error:
+                _fail(f"--partner: {error}")
+    settings = Settings()
+    db = _database(settings)
+    handle: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
+    count = 0
+    try:
+        for event in audit.chained_events(db.conninfo(), partner_id):
+            line = {
+                "position": event.position,
+                "topic": event.topic,
+                "originator_id": str(event.originator_id),
+                "version": event.version,
+                "state": base64.b64encode(event.state).decode(),
+                "previous": event.previous.hex(),
+                "chain": event.chain.hex(),
+            }
+            handle.write(json.dumps(line) + "\n")
+            count += 1
+    finally:
+        if output:
+            handle.close()
+    typer.echo(f"exported {count} chained events", err=True)

@@ -15,6 +15,8 @@ from uuid import UUID
 
 import pycountry
 
+from app.domain.formula_cells import restore
+
 PARTNERBOOK_PARTNER = "partnerbook.partner_"
 """External id prefix of partners that were not imported: `partnerbook.partner_<uuid hex>`."""
 PARTNERBOOK_TAG = "partnerbook.tag_"
@@ -241,12 +243,13 @@ def tag_paths(text: str) -> list[list[str]]:
 
 
 def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
-    """Reads one row (column -> text; `category_id` may also be a list of names)."""
+    """Reads one row (column -> text; `category_id` may also be a list of names). A cell
+    our export neutralised against formulas (`'=...`) reads as the value it stands for."""
     row = OdooRow(line=line)
 
     def text(column: str) -> str | None:
         value = record.get(column)
-        return None if value is None else str(value).strip()
+        return None if value is None else restore(str(value).strip())
 
     row.xid = text("id") or None
     for column, name in DIRECT.items():
@@ -355,9 +358,10 @@ def _read_tags(row: OdooRow, record: Mapping[str, Any]) -> None:
     if "category_id" in record:
         given = record["category_id"]
         if isinstance(given, list | tuple):
-            row.tags = [tag_paths(str(g))[0] for g in given if tag_paths(str(g))]
+            names = [restore(str(g).strip()) for g in given]
+            row.tags = [tag_paths(n)[0] for n in names if tag_paths(n)]
         else:
-            row.tags = tag_paths(str(given or ""))
+            row.tags = tag_paths(restore(str(given or "").strip()))
     if record.get("category_id/id"):
         row.tags = row.tags or []
         for xid in str(record["category_id/id"]).split(","):

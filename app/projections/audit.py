@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -141,7 +142,9 @@ class Verdict:
     """Events after the audit projection's position (not yet covered by the chain)."""
 
 
-def _events(conn: psycopg.Connection[Any], table: str, batch: int) -> Iterator[tuple[Any, ...]]:
+def _events(
+    conn: psycopg.Connection[Any], table: str, batch: int
+) -> Generator[tuple[Any, ...], None, None]:
     with conn.cursor(name="audit_verify_events") as cur:
         cur.itersize = batch
         cur.execute(
@@ -189,3 +192,112 @@ def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int =
             previous, position = digest, nid
         unprojected = sum(1 for _ in events)
         return Verdict(True, position, previous, unprojected=unprojected)
+
+
+# -- noted heads -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadCheck:
+    """The event table recomputed against heads noted earlier (position -> chain hash)."""
+
+    ok: bool
+    checked: int
+    """How many noted heads still match (all of them when ok)."""
+    differs_at: int | None = None
+    """The first noted position whose recomputed hash differs."""
+    matches_up_to: int = 0
+    """The last noted position before it that still matches (0: none)."""
+    found: bytes = b""
+    """What the log up to `differs_at` hashes to now (empty: the log ends before it)."""
+    last_position: int = 0
+    """The last notification read from the event table."""
+
+
+def check_heads(
+    conninfo: str,
+    expected: dict[int, bytes],
+    events_table: str = "partnerbook_events",
+    batch: int = 5000,
+) -> HeadCheck:
+    """Recomputes the chain from the event table alone (not from `audit_chain`, which whoever
+    rewrote an event could have rewritten too) and compares it with each noted head: the
+    hash over every event up to and including that notification id."""
+    pending = sorted(expected)
+    previous, last, matched = GENESIS, 0, 0
+    with psycopg.connect(conninfo) as conn, closing(_events(conn, events_table, batch)) as events:
+        for event in events:
+            nid = int(event[0])
+            while pending and pending[0] < nid:  # `previous` covers every event up to it
+                if previous != expected[pending[0]]:
+                    return HeadCheck(
+                        False, len(expected) - len(pending), pending[0], matched, previous, last
+                    )
+                matched = pending.pop(0)
+            if not pending:
+                break
+            previous = link(
+                previous, stored_bytes(nid, event[1], int(event[2]), event[3], event[4])
+            )
+            last = nid
+    while pending:  # noted at or after the last event
+        position, checked = pending[0], len(expected) - len(pending)
+        if position > last:
+            return HeadCheck(False, checked, position, matched, b"", last)
+        if previous != expected[position]:
+            return HeadCheck(False, checked, position, matched, previous, last)
+        matched = pending.pop(0)
+    return HeadCheck(True, len(expected), matches_up_to=matched, last_position=last)
+
+
+# -- export ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainedEvent:
+    """One stored event as the event table holds it, with the chain hash before and after it
+    as `audit_chain` records them."""
+
+    position: int
+    originator_id: UUID
+    version: int
+    topic: str
+    state: bytes
+    previous: bytes
+    chain: bytes
+
+
+_EXPORT = (
+    "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+    "coalesce((SELECT p.hash FROM audit_chain p WHERE p.position < e.notification_id "
+    "ORDER BY p.position DESC LIMIT 1), %(genesis)s), c.hash "
+    "FROM {events} e JOIN audit_chain c ON c.position = e.notification_id "
+    "WHERE %(partner)s::uuid IS NULL OR e.originator_id = %(partner)s "
+    "ORDER BY e.notification_id"
+)
+
+
+def chained_events(
+    conninfo: str,
+    partner_id: UUID | None = None,
+    events_table: str = "partnerbook_events",
+    batch: int = 2000,
+) -> Iterator[ChainedEvent]:
+    """The chained events in notification order (one partner's: those it originated), read
+    with a server-side cursor. Events the audit projection has not chained yet are left out."""
+    with psycopg.connect(conninfo) as conn, conn.cursor(name="audit_export") as cur:
+        cur.itersize = batch
+        cur.execute(
+            SQL(_EXPORT).format(events=Identifier(events_table)),
+            {"genesis": GENESIS, "partner": partner_id},
+        )
+        for nid, originator, version, topic, state, previous, chain in cur:
+            yield ChainedEvent(
+                int(nid),
+                originator if isinstance(originator, UUID) else UUID(str(originator)),
+                int(version),
+                topic,
+                bytes(state),
+                bytes(previous),
+                bytes(chain),
+            )

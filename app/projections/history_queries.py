@@ -48,11 +48,20 @@ class HistoryDirectory:
             row = await cur.fetchone()
         return int(row[0]) if row else None
 
-    async def audit_head(self) -> AuditHeadRow:
+    async def audit_head(self, position: int | None = None) -> AuditHeadRow:
+        """The chain's last link, or the link at `position`: the hash over every event up
+        to that notification id (the last chained one at or before it)."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT position, hash FROM audit_chain ORDER BY position DESC LIMIT 1"
-            )
+            if position is None:
+                cur = await conn.execute(
+                    "SELECT position, hash FROM audit_chain ORDER BY position DESC LIMIT 1"
+                )
+            else:
+                cur = await conn.execute(
+                    "SELECT position, hash FROM audit_chain WHERE position <= %s "
+                    "ORDER BY position DESC LIMIT 1",
+                    (position,),
+                )
             row = await cur.fetchone()
         if row is None:
             return AuditHeadRow(0, bytes(32))

@@ -272,7 +272,18 @@ class HistoryQueries:
         instant = at if at is not None else partner.modified_on
         return Partner.from_row(await _row_as_of(info, directory, partner, instant, 0))
 
-    @strawberry.field(description="The audit chain's head: position and chain hash.")
-    async def audit_head(self, info: Info) -> AuditHead:
-        head = await HistoryDirectory(info.context.services.directory.pool).audit_head()
+    @strawberry.field(
+        description="The audit chain's head: position and chain hash; with `position`, the "
+        "chain hash over every event up to that notification id, to compare with one noted "
+        "then (`partnerbook audit verify --expect POSITION:HASH`)."
+    )
+    async def audit_head(self, info: Info, position: int | None = None) -> AuditHead:
+        directory = HistoryDirectory(info.context.services.directory.pool)
+        if position is not None:
+            last = (await directory.audit_head()).position
+            if position < 1 or position > last:
+                raise ClientError(
+                    f"`position` must be between 1 and the audit head ({last})", "BAD_REQUEST"
+                )
+        head = await directory.audit_head(position)
         return AuditHead(position=head.position, chain_hash=head.chain_hash.hex())
