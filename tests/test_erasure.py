@@ -161,9 +161,10 @@ def test_anonymize_deletes_the_key_keeps_every_event(app: Partnerbook, db: Datab
         "city",
         "zip",
         "function",
+        "reason",  # written by a person about the person: under the same key
     }
-    assert erased_fields(events[1]) == {"name"}
-    assert erased_fields(events[2]) == frozenset()  # Anonymized itself
+    assert erased_fields(events[1]) == {"name", "reason"}
+    assert erased_fields(events[2]) == {"reason"}  # Anonymized itself: its reason too
     assert ERASED_ATTRIBUTE not in json.loads(reader.mapper.to_stored_event(events[1]).state)
 
     again = app.anonymize_partner(pid, AUDIT)  # nothing more to do
