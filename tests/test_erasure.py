@@ -305,3 +305,86 @@ def test_timeline_values_nested_in_changes_are_scrubbed(app: Partnerbook, db: Da
     with psycopg.connect(db.conninfo()) as conn:
         row = conn.execute("SELECT changes FROM timeline WHERE position = 999999").fetchone()
     assert row is not None and row[0] == {"changes": {"email": None, "ref": "R1"}}
+
+
+INVOICE = {
+    "module": "ACCOUNTING",
+    "kind": "INVOICE",
+    "date": "2026-11-20",
+    "amount": "100",
+    "currency": "EUR",
+}
+
+
+def test_what_is_written_about_a_person_is_under_its_key(app: Partnerbook, db: Database) -> None:
+    pid = create_person(app)
+    company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT).id
+    audit = Audit(actor="test", request_id="r-2", reason="asked by zq.why@example.org")
+    call = {"activity_type": "CALL", "summary": "zq-summary", "note": "zq-note"}
+    aid = app.schedule_activity(pid, {**call, "due_date": "2026-12-24"}, audit, "zq-key").id
+    app.complete_activity(aid, "zq-feedback", audit)
+    oid = app.create_opportunity(pid, {"name": "zq-deal"}, audit).id
+    app.mark_opportunity_lost(oid, "zq-lost", audit)
+    app.record_document(pid, {**INVOICE, "reference": "ZQ-INV-1"}, audit)
+    app.record_document(company, {**INVOICE, "reference": "ACME-INV-1"}, AUDIT)
+
+    states = b"".join(raw_states(db, "partnerbook_events"))
+    written = [b"zq-summary", b"zq-note", b"zq-feedback", b"zq-deal", b"zq-lost", b"zq.why@"]
+    assert [s for s in [*written, b"ZQ-INV-1", b"zq-inv-1"] if s in states] == []
+    assert b"ACME-INV-1" in states  # a company's documents stay readable
+    reader = fresh_app(db)
+    activity: Any = reader.repository.get(aid)
+    assert (activity.summary, activity.note, activity.feedback) == (
+        "zq-summary",
+        "zq-note",
+        "zq-feedback",
+    )
+    assert reader.repository.get(oid).values["name"] == "zq-deal"
+
+    app.anonymize_partner(pid, AUDIT)
+    erased: Any = fresh_app(db).repository.get(aid)
+    assert (erased.summary, erased.note, erased.feedback) == (None, None, None)
+    events = list(fresh_app(db).events.get(aid))
+    assert erased_fields(events[0]) == {"summary", "note", "reason"}
+
+
+def test_records_stored_before_their_text_was_encrypted_still_load(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events and idempotency digests (plain SHA-256) written by an earlier version."""
+    import hashlib
+
+    from app.application import base
+    from app.domain import idempotency
+
+    class Plain(Partnerbook):
+        name = "partnerbook"
+        encrypt_personal_data = False
+
+    def unkeyed(request: Any, secret: bytes) -> str:
+        return hashlib.sha256(idempotency._canonical(request)).hexdigest()
+
+    monkeypatch.setattr(base, "input_digest", unkeyed)
+    plain = Plain(env=db.eventsourcing_env(2, 5))
+    values = {"activity_type": "CALL", "summary": "Legacy call", "note": "Legacy note"}
+    values["due_date"] = "2026-12-24"
+    try:
+        pid = plain.create_partner("PERSON", PERSON, AUDIT).id
+        aid = plain.schedule_activity(pid, values, AUDIT, "legacy-activity").id
+        oid = plain.create_opportunity(pid, {"name": "Legacy deal"}, AUDIT).id
+    finally:
+        plain.close()
+    monkeypatch.undo()
+    assert b"Legacy note" in b"".join(raw_states(db, "partnerbook_events"))
+
+    app = fresh_app(db)
+    activity: Any = app.repository.get(aid)
+    assert (activity.summary, activity.note) == ("Legacy call", "Legacy note")
+    assert app.repository.get(oid).values["name"] == "Legacy deal"
+    again = app.schedule_activity(pid, values, AUDIT, "legacy-activity")
+    assert (again.id, again.position) == (aid, None)  # the old digest still recognises it
+    with pytest.raises(DomainError):
+        app.schedule_activity(pid, {**values, "note": "Other"}, AUDIT, "legacy-activity")
+    app.complete_activity(aid, "Legacy feedback", AUDIT)  # a new event: encrypted
+    assert b"Legacy feedback" not in b"".join(raw_states(db, "partnerbook_events"))
+    assert fresh_app(db).repository.get(aid).feedback == "Legacy feedback"
