@@ -113,9 +113,7 @@ def _setting(conn: psycopg.Connection[Any], name: str) -> str:
 def _wait_for_setting(conn: psycopg.Connection[Any], name: str, value: str) -> None:
     """pg_reload_conf() only signals: the checkpointer reads the file a moment later."""
     for _ in range(50):
-        row = conn.execute(
-            "SELECT setting FROM pg_settings WHERE name = %s", (name,)
-        ).fetchone()
+        row = conn.execute("SELECT setting FROM pg_settings WHERE name = %s", (name,)).fetchone()
         if row and row[0] == value:
             return
         conn.execute("SELECT pg_sleep(0.05)")
