@@ -188,6 +188,17 @@ def test_an_idempotency_key_replayed_after_erasure_tells_nothing(client: TestCli
     refused = gql(client, CREATE, {"input": wrong})["createPartner"]
     assert [e["code"] for e in refused["userErrors"]] == ["VALIDATION"]  # a working oracle
 
+    call = {
+        "partnerId": pid,
+        "summary": "Call Orla",
+        "note": "orla's note",
+        "dueDate": "2026-12-24",
+    }
+    activity = {**call, "idempotencyKey": "scope-replay-call"}
+    aid = _ok(gql(client, SCHEDULE, {"input": activity})["scheduleActivity"])["activity"]["id"]
+    other_call = {**activity, "note": "another note"}
+    assert gql(client, SCHEDULE, {"input": other_call})["scheduleActivity"]["userErrors"] != []
+
     assert gql(client, ANONYMIZE, {"input": {"id": pid}})["anonymizePartner"]["userErrors"] == []
 
     right_guess = gql(client, CREATE, {"input": {**first, "idempotencyKey": key}})
@@ -195,6 +206,9 @@ def test_an_idempotency_key_replayed_after_erasure_tells_nothing(client: TestCli
     assert right_guess == wrong_guess
     assert right_guess["createPartner"]["userErrors"] == []
     assert right_guess["createPartner"]["partner"]["id"] == pid
+    right_call = gql(client, SCHEDULE, {"input": activity})
+    assert right_call == gql(client, SCHEDULE, {"input": other_call})
+    assert right_call["scheduleActivity"]["activity"]["id"] == aid
 
 
 def test_maintenance_scrub_command_reports_what_it_did(
