@@ -16,6 +16,7 @@ from eventsourcing.persistence import StoredEvent
 
 from app.application import Partnerbook
 from app.database import Database
+from app.domain.activity import Activity
 from app.domain.erasure import ERASED_ATTRIBUTE, PERSONAL_FIELDS, erased_fields
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Audit, Partner
@@ -436,3 +437,25 @@ def test_records_about_an_erased_person_read_the_same_after_a_rebuild(db: Databa
     assert len(timeline) >= 10 and "zq" not in repr(timeline).lower()
     kept = [r for r in table_rows(db, "timeline") if r["partner_id"] == company]
     assert "zq deal" in repr(kept) and "zq reason" in repr(kept)
+
+
+def test_an_activitys_snapshot_is_sealed_with_its_partners_key(db: Database) -> None:
+    class ActivitySnapshots(Partnerbook):
+        name = "partnerbook"
+        snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Activity: 2}
+
+    app = ActivitySnapshots(env=db.eventsourcing_env(2, 5))
+    try:
+        pid = create_person(app)
+        due = {"summary": "zq snap call", "note": "zq snap note", "due_date": "2026-12-24"}
+        aid = app.schedule_activity(pid, due, AUDIT).id
+        app.update_activity(aid, {"summary": "zq snap call 2"}, AUDIT)
+        assert raw_states(db, "partnerbook_snapshots")  # taken at version 2
+        assert b"zq snap" not in b"".join(raw_states(db, "partnerbook_snapshots"))
+        loaded: Any = fresh_app(db).repository.get(aid)
+        assert (loaded.summary, loaded.note) == ("zq snap call 2", "zq snap note")
+        app.anonymize_partner(pid, AUDIT)
+        gone: Any = fresh_app(db).repository.get(aid)
+        assert (gone.summary, gone.note, gone.status) == (None, None, "OPEN")
+    finally:
+        app.close()
