@@ -341,6 +341,11 @@ def test_what_is_written_about_a_person_is_under_its_key(app: Partnerbook, db: D
         "zq-feedback",
     )
     assert reader.repository.get(oid).values["name"] == "zq-deal"
+    # A catch-up loads the keys its batch names in one query, before decoding it.
+    other = fresh_app(db)
+    stored = list(other.recorder.select_events(aid))
+    other.prefetch_keys(stored)
+    assert other.keys is not None and other.keys._cached(pid) is not None
 
     app.anonymize_partner(pid, AUDIT)
     erased: Any = fresh_app(db).repository.get(aid)

@@ -111,7 +111,9 @@ def _setting(conn: psycopg.Connection[Any], name: str) -> str:
 
 
 def _wait_for_setting(conn: psycopg.Connection[Any], name: str, value: str) -> None:
-    """pg_reload_conf() only signals: the checkpointer reads the file a moment later."""
+    """pg_reload_conf() only signals the postmaster, which passes the signal on to every
+    process: once this session sees the new value, the checkpointer has been signalled
+    too, and it rereads the file before it runs the next checkpoint asked of it."""
     for _ in range(50):
         row = conn.execute("SELECT setting FROM pg_settings WHERE name = %s", (name,)).fetchone()
         if row and row[0] == value:

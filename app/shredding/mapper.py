@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, Generic, cast
 from uuid import UUID
@@ -44,6 +45,10 @@ SNAPSHOT_TOPIC = "eventsourcing.domain:Snapshot"
 _to_json = json.JSONEncoder(separators=(",", ":")).encode
 """`json.dumps(value, separators=(",", ":"))` without building an encoder per call."""
 MAX_DEPTH = 4
+_NAMED_KEY = re.compile(
+    rb'"\$key":\s*"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"'
+)
+"""An envelope's key owner in stored JSON (what `prefetch` looks for)."""
 """How deep in nested dicts personal fields are looked for."""
 
 
@@ -256,12 +261,16 @@ class ShreddingMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         return state
 
     def prefetch(self, stored_events: Iterable[StoredEvent]) -> None:
-        """Loads the keys a batch of stored events will need, in one query."""
-        self.keys.prefetch(
-            s.originator_id if isinstance(s.originator_id, UUID) else UUID(str(s.originator_id))
-            for s in stored_events
-            if s.topic.startswith(self.event_prefix) or s.topic == SNAPSHOT_TOPIC
-        )
+        """Loads the keys a batch of stored events will need, in one query: the partners'
+        own, and those named by the envelopes of records about partners."""
+        owners: set[UUID] = set()
+        for s in stored_events:
+            if s.topic.startswith(self.event_prefix) or s.topic == SNAPSHOT_TOPIC:
+                owners.add(_uuid(s.originator_id))
+            if s.topic.startswith(self.related_prefixes) or s.topic == SNAPSHOT_TOPIC:
+                # Read off the stored JSON without decoding it (decoded once, later).
+                owners.update(UUID(m.decode()) for m in _NAMED_KEY.findall(s.state))
+        self.keys.prefetch(owners)
 
     # -- where personal values sit ------------------------------------------------------
 
