@@ -13,9 +13,12 @@ maintenance = typer.Typer(help="Database upkeep (see docs/operations.md).", no_a
 
 @maintenance.command("scrub")
 def scrub() -> None:
-    """After erasures: rewrites every table and moves the WAL on, so that no old row
-    version, statistics sample or WAL segment still holds an erased value. Locks each
-    table while it is rewritten: run it in a quiet hour."""
+    """After erasures: removes erased values from old row versions and the WAL.
+
+    Rewrites every table (VACUUM FULL, ANALYZE) and pg_statistic, then moves the WAL
+    past every older segment with recycling off. Locks each table while it is
+    rewritten: run it in a quiet hour. Exit 2 when a step needed rights the role lacks.
+    """
     settings = Settings()
     try:
         db = database.resolve(settings.database_url, settings.data_dir)

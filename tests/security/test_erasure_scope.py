@@ -5,10 +5,12 @@ the erasure tells nothing about the erased input."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -220,3 +222,17 @@ def test_maintenance_scrub_command_reports_what_it_did(
     assert result.exit_code == 0, result.output
     assert "done: VACUUM (FULL, ANALYZE) of every table" in result.output
     assert "done: WAL moved past every segment written before the scrub" in result.output
+
+
+def test_scrub_by_a_role_without_superuser_rights_says_what_it_could_not_do(
+    own_server: tuple[Database, Path],
+) -> None:
+    db, _ = own_server
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        conn.execute("CREATE ROLE scope_owner LOGIN PASSWORD 'pw'")
+        conn.execute("GRANT ALL ON SCHEMA public TO scope_owner")
+    limited = dataclasses.replace(db, user="scope_owner", password="pw")
+    report = scrub(limited)
+    assert "VACUUM (FULL, ANALYZE) of every table" in report.done
+    assert any(s.startswith("pg_statistic") for s in report.skipped)
+    assert any("WAL" in s for s in report.skipped)
