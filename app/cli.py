@@ -10,6 +10,7 @@ import uvicorn
 
 from app import database
 from app.cli_keys import first_start, keys
+from app.cli_maintenance import maintenance
 from app.cli_projections import audit_cli, projections
 from app.observability import configure_logging, log_config
 from app.settings import Settings
@@ -22,6 +23,7 @@ cli = typer.Typer(
 cli.add_typer(projections, name="projections")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys, name="keys")
+cli.add_typer(maintenance, name="maintenance")
 
 
 def _fail(message: str) -> None:

@@ -16,6 +16,7 @@ from eventsourcing.persistence import StoredEvent
 
 from app.application import Partnerbook
 from app.database import Database
+from app.domain.activity import Activity
 from app.domain.erasure import ERASED_ATTRIBUTE, PERSONAL_FIELDS, erased_fields
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Audit, Partner
@@ -161,9 +162,10 @@ def test_anonymize_deletes_the_key_keeps_every_event(app: Partnerbook, db: Datab
         "city",
         "zip",
         "function",
+        "reason",  # written by a person about the person: under the same key
     }
-    assert erased_fields(events[1]) == {"name"}
-    assert erased_fields(events[2]) == frozenset()  # Anonymized itself
+    assert erased_fields(events[1]) == {"name", "reason"}
+    assert erased_fields(events[2]) == {"reason"}  # Anonymized itself: its reason too
     assert ERASED_ATTRIBUTE not in json.loads(reader.mapper.to_stored_event(events[1]).state)
 
     again = app.anonymize_partner(pid, AUDIT)  # nothing more to do
@@ -304,3 +306,161 @@ def test_timeline_values_nested_in_changes_are_scrubbed(app: Partnerbook, db: Da
     with psycopg.connect(db.conninfo()) as conn:
         row = conn.execute("SELECT changes FROM timeline WHERE position = 999999").fetchone()
     assert row is not None and row[0] == {"changes": {"email": None, "ref": "R1"}}
+
+
+INVOICE = {
+    "module": "ACCOUNTING",
+    "kind": "INVOICE",
+    "date": "2026-11-20",
+    "amount": "100",
+    "currency": "EUR",
+}
+
+
+def test_what_is_written_about_a_person_is_under_its_key(app: Partnerbook, db: Database) -> None:
+    pid = create_person(app)
+    company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT).id
+    audit = Audit(actor="test", request_id="r-2", reason="asked by zq.why@example.org")
+    call = {"activity_type": "CALL", "summary": "zq-summary", "note": "zq-note"}
+    aid = app.schedule_activity(pid, {**call, "due_date": "2026-12-24"}, audit, "zq-key").id
+    app.complete_activity(aid, "zq-feedback", audit)
+    oid = app.create_opportunity(pid, {"name": "zq-deal"}, audit).id
+    app.mark_opportunity_lost(oid, "zq-lost", audit)
+    app.record_document(pid, {**INVOICE, "reference": "ZQ-INV-1"}, audit)
+    app.record_document(company, {**INVOICE, "reference": "ACME-INV-1"}, AUDIT)
+
+    states = b"".join(raw_states(db, "partnerbook_events"))
+    written = [b"zq-summary", b"zq-note", b"zq-feedback", b"zq-deal", b"zq-lost", b"zq.why@"]
+    assert [s for s in [*written, b"ZQ-INV-1", b"zq-inv-1"] if s in states] == []
+    assert b"ACME-INV-1" in states  # a company's documents stay readable
+    reader = fresh_app(db)
+    activity: Any = reader.repository.get(aid)
+    assert (activity.summary, activity.note, activity.feedback) == (
+        "zq-summary",
+        "zq-note",
+        "zq-feedback",
+    )
+    assert reader.repository.get(oid).values["name"] == "zq-deal"
+    # A catch-up loads the keys its batch names in one query, before decoding it.
+    other = fresh_app(db)
+    stored = list(other.recorder.select_events(aid))
+    other.prefetch_keys(stored)
+    assert other.keys is not None and other.keys._cached(pid) is not None
+
+    app.anonymize_partner(pid, AUDIT)
+    erased: Any = fresh_app(db).repository.get(aid)
+    assert (erased.summary, erased.note, erased.feedback) == (None, None, None)
+    events = list(fresh_app(db).events.get(aid))
+    assert erased_fields(events[0]) == {"summary", "note", "reason"}
+
+
+def test_records_stored_before_their_text_was_encrypted_still_load(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events and idempotency digests (plain SHA-256) written by an earlier version."""
+    import hashlib
+
+    from app.application import base
+    from app.domain import idempotency
+
+    class Plain(Partnerbook):
+        name = "partnerbook"
+        encrypt_personal_data = False
+
+    def unkeyed(request: Any, secret: bytes) -> str:
+        return hashlib.sha256(idempotency._canonical(request)).hexdigest()
+
+    monkeypatch.setattr(base, "input_digest", unkeyed)
+    plain = Plain(env=db.eventsourcing_env(2, 5))
+    values = {"activity_type": "CALL", "summary": "Legacy call", "note": "Legacy note"}
+    values["due_date"] = "2026-12-24"
+    try:
+        pid = plain.create_partner("PERSON", PERSON, AUDIT).id
+        aid = plain.schedule_activity(pid, values, AUDIT, "legacy-activity").id
+        oid = plain.create_opportunity(pid, {"name": "Legacy deal"}, AUDIT).id
+    finally:
+        plain.close()
+    monkeypatch.undo()
+    assert b"Legacy note" in b"".join(raw_states(db, "partnerbook_events"))
+
+    app = fresh_app(db)
+    activity: Any = app.repository.get(aid)
+    assert (activity.summary, activity.note) == ("Legacy call", "Legacy note")
+    assert app.repository.get(oid).values["name"] == "Legacy deal"
+    again = app.schedule_activity(pid, values, AUDIT, "legacy-activity")
+    assert (again.id, again.position) == (aid, None)  # the old digest still recognises it
+    with pytest.raises(DomainError):
+        app.schedule_activity(pid, {**values, "note": "Other"}, AUDIT, "legacy-activity")
+    app.complete_activity(aid, "Legacy feedback", AUDIT)  # a new event: encrypted
+    assert b"Legacy feedback" not in b"".join(raw_states(db, "partnerbook_events"))
+    assert fresh_app(db).repository.get(aid).feedback == "Legacy feedback"
+
+
+def test_records_about_an_erased_person_read_the_same_after_a_rebuild(db: Database) -> None:
+    """The live tables, blanked by `Anonymized`, equal a rebuild that reads the erased
+    texts as null; the company's records keep theirs."""
+    app = Partnerbook(env=db.eventsourcing_env(2, 5))
+    env = db.eventsourcing_env(2, 5)
+    live = construct_view(env)
+    projector = projector_for(app, db, live)
+    try:
+        company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT).id
+        audit = Audit(actor="test", request_id="r-3", reason="zq reason")
+        for owner in (create_person(app), company):
+            call = {"activity_type": "MEETING", "summary": "zq call", "note": "zq note"}
+            aid = app.schedule_activity(owner, {**call, "due_date": "2026-12-24"}, audit).id
+            app.update_activity(aid, {"note": "zq note 2"}, audit)
+            app.complete_activity(aid, "zq done", audit)
+            oid = app.create_opportunity(owner, {"name": "zq deal"}, audit).id
+            app.update_opportunity(oid, {"name": "zq deal 2"}, audit)
+            app.mark_opportunity_lost(oid, "zq lost", audit)
+            reference = f"ZQ-{owner}"
+            app.record_document(owner, {**INVOICE, "reference": reference}, audit)
+            app.update_partner(owner, {"notes": "zq partner note"}, audit)
+        person = app.create_partner("PERSON", {"name": "Second"}, AUDIT).id  # not erased
+        app.schedule_activity(person, {"summary": "kept", "due_date": "2026-12-24"}, audit)
+        projector.catch_up()
+        erased = [r["id"] for r in table_rows(db, "partners") if r["kind"] == "PERSON"]
+        erased.remove(person)
+        app.anonymize_partner(erased[0], AUDIT)
+        projector.catch_up()
+    finally:
+        app.close()
+
+    rebuilt = construct_view(env, prefix="rebuild_")
+    reader = fresh_app(db)
+    projector_for(reader, db, rebuilt).catch_up()
+    for table in live.table_names:
+        assert table_rows(db, table) == table_rows(db, f"rebuild_{table}"), table
+    rows = {t: table_rows(db, t) for t in ("activities", "opportunities", "documents")}
+    mine = [r for rs in rows.values() for r in rs if r["partner_id"] == erased[0]]
+    assert len(mine) == 3 and "zq" not in repr(mine)
+    assert {r["name"] for r in rows["opportunities"] if r["partner_id"] == erased[0]} == {
+        "(erased)"
+    }
+    timeline = [r for r in table_rows(db, "timeline") if r["partner_id"] == erased[0]]
+    assert len(timeline) >= 10 and "zq" not in repr(timeline).lower()
+    kept = [r for r in table_rows(db, "timeline") if r["partner_id"] == company]
+    assert "zq deal" in repr(kept) and "zq reason" in repr(kept)
+
+
+def test_an_activitys_snapshot_is_sealed_with_its_partners_key(db: Database) -> None:
+    class ActivitySnapshots(Partnerbook):
+        name = "partnerbook"
+        snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Activity: 2}
+
+    app = ActivitySnapshots(env=db.eventsourcing_env(2, 5))
+    try:
+        pid = create_person(app)
+        due = {"summary": "zq snap call", "note": "zq snap note", "due_date": "2026-12-24"}
+        aid = app.schedule_activity(pid, due, AUDIT).id
+        app.update_activity(aid, {"summary": "zq snap call 2"}, AUDIT)
+        assert raw_states(db, "partnerbook_snapshots")  # taken at version 2
+        assert b"zq snap" not in b"".join(raw_states(db, "partnerbook_snapshots"))
+        loaded: Any = fresh_app(db).repository.get(aid)
+        assert (loaded.summary, loaded.note) == ("zq snap call 2", "zq snap note")
+        app.anonymize_partner(pid, AUDIT)
+        gone: Any = fresh_app(db).repository.get(aid)
+        assert (gone.summary, gone.note, gone.status) == (None, None, "OPEN")
+    finally:
+        app.close()

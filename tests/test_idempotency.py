@@ -129,7 +129,13 @@ def test_a_record_created_before_digests_were_kept_still_answers_repeats(
 
 
 def test_the_digest_is_canonical() -> None:
-    assert input_digest({"b": [1, 2], "a": {"y": 1, "x": None}}) == input_digest(
-        {"a": {"x": None, "y": 1}, "b": (1, 2)}
+    secret = b"s" * 32
+    assert input_digest({"b": [1, 2], "a": {"y": 1, "x": None}}, secret) == input_digest(
+        {"a": {"x": None, "y": 1}, "b": (1, 2)}, secret
     )
-    assert input_digest({"a": 1}) != input_digest({"a": 2})
+    assert input_digest({"a": 1}, secret) != input_digest({"a": 2}, secret)
+
+
+def test_the_digest_is_keyed_by_the_installation_secret() -> None:
+    """Without the secret, a guessed input cannot be checked against a stored digest."""
+    assert input_digest({"a": 1}, b"s" * 32) != input_digest({"a": 1}, b"t" * 32)

@@ -1,6 +1,8 @@
 """Crypto-shredding on the write side: the application's mapper encrypts the personal
-fields of partners' events and snapshots with per-partner keys (app/shredding), and
-`anonymize_partner` erases a person by recording `Anonymized` and deleting the key."""
+fields of partners' events and snapshots with per-partner keys (app/shredding), and the
+free text of the records about a partner (activities, opportunities, a person's
+documents, idempotency digests) with that partner's key; `anonymize_partner` erases a
+person by recording `Anonymized` and deleting the key."""
 
 from __future__ import annotations
 
@@ -12,13 +14,23 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, Recording, StoredEvent
 from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import EnvType
 
 from app.application.base import CommandBase, CommandResult
+from app.domain.activity import Activity
 from app.domain.audited import Audit
-from app.domain.erasure import PERSONAL_FIELDS
+from app.domain.document import Document
+from app.domain.erasure import KEY_OWNER_ATTRIBUTE, PARTNER_SEALED_FIELDS, RELATED_TEXT_FIELDS
+from app.domain.idempotency import IdempotencyRecord
+from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
+from app.domain.reservation import Reservation
 from app.shredding.keys import KeyStore
 from app.shredding.mapper import ShreddingMapper
+
+_RELATED = (Activity, Opportunity, Document, IdempotencyRecord, Reservation)
+"""Records whose free text is encrypted with the key of the partner they are about."""
+_KINDS_REMEMBERED = 100_000
 
 
 class ErasureCommands(CommandBase):
@@ -28,6 +40,11 @@ class ErasureCommands(CommandBase):
     """False only to measure what encryption costs (bench/erasure.py)."""
 
     keys: KeyStore | None = None
+    _partner_kinds: dict[UUID, str]
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        self._partner_kinds = {}
+        super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
         if not self.encrypt_personal_data:
@@ -38,15 +55,79 @@ class ErasureCommands(CommandBase):
         self.keys = KeyStore(factory.datastore)
         if factory.env_create_table():
             self.keys.create_table()
+        related = {cls: RELATED_TEXT_FIELDS[cls.__name__] for cls in _RELATED}
         return ShreddingMapper(
-            self.construct_transcoder(), self.keys, Partner, sorted(PERSONAL_FIELDS)
+            self.construct_transcoder(),
+            self.keys,
+            Partner,
+            sorted(PARTNER_SEALED_FIELDS),
+            related,
         )
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Batches (imports, the demo) name their records' key owners here."""
+        self._name_key_owners([o for o in objs if isinstance(o, Aggregate)])
+        return super().save(*objs, **kwargs)
 
     def _save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         """Each command creates the keys it needs in its own thread, before it joins a
         group commit: the one writer of the group then finds them cached."""
+        self._name_key_owners(aggregates)
         self._ensure_keys(e for a in aggregates for e in a.pending_events)
         return super()._save(*aggregates)
+
+    def _name_key_owners(self, aggregates: Iterable[Aggregate]) -> None:
+        """Marks the pending events of records about a partner with the partner whose
+        key encrypts their free text (the mapper reads the mark)."""
+        if not isinstance(self.mapper, ShreddingMapper):
+            return
+        aggregates = list(aggregates)
+        batch = {a.id: a for a in aggregates}
+        for aggregate in aggregates:
+            if not isinstance(aggregate, _RELATED) or not aggregate.pending_events:
+                continue
+            owner = self._key_owner(aggregate, batch)
+            if owner is None:
+                continue
+            for event in aggregate.pending_events:
+                vars(event)[KEY_OWNER_ATTRIBUTE] = str(owner)
+
+    def _key_owner(self, aggregate: Aggregate, batch: dict[UUID, Aggregate]) -> UUID | None:
+        """Whose key encrypts a record's free text: an activity's or opportunity's
+        partner (a company's key is never erased: for it, this only encrypts at rest);
+        a document's partner when it is a person (a company's documents stay readable);
+        for an idempotency record or a reservation, that of the record it serves."""
+        match aggregate:
+            case Activity() | Opportunity():
+                return UUID(aggregate.partner_id)
+            case Document():
+                partner = UUID(aggregate.partner_id)
+                return partner if self._partner_kind(partner, batch) == "PERSON" else None
+            case IdempotencyRecord():
+                served = UUID(aggregate.aggregate_id)
+                if aggregate.kind == "Partner":
+                    return served
+                record = batch.get(served) or self._find(served, Aggregate)
+                return self._key_owner(record, batch) if record is not None else None
+            case Reservation():
+                if not aggregate.key.startswith("document:") or aggregate.owner_id is None:
+                    return None
+                document = batch.get(UUID(aggregate.owner_id))
+                return self._key_owner(document, batch) if document is not None else None
+        return None
+
+    def _partner_kind(self, partner_id: UUID, batch: dict[UUID, Aggregate]) -> str | None:
+        """A partner's kind (fixed at registration: remembered)."""
+        kind = self._partner_kinds.get(partner_id)
+        if kind is None:
+            partner = batch.get(partner_id) or self._find(partner_id, Partner)
+            if not isinstance(partner, Partner):
+                return None
+            kind = partner.kind
+            if len(self._partner_kinds) >= _KINDS_REMEMBERED:
+                self._partner_kinds.clear()
+            self._partner_kinds[partner_id] = kind
+        return kind
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Creates the keys still missing (e.g. `save` of a batch of new partners) in one
@@ -57,7 +138,8 @@ class ErasureCommands(CommandBase):
     def _ensure_keys(self, events: Iterable[Any]) -> None:
         mapper = self.mapper
         if isinstance(mapper, ShreddingMapper) and self.keys is not None:
-            self.keys.ensure(e.originator_id for e in events if mapper.has_personal(e))
+            owners = (mapper.needs_key(e) for e in events)
+            self.keys.ensure(o for o in owners if o is not None)
 
     def prefetch_keys(self, stored_events: Iterable[StoredEvent]) -> None:
         """Loads the keys a batch of stored events needs in one query (catch-up, rebuild)."""

@@ -30,6 +30,34 @@ PERSONAL_FIELDS: frozenset[str] = frozenset(
 )
 """Partner fields that hold personal data of a person (see `Partner.values`)."""
 
+AUDIT_TEXT_FIELDS: frozenset[str] = frozenset({"reason"})
+"""Audit metadata written by a person about the partner (\"per request of ...\")."""
+
+PARTNER_SEALED_FIELDS: frozenset[str] = PERSONAL_FIELDS | AUDIT_TEXT_FIELDS
+"""What the mapper encrypts in a partner's own events and snapshots."""
+
+RELATED_TEXT_FIELDS: dict[str, frozenset[str]] = {
+    "Activity": frozenset({"summary", "note", "feedback"}) | AUDIT_TEXT_FIELDS,
+    "Opportunity": frozenset({"name", "notes", "lost_reason"}) | AUDIT_TEXT_FIELDS,
+    "Document": frozenset({"reference", "notes"}) | AUDIT_TEXT_FIELDS,
+    "IdempotencyRecord": frozenset({"digest"}),
+    "Reservation": frozenset({"key"}),
+}
+"""Free text of the records kept about a partner, by aggregate class name: encrypted with
+the key of the partner they are about (the event's key owner, below), so that erasing a
+person reaches what was written about them. An idempotency record's digest goes too (a
+repeat with a guessed input must not tell whether it was the erased person's), and a
+reservation's key (a person's document reference is in it)."""
+
+KEY_OWNER_ATTRIBUTE = "key_owner"
+"""Set by the application on an event of a related record before it is saved: the id of
+the partner whose key encrypts its free text. Never stored as such (the ciphertext names
+it); an event without it is stored readable (e.g. a company's documents)."""
+
+ERASED_TEXT = "(erased)"
+"""What the read models and the API show for an erased text that cannot be null (an
+opportunity's name, a document's reference)."""
+
 ANONYMIZED_NAME = "Anonymized partner"
 """What the read models show as the name of an anonymized partner."""
 

@@ -4,11 +4,17 @@ A create command with a key writes its aggregate under an id derived from the ke
 repeat finds it) and, in the same transaction, this record holding a digest of the
 command's input. A repeat with the same input gets the first result; a repeat with a
 different input is refused. Keys are remembered for good: the aggregate's id is derived
-from the key, so a key can never name a second record."""
+from the key, so a key can never name a second record.
+
+The digest is an HMAC keyed with a per-installation secret (a plain hash of a guessed
+input could be checked against a copy of the store), and it is encrypted with the key of
+the partner the record is about: erasing the person drops it (a repeat then gets the same
+answer whatever its input, so it tells nothing about the erased values)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -26,10 +32,29 @@ def record_id(aggregate_id: UUID) -> UUID:
     return uuid5(IDEMPOTENCY_RECORDS, str(aggregate_id))
 
 
-def input_digest(request: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a command's input (sorted keys, no spaces)."""
+KEYED = "hmac-sha256:"
+"""Prefix of a keyed digest; digests recorded before it are plain SHA-256 hex."""
+
+
+def _canonical(request: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of a command's input (sorted keys, no spaces)."""
     text = json.dumps(_plain(request), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return text.encode()
+
+
+def input_digest(request: Mapping[str, Any], secret: bytes) -> str:
+    """HMAC-SHA256 of the canonical input, keyed with the installation's secret."""
+    return KEYED + hmac.new(secret, _canonical(request), hashlib.sha256).hexdigest()
+
+
+def same_input(digest: str, request: Mapping[str, Any], secret: bytes) -> bool:
+    """Whether `request` is the input a record's digest was made of (a keyed digest, or
+    a plain SHA-256 one recorded before digests were keyed)."""
+    if digest.startswith(KEYED):
+        expected = input_digest(request, secret)
+    else:
+        expected = hashlib.sha256(_canonical(request)).hexdigest()
+    return hmac.compare_digest(digest, expected)
 
 
 def _plain(value: Any) -> Any:
@@ -50,11 +75,11 @@ def _plain(value: Any) -> Any:
 
 class IdempotencyRecord(Aggregate):
     @event("Remembered")
-    def __init__(self, aggregate_id: str, kind: str, digest: str) -> None:
+    def __init__(self, aggregate_id: str, kind: str, digest: str | None) -> None:
         self.aggregate_id = aggregate_id
         self.kind = kind
         self.digest = digest
 
     @staticmethod
-    def create_id(aggregate_id: str, kind: str, digest: str) -> UUID:
+    def create_id(aggregate_id: str, kind: str, digest: str | None) -> UUID:
         return record_id(UUID(aggregate_id))

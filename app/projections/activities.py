@@ -11,6 +11,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from app.domain.activity import Activity
+from app.domain.partner import Partner
 
 
 class ActivitiesTable:
@@ -24,6 +25,10 @@ class ActivitiesTable:
             "VALUES (%s, %s, %s, %s, %s, %s, %s, 'OPEN', %s, %s, %s)"
         ).format(t=t)
         self._touch = SQL("UPDATE {t} SET version = %s, updated_at = %s WHERE id = %s").format(t=t)
+        # Erasure: what was written about the person goes (as a rebuild reads it: null).
+        self._erase = SQL(
+            "UPDATE {t} SET summary = NULL, note = NULL, feedback = NULL WHERE partner_id = %s"
+        ).format(t=t)
 
     def create_statements(self) -> list[Composed]:
         t = self.table
@@ -50,6 +55,9 @@ class ActivitiesTable:
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         match event:
+            case Partner.Anonymized():
+                curs.execute(self._erase, (event.originator_id,), prepare=True)
+                return
             case Activity.Scheduled():
                 curs.execute(
                     self._insert,

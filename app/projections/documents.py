@@ -11,7 +11,9 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from app.domain.document import Document
+from app.domain.erasure import ERASED_TEXT
 from app.domain.opportunity import Opportunity
+from app.domain.partner import Partner
 
 
 def _update(table: Identifier, values: dict[str, Any]) -> Composed:
@@ -19,6 +21,11 @@ def _update(table: Identifier, values: dict[str, Any]) -> Composed:
         t=table,
         sets=SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c in values),
     )
+
+
+def _text(value: str | None) -> str:
+    """A required text; None only when it was erased (its key is gone)."""
+    return ERASED_TEXT if value is None else value
 
 
 class DocumentsTable:
@@ -58,6 +65,23 @@ class DocumentsTable:
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         match event:
+            case Partner.Anonymized():
+                # Erasure: what was written about the person goes; texts that cannot be
+                # null show ERASED_TEXT (as a rebuild reads them: null, see below).
+                curs.execute(
+                    SQL("UPDATE {t} SET reference = %s WHERE partner_id = %s").format(
+                        t=self.documents
+                    ),
+                    (ERASED_TEXT, event.originator_id),
+                    prepare=True,
+                )
+                curs.execute(
+                    SQL(
+                        "UPDATE {t} SET name = %s, lost_reason = NULL WHERE partner_id = %s"
+                    ).format(t=self.opportunities),
+                    (ERASED_TEXT, event.originator_id),
+                    prepare=True,
+                )
             case Document.Recorded():
                 curs.execute(
                     SQL(
@@ -70,7 +94,7 @@ class DocumentsTable:
                         event.partner_id,
                         event.module,
                         event.kind,
-                        event.reference,
+                        _text(event.reference),
                         event.date,
                         event.amount,
                         event.currency,
@@ -99,7 +123,7 @@ class DocumentsTable:
                     (
                         event.originator_id,
                         event.partner_id,
-                        values["name"],
+                        _text(values.get("name")),
                         revenue.get("amount"),
                         revenue.get("currency"),
                         values.get("probability"),
@@ -113,6 +137,8 @@ class DocumentsTable:
                 )
             case Opportunity.Updated():
                 changes = dict(event.changes)
+                if "name" in changes:  # never cleared: None is an erased name
+                    changes["name"] = _text(changes["name"])
                 if "expected_revenue" in changes:
                     revenue = changes.pop("expected_revenue") or {}
                     changes["expected_revenue_amount"] = revenue.get("amount")

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from app.domain import partner as domain
 from app.domain.activity import Activity
 from app.domain.document import Document
-from app.domain.erasure import PERSONAL_FIELDS
+from app.domain.erasure import PERSONAL_FIELDS, RELATED_TEXT_FIELDS
 from app.domain.opportunity import Opportunity
 from app.projections.tables import add_rows
 
@@ -123,10 +123,11 @@ def describe(event: Any) -> Entry | None:
         case Document.Recorded():
             kind = event.kind.replace("_", " ").capitalize()
             money = _money(event.amount, event.currency)
+            label = kind if event.reference is None else f"{kind} {event.reference}"  # erased
             return Entry(
                 "DOCUMENT_RECORDED",
                 "Document",
-                f"{kind} {event.reference}" + (f": {money}" if money else ""),
+                label + (f": {money}" if money else ""),
                 {
                     "module": event.module,
                     "kind": event.kind,
@@ -150,10 +151,11 @@ def describe(event: Any) -> Entry | None:
                 "DOCUMENT_AMOUNTS_CHANGED", "Document", "Amounts changed", dict(event.changes), None
             )
         case Opportunity.Created():
+            name = event.values.get("name")  # None: erased
             return Entry(
                 "OPPORTUNITY_CREATED",
                 "Opportunity",
-                f"Opportunity {event.values['name']}",
+                "Opportunity" if name is None else f"Opportunity {name}",
                 dict(event.values),
                 event.partner_id,
             )
@@ -278,6 +280,14 @@ TIMELINE_KINDS = (
     "OPPORTUNITY_MOVED",
     "PARTNER_ANONYMIZED",
 )
+ERASED_IN_TIMELINE = PERSONAL_FIELDS | {
+    field
+    for name in ("Activity", "Document", "Opportunity")
+    for field in RELATED_TEXT_FIELDS[name]
+    if field != "reason"
+}
+"""Keys of an entry's changes erased with a person: its own personal fields and the free
+text of its records."""
 SUBJECT_TABLES = {"Activity": "activities", "Document": "documents", "Opportunity": "opportunities"}
 
 
@@ -302,23 +312,38 @@ class TimelineTable:
             ).format(t=self.table, c=columns, s=Identifier(schema, f"{prefix}{table}"))
             for subject, table in SUBJECT_TABLES.items()
         }
-        # Erasure: the partner's own entries keep which fields changed, not the values;
-        # a creation's summary shows its type, as `describe` does for an unnamed partner.
+        # Erasure: the entries about the person (its own, and those of its activities,
+        # documents and opportunities) keep which fields changed, not the values, nor the
+        # reasons; summaries that quoted a value read as `describe` writes them for an
+        # erased one (a rebuild reads the erased values as null: the same rows).
         labels = SQL(" ").join(
             SQL("WHEN {} THEN {}").format(Literal(k), Literal(f"{v} created"))
             for k, v in domain.TYPE_LABELS.items()
         )
+        kind_label = (
+            "upper(left(replace(changes->>'kind', '_', ' '), 1)) || "
+            "lower(substr(replace(changes->>'kind', '_', ' '), 2))"
+        )
+        money = (
+            "CASE WHEN changes->>'amount' IS NOT NULL AND COALESCE(changes->>'currency', '') "
+            "<> '' THEN ': ' || (changes->>'amount') || ' ' || (changes->>'currency') ELSE '' END"
+        )
         # Two levels: an entry's changes may nest values (e.g. what a merge took).
         self._scrub = SQL(
-            "UPDATE {t} SET changes = COALESCE((SELECT jsonb_object_agg(k, CASE WHEN k = ANY(%s) "
+            "UPDATE {t} SET reason = NULL, "
+            "changes = COALESCE((SELECT jsonb_object_agg(k, CASE WHEN k = ANY(%s) "
             "THEN 'null'::jsonb WHEN jsonb_typeof(v) = 'object' THEN COALESCE((SELECT "
             "jsonb_object_agg(k2, CASE WHEN k2 = ANY(%s) THEN 'null'::jsonb ELSE v2 END) "
             "FROM jsonb_each(v) AS e2(k2, v2)), '{{}}'::jsonb) ELSE v END) "
             "FROM jsonb_each(changes) AS e(k, v)), '{{}}'::jsonb), "
-            "summary = CASE WHEN kind = 'PARTNER_CREATED' THEN "
-            "CASE COALESCE(changes->>'type', 'CONTACT') {labels} END ELSE summary END "
-            "WHERE subject_id = %s AND subject_type = 'Partner'"
-        ).format(t=self.table, labels=labels)
+            "summary = CASE kind WHEN 'PARTNER_CREATED' THEN "
+            "CASE COALESCE(changes->>'type', 'CONTACT') {labels} END "
+            "WHEN 'ACTIVITY_SCHEDULED' THEN replace(lower(changes->>'activity_type'), '_', ' ') "
+            "|| ' planned for ' || (changes->>'due_date') "
+            "WHEN 'DOCUMENT_RECORDED' THEN {kind_label} || {money} "
+            "WHEN 'OPPORTUNITY_CREATED' THEN 'Opportunity' ELSE summary END "
+            "WHERE partner_id = %s OR (subject_id = %s AND subject_type = 'Partner')"
+        ).format(t=self.table, labels=labels, kind_label=SQL(kind_label), money=SQL(money))
         self._scrub = self._scrub.as_string(None)  # type: ignore[assignment]
         # Rendered once (see PartnersTable): psycopg would render them for every event.
         self._insert = self._insert.as_string(None)  # type: ignore[assignment]
@@ -381,16 +406,19 @@ class TimelineTable:
         if entry is None:
             return
         e: Any = event
+        reason = e.reason
         if isinstance(event, domain.Partner.Anonymized):
-            personal = sorted(PERSONAL_FIELDS)
-            curs.execute(self._scrub, (personal, personal, e.originator_id), prepare=True)
+            erased = sorted(ERASED_IN_TIMELINE)
+            who = e.originator_id
+            curs.execute(self._scrub, (erased, erased, who, who), prepare=True)
+            reason = None  # erased with the rest (a rebuild reads it as null)
         values = (
             position,
             e.timestamp,
             entry.kind,
             e.actor,
             e.request_id,
-            e.reason,
+            reason,
             entry.summary,
             entry.subject_type,
             e.originator_id,

@@ -13,7 +13,12 @@ from app.schema.partners.inputs import partner_id
 from app.schema.partners.mutations import PartnerPayload, run_partner_command
 
 
-@strawberry.input(description="Which person to anonymize, and why (kept in the history).")
+@strawberry.input(
+    description=(
+        "Which person to anonymize, and why (sealed with the person's key like every "
+        "reason about it: erased with the rest)."
+    )
+)
 class AnonymizePartnerInput:
     id: strawberry.ID
     reason: str | None = None
