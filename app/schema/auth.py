@@ -248,9 +248,7 @@ class Guard(SchemaExtension):
             reason = refusal(principal.role, chosen[0].operation, ())
             if reason is not None:
                 return Forbidden(reason)
-        walked = walk_cached(
-            schema, document, operation_name, variables, self.limits.default_page
-        )
+        walked = walk_cached(schema, document, operation_name, variables, self.limits.default_page)
         if walked is None:
             return None  # no single operation: the executor says so
         reason = refusal(principal.role, walked.operation, walked.fields)

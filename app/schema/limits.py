@@ -36,6 +36,7 @@ from graphql import (
 )
 from graphql.error import GraphQLSyntaxError
 from graphql.validation.rules import overlapping_fields_can_be_merged
+from graphql.validation.validate import ValidationAbortedError
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
@@ -44,9 +45,15 @@ def limit_error(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": LIMIT_EXCEEDED})
 
 
-def is_token_limit(error: GraphQLError) -> bool:
-    """The parser's refusal of a document over `max_tokens`."""
-    return isinstance(error, GraphQLSyntaxError) and "tokens. Parsing aborted" in error.message
+def is_document_limit(error: GraphQLError) -> bool:
+    """graphql-core's refusal of a document: the parser's over `max_tokens` or nested
+    deeper than it parses (its MAX_NESTING_DEPTH, 200 brackets), or the validation's
+    over its budget (VALIDATION_BUDGET below)."""
+    if isinstance(error, ValidationAbortedError):
+        return True
+    return isinstance(error, GraphQLSyntaxError) and (
+        "tokens. Parsing aborted" in error.message or "nested too deeply" in error.message
+    )
 
 
 COMBINATORS = frozenset({"and", "or", "not"})

@@ -21,7 +21,7 @@ from app.schema.execution import ShortLeafExecutionContext
 from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
 from app.schema.input_conversion import install as install_input_conversion
-from app.schema.limits import LIMIT_EXCEEDED, Limits, bound_validation, is_token_limit
+from app.schema.limits import LIMIT_EXCEEDED, Limits, bound_validation, is_document_limit
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
@@ -72,7 +72,7 @@ class PartnerbookSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
-            if is_token_limit(error):
+            if is_document_limit(error):
                 error.extensions = {**(error.extensions or {}), "code": LIMIT_EXCEEDED}
             # Syntax and validation errors never reach the operation's result: code them here.
             if error.original_error is None and not (error.extensions or {}).get("code"):
