@@ -171,6 +171,28 @@ def _is_int(text: str) -> bool:
     return True
 
 
+_SHAPED_ITEMS = 256
+"""Variables of at most this many values (and lists and objects) make a walk's cache key."""
+
+
+def _fewer_items_than(value: Any, limit: int) -> bool:
+    """Whether `value` holds fewer than `limit` values, lists and objects (stops early)."""
+    stack: list[Any] = [value]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen >= limit:
+            return False
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if len(item) >= limit:
+                return False
+            stack.extend(item)
+    return True
+
+
 def walk_cached(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -180,7 +202,10 @@ def walk_cached(
 ) -> Walk | None:
     """`walk`, remembered by document (the parser cache hands out the same document for
     the same text), operation and the shape of the variables: the walk is ~0.1 ms a
-    request, and a `partner(id)` or a page asks the same shape every time."""
+    request, and a `partner(id)` or a page asks the same shape every time. Large
+    variables are walked each time: their shape would cost as much as the walk."""
+    if not _fewer_items_than(variables, _SHAPED_ITEMS):
+        return walk(schema, document, operation_name, variables, default_page)
     key = (operation_name, default_page, variables_shape(dict(variables or {})))
     return _WALKS.get(
         schema,

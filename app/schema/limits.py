@@ -81,6 +81,9 @@ class ValueSize:
     nesting: int = 0
 
 
+_CONTAINERS = (dict, list, ObjectValueNode, ListValueNode, VariableNode)
+
+
 def measure_value(
     value: Any,
     *,
@@ -124,7 +127,16 @@ def measure_value(
         if elements is not None:
             if counted:
                 size.longest = max(size.longest, len(elements))
-            stack.extend((e, filtering, depth, False, True) for e in elements)
+            # Scalars are most of a large list: counted here, only containers stacked.
+            containers = [e for e in elements if isinstance(e, _CONTAINERS)]
+            if filtering:
+                if isinstance(node, list):
+                    nulls = elements.count(None)
+                else:
+                    nulls = sum(1 for e in elements if isinstance(e, NullValueNode))
+                scalars = len(elements) - len(containers) - nulls
+                size.leaves = _cap(size.leaves + scalars)
+            stack.extend((e, filtering, depth, False, True) for e in containers)
             continue
         assert items is not None
         for key, child in items:
