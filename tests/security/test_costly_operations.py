@@ -228,3 +228,16 @@ def test_a_stored_segment_over_the_limits_is_refused_when_read(live: Live, admin
     assert codes == {"LIMIT_EXCEEDED"}
     assert all("filter has 600 leaves" in e["message"] for e in body["errors"])
     assert live.data("{ segments(first: 5) { nodes { name } } }", role="viewer")
+
+
+def test_fields_of_one_name_cannot_make_validation_expensive(live: Live) -> None:
+    """500 copies of one field are compared pairwise by graphql-core's validation: its
+    budget stops that early, and the refusal is coded like the other limits."""
+    alone = live.median_time(ORDINARY, n=7, role="viewer")
+    query = "{ " + "partners(first: 1) { totalCount } " * 500 + "}"
+    assert refusal(live, query, role="viewer") == "Validation aborted."
+
+    def attack(client: httpx.Client) -> None:
+        refusal(live, query, role="viewer", client=client)
+
+    assert_unaffected(live, alone, attack)
