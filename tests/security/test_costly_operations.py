@@ -208,6 +208,9 @@ def test_a_segment_with_a_too_costly_filter_is_refused(live: Live) -> None:
     big = {"or": [{"tagIds": tag_ids(100)} for _ in range(6)]}  # 600 leaves
     assert "filter has 600 leaves" in refusal(live, CREATE_SEGMENT, {"f": big}, role="editor")
     assert "nesting deeper than 10" in refusal(live, CREATE_SEGMENT, {"f": nested(12)})
+    # Within the request limits but over the segment's own rule: a user error.
+    payload = live.data(CREATE_SEGMENT, {"f": nested(8)}, role="editor")["createSegment"]
+    assert [e["code"] for e in payload["userErrors"]] == ["VALIDATION"]
     segments = live.data("{ segments(first: 10) { nodes { id } } }")["segments"]["nodes"]
     assert segments == []
 
