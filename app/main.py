@@ -426,6 +426,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_tokens=settings.max_tokens,
             max_cost=settings.max_cost,
             max_batch=settings.max_batch,
+            max_fields=settings.max_fields,
+            max_filter_depth=settings.max_filter_depth,
+            max_filter_leaves=settings.max_filter_leaves,
         )
     )
     # First, so it times the whole operation; the Guard stays the last extension.

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="Nodes one operation may return (page sizes multiplied)."
     )
     max_batch: int = Field(default=100, ge=1, le=10_000, description="Items in a list argument.")
+    max_fields: int = Field(
+        default=2000, ge=1, description="Fields of a document, each fragment counted per spread."
+    )
+    max_filter_depth: int = Field(
+        default=10, ge=1, le=100, description="Nesting of `and`/`or`/`not` in a filter."
+    )
+    max_filter_leaves: int = Field(
+        default=500, ge=1, description="Conditions and list items in an operation's filters."
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Request body size.")
     key_cache_seconds: float = Field(
         default=5.0, ge=0, le=300, description="How long a key look-up is cached (revocation lag)."

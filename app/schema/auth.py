@@ -8,19 +8,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from graphql import (
-    ASTValidationRule,
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     validate,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from app.projections.api_keys import ROLES, Principal
-from app.schema.limits import Walk, as_limit, limit_error, walk
+from app.schema.limits import Limits, Walk, over_limit, walk
 
 ADMIN_ONLY_MUTATIONS = frozenset({"anonymizePartner", "unmergePartner"})
 """Mutations only an admin may run: erasure and merge undo."""
@@ -135,20 +133,64 @@ def _validate(
     return _VALIDATIONS.get(schema, document, rules, lambda: validate(schema, document, rules))
 
 
-def variables_shape(value: Any) -> Any:
-    """What of the variables the walk can see: list lengths and numbers, not the text
-    of strings (except those `int()` reads, which may be a page size)."""
-    if isinstance(value, str):
-        try:
-            int(value)
-        except ValueError:
-            return ""
-        return value
-    if isinstance(value, dict):
-        return tuple((k, variables_shape(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return ("[]", *(variables_shape(v) for v in value))
-    return (type(value).__name__, value)
+def variables_shape(value: Any) -> tuple[Any, ...]:
+    """What of the variables the walk can see, as one flat tuple (built without
+    recursion: variables may nest deeply): list lengths and numbers, not the text of
+    strings (except those `int()` reads, which may be a page size)."""
+    shape: list[Any] = []
+    stack: list[Any] = [value]
+    close = object()  # marks where a list or an object ends
+    while stack:
+        item = stack.pop()
+        if item is close:
+            shape.append(")")
+        elif isinstance(item, dict):
+            shape.append("{")
+            stack.append(close)
+            for key, inner in reversed(item.items()):
+                stack.append(inner)
+                stack.append(("key", str(key)))
+        elif isinstance(item, list):
+            shape.append("[")
+            stack.append(close)
+            stack.extend(reversed(item))
+        elif isinstance(item, tuple):
+            shape.append(item)  # a key
+        elif isinstance(item, str):
+            shape.append(item if _is_int(item) else "")
+        else:
+            shape.append((type(item).__name__, item))
+    return tuple(shape)
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+_SHAPED_ITEMS = 256
+"""Variables of at most this many values (and lists and objects) make a walk's cache key."""
+
+
+def _fewer_items_than(value: Any, limit: int) -> bool:
+    """Whether `value` holds fewer than `limit` values, lists and objects (stops early)."""
+    stack: list[Any] = [value]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen >= limit:
+            return False
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if len(item) >= limit:
+                return False
+            stack.extend(item)
+    return True
 
 
 def walk_cached(
@@ -160,7 +202,10 @@ def walk_cached(
 ) -> Walk | None:
     """`walk`, remembered by document (the parser cache hands out the same document for
     the same text), operation and the shape of the variables: the walk is ~0.1 ms a
-    request, and a `partner(id)` or a page asks the same shape every time."""
+    request, and a `partner(id)` or a page asks the same shape every time. Large
+    variables are walked each time: their shape would cost as much as the walk."""
+    if not _fewer_items_than(variables, _SHAPED_ITEMS):
+        return walk(schema, document, operation_name, variables, default_page)
     key = (operation_name, default_page, variables_shape(dict(variables or {})))
     return _WALKS.get(
         schema,
@@ -170,24 +215,17 @@ def walk_cached(
     )
 
 
-def limit_rules(max_depth: int, max_aliases: int) -> list[type[ASTValidationRule]]:
-    """Depth and aliases limits as validation rules coded LIMIT_EXCEEDED."""
-    return [
-        as_limit(depth_validator(max_depth, None, None)),
-        as_limit(aliases_validator(max_aliases)),
-    ]
-
-
 class Guard(SchemaExtension):
-    """Runs the validation (with a cache; it replaces strawberry's ValidationCache) and
-    then refuses, as the only error of the request: no principal → UNAUTHENTICATED (before
-    validation, so nothing about the schema leaks); a role not allowed → FORBIDDEN; too
-    many nodes or too long a list argument → LIMIT_EXCEEDED. Nothing runs when refused."""
+    """Refuses, as the only error of the request, before anything runs: no principal →
+    UNAUTHENTICATED (before anything else, so nothing about the schema leaks); a role not
+    allowed → FORBIDDEN (a mutation from a read-only role before the document is even
+    walked); over a limit → LIMIT_EXCEEDED. Only then does it run graphql-core's
+    validation (with a cache; it replaces strawberry's ValidationCache): the walk is
+    linear in the document, validation's own rules are not, so a document that could
+    make them expensive never reaches them."""
 
-    def __init__(self, *, max_cost: int, max_batch: int, default_page: int = 50) -> None:
-        self.max_cost = max_cost
-        self.max_batch = max_batch
-        self.default_page = default_page
+    def __init__(self, *, limits: Limits) -> None:
+        self.limits = limits
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
@@ -204,13 +242,15 @@ class Guard(SchemaExtension):
             return
         assert ec.graphql_document is not None
         schema = ec.schema._schema
-        errors = _validate(schema, ec.graphql_document, tuple(ec.validation_rules))
-        if not errors:
-            refused = self.check(
-                schema, ec.graphql_document, ec.operation_name, ec.variables, principal
+        refused = self.check(
+            schema, ec.graphql_document, ec.operation_name, ec.variables, principal
+        )
+        if refused is not None:
+            ec.pre_execution_errors = [refused]
+        else:
+            ec.pre_execution_errors = _validate(
+                schema, ec.graphql_document, tuple(ec.validation_rules)
             )
-            errors = [refused] if refused is not None else []
-        ec.pre_execution_errors = errors
         yield
 
     def check(
@@ -221,18 +261,22 @@ class Guard(SchemaExtension):
         variables: Mapping[str, Any] | None,
         principal: Principal,
     ) -> GraphQLError | None:
-        walked = walk_cached(schema, document, operation_name, variables, self.default_page)
+        """FORBIDDEN or LIMIT_EXCEEDED for the operation to run, or None."""
+        chosen = [
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+        ]
+        if len(chosen) == 1:
+            # Costs nothing that grows with the document: a viewer's mutation stops here.
+            reason = refusal(principal.role, chosen[0].operation, ())
+            if reason is not None:
+                return Forbidden(reason)
+        walked = walk_cached(schema, document, operation_name, variables, self.limits.default_page)
         if walked is None:
             return None  # no single operation: the executor says so
         reason = refusal(principal.role, walked.operation, walked.fields)
         if reason is not None:
             return Forbidden(reason)
-        longest, where = walked.longest_list
-        if longest > self.max_batch:
-            return limit_error(f"`{where}` got a list of {longest}; at most {self.max_batch}")
-        if walked.cost > self.max_cost:
-            return limit_error(
-                f"the operation may return {walked.cost} nodes; at most {self.max_cost} "
-                f"(connections count `first`, or {self.default_page}, times the ones above)"
-            )
-        return None
+        return over_limit(walked, self.limits)

@@ -7,12 +7,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
+from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from app.schema.auth import Guard, limit_rules
+from app.schema.auth import Guard
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
@@ -21,7 +21,7 @@ from app.schema.execution import ShortLeafExecutionContext
 from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
 from app.schema.input_conversion import install as install_input_conversion
-from app.schema.limits import LIMIT_EXCEEDED, is_token_limit
+from app.schema.limits import LIMIT_EXCEEDED, Limits, bound_validation, is_document_limit
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
@@ -72,7 +72,7 @@ class PartnerbookSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
-            if is_token_limit(error):
+            if is_document_limit(error):
                 error.extensions = {**(error.extensions or {}), "code": LIMIT_EXCEEDED}
             # Syntax and validation errors never reach the operation's result: code them here.
             if error.original_error is None and not (error.extensions or {}).get("code"):
@@ -88,21 +88,32 @@ def build_schema(
     max_tokens: int = 5000,
     max_cost: int = 10_000,
     max_batch: int = 100,
+    max_fields: int = 2000,
+    max_filter_depth: int = 10,
+    max_filter_leaves: int = 500,
 ) -> strawberry.Schema:
     """The schema for these limits; built once per process for each set of them (building
     takes ~0.1 s). Callers that set `extensions` of their own take a copy (`copy.copy`)."""
-    rules = limit_rules(max_depth, max_aliases)  # built once: Guard caches by rules
+    limits = Limits(
+        max_depth=max_depth,
+        max_aliases=max_aliases,
+        max_fields=max_fields,
+        max_cost=max_cost,
+        max_batch=max_batch,
+        max_filter_depth=max_filter_depth,
+        max_filter_leaves=max_filter_leaves,
+    )
+    bound_validation()
     extensions: list[Any] = [
         MaskInternalErrors,
         lambda: MaxTokensLimiter(max_tokens),
         RefuseNulCharacters,
         ParserCache,
-        lambda: AddValidationRules(rules),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    # Last: it validates with every rule added above, then checks key, role and cost.
-    extensions.append(lambda: Guard(max_cost=max_cost, max_batch=max_batch))
+    # Last: it checks key, role and limits, then validates with every rule added above.
+    extensions.append(lambda: Guard(limits=limits))
     schema = PartnerbookSchema(
         query=Query,
         mutation=Mutation,

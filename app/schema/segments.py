@@ -21,6 +21,7 @@ from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
 from app.schema.errors import ClientError, UserError
 from app.schema.ids import to_global_id
+from app.schema.limits import LIMIT_EXCEEDED, Limits, filter_over_limit
 from app.schema.partners.inputs import PartnerFilterInput, record_id
 from app.schema.partners.types import Partner, PartnerKind, partner_connection
 from app.schema.relay import Connection, Node, check_page_args, make_connection
@@ -103,6 +104,18 @@ class Segment(Node):
     async def member_page(
         self, info: Info, first: int | None, after: str | None
     ) -> Connection[Partner]:
+        if self.row.filter:
+            # A filter stored before the limits (or under larger ones) costs as much as one
+            # sent: refused the same way, before it is read into objects or SQL.
+            settings = info.context.services.settings
+            limits = Limits(
+                max_batch=settings.max_batch,
+                max_filter_depth=settings.max_filter_depth,
+                max_filter_leaves=settings.max_filter_leaves,
+            )
+            reason = filter_over_limit(self.row.filter, limits)
+            if reason is not None:
+                raise ClientError(f"segment {self.name!r}: {reason}", LIMIT_EXCEEDED)
         where = filter_from_json(self.row.filter).to_filter() if self.row.filter else None
         return await partner_connection(
             info, where, [Order("NAME")], search=self.row.search, first=first, after=after

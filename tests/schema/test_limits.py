@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from graphql import parse
 from starlette.testclient import TestClient
 
 from app.main import create_app
 from app.schema.ids import to_global_id
+from app.schema.limits import Walk, walk
 from app.settings import Settings
 from tests.conftest import event_count, gql, gql_raw
 
@@ -140,3 +142,51 @@ def test_internal_errors_are_masked_with_the_request_id(
     assert "secret detail" not in response.text
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("req-42" in r.getMessage() and r.exc_info for r in logged)
+
+
+def walked(query: str, variables: dict[str, Any] | None = None) -> Walk:
+    from app.schema.schema import build_schema
+
+    result = walk(build_schema()._schema, parse(query), None, variables, 50)
+    assert result is not None
+    return result
+
+
+def test_a_fragment_counts_as_if_written_out_at_each_spread() -> None:
+    spread = walked(
+        """{ ...P ...P } fragment P on Query { a: partners(first: 2) { nodes { ...N } } }
+        fragment N on Partner { b: id parent { id } }"""
+    )
+    written = walked(
+        """{ a: partners(first: 2) { nodes { b: id parent { id } } }
+        a: partners(first: 2) { nodes { b: id parent { id } } } }"""
+    )
+    for name in ("depth", "aliases", "selections", "cost"):
+        assert getattr(spread, name) == getattr(written, name), name
+    assert (spread.depth, spread.aliases, spread.cost) == (3, 4, 4)
+
+
+def test_filter_leaves_and_nesting_count_literals_and_variables_alike() -> None:
+    literal = walked(
+        """{ partners(first: 10) { nodes { activities(filter: {states: [OPEN, DONE]}) {
+        totalCount } } } o: partners(filter: {or: [{isCustomer: true}, {not: {tagIds: ["a", "b"]}}]}) {
+        totalCount } }"""
+    )
+    assert literal.filter_nesting == (2, "Query.partners")
+    assert literal.filter_leaves == (3, "Query.partners")
+    assert literal.leaves == 10 * 2 + 3  # the activities filter runs once per partner
+    variables = walked(
+        "query($f: PartnerFilter) { partners(filter: {and: [$f, $f]}) { totalCount } }",
+        {"f": {"or": [{"isCustomer": True}, {"not": {"tagIds": ["a", "b"]}}]}},
+    )
+    assert variables.filter_nesting == (3, "Query.partners")
+    assert variables.filter_leaves == (6, "Query.partners")
+
+
+def test_cyclic_and_unused_fragments_end_the_walk() -> None:
+    result = walked("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A __typename }")
+    assert result.selections == 1
+    unused = "{ __typename } " + " ".join(
+        f"fragment U{i} on Query {{ ...U{i + 1} ...U{i + 1} }}" for i in range(40)
+    )
+    assert walked(unused + " fragment U40 on Query { __typename }").selections == 2**40

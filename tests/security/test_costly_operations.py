@@ -1,0 +1,246 @@
+"""Costly operations from an ordinary key: fragment bombs, huge or deep filters (literal
+and in variables), stored segments. Each is refused with LIMIT_EXCEEDED, quickly, and an
+ordinary request made meanwhile is answered in about its usual time."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx2 as httpx
+from starlette.testclient import TestClient
+
+from app.main import create_app
+from app.schema.ids import to_global_id
+from tests.conftest import gql
+from tests.security.conftest import Live
+
+ORDINARY = "{ partners(first: 5) { totalCount nodes { id name } } }"
+TRIVIAL = "{ __typename }"
+
+
+def bomb(levels: int) -> str:
+    """Each fragment spreads the next twice: 2**levels fields once expanded."""
+    fragments = " ".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    return f"query {{ ...F0 }} {fragments} fragment F{levels} on Query {{ __typename }}"
+
+
+def refusal(live: Live, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> str:
+    """The message of the one LIMIT_EXCEEDED error the request gets."""
+    body = live.post(query, variables, **kw).json()
+    assert body.get("data") is None, body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error
+    message: str = error["message"]
+    return message
+
+
+def tag_ids(n: int) -> list[str]:
+    return [to_global_id("Tag", uuid.uuid4()) for _ in range(n)]
+
+
+@contextmanager
+def attacking(live: Live, attack: Callable[[httpx.Client], None]) -> Iterator[list[int]]:
+    """Runs `attack` in a loop on its own connection until the block ends; yields the
+    list of attacks completed (so a test can check some ran meanwhile)."""
+    done: list[int] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        with httpx.Client(timeout=120) as client:
+            while not stop.is_set():
+                attack(client)
+                done.append(1)
+
+    thread = threading.Thread(target=loop, name="attacker", daemon=True)
+    thread.start()
+    try:
+        while not done:  # the attack is under way before anything is measured
+            time.sleep(0.01)
+        yield done
+    finally:
+        stop.set()
+        thread.join(60)
+        assert not thread.is_alive(), "the attacker is still waiting for an answer"
+
+
+def assert_unaffected(live: Live, alone: float, attack: Callable[[httpx.Client], None]) -> None:
+    """The ordinary request, measured while `attack` loops, stays within its usual time
+    (a generous factor: the machine is shared)."""
+    with attacking(live, attack):
+        during = live.median_time(ORDINARY, n=7, role="viewer")
+    assert during < max(10 * alone, alone + 0.5), (during, alone)
+
+
+def test_a_fragment_bomb_is_refused_at_once_and_freezes_nothing(live: Live) -> None:
+    trivial = live.median_time(TRIVIAL, n=9, role="viewer")
+    alone = live.median_time(ORDINARY, n=7, role="viewer")
+    query = bomb(30)
+
+    assert "fragments are expanded" in refusal(live, query, role="viewer")
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        refusal(live, query, role="viewer")
+        times.append(time.perf_counter() - started)
+    assert statistics.median(times) < 20 * trivial, (statistics.median(times), trivial)
+
+    def attack(client: httpx.Client) -> None:
+        refusal(live, query, role="viewer", client=client)
+
+    assert_unaffected(live, alone, attack)
+
+
+def test_a_smaller_bomb_within_the_token_limit_is_refused_too(live: Live) -> None:
+    # 12 levels: 4,096 fields expanded, over the 2,000 allowed; the document is tiny.
+    assert "4096 fields" in refusal(live, bomb(12), role="viewer")
+    # 10 levels (1,024 fields) is within the limits and answered.
+    assert live.data(bomb(10), role="viewer") == {"__typename": "Query"}
+
+
+def test_a_viewer_mutation_is_forbidden_before_its_size_is_looked_at(live: Live) -> None:
+    fragments = " ".join(
+        f"fragment F{i} on Mutation {{ ...F{i + 1} ...F{i + 1} }}" for i in range(30)
+    )
+    query = f"mutation {{ ...F0 }} {fragments} fragment F30 on Mutation {{ __typename }}"
+    body = live.post(query, role="viewer").json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+
+
+PARTNERS_X10 = (
+    "query($f: PartnerFilter) { "
+    + " ".join(f"a{i}: partners(filter: $f) {{ totalCount }}" for i in range(10))
+    + " }"
+)
+
+
+def test_huge_filters_in_variables_are_refused(live: Live) -> None:
+    alone = live.median_time(ORDINARY, n=7, role="viewer")
+    tags = {"or": [{"tagIds": tag_ids(100)} for _ in range(50)]}  # 5,000 leaves
+    overdue = {"or": [{"or": [{"hasOverdueActivities": True}] * 100}] * 100}  # 10,000
+
+    message = refusal(live, PARTNERS_X10, {"f": tags}, role="viewer")
+    assert "filter has 5000 leaves; at most 500" in message and "Query.partners" in message
+    one = "query($f: PartnerFilter) { partners(filter: $f) { totalCount } }"
+    assert "filter has 10000 leaves; at most 500" in refusal(live, one, {"f": overdue})
+
+    def attack(client: httpx.Client) -> None:
+        refusal(live, PARTNERS_X10, {"f": tags}, role="viewer", client=client)
+        refusal(live, one, {"f": overdue}, role="viewer", client=client)
+
+    assert_unaffected(live, alone, attack)
+
+
+def test_filters_count_as_often_as_they_run(live: Live) -> None:
+    ids = ", ".join(f'"{t}"' for t in tag_ids(60))
+    ten = " ".join(
+        f"a{i}: partners(filter: {{tagIds: [{ids}]}}) {{ totalCount }}" for i in range(10)
+    )
+    message = refusal(live, f"{{ {ten} }}", role="viewer")
+    assert "filters have 600 leaves in all" in message
+    # Each alone is well within the limits.
+    assert live.data(f"{{ a0: partners(filter: {{tagIds: [{ids}]}}) {{ totalCount }} }}")
+
+
+def test_a_large_literal_filter_is_refused(live: Live) -> None:
+    leaf = "{hasOverdueActivities: true}"
+    inner = "{or: [" + ", ".join([leaf] * 100) + "]}"
+    literal = "{or: [" + ", ".join([inner] * 6) + "]}"  # 600 leaves in ~2,500 tokens
+    message = refusal(live, f"{{ partners(filter: {literal}) {{ totalCount }} }}", role="viewer")
+    assert "filter has 600 leaves; at most 500" in message
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """`and`, `or` and `not` in turn, `depth` deep, built without recursion."""
+    value: dict[str, Any] = {"isCustomer": True}
+    for level in range(depth):
+        match level % 3:
+            case 0:
+                value = {"not": value}
+            case 1:
+                value = {"and": [value, {"kind": "COMPANY"}]}
+            case _:
+                value = {"or": [value]}
+    return value
+
+
+def test_deeply_nested_filters_are_refused_without_a_recursion_error(live: Live) -> None:
+    alone = live.median_time(ORDINARY, n=7, role="viewer")
+    one = "query($f: PartnerFilter) { partners(filter: $f) { totalCount } }"
+    for depth in (11, 300):
+        message = refusal(live, one, {"f": nested(depth)}, role="viewer")
+        assert "filter nesting deeper than 10" in message, depth
+        assert "recursion" not in message
+    assert live.data(one, {"f": nested(10)}, role="viewer")["partners"]["totalCount"] == 0
+    literal = "{isCustomer: true}"
+    for _ in range(11):
+        literal = f"{{not: {literal}}}"
+    message = refusal(live, f"{{ partners(filter: {literal}) {{ totalCount }} }}")
+    assert "filter nesting deeper than 10" in message
+    # Deeper than graphql-core parses (200 brackets): its own refusal, coded the same way.
+    literal = "{isCustomer: true}"
+    for _ in range(300):
+        literal = f"{{not: {literal}}}"
+    assert "nested too deeply" in refusal(
+        live, f"{{ partners(filter: {literal}) {{ totalCount }} }}"
+    )
+
+    def attack(client: httpx.Client) -> None:
+        refusal(live, one, {"f": nested(300)}, role="viewer", client=client)
+
+    assert_unaffected(live, alone, attack)
+
+
+CREATE_SEGMENT = """mutation($f: PartnerFilter) { createSegment(input: {name: "Big", filter: $f}) {
+  segment { id } userErrors { code message } } }"""
+MEMBERS = """query($id: ID!) { node(id: $id) { ... on Segment {
+  memberCount members(first: 5) { totalCount } } } }"""
+
+
+def test_a_segment_with_a_too_costly_filter_is_refused(live: Live) -> None:
+    big = {"or": [{"tagIds": tag_ids(100)} for _ in range(6)]}  # 600 leaves
+    assert "filter has 600 leaves" in refusal(live, CREATE_SEGMENT, {"f": big}, role="editor")
+    assert "nesting deeper than 10" in refusal(live, CREATE_SEGMENT, {"f": nested(12)})
+    # Within the request limits but over the segment's own rule: a user error.
+    payload = live.data(CREATE_SEGMENT, {"f": nested(8)}, role="editor")["createSegment"]
+    assert [e["code"] for e in payload["userErrors"]] == ["VALIDATION"]
+    segments = live.data("{ segments(first: 10) { nodes { id } } }")["segments"]["nodes"]
+    assert segments == []
+
+
+def test_a_stored_segment_over_the_limits_is_refused_when_read(live: Live, admin_key: str) -> None:
+    """A segment stored under larger limits (or before there were any): its members and
+    count are refused, not computed."""
+    big = {"or": [{"tagIds": tag_ids(100)} for _ in range(6)]}
+    lenient = live.settings.model_copy(update={"max_filter_leaves": 100_000})
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with TestClient(create_app(lenient), headers=headers) as old_server:
+        created = gql(old_server, CREATE_SEGMENT, {"f": big})["createSegment"]
+    assert created["userErrors"] == []
+    segment_id = created["segment"]["id"]
+
+    body = live.post(MEMBERS, {"id": segment_id}, role="viewer").json()
+    codes = {e["extensions"]["code"] for e in body["errors"]}
+    assert codes == {"LIMIT_EXCEEDED"}
+    assert all("filter has 600 leaves" in e["message"] for e in body["errors"])
+    assert live.data("{ segments(first: 5) { nodes { name } } }", role="viewer")
+
+
+def test_fields_of_one_name_cannot_make_validation_expensive(live: Live) -> None:
+    """500 copies of one field are compared pairwise by graphql-core's validation: its
+    budget stops that early, and the refusal is coded like the other limits."""
+    alone = live.median_time(ORDINARY, n=7, role="viewer")
+    query = "{ " + "partners(first: 1) { totalCount } " * 500 + "}"
+    assert refusal(live, query, role="viewer") == "Validation aborted."
+
+    def attack(client: httpx.Client) -> None:
+        refusal(live, query, role="viewer", client=client)
+
+    assert_unaffected(live, alone, attack)
