@@ -139,13 +139,27 @@ def rebuild_projections(
 
 @projections.command("status")
 def projections_status() -> None:
-    """Each projection's position, the log's last notification id, and the lag."""
+    """Each projection's position, the log's last notification id, the lag, and the
+    event a projection is stuck on (exit code 2 when one is)."""
     settings = Settings()
     db = _database(settings)
-    table = Table("projection", "position", "log max id", "lag")
-    for s in status(db):
-        table.add_row(s.name, str(s.position), str(s.max_notification_id), str(s.lag))
+    table = Table("projection", "position", "log max id", "lag", "stuck on")
+    statuses = status(db)
+    for s in statuses:
+        table.add_row(
+            s.name,
+            str(s.position),
+            str(s.max_notification_id),
+            str(s.lag),
+            "-" if s.stuck is None else str(s.stuck.position),
+        )
     console.print(table)
+    stuck = [s.stuck for s in statuses if s.stuck is not None]
+    for at in stuck:
+        since = f" since {at.since:%Y-%m-%d %H:%M:%S %Z}" if at.since else ""
+        typer.echo(f"STUCK: {at.describe()}{since} (see docs/operations.md)", err=True)
+    if stuck:
+        raise typer.Exit(code=2)
 
 
 @audit_cli.command("verify")
