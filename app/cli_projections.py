@@ -1,7 +1,9 @@
-"""`partnerbook projections run|rebuild|status` and `partnerbook audit verify`."""
+"""`partnerbook projections run|rebuild|status|skip` and `partnerbook audit verify`."""
 
 from __future__ import annotations
 
+import getpass
+import logging
 import signal
 import threading
 import time
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,11 +19,13 @@ from rich.table import Table
 
 from app import database
 from app.application import Partnerbook
+from app.domain.text import unstorable_reason
 from app.observability import configure_logging
-from app.projections import audit
+from app.projections import audit, stuck
 from app.projections.projector import (
     PROJECTION_NAMES,
     Projector,
+    RegistryProjection,
     construct_projection,
     rebuild,
     status,
@@ -30,6 +35,7 @@ from app.settings import Settings
 projections = typer.Typer(help="Run, rebuild and inspect the projections.", no_args_is_help=True)
 audit_cli = typer.Typer(help="Tamper evidence: verify the chain hash.", no_args_is_help=True)
 console = Console()
+log = logging.getLogger(__name__)
 
 
 def _fail(message: str) -> None:
@@ -160,6 +166,45 @@ def projections_status() -> None:
         typer.echo(f"STUCK: {at.describe()}{since} (see docs/operations.md)", err=True)
     if stuck:
         raise typer.Exit(code=2)
+
+
+@projections.command("skip")
+def skip_event(
+    name: str = typer.Argument(..., help="The projection: registry."),
+    position: int = typer.Argument(..., help="The event it is stuck on (projections status)."),
+    reason: str = typer.Option(..., "--reason", help="Why; kept with the decision and logged."),
+) -> None:
+    """Lets a stuck projection pass over the one event it cannot apply: the read models
+    will show nothing of that event. Only the event it is stuck on, and only the
+    registry (the audit chain covers every event); recorded in `projection_skips` and
+    logged, and a rebuild skips it the same way while the code still cannot apply it."""
+    settings = Settings()
+    if name != RegistryProjection.name:
+        _fail(f"only the {RegistryProjection.name} projection can skip an event")
+    if not reason.strip() or unstorable_reason(reason) is not None:
+        _fail("--reason must say why, in text")
+    db = _database(settings)
+    current = next(s for s in status(db) if s.name == name)
+    if current.stuck is None or current.stuck.position != position:
+        where = "it is not stuck" if current.stuck is None else current.stuck.describe()
+        _fail(f"{name} is not stuck on event {position}: {where}")
+    assert current.stuck is not None
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # a container user without a name
+        actor = "cli:unknown"
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        stuck.add_skip(conn, stuck.Skip(name, position, current.stuck.topic, reason.strip(), actor))
+    log.warning(
+        "projection %s will skip event %d (%s) on %s's decision: %s (it failed with: %s)",
+        name,
+        position,
+        current.stuck.topic,
+        actor,
+        reason.strip(),
+        current.stuck.error,
+    )
+    typer.echo(f"{name} skips event {position}; the projector passes it at its next try")
 
 
 @audit_cli.command("verify")

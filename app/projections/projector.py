@@ -246,6 +246,8 @@ class Projector:
                     careful_until = last
                 elif len(read) > 1:
                     one_by_one_until = last
+                elif self._pass_over_if_skipped(read[0]):
+                    done += 1
                 else:
                     raise EventNotApplied(
                         self.projection.name, read[0].id, read[0].topic, error
@@ -258,6 +260,31 @@ class Projector:
                 # The log held no more when this batch was read: asking again would cost
                 # a transaction for nothing (events written since then send a NOTIFY).
                 return done
+
+    def _pass_over_if_skipped(self, notification: Notification) -> bool:
+        """Moves past an event it cannot apply when an operator chose to skip it
+        (`partnerbook projections skip`): its tracking record only, nothing applied."""
+        view = self.projection.view
+        with view.datastore.transaction(commit=True) as curs:
+            if self.swap_lock:
+                curs.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.swap_key,))
+            skip = stuck.skip_of(curs, self.projection.name, notification.id)
+            if skip is None:
+                return False
+            view._insert_tracking(curs, Tracking(self.projection.app_name, notification.id))
+            curs.execute(
+                "SELECT pg_notify(%s, %s)",
+                (PROJECTED_CHANNEL, f"{self.projection.name}:{notification.id}"),
+            )
+        log.warning(
+            "projection %s skipped event %d (%s), as %s decided with `projections skip`: %s",
+            self.projection.name,
+            notification.id,
+            skip.topic,
+            skip.actor,
+            skip.reason,
+        )
+        return True
 
     def run(self, stop: threading.Event) -> None:
         """Projects until `stop` is set; survives database restarts by reconnecting.

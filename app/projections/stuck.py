@@ -1,6 +1,8 @@
 """Which projection is stuck on which event: one row per projection that cannot apply
 the next event of the log (position, topic, error), kept by its projector and read by
-`/readyz`, `/metrics` and `partnerbook projections status` in any process."""
+`/readyz`, `/metrics` and `partnerbook projections status` in any process; and the
+events an operator chose to skip (`partnerbook projections skip`), which every projector
+of that projection, a rebuild's included, passes over the same way."""
 
 from __future__ import annotations
 
@@ -35,10 +37,51 @@ class StuckAt:
         return f"{self.name} cannot apply event {self.position} ({self.topic}): {self.error}"
 
 
+_CREATE_SKIPS = (
+    "CREATE TABLE IF NOT EXISTS projection_skips (name text NOT NULL, "
+    "position bigint NOT NULL, topic text NOT NULL, reason text NOT NULL, "
+    "actor text NOT NULL, skipped_at timestamptz NOT NULL DEFAULT now(), "
+    "PRIMARY KEY (name, position))"
+)
+
+
 def ensure_table(conn: Connection[Any]) -> None:
-    # Another process may create it at the same moment.
+    # Another process may create them at the same moment.
     with contextlib.suppress(psycopg.errors.UniqueViolation):
         conn.execute(_CREATE)
+        conn.execute(_CREATE_SKIPS)
+
+
+@dataclass(frozen=True)
+class Skip:
+    name: str
+    position: int
+    topic: str
+    reason: str
+    actor: str
+
+
+def add_skip(conn: Connection[Any], skip: Skip) -> None:
+    """Records (autocommit) that `skip.name` passes over the event at `skip.position`."""
+    ensure_table(conn)
+    conn.execute(
+        "INSERT INTO projection_skips (name, position, topic, reason, actor) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, position) DO NOTHING",
+        (skip.name, skip.position, skip.topic, skip.reason, skip.actor),
+    )
+
+
+def skip_of(curs: Any, name: str, position: int) -> Skip | None:
+    """The operator's decision to skip this event of this projection, if any."""
+    curs.execute(
+        "SELECT topic, reason, actor FROM projection_skips WHERE name = %s AND position = %s",
+        (name, position),
+    )
+    row = curs.fetchone()
+    if row is None:
+        return None
+    values = list(row.values()) if isinstance(row, dict) else list(row)
+    return Skip(name, position, str(values[0]), str(values[1]), str(values[2]))
 
 
 def record(conn: Connection[Any], stuck: StuckAt) -> None:

@@ -185,3 +185,34 @@ def test_an_event_that_cannot_be_applied_is_said_everywhere(
     result = CliRunner().invoke(cli, ["projections", "status"])
     assert result.exit_code == 2, result.output
     assert f"STUCK: registry cannot apply event {position} ({vanished.topic})" in result.output
+
+    # The way out when no release can apply it: an explicit, logged skip of that event.
+    assert (
+        CliRunner()
+        .invoke(cli, ["projections", "skip", "registry", str(position + 1), "--reason", "x"])
+        .exit_code
+        == 1
+    )  # not the one it is stuck on
+    caplog.set_level(logging.WARNING, logger="app.projections.projector")
+    result = CliRunner().invoke(
+        cli, ["projections", "skip", "registry", str(position), "--reason", "written by 2.0"]
+    )
+    assert result.exit_code == 0, result.output
+    deadline = time.monotonic() + 60
+    while live.http.get(f"{live.base}/readyz").json()["stuck"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    names = live.data("{ partners { nodes { name } } }")["partners"]["nodes"]
+    assert {n["name"] for n in names} == {"Before", "After"}
+    metrics = live.http.get(f"{live.base}/metrics").text
+    assert 'partnerbook_projection_stuck{projection="registry"} 0.0' in metrics
+    skipped = [r.getMessage() for r in caplog.records if "skip" in r.getMessage()]
+    assert any(f"skipped event {position}" in m and "written by 2.0" in m for m in skipped)
+    assert any(f"will skip event {position}" in m for m in skipped)
+    status = CliRunner().invoke(cli, ["projections", "status"])
+    assert status.exit_code == 0 and "STUCK" not in status.output
+    # A rebuild passes over it the same way (the code still cannot apply it).
+    rebuilt = CliRunner().invoke(cli, ["projections", "rebuild", "registry"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    names = live.data("{ partners { nodes { name } } }")["partners"]["nodes"]
+    assert {n["name"] for n in names} == {"Before", "After"}
