@@ -38,18 +38,25 @@ class RefuseUnstorableText(SchemaExtension):
             problem = _in_literals(context.graphql_document)
         if problem is not None:
             where, reason = problem
-            context.result = ExecutionResult(
-                data=None,
-                errors=[
-                    GraphQLError(
-                        # The path itself may hold the text refused (a variable's name):
-                        # made storable, so the answer can always be encoded.
-                        f"{storable(where)} {reason}",
-                        extensions={"code": "BAD_REQUEST"},
-                    )
-                ],
+            error = GraphQLError(
+                # The path itself may hold the text refused (a variable's name): made
+                # storable, so that the answer can always be encoded.
+                f"{storable(where)} {reason}",
+                extensions={"code": "BAD_REQUEST"},
             )
+            if _is_subscription(context):
+                # A subscription does not look at `result`: strawberry answers what this
+                # hook raises instead, and starts nothing.
+                raise error
+            context.result = ExecutionResult(data=None, errors=[error])
         yield
+
+
+def _is_subscription(context: Any) -> bool:
+    try:
+        return bool(context.operation_type.value == "subscription")
+    except Exception:  # no single operation: the executor says so
+        return False
 
 
 Problem = tuple[str, str]

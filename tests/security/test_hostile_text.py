@@ -395,3 +395,37 @@ def test_arbitrary_text_gets_a_coded_error_or_a_projected_success(
     assert event_count(db) == before
     _projected_everything(db)
     print(f"{field}: {', '.join(f'{outcomes.count(o)} {o}' for o in sorted(set(outcomes)))}")
+
+
+def test_a_subscription_or_a_mutation_over_websocket_with_poison_text_is_refused(
+    client: TestClient, db: Database, admin_key: str
+) -> None:
+    before = event_count(db)
+    payload = {"Authorization": f"Bearer {admin_key}"}
+    operations = [
+        ("subscription($after: String) { partnerChanged(after: $after) { cursor } }", "\ud800"),
+        ("mutation($name: String!) { createTag(input: {name: $name}) { tag { id } } }", "a\x00"),
+    ]
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": payload})
+        assert ws.receive_json()["type"] == "connection_ack"
+        for number, (query, text) in enumerate(operations, start=1):
+            name = "after" if "after" in query else "name"
+            ws.send_text(
+                json.dumps(
+                    {
+                        "id": str(number),
+                        "type": "subscribe",
+                        "payload": {"query": query, "variables": {name: text}},
+                    }
+                )
+            )
+            message = ws.receive_json()
+            errors = (
+                message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+            )
+            assert [e["extensions"]["code"] for e in errors] == ["BAD_REQUEST"], message
+            assert errors[0]["message"].startswith(f"${name} contains"), message
+            if message["type"] == "next":
+                assert ws.receive_json() == {"id": str(number), "type": "complete"}
+    assert event_count(db) == before
