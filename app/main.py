@@ -417,12 +417,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         behind = max(0, last - projected)
         body: dict[str, Any] = {"status": "ready", "lag": behind, "maxLag": settings.ready_max_lag}
-        # A stuck projection is said, but is not by itself a reason to take every API
-        # process out of service (reads still work): its lag decides, as for any lag.
-        body["stuck"] = [
-            {"projection": s.name, "position": s.position, "topic": s.topic, "error": s.error}
-            for s in stuck_at
-        ]
+        if stuck_at:
+            # Said, but not by itself a reason to take every API process out of service
+            # (reads still work): the lag decides, as for any lag.
+            body["stuck"] = [
+                {"projection": s.name, "position": s.position, "topic": s.topic, "error": s.error}
+                for s in stuck_at
+            ]
         if behind > settings.ready_max_lag:
             body |= {
                 "status": "unavailable",
