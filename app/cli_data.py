@@ -35,7 +35,12 @@ from app.projections.exports import (
     import_lookups,
     segment_definition,
 )
-from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.projections.projector import (
+    EventNotApplied,
+    Projector,
+    RegistryProjection,
+    construct_view,
+)
 from app.settings import Settings
 
 import_app = typer.Typer(help="Bring partners in (Odoo contacts CSV layout).", no_args_is_help=True)
@@ -79,6 +84,8 @@ def catch_up(projector: Projector, timeout: float = 120.0) -> None:
         if row is not None and row[0]:
             try:
                 projector.catch_up()
+            except EventNotApplied as error:
+                _fail(f"the read models cannot catch up: {error} (docs/operations.md)")
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (projector.lock_key,))
             return

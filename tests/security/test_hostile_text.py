@@ -139,7 +139,17 @@ def test_poison_text_is_refused_and_ordinary_mutations_are_served_meanwhile(live
     assert event_count(live.db) == before + 12 * per_partner
 
 
-def test_a_nul_in_a_variable_names_where_it_is(client: TestClient, db: Database) -> None:
+def test_a_variable_default_with_nul_is_refused(client: TestClient, db: Database) -> None:
+    before = event_count(db)
+    query = """mutation($name: String! = "a\\u0000b") { createTag(input: {name: $name}) {
+      tag { id } } }"""
+    body = _post_json(client, query, {})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"], body
+    assert body["errors"][0]["message"].startswith("$name contains NUL"), body
+    assert event_count(db) == before
+
+
+def test_import_rows_with_poison_text_are_refused_naming_row_and_field(client: TestClient, db: Database) -> None:
     before = event_count(db)
     query = """mutation($input: ImportPartnersInput!) { importPartners(input: $input) {
       created userErrors { code } } }"""
