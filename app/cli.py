@@ -12,6 +12,7 @@ from app import database
 from app.cli_keys import first_start, keys
 from app.cli_maintenance import maintenance
 from app.cli_projections import audit_cli, projections
+from app.domain.text import unstorable_reason
 from app.observability import configure_logging, log_config
 from app.settings import Settings
 
@@ -99,6 +100,13 @@ cli.command()(_demo)
 
 
 def main() -> None:
+    # Arguments may become event data (a file's name in an import's reason, a key's name
+    # as the actor): text PostgreSQL cannot store is refused before any command runs.
+    for number, argument in enumerate(sys.argv[1:], start=1):
+        reason = unstorable_reason(argument)
+        if reason is not None:
+            typer.echo(f"partnerbook: argument {number} is not valid text: it {reason}", err=True)
+            raise SystemExit(2)
     cli()
 
 

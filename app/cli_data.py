@@ -28,6 +28,7 @@ from app.application.imports import MAX_BATCH, ImportReport
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.formula_cells import neutralize
+from app.domain.text import storable
 from app.projections.exports import (
     EXPORT_COLUMNS,
     export_condition,
@@ -35,7 +36,12 @@ from app.projections.exports import (
     import_lookups,
     segment_definition,
 )
-from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.projections.projector import (
+    EventNotApplied,
+    Projector,
+    RegistryProjection,
+    construct_view,
+)
 from app.settings import Settings
 
 import_app = typer.Typer(help="Bring partners in (Odoo contacts CSV layout).", no_args_is_help=True)
@@ -79,6 +85,8 @@ def catch_up(projector: Projector, timeout: float = 120.0) -> None:
         if row is not None and row[0]:
             try:
                 projector.catch_up()
+            except EventNotApplied as error:
+                _fail(f"the read models cannot catch up: {error} (docs/operations.md)")
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (projector.lock_key,))
             return
@@ -91,10 +99,13 @@ def catch_up(projector: Projector, timeout: float = 120.0) -> None:
 
 
 def read_csv(path: Path) -> tuple[list[str], list[oc.OdooRow]]:
-    """The header and the rows; row numbers as a spreadsheet shows them (header = 1)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    """The header and the rows; row numbers as a spreadsheet shows them (header = 1).
+    A byte that is not UTF-8 reads as a lone surrogate (surrogateescape): its row is
+    rejected with the column (app/domain/odoo_columns.py), the others are imported."""
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
+        # A header cell that is not text names no known column: shown as U+FFFD.
+        header = [storable(h.strip()) for h in reader.fieldnames or []]
         reader.fieldnames = header
         rows = [oc.read_row(number, record) for number, record in enumerate(reader, start=2)]
     return header, rows

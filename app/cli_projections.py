@@ -1,9 +1,11 @@
-"""`partnerbook projections run|rebuild|status` and `partnerbook audit verify|export`."""
+"""`partnerbook projections run|rebuild|status|skip` and `partnerbook audit verify|export`."""
 
 from __future__ import annotations
 
 import base64
+import getpass
 import json
+import logging
 import signal
 import sys
 import threading
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 from uuid import UUID
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -21,11 +24,13 @@ from rich.table import Table
 
 from app import database
 from app.application import Partnerbook
+from app.domain.text import unstorable_reason
 from app.observability import configure_logging
-from app.projections import audit
+from app.projections import audit, stuck
 from app.projections.projector import (
     PROJECTION_NAMES,
     Projector,
+    RegistryProjection,
     construct_projection,
     rebuild,
     status,
@@ -37,6 +42,7 @@ audit_cli = typer.Typer(
     help="Tamper evidence: verify the chain hash, export the chained events.", no_args_is_help=True
 )
 console = Console()
+log = logging.getLogger(__name__)
 
 
 def _fail(message: str) -> None:
@@ -146,13 +152,66 @@ def rebuild_projections(
 
 @projections.command("status")
 def projections_status() -> None:
-    """Each projection's position, the log's last notification id, and the lag."""
+    """Each projection's position, the log's last notification id, the lag, and the
+    event a projection is stuck on (exit code 2 when one is)."""
     settings = Settings()
     db = _database(settings)
-    table = Table("projection", "position", "log max id", "lag")
-    for s in status(db):
-        table.add_row(s.name, str(s.position), str(s.max_notification_id), str(s.lag))
+    table = Table("projection", "position", "log max id", "lag", "stuck on")
+    statuses = status(db)
+    for s in statuses:
+        table.add_row(
+            s.name,
+            str(s.position),
+            str(s.max_notification_id),
+            str(s.lag),
+            "-" if s.stuck is None else str(s.stuck.position),
+        )
     console.print(table)
+    stuck = [s.stuck for s in statuses if s.stuck is not None]
+    for at in stuck:
+        since = f" since {at.since:%Y-%m-%d %H:%M:%S %Z}" if at.since else ""
+        typer.echo(f"STUCK: {at.describe()}{since} (see docs/operations.md)", err=True)
+    if stuck:
+        raise typer.Exit(code=2)
+
+
+@projections.command("skip")
+def skip_event(
+    name: str = typer.Argument(..., help="The projection: registry."),
+    position: int = typer.Argument(..., help="The event it is stuck on (projections status)."),
+    reason: str = typer.Option(..., "--reason", help="Why; kept with the decision and logged."),
+) -> None:
+    """Lets a stuck projection pass over the one event it cannot apply: the read models
+    will show nothing of that event. Only the event it is stuck on, and only the
+    registry (the audit chain covers every event); recorded in `projection_skips` and
+    logged, and a rebuild skips it the same way while the code still cannot apply it."""
+    settings = Settings()
+    if name != RegistryProjection.name:
+        _fail(f"only the {RegistryProjection.name} projection can skip an event")
+    if not reason.strip() or unstorable_reason(reason) is not None:
+        _fail("--reason must say why, in text")
+    db = _database(settings)
+    current = next(s for s in status(db) if s.name == name)
+    if current.stuck is None or current.stuck.position != position:
+        where = "it is not stuck" if current.stuck is None else current.stuck.describe()
+        _fail(f"{name} is not stuck on event {position}: {where}")
+    assert current.stuck is not None
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # a container user without a name
+        actor = "cli:unknown"
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        stuck.add_skip(conn, stuck.Skip(name, position, current.stuck.topic, reason.strip(), actor))
+    log.warning(
+        "projection %s will skip event %d (%s) on %s's decision: %s (it failed with: %s)",
+        name,
+        position,
+        current.stuck.topic,
+        actor,
+        reason.strip(),
+        current.stuck.error,
+    )
+    typer.echo(f"{name} skips event {position}; the projector passes it at its next try")
 
 
 def _noted_head(text: str) -> tuple[int, bytes]:

@@ -38,12 +38,13 @@ from strawberry.types.unset import UnsetType
 from app import database, observability
 from app.application import Partnerbook
 from app.pool_check import check_unless_fresh
-from app.projections import api_keys, lag
+from app.projections import api_keys, lag, stuck
 from app.projections.catalog_queries import CatalogDirectory
 from app.projections.change_feed import ChangeFeed
 from app.projections.partner_queries import PartnerDirectory
 from app.projections.positions import ProjectionWaiter
 from app.projections.projector import (
+    PROJECTION_NAMES,
     AuditProjection,
     Projector,
     RegistryProjection,
@@ -382,24 +383,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 runtime.services.app.name,
             )
 
+    async def stuck_projections(runtime: Runtime) -> list[stuck.StuckAt]:
+        async with runtime.pool.connection() as conn:
+            return await stuck.read_async(conn)
+
     async def metrics_endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         metrics.subscribers.set(runtime.services.hub.subscriber_count)
         metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
         try:
             last, projected = await projection_positions(runtime)
+            stuck_at = {s.name: s.position for s in await stuck_projections(runtime)}
         except Exception:  # the database is away: the lag series keep their last value
             log.warning("metrics: cannot read the projection positions", exc_info=True)
         else:
             metrics.log_position.set(last)
             metrics.projected_position.set(projected)
             metrics.lag.set(max(0, last - projected))
+            for name in PROJECTION_NAMES:
+                metrics.stuck.labels(name).set(stuck_at.get(name, 0))
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def readyz(request: Request) -> JSONResponse:
         runtime: Runtime = request.app.state.runtime
         try:
             last, projected = await projection_positions(runtime)
+            stuck_at = await stuck_projections(runtime)
         except Exception as error:  # the check reports; it must not raise
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             return JSONResponse(
@@ -407,7 +416,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 status_code=503,
             )
         behind = max(0, last - projected)
-        body = {"status": "ready", "lag": behind, "maxLag": settings.ready_max_lag}
+        body: dict[str, Any] = {"status": "ready", "lag": behind, "maxLag": settings.ready_max_lag}
+        if stuck_at:
+            # Said, but not by itself a reason to take every API process out of service
+            # (reads still work): the lag decides, as for any lag.
+            body["stuck"] = [
+                {"projection": s.name, "position": s.position, "topic": s.topic, "error": s.error}
+                for s in stuck_at
+            ]
         if behind > settings.ready_max_lag:
             body |= {
                 "status": "unavailable",

@@ -156,6 +156,12 @@ class Metrics:
         self.projected_position = Gauge(
             "partnerbook_projected_position", "Position the registry projection passed.", registry=r
         )
+        self.stuck = Gauge(
+            "partnerbook_projection_stuck",
+            "The log position of the event a projection cannot apply (0: not stuck).",
+            ["projection"],
+            registry=r,
+        )
         self.subscribers = Gauge(
             "partnerbook_subscribers", "Live GraphQL subscriptions on this process.", registry=r
         )

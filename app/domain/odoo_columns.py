@@ -16,6 +16,7 @@ from uuid import UUID
 import pycountry
 
 from app.domain.formula_cells import restore
+from app.domain.text import storable, unstorable_reason
 
 PARTNERBOOK_PARTNER = "partnerbook.partner_"
 """External id prefix of partners that were not imported: `partnerbook.partner_<uuid hex>`."""
@@ -243,9 +244,20 @@ def tag_paths(text: str) -> list[list[str]]:
 
 
 def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
-    """Reads one row (column -> text; `category_id` may also be a list of names). A cell
-    our export neutralised against formulas (`'=...`) reads as the value it stands for."""
+    """Reads one row (column -> text; `category_id` may also be a list of names). A row
+    with text PostgreSQL cannot store (NUL; a lone surrogate, as a byte that is not UTF-8
+    reads) is rejected at once, naming each such column: nothing else is read from it.
+    A cell our export neutralised against formulas (`'=...`) reads as the value it
+    stands for."""
     row = OdooRow(line=line)
+    for column, value in record.items():
+        for item in value if isinstance(value, list) else [value]:
+            reason = unstorable_reason(item) if isinstance(item, str) else None
+            if reason is not None:
+                row.rejected.append(Problem(line, storable(str(column)), f"the text {reason}"))
+                break
+    if row.rejected:
+        return row
 
     def text(column: str) -> str | None:
         value = record.get(column)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from eventsourcing import persistence
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import InfrastructureFactory, Mapper, Notification, Tracking
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
 from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
 from psycopg import Cursor
@@ -24,13 +25,35 @@ from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
 from app.database import Database
+from app.domain.text import storable
+from app.projections import stuck
 from app.projections.audit import AuditView
 from app.projections.registry import RegistryView
+from app.projections.storable_text import write_storable_text
 
 log = logging.getLogger(__name__)
 PROJECTED_CHANNEL = "partnerbook_projected"
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
 """Backoff while the database is away: 0.5 s, doubling up to 5 s."""
+STUCK_RETRY = 5.0
+"""Seconds between two tries of an event a projection could not apply."""
+TRANSIENT_ERRORS = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+)
+"""The database's failures (connection lost, restarted, cancelled): the batch is tried
+again as it is once the projector has reconnected; no event is to blame."""
+
+
+class EventNotApplied(Exception):
+    """An event of the log the projection cannot apply, even with its text made storable."""
+
+    def __init__(self, name: str, position: int, topic: str, error: BaseException) -> None:
+        detail = storable(f"{type(error).__name__}: {error}".strip())
+        self.at = stuck.StuckAt(name, position, storable(topic), detail)
+        super().__init__(self.at.describe())
 
 
 class RegistryProjection(Projection[RegistryView]):
@@ -101,6 +124,7 @@ def construct_view(env: dict[str, str], *, prefix: str = "") -> RegistryView:
     assert isinstance(factory, PostgresFactory)
     view = RegistryView(factory.datastore, prefix=prefix)
     view.create_table()
+    _ensure_stuck_table(factory.datastore)
     return view
 
 
@@ -110,7 +134,13 @@ def construct_audit_view(env: dict[str, str], *, prefix: str = "") -> AuditView:
     assert isinstance(factory, PostgresFactory)
     view = AuditView(factory.datastore, prefix=prefix)
     view.create_table()
+    _ensure_stuck_table(factory.datastore)
     return view
+
+
+def _ensure_stuck_table(datastore: PostgresDatastore) -> None:
+    with datastore.transaction(commit=True) as curs:
+        stuck.ensure_table(curs.connection)
 
 
 def construct_projection(env: dict[str, str], name: str, *, prefix: str = "") -> AnyProjection:
@@ -163,6 +193,8 @@ class Projector:
         self.is_active = threading.Event()
         self.swap_lock = swap_lock
         self.swap_key = swap_lock_key(projection.name)
+        self.stuck: stuck.StuckAt | None = None
+        """The event it could not apply when it last tried (None: it is not stuck)."""
         projection.app_name = app.name
 
     @property
@@ -174,35 +206,90 @@ class Projector:
         many it applied.
         Each batch is one transaction that first takes the swap lock (shared) and reads
         the position from the tracking table, so a rebuild swapping the tables in between
-        two batches is simply continued from."""
+        two batches is simply continued from.
+
+        Totality: a batch that fails (not for the database's sake) is tried again with
+        its text made storable (app/projections/storable_text.py), then event by event;
+        the events before the one that still fails are applied, and that one raises
+        `EventNotApplied` (position, topic, error)."""
         done = 0
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
         view = self.projection.view
+        careful_until = one_by_one_until = 0
         while True:
-            with view.datastore.transaction(commit=True) as curs:
-                if self.swap_lock:
-                    curs.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.swap_key,))
-                curs.execute(view.max_tracking_id_statement, (self.app.name,))
-                row = curs.fetchone()
-                position = (row["max"] if row else None) or 0
-                notifications = recorder.select_notifications(
-                    start=position, limit=self.batch_size, inclusive_of_start=False
-                )
-                if not notifications:
-                    return done
-                self.app.prefetch_keys(notifications)
-                self.projection.process_in(curs, notifications, self.app.mapper)
-            done += len(notifications)
+            read: Sequence[Notification] = ()
+            try:
+                with view.datastore.transaction(commit=True) as curs:
+                    if self.swap_lock:
+                        curs.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.swap_key,))
+                    curs.execute(view.max_tracking_id_statement, (self.app.name,))
+                    row = curs.fetchone()
+                    position = (row["max"] if row else None) or 0
+                    limit = 1 if position < one_by_one_until else self.batch_size
+                    read = recorder.select_notifications(
+                        start=position, limit=limit, inclusive_of_start=False
+                    )
+                    if not read:
+                        return done
+                    if position < careful_until:
+                        write_storable_text(curs)
+                    self.app.prefetch_keys(read)
+                    self.projection.process_in(curs, read, self.app.mapper)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                if not read:
+                    raise  # before any event was read: not an event's doing
+                last = read[-1].id
+                if careful_until < last:
+                    careful_until = last
+                elif len(read) > 1:
+                    one_by_one_until = last
+                elif self._pass_over_if_skipped(read[0]):
+                    done += 1
+                else:
+                    raise EventNotApplied(
+                        self.projection.name, read[0].id, read[0].topic, error
+                    ) from error
+                continue
+            done += len(read)
             if progress is not None:
-                progress(len(notifications))
-            if len(notifications) < self.batch_size:
+                progress(len(read))
+            if len(read) < limit:
                 # The log held no more when this batch was read: asking again would cost
                 # a transaction for nothing (events written since then send a NOTIFY).
                 return done
 
+    def _pass_over_if_skipped(self, notification: Notification) -> bool:
+        """Moves past an event it cannot apply when an operator chose to skip it
+        (`partnerbook projections skip`): its tracking record only, nothing applied."""
+        view = self.projection.view
+        with view.datastore.transaction(commit=True) as curs:
+            if self.swap_lock:
+                curs.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.swap_key,))
+            skip = stuck.skip_of(curs, self.projection.name, notification.id)
+            if skip is None:
+                return False
+            view._insert_tracking(curs, Tracking(self.projection.app_name, notification.id))
+            curs.execute(
+                "SELECT pg_notify(%s, %s)",
+                (PROJECTED_CHANNEL, f"{self.projection.name}:{notification.id}"),
+            )
+        log.warning(
+            "projection %s skipped event %d (%s), as %s decided with `projections skip`: %s",
+            self.projection.name,
+            notification.id,
+            skip.topic,
+            skip.actor,
+            skip.reason,
+        )
+        return True
+
     def run(self, stop: threading.Event) -> None:
-        """Projects until `stop` is set; survives database restarts by reconnecting."""
+        """Projects until `stop` is set; survives database restarts by reconnecting.
+        Stuck on an event (`EventNotApplied`), it says so (log, `projection_stuck`) and
+        tries that event again every `STUCK_RETRY` seconds, holding its lock."""
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
         delay = RECONNECT_MIN
@@ -213,8 +300,18 @@ class Projector:
                         return
                     self.is_active.set()
                     conn.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
+                    may_be_stuck = True  # a previous holder of the lock may have said so
                     while not stop.is_set():
-                        self.catch_up()
+                        try:
+                            self.catch_up()
+                        except EventNotApplied as error:
+                            self._report_stuck(conn, error)
+                            may_be_stuck = True
+                            stop.wait(STUCK_RETRY)
+                            continue
+                        if may_be_stuck:
+                            self._report_passed(conn)
+                            may_be_stuck = False
                         delay = RECONNECT_MIN  # connected and caught up: start afresh
                         self._wait_for_news(conn, stop)
             except Exception:
@@ -225,6 +322,31 @@ class Projector:
                 delay = min(delay * 2, RECONNECT_MAX)
             finally:
                 self.is_active.clear()
+
+    def _report_stuck(self, conn: psycopg.Connection[Any], error: EventNotApplied) -> None:
+        """One ERROR line when it gets stuck on an event (or on it for another reason),
+        then quiet retries; the row in `projection_stuck` says it to every process."""
+        known = self.stuck
+        self.stuck = error.at
+        stuck.record(conn, error.at)
+        if known is None or (known.position, known.error) != (error.at.position, error.at.error):
+            log.error(
+                "projection %s is stuck: %s; it tries again every %.0f s "
+                '(docs/operations.md, "A projection is stuck")',
+                self.projection.name,
+                error.at.describe(),
+                STUCK_RETRY,
+                exc_info=error.__cause__,
+            )
+
+    def _report_passed(self, conn: psycopg.Connection[Any]) -> None:
+        if stuck.clear(conn, self.projection.name, self.position) or self.stuck is not None:
+            log.warning(
+                "projection %s is no longer stuck: it is at %d",
+                self.projection.name,
+                self.position,
+            )
+        self.stuck = None
 
     @staticmethod
     def _wait_for_news(conn: psycopg.Connection[Any], stop: threading.Event) -> None:
@@ -322,6 +444,8 @@ class Status:
     name: str
     position: int
     max_notification_id: int
+    stuck: stuck.StuckAt | None = None
+    """The event it cannot apply, when its projector says so."""
 
     @property
     def lag(self) -> int:
@@ -329,7 +453,8 @@ class Status:
 
 
 def status(db: Database, app_name: str = "Partnerbook") -> list[Status]:
-    """Each projection's position, against the log's last notification id."""
+    """Each projection's position, against the log's last notification id, and the
+    event it is stuck on if any."""
     tracking = {"registry": "registry_tracking", "audit": "audit_tracking"}
     result = []
     with psycopg.connect(db.conninfo(), autocommit=True) as conn:
@@ -338,6 +463,7 @@ def status(db: Database, app_name: str = "Partnerbook") -> list[Status]:
             last = int(row[0]) if row and row[0] is not None else 0
         except psycopg.errors.UndefinedTable:
             last = 0
+        stuck_at = {s.name: s for s in stuck.read(conn)}
         for name, table in tracking.items():
             try:
                 row = conn.execute(
@@ -349,5 +475,5 @@ def status(db: Database, app_name: str = "Partnerbook") -> list[Status]:
                 position = int(row[0]) if row and row[0] is not None else 0
             except psycopg.errors.UndefinedTable:
                 position = 0
-            result.append(Status(name, position, last))
+            result.append(Status(name, position, last, stuck_at.get(name)))
     return result

@@ -33,7 +33,7 @@ from app.schema.relationship.types import Activity, Document, Opportunity, Timel
 from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
-from app.schema.text_guard import RefuseNulCharacters
+from app.schema.text_guard import RefuseUnstorableText
 
 Query = merge_types(
     "Query",
@@ -107,7 +107,7 @@ def build_schema(
     extensions: list[Any] = [
         MaskInternalErrors,
         lambda: MaxTokensLimiter(max_tokens),
-        RefuseNulCharacters,
+        RefuseUnstorableText,
         ParserCache,
     ]
     if not introspection:
