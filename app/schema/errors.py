@@ -10,9 +10,11 @@ from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from app.database import is_unavailable
+from app.database import is_statement_timeout, is_unavailable
 from app.domain.errors import DomainError, FieldError
 from app.domain.errors import ErrorCode as DomainErrorCode
 from app.schema.ids import to_global_id
@@ -20,6 +22,8 @@ from app.schema.ids import to_global_id
 log = logging.getLogger("partnerbook.errors")
 DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 """The code of the top-level error while PostgreSQL cannot be reached (HTTP 503)."""
+TIMEOUT = "TIMEOUT"
+"""The code of the top-level error of a read cancelled by PARTNERBOOK_STATEMENT_TIMEOUT."""
 
 
 @strawberry.enum(description="Why a mutation was refused.")
@@ -72,7 +76,25 @@ class MaskInternalErrors(SchemaExtension):
     parse and validation errors are the client's and are kept, coded BAD_REQUEST."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except (
+            GraphQLError,
+            MissingQueryError,
+            CannotGetOperationTypeError,
+            InvalidOperationTypeError,
+        ):
+            raise  # the client's: strawberry answers them with a 400
+        except Exception as error:
+            # Raised by an extension rather than a resolver: strawberry would answer
+            # str(error). A client error (a ClientError) is a GraphQLError and passes.
+            request_id = getattr(self.execution_context.context, "request_id", "-")
+            log.error(
+                "internal error in request %s",
+                request_id,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            raise internal_error(request_id) from error
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if not errors:
@@ -105,6 +127,19 @@ class MaskInternalErrors(SchemaExtension):
                         extensions=extensions,
                     )
                 )
+            elif is_statement_timeout(original):
+                log.warning("request %s: a statement ran out of time: %s", request_id, original)
+                processed.append(
+                    GraphQLError(
+                        f"The query took too long and was stopped (request id {request_id}); "
+                        "ask for less (a smaller page, a narrower filter) or try again later",
+                        error.nodes,
+                        error.source,
+                        error.positions,
+                        error.path,
+                        extensions={"code": TIMEOUT, "requestId": request_id},
+                    )
+                )
             elif is_unavailable(original):
                 log.warning("request %s: database unavailable: %s", request_id, original)
                 processed.append(
@@ -134,3 +169,11 @@ class MaskInternalErrors(SchemaExtension):
                     )
                 )
         result.errors = processed  # type: ignore[union-attr]
+
+
+def internal_error(request_id: str) -> GraphQLError:
+    """What a client sees of a bug: no exception text, the request id to quote."""
+    return GraphQLError(
+        f"Internal error (request id {request_id})",
+        extensions={"code": "INTERNAL", "requestId": request_id},
+    )

@@ -34,6 +34,7 @@ from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
 from app.schema.text_guard import RefuseNulCharacters
+from app.schema.variables import CheckVariables
 
 Query = merge_types(
     "Query",
@@ -101,6 +102,8 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    # Before the Guard, whose walk reads the variables.
+    extensions.append(CheckVariables)
     # Last: it validates with every rule added above, then checks key, role and cost.
     extensions.append(lambda: Guard(max_cost=max_cost, max_batch=max_batch))
     schema = PartnerbookSchema(
