@@ -13,6 +13,7 @@ from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import StreamExecutionResult
 
 from app.database import is_statement_timeout, is_unavailable
 from app.domain.errors import DomainError, FieldError
@@ -95,7 +96,15 @@ class MaskInternalErrors(SchemaExtension):
                 exc_info=(type(error), error, error.__traceback__),
             )
             raise internal_error(request_id) from error
-        result = self.execution_context.result
+        self._mask(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Each result a subscription sends, masked as it goes (on_operation only sees
+        the last one)."""
+        self._mask(result)
+        yield
+
+    def _mask(self, result: object) -> None:
         errors = getattr(result, "errors", None)
         if not errors:
             return
@@ -168,7 +177,7 @@ class MaskInternalErrors(SchemaExtension):
                         extensions={"code": "INTERNAL", "requestId": request_id},
                     )
                 )
-        result.errors = processed  # type: ignore[union-attr]
+        result.errors = processed  # type: ignore[attr-defined]
 
 
 def internal_error(request_id: str) -> GraphQLError:

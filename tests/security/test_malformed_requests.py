@@ -59,7 +59,10 @@ MALFORMED_BODIES: dict[str, tuple[bytes, str]] = {
     "form": (b"query=%7B__typename%7D", "application/x-www-form-urlencoded"),
     "multipart": (b"--x\r\n\r\n--x--\r\n", "multipart/form-data; boundary=x"),
     "query not a string": (b'{"query": 12}', "application/json"),
-    "variables not an object": (b'{"query": "{ __typename }", "variables": [1]}', "application/json"),
+    "variables not an object": (
+        b'{"query": "{ __typename }", "variables": [1]}',
+        "application/json",
+    ),
     "a batch of junk": (b'[1, "x", null, {"query": 3}]', "application/json"),
     "an empty batch": (b"[]", "application/json"),
     "no query": (b'{"variables": {}}', "application/json"),
@@ -184,7 +187,9 @@ def test_a_malformed_batch_item_is_refused_whole(live: Live) -> None:
     before = event_count(live.db)
     body = json.dumps([{"query": CREATE, "variables": {"name": "Batch Co"}}, 5]).encode()
     response = live.http.post(
-        live.url, content=body, headers=live.headers("editor") | {"content-type": "application/json"}
+        live.url,
+        content=body,
+        headers=live.headers("editor") | {"content-type": "application/json"},
     )
     assert response.status_code == 400, response.text
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_REQUEST"]
