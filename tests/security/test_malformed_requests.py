@@ -243,3 +243,16 @@ def test_websocket_junk_is_refused_cleanly(
     text = json.dumps(typed)
     assert not any(t in text for t in PYTHON_TEXT), typed
     assert typed and typed[0]["type"] == "error", typed
+
+
+def test_a_deeply_nested_document_is_a_coded_error(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Within the token limit, braces nested past Python's stack in the parser."""
+    query = "{" + "a {" * 2000 + "id" + "}" * 2000 + "}"
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        response = live.post(query, role="viewer")
+    codes = _coded_without_python_text(response)
+    assert codes in (["BAD_REQUEST"], ["LIMIT_EXCEEDED"]), response.text
+    assert not any(r.exc_info for r in caplog.records)
