@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -74,7 +75,8 @@ class ClientError(GraphQLError):
 
 class MaskInternalErrors(SchemaExtension):
     """Bugs become "Internal error" plus the request id (the stack goes to the log);
-    parse and validation errors are the client's and are kept, coded BAD_REQUEST."""
+    parse and validation errors are the client's and are kept, coded BAD_REQUEST; a read
+    cancelled by the statement timeout is TIMEOUT, a lost database DATABASE_UNAVAILABLE."""
 
     def on_operation(self) -> Iterator[None]:
         try:
@@ -88,14 +90,10 @@ class MaskInternalErrors(SchemaExtension):
             raise  # the client's: strawberry answers them with a 400
         except Exception as error:
             # Raised by an extension rather than a resolver: strawberry would answer
-            # str(error). A client error (a ClientError) is a GraphQLError and passes.
+            # str(error). Masked like a resolver's error, and raised on as a GraphQLError.
             request_id = getattr(self.execution_context.context, "request_id", "-")
-            log.error(
-                "internal error in request %s",
-                request_id,
-                exc_info=(type(error), error, error.__traceback__),
-            )
-            raise internal_error(request_id) from error
+            masked = self._masked(GraphQLError(str(error), original_error=error), request_id)
+            raise masked from error
         self._mask(self.execution_context.result)
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
@@ -109,80 +107,38 @@ class MaskInternalErrors(SchemaExtension):
         if not errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", "-")
-        processed: list[GraphQLError] = []
-        for error in errors:
-            original = error.original_error
-            if isinstance(original, ClientError):
-                processed.append(
-                    GraphQLError(
-                        error.message,
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions=original.extensions,
-                    )
-                )
-            elif original is None or isinstance(original, GraphQLError):
-                extensions = dict(error.extensions or {})
-                extensions.setdefault("code", "BAD_REQUEST")
-                processed.append(
-                    GraphQLError(
-                        error.message,
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions=extensions,
-                    )
-                )
-            elif is_statement_timeout(original):
-                log.warning("request %s: a statement ran out of time: %s", request_id, original)
-                processed.append(
-                    GraphQLError(
-                        f"The query took too long and was stopped (request id {request_id}); "
-                        "ask for less (a smaller page, a narrower filter) or try again later",
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions={"code": TIMEOUT, "requestId": request_id},
-                    )
-                )
-            elif is_unavailable(original):
-                log.warning("request %s: database unavailable: %s", request_id, original)
-                processed.append(
-                    GraphQLError(
-                        f"The database is unavailable; try again shortly (request id {request_id})",
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions={"code": DATABASE_UNAVAILABLE, "requestId": request_id},
-                    )
-                )
-            else:
-                log.error(
-                    "internal error in request %s",
-                    request_id,
-                    exc_info=(type(original), original, original.__traceback__),
-                )
-                processed.append(
-                    GraphQLError(
-                        f"Internal error (request id {request_id})",
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions={"code": "INTERNAL", "requestId": request_id},
-                    )
-                )
-        result.errors = processed  # type: ignore[attr-defined]
+        result.errors = [self._masked(e, request_id) for e in errors]  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _masked(error: GraphQLError, request_id: str) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, ClientError):
+            return _like(error, error.message, original.extensions)
+        if original is None or isinstance(original, GraphQLError):
+            return _like(error, error.message, {"code": "BAD_REQUEST", **(error.extensions or {})})
+        with_id = {"requestId": request_id}
+        if is_statement_timeout(original):
+            log.warning("request %s: a statement ran out of time: %s", request_id, original)
+            message = (
+                f"The query took too long and was stopped (request id {request_id}); "
+                "ask for less (a smaller page, a narrower filter) or try again later"
+            )
+            return _like(error, message, {"code": TIMEOUT, **with_id})
+        if is_unavailable(original):
+            log.warning("request %s: database unavailable: %s", request_id, original)
+            message = f"The database is unavailable; try again shortly (request id {request_id})"
+            return _like(error, message, {"code": DATABASE_UNAVAILABLE, **with_id})
+        log.error(
+            "internal error in request %s",
+            request_id,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        message = f"Internal error (request id {request_id})"
+        return _like(error, message, {"code": "INTERNAL", **with_id})
 
 
-def internal_error(request_id: str) -> GraphQLError:
-    """What a client sees of a bug: no exception text, the request id to quote."""
+def _like(error: GraphQLError, message: str, extensions: dict[str, Any] | None) -> GraphQLError:
+    """`error` (its place in the document and the result) with another message and code."""
     return GraphQLError(
-        f"Internal error (request id {request_id})",
-        extensions={"code": "INTERNAL", "requestId": request_id},
+        message, error.nodes, error.source, error.positions, error.path, extensions=extensions
     )

@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
 from app import observability
+from app.database import is_statement_timeout
 from app.schema.context import Context
 
 log = logging.getLogger("partnerbook.http")
@@ -148,9 +149,15 @@ class StrictGraphQL(GraphQL[Context, None]):
         except HTTPException as error:
             log.info("request refused (%s): %s", error.status_code, error.reason)
             response = refusal(error.status_code, error.reason)
-        except Exception:
+        except Exception as error:
             request_id = observability.REQUEST_ID.get() or uuid.uuid4().hex
             observability.REQUEST_ID.set(request_id)
-            log.exception("internal error in request %s", request_id)
-            response = refusal(500, f"Internal error (request id {request_id})", "INTERNAL")
+            if is_statement_timeout(error):  # the key look-up, before any operation
+                log.warning("request %s: a statement ran out of time: %s", request_id, error)
+                message = f"The request took too long and was stopped (request id {request_id})"
+                response = refusal(503, message, "TIMEOUT")
+            else:
+                log.exception("internal error in request %s", request_id)
+                message = f"Internal error (request id {request_id})"
+                response = refusal(500, message, "INTERNAL")
         await response(scope, receive, send)
