@@ -5,18 +5,22 @@ an ACCESS EXCLUSIVE lock on the partners table, so the read waits for it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import httpx2 as httpx
 import psycopg
 import pytest
 
 from app.settings import Settings
+from tests.e2e.ws_client import websocket
 from tests.security.conftest import Live
 
 PARTNERS = "{ partners(first: 5) { totalCount edges { node { id name } } } }"
@@ -80,3 +84,23 @@ def test_the_projector_outlasts_the_statement_timeout(
     assert names == {"Warm Up Co", "During Lock Co"}
     projector = [r for r in caplog.records if "project" in r.name and r.levelno >= logging.WARNING]
     assert projector == [], [r.getMessage() for r in projector]
+
+
+def test_a_read_over_websocket_past_the_timeout_answers_timeout(live: Live) -> None:
+    """graphql-transport-ws runs queries too; its answer is masked the same way."""
+
+    async def read_over_websocket() -> dict[str, Any]:
+        async with websocket(live.base, key=live.keys["viewer"]) as session:
+            await session.subscribe(PARTNERS)
+            while True:
+                async with asyncio.timeout(30):
+                    message: dict[str, Any] = json.loads(await session.ws.recv())
+                if message["type"] in ("next", "error"):
+                    return message
+
+    with partners_locked(live):
+        message = asyncio.run(read_over_websocket())
+    payload = message["payload"]
+    errors = payload["errors"] if isinstance(payload, dict) else payload
+    assert [e["extensions"]["code"] for e in errors] == ["TIMEOUT"], message
+    assert "canceling statement" not in json.dumps(message)
