@@ -206,6 +206,24 @@ def schema_lock(db: Database, timeout: float) -> Any:
             conn.execute("SELECT pg_advisory_unlock(hashtext('partnerbook:schema'))")
 
 
+def is_statement_timeout(error: BaseException) -> bool:
+    """Whether an error (or one it was raised from) is a statement cancelled by its
+    `statement_timeout`: the query was too slow, the database is fine."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, psycopg.errors.QueryCanceled):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def statement_timeout_option(seconds: float) -> str:
+    """The libpq `options` that give every statement of a connection `seconds` (0: none)."""
+    return f"-c statement_timeout={round(seconds * 1000)}"
+
+
 def is_unavailable(error: BaseException) -> bool:
     """Whether an error (or one it was raised from) says the database cannot be reached or
     was lost: the request may succeed once PostgreSQL is back (HTTP 503)."""
@@ -220,6 +238,8 @@ def is_unavailable(error: BaseException) -> bool:
         persistence.InterfaceError,
         ConnectionError,
     )
+    if is_statement_timeout(error):  # an OperationalError, but the server is there
+        return False
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:

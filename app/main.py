@@ -25,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -56,6 +55,7 @@ from app.projections.relationship_queries import RelationshipDirectory
 from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context, Services
 from app.schema.errors import DATABASE_UNAVAILABLE
+from app.schema.http import StrictGraphQL
 from app.schema.limits import BodyLimit
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
@@ -169,7 +169,7 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
     return True
 
 
-class PartnerbookGraphQL(GraphQL[Context, None]):
+class PartnerbookGraphQL(StrictGraphQL):
     graphql_transport_ws_handler_class = AuthenticatingTransportWS
     graphql_ws_handler_class = KeyWatchingLegacyWS
 
@@ -275,7 +275,12 @@ async def open_runtime(settings: Settings) -> Runtime:
         min_size=1,
         max_size=settings.db_pool_size,
         open=False,
-        kwargs={"autocommit": True},
+        # Every read statement is time-boxed; the projector and the event store have
+        # connections of their own, without this limit.
+        kwargs={
+            "autocommit": True,
+            "options": database.statement_timeout_option(settings.statement_timeout),
+        },
         timeout=settings.connect_timeout,  # while the database is down: 503 after this
         # A connection broken by a database restart is replaced, not handed to a query
         # (checked with a round trip when its last check is over a second old).

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = Field(default=8, ge=1, le=200, description="Read-side async pool.")
+    statement_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="Seconds one statement of the read pool may run (0: no limit); API only.",
+    )
     event_store_pool_size: int = Field(default=8, ge=1, le=200)
     command_threads: int = Field(
         default=16, ge=1, le=256, description="Bound on concurrent event-store calls."

@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import StreamExecutionResult
 
-from app.database import is_unavailable
+from app.database import is_statement_timeout, is_unavailable
 from app.domain.errors import DomainError, FieldError
 from app.domain.errors import ErrorCode as DomainErrorCode
 from app.schema.ids import to_global_id
@@ -20,6 +24,8 @@ from app.schema.ids import to_global_id
 log = logging.getLogger("partnerbook.errors")
 DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 """The code of the top-level error while PostgreSQL cannot be reached (HTTP 503)."""
+TIMEOUT = "TIMEOUT"
+"""The code of the top-level error of a read cancelled by PARTNERBOOK_STATEMENT_TIMEOUT."""
 
 
 @strawberry.enum(description="Why a mutation was refused.")
@@ -69,68 +75,70 @@ class ClientError(GraphQLError):
 
 class MaskInternalErrors(SchemaExtension):
     """Bugs become "Internal error" plus the request id (the stack goes to the log);
-    parse and validation errors are the client's and are kept, coded BAD_REQUEST."""
+    parse and validation errors are the client's and are kept, coded BAD_REQUEST; a read
+    cancelled by the statement timeout is TIMEOUT, a lost database DATABASE_UNAVAILABLE."""
 
     def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except (
+            GraphQLError,
+            MissingQueryError,
+            CannotGetOperationTypeError,
+            InvalidOperationTypeError,
+        ):
+            raise  # the client's: strawberry answers them with a 400
+        except Exception as error:
+            # Raised by an extension rather than a resolver: strawberry would answer
+            # str(error). Masked like a resolver's error, and raised on as a GraphQLError.
+            request_id = getattr(self.execution_context.context, "request_id", "-")
+            masked = self._masked(GraphQLError(str(error), original_error=error), request_id)
+            raise masked from error
+        self._mask(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Each result a subscription sends, masked as it goes (on_operation only sees
+        the last one)."""
+        self._mask(result)
         yield
-        result = self.execution_context.result
+
+    def _mask(self, result: object) -> None:
         errors = getattr(result, "errors", None)
         if not errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", "-")
-        processed: list[GraphQLError] = []
-        for error in errors:
-            original = error.original_error
-            if isinstance(original, ClientError):
-                processed.append(
-                    GraphQLError(
-                        error.message,
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions=original.extensions,
-                    )
-                )
-            elif original is None or isinstance(original, GraphQLError):
-                extensions = dict(error.extensions or {})
-                extensions.setdefault("code", "BAD_REQUEST")
-                processed.append(
-                    GraphQLError(
-                        error.message,
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions=extensions,
-                    )
-                )
-            elif is_unavailable(original):
-                log.warning("request %s: database unavailable: %s", request_id, original)
-                processed.append(
-                    GraphQLError(
-                        f"The database is unavailable; try again shortly (request id {request_id})",
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions={"code": DATABASE_UNAVAILABLE, "requestId": request_id},
-                    )
-                )
-            else:
-                log.error(
-                    "internal error in request %s",
-                    request_id,
-                    exc_info=(type(original), original, original.__traceback__),
-                )
-                processed.append(
-                    GraphQLError(
-                        f"Internal error (request id {request_id})",
-                        error.nodes,
-                        error.source,
-                        error.positions,
-                        error.path,
-                        extensions={"code": "INTERNAL", "requestId": request_id},
-                    )
-                )
-        result.errors = processed  # type: ignore[union-attr]
+        result.errors = [self._masked(e, request_id) for e in errors]  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _masked(error: GraphQLError, request_id: str) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, ClientError):
+            return _like(error, error.message, original.extensions)
+        if original is None or isinstance(original, GraphQLError):
+            return _like(error, error.message, {"code": "BAD_REQUEST", **(error.extensions or {})})
+        with_id = {"requestId": request_id}
+        if is_statement_timeout(original):
+            log.warning("request %s: a statement ran out of time: %s", request_id, original)
+            message = (
+                f"The query took too long and was stopped (request id {request_id}); "
+                "ask for less (a smaller page, a narrower filter) or try again later"
+            )
+            return _like(error, message, {"code": TIMEOUT, **with_id})
+        if is_unavailable(original):
+            log.warning("request %s: database unavailable: %s", request_id, original)
+            message = f"The database is unavailable; try again shortly (request id {request_id})"
+            return _like(error, message, {"code": DATABASE_UNAVAILABLE, **with_id})
+        log.error(
+            "internal error in request %s",
+            request_id,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        message = f"Internal error (request id {request_id})"
+        return _like(error, message, {"code": "INTERNAL", **with_id})
+
+
+def _like(error: GraphQLError, message: str, extensions: dict[str, Any] | None) -> GraphQLError:
+    """`error` (its place in the document and the result) with another message and code."""
+    return GraphQLError(
+        message, error.nodes, error.source, error.positions, error.path, extensions=extensions
+    )

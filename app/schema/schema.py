@@ -34,6 +34,7 @@ from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
 from app.schema.text_guard import RefuseUnstorableText
+from app.schema.variables import CheckVariables
 
 Query = merge_types(
     "Query",
@@ -112,6 +113,8 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    # Before the Guard, whose walk reads the variables: they must fit their declared types.
+    extensions.append(CheckVariables)
     # Last: it checks key, role and limits, then validates with every rule added above.
     extensions.append(lambda: Guard(limits=limits))
     schema = PartnerbookSchema(
