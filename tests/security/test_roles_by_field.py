@@ -20,6 +20,7 @@ from graphql import (
     GraphQLUnionType,
     get_named_type,
     is_leaf_type,
+    is_required_argument,
 )
 from typer.testing import CliRunner
 
@@ -100,7 +101,7 @@ def seed(live: Live) -> str:
 
 
 def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors") or []]
+    return [e.get("extensions", {}).get("code", e) for e in body.get("errors") or []]
 
 
 def test_a_viewer_sees_that_something_changed_but_not_the_old_values(live: Live) -> None:
@@ -241,7 +242,7 @@ log, so that each answers at once); every list with `first` asks for 2."""
 
 def _arguments(parent: str, name: str, field: Any) -> str:
     args = ARGUMENTS.get((parent, name), "")
-    required = [a for a, d in field.args.items() if str(d.type).endswith("!")]
+    required = [a for a, d in field.args.items() if is_required_argument(d)]
     missing = [a for a in required if a + ":" not in args.replace(" ", "")]
     assert not missing, f"add an argument of {parent}.{name} to ARGUMENTS: {missing}"
     if "first" in field.args:
@@ -323,13 +324,16 @@ def first_refused(
 
 
 def outcome(body: dict[str, Any]) -> list[str] | None:
-    """None when answered without error; else the path (names only) of the refusal."""
+    """None when answered without error; else the path (names only) of the refusal (one
+    error per list item reaching it)."""
     errors = body.get("errors") or []
     if not errors:
         assert body.get("data") is not None, body
         return None
-    assert codes(body) == ["FORBIDDEN"], body
-    return [p for p in errors[0].get("path") or [] if isinstance(p, str)]
+    assert set(codes(body)) == {"FORBIDDEN"}, body
+    paths = {tuple(p for p in e.get("path") or [] if isinstance(p, str)) for e in errors}
+    assert len(paths) == 1, body
+    return list(paths.pop())
 
 
 def seed_registry(live: Live) -> dict[str, str]:
@@ -337,17 +341,17 @@ def seed_registry(live: Live) -> dict[str, str]:
     the way to a refused one has something to show, and every subscription an event)."""
     company = seed(live)
     mutations = [
-        ("createTag", "TagPayload", {"name": "VIP"}),
-        ("createSegment", "SegmentPayload", {"name": "Harbours", "search": "Harbour"}),
-        ("scheduleActivity", "ActivityPayload",
+        ("createTag", {"name": "VIP"}),
+        ("createSegment", {"name": "Harbours", "search": "Harbour"}),
+        ("scheduleActivity",
          {"partnerId": company, "dueDate": "2026-01-31", "summary": "Call back"}),
-        ("recordDocument", "DocumentPayload",
-         {"partnerId": company, "module": "SALES", "kind": "INVOICE", "reference": "INV/1",
+        ("recordDocument",
+         {"partnerId": company, "module": "SALES", "kind": "SALE_ORDER", "reference": "SO/1",
           "date": "2026-01-02", "amount": "120.00", "currency": "EUR"}),
-        ("createOpportunity", "OpportunityPayload", {"partnerId": company, "name": "Quay"}),
-        ("createPartner", "PartnerPayload", {"kind": "COMPANY", "name": "Harbour Lights SA"}),
+        ("createOpportunity", {"partnerId": company, "name": "Quay"}),
+        ("createPartner", {"kind": "COMPANY", "name": "Harbour Lights SA"}),
     ]
-    for name, payload, values in mutations:
+    for name, values in mutations:
         query = f"""mutation($input: {name[0].upper() + name[1:]}Input!) {{
           {name}(input: $input) {{ userErrors {{ code message }} }} }}"""
         assert live.data(query, {"input": values})[name]["userErrors"] == [], name
@@ -370,6 +374,13 @@ def _mismatches(
     return wrong
 
 
+def test_the_walks_reach_every_field_of_the_table() -> None:
+    schema = build_schema()._schema
+    assert schema.query_type is not None and schema.subscription_type is not None
+    walked = {*reachable(schema, schema.query_type), *reachable(schema, schema.subscription_type)}
+    assert set(READ_RULES) <= walked
+
+
 def test_the_schema_walk_over_http(live: Live) -> None:
     """Every field reachable from Query, for every role: answered, or FORBIDDEN at the
     first field on the way that the role may not read, as the doc's table says."""
@@ -377,7 +388,7 @@ def test_the_schema_walk_over_http(live: Live) -> None:
     schema = build_schema()._schema
     assert schema.query_type is not None
     paths = reachable(schema, schema.query_type)
-    assert len(paths) > 300 and set(READ_RULES) <= set(paths)
+    assert len(paths) > 300
     results = {}
     for role in ROLES:
         for (type_name, name), path in paths.items():
@@ -402,7 +413,11 @@ def test_the_schema_walk_over_websocket(live: Live) -> None:
         async with websocket(live.base, key=live.keys[role]) as sub:
             for (type_name, name), path in paths.items():
                 query = operation(schema, "subscription", path, ids)
-                found[(role, type_name, name)] = await _first_result(sub, query)
+                try:
+                    found[(role, type_name, name)] = await _first_result(sub, query, 10)
+                except TimeoutError:  # seen once on a loaded machine: once more, alone
+                    async with websocket(live.base, key=live.keys[role]) as again:
+                        found[(role, type_name, name)] = await _first_result(again, query)
         return found
 
     results: dict[tuple[str, str, str], Any] = {}
