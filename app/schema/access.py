@@ -90,7 +90,7 @@ def refusal_message(role: str | None, type_name: str, field_name: str) -> str:
 
 
 def roles_table() -> str:
-    """The roles × fields table of docs/security.md, as markdown (a test keeps the doc
+    """The roles-by-fields table of docs/security.md, as markdown (a test keeps the doc
     equal to it)."""
     head = ["Field", *ROLES, "Why"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

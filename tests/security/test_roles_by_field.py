@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,7 @@ from graphql import (
     is_leaf_type,
     is_required_argument,
 )
-from typer.testing import CliRunner
 
-from app.cli import cli
 from app.projections.api_keys import ROLES
 from app.schema.access import READ_RULES, roles_table
 from app.schema.live.cursors import encode_cursor
@@ -43,7 +40,7 @@ TIMELINE = """query($id: ID!) { partner(id: $id) { name timeline(first: 5) {
 
 
 def doc_table() -> tuple[dict[tuple[str, str], frozenset[str]], frozenset[str]]:
-    """The roles × fields table under "## Roles and fields": the roles of each listed
+    """The roles-by-fields table under "## Roles and fields": the roles of each listed
     field, and those of every other field."""
     text = DOC.read_text()
     section = text.split("## Roles and fields", 1)[1].split("\n## ", 1)[0]
@@ -114,7 +111,7 @@ def test_a_viewer_sees_that_something_changed_but_not_the_old_values(live: Live)
         assert codes(body) and set(codes(body)) == {"FORBIDDEN"}, body
         assert body["errors"][0]["path"][:3] == ["partner", "timeline", "nodes"]
         assert body["errors"][0]["path"][-1] == field
-        assert "Harbour Lights\"" not in json.dumps(body) and "was Harbour" not in json.dumps(body)
+        assert 'Harbour Lights"' not in json.dumps(body) and "was Harbour" not in json.dumps(body)
         if field == "reason":  # nullable: null, the rest of the answer kept
             nodes = body["data"]["partner"]["timeline"]["nodes"]
             assert len(nodes) == 3 and {n["reason"] for n in nodes} == {None}
@@ -186,23 +183,37 @@ async def _first_result(sub: Subscription, query: str, within: float = 20) -> di
         await sub.ws.send(json.dumps({"id": op_id, "type": "complete"}))
 
 
+async def first_over_websocket(live: Live, role: str, query: str) -> dict[str, Any]:
+    # A connection per operation: on one connection, a subscription started right after
+    # others were stopped sometimes never answered (a DataLoader of the connection left
+    # waiting by a stopped one?); not this test's subject.
+    async with websocket(live.base, key=live.keys[role]) as sub:
+        return await _first_result(sub, query)
+
+
 def test_over_websocket_a_viewer_gets_no_change_payload(live: Live) -> None:
     company = seed(live)
-    changed = "subscription { partnerChanged(after: \"%s\") { eventType partner { name } %s } }"
+    changed = 'subscription { partnerChanged(after: "%s") { eventType partner { name } %s } }'
     timeline = 'subscription { timeline(partnerId: "%s", after: "%s") { kind %s } }'
 
     async def run(role: str) -> list[dict[str, Any]]:
-        async with websocket(live.base, key=live.keys[role]) as sub:
-            return [
-                await _first_result(sub, changed % (START, "")),
-                await _first_result(sub, changed % (START, "changes")),
-                await _first_result(sub, timeline % (company, START, "reason")),
-                await _first_result(sub, "query { auditHead { position } }"),
-            ]
+        queries = [
+            changed % (START, ""),
+            changed % (START, "changes"),
+            timeline % (company, START, "reason"),
+            "query { auditHead { position } }",
+        ]
+        return [await first_over_websocket(live, role, query) for query in queries]
 
     plain, change, reason, head = asyncio.run(run("viewer"))
-    assert plain == {"data": {"partnerChanged": {"eventType": "PARTNER_CREATED",
-                                                 "partner": {"name": "Harbour Lights SA"}}}}
+    assert plain == {
+        "data": {
+            "partnerChanged": {
+                "eventType": "PARTNER_CREATED",
+                "partner": {"name": "Harbour Lights SA"},
+            }
+        }
+    }
     assert codes(change) == ["FORBIDDEN"]
     assert change["errors"][0]["path"] == ["partnerChanged", "changes"]
     assert codes(reason) == ["FORBIDDEN"] and codes(head) == ["FORBIDDEN"]
@@ -286,23 +297,38 @@ def reachable(schema: GraphQLSchema, root: GraphQLObjectType) -> Paths:
     return paths
 
 
-def operation(schema: GraphQLSchema, kind: str, path: tuple[Step, ...], ids: dict[str, str]) -> str:
-    """`kind { a(args) { ... on T { b { c } } } }`, `__typename` under an object leaf."""
-    type_name = (schema.query_type if kind == "query" else schema.subscription_type).name  # type: ignore[union-attr]
-    last = schema.get_type(type_name)
-    for step in path:
-        assert isinstance(last, GraphQLObjectType)
-        last = get_named_type(last.fields[step.field].type)
-        if step.on:
-            last = schema.get_type(step.on)
-    inner = "" if is_leaf_type(last) else " { __typename }"
-    text = inner
-    for step in reversed(path):
-        text = f"{step.field}{step.args.format(**ids)}{text}"
-        if step.on:
-            text = f"... on {step.on} {{ {text} }}"
-        text = f" {{ {text} }}"
-    return kind + text
+Tree = dict[Step, "Tree"]
+
+
+def _render(schema: GraphQLSchema, type_name: str, tree: Tree, ids: dict[str, str]) -> str:
+    kind = schema.get_type(type_name)
+    assert isinstance(kind, GraphQLObjectType)
+    parts = []
+    for step, children in tree.items():
+        target = get_named_type(kind.fields[step.field].type)
+        text = step.field + step.args.format(**ids)
+        if not is_leaf_type(target):
+            inside = step.on or target.name
+            inner = _render(schema, inside, children, ids) if children else "__typename"
+            if step.on:
+                inner = f"... on {step.on} {{ {inner} }}"
+            text += f" {{ {inner} }}"
+        parts.append(text)
+    return " ".join(parts)
+
+
+def operation(
+    schema: GraphQLSchema, kind: str, paths: list[tuple[Step, ...]], ids: dict[str, str]
+) -> str:
+    """One operation selecting every path (`__typename` under an object at the end)."""
+    tree: Tree = {}
+    for path in paths:
+        node = tree
+        for step in path:
+            node = node.setdefault(step, {})
+    root = schema.query_type if kind == "query" else schema.subscription_type
+    assert root is not None
+    return f"{kind} {{ {_render(schema, root.name, tree, ids)} }}"
 
 
 def first_refused(
@@ -343,11 +369,22 @@ def seed_registry(live: Live) -> dict[str, str]:
     mutations = [
         ("createTag", {"name": "VIP"}),
         ("createSegment", {"name": "Harbours", "search": "Harbour"}),
-        ("scheduleActivity",
-         {"partnerId": company, "dueDate": "2026-01-31", "summary": "Call back"}),
-        ("recordDocument",
-         {"partnerId": company, "module": "SALES", "kind": "SALE_ORDER", "reference": "SO/1",
-          "date": "2026-01-02", "amount": "120.00", "currency": "EUR"}),
+        (
+            "scheduleActivity",
+            {"partnerId": company, "dueDate": "2026-01-31", "summary": "Call back"},
+        ),
+        (
+            "recordDocument",
+            {
+                "partnerId": company,
+                "module": "SALES",
+                "kind": "SALE_ORDER",
+                "reference": "SO/1",
+                "date": "2026-01-02",
+                "amount": "120.00",
+                "currency": "EUR",
+            },
+        ),
         ("createOpportunity", {"partnerId": company, "name": "Quay"}),
         ("createPartner", {"kind": "COMPANY", "name": "Harbour Lights SA"}),
     ]
@@ -392,7 +429,7 @@ def test_the_schema_walk_over_http(live: Live) -> None:
     results = {}
     for role in ROLES:
         for (type_name, name), path in paths.items():
-            query = operation(schema, "query", path, ids)
+            query = operation(schema, "query", [path], ids)
             results[(role, type_name, name)] = live.post(query, role=role).json()
     assert _mismatches(schema, "query", paths, results) == []
     refused = [k for k, body in results.items() if body.get("errors")]
@@ -409,18 +446,31 @@ def test_the_schema_walk_over_websocket(live: Live) -> None:
     assert ("PartnerEvent", "changes") in paths and ("TimelineEntry", "changes") in paths
 
     async def walk(role: str) -> dict[tuple[str, str, str], Any]:
+        """Each field refused to `role` alone; those it may read by eight in one
+        subscription (one answer without errors answers each)."""
+        refused = {k: p for k, p in paths.items() if first_refused(schema, root, p, role)}
+        readable: dict[str, list[tuple[Step, ...]]] = {}
+        for key, path in paths.items():
+            if key not in refused:
+                readable.setdefault(path[0].field, []).append(path)
+        groups = [g[i : i + 8] for g in readable.values() for i in range(0, len(g), 8)]
         found = {}
-        async with websocket(live.base, key=live.keys[role]) as sub:
-            for (type_name, name), path in paths.items():
-                query = operation(schema, "subscription", path, ids)
-                try:
-                    found[(role, type_name, name)] = await _first_result(sub, query, 10)
-                except TimeoutError:  # seen once on a loaded machine: once more, alone
-                    async with websocket(live.base, key=live.keys[role]) as again:
-                        found[(role, type_name, name)] = await _first_result(again, query)
+        for key, path in refused.items():
+            found[(role, *key)] = await first_over_websocket(
+                live, role, operation(schema, "subscription", [path], ids)
+            )
+        for group in groups:
+            body = await first_over_websocket(
+                live, role, operation(schema, "subscription", group, ids)
+            )
+            for key, path in paths.items():
+                if path in group:
+                    found[(role, *key)] = body
         return found
 
+    root = schema.subscription_type.name
     results: dict[tuple[str, str, str], Any] = {}
     for role in ROLES:
         results.update(asyncio.run(walk(role)))
+    assert len(results) == len(ROLES) * len(paths)
     assert _mismatches(schema, "subscription", paths, results) == []
