@@ -12,18 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
+    OperationType,
     get_named_type,
     is_leaf_type,
     is_required_argument,
 )
 
 from app.projections.api_keys import ROLES
+from app.schema import access
 from app.schema.access import READ_RULES, roles_table
+from app.schema.auth import operation_refusal, refusal
 from app.schema.live.cursors import encode_cursor
 from app.schema.schema import build_schema
 from tests.e2e.ws_client import Subscription, websocket
@@ -31,6 +35,7 @@ from tests.security.conftest import Live
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
 START = encode_cursor(0)
+HISTORY = ("Query", "partnerHistory")
 
 TIMELINE = """query($id: ID!) { partner(id: $id) { name timeline(first: 5) {
   nodes { kind occurredAt actor %s } } } }"""
@@ -77,6 +82,26 @@ def test_every_listed_field_is_in_the_schema() -> None:
         kind = schema.get_type(type_name)
         assert isinstance(kind, GraphQLObjectType), type_name
         assert name in kind.fields, f"{type_name}.{name}"
+
+
+def test_what_is_refused_as_a_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutations by role, and a subscription whose one root field the role may not read;
+    a query's unreadable fields are refused one by one as they run, not as a whole."""
+    rules = {**access.READ_RULES, ("Subscription", "timeline"): access.READ_RULES[HISTORY]}
+    monkeypatch.setattr(access, "READ_RULES", rules)
+    access.unreadable_by.cache_clear()
+    try:
+        timeline = [("Subscription", "timeline"), ("TimelineEntry", "kind")]
+        assert operation_refusal("viewer", OperationType.SUBSCRIPTION, timeline) is not None
+        assert operation_refusal("auditor", OperationType.SUBSCRIPTION, timeline) is None
+        changes = [("Subscription", "partnerChanged"), ("PartnerEvent", "changes")]
+        assert operation_refusal("viewer", OperationType.SUBSCRIPTION, changes) is None
+        assert operation_refusal("viewer", OperationType.QUERY, [HISTORY]) is None
+        assert refusal("viewer", OperationType.QUERY, [HISTORY]) is not None
+        create = [("Mutation", "createPartner")]
+        assert operation_refusal("auditor", OperationType.MUTATION, create) is not None
+    finally:
+        access.unreadable_by.cache_clear()
 
 
 # ---------------------------------------------------------------- focused behaviour
