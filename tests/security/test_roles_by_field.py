@@ -427,10 +427,11 @@ def _mismatches(
     wrong = []
     for (role, type_name, name), body in sorted(results.items()):
         want = first_refused(schema, root, paths[(type_name, name)], role)
+        got: list[str] | str | None
         try:
             got = outcome(body)
         except AssertionError as error:
-            got = f"unexpected answer: {error}"  # type: ignore[assignment]
+            got = f"unexpected answer: {error}"
         if got != want:
             wrong.append(f"{role} {type_name}.{name}: expected {want}, got {got}")
     return wrong
