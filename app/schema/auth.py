@@ -1,6 +1,7 @@
-"""Who may do what: the roles' rules by field name, the reading of a key from a request,
-and the `Guard` extension that refuses (before anything runs) the unauthenticated, the
-forbidden and the too costly."""
+"""Who may do what: the roles' rules on operations (what each may read is the table in
+app/schema/access.py), the reading of a key from a request, and the `Guard` extension
+that refuses (before anything runs) the unauthenticated, the forbidden and the too
+costly."""
 
 from __future__ import annotations
 
@@ -18,24 +19,14 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from app.projections.api_keys import ROLES, Principal
+from app.schema.access import read_refusal
 from app.schema.limits import Limits, Walk, over_limit, walk
 
 ADMIN_ONLY_MUTATIONS = frozenset({"anonymizePartner", "unmergePartner"})
 """Mutations only an admin may run: erasure and merge undo."""
 
-HISTORY_FIELDS = frozenset(
-    {
-        ("Query", "partnerHistory"),
-        ("Query", "partnerAsOf"),
-        ("Query", "auditHead"),
-        ("Partner", "history"),
-    }
-)
-"""Fields a viewer may not read (past values, including erased personal data)."""
-
-READS_HISTORY = frozenset({"admin", "editor", "auditor"})
 MUTATES = frozenset({"admin", "editor"})
-assert set(ROLES) >= READS_HISTORY | MUTATES
+assert set(ROLES) >= MUTATES
 
 
 class Unauthenticated(GraphQLError):
@@ -48,9 +39,14 @@ class Forbidden(GraphQLError):
         super().__init__(message, extensions={"code": "FORBIDDEN"})
 
 
-def refusal(role: str, operation: OperationType, fields: Iterable[tuple[str, str]]) -> str | None:
-    """Why `role` may not run an operation touching `fields` ((type, field) pairs), or
-    None when it may. The one table of the roles' rules."""
+def operation_refusal(
+    role: str, operation: OperationType, fields: Iterable[tuple[str, str]]
+) -> str | None:
+    """Why `role` may not run an operation touching `fields` ((type, field) pairs) at
+    all, or None when it may: an unknown role, a mutation its role may not run, a
+    subscription its role may not read (it has a single root field: nothing to answer
+    in part). Fields its role may not read elsewhere are refused one by one as they run
+    (app/schema/access.py)."""
     if role not in ROLES:
         return f"unknown role {role!r}"
     if role == "admin":
@@ -62,10 +58,15 @@ def refusal(role: str, operation: OperationType, fields: Iterable[tuple[str, str
         for type_name, name in sorted(fields):
             if type_name == "Mutation" and name in ADMIN_ONLY_MUTATIONS:
                 return f"only the admin role can run `{name}`"
-    if role not in READS_HISTORY:
-        for type_name, name in sorted(fields & HISTORY_FIELDS):
-            return f"the {role} role cannot read `{type_name}.{name}`"
+    if operation is OperationType.SUBSCRIPTION:
+        return read_refusal(role, {f for f in fields if f[0] == "Subscription"})
     return None
+
+
+def refusal(role: str, operation: OperationType, fields: Iterable[tuple[str, str]]) -> str | None:
+    """Why `role` may not have all of an operation touching `fields`, or None when it
+    may: the rules on operations above, then the table of fields each role may read."""
+    return operation_refusal(role, operation, fields) or read_refusal(role, fields)
 
 
 def bearer_key(value: str | None) -> str | None:
@@ -276,7 +277,7 @@ class Guard(SchemaExtension):
         walked = walk_cached(schema, document, operation_name, variables, self.limits.default_page)
         if walked is None:
             return None  # no single operation: the executor says so
-        reason = refusal(principal.role, walked.operation, walked.fields)
+        reason = operation_refusal(principal.role, walked.operation, walked.fields)
         if reason is not None:
             return Forbidden(reason)
         return over_limit(walked, self.limits)

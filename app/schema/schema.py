@@ -12,12 +12,12 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from app.schema.access import RoleCheckedExecutionContext
 from app.schema.auth import Guard
 from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
-from app.schema.execution import ShortLeafExecutionContext
 from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
 from app.schema.input_conversion import install as install_input_conversion
@@ -131,7 +131,7 @@ def build_schema(
             *CATALOG_TYPES.values(),
         ],
         extensions=extensions,
-        execution_context_class=ShortLeafExecutionContext,
+        execution_context_class=RoleCheckedExecutionContext,
     )
     install_input_conversion(schema)
     return schema
