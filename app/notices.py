@@ -76,7 +76,8 @@ def publish(
 
 def _listeners(cur: psycopg.Cursor[Any]) -> set[str]:
     cur.execute(
-        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s",
+        "SELECT application_name FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name LIKE %s",
         (LISTENER_PREFIX + "%",),
     )
     return {str(row[0]) for row in cur.fetchall()}
