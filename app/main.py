@@ -293,8 +293,10 @@ async def open_runtime(settings: Settings) -> Runtime:
         },
     )
     await waiter.start()
-    # Erasures and revocations made by any process reach this one's caches.
+    # One LISTEN connection: projected positions, and the erasures and revocations made
+    # by any process (for this one's caches).
     listener = notices.NoticeListener(db.conninfo())
+    waiter.follow(listener)
     if app.keys is not None:
         app.keys.follow(listener)
     keys = api_keys.KeyStore(pool, ttl=settings.key_cache_seconds)
@@ -325,7 +327,6 @@ async def open_runtime(settings: Settings) -> Runtime:
 async def close_runtime(runtime: Runtime) -> None:
     runtime.stop.set()
     await runtime.services.hub.stop()
-    await runtime.services.waiter.stop()
     if runtime.listener is not None:
         await runtime.listener.stop()
     if runtime.projector_thread is not None:

@@ -103,23 +103,29 @@ def _await_confirmations(
 
 
 class NoticeListener:
-    """The one LISTEN connection of a process for notices: calls the handler of each
-    channel, then confirms to the sender. While the connection is down nothing is known
-    about what changed: `when_lost` hooks run at once (caches stop trusting themselves),
-    `when_connected` hooks run on every (re)connection before notices are taken."""
+    """The one LISTEN connection of a process: calls the handler of each channel (for a
+    published notice, then confirms it to the sender). While the connection is down
+    nothing is known about what changed: `when_lost` hooks run at once (caches stop
+    trusting themselves), `when_connected` hooks run on every (re)connection before
+    notices are taken. Reconnects with backoff (0.5 s doubling to 5 s)."""
 
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self.name = f"{LISTENER_PREFIX}{uuid.uuid4().hex[:16]}"
         self.live = False
         self._handlers: dict[str, Handler] = {}
+        self._confirmed: set[str] = set()
         self._connected_hooks: list[Hook] = []
         self._lost_hooks: list[Hook] = []
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def on(self, channel: str, handler: Handler) -> None:
+    def on(self, channel: str, handler: Handler, *, confirm: bool = True) -> None:
+        """`handler(subject)` for each notice `publish` sends on `channel`; with
+        `confirm=False`, `handler(payload)` for a plain NOTIFY, confirmed to nobody."""
         self._handlers[channel] = handler
+        if confirm:
+            self._confirmed.add(channel)
 
     def when_connected(self, hook: Hook) -> None:
         self._connected_hooks.append(hook)
@@ -176,10 +182,13 @@ class NoticeListener:
                 delay = min(delay * 2, RECONNECT_MAX)
 
     async def _handle(self, conn: psycopg.AsyncConnection[Any], notify: psycopg.Notify) -> None:
-        token, _, subject = notify.payload.partition(" ")
         handler = self._handlers.get(notify.channel)
         if handler is None:
             return
+        if notify.channel not in self._confirmed:
+            await _call(handler, notify.payload)
+            return
+        token, _, subject = notify.payload.partition(" ")
         try:
             await _call(handler, subject)
         except Exception:  # not confirmed: the sender names this process in a warning
