@@ -115,8 +115,8 @@ class NoticeListener:
         self.live = False
         self._handlers: dict[str, Handler] = {}
         self._confirmed: set[str] = set()
-        self._connected_hooks: list[Hook] = []
-        self._lost_hooks: list[Hook] = []
+        self.when_connected_hooks: list[Hook] = []
+        self.when_lost_hooks: list[Hook] = []
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -128,10 +128,10 @@ class NoticeListener:
             self._confirmed.add(channel)
 
     def when_connected(self, hook: Hook) -> None:
-        self._connected_hooks.append(hook)
+        self.when_connected_hooks.append(hook)
 
     def when_lost(self, hook: Hook) -> None:
-        self._lost_hooks.append(hook)
+        self.when_lost_hooks.append(hook)
 
     async def start(self, wait: float = 10.0) -> None:
         """Starts listening; waits (up to `wait` s) for the first connection."""
@@ -155,7 +155,7 @@ class NoticeListener:
                 ) as conn:
                     for channel in self._handlers:
                         await conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
-                    for hook in self._connected_hooks:
+                    for hook in self.when_connected_hooks:
                         await _call(hook)
                     # Named only now: senders wait for confirmations from named listeners.
                     await conn.execute(
@@ -198,7 +198,7 @@ class NoticeListener:
 
     async def _lost(self) -> None:
         self.live = False
-        for hook in self._lost_hooks:
+        for hook in self.when_lost_hooks:
             try:
                 await _call(hook)
             except Exception:

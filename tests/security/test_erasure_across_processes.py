@@ -4,6 +4,7 @@ process erased the person; two app instances, two `serve` processes, `serve --wo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from app.application import Partnerbook
 from app.database import Database
+from app.notices import NoticeListener
 from app.projections import api_keys
 from app.settings import Settings
 from app.shredding.keys import KeyStore
@@ -199,3 +201,37 @@ def test_a_key_read_before_the_erasure_and_kept_after_its_notice_is_not_cached(
         assert b.cipher(person, create=False) is None
     finally:
         app.close()
+
+
+def test_while_its_listener_is_down_a_process_reads_the_key_table_on_every_use(
+    db: Database,
+) -> None:
+    """A notice sent while a process's LISTEN connection is down never reaches it: from
+    the moment the connection is lost until it listens again, its cache keeps nothing."""
+    app = Partnerbook(env=db.eventsourcing_env(2, 5))
+    try:
+        assert app.keys is not None
+        datastore: PostgresDatastore = app.keys.datastore
+        person = uuid.uuid4()
+        app.keys.ensure([person])
+        listener = NoticeListener(db.conninfo())  # not started: its hooks are run here
+        b = KeyStore(datastore)
+        b.follow(listener)
+        asyncio.run(_run_all(listener.when_connected_hooks))
+        assert b.cipher(person, create=False) is not None  # cached while listening
+        asyncio.run(_run_all(listener.when_lost_hooks))
+        with datastore.transaction(commit=True) as curs:  # erased; the notice is missed
+            curs.execute(
+                "UPDATE partner_keys SET key = NULL, erased_at = now() WHERE partner_id = %s",
+                (person,),
+            )
+        assert b.cipher(person, create=False) is None
+    finally:
+        app.close()
+
+
+async def _run_all(hooks: list[Any]) -> None:
+    for hook in hooks:
+        result = hook()
+        if result is not None:
+            await result

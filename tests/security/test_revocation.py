@@ -193,3 +193,31 @@ def test_a_flood_of_bad_keys_neither_evicts_a_good_one_nor_queries_for_malformed
         after = keys.lookups
         assert _code(_post(app.base, good)) is None
         assert keys.lookups == after  # the good key is still cached
+
+
+def test_a_revocation_missed_while_reconnecting_closes_the_socket_once_reconnected(
+    db: Database, settings: Settings
+) -> None:
+    """The key is revoked behind the server's back (no notice) while its LISTEN
+    connection is cut: once it listens again it checks its sockets' keys and closes
+    them (4401), and trusts no look-up it cached before."""
+    key = api_keys.create_key(db.conninfo(), "missed", "viewer")
+    with instance(settings.model_copy(update=CACHED)) as app:
+        assert _code(_post(app.base, key)) is None
+        listener = app.runtime.listener
+        assert listener is not None
+
+        async def scenario() -> int | None:
+            async with websocket(app.base, key=key) as ws:
+                await ws.subscribe(SUBSCRIBE)
+                with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+                    conn.execute("UPDATE api_keys SET revoked_at = now() WHERE name = 'missed'")
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = %s",
+                        (listener.name,),
+                    )
+                return await _closed_with(ws, within=60)
+
+        assert asyncio.run(scenario()) == 4401
+        assert _code(_post(app.base, key)) == "UNAUTHENTICATED"
