@@ -115,7 +115,7 @@ def _workers(tmp_path: Path, count: int) -> Iterator[tuple[str, str]]:
     base = f"http://127.0.0.1:{port}"
     try:
         pids: set[int] = set()
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # first start: initdb, then two workers
         while len(pids) < count:
             assert process.poll() is None, "".join(output)
             assert time.monotonic() < deadline, f"workers seen: {pids}"
