@@ -43,12 +43,13 @@ def publish(
     channel: str,
     change: Callable[[psycopg.Cursor[Any]], T],
     subject: Callable[[T], str],
+    committed: Callable[[T], None] = lambda _: None,
     within: float = CONFIRM_WITHIN,
 ) -> T:
     """Runs `change` and the NOTIFY of `subject(what it returned)` in one transaction on
-    `conn` (an autocommit connection), then waits until every process listening at the
-    commit confirmed it (or `within` seconds pass). Returns what `change` returned; if it
-    raises, nothing is sent."""
+    `conn` (an autocommit connection), then `committed` (the sender's own part), then
+    waits until every process listening at the commit confirmed it (or `within` seconds
+    pass). Returns what `change` returned; if it raises, nothing is sent."""
     conn.execute(SQL("LISTEN {}").format(Identifier(CONFIRMED)))
     try:
         with conn.transaction():
@@ -60,6 +61,7 @@ def publish(
             # (A listener names itself only once it listens; one connecting later starts
             # with an empty cache.)
             expected = _listeners(cur)
+        committed(result)
         waiting = _await_confirmations(conn, token, expected, within)
     finally:
         conn.execute(SQL("UNLISTEN {}").format(Identifier(CONFIRMED)))

@@ -134,8 +134,8 @@ class KeyStore:
                 notices.KEY_ERASED,
                 lambda curs: curs.execute(self._erase, (partner_id,)),
                 lambda _: str(partner_id),
+                committed=lambda _: self._put(partner_id, _ERASED),
             )
-            self._put(partner_id, _ERASED)
 
     def forget(self, partner_id: UUID) -> None:
         """Drops a cached entry (another process erased the key): the next use reads the

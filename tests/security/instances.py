@@ -5,12 +5,18 @@ reach into one (`runtime`) and run a coroutine on its loop (`call`)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2 as httpx
@@ -93,3 +99,50 @@ def instance(settings: Settings) -> Iterator[Instance]:
         server.should_exit = True
         thread.join(30)
         loop.close()
+
+
+@contextmanager
+def serve_process(
+    env: dict[str, str], cwd: Path, *, workers: int = 1
+) -> Iterator[tuple[str, list[str]]]:
+    """`partnerbook serve [--workers N]` in its own process(es): (base URL, its output
+    lines so far), once every worker answered `/healthz`. Started with generous time:
+    a first start runs initdb, and the machine is shared."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 240
+        while len(pids) < workers:
+            assert process.poll() is None, "".join(output)
+            assert time.monotonic() < deadline, f"workers seen: {pids}"
+            try:
+                with ThreadPoolExecutor(8) as pool:
+                    pids |= set(pool.map(_pid, [base] * 4 * workers))
+            except (httpx.TransportError, ValueError, KeyError):
+                time.sleep(0.3)
+        yield base, output
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(10)
+
+
+def _pid(base: str) -> int:
+    with httpx.Client(timeout=5) as client:  # a fresh connection: either worker may take it
+        return int(client.get(f"{base}/healthz").json()["pid"])

@@ -6,12 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,9 +22,7 @@ from app.notices import NoticeListener
 from app.projections import api_keys
 from app.settings import Settings
 from app.shredding.keys import KeyStore
-from tests.e2e.test_server import serving
-from tests.e2e.ws_client import KEYS
-from tests.security.instances import ANONYMIZE, AS_OF, PERSON, free_port, instance
+from tests.security.instances import ANONYMIZE, AS_OF, PERSON, instance, serve_process
 
 OLD = {
     "name": "Zelda Quixotic-Marsh",
@@ -71,14 +63,15 @@ def test_an_erasure_through_one_instance_is_seen_by_the_other_at_once(
 def test_an_erasure_through_one_serve_process_is_seen_by_the_other_at_once(
     db: Database, tmp_path: Path
 ) -> None:
+    key = api_keys.create_key(db.conninfo(), "eraser", "admin")
     env = {"PARTNERBOOK_DATABASE_URL": db.url}
-    with serving(env, tmp_path) as a, serving(env, tmp_path) as b:
+    with serve_process(env, tmp_path) as (a, _), serve_process(env, tmp_path) as (b, _):
 
         def post(base: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
             response = httpx.post(
                 f"{base}/graphql",
                 json={"query": query, "variables": variables},
-                headers={"Authorization": f"Bearer {KEYS[a]}"},
+                headers={"Authorization": f"Bearer {key}"},
                 timeout=60,
             )
             body: dict[str, Any] = response.json()
@@ -92,63 +85,15 @@ def test_an_erasure_through_one_serve_process_is_seen_by_the_other_at_once(
         assert shows_nothing_old(post(b, AS_OF, {"id": person})["partnerAsOf"])
 
 
-@contextmanager
-def _workers(tmp_path: Path, count: int) -> Iterator[tuple[str, str]]:
-    """`serve --workers COUNT` on an embedded database: (base URL, the admin key)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PARTNERBOOK_DATABASE_URL": "",
-        "PARTNERBOOK_DATA_DIR": str(tmp_path / "data"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(count)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
-    reader.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        pids: set[int] = set()
-        deadline = time.monotonic() + 180  # first start: initdb, then two workers
-        while len(pids) < count:
-            assert process.poll() is None, "".join(output)
-            assert time.monotonic() < deadline, f"workers seen: {pids}"
-            try:
-                with ThreadPoolExecutor(8) as pool:
-                    pids |= set(pool.map(_pid, [base] * 16))
-            except (httpx.TransportError, ValueError, KeyError):
-                time.sleep(0.3)
-        printed = [line.strip() for line in output if line.strip().startswith("pb_")]
-        assert printed, "".join(output)
-        yield base, printed[0]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(10)
-
-
-def _pid(base: str) -> int:
-    with httpx.Client(timeout=5) as client:  # a fresh connection: either worker may take it
-        return int(client.get(f"{base}/healthz").json()["pid"])
-
-
 def test_with_two_workers_no_request_after_an_erasure_sees_the_old_values(
     tmp_path: Path,
 ) -> None:
     """Each worker has its own cache; a request goes to either. Before the erasure, both
     have read the person's past (16 requests over fresh connections); right after it,
     none of 16 may show an old value (before, 6 of 10 did, minutes later)."""
-    with _workers(tmp_path, 2) as (base, key):
+    env = {"PARTNERBOOK_DATABASE_URL": "", "PARTNERBOOK_DATA_DIR": str(tmp_path / "data")}
+    with serve_process(env, tmp_path, workers=2) as (base, output):
+        key = next(w for line in output for w in line.split() if w.startswith("pb_"))
 
         def post(query: str, variables: dict[str, Any]) -> dict[str, Any]:
             with httpx.Client(timeout=60) as client:

@@ -24,9 +24,8 @@ from app.cli import cli
 from app.database import Database
 from app.projections import api_keys
 from app.settings import Settings
-from tests.e2e.test_server import serving
 from tests.e2e.ws_client import Subscription, websocket
-from tests.security.instances import instance
+from tests.security.instances import instance, serve_process
 
 LIST = "{ partners(first: 1) { totalCount } }"
 SUBSCRIBE = "subscription { partnerChanged { partner { id } } }"
@@ -68,7 +67,7 @@ def test_keys_revoke_then_a_request_through_another_process_is_refused(
     key = api_keys.create_key(db.conninfo(), "leaving", "viewer")
     env = {"PARTNERBOOK_DATABASE_URL": db.url, "PARTNERBOOK_KEY_CACHE_SECONDS": "300"}
     monkeypatch.setenv("PARTNERBOOK_DATABASE_URL", db.url)
-    with serving(env, tmp_path) as base:
+    with serve_process(env, tmp_path) as (base, _):
         assert _code(_post(base, key)) is None  # looked up and cached
 
         async def scenario() -> tuple[str | None, float, int | None]:
