@@ -86,7 +86,8 @@ def list_() -> None:
 
 @keys.command("revoke")
 def revoke(name_or_id: str = typer.Argument(..., help="The key's name or id.")) -> None:
-    """Revokes a key; a running server refuses it within PARTNERBOOK_KEY_CACHE_SECONDS."""
+    """Revokes a key; returns once every running server process refuses it and has
+    closed its WebSockets."""
     try:
         row = api_keys.revoke_key(_conninfo(), name_or_id)
     except api_keys.ApiKeyError as error:

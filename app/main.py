@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -34,7 +35,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UnsetType
 
-from app import database, observability
+from app import database, notices, observability
 from app.application import Partnerbook
 from app.pool_check import check_unless_fresh
 from app.projections import api_keys, lag, stuck
@@ -78,6 +79,7 @@ class Runtime:
     pool: AsyncConnectionPool[Any]
     audit_projector: Projector | None = None
     audit_thread: threading.Thread | None = None
+    listener: notices.NoticeListener | None = None
 
 
 _BAD_KEY = "the API key is unknown, revoked or expired"
@@ -117,26 +119,28 @@ class KeyWatchingLegacyWS(BaseGraphQLWSHandler[Context, None]):
         await super().cleanup()
 
 
-async def watch_key(context: Context, key: str) -> None:
-    """Closes an open WebSocket (4401) once its key is revoked or expires: the key is
-    looked up again every `key_cache_seconds` (at least 1 s)."""
+async def watch_key(context: Context, principal: api_keys.Principal) -> None:
+    """Closes an open WebSocket (4401) once its key is revoked (a published notice, see
+    app/notices.py) or expires (at its `expires_at`)."""
     keys = context.services.keys
-    if keys is None:
+    if keys is None or context.disconnect is None:
         return
-    interval = max(1.0, keys.ttl)
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            principal = await keys.authenticate(key)
-        except Exception as error:
-            if not database.is_unavailable(error):
-                log.exception("cannot check the key of a WebSocket connection")
-            continue  # asked again next time
-        if principal is None:
-            if context.disconnect is not None:
-                with contextlib.suppress(Exception):
-                    await context.disconnect(4401, "API key revoked or expired")
-            return
+    disconnect = context.disconnect
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await disconnect(4401, "API key revoked or expired")
+
+    unwatch = keys.watch(principal, close)
+    try:
+        if principal.expires_at is None:
+            await asyncio.Event().wait()  # until cancelled when the socket ends
+        else:
+            left = (principal.expires_at - datetime.now(UTC)).total_seconds()
+            await asyncio.sleep(max(0.0, left))
+            await close()
+    finally:
+        unwatch()
 
 
 def stop_watching_key(context: Context) -> None:
@@ -164,8 +168,7 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
         return False
     context.principal = principal
     context.actor = principal.name
-    assert key is not None
-    context.key_watch = asyncio.create_task(watch_key(context, key))
+    context.key_watch = asyncio.create_task(watch_key(context, principal))
     return True
 
 
@@ -296,6 +299,15 @@ async def open_runtime(settings: Settings) -> Runtime:
         },
     )
     await waiter.start()
+    # One LISTEN connection: projected positions, and the erasures and revocations made
+    # by any process (for this one's caches).
+    listener = notices.NoticeListener(db.conninfo())
+    waiter.follow(listener)
+    if app.keys is not None:
+        app.keys.follow(listener)
+    keys = api_keys.KeyStore(pool, ttl=settings.key_cache_seconds)
+    keys.follow(listener)
+    await listener.start(wait=settings.connect_timeout)
     feed = ChangeFeed(pool)
     hub = SubscriptionHub(feed, waiter, settings.subscription_queue_size)
     services = Services(
@@ -308,18 +320,21 @@ async def open_runtime(settings: Settings) -> Runtime:
         hub=hub,
         waiter=waiter,
         limiter=anyio.CapacityLimiter(settings.command_threads),
-        keys=api_keys.KeyStore(pool, ttl=settings.key_cache_seconds),
+        keys=keys,
         outage=database.Outage(db.conninfo(), settings.connect_timeout),
     )
     hub.enrich = record_loader(services)
     await hub.start()
-    return Runtime(db, services, projector, thread, stop, pool, audit_projector, audit_thread)
+    return Runtime(
+        db, services, projector, thread, stop, pool, audit_projector, audit_thread, listener
+    )
 
 
 async def close_runtime(runtime: Runtime) -> None:
     runtime.stop.set()
     await runtime.services.hub.stop()
-    await runtime.services.waiter.stop()
+    if runtime.listener is not None:
+        await runtime.listener.stop()
     if runtime.projector_thread is not None:
         await _wake_projectors(runtime)
     await runtime.pool.close()

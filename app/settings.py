@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Request body size.")
     key_cache_seconds: float = Field(
-        default=5.0, ge=0, le=300, description="How long a key look-up is cached (revocation lag)."
+        default=5.0, ge=0, le=300, description="How long a good key's look-up is cached."
     )
     graphiql: bool = True
     duplicate_name_similarity: float = Field(

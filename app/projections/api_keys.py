@@ -1,15 +1,22 @@
-"""API keys in PostgreSQL: created and revoked by the CLI, looked up (with a short cache)
-by the server. A key is `pb_<prefix>_<secret>`: the prefix finds the row, the SHA-256 of
-the 256-bit secret is compared in constant time. The secret itself is never stored."""
+"""API keys in PostgreSQL: created and revoked by the CLI, looked up (with a cache) by the
+server. A key is `pb_<prefix>_<secret>`: the prefix finds the row, the SHA-256 of the
+256-bit secret is compared in constant time. The secret itself is never stored.
+
+A revocation is published (app/notices.py) and answers once every server process dropped
+the key and closed its WebSockets; expiry is checked against the clock on every use. The
+cache is for look-ups only: it never decides that a revoked key is still good."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
+import re
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from app import notices
 from app.projections.rows import dataclass_row
 
 ROLES = ("admin", "editor", "viewer", "auditor")
@@ -73,12 +81,15 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+_WELL_FORMED = re.compile(r"pb_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+"""What `create_key` makes: 6 random bytes in hex, then `token_urlsafe(32)`."""
+
+
 def split_key(key: str) -> tuple[str, str] | None:
-    """(prefix, secret) of a well-formed key, else None."""
-    parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != "pb" or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
+    """(prefix, secret) of a well-formed key, else None: a key of another length, prefix
+    or alphabet cannot exist, so it is refused without asking the database."""
+    found = _WELL_FORMED.fullmatch(key)
+    return (found[1], found[2]) if found else None
 
 
 def ensure_table(conninfo: str) -> None:
@@ -136,21 +147,32 @@ def revoke_key(conninfo: str, name_or_id: str) -> KeyRow:
         key_id: uuid.UUID | None = uuid.UUID(name_or_id)
     except ValueError:
         key_id = None
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        cur = conn.cursor(row_factory=dataclass_row(KeyRow))
+
+    def revoke(cur: psycopg.Cursor[Any]) -> KeyRow:
         row = cur.execute(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
             f"WHERE name = %s OR id = %s RETURNING {_COLUMNS}",
             (name_or_id, key_id),
         ).fetchone()
-    if row is None:
-        raise ApiKeyError(f"no key named {name_or_id!r}")
-    return row
+        if row is None:  # nothing to publish: the transaction ends without a notice
+            raise ApiKeyError(f"no key named {name_or_id!r}")
+        return KeyRow(*row)
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return notices.publish(conn, notices.API_KEY_REVOKED, revoke, lambda row: str(row.id))
+
+
+Close = Callable[[], Awaitable[None]]
+"""Closes one WebSocket (4401)."""
 
 
 class KeyStore:
-    """The server's look-up: one query per key per `ttl` seconds (so a revocation is
-    seen within `ttl`), `last_used_at` written at most once per `touch_every` seconds."""
+    """The server's look-up. Good keys are cached for `ttl` seconds (a re-read, for the
+    role and expiry; never the way a revocation is learnt), unknown ones in a separate
+    small cache that a flood can empty but that never evicts a good key; malformed keys
+    never reach the database. `last_used_at` is written at most once per `touch_every`
+    seconds. With `follow`, revocations arrive as notices: the key is refused from the
+    next request on, and the WebSockets opened with it are closed at once."""
 
     def __init__(
         self,
@@ -158,13 +180,24 @@ class KeyStore:
         ttl: float = 5.0,
         touch_every: float = 60.0,
         max_entries: int = 10_000,
+        max_unknown: int = 1024,
     ) -> None:
         self.pool = pool
         self.ttl = ttl
         self.touch_every = touch_every
         self.max_entries = max_entries
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self.max_unknown = max_unknown
+        self.lookups = 0
+        """Queries made to find a key (a test sees what the cache spared)."""
+        self._known: dict[str, tuple[float, Principal]] = {}
+        self._unknown: dict[str, float] = {}
         self._touched: dict[uuid.UUID, float] = {}
+        self._revoked: set[uuid.UUID] = set()
+        """Keys this process was told are revoked (a look-up in flight cannot bring one back)."""
+        self._epoch = 0
+        self._trusted = True
+        self._sockets: dict[uuid.UUID, set[Close]] = {}
+        self._closing: set[asyncio.Future[None]] = set()
 
     async def authenticate(self, key: str) -> Principal | None:
         """The principal of a valid key; None for a malformed, unknown, revoked or
@@ -176,15 +209,18 @@ class KeyStore:
         digest = _digest(secret)
         cache_key = f"{prefix}:{digest}"
         now = time.monotonic()
-        cached = self._cache.get(cache_key)
-        if cached is not None and cached[0] > now:
-            principal = cached[1]
+        known = self._known.get(cache_key)
+        if known is not None and known[0] > now and self._trusted:
+            principal: Principal | None = known[1]
+        elif self._unknown.get(cache_key, 0.0) > now:
+            return None
         else:
+            epoch = self._epoch
             principal = await self._load(prefix, digest)
-            if len(self._cache) >= self.max_entries:
-                self._cache.clear()
-            self._cache[cache_key] = (now + self.ttl, principal)
-        if principal is None:
+            # A revocation handled while this look-up ran may be the one it missed.
+            if epoch == self._epoch and self._trusted:
+                self._remember(cache_key, now + self.ttl, principal)
+        if principal is None or principal.key_id in self._revoked:
             return None
         if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
             return None
@@ -196,7 +232,19 @@ class KeyStore:
                 )
         return principal
 
+    def _remember(self, cache_key: str, until: float, principal: Principal | None) -> None:
+        if principal is None:
+            if len(self._unknown) >= self.max_unknown:
+                self._unknown.clear()
+            self._unknown[cache_key] = until
+            return
+        if len(self._known) >= self.max_entries:
+            # Only good keys are here: as many as the table holds, so this is a safety net.
+            self._known.clear()
+        self._known[cache_key] = (until, principal)
+
     async def _load(self, prefix: str, digest: str) -> Principal | None:
+        self.lookups += 1
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT id, name, role, hash, expires_at FROM api_keys "
@@ -207,3 +255,61 @@ class KeyStore:
         if row is None or not hmac.compare_digest(str(row[3]), digest):
             return None
         return Principal(key_id=row[0], name=row[1], role=row[2], expires_at=row[4])
+
+    # -- revocation ---------------------------------------------------------------------
+
+    def follow(self, listener: notices.NoticeListener) -> None:
+        """Takes revocations from `listener`. While it is not connected, every request
+        looks its key up; on each (re)connection the open WebSockets' keys are checked
+        again (a revocation may have been missed)."""
+        self._trust(False)
+        listener.on(notices.API_KEY_REVOKED, lambda subject: self.revoked(uuid.UUID(subject)))
+        listener.when_connected(self._reconnected)
+        listener.when_lost(lambda: self._trust(False))
+
+    def revoked(self, key_id: uuid.UUID) -> None:
+        """A revocation notice: the key is refused from now on, its WebSockets closed."""
+        self._revoked.add(key_id)
+        self._epoch += 1
+        for cache_key in [k for k, (_, p) in self._known.items() if p.key_id == key_id]:
+            del self._known[cache_key]
+        self._close(key_id)
+
+    def watch(self, principal: Principal, close: Close) -> Callable[[], None]:
+        """Calls `close` once the key is revoked; returns what stops watching."""
+        closers = self._sockets.setdefault(principal.key_id, set())
+        closers.add(close)
+        if principal.key_id in self._revoked:  # revoked while the socket was opening
+            self._close(principal.key_id)
+
+        def unwatch() -> None:
+            closers.discard(close)
+            if not closers and self._sockets.get(principal.key_id) is closers:
+                del self._sockets[principal.key_id]
+
+        return unwatch
+
+    def _close(self, key_id: uuid.UUID) -> None:
+        for close in list(self._sockets.pop(key_id, ())):
+            task = asyncio.ensure_future(close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    def _trust(self, trusted: bool) -> None:
+        self._trusted = trusted
+        self._epoch += 1
+        self._known.clear()
+
+    async def _reconnected(self) -> None:
+        self._trust(True)
+        watched = list(self._sockets)
+        if not watched:
+            return
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id FROM api_keys WHERE id = ANY(%s) AND revoked_at IS NULL", (watched,)
+            )
+            valid = {row[0] for row in await cur.fetchall()}
+        for key_id in watched:
+            if key_id not in valid:
+                self.revoked(key_id)

@@ -1,20 +1,20 @@
 """Read-your-writes: lets a request wait until the projections have passed a position,
-woken by the projector's NOTIFY rather than by polling."""
+woken by the projector's NOTIFY (on the process's notice listener, app/notices.py)
+rather than by polling."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import psycopg
 from psycopg.sql import SQL, Identifier
 
 from app.database import Database
+from app.notices import NoticeListener
 from app.projections.projector import PROJECTED_CHANNEL
 
 log = logging.getLogger(__name__)
-RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
 
 
 class ProjectionWaiter:
@@ -25,22 +25,24 @@ class ProjectionWaiter:
         self.projections = projections
         self.positions: dict[str, int] = dict.fromkeys(projections, 0)
         self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def position(self) -> int:
         """The position every projection has passed."""
         return min(self.positions.values(), default=0)
 
+    def follow(self, listener: NoticeListener) -> None:
+        """Takes the projector's NOTIFYs from `listener`; on each (re)connection reads
+        the positions it may have missed."""
+        listener.on(PROJECTED_CHANNEL, self._notified, confirm=False)
+        listener.when_connected(self._refresh)
+
     async def start(self) -> None:
         await self._refresh()
-        self._task = asyncio.create_task(self._listen(), name="projection-waiter")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def _notified(self, payload: str) -> None:
+        name, _, value = payload.rpartition(":")
+        await self._advance(name, int(value))
 
     async def wait_for(self, position: int | None, within: float) -> bool:
         """True once every projection has passed `position`; False after `within` s."""
@@ -80,29 +82,3 @@ class ProjectionWaiter:
                 row = await cur.fetchone()
                 if row is not None and row[0] is not None:
                     await self._advance(name, int(row[0]))
-
-    async def _listen(self) -> None:
-        """Follows the projector's NOTIFYs; reconnects with backoff (0.5 s doubling to
-        5 s) while the database is away, then refreshes what it may have missed."""
-        delay = RECONNECT_MIN
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.db.conninfo(), autocommit=True
-                ) as conn:
-                    await conn.execute(SQL("LISTEN {}").format(Identifier(PROJECTED_CHANNEL)))
-                    await self._refresh()
-                    delay = RECONNECT_MIN
-                    async for notify in conn.notifies():
-                        name, _, value = notify.payload.rpartition(":")
-                        await self._advance(name, int(value))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning(
-                    "lost the projection LISTEN connection; reconnecting in %.1f s",
-                    delay,
-                    exc_info=True,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX)

@@ -2,7 +2,13 @@
 
 Erasing a partner's data replaces its key by a tombstone (key NULL, erased_at set): the
 key's bytes are gone from the database, and no new key can ever be made for that partner
-(nothing written later could be readable again under a fresh key)."""
+(nothing written later could be readable again under a fresh key).
+
+Every process caches keys; an erasure is published (app/notices.py) in the transaction
+that deletes the key, and answers once every listening process dropped it. A process that
+follows notices trusts its cache only while its LISTEN connection is up, and never caches
+a key read while an erasure was being handled (the epoch): a read that began before the
+deletion and ended after the notice cannot leave the old key behind."""
 
 from __future__ import annotations
 
@@ -14,9 +20,9 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.postgres import PostgresDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+from app import notices
 
 KEY_BYTES = 32
 """AES-256."""
@@ -24,7 +30,9 @@ _ERASED = object()
 
 
 class KeyStore:
-    """Data keys by partner id, with an LRU cache of ready ciphers (and of tombstones)."""
+    """Data keys by partner id, with an LRU cache of ready ciphers (and of tombstones).
+
+    Without `follow` (a CLI command) the cache is trusted for the process's life."""
 
     def __init__(
         self,
@@ -38,6 +46,10 @@ class KeyStore:
         self.cache_size = cache_size
         self._cache: OrderedDict[UUID, object] = OrderedDict()
         self._lock = threading.Lock()
+        self._epoch = 0
+        """Bumped by every erasure notice and connection change: a key read across a bump
+        is used once but not cached."""
+        self._trusted = True
         t = self.table
         self._create = SQL(
             "CREATE TABLE IF NOT EXISTS {t} (partner_id uuid PRIMARY KEY, key bytea, "
@@ -79,53 +91,88 @@ class KeyStore:
         it never had one). With `create`, a partner without a row gets a key first."""
         found = self._cached(partner_id)
         if found is None:
-            if create:
-                self.ensure([partner_id])
-            else:
-                self.prefetch([partner_id])
-            found = self._cached(partner_id)
+            loaded = self.ensure([partner_id]) if create else self.prefetch([partner_id])
+            found = loaded.get(partner_id)
         return found if isinstance(found, AESGCM) else None
 
-    def prefetch(self, partner_ids: Iterable[UUID]) -> None:
-        """Loads the keys of these partners into the cache in one query."""
+    def prefetch(self, partner_ids: Iterable[UUID]) -> dict[UUID, object]:
+        """Loads the keys of these partners into the cache in one query; returns what it
+        read (also when the cache may not keep it)."""
         missing = self._missing(partner_ids)
-        if missing:
-            with self.datastore.transaction(commit=False) as curs:
-                self._load(curs, missing)
+        if not missing:
+            return {}
+        epoch = self._epoch
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select, (missing,))
+            rows = curs.fetchall()
+        return self._keep(epoch, {r["partner_id"]: _cipher_or_erased(r["key"]) for r in rows})
 
-    def ensure(self, partner_ids: Iterable[UUID]) -> None:
+    def ensure(self, partner_ids: Iterable[UUID]) -> dict[UUID, object]:
         """Makes sure each partner has a key row, creating keys in one statement; the keys
         are committed before this returns (so before any event encrypted with them)."""
         missing = self._missing(partner_ids)
         if not missing:
-            return
+            return {}
         fresh = [os.urandom(KEY_BYTES) for _ in missing]
+        epoch = self._epoch
         with self.datastore.get_connection() as conn:
             rows = conn.execute(self._insert, (missing, fresh, missing)).fetchall()
-        for row in rows:
-            self._put(row["partner_id"], _cipher_or_erased(row["key"]))
+        found = {r["partner_id"]: _cipher_or_erased(r["key"]) for r in rows}
+        self._keep(epoch, found)
         # A key a concurrent writer committed after this statement began is read now.
-        self.prefetch(missing)
+        return found | self.prefetch(missing)
 
     # -- erasing ------------------------------------------------------------------------
 
     def erase(self, partner_id: UUID) -> None:
-        """Deletes the partner's key for good (idempotent)."""
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._erase, (partner_id,))
-        self._put(partner_id, _ERASED)
+        """Deletes the partner's key for good (idempotent), publishing it in the same
+        transaction; returns once every listening process dropped the key (or after
+        `notices.CONFIRM_WITHIN` seconds, naming the silent ones in a warning)."""
+        with self.datastore.get_connection() as conn:
+            notices.publish(
+                conn,
+                notices.KEY_ERASED,
+                lambda curs: curs.execute(self._erase, (partner_id,)),
+                lambda _: str(partner_id),
+                committed=lambda _: self._put(partner_id, _ERASED),
+            )
 
     def forget(self, partner_id: UUID) -> None:
-        """Drops a cached entry (e.g. after another process erased the key)."""
+        """Drops a cached entry (another process erased the key): the next use reads the
+        table again."""
         with self._lock:
+            self._epoch += 1
             self._cache.pop(partner_id, None)
+
+    # -- following the other processes' erasures ----------------------------------------
+
+    def follow(self, listener: notices.NoticeListener) -> None:
+        """Takes erasures from `listener`; until it is connected, and whenever it is not,
+        every use reads the table (a missed notice cannot leave an erased key cached)."""
+        with self._lock:
+            self._trusted = False
+            self._epoch += 1
+            self._cache.clear()
+        listener.on(notices.KEY_ERASED, lambda subject: self.forget(UUID(subject)))
+        listener.when_connected(lambda: self._trust(True))
+        listener.when_lost(lambda: self._trust(False))
+
+    def _trust(self, trusted: bool) -> None:
+        with self._lock:
+            self._trusted = trusted
+            self._epoch += 1
+            self._cache.clear()
 
     # -- cache --------------------------------------------------------------------------
 
-    def _load(self, curs: Cursor[DictRow], ids: list[UUID]) -> None:
-        curs.execute(self._select, (ids,))
-        for row in curs.fetchall():
-            self._put(row["partner_id"], _cipher_or_erased(row["key"]))
+    def _keep(self, epoch: int, found: dict[UUID, object]) -> dict[UUID, object]:
+        """Caches what was read since `epoch`, unless an erasure notice (or a connection
+        change) came in between or the cache is not trusted now."""
+        with self._lock:
+            if self._trusted and self._epoch == epoch:
+                for partner_id, value in found.items():
+                    self._put_locked(partner_id, value)
+        return found
 
     def _missing(self, partner_ids: Iterable[UUID]) -> list[UUID]:
         with self._lock:
@@ -140,10 +187,13 @@ class KeyStore:
 
     def _put(self, partner_id: UUID, value: object) -> None:
         with self._lock:
-            self._cache[partner_id] = value
-            self._cache.move_to_end(partner_id)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._put_locked(partner_id, value)
+
+    def _put_locked(self, partner_id: UUID, value: object) -> None:
+        self._cache[partner_id] = value
+        self._cache.move_to_end(partner_id)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
 
 
 def _cipher_or_erased(key: bytes | None) -> object:
