@@ -55,8 +55,11 @@ class Attack:
 
 
 def operation(query: str, variables: dict[str, Any] | None = None) -> Callable[[int], bytes]:
-    body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    return lambda _: body
+    """The operation, its text different each time (a comment naming the iteration), as
+    an attacker would send it: a cache of documents by their text must not make a repeat
+    look cheap (the first fragment bomb cost seconds, its identical repeats 5 ms)."""
+    tail = json.dumps({"variables": variables or {}})[1:]
+    return lambda i: (json.dumps({"query": f"{query} # {i}"})[:-1] + ", " + tail).encode()
 
 
 def fragment_bomb(levels: int) -> str:
@@ -227,9 +230,18 @@ async def attacker(
             body = attack.body(i // len(plan))
             started = time.perf_counter()
             try:
-                status, payload = await asyncio.wait_for(
-                    conn.request("POST", "/graphql", body), ATTACK_TIMEOUT
-                )
+                try:
+                    status, payload = await asyncio.wait_for(
+                        conn.request("POST", "/graphql", body), ATTACK_TIMEOUT
+                    )
+                except (ConnectionResetError, asyncio.IncompleteReadError):
+                    # The server closed a keep-alive connection idle for a while (5 s),
+                    # or the last attack on it: once more on a new connection.
+                    await conn.close()
+                    started = time.perf_counter()
+                    status, payload = await asyncio.wait_for(
+                        conn.request("POST", "/graphql", body), ATTACK_TIMEOUT
+                    )
                 what = describe(status, payload)
             except TimeoutError:
                 what = "timeout"
