@@ -40,7 +40,7 @@ from app import database
 from app.database import Database
 from bench.core import ROOT, Progress, Result, Run, Sizes, console
 
-ALL = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P9")
+ALL = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P9", "A1")
 NAMES = {
     "P1": "createPartner over HTTP",
     "P2": "batched create",
@@ -50,8 +50,9 @@ NAMES = {
     "P6": "aggregate load",
     "P7": "mutation → visible",
     "P9": "API process RSS",
+    "A1": "partner(id) under attack",
 }
-SEEDED = {"P4", "P5", "P7", "P9"}
+SEEDED = {"P4", "P5", "P7", "P9", "A1"}
 SIZE_FLAGS = {
     "requests": (int, "P1: createPartner requests"),
     "clients": (int, "P1: concurrent clients"),
@@ -66,6 +67,9 @@ SIZE_FLAGS = {
     "updates": (int, "P7: update round trips"),
     "serve_seconds": (float, "P9: seconds of load while RSS is sampled"),
     "rounds": (int, "rounds of throughput figures (their median is reported)"),
+    "attack_reads": (int, "A1: partner(id) requests alone"),
+    "attack_requests": (int, "A1: most requests the attacker sends"),
+    "attack_seconds": (float, "A1: most seconds the attack lasts"),
     "topology": (
         str,
         "P1: one (the API runs its projector; default), projector (in a process of its "
@@ -159,7 +163,7 @@ def guarded(run: Run, bench_id: str, call: Callable[[], list[Result]]) -> list[R
 
 
 def run_all(run: Run, chosen: list[str], sizes: Sizes) -> list[Result]:
-    from bench import aggregates, freshness, projection, reads, writes
+    from bench import aggregates, attacks, freshness, projection, reads, writes
 
     results: list[Result] = []
     if "P1" in chosen:
@@ -186,6 +190,7 @@ def run_all(run: Run, chosen: list[str], sizes: Sizes) -> list[Result]:
         ("P6", lambda _: aggregates.p6(run, sizes)),
         ("P7", lambda t: freshness.p7(run, sizes, t)),
         ("P9", lambda t: reads.p9(run, sizes, t, partners)),
+        ("A1", lambda t: attacks.a1(run, sizes, t)),
     ]
     for bench_id, call in later:
         if bench_id not in chosen:

@@ -65,6 +65,13 @@ class Sizes:
     """P9: seconds of mixed load while RSS is sampled."""
     rounds: int = 3
     """Throughput figures are the median of this many rounds."""
+    attack_reads: int = 500
+    """A1: partner(id) requests of the ordinary client alone (under attack it reads for
+    as long as the attack lasts)."""
+    attack_requests: int = 340
+    """A1: the attacking client sends at most this many requests..."""
+    attack_seconds: float = 90.0
+    """A1: ...for at most this many seconds."""
     topology: str = "one"
     """P1's server: `one` API process running its projector (the default), `projector`
     (the API without it, `partnerbook projections run` in a process of its own) or
@@ -86,6 +93,9 @@ class Sizes:
             updates=20,
             serve_seconds=2.0,
             rounds=2,
+            attack_reads=40,
+            attack_requests=17,
+            attack_seconds=20.0,
         )
 
 

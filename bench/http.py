@@ -25,9 +25,11 @@ KEYS: dict[int, str] = {}
 class Connection:
     """One keep-alive connection to 127.0.0.1:port."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", key: str | None = None) -> None:
         self.host = host
         self.port = port
+        self.key = key
+        """The API key sent (default: the one KEYS registers for the port)."""
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -51,7 +53,7 @@ class Connection:
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         reader, writer = await self._open()
-        key = KEYS.get(self.port)
+        key = self.key or KEYS.get(self.port)
         auth = f"Authorization: Bearer {key}\r\n" if key else ""
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{auth}"

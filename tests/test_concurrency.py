@@ -30,7 +30,7 @@ def app(db: Database) -> Iterator[Partnerbook]:
     application.close()
 
 
-@pytest.mark.timeout(SECONDS + 120)
+@pytest.mark.timeout(SECONDS + 300)
 def test_writers_with_expected_versions_lose_nothing_and_double_nothing(
     app: Partnerbook,
 ) -> None:
@@ -43,10 +43,16 @@ def test_writers_with_expected_versions_lose_nothing_and_double_nothing(
     deadline = time.monotonic() + SECONDS
     start = threading.Barrier(THREADS)
 
+    def both_seen() -> bool:
+        # Past the deadline the writers go on until a success and a conflict were seen:
+        # what the test asserts must not depend on how much a loaded machine got done.
+        with lock:
+            return outcomes["success"] > 0 and outcomes["conflict"] > 0
+
     def writer(n: int) -> None:
         start.wait()
         i = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline or not both_seen():
             i += 1
             seen = app.repository.get(partner_id).version
             try:

@@ -38,7 +38,7 @@ def run_all(jobs: list[object]) -> list[object]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join()  # (a hang is ended by the test timeout)
     return results
 
 

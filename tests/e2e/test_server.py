@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 
 from app.database import Database
 from app.projections import api_keys
@@ -24,6 +25,11 @@ from tests.e2e.ws_client import KEYS
 CREATE = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {
   partner { id name } userErrors { code } } }"""
 LIST = "{ partners(first: 10) { totalCount nodes { name } } }"
+STARTUP_GUARD = 300
+"""Seconds a server (or its embedded PostgreSQL) may take to start or stop before the
+test calls it hung: a bound for a hang, not a timing (a loaded machine took 30-90 s to
+start `serve --workers 2` with a fresh embedded PostgreSQL, an idle one takes 5 s)."""
+pytestmark = pytest.mark.timeout(900)
 
 
 def _free_port() -> int:
@@ -62,7 +68,7 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     data_dir = env.get("PARTNERBOOK_DATA_DIR", str(cwd))
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP_GUARD
         while True:
             if process.poll() is not None:
                 reader.join(5)
@@ -72,7 +78,7 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "server did not start within 60 s"
+            assert time.monotonic() < deadline, f"server did not start within {STARTUP_GUARD} s"
             time.sleep(0.2)
         printed = [line.strip() for line in output if line.strip().startswith("pb_")]
         if key is None and printed:
@@ -106,8 +112,10 @@ def _env_without_database() -> dict[str, str]:
     return {"PARTNERBOOK_DATABASE_URL": ""}
 
 
-def test_serve_with_embedded_postgres_keeps_data_across_restarts(tmp_path: Path) -> None:
-    env = {**_env_without_database(), "PARTNERBOOK_DATA_DIR": str(tmp_path / "data")}
+def test_serve_with_embedded_postgres_keeps_data_across_restarts(
+    tmp_path: Path, embedded_home: Path
+) -> None:
+    env = {**_env_without_database(), "PARTNERBOOK_DATA_DIR": str(embedded_home / "data")}
     with serving(env, tmp_path) as base:
         assert KEYS[base].startswith("pb_")  # printed by the first start
         unauthenticated = httpx.post(f"{base}/graphql", json={"query": LIST}, timeout=10)
@@ -125,8 +133,8 @@ def test_serve_with_embedded_postgres_keeps_data_across_restarts(tmp_path: Path)
         post(base, CREATE, {"name": "Deco Addict"})
         assert post(base, LIST)["partners"]["totalCount"] == 2
     # SIGTERM stopped the server, and the embedded PostgreSQL with it.
-    deadline = time.monotonic() + 15
-    while (tmp_path / "data" / "pgdata" / "postmaster.pid").exists():
+    deadline = time.monotonic() + STARTUP_GUARD
+    while (embedded_home / "data" / "pgdata" / "postmaster.pid").exists():
         assert time.monotonic() < deadline, "the embedded PostgreSQL outlived the server"
         time.sleep(0.2)
 
@@ -139,19 +147,27 @@ def test_serve_with_a_database_url(db: Database, tmp_path: Path) -> None:
         assert health["status"] == "ok" and health["projectedPosition"] == 1
 
 
-def test_an_unreachable_database_is_reported_in_one_line_quickly(tmp_path: Path) -> None:
-    port = _free_port()  # nothing listens there
-    url = f"postgresql://postgres@127.0.0.1:{port}/nowhere"
+def _serve_until_it_exits(url: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(_free_port())],
         env={**os.environ, "PARTNERBOOK_DATABASE_URL": url},
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=30,
     )
-    assert time.monotonic() - started < 10
+    return time.monotonic() - started, result
+
+
+def test_an_unreachable_database_is_reported_in_one_line_quickly(tmp_path: Path) -> None:
+    port = _free_port()  # nothing listens there
+    url = f"postgresql://postgres@127.0.0.1:{port}/nowhere"
+    # "Quickly" against the same command refused before it connects (a URL that is not
+    # PostgreSQL's), measured here: the process's start-up is the machine's business.
+    alone, refused = _serve_until_it_exits("mysql://nowhere/at-all", tmp_path)
+    assert refused.returncode == 1, refused.stderr
+    seconds, result = _serve_until_it_exits(url, tmp_path)
+    assert seconds - alone < max(5.0, 2 * alone), (seconds, alone)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

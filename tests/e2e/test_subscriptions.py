@@ -10,7 +10,7 @@ import pytest
 
 from app.database import Database
 from tests.e2e.test_server import post, serving
-from tests.e2e.ws_client import websocket
+from tests.e2e.ws_client import until_subscribed, websocket
 
 COMPANY = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {
   partner { id } } }"""
@@ -34,6 +34,8 @@ PARTNERS = """subscription($ids: [ID!], $after: String) { partnerChanged(partner
   after: $after) { cursor eventType partner { id name } changes } }"""
 TIMELINE = """subscription($p: ID!, $after: String) { timeline(partnerId: $p, after: $after) {
   cursor kind summary partner { name } } }"""
+
+pytestmark = pytest.mark.timeout(900)  # servers start slowly on a loaded machine
 
 
 async def next_update(client: Any) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def test_activity_events_reach_the_subscribers_of_that_partner_only(api: str) ->
         async with websocket(base) as mine, websocket(base) as theirs:
             await mine.subscribe(ACTIVITIES, {"p": azure})
             await theirs.subscribe(ACTIVITIES, {"p": other})
-            await asyncio.sleep(0.3)  # let the subscriptions register
+            await until_subscribed(base, 2)
             first = new_id(base, SCHEDULE, "scheduleActivity", "activity", p=azure, d="2030-01-10")
             post(base, RESCHEDULE, {"id": first, "d": "2030-01-12"})
             post(base, COMPLETE, {"id": first})
@@ -97,7 +99,7 @@ def test_the_assignee_filter(api: str) -> None:
     async def scenario() -> None:
         async with websocket(base) as client:
             await client.subscribe(ACTIVITIES, {"a": ann})
-            await asyncio.sleep(0.3)
+            await until_subscribed(base, 1)
             post(base, SCHEDULE, {"p": azure, "d": "2030-01-10", "a": bob})
             mine = new_id(
                 base, SCHEDULE, "scheduleActivity", "activity", p=azure, d="2030-01-11", a=ann
@@ -116,7 +118,7 @@ def test_resuming_from_a_cursor_misses_nothing_and_repeats_nothing(api: str) -> 
     async def scenario() -> None:
         async with websocket(base) as client:
             await client.subscribe(PARTNERS, {"ids": [azure]})
-            await asyncio.sleep(0.3)
+            await until_subscribed(base, 1)
             for i in range(3):
                 post(base, RENAME, {"id": azure, "name": f"Azure {i}"})
             seen = [(await client.receive())["partnerChanged"] for _ in range(3)]
@@ -143,7 +145,7 @@ def test_a_companys_timeline_includes_its_contacts_over_the_legacy_protocol(api:
     async def scenario() -> None:
         async with websocket(base, legacy=True) as client:
             await client.subscribe(TIMELINE, {"p": azure})
-            await asyncio.sleep(0.3)
+            await until_subscribed(base, 1)
             post(base, PERSON, {"name": "Brandon", "parent": azure})
             entry = (await client.receive())["timeline"]
             assert (entry["kind"], entry["partner"]["name"]) == ("PARTNER_CREATED", "Brandon")
@@ -161,7 +163,7 @@ def test_a_change_through_one_process_reaches_a_subscriber_of_another(
         async def scenario() -> None:
             async with websocket(second) as client:
                 await client.subscribe(PARTNERS, {"ids": [azure]})
-                await asyncio.sleep(0.3)
+                await until_subscribed(second, 1)
                 post(first, RENAME, {"id": azure, "name": "Azure Interior"})
                 event = await next_update(client)
                 assert event["partner"]["name"] == "Azure Interior"
@@ -169,15 +171,15 @@ def test_a_change_through_one_process_reaches_a_subscriber_of_another(
         asyncio.run(scenario())
 
 
-def test_two_processes_on_one_embedded_data_directory(tmp_path: Path) -> None:
-    env = {"PARTNERBOOK_DATABASE_URL": "", "PARTNERBOOK_DATA_DIR": str(tmp_path / "data")}
+def test_two_processes_on_one_embedded_data_directory(tmp_path: Path, embedded_home: Path) -> None:
+    env = {"PARTNERBOOK_DATABASE_URL": "", "PARTNERBOOK_DATA_DIR": str(embedded_home / "data")}
     with serving(env, tmp_path) as first, serving(env, tmp_path) as second:
         azure = new_id(first, COMPANY, "createPartner", "partner", name="Azure")
 
         async def scenario() -> None:
             async with websocket(second) as client:
                 await client.subscribe(PARTNERS, {"ids": [azure]})
-                await asyncio.sleep(0.3)
+                await until_subscribed(second, 1)
                 post(first, RENAME, {"id": azure, "name": "Azure Interior"})
                 event = await next_update(client)
                 assert event["partner"]["name"] == "Azure Interior"

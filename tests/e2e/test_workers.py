@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 
-from tests.e2e.test_server import CREATE, LIST, _free_port, post
+from tests.e2e.test_server import CREATE, LIST, STARTUP_GUARD, _free_port, post
 from tests.e2e.ws_client import KEYS
+
+pytestmark = pytest.mark.timeout(900)  # servers start slowly on a loaded machine
 
 
 def _health(base: str) -> dict[str, Any]:
@@ -27,9 +30,9 @@ def _health(base: str) -> dict[str, Any]:
         return body
 
 
-def test_two_workers_answer_and_one_projects(tmp_path: Path) -> None:
+def test_two_workers_answer_and_one_projects(tmp_path: Path, embedded_home: Path) -> None:
     port = _free_port()
-    data = tmp_path / "data"
+    data = embedded_home / "data"
     env = {
         **os.environ,
         "PARTNERBOOK_DATABASE_URL": "",
@@ -51,7 +54,7 @@ def test_two_workers_answer_and_one_projects(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         seen: dict[int, bool] = {}
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + STARTUP_GUARD
         with ThreadPoolExecutor(8) as pool:
             while len(seen) < 2 or not any(seen.values()):
                 assert process.poll() is None, "the server exited"
@@ -94,7 +97,7 @@ def test_two_workers_answer_and_one_projects(tmp_path: Path) -> None:
         {"level", "logger", "message", "request_id"} <= r.keys() for r in records
     )
     # The embedded PostgreSQL stopped with the last process.
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + STARTUP_GUARD
     while (data / "pgdata" / "postmaster.pid").exists():
         assert time.monotonic() < deadline, "the embedded PostgreSQL outlived the server"
         time.sleep(0.2)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx2 as httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 
@@ -25,8 +27,9 @@ class Subscription:
         await self.ws.send(json.dumps({"id": op_id, "type": kind, "payload": payload}))
         return op_id
 
-    async def receive(self, within: float = 10.0) -> dict[str, Any]:
-        """The next data message (fails on an error message or a timeout)."""
+    async def receive(self, within: float = 60.0) -> dict[str, Any]:
+        """The next data message (fails on an error message, or after `within` seconds: a
+        bound for a lost message, generous for a loaded machine)."""
         while True:
             async with asyncio.timeout(within):
                 message = json.loads(await self.ws.recv())
@@ -64,8 +67,22 @@ async def websocket(
     async with connect(url, subprotocols=[protocol]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         while True:
-            ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
             if ack["type"] == "connection_ack":
                 break
             assert ack["type"] in ("ka",), ack
         yield Subscription(ws, legacy)
+
+
+async def until_subscribed(base_url: str, count: int) -> None:
+    """Waits until the server (one process) has `count` live subscriptions registered:
+    an event recorded from then on reaches them. Progress, not a pause: a fixed sleep let
+    a slow machine make its change before the subscription was in place, and the
+    subscription (which starts at its process's position) never saw it."""
+    pattern = re.compile(r"^partnerbook_subscribers (\S+)$", re.MULTILINE)
+    async with httpx.AsyncClient(timeout=30) as http:
+        while True:
+            found = pattern.search((await http.get(f"{base_url}/metrics")).text)
+            if found and float(found.group(1)) >= count:
+                return
+            await asyncio.sleep(0.02)

