@@ -86,12 +86,12 @@ def test_an_erasure_through_one_serve_process_is_seen_by_the_other_at_once(
 
 
 def test_with_two_workers_no_request_after_an_erasure_sees_the_old_values(
-    tmp_path: Path,
+    tmp_path: Path, embedded_home: Path
 ) -> None:
     """Each worker has its own cache; a request goes to either. Before the erasure, both
     have read the person's past (16 requests over fresh connections); right after it,
     none of 16 may show an old value (before, 6 of 10 did, minutes later)."""
-    env = {"PARTNERBOOK_DATABASE_URL": "", "PARTNERBOOK_DATA_DIR": str(tmp_path / "data")}
+    env = {"PARTNERBOOK_DATABASE_URL": "", "PARTNERBOOK_DATA_DIR": str(embedded_home)}
     with serve_process(env, tmp_path, workers=2) as (base, output):
         key = next(w for line in output for w in line.split() if w.startswith("pb_"))
 

