@@ -59,6 +59,22 @@ class Services:
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
 
+class Loader(DataLoader[K, V]):
+    """strawberry's DataLoader, never joining a batch whose every caller went away.
+
+    When every future of a batch is cancelled (a stopped subscription, a dropped
+    request) after its dispatch task was created but before that task ran, strawberry
+    cancels the task, so the batch is never dispatched, yet it stays the loader's
+    current batch: a later `load()` joins it and waits forever. A long-lived connection
+    keeps its loaders, so the next subscription on it hung. Such a batch is dropped."""
+
+    def load(self, key: K) -> Awaitable[V]:
+        batch = self.batch
+        if batch is not None and batch.tasks and all(t.future.cancelled() for t in batch.tasks):
+            self.batch = None  # nobody waits on it: a fresh batch, dispatched anew
+        return super().load(key)
+
+
 @dataclass
 class Context:
     services: Services
@@ -85,7 +101,7 @@ class Context:
     # when first used: most requests use one or two of them.
 
     def _loader(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
-        return DataLoader(load_fn=load_fn, cache=not self.long_lived)
+        return Loader(load_fn=load_fn, cache=not self.long_lived)
 
     @cached_property
     def partners(self) -> DataLoader[UUID, PartnerRow | None]:
