@@ -149,7 +149,9 @@ def test_a_variable_default_with_nul_is_refused(client: TestClient, db: Database
     assert event_count(db) == before
 
 
-def test_import_rows_with_poison_text_are_refused_naming_row_and_field(client: TestClient, db: Database) -> None:
+def test_import_rows_with_poison_text_are_refused_naming_row_and_field(
+    client: TestClient, db: Database
+) -> None:
     before = event_count(db)
     query = """mutation($input: ImportPartnersInput!) { importPartners(input: $input) {
       created userErrors { code } } }"""
