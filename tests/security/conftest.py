@@ -7,9 +7,7 @@ absolute time: the machine is shared)."""
 
 from __future__ import annotations
 
-import socket
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,21 +15,13 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 
 from app.database import Database
-from app.main import create_app
 from app.projections import api_keys
 from app.settings import Settings
+from tests.security.instances import instance
 
 ROLES = ("admin", "editor", "viewer", "auditor")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -85,23 +75,9 @@ class Live:
 def live(db: Database, settings: Settings) -> Iterator[Live]:
     """The app served by uvicorn on a free loopback port, with a key per role."""
     keys = {role: api_keys.create_key(db.conninfo(), f"sec-{role}", role) for role in ROLES}
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="security-uvicorn", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "uvicorn exited before it started"
-        assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
-        time.sleep(0.05)
-    result = Live(base=base, keys=keys, db=db, settings=settings)
-    try:
-        yield result
-    finally:
-        result.http.close()
-        server.should_exit = True
-        thread.join(30)
+    with instance(settings) as running:
+        result = Live(base=running.base, keys=keys, db=db, settings=settings)
+        try:
+            yield result
+        finally:
+            result.http.close()
