@@ -271,7 +271,7 @@ class Guard(SchemaExtension):
         ]
         if len(chosen) == 1:
             # Costs nothing that grows with the document: a viewer's mutation stops here.
-            reason = refusal(principal.role, chosen[0].operation, ())
+            reason = operation_refusal(principal.role, chosen[0].operation, ())
             if reason is not None:
                 return Forbidden(reason)
         walked = walk_cached(schema, document, operation_name, variables, self.limits.default_page)
