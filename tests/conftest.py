@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 from starlette.testclient import TestClient
 
 from app import database
@@ -166,6 +167,23 @@ def event_count(db: Database) -> int:
         except psycopg.errors.UndefinedTable:
             return 0
         return int(row[0]) if row else 0
+
+
+def table_rows(db: Database, table: str) -> list[tuple[Any, ...]]:
+    """Every row of `table`, in an order fixed by all its columns (as text): two tables
+    with the same rows compare equal whatever order they were written in."""
+    with psycopg.connect(db.conninfo()) as conn:
+        columns = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                " ORDER BY ordinal_position",
+                (table,),
+            )
+        ]
+        order = SQL(", ").join(SQL("{}::text").format(Identifier(c)) for c in columns)
+        query = SQL("SELECT * FROM {} ORDER BY {}").format(Identifier(table), order)
+        return [tuple(r) for r in conn.execute(query)]
 
 
 class GraphQLError(AssertionError):

@@ -17,12 +17,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
 from app.database import Database
 from app.domain.audited import Audit
 from app.projections.projector import Projector, RegistryProjection, construct_view
+from tests.conftest import table_rows
 
 KILLS = 20
 AUDIT = Audit(actor="fault-test", request_id="r-1")
@@ -52,21 +52,6 @@ def _fill(app: Partnerbook) -> int:
         )
     recorder: Any = app.recorder
     return int(recorder.max_notification_id() or 0)
-
-
-def _rows(db: Database, table: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(db.conninfo()) as conn:
-        columns = [
-            r[0]
-            for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-                " ORDER BY ordinal_position",
-                (table,),
-            )
-        ]
-        order = SQL(", ").join(SQL("{}::text").format(Identifier(c)) for c in columns)
-        query = SQL("SELECT * FROM {} ORDER BY {}").format(Identifier(table), order)
-        return [tuple(r) for r in conn.execute(query)]
 
 
 def _position(db: Database) -> int:
@@ -134,7 +119,7 @@ def test_a_projector_killed_mid_batch_resumes_exactly_once(db: Database) -> None
         live_names = live_view.table_names
         live_view.datastore.close()
         for name, clean_name in zip(live_names, clean_view.table_names, strict=True):
-            live_rows, clean_rows = _rows(db, name), _rows(db, clean_name)
+            live_rows, clean_rows = table_rows(db, name), table_rows(db, clean_name)
             assert live_rows == clean_rows, name
             assert live_rows or name not in ("partners", "timeline"), name
     finally:

@@ -31,6 +31,7 @@ from app.projections.projector import (
     construct_audit_view,
     construct_view,
 )
+from tests.conftest import table_rows
 from tests.security.conftest import Live
 
 AUDIT = Audit(actor="poison-test", request_id="r-poison")
@@ -60,25 +61,6 @@ def _raw_update(app: Partnerbook, partner_id: UUID, changes: dict[str, Any]) -> 
     [position] = app.recorder.insert_events([app.mapper.to_stored_event(event)])
     assert position is not None
     return int(position)
-
-
-def _rows(db: Database, table: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(db.conninfo()) as conn:
-        columns = [
-            r[0]
-            for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-                " ORDER BY ordinal_position",
-                (table,),
-            )
-        ]
-        order = SQL(", ").join(SQL("{}::text").format(Identifier(c)) for c in columns)
-        return [
-            tuple(r)
-            for r in conn.execute(
-                SQL("SELECT * FROM {} ORDER BY {}").format(Identifier(table), order)
-            )
-        ]
 
 
 def _names(db: Database, table: str = "partners") -> set[str]:
@@ -130,7 +112,7 @@ def test_poison_text_in_the_store_projects_and_a_rebuild_equals_incremental(
         clean = Projector(app, RegistryProjection(clean_view), db, batch_size=500)
         assert clean.catch_up() == head
         for name, clean_name in zip(live_view.table_names, clean_view.table_names, strict=True):
-            assert _rows(db, name) == _rows(db, clean_name), name
+            assert table_rows(db, name) == table_rows(db, clean_name), name
 
         # The chain hash works on the stored bytes: it passes them all as well.
         chain = Projector(app, AuditProjection(audit_view), db)
