@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from starlette.applications import Starlette
 
 from app.main import Runtime, create_app
 from app.settings import Settings
+from tests.e2e.test_server import _free_port
 
 T = TypeVar("T")
 PERSON = """mutation($name: String!, $email: String!, $phone: String!) {
@@ -35,13 +35,6 @@ AS_OF = """query($id: ID!) { partnerAsOf(id: $id, version: 1) {
   name email phone address { street } } }"""
 ANONYMIZE = """mutation($id: ID!) { anonymizePartner(input: {id: $id, reason: "request"}) {
   userErrors { code message } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -79,7 +72,7 @@ class Instance:
 
 @contextmanager
 def instance(settings: Settings) -> Iterator[Instance]:
-    port = free_port()
+    port = _free_port()
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
@@ -108,7 +101,7 @@ def serve_process(
     """`partnerbook serve [--workers N]` in its own process(es): (base URL, its output
     lines so far), once every worker answered `/healthz`. Started with generous time:
     a first start runs initdb, and the machine is shared."""
-    port = free_port()
+    port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, **env},
