@@ -57,7 +57,7 @@ from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context, Services
 from app.schema.errors import DATABASE_UNAVAILABLE
 from app.schema.http import StrictGraphQL
-from app.schema.limits import BodyLimit
+from app.schema.limits import BodyLimit, Limits
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
 from app.schema.schema import build_schema
@@ -457,14 +457,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = copy.copy(
         build_schema(
             introspection=settings.introspection,
-            max_depth=settings.max_depth,
-            max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
-            max_cost=settings.max_cost,
-            max_batch=settings.max_batch,
-            max_fields=settings.max_fields,
-            max_filter_depth=settings.max_filter_depth,
-            max_filter_leaves=settings.max_filter_leaves,
+            limits=Limits(
+                max_depth=settings.max_depth,
+                max_aliases=settings.max_aliases,
+                max_fields=settings.max_fields,
+                max_cost=settings.max_cost,
+                max_batch=settings.max_batch,
+                max_filter_depth=settings.max_filter_depth,
+                max_filter_leaves=settings.max_filter_leaves,
+            ),
         )
     )
     # First, so it times the whole operation; the Guard stays the last extension.

@@ -80,30 +80,15 @@ class PartnerbookSchema(strawberry.Schema):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @functools.cache
 def build_schema(
-    *,
-    introspection: bool = True,
-    max_depth: int = 15,
-    max_aliases: int = 30,
-    max_tokens: int = 5000,
-    max_cost: int = 10_000,
-    max_batch: int = 100,
-    max_fields: int = 2000,
-    max_filter_depth: int = 10,
-    max_filter_leaves: int = 500,
+    *, introspection: bool = True, max_tokens: int = 5000, limits: Limits = DEFAULT_LIMITS
 ) -> strawberry.Schema:
     """The schema for these limits; built once per process for each set of them (building
     takes ~0.1 s). Callers that set `extensions` of their own take a copy (`copy.copy`)."""
-    limits = Limits(
-        max_depth=max_depth,
-        max_aliases=max_aliases,
-        max_fields=max_fields,
-        max_cost=max_cost,
-        max_batch=max_batch,
-        max_filter_depth=max_filter_depth,
-        max_filter_leaves=max_filter_leaves,
-    )
     bound_validation()
     extensions: list[Any] = [
         MaskInternalErrors,
