@@ -37,6 +37,7 @@ from strawberry.types.unset import UnsetType
 
 from app import database, notices, observability
 from app.application import Partnerbook
+from app.lane_process import LaneProcess, renice_backend
 from app.pool_check import check_unless_fresh
 from app.projections import api_keys, lag, stuck
 from app.projections.catalog_queries import CatalogDirectory
@@ -57,6 +58,7 @@ from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context, Services
 from app.schema.errors import DATABASE_UNAVAILABLE
 from app.schema.http import StrictGraphQL
+from app.schema.lane import HeavyLane, LanePolicy
 from app.schema.limits import BodyLimit, Limits
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
@@ -288,6 +290,8 @@ async def open_runtime(settings: Settings) -> Runtime:
         # A connection broken by a database restart is replaced, not handed to a query
         # (checked with a round trip when its last check is over a second old).
         check=check_unless_fresh,
+        # In a lane process (app/lane_process.py): its sessions at the lane's priority.
+        configure=_renice if settings.heavy_renice_database else None,
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
     waiter = ProjectionWaiter(
@@ -330,6 +334,10 @@ async def open_runtime(settings: Settings) -> Runtime:
     )
 
 
+async def _renice(conn: Any) -> None:
+    renice_backend(conn)
+
+
 async def close_runtime(runtime: Runtime) -> None:
     runtime.stop.set()
     await runtime.services.hub.stop()
@@ -361,14 +369,26 @@ async def _wake_projectors(runtime: Runtime) -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
+    lane = _LaneSlot()
+
     @contextlib.asynccontextmanager
     async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
         runtime = await open_runtime(settings)
         starlette.state.runtime = runtime
+        if settings.heavy_lane:
+            renice = settings.heavy_renice_database
+            lane.process = LaneProcess(
+                settings, runtime.db.dsn, runtime.db.embedded if renice is None else renice
+            )
+            await lane.process.start()
+        starlette.state.lane = lane.process
         log.info("Partnerbook ready; database %s", runtime.db.url)
         try:
             yield
         finally:
+            if lane.process is not None:
+                await lane.process.stop()
+                lane.process = None
             await close_runtime(runtime)
             if runtime.db.embedded and multiprocessing.parent_process() is not None:
                 # A `serve --workers N` worker: uvicorn ends it by a signal, past atexit.
@@ -386,6 +406,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "status": "ok",
                 "projectedPosition": runtime.services.waiter.position,
                 "projectorActive": runtime.projector.is_active.is_set(),
+                "heavyLane": _lane_state(request.app.state.lane),
                 "pid": os.getpid(),
             }
         )
@@ -453,20 +474,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
+    limits = Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_fields=settings.max_fields,
+        max_cost=settings.max_cost,
+        max_batch=settings.max_batch,
+        max_filter_depth=settings.max_filter_depth,
+        max_filter_leaves=settings.max_filter_leaves,
+    )
     # A copy of the process's schema: the metrics extension is this app's own.
     schema = copy.copy(
         build_schema(
             introspection=settings.introspection,
             max_tokens=settings.max_tokens,
-            limits=Limits(
-                max_depth=settings.max_depth,
-                max_aliases=settings.max_aliases,
-                max_fields=settings.max_fields,
-                max_cost=settings.max_cost,
-                max_batch=settings.max_batch,
-                max_filter_depth=settings.max_filter_depth,
-                max_filter_leaves=settings.max_filter_leaves,
-            ),
+            limits=limits,
         )
     )
     # First, so it times the whole operation; the Guard stays the last extension.
@@ -488,5 +510,48 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                HeavyLane,
+                schema=lambda: schema._schema,
+                lane=lane,
+                authenticate=_authenticator,
+                policy=LanePolicy(
+                    cost=settings.heavy_cost,
+                    body_bytes=settings.heavy_body_bytes,
+                    concurrency=settings.heavy_concurrency,
+                    per_key=settings.heavy_per_key,
+                    queue=settings.heavy_queue,
+                ),
+                limits=limits,
+                max_tokens=settings.max_tokens,
+                count=lambda outcome: metrics.heavy_lane.labels(outcome).inc(),
+            ),
+        ],
     )
+
+
+def _lane_state(lane: LaneProcess | None) -> str:
+    """`off` (heavy_lane false, or this is the lane), `ready`, or `starting` (also while
+    it restarts: heavy requests run in this process meanwhile)."""
+    if lane is None:
+        return "off"
+    return "ready" if lane.socket_path is not None else "starting"
+
+
+class _LaneSlot:
+    """The lane process of this app, once its lifespan has started one."""
+
+    process: LaneProcess | None = None
+
+    @property
+    def socket_path(self) -> str | None:
+        return self.process.socket_path if self.process is not None else None
+
+
+def _authenticator(scope: Any) -> Any:
+    runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+    if runtime is None or runtime.services.keys is None:
+        return None
+    return runtime.services.keys.authenticate

@@ -145,6 +145,13 @@ class Metrics:
             ["code"],
             registry=r,
         )
+        self.heavy_lane = Counter(
+            "partnerbook_heavy_lane_requests_total",
+            "Heavy requests by outcome: forwarded to the lane, rate_limited (the key's share "
+            "was taken), busy (the lane was full), here (the lane was not running).",
+            ["outcome"],
+            registry=r,
+        )
         self.lag = Gauge(
             "partnerbook_projection_lag_events",
             "Events in the log not yet projected (last notification id - tracking position).",

@@ -82,6 +82,31 @@ class Settings(BaseSettings):
         default=1000, ge=0, description="Unprojected events above which /readyz says 503."
     )
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    heavy_lane: bool = Field(
+        default=True,
+        description="Run expensive operations in a second process of lower CPU priority.",
+    )
+    heavy_cost: int = Field(
+        default=100, ge=1, description="Nodes an operation may return from which it is heavy."
+    )
+    heavy_body_bytes: int = Field(
+        default=16_384, ge=1024, description="Request bodies larger than this are heavy."
+    )
+    heavy_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Heavy requests running at once per API process."
+    )
+    heavy_per_key: int = Field(
+        default=2, ge=1, le=1000, description="Heavy requests one key may have in the lane."
+    )
+    heavy_queue: int = Field(
+        default=64, ge=1, le=10_000, description="Heavy requests in the lane per API process."
+    )
+    heavy_nice: int = Field(default=10, ge=0, le=19, description="The lane's CPU niceness.")
+    heavy_renice_database: bool | None = Field(
+        default=None,
+        description="Lower the priority of the lane's database sessions too (a server on "
+        "this machine); unset: only for the embedded server.",
+    )
     graceful_shutdown_seconds: int = Field(
         default=10, ge=0, le=3600, description="On SIGTERM, how long open requests may finish."
     )

@@ -279,9 +279,11 @@ def serving(
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited during start-up:\n{server.log_tail()}")
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                # Partnerbook's heavy lane (a second process) starts after the API answers.
+                if health.status_code == 200 and health.json().get("heavyLane") != "starting":
                     break
-            except httpx.TransportError:
+            except (httpx.TransportError, ValueError):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not start within {timeout:.0f} s")

@@ -130,7 +130,13 @@ def db(databases: DatabaseSupply) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
-    return Settings(database_url=db.dsn, data_dir=tmp_path / "data", read_your_writes_timeout=10)
+    # The heavy lane (a second process per app) has its own tests: test_heavy_lane.py.
+    return Settings(
+        database_url=db.dsn,
+        data_dir=tmp_path / "data",
+        read_your_writes_timeout=10,
+        heavy_lane=False,
+    )
 
 
 @pytest.fixture
