@@ -29,6 +29,8 @@ from app.settings import Settings
 
 log = logging.getLogger("partnerbook.lane")
 
+LANE_POOL_TIMEOUT = 30.0
+"""Seconds a query of the lane may wait for a pooled connection (see Settings.pool_timeout)."""
 READY_SECONDS = 120.0
 """How long a starting lane process may take to answer (imports, pools: ~2 s when quiet)."""
 
@@ -44,6 +46,9 @@ class LaneProcess:
             "heavy_lane": False,
             "workers": 1,
             "heavy_renice_database": renice_database,
+            # A heavy page runs many queries at once, at a low priority: they may queue
+            # for the pool longer than a cheap request would.
+            "pool_timeout": max(LANE_POOL_TIMEOUT, settings.pool_timeout or 0),
         }
         self._settings_line = json.dumps(lane_settings).encode() + b"\n"
         self._directory = tempfile.mkdtemp(prefix="partnerbook-lane-")

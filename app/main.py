@@ -286,7 +286,8 @@ async def open_runtime(settings: Settings) -> Runtime:
             "autocommit": True,
             "options": database.statement_timeout_option(settings.statement_timeout),
         },
-        timeout=settings.connect_timeout,  # while the database is down: 503 after this
+        # While the database is down (or every connection is busy): 503 after this.
+        timeout=settings.pool_timeout or settings.connect_timeout,
         # A connection broken by a database restart is replaced, not handed to a query
         # (checked with a round trip when its last check is over a second old).
         check=check_unless_fresh,

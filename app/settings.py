@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds one statement of the read pool may run (0: no limit); API only.",
     )
+    pool_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=600,
+        description="Seconds a read waits for a connection of the read pool before it "
+        "answers DATABASE_UNAVAILABLE (unset: connect_timeout; the heavy lane waits 30 s).",
+    )
     event_store_pool_size: int = Field(default=8, ge=1, le=200)
     command_threads: int = Field(
         default=16, ge=1, le=256, description="Bound on concurrent event-store calls."
