@@ -30,7 +30,8 @@ class DatabaseSupply:
         template = database.create_database(self.server, self.template)
         database.prepare(template, 5)
         # The application's own start creates its tables (event store, read models, keys).
-        with TestClient(create_app(Settings(database_url=template.dsn, data_dir=data_dir))):
+        creating = Settings(database_url=template.dsn, data_dir=data_dir, heavy_lane=False)
+        with TestClient(create_app(creating)):
             pass
         self._workers = ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-databases")
         self._ready: deque[Future[Database]] = deque(self._copy_soon() for _ in range(ready))
