@@ -50,8 +50,6 @@ ALLOWED: dict[str, str] = {
     "schema/catalogs/operations.py::_query.entries": "to shrink: catalog queries findable by name",
     "schema/history.py::HistoryQueries.partner_as_of": "to shrink: as-of use case (issue 17)",
     "schema/imports.py::ImportMutations.import_partners": "to shrink: import use case (issue 17)",
-    "schema/limits.py": "to shrink: operation limits",
-    "schema/limits.py::_Walker.shape": "to shrink: operation limits",
     "schema/live/subscriptions.py::Subscription.activity_changed": "to shrink: thin resolver",
     "schema/live/subscriptions.py::Subscription.partner_changed": "to shrink: thin resolver",
     "schema/merging.py::MergeQueries.duplicate_candidates": "to shrink: thin resolver",
