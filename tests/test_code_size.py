@@ -25,8 +25,6 @@ ALLOWED: dict[str, str] = {
     "cli_data.py::import_partners": "to shrink: CLI import command",
     "cli_demo.py::demo": "to shrink: CLI demo command",
     "cli_projections.py::verify": "to shrink: CLI audit verify command",
-    "demo.py": "to shrink: demo data",
-    "demo.py::DemoFactory.company": "to shrink: demo data",
     "domain/document.py::Document.record": "to shrink: typed state (issue 17)",
     "domain/odoo_columns.py::read_row": "to shrink: one Odoo column map (issue 17)",
     "domain/partner.py": "to shrink: typed partner state (issue 17)",
