@@ -286,32 +286,35 @@ def verify(
             f"(chain intact up to notification {verdict.position})",
             err=True,
         )
-    heads_ok = True
-    if noted:
-        check = audit.check_heads(db.conninfo(), noted)
-        heads_ok = check.ok
-        if check.ok:
-            typer.echo(f"OK: the event table still hashes to the {check.checked} noted head(s)")
-        else:
-            position = check.differs_at
-            since = (
-                f"after notification {check.matches_up_to}, whose noted head still matches"
-                if check.matches_up_to
-                else "from the first notification"
-            )
-            found = (
-                f"it hashes to {check.found.hex()}"
-                if check.found
-                else f"the log ends at notification {check.last_position}"
-            )
-            typer.echo(
-                f"TAMPERED: notification {position}: the event table up to it no longer "
-                f"hashes to the noted head {noted[position or 0].hex()} ({found}); an event "
-                f"up to it, {since}, was changed, removed or inserted",
-                err=True,
-            )
+    heads_ok = _noted_heads_hold(db.conninfo(), noted) if noted else True
     if not (verdict.ok and heads_ok):
         raise typer.Exit(code=1)
+
+
+def _noted_heads_hold(conninfo: str, noted: dict[int, bytes]) -> bool:
+    """Whether the event table still hashes to each noted head; says which one differs."""
+    check = audit.check_heads(conninfo, noted)
+    if check.ok:
+        typer.echo(f"OK: the event table still hashes to the {check.checked} noted head(s)")
+    else:
+        position = check.differs_at
+        since = (
+            f"after notification {check.matches_up_to}, whose noted head still matches"
+            if check.matches_up_to
+            else "from the first notification"
+        )
+        found = (
+            f"it hashes to {check.found.hex()}"
+            if check.found
+            else f"the log ends at notification {check.last_position}"
+        )
+        typer.echo(
+            f"TAMPERED: notification {position}: the event table up to it no longer "
+            f"hashes to the noted head {noted[position or 0].hex()} ({found}); an event "
+            f"up to it, {since}, was changed, removed or inserted",
+            err=True,
+        )
+    return check.ok
 
 
 @audit_cli.command("export")
