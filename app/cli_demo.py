@@ -17,8 +17,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from app import database
 from app.application import Partnerbook
+from app.cli_database import reach_database
 from app.demo import AlreadyLoaded, DemoStats, load_demo
 from app.main import open_application
 from app.projections.projector import Projector, RegistryProjection, construct_view
@@ -36,7 +36,7 @@ def demo(
     so they show in GraphiQL. Uses the same database as `partnerbook serve`."""
     settings = Settings()
     console = Console(stderr=True)
-    db = _prepared_database(settings)
+    db = reach_database(settings, prepare=True)
     started = time.perf_counter()
     app = open_application(db, settings)
     view = construct_view(db.eventsourcing_env(2, settings.connect_timeout))
@@ -66,16 +66,6 @@ def demo(
     console.print(
         f"Run `partnerbook serve` and open http://{settings.host}:{settings.port}/graphql"
     )
-
-
-def _prepared_database(settings: Settings) -> database.Database:
-    try:
-        db = database.resolve(settings.database_url, settings.data_dir)
-        database.prepare(db, settings.connect_timeout)
-    except database.DatabaseUnavailable as error:
-        typer.echo(f"partnerbook: {error}", err=True)
-        raise typer.Exit(code=1) from None
-    return db
 
 
 def _load_and_project(

@@ -31,6 +31,7 @@ LAYERS: dict[str, set[str]] = {
         "main",
         "cli",
         "cli_data",
+        "cli_database",
         "cli_demo",
         "cli_keys",
         "cli_maintenance",
