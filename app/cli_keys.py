@@ -44,7 +44,6 @@ def create(
         key = api_keys.create_key(conninfo, name, role, expires)
     except api_keys.ApiKeyError as error:
         fail(str(error))
-        return
     typer.echo(f"Created the {role} key {name.strip()!r}; it is shown only this once:")
     typer.echo(key)
 
@@ -81,7 +80,6 @@ def revoke(name_or_id: str = typer.Argument(..., help="The key's name or id.")) 
         row = api_keys.revoke_key(_conninfo(), name_or_id)
     except api_keys.ApiKeyError as error:
         fail(str(error))
-        return
     typer.echo(f"Revoked the key {row.name!r} ({row.id}).")
 
 
