@@ -8,7 +8,7 @@ import sys
 import typer
 import uvicorn
 
-from app import database
+from app.cli_database import fail, reach_database
 from app.cli_keys import first_start, keys
 from app.cli_maintenance import maintenance
 from app.cli_projections import audit_cli, projections
@@ -25,11 +25,6 @@ cli.add_typer(projections, name="projections")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys, name="keys")
 cli.add_typer(maintenance, name="maintenance")
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"partnerbook: {message}", err=True)
-    raise typer.Exit(code=1)
 
 
 @cli.command()
@@ -49,12 +44,8 @@ def serve(
     configure_logging(settings.log_format, settings.log_level)
     worker_count = workers or settings.workers
     if reload and worker_count > 1:
-        _fail("--reload runs one process: leave out --workers")
-    try:
-        db = database.resolve(settings.database_url, settings.data_dir)
-        database.check_reachable(db, settings.connect_timeout)
-    except database.DatabaseUnavailable as error:
-        _fail(str(error))
+        fail("--reload runs one process: leave out --workers")
+    db = reach_database(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
     first_start(db, bind_host, bind_port)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, NoReturn, TextIO
 
 import psycopg
 import typer
@@ -51,7 +51,7 @@ export_app = typer.Typer(
 err = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"partnerbook: {message}", markup=False)
     raise typer.Exit(code=code)
 
@@ -137,12 +137,7 @@ def import_partners(
     settings = Settings()
     with registry(settings) as (db, app, projector):
         started = time.monotonic()  # the rate counts reading, planning and saving
-        try:
-            header, rows = read_csv(file)
-        except (OSError, UnicodeDecodeError, csv.Error) as error:
-            _fail(f"cannot read {file}: {error}")
-        if "name" not in header and "id" not in header:
-            _fail(f"{file}: no 'name' or 'id' column: not a contacts export")
+        header, rows = _read_contacts(file)
         unknown = oc.unknown_columns(header)
         lookups = asyncio.run(_lookups(db, rows))
         audit = Audit(actor="cli:import", request_id=uuid.uuid4().hex, reason=f"import {file.name}")
@@ -180,6 +175,17 @@ def import_partners(
     if report is not None:
         _write_report(report, result, unknown)
         err.print(f"report written to {report}", markup=False)
+
+
+def _read_contacts(file: Path) -> tuple[list[str], list[oc.OdooRow]]:
+    """The header and rows of a contacts export; exits with the reason when it is none."""
+    try:
+        header, rows = read_csv(file)
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        _fail(f"cannot read {file}: {error}")
+    if "name" not in header and "id" not in header:
+        _fail(f"{file}: no 'name' or 'id' column: not a contacts export")
+    return header, rows
 
 
 async def _lookups(db: database.Database, rows: list[oc.OdooRow]) -> Any:

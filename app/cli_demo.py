@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import typer
 from eventsourcing.persistence import IntegrityError
@@ -16,7 +17,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from app import database
+from app.application import Partnerbook
+from app.cli_database import reach_database
 from app.demo import AlreadyLoaded, DemoStats, load_demo
 from app.main import open_application
 from app.projections.projector import Projector, RegistryProjection, construct_view
@@ -34,12 +36,7 @@ def demo(
     so they show in GraphiQL. Uses the same database as `partnerbook serve`."""
     settings = Settings()
     console = Console(stderr=True)
-    try:
-        db = database.resolve(settings.database_url, settings.data_dir)
-        database.prepare(db, settings.connect_timeout)
-    except database.DatabaseUnavailable as error:
-        typer.echo(f"partnerbook: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    db = reach_database(settings, prepare=True)
     started = time.perf_counter()
     app = open_application(db, settings)
     view = construct_view(db.eventsourcing_env(2, settings.connect_timeout))
@@ -51,44 +48,8 @@ def demo(
     stop = threading.Event()
     thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
     thread.start()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-    )
     try:
-        with Progress(*columns, console=console) as progress:
-            writing = progress.add_task("partners", total=partners, rate="")
-
-            def show(stats: DemoStats) -> None:
-                elapsed = time.perf_counter() - started
-                progress.update(
-                    writing,
-                    completed=min(stats.partners, partners),
-                    rate=f"{stats.aggregates / elapsed:,.0f} records/s",
-                )
-
-            try:
-                stats = load_demo(app, partners, seed=seed, progress=show)
-            except AlreadyLoaded as error:
-                typer.echo(f"partnerbook: {error}", err=True)
-                raise typer.Exit(code=1) from None
-            except IntegrityError:
-                typer.echo(
-                    f"partnerbook: part of the demo data of seed {seed} is already in this "
-                    "registry: pass another --seed",
-                    err=True,
-                )
-                raise typer.Exit(code=1) from None
-            progress.update(writing, completed=partners)
-            written = time.perf_counter() - started
-            projecting = progress.add_task("projected events", total=stats.position, rate="")
-            while (position := projector.position) < stats.position:
-                progress.update(projecting, completed=position)
-                time.sleep(0.2)
-            progress.update(projecting, completed=stats.position)
+        stats, written = _load_and_project(app, projector, partners, seed, console, started)
     finally:
         stop.set()
         thread.join(10)
@@ -105,3 +66,59 @@ def demo(
     console.print(
         f"Run `partnerbook serve` and open http://{settings.host}:{settings.port}/graphql"
     )
+
+
+def _load_and_project(
+    app: Partnerbook,
+    projector: Projector,
+    partners: int,
+    seed: int,
+    console: Console,
+    started: float,
+) -> tuple[DemoStats, float]:
+    """Writes the demo data, then waits for the projector to pass it, with progress bars;
+    returns what was written and the seconds it took."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        writing = progress.add_task("partners", total=partners, rate="")
+
+        def show(stats: DemoStats) -> None:
+            elapsed = time.perf_counter() - started
+            progress.update(
+                writing,
+                completed=min(stats.partners, partners),
+                rate=f"{stats.aggregates / elapsed:,.0f} records/s",
+            )
+
+        stats = _load(app, partners, seed, show)
+        progress.update(writing, completed=partners)
+        written = time.perf_counter() - started
+        projecting = progress.add_task("projected events", total=stats.position, rate="")
+        while (position := projector.position) < stats.position:
+            progress.update(projecting, completed=position)
+            time.sleep(0.2)
+        progress.update(projecting, completed=stats.position)
+    return stats, written
+
+
+def _load(
+    app: Partnerbook, partners: int, seed: int, show: Callable[[DemoStats], None]
+) -> DemoStats:
+    try:
+        return load_demo(app, partners, seed=seed, progress=show)
+    except AlreadyLoaded as error:
+        typer.echo(f"partnerbook: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    except IntegrityError:
+        typer.echo(
+            f"partnerbook: part of the demo data of seed {seed} is already in this "
+            "registry: pass another --seed",
+            err=True,
+        )
+        raise typer.Exit(code=1) from None

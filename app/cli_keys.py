@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app import database
+from app.cli_database import fail, reach_database
 from app.projections import api_keys
 from app.settings import Settings
 
@@ -18,20 +19,8 @@ keys = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"partnerbook: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
 def _conninfo() -> str:
-    settings = Settings()
-    try:
-        db = database.resolve(settings.database_url, settings.data_dir)
-        database.check_reachable(db, settings.connect_timeout)
-    except database.DatabaseUnavailable as error:
-        _fail(str(error))
-        raise  # unreachable: _fail exits
-    return db.conninfo()
+    return reach_database(Settings()).conninfo()
 
 
 @keys.command("create")
@@ -54,8 +43,7 @@ def create(
     try:
         key = api_keys.create_key(conninfo, name, role, expires)
     except api_keys.ApiKeyError as error:
-        _fail(str(error))
-        return
+        fail(str(error))
     typer.echo(f"Created the {role} key {name.strip()!r}; it is shown only this once:")
     typer.echo(key)
 
@@ -91,8 +79,7 @@ def revoke(name_or_id: str = typer.Argument(..., help="The key's name or id.")) 
     try:
         row = api_keys.revoke_key(_conninfo(), name_or_id)
     except api_keys.ApiKeyError as error:
-        _fail(str(error))
-        return
+        fail(str(error))
     typer.echo(f"Revoked the key {row.name!r} ({row.id}).")
 
 
@@ -103,7 +90,7 @@ def first_start(db: database.Database, host: str, port: int) -> None:
     if api_keys.count_keys(conninfo) > 0:
         return
     if host not in LOCAL_HOSTS:
-        _fail(
+        fail(
             f"refusing to listen on {host} while no API key exists: anyone could reach "
             "the registry. Create one first (`partnerbook keys create --name admin "
             "--role admin`), or start once on 127.0.0.1 to get the admin key."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app import database
+from app.cli_database import reach_database
 from app.projections.maintenance import scrub as run_scrub
 from app.settings import Settings
 
@@ -19,13 +19,7 @@ def scrub() -> None:
     past every older segment with recycling off. Locks each table while it is
     rewritten: run it in a quiet hour. Exit 2 when a step needed rights the role lacks.
     """
-    settings = Settings()
-    try:
-        db = database.resolve(settings.database_url, settings.data_dir)
-        database.check_reachable(db, settings.connect_timeout)
-    except database.DatabaseUnavailable as error:
-        typer.echo(f"partnerbook: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    db = reach_database(Settings())
     report = run_scrub(db, typer.echo)
     for step in report.done:
         typer.echo(f"done: {step}")

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from app import database
 from app.application import Partnerbook
+from app.cli_database import fail, reach_database
 from app.domain.text import unstorable_reason
 from app.observability import configure_logging
 from app.projections import audit, stuck
@@ -45,27 +46,11 @@ console = Console()
 log = logging.getLogger(__name__)
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"partnerbook: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _database(settings: Settings) -> database.Database:
-    try:
-        db = database.resolve(settings.database_url, settings.data_dir)
-        database.check_reachable(db, settings.connect_timeout)
-        database.prepare(db, settings.connect_timeout)
-    except database.DatabaseUnavailable as error:
-        _fail(str(error))
-        raise  # unreachable: _fail exits
-    return db
-
-
 @contextmanager
 def _application(settings: Settings) -> Iterator[tuple[database.Database, Partnerbook, Any]]:
     from app.main import open_application
 
-    db = _database(settings)
+    db = reach_database(settings, prepare=True)
     app = open_application(db, settings)
     env = db.eventsourcing_env(2, settings.connect_timeout)
     try:
@@ -118,7 +103,7 @@ def rebuild_projections(
     names = [name] if name else list(PROJECTION_NAMES)
     for each in names:
         if each not in PROJECTION_NAMES:
-            _fail(f"no projection named {each!r}; known: {', '.join(PROJECTION_NAMES)}")
+            fail(f"no projection named {each!r}; known: {', '.join(PROJECTION_NAMES)}")
     settings = Settings()
     with _application(settings) as (db, app, env):
         total = app.recorder.max_notification_id() or 0
@@ -155,7 +140,7 @@ def projections_status() -> None:
     """Each projection's position, the log's last notification id, the lag, and the
     event a projection is stuck on (exit code 2 when one is)."""
     settings = Settings()
-    db = _database(settings)
+    db = reach_database(settings, prepare=True)
     table = Table("projection", "position", "log max id", "lag", "stuck on")
     statuses = status(db)
     for s in statuses:
@@ -187,14 +172,14 @@ def skip_event(
     logged, and a rebuild skips it the same way while the code still cannot apply it."""
     settings = Settings()
     if name != RegistryProjection.name:
-        _fail(f"only the {RegistryProjection.name} projection can skip an event")
+        fail(f"only the {RegistryProjection.name} projection can skip an event")
     if not reason.strip() or unstorable_reason(reason) is not None:
-        _fail("--reason must say why, in text")
-    db = _database(settings)
+        fail("--reason must say why, in text")
+    db = reach_database(settings, prepare=True)
     current = next(s for s in status(db) if s.name == name)
     if current.stuck is None or current.stuck.position != position:
         where = "it is not stuck" if current.stuck is None else current.stuck.describe()
-        _fail(f"{name} is not stuck on event {position}: {where}")
+        fail(f"{name} is not stuck on event {position}: {where}")
     assert current.stuck is not None
     try:
         actor = f"cli:{getpass.getuser()}"
@@ -234,7 +219,7 @@ def _exported_heads(path: Path) -> dict[int, bytes]:
                 event = json.loads(line)
                 heads[int(event["position"])] = bytes.fromhex(event["chain"])
     except (OSError, ValueError, KeyError, TypeError) as error:
-        _fail(f"{path} is not an `audit export` file: {error!r}")
+        fail(f"{path} is not an `audit export` file: {error!r}")
     return heads
 
 
@@ -268,7 +253,7 @@ def verify(
     if expect_export is not None:
         noted.update(_exported_heads(expect_export))
     settings = Settings()
-    db = _database(settings)
+    db = reach_database(settings, prepare=True)
     verdict = audit.verify(db.conninfo())
     if verdict.ok:
         typer.echo(
@@ -286,32 +271,35 @@ def verify(
             f"(chain intact up to notification {verdict.position})",
             err=True,
         )
-    heads_ok = True
-    if noted:
-        check = audit.check_heads(db.conninfo(), noted)
-        heads_ok = check.ok
-        if check.ok:
-            typer.echo(f"OK: the event table still hashes to the {check.checked} noted head(s)")
-        else:
-            position = check.differs_at
-            since = (
-                f"after notification {check.matches_up_to}, whose noted head still matches"
-                if check.matches_up_to
-                else "from the first notification"
-            )
-            found = (
-                f"it hashes to {check.found.hex()}"
-                if check.found
-                else f"the log ends at notification {check.last_position}"
-            )
-            typer.echo(
-                f"TAMPERED: notification {position}: the event table up to it no longer "
-                f"hashes to the noted head {noted[position or 0].hex()} ({found}); an event "
-                f"up to it, {since}, was changed, removed or inserted",
-                err=True,
-            )
+    heads_ok = _noted_heads_hold(db.conninfo(), noted) if noted else True
     if not (verdict.ok and heads_ok):
         raise typer.Exit(code=1)
+
+
+def _noted_heads_hold(conninfo: str, noted: dict[int, bytes]) -> bool:
+    """Whether the event table still hashes to each noted head; says which one differs."""
+    check = audit.check_heads(conninfo, noted)
+    if check.ok:
+        typer.echo(f"OK: the event table still hashes to the {check.checked} noted head(s)")
+    else:
+        position = check.differs_at
+        since = (
+            f"after notification {check.matches_up_to}, whose noted head still matches"
+            if check.matches_up_to
+            else "from the first notification"
+        )
+        found = (
+            f"it hashes to {check.found.hex()}"
+            if check.found
+            else f"the log ends at notification {check.last_position}"
+        )
+        typer.echo(
+            f"TAMPERED: notification {position}: the event table up to it no longer "
+            f"hashes to the noted head {noted[position or 0].hex()} ({found}); an event "
+            f"up to it, {since}, was changed, removed or inserted",
+            err=True,
+        )
+    return check.ok
 
 
 @audit_cli.command("export")
@@ -339,9 +327,9 @@ def export(
             try:
                 partner_id = expect_id(partner, "Partner")
             except BadId as error:
-                _fail(f"--partner: {error}")
+                fail(f"--partner: {error}")
     settings = Settings()
-    db = _database(settings)
+    db = reach_database(settings, prepare=True)
     handle: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
     count = 0
     try:

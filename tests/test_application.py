@@ -10,8 +10,9 @@ import pytest
 
 from app.application import Partnerbook
 from app.database import Database
+from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.partner import Audit, Partner
+from app.domain.partner import Partner
 
 AUDIT = Audit(actor="test", request_id="r-1", reason="because")
 
@@ -78,7 +79,7 @@ def test_concurrent_updates_without_expected_version_both_land(
     created = app.create_partner("PERSON", {"name": "Ann"}, AUDIT)
     outcomes = _race(app, created.id, monkeypatch, [{"city": "Ghent"}, {"ref": "R-1"}], None)
     assert not any(isinstance(o, DomainError) for o in outcomes)
-    partner = app.repository.get(created.id)
+    partner: Partner = app.repository.get(created.id)
     assert (partner.values["city"], partner.values["ref"], partner.version) == ("Ghent", "R-1", 3)
 
 

@@ -91,7 +91,9 @@ def test_audit_head_answers_the_hash_at_any_position(client: TestClient, db: Dat
     some_history(client, 3)
     assert head(client) == head(client, 6)
     with psycopg.connect(db.conninfo()) as conn:
-        chain = dict(conn.execute("SELECT position, hash FROM audit_chain").fetchall())
+        chain: dict[int, bytes] = dict(
+            conn.execute("SELECT position, hash FROM audit_chain").fetchall()
+        )
     for position in range(1, 7):
         assert head(client, position) == (position, bytes(chain[position]).hex())
 
@@ -171,13 +173,15 @@ def test_a_partner_export_holds_its_events_as_stored_with_checkable_links(
     assert [e["position"] for e in events] == [5, 6]
     assert {e["version"] for e in events} == {1, 2}
     with psycopg.connect(db.conninfo()) as conn:
-        stored = dict(
+        stored: dict[int, bytes] = dict(
             conn.execute(
                 "SELECT notification_id, state FROM partnerbook_events "
                 "WHERE notification_id IN (5, 6)"
             ).fetchall()
         )
-        chain = dict(conn.execute("SELECT position, hash FROM audit_chain").fetchall())
+        chain: dict[int, bytes] = dict(
+            conn.execute("SELECT position, hash FROM audit_chain").fetchall()
+        )
     for e in events:  # as stored: the encrypted email is no plain text in the export
         assert base64.b64decode(e["state"]) == bytes(stored[e["position"]])
         assert (e["previous"], e["chain"]) == (

@@ -162,7 +162,7 @@ def test_projections_run_projects_until_terminated(db: Database) -> None:
     import time
 
     from app.application import Partnerbook
-    from app.domain.partner import Audit
+    from app.domain.audited import Audit
 
     app = Partnerbook(env=db.eventsourcing_env(2, 5))
     try:

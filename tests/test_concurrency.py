@@ -15,8 +15,9 @@ import pytest
 
 from app.application import Partnerbook
 from app.database import Database
+from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.partner import Audit, Partner
+from app.domain.partner import Partner
 
 THREADS = 32
 SECONDS = float(os.environ.get("PARTNERBOOK_CONCURRENCY_SECONDS", "30"))
@@ -54,7 +55,7 @@ def test_writers_with_expected_versions_lose_nothing_and_double_nothing(
         i = 0
         while time.monotonic() < deadline or not both_seen():
             i += 1
-            seen = app.repository.get(partner_id).version
+            seen: int = app.repository.get(partner_id).version
             try:
                 result = app.update_partner(
                     partner_id, {"name": f"writer {n} change {i}"}, AUDIT, seen
@@ -90,8 +91,9 @@ def test_writers_with_expected_versions_lose_nothing_and_double_nothing(
 
     replayed: Any = None
     for event in stored:
+        assert isinstance(event, Partner.Event)
         replayed = event.mutate(replayed)
-    current = app.repository.get(partner_id)  # may come from a snapshot
+    current: Partner = app.repository.get(partner_id)  # may come from a snapshot
     assert isinstance(replayed, Partner)
     assert current.version == replayed.version == len(stored)
     assert current.values == replayed.values

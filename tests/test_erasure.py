@@ -17,9 +17,10 @@ from eventsourcing.persistence import StoredEvent
 from app.application import Partnerbook
 from app.database import Database
 from app.domain.activity import Activity
+from app.domain.audited import Audit
 from app.domain.erasure import ERASED_ATTRIBUTE, PERSONAL_FIELDS, erased_fields
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.partner import Audit, Partner
+from app.domain.partner import Partner
 from app.projections.projector import construct_view
 from tests.conftest import event_count
 from tests.projections.test_partners_projection import (
@@ -93,7 +94,7 @@ def test_personal_fields_are_stored_encrypted_and_read_back(app: Partnerbook, db
     assert registered["values"]["country_code"] == "BE"  # not personal: readable
     assert set(registered["values"]["name"]) == {"$enc"}
 
-    partner = fresh_app(db).repository.get(pid)
+    partner: Partner = fresh_app(db).repository.get(pid)
     assert partner.values["name"] == "Zelda Quixotic-Marsh"
     assert partner.values["email"] == "zelda.new@example.org"
     assert partner.values["phone"] == "+32470123456"
@@ -126,7 +127,7 @@ def test_snapshots_are_encrypted_and_unreadable_after_erasure(
     assert snapshot.state["values"]["name"] is None
     assert snapshot.state["values"]["city"] is None
     assert snapshot.state["values"]["country_code"] == "BE"
-    partner = other.repository.get(pid)
+    partner: Partner = other.repository.get(pid)
     assert partner.anonymized
     assert all(partner.values.get(f) is None for f in PERSONAL_FIELDS)
     # Every version still loads: history replays.
@@ -149,7 +150,7 @@ def test_anonymize_deletes_the_key_keeps_every_event(app: Partnerbook, db: Datab
         ).fetchone()
     assert row is not None and row[0] is None and row[1] is not None
     reader = fresh_app(db)
-    partner = reader.repository.get(pid)
+    partner: Partner = reader.repository.get(pid)
     assert partner.anonymized and partner.values["name"] is None
     assert partner.values["country_code"] == "BE"
     # Loaded events say which values were erased (for history's `erased: true`).
@@ -212,7 +213,7 @@ def test_events_stored_before_encryption_still_load(db: Database) -> None:
     assert app.repository.get(pid).values["name"] == "Zelda Quixotic-Marsh"
     app.update_partner(pid, {"email": "later@example.org"}, AUDIT)  # gets a key now
     assert not any(b"later@" in s for s in raw_states(db, "partnerbook_events"))
-    partner = fresh_app(db).repository.get(pid)
+    partner: Partner = fresh_app(db).repository.get(pid)
     assert partner.values["email"] == "later@example.org"
     assert partner.values["name"] == "Zelda Quixotic-Marsh"
 

@@ -14,7 +14,7 @@ import pytest
 from app import pool_check
 from app.application import Partnerbook
 from app.database import Database
-from app.domain.partner import Audit
+from app.domain.audited import Audit
 
 
 def test_a_connection_checked_just_now_is_not_checked_again(db: Database) -> None:

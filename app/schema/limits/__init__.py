@@ -1,0 +1,38 @@
+"""Limits on what one request may ask for; each refusal is a top-level error with
+`extensions.code = LIMIT_EXCEEDED`. Tokens are a parser option; everything else (depth,
+aliases, fields, list and filter sizes, cost) is computed by one walk of the document
+with its variables (`walk.py`, sizing values with `values.py`), linear in the document
+(each fragment walked once), which runs before graphql-core's validation so no document
+makes that validation expensive. `rules.py` holds the limits and their refusals,
+`body.py` the request body limit."""
+
+from app.schema.limits.body import BodyLimit
+from app.schema.limits.rules import (
+    LIMIT_EXCEEDED,
+    VALIDATION_BUDGET,
+    Limits,
+    bound_validation,
+    filter_over_limit,
+    is_document_limit,
+    limit_error,
+    over_limit,
+)
+from app.schema.limits.values import ValueSize, measure_value
+from app.schema.limits.walk import BULK_LISTS, Walk, walk
+
+__all__ = [
+    "BULK_LISTS",
+    "LIMIT_EXCEEDED",
+    "VALIDATION_BUDGET",
+    "BodyLimit",
+    "Limits",
+    "ValueSize",
+    "Walk",
+    "bound_validation",
+    "filter_over_limit",
+    "is_document_limit",
+    "limit_error",
+    "measure_value",
+    "over_limit",
+    "walk",
+]

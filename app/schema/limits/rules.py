@@ -1,0 +1,114 @@
+"""The limits one operation is held to and the refusals (LIMIT_EXCEEDED) when it passes
+them; graphql-core's own document limits (tokens, nesting, validation budget)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.error import GraphQLSyntaxError
+from graphql.validation.rules import overlapping_fields_can_be_merged
+from graphql.validation.validate import ValidationAbortedError
+
+from app.schema.limits.values import measure_value
+from app.schema.limits.walk import Walk
+
+LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+
+
+def limit_error(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": LIMIT_EXCEEDED})
+
+
+def is_document_limit(error: GraphQLError) -> bool:
+    """graphql-core's refusal of a document: the parser's over `max_tokens` or nested
+    deeper than it parses (its MAX_NESTING_DEPTH, 200 brackets), or the validation's
+    over its budget (VALIDATION_BUDGET below)."""
+    if isinstance(error, ValidationAbortedError):
+        return True
+    return isinstance(error, GraphQLSyntaxError) and (
+        "tokens. Parsing aborted" in error.message or "nested too deeply" in error.message
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits one operation is held to (settings `max_*`)."""
+
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_fields: int = 2000
+    max_cost: int = 10_000
+    max_batch: int = 100
+    max_filter_depth: int = 10
+    max_filter_leaves: int = 500
+    default_page: int = 50
+
+
+def over_limit(walked: Walk, limits: Limits) -> GraphQLError | None:
+    """The first limit the walked operation exceeds, as a LIMIT_EXCEEDED error."""
+    if walked.depth > limits.max_depth:
+        return limit_error(
+            f"the operation nests fields {walked.depth} deep; "
+            f"the maximum operation depth is {limits.max_depth}"
+        )
+    if walked.aliases > limits.max_aliases:
+        return limit_error(
+            f"{walked.aliases} aliases found (a fragment's count each time it is spread); "
+            f"at most {limits.max_aliases}"
+        )
+    if walked.selections > limits.max_fields:
+        return limit_error(
+            f"the document selects {walked.selections} fields once its fragments are "
+            f"expanded; at most {limits.max_fields}"
+        )
+    longest, where = walked.longest_list
+    if longest > limits.max_batch:
+        return limit_error(f"`{where}` got a list of {longest}; at most {limits.max_batch}")
+    nesting, where = walked.filter_nesting
+    if nesting > limits.max_filter_depth:
+        return limit_error(
+            f"`{where}`: filter nesting deeper than {limits.max_filter_depth} (`and`/`or`/`not`)"
+        )
+    leaves, where = walked.filter_leaves
+    if leaves > limits.max_filter_leaves:
+        return limit_error(
+            f"`{where}`: filter has {leaves} leaves; at most {limits.max_filter_leaves}"
+        )
+    if walked.leaves > limits.max_filter_leaves:
+        return limit_error(
+            f"the operation's filters have {walked.leaves} leaves in all (each counted as "
+            f"often as its field runs); at most {limits.max_filter_leaves}"
+        )
+    if walked.cost > limits.max_cost:
+        return limit_error(
+            f"the operation may return {walked.cost} nodes; at most {limits.max_cost} "
+            f"(connections count `first`, or {limits.default_page}, times the ones above)"
+        )
+    return None
+
+
+def filter_over_limit(value: Any, limits: Limits) -> str | None:
+    """Why a stored filter (JSON in the API's spelling) is refused, or None."""
+    size = measure_value(value, in_filter=True)
+    if size.nesting > limits.max_filter_depth:
+        return f"filter nesting deeper than {limits.max_filter_depth} (`and`/`or`/`not`)"
+    if size.leaves > limits.max_filter_leaves:
+        return f"filter has {size.leaves} leaves; at most {limits.max_filter_leaves}"
+    if size.longest > limits.max_batch:
+        return f"filter has a list of {size.longest}; at most {limits.max_batch}"
+    return None
+
+
+VALIDATION_BUDGET = 20_000
+"""Work units graphql-core's OverlappingFieldsCanBeMergedRule may spend on one document
+before it aborts the validation ("Validation aborted.", BAD_REQUEST). Its default,
+500,000, took ~2 s of one CPU: 500 copies of `partners(first: 1) { totalCount }` (3,500
+tokens) spend it all; 20,000 is ~0.1 s more. Queries spend next to nothing (fields of
+one name compared pairwise): the introspection query 0, 100 copies of that field 29,700."""
+
+
+def bound_validation() -> None:
+    """Lowers graphql-core's validation budget (a module setting it reads per document)."""
+    overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = VALIDATION_BUDGET
