@@ -152,6 +152,14 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self._projection_series(r)
+        self.subscribers = Gauge(
+            "partnerbook_subscribers", "Live GraphQL subscriptions on this process.", registry=r
+        )
+        self._names: set[str] = set()
+
+    def _projection_series(self, r: CollectorRegistry) -> None:
+        """The read models' position, lag and state, read at scrape time."""
         self.lag = Gauge(
             "partnerbook_projection_lag_events",
             "Events in the log not yet projected (last notification id - tracking position).",
@@ -169,15 +177,11 @@ class Metrics:
             ["projection"],
             registry=r,
         )
-        self.subscribers = Gauge(
-            "partnerbook_subscribers", "Live GraphQL subscriptions on this process.", registry=r
-        )
         self.projector_active = Gauge(
             "partnerbook_projector_active",
             "1 when this process holds the projector's advisory lock.",
             registry=r,
         )
-        self._names: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:
         if not name:

@@ -37,6 +37,7 @@ LAYERS: dict[str, set[str]] = {
         "cli_maintenance",
         "cli_projections",
         "demo",
+        "lane_process",
     },
 }
 
