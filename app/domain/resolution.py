@@ -27,6 +27,19 @@ FROM_COMMERCIAL: dict[str, str] = {"effective_vat": "vat", "effective_industry_i
 OWN_ELSE_COMMERCIAL: dict[str, str] = {"effective_salesperson_id": "salesperson_id"}
 """Effective value -> own field: its own when it has one, else its commercial partner's."""
 
+READ_FROM_PARENT: frozenset[str] = frozenset(
+    {
+        "name",
+        "type",
+        "parent_id",
+        *INHERITED_ADDRESS,
+        *FROM_COMMERCIAL.values(),
+        *OWN_ELSE_COMMERCIAL.values(),
+    }
+)
+"""A partner's own fields that its children's resolved values read (through its name,
+its address and its effective values): when one changes, its children resolve again."""
+
 
 @dataclass(frozen=True)
 class Own:
