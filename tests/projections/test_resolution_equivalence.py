@@ -64,9 +64,9 @@ PRELUDE = [
     ("person", 4, 2),
     ("person", 1, 0),
 ]
-"""Every history starts with two companies (one a subsidiary of the other, both with
-industry and salesperson), a contact of each, an unnamed invoice address and a person on
-its own: the generated steps change them and add more."""
+"""Every history starts with a company (with an industry and a salesperson), its
+subsidiary, a contact of each, an unnamed invoice address and a person on its own: the
+generated steps change them and add more."""
 STEPS = st.lists(
     st.tuples(st.sampled_from(ACTIONS), st.integers(0, 99), st.integers(0, 99)),
     min_size=10,
@@ -74,14 +74,15 @@ STEPS = st.lists(
 )
 
 NOT_COMPARED = {"name_key", "display_name_key", "total_invoiced", "relevance"}
-"""Sort keys (the table strips accents, as-of rows only lower-case: both sort alike for
-what as-of shows, one row) and figures computed by queries."""
+"""Sort keys (the table strips accents, an as-of row only lower-cases: it is shown alone,
+never sorted) and figures that queries compute."""
 COMPARED = [f for f in PartnerRow.__dataclass_fields__ if f not in NOT_COMPARED]
 
 
 @dataclass
 class World:
-    """An application with catalogs to point to, and a live `partners` projection."""
+    """An application with catalogs to point to, and a live `partners` projection; shared
+    by the examples, each of which compares only the partners it created."""
 
     app: Partnerbook
     db: Database
