@@ -1,6 +1,6 @@
 """Reads for history and as-of: an instant to a partner's version (`partner_versions`,
 kept by the audit projection), the audit head, and a partner row built from an aggregate
-as it was (the same resolution as the `partners` table, in Python)."""
+as it was (resolved by app/domain/resolution.py, as the `partners` table is)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from uuid import UUID
 from psycopg_pool import AsyncConnectionPool
 
 from app.domain import partner as domain
-from app.domain.erasure import ANONYMIZED_NAME
+from app.domain import resolution
 from app.projections.partner_queries import PartnerRow
 
 
@@ -74,36 +74,19 @@ def _uuid(value: Any) -> UUID | None:
 
 def row_as_of(partner: domain.Partner, parent: PartnerRow | None) -> AsOfPartnerRow:
     """The row the `partners` table held for this state of the partner, its parent being
-    in the state `parent` (None: no parent)."""
+    in the state `parent` (None: no parent); resolved by app/domain/resolution.py."""
     v = partner.values
-    kind = partner.kind
-    if v.get("parent_id") is None:
+    anonymized = bool(getattr(partner, "anonymized", False))
+    own = resolution.Own.of(partner.id, partner.kind, v, anonymized=anonymized)
+    resolved = resolution.resolve(own, parent)
+    if resolved.parent_id is None:
         parent = None
-    own_name = v.get("name")
-    if own_name is None and getattr(partner, "anonymized", False):
-        own_name = ANONYMIZED_NAME
-    name = own_name or domain.TYPE_LABELS.get(v.get("type") or "CONTACT", "")
-    display_name = f"{parent.name}, {name}" if kind == "PERSON" and parent else name
-    commercial = kind == "COMPANY" or parent is None
-    inherits = kind == "PERSON" and v.get("type") == "CONTACT" and parent is not None
-    address = {
-        f: (getattr(parent, f) if inherits and parent is not None else v.get(f))
-        for f in domain.ADDRESS_FIELDS
-    }
     limit = v.get("credit_limit") or {}
-    salesperson = _uuid(v.get("salesperson_id"))
     return AsOfPartnerRow(
+        **vars(resolved),
         id=partner.id,
-        kind=kind,
-        type=v.get("type") or "CONTACT",
-        parent_id=_uuid(v.get("parent_id")) if parent is not None else None,
-        commercial_partner_id=partner.id
-        if commercial or parent is None
-        else parent.commercial_partner_id,
-        address_from_id=parent.address_from_id if inherits and parent else partner.id,
-        own_name=own_name,
-        name=name,
-        display_name=display_name,
+        kind=partner.kind,
+        type=own.type,
         email=v.get("email"),
         phone=v.get("phone"),
         mobile=v.get("mobile"),
@@ -111,26 +94,14 @@ def row_as_of(partner: domain.Partner, parent: PartnerRow | None) -> AsOfPartner
         lang=v.get("lang"),
         tz=v.get("tz"),
         function=v.get("function"),
-        street=address["street"],
-        street2=address["street2"],
-        city=address["city"],
-        zip=address["zip"],
-        state_code=address["state_code"],
-        country_code=address["country_code"],
-        vat=v.get("vat"),
-        effective_vat=v.get("vat") if commercial or parent is None else parent.effective_vat,
+        vat=own.vat,
         ref=v.get("ref"),
         company_registry=v.get("company_registry"),
         notes=v.get("notes"),
         is_customer=bool(v.get("is_customer")),
         is_supplier=bool(v.get("is_supplier")),
-        industry_id=_uuid(v.get("industry_id")),
-        salesperson_id=salesperson,
-        effective_industry_id=_uuid(v.get("industry_id"))
-        if commercial or parent is None
-        else parent.effective_industry_id,
-        effective_salesperson_id=salesperson
-        or (None if commercial or parent is None else parent.effective_salesperson_id),
+        industry_id=own.industry_id,
+        salesperson_id=own.salesperson_id,
         customer_payment_term_id=_uuid(v.get("customer_payment_term_id")),
         vendor_payment_term_id=_uuid(v.get("vendor_payment_term_id")),
         pricelist_id=_uuid(v.get("pricelist_id")),
@@ -142,16 +113,18 @@ def row_as_of(partner: domain.Partner, parent: PartnerRow | None) -> AsOfPartner
         credit_limit_currency=limit.get("currency"),
         archived=bool(getattr(partner, "archived", False)),
         external_id=v.get("external_id"),
-        anonymized=bool(getattr(partner, "anonymized", False)),
+        anonymized=anonymized,
         merged_into=_uuid(getattr(partner, "merged_into", None)),
         version=partner.version,
         created_at=partner.created_on,
         updated_at=partner.modified_on,
-        name_key=name.lower(),
-        display_name_key=display_name.lower(),
+        name_key=resolved.name.lower(),
+        display_name_key=resolved.display_name.lower(),
         as_of_tag_ids=tuple(UUID(t) for t in v.get("tag_ids") or ()),
         as_of_parent=parent,
-        as_of_commercial=None if commercial or parent is None else _commercial_of(parent),
+        as_of_commercial=None
+        if parent is None or own.kind == "COMPANY"
+        else _commercial_of(parent),
     )
 
 

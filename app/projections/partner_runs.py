@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from app.domain import partner as domain
+from app.domain import resolution
 
 RUN_EVENTS = (
     domain.Partner.Registered,
@@ -29,7 +30,7 @@ RUN_EVENTS = (
 )
 """The events a run may hold; any other event ends the run."""
 
-CASCADING = {"name", "type", "parent_id", "vat", *domain.REFERENCE_FIELDS, *domain.ADDRESS_FIELDS}
+CASCADING = resolution.READ_FROM_PARENT
 """Changes of a partner that its children's resolved values depend on."""
 
 

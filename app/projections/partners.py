@@ -1,6 +1,10 @@
 """The `partners` read model: one row per partner with its effective values resolved
 (display name, commercial partner, the company's address on its contacts, the commercial
-partner's VAT, industry and salesperson), and `partner_tags`."""
+partner's VAT, industry and salesperson), and `partner_tags`.
+
+The resolution is app/domain/resolution.py's, written here in SQL so that one statement
+resolves many rows from what is stored;
+tests/projections/test_resolution_equivalence.py proves both give the same rows."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from app.domain import partner as domain
+from app.domain import resolution
 from app.domain.erasure import ANONYMIZED_NAME, PERSONAL_FIELDS
 from app.projections import partner_runs
 from app.projections.partner_runs import CASCADING, RUN_EVENTS, ChangedPartner, NewPartner
@@ -28,7 +33,7 @@ OWN_COLUMNS: dict[str, str] = {
 """Domain field -> column holding the partner's own value."""
 
 UUID_FIELDS = {*domain.REFERENCE_FIELDS, *domain.TERM_REFERENCES}
-ADDRESS_COLUMNS = domain.ADDRESS_FIELDS
+ADDRESS_COLUMNS = resolution.INHERITED_ADDRESS
 
 _LABEL = SQL("CASE c.type {} END").format(
     SQL(" ").join(
@@ -37,6 +42,12 @@ _LABEL = SQL("CASE c.type {} END").format(
         if k != "CONTACT"
     )
 )
+# The rules of app/domain/resolution.py over stored rows: `c` is the partner's row, `p`
+# its parent's (NULL columns when it has none, or the parent is not projected yet).
+_NAME = SQL("COALESCE(c.own_name, {})").format(_LABEL)
+_DISPLAY_NAME = SQL(
+    "CASE WHEN c.kind = 'PERSON' AND p.id IS NOT NULL THEN p.name || ', ' || {name} ELSE {name} END"
+).format(name=_NAME)
 _INHERITS_ADDRESS = SQL("(c.kind = 'PERSON' AND c.type = 'CONTACT' AND p.id IS NOT NULL)")
 _COMMERCIAL = SQL("(c.kind = 'COMPANY' OR p.id IS NULL)")
 
@@ -64,12 +75,8 @@ class PartnersTable:
         self._clear_tags = SQL("DELETE FROM {pt} WHERE partner_id = %s").format(pt=self.tags)
         resolved = SQL(", ").join(
             [
-                SQL("name = COALESCE(c.own_name, {label})").format(label=_LABEL),
-                SQL(
-                    "display_name = CASE WHEN c.kind = 'PERSON' AND p.id IS NOT NULL "
-                    "THEN p.name || ', ' || COALESCE(c.own_name, {label}) "
-                    "ELSE COALESCE(c.own_name, {label}) END"
-                ).format(label=_LABEL),
+                SQL("name = {}").format(_NAME),
+                SQL("display_name = {}").format(_DISPLAY_NAME),
                 SQL(
                     "commercial_partner_id = CASE WHEN {com} THEN c.id "
                     "ELSE p.commercial_partner_id END"
@@ -79,36 +86,31 @@ class PartnersTable:
                 ),
                 SQL("email_normalized = lower(c.email)"),
                 # Sort keys: alphabetical as people read it, accents aside (é with e).
-                SQL("name_key = lower(unaccent(COALESCE(c.own_name, {label})))").format(
-                    label=_LABEL
-                ),
-                SQL(
-                    "display_name_key = lower(unaccent(CASE WHEN c.kind = 'PERSON' "
-                    "AND p.id IS NOT NULL THEN p.name || ', ' || COALESCE(c.own_name, {label}) "
-                    "ELSE COALESCE(c.own_name, {label}) END))"
-                ).format(label=_LABEL),
+                SQL("name_key = lower(unaccent({}))").format(_NAME),
+                SQL("display_name_key = lower(unaccent({}))").format(_DISPLAY_NAME),
                 # What text search looks in: names (the company's too, as in the display
                 # name), email, reference and VAT, lower-cased and without accents; and
                 # the digits of the phone numbers.
                 SQL(
-                    "search_text = lower(unaccent(concat_ws(' ', COALESCE(c.own_name, {label}), "
+                    "search_text = lower(unaccent(concat_ws(' ', {name}, "
                     "CASE WHEN c.kind = 'PERSON' THEN p.name END, c.email, c.ref, "
                     "COALESCE(c.vat, p.effective_vat))))"
-                ).format(label=_LABEL),
+                ).format(name=_NAME),
                 SQL(
                     "phone_digits = regexp_replace(concat_ws(' ', c.phone, c.mobile), '[^0-9]', '', 'g')"
                 ),
-                SQL("effective_vat = CASE WHEN {com} THEN c.vat ELSE p.effective_vat END").format(
-                    com=_COMMERCIAL
+                *(
+                    SQL("{e} = CASE WHEN {com} THEN c.{own} ELSE p.{e} END").format(
+                        e=Identifier(e), own=Identifier(OWN_COLUMNS[own]), com=_COMMERCIAL
+                    )
+                    for e, own in resolution.FROM_COMMERCIAL.items()
                 ),
-                SQL(
-                    "effective_industry_id = CASE WHEN {com} THEN c.industry_id "
-                    "ELSE p.effective_industry_id END"
-                ).format(com=_COMMERCIAL),
-                SQL(
-                    "effective_salesperson_id = COALESCE(c.salesperson_id, CASE WHEN {com} "
-                    "THEN NULL ELSE p.effective_salesperson_id END)"
-                ).format(com=_COMMERCIAL),
+                *(
+                    SQL("{e} = COALESCE(c.{own}, CASE WHEN {com} THEN NULL ELSE p.{e} END)").format(
+                        e=Identifier(e), own=Identifier(OWN_COLUMNS[own]), com=_COMMERCIAL
+                    )
+                    for e, own in resolution.OWN_ELSE_COMMERCIAL.items()
+                ),
                 *(
                     SQL("{col} = CASE WHEN {i} THEN p.{col} ELSE c.{own} END").format(
                         col=Identifier(col), own=Identifier(f"own_{col}"), i=_INHERITS_ADDRESS
