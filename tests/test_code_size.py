@@ -30,7 +30,6 @@ ALLOWED: dict[str, str] = {
     "main.py::create_app": "to shrink: the wiring point (issue 17)",
     "projections/documents.py::DocumentsTable.apply": "to shrink: read side homes (issue 17)",
     "projections/exports.py::import_lookups": "to shrink: import look-ups move to the use case",
-    "projections/history_queries.py::row_as_of": "to shrink: partner resolution in one place",
     "projections/partner_queries.py": "to shrink: read directories move to app/queries",
     "projections/partner_queries.py::PartnerDirectory.page": "to shrink: app/queries",
     "projections/partner_runs.py::fold": "to shrink: read side homes (issue 17)",
