@@ -19,7 +19,7 @@ from strawberry.types import StreamExecutionResult
 from app.database import is_statement_timeout, is_unavailable
 from app.domain.errors import DomainError, FieldError
 from app.domain.errors import ErrorCode as DomainErrorCode
-from app.schema.ids import to_global_id
+from app.schema.ids import BadId, expect_id, to_global_id
 
 log = logging.getLogger("partnerbook.errors")
 DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -71,6 +71,14 @@ class ClientError(GraphQLError):
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message, extensions={"code": code})
+
+
+def argument_id(global_id: str, type_name: str) -> UUID:
+    """The uuid of a global id given as an argument; a bad one is the client's error."""
+    try:
+        return expect_id(global_id, type_name)
+    except BadId as error:
+        raise ClientError(str(error), "BAD_REQUEST") from None
 
 
 class MaskInternalErrors(SchemaExtension):
