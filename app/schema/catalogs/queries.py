@@ -7,7 +7,6 @@ from typing import Any
 
 import strawberry
 
-from app.projections.keyset import BadCursor
 from app.schema.catalogs.types import (
     Account,
     DeliveryMethod,
@@ -19,8 +18,7 @@ from app.schema.catalogs.types import (
     catalog_item,
 )
 from app.schema.context import Info
-from app.schema.errors import ClientError
-from app.schema.relay import Connection, check_page_args, make_connection
+from app.schema.relay import Connection, check_page_args, page_connection, read_page
 
 
 async def _entries(
@@ -28,19 +26,8 @@ async def _entries(
 ) -> Connection[Any]:
     check_page_args(first, after, None, None)
     catalogs = info.context.services.catalogs
-    try:
-        page = await catalogs.entry_page(
-            code, include_archived=include_archived, first=first, after=after
-        )
-    except BadCursor as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
-    return make_connection(
-        [catalog_item(row) for row in page.rows],
-        page.cursors,
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-        count=lambda: catalogs.count(page.count_query),
-    )
+    fetch = catalogs.entry_page(code, include_archived=include_archived, first=first, after=after)
+    return page_connection(await read_page(fetch), catalog_item, catalogs.count)
 
 
 def _lists(name: str) -> str:
