@@ -34,4 +34,4 @@ class Partnerbook(
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Partner: 100, Activity: 100}
 
 
-__all__ = ["UUID", "Audit", "CommandResult", "DomainError", "Partnerbook"]
+__all__ = ["Audit", "CommandResult", "DomainError", "Partnerbook"]

@@ -13,6 +13,7 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composable, Identifier
+from psycopg_pool import AsyncConnectionPool
 
 from app.application.imports import ImportLookups, KnownEntry, KnownPartner
 from app.domain import contact_fields as cf
@@ -113,6 +114,17 @@ async def import_lookups(conn: AsyncConnection[Any], rows: Sequence[oc.OdooRow])
             if r["catalog"] == "SALESPERSON"
         ],
     )
+
+
+class ImportLookupDirectory:
+    """`import_lookups` through the read pool (the `ImportLookupSource` of a use case)."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    async def lookups(self, rows: Sequence[oc.OdooRow]) -> ImportLookups:
+        async with self.pool.connection() as conn:
+            return await import_lookups(conn, rows)
 
 
 EXPORT_COLUMNS = (

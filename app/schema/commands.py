@@ -11,6 +11,7 @@ from app.domain.audited import Audit
 from app.domain.errors import DomainError
 from app.schema.context import Info
 from app.schema.errors import UserError, user_errors
+from app.schema.use_cases import audit, commands
 
 log = logging.getLogger(__name__)
 
@@ -21,16 +22,11 @@ async def execute(
     info: Info, build: CommandBuilder, reason: str | None
 ) -> CommandResult | list[UserError]:
     """The command's result once visible to queries, or the user errors that refused it."""
-    ctx = info.context
-    audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason=reason)
+    session = commands(info)
     try:
-        result = await ctx.run(build(audit))
+        result = await session.run(build(audit(info, reason)))
     except DomainError as error:
         return user_errors(error)
-    services = ctx.services
-    visible = await services.waiter.wait_for(
-        result.position, services.settings.read_your_writes_timeout
-    )
-    if not visible:
+    if not await session.visible(result.position):
         log.warning("projections did not reach position %s in time", result.position)
     return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -17,9 +16,8 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import StreamExecutionResult
 
 from app.database import is_statement_timeout, is_unavailable
-from app.domain.errors import DomainError, FieldError
-from app.domain.errors import ErrorCode as DomainErrorCode
-from app.schema.ids import to_global_id
+from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.schema.ids import BadId, expect_id, to_global_id
 
 log = logging.getLogger("partnerbook.errors")
 DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -28,15 +26,8 @@ TIMEOUT = "TIMEOUT"
 """The code of the top-level error of a read cancelled by PARTNERBOOK_STATEMENT_TIMEOUT."""
 
 
-@strawberry.enum(description="Why a mutation was refused.")
-class ErrorCode(Enum):
-    VALIDATION = "VALIDATION"
-    NOT_FOUND = "NOT_FOUND"
-    CONFLICT = "CONFLICT"
-    ARCHIVED = "ARCHIVED"
-    FORBIDDEN = "FORBIDDEN"
-    DUPLICATE = "DUPLICATE"
-    INVALID_HIERARCHY = "INVALID_HIERARCHY"
+# The domain's codes are the API's enum (registered here: the domain knows no strawberry).
+strawberry.enum(ErrorCode, description="Why a mutation was refused.")
 
 
 @strawberry.type(description="A refused input: nothing was changed.")
@@ -57,13 +48,9 @@ def from_field_error(error: FieldError) -> UserError:
         message += f" ({type_name} {to_global_id(type_name, UUID(ident))})"
     return UserError(
         field=list(error.field) or None,
-        code=ErrorCode[error.code.name],
+        code=error.code,
         message=message,
     )
-
-
-def user_error(code: DomainErrorCode, message: str, *field: str) -> UserError:
-    return from_field_error(FieldError(tuple(field), code, message))
 
 
 class ClientError(GraphQLError):
@@ -71,6 +58,14 @@ class ClientError(GraphQLError):
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message, extensions={"code": code})
+
+
+def argument_id(global_id: str, type_name: str) -> UUID:
+    """The uuid of a global id given as an argument; a bad one is the client's error."""
+    try:
+        return expect_id(global_id, type_name)
+    except BadId as error:
+        raise ClientError(str(error), "BAD_REQUEST") from None
 
 
 class MaskInternalErrors(SchemaExtension):

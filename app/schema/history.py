@@ -13,18 +13,17 @@ from uuid import UUID
 import strawberry
 
 from app.application import history
+from app.application.saved_rows import VersionNotFound
 from app.domain import partner as domain
-from app.projections.history_queries import HistoryDirectory, row_as_of
+from app.projections.history_queries import HistoryDirectory
 from app.projections.keyset import MAX_PAGE
-from app.projections.partner_queries import PartnerRow
 from app.schema.context import Info
-from app.schema.errors import ClientError
-from app.schema.ids import BadId, expect_id
+from app.schema.errors import ClientError, argument_id
 from app.schema.partners.types import Partner
 from app.schema.relay import PageInfo
+from app.schema.use_cases import saved_rows
 
 DEFAULT_HISTORY_PAGE = 50
-MAX_PARENT_DEPTH = 16
 
 _REFERENCE_NAMES = {
     "tag_ids": "tags",
@@ -197,27 +196,15 @@ async def history_connection(
     )
 
 
-def _expect_partner_id(id: str) -> UUID:
-    try:
-        return expect_id(id, "Partner")
-    except BadId as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
-
-
-async def _row_as_of(
-    info: Info, directory: HistoryDirectory, partner: domain.Partner, instant: datetime, depth: int
-) -> PartnerRow:
-    parent_row = None
-    parent_id = partner.parent_id
-    if parent_id is not None and depth < MAX_PARENT_DEPTH:
-        version = await directory.version_at(parent_id, instant)
-        if version is not None:
-            parent = await info.context.run(
-                history.partner_at_version, info.context.services.app, parent_id, version
-            )
-            if parent is not None:
-                parent_row = await _row_as_of(info, directory, parent, instant, depth + 1)
-    return row_as_of(partner, parent_row)
+def _as_of_arguments(
+    id: str, at: datetime | None, version: int | None
+) -> tuple[UUID, datetime | None, int | None]:
+    if (at is None) == (version is None):
+        raise ClientError("give exactly one of `at` and `version`", "BAD_REQUEST")
+    ident = argument_id(id, "Partner")
+    if version is not None and version < 1:
+        raise ClientError("`version` counts from 1", "BAD_REQUEST")
+    return ident, (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at), version
 
 
 @strawberry.type
@@ -228,7 +215,7 @@ class HistoryQueries:
     async def partner_history(
         self, info: Info, id: strawberry.ID, first: int | None = None, after: str | None = None
     ) -> PartnerChangeConnection:
-        return await history_connection(info, _expect_partner_id(id), first, after)
+        return await history_connection(info, argument_id(id, "Partner"), first, after)
 
     @strawberry.field(
         description="The partner as it was at an instant (`at`) or after one of its "
@@ -244,33 +231,13 @@ class HistoryQueries:
         at: datetime | None = None,
         version: int | None = None,
     ) -> Partner | None:
-        if (at is None) == (version is None):
-            raise ClientError("give exactly one of `at` and `version`", "BAD_REQUEST")
-        ident = _expect_partner_id(id)
+        ident, at, version = _as_of_arguments(id, at, version)
         directory = HistoryDirectory(info.context.services.directory.pool)
-        app = info.context.services.app
-        if at is not None:
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=UTC)
-            found = await directory.version_at(ident, at)
-            if found is None:
-                return None
-            wanted = found
-        else:
-            assert version is not None
-            if version < 1:
-                raise ClientError("`version` counts from 1", "BAD_REQUEST")
-            wanted = version
-        partner = await info.context.run(history.partner_at_version, app, ident, wanted)
-        if partner is None:
-            return None
-        if partner.version < wanted:
-            raise ClientError(
-                f"the partner has no version {wanted}: its current version is {partner.version}",
-                "BAD_REQUEST",
-            )
-        instant = at if at is not None else partner.modified_on
-        return Partner.from_row(await _row_as_of(info, directory, partner, instant, 0))
+        try:
+            row = await saved_rows(info).as_of(directory, ident, at, version)
+        except VersionNotFound as error:
+            raise ClientError(str(error), "BAD_REQUEST") from None
+        return Partner.from_row(row) if row else None
 
     @strawberry.field(
         description="The audit chain's head: position and chain hash; with `position`, the "

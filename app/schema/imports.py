@@ -7,44 +7,27 @@ from typing import Any
 
 import strawberry
 
-from app.application.imports import ImportReport
+from app.application.import_partners import ImportAnswer
 from app.domain import odoo_columns as oc
-from app.domain.audited import Audit
-from app.domain.errors import ErrorCode as DomainErrorCode
-from app.projections.exports import import_lookups
+from app.domain.errors import DomainError
+from app.projections.partner_queries import PartnerRow
 from app.schema.context import Info
-from app.schema.errors import UserError, user_error
+from app.schema.errors import UserError, user_errors
 from app.schema.partners.types import Partner
-
-MAX_ROWS = 1000
+from app.schema.use_cases import audit, partner_import
 
 _COLUMNS = {
+    **{column: column for column in oc.DIRECT},
     "external_id": "id",
-    "name": "name",
     "parent_external_id": "parent_id/id",
     "parent_name": "parent_id",
     "type": "type",
-    "function": "function",
-    "street": "street",
-    "street2": "street2",
-    "zip": "zip",
-    "city": "city",
     "state": "state_id",
     "country": "country_id",
-    "phone": "phone",
-    "mobile": "mobile",
-    "email": "email",
-    "website": "website",
-    "vat": "vat",
-    "ref": "ref",
-    "lang": "lang",
-    "tz": "tz",
-    "company_registry": "company_registry",
-    "comment": "comment",
     "salesperson": "user_id",
     "industry": "industry_id",
 }
-"""Input field -> the Odoo column it stands for."""
+"""Input field -> the Odoo column it stands for (the text columns keep Odoo's names)."""
 _FLAGS = {
     "is_company": "is_company",
     "is_customer": "customer",
@@ -169,7 +152,22 @@ def _problem(problem: oc.Problem) -> ImportProblem:
     )
 
 
-def _refused(error: UserError) -> ImportPartnersPayload:
+def _payload(answer: ImportAnswer[PartnerRow]) -> ImportPartnersPayload:
+    report = answer.report
+    return ImportPartnersPayload(
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=[_problem(p) for p in report.rejected],
+        warnings=[_problem(p) for p in report.warnings],
+        partners=None
+        if answer.partners is None
+        else [Partner.from_row(row) if row else None for row in answer.partners],
+        user_errors=[],
+    )
+
+
+def _refused(error: DomainError) -> ImportPartnersPayload:
     return ImportPartnersPayload(
         created=0,
         updated=0,
@@ -177,7 +175,7 @@ def _refused(error: UserError) -> ImportPartnersPayload:
         rejected=[],
         warnings=[],
         partners=None,
-        user_errors=[error],
+        user_errors=user_errors(error),
     )
 
 
@@ -190,46 +188,13 @@ class ImportMutations:
     async def import_partners(
         self, info: Info, input: ImportPartnersInput
     ) -> ImportPartnersPayload:
-        ctx = info.context
-        services = ctx.services
-        if len(input.rows) > MAX_ROWS:
-            return _refused(
-                user_error(
-                    DomainErrorCode.VALIDATION,
-                    f"at most {MAX_ROWS} rows per request ({len(input.rows)} given); "
-                    "use `partnerbook import partners` for files",
-                    "rows",
-                )
+        try:
+            answer = await partner_import(info).run(
+                [row.to_record() for row in input.rows],
+                audit(info, "importPartners"),
+                dry_run=input.dry_run,
+                idempotency_key=input.idempotency_key,
             )
-        rows = [oc.read_row(n, r.to_record()) for n, r in enumerate(input.rows, start=1)]
-        app = services.app
-        head = await ctx.run(app.recorder.max_notification_id)
-        await services.waiter.wait_for(head, services.settings.read_your_writes_timeout)
-        async with services.directory.pool.connection() as conn:
-            lookups = await import_lookups(conn, rows)
-        audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason="importPartners")
-        report: ImportReport = await ctx.run(
-            app.import_partners,
-            rows,
-            lookups,
-            audit,
-            dry_run=input.dry_run,
-            idempotency_key=input.idempotency_key,
-        )
-        partners: list[Partner | None] | None = None
-        if not input.dry_run:
-            await services.waiter.wait_for(
-                report.position, services.settings.read_your_writes_timeout
-            )
-            ids = [report.partner_ids[n] for n in sorted(report.partner_ids)]
-            found = await services.directory.get_many(ids)
-            partners = [Partner.from_row(found[i]) if i in found else None for i in ids]
-        return ImportPartnersPayload(
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            rejected=[_problem(p) for p in report.rejected],
-            warnings=[_problem(p) for p in report.warnings],
-            partners=partners,
-            user_errors=[],
-        )
+        except DomainError as error:
+            return _refused(error)
+        return _payload(answer)

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 from enum import Enum
-from typing import Any
-from uuid import UUID
 
 import strawberry
 
-from app.application.merging import MergeOutcome, Moved, UnmergeOutcome
-from app.domain.audited import Audit
+from app.application.merge_partners import MergeAnswer, MergeRequest, UnmergeAnswer
+from app.application.merging import Moved
 from app.domain.errors import DomainError
 from app.domain.partner import input_name
-from app.projections.duplicates import MergeDirectory
+from app.projections.duplicates import Candidate, MergeDirectory
 from app.projections.partner_queries import PartnerRow
 from app.schema.context import Info
-from app.schema.errors import ClientError, UserError, user_errors
-from app.schema.ids import BadId, expect_id, to_global_id
+from app.schema.errors import UserError, argument_id, user_errors
+from app.schema.ids import to_global_id
 from app.schema.partners.inputs import partner_id
 from app.schema.partners.types import Partner
-
-log = logging.getLogger(__name__)
+from app.schema.use_cases import audit, merging
 
 
 @strawberry.enum(description="Why a partner may be a duplicate of another.")
@@ -140,6 +135,15 @@ class UnmergePartnerPayload:
     user_errors: list[UserError]
 
 
+def _candidate(row: PartnerRow, candidate: Candidate) -> DuplicateCandidate:
+    return DuplicateCandidate(
+        partner=Partner.from_row(row),
+        score=candidate.score,
+        reasons=[DuplicateReason(r) for r in candidate.reasons],
+        message="; ".join(_MESSAGES[r] for r in candidate.reasons),
+    )
+
+
 @strawberry.type
 class MergeQueries:
     @strawberry.field(
@@ -149,54 +153,54 @@ class MergeQueries:
     async def duplicate_candidates(
         self, info: Info, partner_id: strawberry.ID
     ) -> list[DuplicateCandidate]:
-        try:
-            ident = expect_id(partner_id, "Partner")
-        except BadId as error:
-            raise ClientError(str(error), "BAD_REQUEST") from None
+        ident = argument_id(partner_id, "Partner")
         services = info.context.services
         directory = MergeDirectory(services.directory.pool)
         found = await directory.candidates(ident, services.settings.duplicate_name_similarity)
         rows = await services.directory.get_many([c.partner_id for c in found])
-        return [
-            DuplicateCandidate(
-                partner=Partner.from_row(rows[c.partner_id]),
-                score=c.score,
-                reasons=[DuplicateReason(r) for r in c.reasons],
-                message="; ".join(_MESSAGES[r] for r in c.reasons),
-            )
-            for c in found
-            if c.partner_id in rows
-        ]
+        return [_candidate(rows[c.partner_id], c) for c in found if c.partner_id in rows]
 
 
-async def _caught_up(info: Info) -> None:
-    """Waits until the read model shows every event recorded so far (a merge reads
-    from it what the sources have)."""
-    services = info.context.services
-    head = await info.context.run(services.app.recorder.max_notification_id)
-    if not await services.waiter.wait_for(head, services.settings.read_your_writes_timeout):
-        log.warning("projections did not reach position %s in time", head)
+def _merge_request(info: Info, input: MergePartnersInput) -> MergeRequest:
+    return MergeRequest(
+        destination_id=partner_id(input.destination_id, "destinationId"),
+        source_ids=[partner_id(s, "sourceIds") for s in input.source_ids],
+        audit=audit(info, input.reason),
+        choices=[
+            (c.field, partner_id(c.from_id, "fieldChoices")) for c in input.field_choices or ()
+        ],
+        dry_run=input.dry_run,
+        idempotency_key=input.idempotency_key,
+        expected_version=input.expected_version,
+    )
 
 
-def _preview(row: PartnerRow, values: dict[str, Any]) -> PartnerRow:
-    """The destination's row with the merge's chosen values (a dry run's answer)."""
-    changes: dict[str, Any] = {}
-    for field, value in values.items():
-        own = getattr(row, field, None)
-        if field == "name":
-            if row.own_name != value and value is not None:
-                changes["own_name"] = changes["name"] = value
-                prefix = row.display_name[: len(row.display_name) - len(row.name)]
-                changes["display_name"] = prefix + value
-            continue
-        if field in PartnerRow.__dataclass_fields__ and own != value:
-            if field in ("industry_id", "salesperson_id") and value is not None:
-                value = UUID(str(value))
-            changes[field] = value
-            effective = f"effective_{field}"
-            if effective in PartnerRow.__dataclass_fields__ and row.commercial_partner_id == row.id:
-                changes[effective] = value
-    return dataclasses.replace(row, **changes) if changes else row
+async def _merged(
+    info: Info, answer: MergeAnswer[PartnerRow], dry_run: bool
+) -> MergePartnersPayload:
+    row = answer.destination
+    if row is not None and answer.preview_tag_ids is not None:
+        # Its tags as they would be: this request's loader answers them.
+        found = await info.context.services.catalogs.tags(answer.preview_tag_ids)
+        tags = sorted(found.values(), key=lambda t: (t.name.lower(), str(t.id)))
+        info.context.partner_tags.prime(row.id, tags, force=True)
+    return MergePartnersPayload(
+        partner=Partner.from_row(row) if row else None,
+        moved=[MovedRecord.of(m) for m in answer.moved],
+        dry_run=dry_run,
+        user_errors=[],
+    )
+
+
+def _unmerged(answer: UnmergeAnswer[PartnerRow]) -> UnmergePartnerPayload:
+    outcome = answer.outcome
+    return UnmergePartnerPayload(
+        partner=Partner.from_row(answer.source) if answer.source else None,
+        moved_back=[MovedRecord.of(m) for m in outcome.moved_back],
+        left_in_place=[MovedRecord.of(m) for m in outcome.left],
+        fields_kept=[input_name(f) for f in outcome.fields_kept],
+        user_errors=[],
+    )
 
 
 @strawberry.type
@@ -208,51 +212,13 @@ class MergeMutations:
         "answers what would happen and records nothing."
     )
     async def merge_partners(self, info: Info, input: MergePartnersInput) -> MergePartnersPayload:
-        ctx = info.context
-        services = ctx.services
-        audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason=input.reason)
         try:
-            destination = partner_id(input.destination_id, "destinationId")
-            sources = [partner_id(s, "sourceIds") for s in input.source_ids]
-            choices = [
-                (c.field, partner_id(c.from_id, "fieldChoices")) for c in input.field_choices or ()
-            ]
-            await _caught_up(info)
-            owned = await MergeDirectory(services.directory.pool).owned(sources)
-            outcome: MergeOutcome = await ctx.run(
-                lambda: services.app.merge_partners(
-                    destination,
-                    sources,
-                    owned,
-                    audit,
-                    choices=choices,
-                    dry_run=input.dry_run,
-                    idempotency_key=input.idempotency_key,
-                    expected_version=input.expected_version,
-                )
-            )
+            answer = await merging(info).merge(_merge_request(info, input))
         except DomainError as error:
             return MergePartnersPayload(
                 partner=None, moved=[], dry_run=input.dry_run, user_errors=user_errors(error)
             )
-        if outcome.result.position is not None:
-            await services.waiter.wait_for(
-                outcome.result.position, services.settings.read_your_writes_timeout
-            )
-        rows = await services.directory.get_many([destination])
-        row = rows.get(destination)
-        if row is not None and input.dry_run:
-            row = _preview(row, outcome.destination_values)
-            # Its tags as they would be: this request's loader answers them.
-            found = await services.catalogs.tags([UUID(t) for t in outcome.tag_ids])
-            tags = sorted(found.values(), key=lambda t: (t.name.lower(), str(t.id)))
-            ctx.partner_tags.prime(destination, tags, force=True)
-        return MergePartnersPayload(
-            partner=Partner.from_row(row) if row else None,
-            moved=[MovedRecord.of(m) for m in outcome.moved],
-            dry_run=input.dry_run,
-            user_errors=[],
-        )
+        return await _merged(info, answer, input.dry_run)
 
     @strawberry.mutation(
         description="Undoes the merge of a source: restores it and moves back what the "
@@ -261,14 +227,9 @@ class MergeMutations:
     async def unmerge_partner(
         self, info: Info, input: UnmergePartnerInput
     ) -> UnmergePartnerPayload:
-        ctx = info.context
-        services = ctx.services
-        audit = Audit(actor=ctx.actor, request_id=ctx.request_id, reason=input.reason)
         try:
             source = partner_id(input.source_id, "sourceId")
-            outcome: UnmergeOutcome = await ctx.run(
-                lambda: services.app.unmerge_partner(source, audit)
-            )
+            answer = await merging(info).unmerge(source, audit(info, input.reason))
         except DomainError as error:
             return UnmergePartnerPayload(
                 partner=None,
@@ -277,15 +238,4 @@ class MergeMutations:
                 fields_kept=[],
                 user_errors=user_errors(error),
             )
-        await services.waiter.wait_for(
-            outcome.result.position, services.settings.read_your_writes_timeout
-        )
-        rows = await services.directory.get_many([source])
-        row = rows.get(source)
-        return UnmergePartnerPayload(
-            partner=Partner.from_row(row) if row else None,
-            moved_back=[MovedRecord.of(m) for m in outcome.moved_back],
-            left_in_place=[MovedRecord.of(m) for m in outcome.left],
-            fields_kept=[input_name(f) for f in outcome.fields_kept],
-            user_errors=[],
-        )
+        return _unmerged(answer)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
-from app.projections.keyset import MAX_PAGE
+from app.projections.keyset import MAX_PAGE, BadCursor
 from app.schema.errors import ClientError
 
 DEFAULT_PAGE = 50
 NodeT = TypeVar("NodeT")
+T = TypeVar("T")
 
 
 @strawberry.interface(description="An object with a global id.")
@@ -106,3 +107,39 @@ def make_connection(
         ),
         count=count,
     )
+
+
+class CountedPage(Protocol):
+    """A keyset page of a read model that can count its whole list."""
+
+    @property
+    def rows(self) -> Sequence[Any]: ...
+    @property
+    def cursors(self) -> Sequence[str]: ...
+    @property
+    def has_next_page(self) -> bool: ...
+    @property
+    def has_previous_page(self) -> bool: ...
+    @property
+    def count_query(self) -> Any: ...
+
+
+def page_connection(
+    page: CountedPage, build: Callable[[Any], NodeT], count: Callable[[Any], Awaitable[int]]
+) -> Connection[NodeT]:
+    """The page as a connection; `count(page.count_query)` answers `totalCount`."""
+    return make_connection(
+        [build(row) for row in page.rows],
+        page.cursors,
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+        count=lambda: count(page.count_query),
+    )
+
+
+async def read_page(fetch: Awaitable[T]) -> T:
+    """The page a read model answers; a cursor it did not issue is the client's error."""
+    try:
+        return await fetch
+    except BadCursor as error:
+        raise ClientError(str(error), "BAD_REQUEST") from None

@@ -14,7 +14,8 @@ from strawberry.types import ExecutionContext
 
 from app.schema.access import RoleCheckedExecutionContext
 from app.schema.auth import Guard
-from app.schema.catalogs.operations import CatalogMutations, CatalogQueries
+from app.schema.catalogs.operations import CatalogMutations
+from app.schema.catalogs.queries import CatalogQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors

@@ -15,7 +15,6 @@ from strawberry.scalars import JSON
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.projections.catalog_queries import SegmentRow, segment_page, segments
-from app.projections.keyset import BadCursor
 from app.projections.partner_queries import Order
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
@@ -24,7 +23,13 @@ from app.schema.ids import to_global_id
 from app.schema.limits import LIMIT_EXCEEDED, Limits, filter_over_limit
 from app.schema.partners.inputs import PartnerFilterInput, record_id
 from app.schema.partners.types import Partner, PartnerKind, partner_connection
-from app.schema.relay import Connection, Node, check_page_args, make_connection
+from app.schema.relay import (
+    Connection,
+    Node,
+    check_page_args,
+    page_connection,
+    read_page,
+)
 
 _KEYWORDS = {"and_": "and", "or_": "or", "not_": "not"}
 
@@ -185,6 +190,18 @@ def _segment_id(global_id: str) -> UUID:
     return record_id(global_id, "Segment", "id")
 
 
+def _segment_changes(input: UpdateSegmentInput) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name in ("name", "description", "search"):
+        given = getattr(input, name)
+        if given is not None:
+            changes[name] = given.value
+    if input.filter is not None:
+        given_filter = input.filter.value
+        changes["filter"] = filter_to_json(given_filter) if given_filter else None
+    return changes
+
+
 @strawberry.type
 class SegmentMutations:
     @strawberry.mutation(description="Saves a filter and a search as a segment.")
@@ -207,15 +224,7 @@ class SegmentMutations:
         app = info.context.services.app
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = _segment_id(input.id)
-            changes: dict[str, Any] = {}
-            for name in ("name", "description", "search"):
-                given = getattr(input, name)
-                if given is not None:
-                    changes[name] = given.value
-            if input.filter is not None:
-                given_filter = input.filter.value
-                changes["filter"] = filter_to_json(given_filter) if given_filter else None
+            ident, changes = _segment_id(input.id), _segment_changes(input)
             return lambda: app.update_segment(ident, changes, audit, input.expected_version)
 
         return await _respond(info, build, input.reason)
@@ -241,16 +250,6 @@ class SegmentQueries:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Segment]:
         check_page_args(first, after, None, None)
-        pool = info.context.services.directory.pool
-        try:
-            page = await segment_page(pool, first=first, after=after)
-        except BadCursor as error:
-            raise ClientError(str(error), "BAD_REQUEST") from None
-        catalogs = info.context.services.catalogs
-        return make_connection(
-            [Segment.from_row(row) for row in page.rows],
-            page.cursors,
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            count=lambda: catalogs.count(page.count_query),
-        )
+        services = info.context.services
+        page = await read_page(segment_page(services.directory.pool, first=first, after=after))
+        return page_connection(page, Segment.from_row, services.catalogs.count)

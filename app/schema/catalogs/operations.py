@@ -1,212 +1,286 @@
-"""Queries and mutations of the seven catalogs, made from one description each: every
-catalog has the same life cycle (create, update, archive, restore, list by name)."""
+"""Mutations of the seven catalogs. Every catalog has the same life cycle (create,
+update, archive, restore): each mutation is declared below under its own name and runs the
+steps all catalogs share (`_create`, `_update`, `_set_state`)."""
 
-# No `from __future__ import annotations` here: the resolvers below are made in a loop and
-# Strawberry must see their real input and payload classes, not names.
+from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 from uuid import UUID
 
 import strawberry
 
+from app.application import CommandResult
+from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode, FieldError
-from app.projections.keyset import BadCursor
 from app.schema.catalogs import inputs as ci
-from app.schema.catalogs.types import CATALOG_TYPES, catalog_item
-from app.schema.commands import execute
+from app.schema.catalogs.payloads import (
+    AccountPayload,
+    DeliveryMethodPayload,
+    FiscalPositionPayload,
+    IndustryPayload,
+    PaymentTermPayload,
+    PricelistPayload,
+    SalespersonPayload,
+)
+from app.schema.catalogs.types import CATALOG_TYPES
+from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
-from app.schema.errors import ClientError, UserError
+from app.schema.errors import UserError
 from app.schema.ids import BadId, expect_id
-from app.schema.relay import Connection, check_page_args, make_connection
 
 
 @dataclass(frozen=True)
-class CatalogSpec:
-    code: str
-    field: str  # the payload's field, snake_case
-    plural: str  # the list query, snake_case
-    create_input: type[Any]
-    update_input: type[Any]
-
-    @property
-    def type_name(self) -> str:
-        return str(CATALOG_TYPES[self.code].__name__)
+class Answer:
+    entry: Any
+    """The entry as the payload shows it (None when refused)."""
+    errors: list[UserError]
 
 
-SPECS = (
-    CatalogSpec(
-        "INDUSTRY", "industry", "industries", ci.CreateIndustryInput, ci.UpdateIndustryInput
-    ),
-    CatalogSpec(
-        "PAYMENT_TERM",
-        "payment_term",
-        "payment_terms",
-        ci.CreatePaymentTermInput,
-        ci.UpdatePaymentTermInput,
-    ),
-    CatalogSpec(
-        "PRICELIST", "pricelist", "pricelists", ci.CreatePricelistInput, ci.UpdatePricelistInput
-    ),
-    CatalogSpec(
-        "DELIVERY_METHOD",
-        "delivery_method",
-        "delivery_methods",
-        ci.CreateDeliveryMethodInput,
-        ci.UpdateDeliveryMethodInput,
-    ),
-    CatalogSpec(
-        "SALESPERSON",
-        "salesperson",
-        "salespersons",
-        ci.CreateSalespersonInput,
-        ci.UpdateSalespersonInput,
-    ),
-    CatalogSpec("ACCOUNT", "account", "accounts", ci.CreateAccountInput, ci.UpdateAccountInput),
-    CatalogSpec(
-        "FISCAL_POSITION",
-        "fiscal_position",
-        "fiscal_positions",
-        ci.CreateFiscalPositionInput,
-        ci.UpdateFiscalPositionInput,
-    ),
-)
-
-
-def entry_id(spec: CatalogSpec, global_id: str) -> UUID:
+def entry_id(code: str, global_id: str) -> UUID:
     try:
-        return expect_id(global_id, spec.type_name)
+        return expect_id(global_id, _type_name(code))
     except BadId as error:
         raise DomainError([FieldError(("id",), ErrorCode.NOT_FOUND, str(error))]) from None
 
 
-def _payload_type(spec: CatalogSpec) -> type[Any]:
-    cls = type(
-        f"{spec.type_name}Payload",
-        (),
-        {
-            "__annotations__": {
-                spec.field: Optional[CATALOG_TYPES[spec.code]],  # noqa: UP045 - evaluated at runtime
-                "user_errors": list[UserError],
-            },
-            "__module__": __name__,
-        },
+def _type_name(code: str) -> str:
+    return str(CATALOG_TYPES[code].__name__)
+
+
+async def _answer(info: Info, code: str, build: CommandBuilder, reason: str | None) -> Answer:
+    outcome = await execute(info, build, reason)
+    if isinstance(outcome, list):
+        return Answer(None, outcome)
+    row = (await info.context.services.catalogs.entries([outcome.id])).get(outcome.id)
+    return Answer(CATALOG_TYPES[code].from_row(row) if row else None, [])
+
+
+async def _create(info: Info, code: str, input: Any) -> Answer:
+    app = info.context.services.app
+
+    def build(audit: Audit) -> Callable[[], CommandResult]:
+        values = ci.create_values(input)
+        return lambda: app.create_catalog_entry(code, values, audit, input.idempotency_key)
+
+    return await _answer(info, code, build, input.reason)
+
+
+async def _update(info: Info, code: str, input: Any) -> Answer:
+    app = info.context.services.app
+
+    def build(audit: Audit) -> Callable[[], CommandResult]:
+        ident, changes = entry_id(code, input.id), ci.update_changes(input)
+        return lambda: app.update_catalog_entry(ident, code, changes, audit, input.expected_version)
+
+    return await _answer(info, code, build, input.reason)
+
+
+async def _set_state(info: Info, code: str, archived: bool, input: ci.CatalogStateInput) -> Answer:
+    app = info.context.services.app
+    command = app.archive_catalog_entry if archived else app.restore_catalog_entry
+
+    def build(audit: Audit) -> Callable[[], CommandResult]:
+        ident = entry_id(code, input.id)
+        return lambda: command(ident, code, audit, input.expected_version)
+
+    return await _answer(info, code, build, input.reason)
+
+
+def _creates(name: str) -> str:
+    return f"Creates an entry of the {name} catalog."
+
+
+def _updates(name: str) -> str:
+    return f"Changes an entry of the {name} catalog (fields left out are unchanged)."
+
+
+def _archives(name: str) -> str:
+    return (
+        f"Archives an entry of the {name} catalog: it stays where it is used but cannot be "
+        "newly assigned."
     )
-    return strawberry.type(cls)
 
 
-def _mutations(spec: CatalogSpec) -> dict[str, Any]:
-    payload = _payload_type(spec)
-    cls = CATALOG_TYPES[spec.code]
-    name = spec.type_name
-
-    async def respond(info: Info, build: Callable[..., Any], reason: str | None) -> Any:
-        outcome = await execute(info, build, reason)
-        if isinstance(outcome, list):
-            return payload(**{spec.field: None, "user_errors": outcome})
-        row = (await info.context.services.catalogs.entries([outcome.id])).get(outcome.id)
-        return payload(**{spec.field: cls.from_row(row) if row else None, "user_errors": []})
-
-    async def create(self: Any, info: Info, input: Any) -> Any:
-        app = info.context.services.app
-        return await respond(
-            info,
-            lambda audit: (
-                lambda: app.create_catalog_entry(
-                    spec.code, ci.create_values(input), audit, input.idempotency_key
-                )
-            ),
-            input.reason,
-        )
-
-    async def update(self: Any, info: Info, input: Any) -> Any:
-        app = info.context.services.app
-
-        def build(audit: Any) -> Callable[[], Any]:
-            ident, changes = entry_id(spec, input.id), ci.update_changes(input)
-            return lambda: app.update_catalog_entry(
-                ident, spec.code, changes, audit, input.expected_version
-            )
-
-        return await respond(info, build, input.reason)
-
-    def state_change(method: str) -> Callable[..., Any]:
-        async def change(self: Any, info: Info, input: ci.CatalogStateInput) -> Any:
-            app = info.context.services.app
-
-            def build(audit: Any) -> Callable[[], Any]:
-                ident = entry_id(spec, input.id)
-                return lambda: getattr(app, method)(ident, spec.code, audit, input.expected_version)
-
-            return await respond(info, build, input.reason)
-
-        change.__annotations__["return"] = payload
-        return change
-
-    # Strawberry reads these annotations: each catalog's own input and payload classes.
-    create.__annotations__.update({"input": spec.create_input, "return": payload})
-    update.__annotations__.update({"input": spec.update_input, "return": payload})
-
-    return {
-        f"create_{spec.field}": strawberry.mutation(
-            create, description=f"Creates an entry of the {name} catalog."
-        ),
-        f"update_{spec.field}": strawberry.mutation(
-            update,
-            description=f"Changes an entry of the {name} catalog (fields left out are unchanged).",
-        ),
-        f"archive_{spec.field}": strawberry.mutation(
-            state_change("archive_catalog_entry"),
-            description=f"Archives an entry of the {name} catalog: it stays where it is used but cannot be newly assigned.",
-        ),
-        f"restore_{spec.field}": strawberry.mutation(
-            state_change("restore_catalog_entry"),
-            description=f"Restores an archived entry of the {name} catalog.",
-        ),
-    }
+def _restores(name: str) -> str:
+    return f"Restores an archived entry of the {name} catalog."
 
 
-def _query(spec: CatalogSpec) -> dict[str, Any]:
-    cls = CATALOG_TYPES[spec.code]
+@strawberry.type
+class CatalogMutations:
+    @strawberry.mutation(description=_creates("Industry"))
+    async def create_industry(self, info: Info, input: ci.CreateIndustryInput) -> IndustryPayload:
+        answer = await _create(info, "INDUSTRY", input)
+        return IndustryPayload(industry=answer.entry, user_errors=answer.errors)
 
-    async def entries(
-        self: Any,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        include_archived: bool = False,
-    ) -> Any:
-        check_page_args(first, after, None, None)
-        catalogs = info.context.services.catalogs
-        try:
-            page = await catalogs.entry_page(
-                spec.code, include_archived=include_archived, first=first, after=after
-            )
-        except BadCursor as error:
-            raise ClientError(str(error), "BAD_REQUEST") from None
-        return make_connection(
-            [catalog_item(row) for row in page.rows],
-            page.cursors,
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            count=lambda: catalogs.count(page.count_query),
-        )
+    @strawberry.mutation(description=_updates("Industry"))
+    async def update_industry(self, info: Info, input: ci.UpdateIndustryInput) -> IndustryPayload:
+        answer = await _update(info, "INDUSTRY", input)
+        return IndustryPayload(industry=answer.entry, user_errors=answer.errors)
 
-    entries.__annotations__["return"] = Connection[cls]  # type: ignore[valid-type]
-    return {
-        spec.plural: strawberry.field(
-            entries, description=f"The {spec.type_name} catalog, by name (archived left out)."
-        )
-    }
+    @strawberry.mutation(description=_archives("Industry"))
+    async def archive_industry(self, info: Info, input: ci.CatalogStateInput) -> IndustryPayload:
+        answer = await _set_state(info, "INDUSTRY", True, input)
+        return IndustryPayload(industry=answer.entry, user_errors=answer.errors)
 
+    @strawberry.mutation(description=_restores("Industry"))
+    async def restore_industry(self, info: Info, input: ci.CatalogStateInput) -> IndustryPayload:
+        answer = await _set_state(info, "INDUSTRY", False, input)
+        return IndustryPayload(industry=answer.entry, user_errors=answer.errors)
 
-def _merge(parts: list[dict[str, Any]], name: str) -> type[Any]:
-    namespace: dict[str, Any] = {"__module__": __name__}
-    for part in parts:
-        namespace.update(part)
-    return strawberry.type(type(name, (), namespace))
+    @strawberry.mutation(description=_creates("PaymentTerm"))
+    async def create_payment_term(
+        self, info: Info, input: ci.CreatePaymentTermInput
+    ) -> PaymentTermPayload:
+        answer = await _create(info, "PAYMENT_TERM", input)
+        return PaymentTermPayload(payment_term=answer.entry, user_errors=answer.errors)
 
+    @strawberry.mutation(description=_updates("PaymentTerm"))
+    async def update_payment_term(
+        self, info: Info, input: ci.UpdatePaymentTermInput
+    ) -> PaymentTermPayload:
+        answer = await _update(info, "PAYMENT_TERM", input)
+        return PaymentTermPayload(payment_term=answer.entry, user_errors=answer.errors)
 
-CatalogMutations = _merge([_mutations(spec) for spec in SPECS], "CatalogMutations")
-CatalogQueries = _merge([_query(spec) for spec in SPECS], "CatalogQueries")
+    @strawberry.mutation(description=_archives("PaymentTerm"))
+    async def archive_payment_term(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> PaymentTermPayload:
+        answer = await _set_state(info, "PAYMENT_TERM", True, input)
+        return PaymentTermPayload(payment_term=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_restores("PaymentTerm"))
+    async def restore_payment_term(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> PaymentTermPayload:
+        answer = await _set_state(info, "PAYMENT_TERM", False, input)
+        return PaymentTermPayload(payment_term=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_creates("Pricelist"))
+    async def create_pricelist(
+        self, info: Info, input: ci.CreatePricelistInput
+    ) -> PricelistPayload:
+        answer = await _create(info, "PRICELIST", input)
+        return PricelistPayload(pricelist=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_updates("Pricelist"))
+    async def update_pricelist(
+        self, info: Info, input: ci.UpdatePricelistInput
+    ) -> PricelistPayload:
+        answer = await _update(info, "PRICELIST", input)
+        return PricelistPayload(pricelist=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_archives("Pricelist"))
+    async def archive_pricelist(self, info: Info, input: ci.CatalogStateInput) -> PricelistPayload:
+        answer = await _set_state(info, "PRICELIST", True, input)
+        return PricelistPayload(pricelist=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_restores("Pricelist"))
+    async def restore_pricelist(self, info: Info, input: ci.CatalogStateInput) -> PricelistPayload:
+        answer = await _set_state(info, "PRICELIST", False, input)
+        return PricelistPayload(pricelist=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_creates("DeliveryMethod"))
+    async def create_delivery_method(
+        self, info: Info, input: ci.CreateDeliveryMethodInput
+    ) -> DeliveryMethodPayload:
+        answer = await _create(info, "DELIVERY_METHOD", input)
+        return DeliveryMethodPayload(delivery_method=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_updates("DeliveryMethod"))
+    async def update_delivery_method(
+        self, info: Info, input: ci.UpdateDeliveryMethodInput
+    ) -> DeliveryMethodPayload:
+        answer = await _update(info, "DELIVERY_METHOD", input)
+        return DeliveryMethodPayload(delivery_method=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_archives("DeliveryMethod"))
+    async def archive_delivery_method(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> DeliveryMethodPayload:
+        answer = await _set_state(info, "DELIVERY_METHOD", True, input)
+        return DeliveryMethodPayload(delivery_method=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_restores("DeliveryMethod"))
+    async def restore_delivery_method(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> DeliveryMethodPayload:
+        answer = await _set_state(info, "DELIVERY_METHOD", False, input)
+        return DeliveryMethodPayload(delivery_method=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_creates("Salesperson"))
+    async def create_salesperson(
+        self, info: Info, input: ci.CreateSalespersonInput
+    ) -> SalespersonPayload:
+        answer = await _create(info, "SALESPERSON", input)
+        return SalespersonPayload(salesperson=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_updates("Salesperson"))
+    async def update_salesperson(
+        self, info: Info, input: ci.UpdateSalespersonInput
+    ) -> SalespersonPayload:
+        answer = await _update(info, "SALESPERSON", input)
+        return SalespersonPayload(salesperson=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_archives("Salesperson"))
+    async def archive_salesperson(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> SalespersonPayload:
+        answer = await _set_state(info, "SALESPERSON", True, input)
+        return SalespersonPayload(salesperson=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_restores("Salesperson"))
+    async def restore_salesperson(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> SalespersonPayload:
+        answer = await _set_state(info, "SALESPERSON", False, input)
+        return SalespersonPayload(salesperson=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_creates("Account"))
+    async def create_account(self, info: Info, input: ci.CreateAccountInput) -> AccountPayload:
+        answer = await _create(info, "ACCOUNT", input)
+        return AccountPayload(account=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_updates("Account"))
+    async def update_account(self, info: Info, input: ci.UpdateAccountInput) -> AccountPayload:
+        answer = await _update(info, "ACCOUNT", input)
+        return AccountPayload(account=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_archives("Account"))
+    async def archive_account(self, info: Info, input: ci.CatalogStateInput) -> AccountPayload:
+        answer = await _set_state(info, "ACCOUNT", True, input)
+        return AccountPayload(account=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_restores("Account"))
+    async def restore_account(self, info: Info, input: ci.CatalogStateInput) -> AccountPayload:
+        answer = await _set_state(info, "ACCOUNT", False, input)
+        return AccountPayload(account=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_creates("FiscalPosition"))
+    async def create_fiscal_position(
+        self, info: Info, input: ci.CreateFiscalPositionInput
+    ) -> FiscalPositionPayload:
+        answer = await _create(info, "FISCAL_POSITION", input)
+        return FiscalPositionPayload(fiscal_position=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_updates("FiscalPosition"))
+    async def update_fiscal_position(
+        self, info: Info, input: ci.UpdateFiscalPositionInput
+    ) -> FiscalPositionPayload:
+        answer = await _update(info, "FISCAL_POSITION", input)
+        return FiscalPositionPayload(fiscal_position=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_archives("FiscalPosition"))
+    async def archive_fiscal_position(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> FiscalPositionPayload:
+        answer = await _set_state(info, "FISCAL_POSITION", True, input)
+        return FiscalPositionPayload(fiscal_position=answer.entry, user_errors=answer.errors)
+
+    @strawberry.mutation(description=_restores("FiscalPosition"))
+    async def restore_fiscal_position(
+        self, info: Info, input: ci.CatalogStateInput
+    ) -> FiscalPositionPayload:
+        answer = await _set_state(info, "FISCAL_POSITION", False, input)
+        return FiscalPositionPayload(fiscal_position=answer.entry, user_errors=answer.errors)

@@ -12,20 +12,11 @@ from strawberry.scalars import JSON
 from app.projections.change_feed import FeedFilter, FeedRow
 from app.projections.relationship_queries import TimelineRow
 from app.schema.context import Info, Services
-from app.schema.errors import ClientError
-from app.schema.ids import BadId, expect_id
+from app.schema.errors import ClientError, argument_id
 from app.schema.live.cursors import decode_cursor, encode_cursor
 from app.schema.live.hub import Delivery, Key, Records
 from app.schema.partners.types import Partner
 from app.schema.relationship.types import Activity, TimelineEntry, TimelineKind
-
-
-def _id(global_id: str, type_name: str) -> UUID:
-    try:
-        return expect_id(global_id, type_name)
-    except BadId as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
-
 
 SLOW_SUBSCRIBER_CLOSE_CODE = 4429
 """WebSocket close code for a subscriber dropped because its queue overflowed."""
@@ -37,6 +28,15 @@ class ActivityEvent:
     kind: TimelineKind
     activity: Activity | None = strawberry.field(description="The activity as it is now.")
 
+    @classmethod
+    def of(cls, delivery: Delivery) -> ActivityEvent:
+        row, activity = delivery.row, delivery.record
+        return cls(
+            cursor=encode_cursor(row.position),
+            kind=TimelineKind(row.kind),
+            activity=Activity.from_row(activity) if activity else None,
+        )
+
 
 @strawberry.type(description="A change of a partner.")
 class PartnerEvent:
@@ -44,6 +44,16 @@ class PartnerEvent:
     event_type: TimelineKind
     partner: Partner | None = strawberry.field(description="The partner as it is now.")
     changes: JSON = strawberry.field(description="The new values the event carried.")
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> PartnerEvent:
+        row, partner = delivery.row, delivery.record
+        return cls(
+            cursor=encode_cursor(row.position),
+            event_type=TimelineKind(row.kind),
+            partner=Partner.from_row(partner) if partner else None,
+            changes=JSON(row.changes),
+        )
 
 
 async def follow(
@@ -107,6 +117,19 @@ def _timeline_row(row: FeedRow) -> TimelineRow:
     )
 
 
+def _activity_keys(partner: UUID | None, assignee: UUID | None) -> set[Key]:
+    """The hub keys of the activities of a partner, else of an assignee, else of all."""
+    if partner is not None:
+        return {("activity-partner", partner)}
+    if assignee is not None:
+        return {("activity-assignee", assignee)}
+    return {("activity", "*")}
+
+
+def _assigned_to(assignee: UUID | None) -> Callable[[FeedRow], bool]:
+    return lambda row: assignee is None or row.assignee_id == assignee
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -120,28 +143,12 @@ class Subscription:
         assignee_id: strawberry.ID | None = None,
         after: str | None = None,
     ) -> AsyncGenerator[ActivityEvent, None]:
-        partner = _id(partner_id, "Partner") if partner_id else None
-        assignee = _id(assignee_id, "Salesperson") if assignee_id else None
-        if partner is not None:
-            keys: set[Key] = {("activity-partner", partner)}
-        elif assignee is not None:
-            keys = {("activity-assignee", assignee)}
-        else:
-            keys = {("activity", "*")}
+        partner = argument_id(partner_id, "Partner") if partner_id else None
+        assignee = argument_id(assignee_id, "Salesperson") if assignee_id else None
+        keys = _activity_keys(partner, assignee)
         replay = FeedFilter(partner_scope=partner, assignee_id=assignee, subject_type="Activity")
-        async for delivery in follow(
-            info,
-            keys,
-            replay,
-            after,
-            accepts=lambda r: assignee is None or r.assignee_id == assignee,
-        ):
-            row, activity = delivery.row, delivery.record
-            yield ActivityEvent(
-                cursor=encode_cursor(row.position),
-                kind=TimelineKind(row.kind),
-                activity=Activity.from_row(activity) if activity else None,
-            )
+        async for delivery in follow(info, keys, replay, after, _assigned_to(assignee)):
+            yield ActivityEvent.of(delivery)
 
     @strawberry.subscription(description="Changes of these partners (or of all); resumable.")
     async def partner_changed(
@@ -150,17 +157,11 @@ class Subscription:
         partner_ids: list[strawberry.ID] | None = None,
         after: str | None = None,
     ) -> AsyncGenerator[PartnerEvent, None]:
-        ids = tuple(_id(p, "Partner") for p in partner_ids) if partner_ids is not None else None
+        ids = None if partner_ids is None else tuple(argument_id(p, "Partner") for p in partner_ids)
         keys: set[Key] = {("partner", i) for i in ids} if ids is not None else {("partner", "*")}
         replay = FeedFilter(partner_ids=ids, subject_type="Partner")
         async for delivery in follow(info, keys, replay, after):
-            row, partner = delivery.row, delivery.record
-            yield PartnerEvent(
-                cursor=encode_cursor(row.position),
-                event_type=TimelineKind(row.kind),
-                partner=Partner.from_row(partner) if partner else None,
-                changes=JSON(row.changes),
-            )
+            yield PartnerEvent.of(delivery)
 
     @strawberry.subscription(
         description="A partner's timeline as it grows (a company's includes its contacts')."
@@ -168,7 +169,7 @@ class Subscription:
     async def timeline(
         self, info: Info, partner_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[TimelineEntry, None]:
-        partner = _id(partner_id, "Partner")
+        partner = argument_id(partner_id, "Partner")
         replay = FeedFilter(partner_scope=partner)
         async for delivery in follow(info, {("timeline", partner)}, replay, after):
             yield TimelineEntry.from_row(_timeline_row(delivery.row))

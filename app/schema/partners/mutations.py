@@ -10,14 +10,11 @@ from uuid import UUID
 
 import strawberry
 
-from app.application import CommandResult, history
+from app.application import CommandResult
 from app.domain.audited import Audit
-from app.projections.history_queries import row_as_of
-from app.projections.partner_queries import PartnerRow
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
 from app.schema.errors import UserError
-from app.schema.history import MAX_PARENT_DEPTH
 from app.schema.partners.inputs import (
     CreatePartnerInput,
     PartnerStateInput,
@@ -31,6 +28,7 @@ from app.schema.partners.inputs import (
     update_changes,
 )
 from app.schema.partners.types import Partner
+from app.schema.use_cases import saved_rows
 
 
 @strawberry.type
@@ -45,37 +43,8 @@ async def run_partner_command(
     outcome = await execute(info, build, reason)
     if isinstance(outcome, list):
         return PartnerPayload(partner=None, user_errors=outcome)
-    directory = info.context.services.directory
-    row = (await directory.get_many([outcome.id])).get(outcome.id)
-    if row is not None and row.version >= outcome.version:
-        return PartnerPayload(partner=Partner.from_row(row), user_errors=[])
-    # The read model is behind: the state built from the saved aggregate.
-    saved = await _saved_row(info, outcome.id, outcome.version, depth=0)
-    partner = saved or row
-    return PartnerPayload(partner=Partner.from_row(partner) if partner else None, user_errors=[])
-
-
-async def _saved_row(
-    info: Info, ident: UUID, version: int | None, *, depth: int
-) -> PartnerRow | None:
-    """The partner's row built from its saved aggregate (at `version`, or the latest);
-    its parent's fields from the read model, or from the parent's aggregate in turn when
-    the read model does not have it yet."""
-    ctx = info.context
-    app = ctx.services.app
-    if version is None:
-        saved = await ctx.run(history.current_partner, app, ident)
-    else:
-        saved = await ctx.run(history.partner_at_version, app, ident, version)
-    if saved is None:
-        return None
-    parent: PartnerRow | None = None
-    parent_id = saved.parent_id
-    if parent_id is not None:
-        parent = (await ctx.services.directory.get_many([parent_id])).get(parent_id)
-        if parent is None and depth < MAX_PARENT_DEPTH:
-            parent = await _saved_row(info, parent_id, None, depth=depth + 1)
-    return row_as_of(saved, parent)
+    row = await saved_rows(info).after_command(outcome)
+    return PartnerPayload(partner=Partner.from_row(row) if row else None, user_errors=[])
 
 
 def _uuid(global_id: str) -> UUID:

@@ -11,11 +11,9 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain.address_format import format_address
-from app.projections.keyset import BadCursor
 from app.projections.partner_queries import Order, PartnerFilter, PartnerRow
 from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
-from app.schema.errors import ClientError
 from app.schema.ids import to_global_id
 from app.schema.partners.terms import CommercialTerms, load_entry
 from app.schema.relationship.connections import (
@@ -32,7 +30,13 @@ from app.schema.relationship.types import (
     TimelineEntry,
     TimelineKind,
 )
-from app.schema.relay import Connection, Node, check_page_args, make_connection
+from app.schema.relay import (
+    Connection,
+    Node,
+    check_page_args,
+    make_connection,
+    read_page,
+)
 from app.schema.tags.types import Tag
 
 if TYPE_CHECKING:
@@ -57,6 +61,12 @@ class AddressType(Enum):
 class State:
     code: str
     name: str
+
+
+def _state(row: PartnerRow) -> State | None:
+    if row.state_code and row.country_code:
+        return State(code=row.state_code, name=cf.state_name(row.country_code, row.state_code))
+    return None
 
 
 @strawberry.type(description="A postal address.")
@@ -160,36 +170,27 @@ class Partner(Node):
     @strawberry.field(description="The address that applies: a contact shows its company's.")
     def address(self) -> Address:
         row = self.row
-        state = (
-            State(code=row.state_code, name=cf.state_name(row.country_code, row.state_code))
-            if row.state_code and row.country_code
-            else None
-        )
         return Address(
             street=row.street,
             street2=row.street2,
             city=row.city,
             zip=row.zip,
-            state=state,
+            state=_state(row),
             country=Country.of(row.country_code),
             inherited_from_id=row.address_from_id if row.address_from_id != row.id else None,
         )
 
     @strawberry.field(description="The address laid out as the post of its country expects.")
     def formatted_address(self) -> str | None:
-        row = self.row
+        row, state = self.row, _state(self.row)
+        country_name = cf.country_name(row.country_code) if row.country_code else None
         return format_address(
             {
-                "street": row.street,
-                "street2": row.street2,
-                "city": row.city,
-                "zip": row.zip,
+                **{f: getattr(row, f) for f in ("street", "street2", "city", "zip")},
                 "state_code": row.state_code,
-                "state_name": cf.state_name(row.country_code, row.state_code)
-                if row.state_code and row.country_code
-                else None,
+                "state_name": state.name if state else None,
                 "country_code": row.country_code,
-                "country_name": cf.country_name(row.country_code) if row.country_code else None,
+                "country_name": country_name,
             }
         )
 
@@ -314,8 +315,8 @@ async def partner_connection(
 ) -> Connection[Partner]:
     check_page_args(first, after, last, before)
     directory = info.context.services.directory
-    try:
-        page = await directory.page(
+    page = await read_page(
+        directory.page(
             where,
             orders,
             now=info.context.now,
@@ -325,8 +326,7 @@ async def partner_connection(
             last=last,
             before=before,
         )
-    except BadCursor as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
+    )
     return make_connection(
         [Partner.from_row(row) for row in page.rows],
         page.cursors,

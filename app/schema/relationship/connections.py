@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
-from app.projections.keyset import BadCursor
-from app.projections.relationship_queries import ActivityFilter, DocumentFilter, Page
+from app.projections.relationship_queries import ActivityFilter, DocumentFilter
 from app.schema.context import Info
-from app.schema.errors import ClientError
 from app.schema.relationship.types import Activity, Document, TimelineEntry
-from app.schema.relay import Connection, check_page_args, make_connection
-
-
-def page_connection(page: Page, build: Callable[[Any], Any], count: Any) -> Connection[Any]:
-    return make_connection(
-        [build(row) for row in page.rows],
-        page.cursors,
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-        count=lambda: count(page.count_query),
-    )
+from app.schema.relay import Connection, check_page_args, page_connection, read_page
 
 
 async def activity_connection(
@@ -29,10 +15,9 @@ async def activity_connection(
 ) -> Connection[Activity]:
     check_page_args(first, after, None, None)
     relationships = info.context.services.relationships
-    try:
-        page = await relationships.activity_page(f, info.context.now, first=first, after=after)
-    except BadCursor as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
+    page = await read_page(
+        relationships.activity_page(f, info.context.now, first=first, after=after)
+    )
     return page_connection(page, Activity.from_row, relationships.count)
 
 
@@ -41,10 +26,7 @@ async def document_connection(
 ) -> Connection[Document]:
     check_page_args(first, after, None, None)
     relationships = info.context.services.relationships
-    try:
-        page = await relationships.document_page(f, first=first, after=after)
-    except BadCursor as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
+    page = await read_page(relationships.document_page(f, first=first, after=after))
     return page_connection(page, Document.from_row, relationships.count)
 
 
@@ -53,8 +35,5 @@ async def timeline_connection(
 ) -> Connection[TimelineEntry]:
     check_page_args(first, after, None, None)
     relationships = info.context.services.relationships
-    try:
-        page = await relationships.timeline_page(partner_id, kinds, first=first, after=after)
-    except BadCursor as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
+    page = await read_page(relationships.timeline_page(partner_id, kinds, first=first, after=after))
     return page_connection(page, TimelineEntry.from_row, relationships.count)

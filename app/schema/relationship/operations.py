@@ -208,6 +208,29 @@ def _camel(name: str) -> str:
 Build = Callable[[Audit], Callable[[], CommandResult]]
 
 
+def _document_values(input: RecordDocumentInput) -> dict[str, Any]:
+    return {
+        "module": plain(input.module),
+        "kind": plain(input.kind),
+        "reference": input.reference,
+        "date": input.date.isoformat(),
+        "amount": plain(input.amount),
+        "currency": input.currency,
+        "status": plain(input.status),
+        "amount_paid": plain(input.amount_paid),
+    }
+
+
+def _opportunity_values(input: CreateOpportunityInput) -> dict[str, Any]:
+    return {
+        "name": input.name,
+        "expected_revenue": plain(input.expected_revenue),
+        "probability": input.probability,
+        "stage": plain(input.stage),
+        "salesperson_id": _ref(input.salesperson_id, "Salesperson", "salespersonId"),
+    }
+
+
 @strawberry.type
 class RelationshipMutations:
     @strawberry.mutation(description="Plans an activity with a partner.")
@@ -266,16 +289,7 @@ class RelationshipMutations:
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
             partner = record_id(input.partner_id, "Partner", "partnerId")
-            values = {
-                "module": plain(input.module),
-                "kind": plain(input.kind),
-                "reference": input.reference,
-                "date": input.date.isoformat(),
-                "amount": plain(input.amount),
-                "currency": input.currency,
-                "status": plain(input.status),
-                "amount_paid": plain(input.amount_paid),
-            }
+            values = _document_values(input)
             return lambda: app.record_document(partner, values, audit, input.idempotency_key)
 
         return await _document(info, build, input.reason)
@@ -305,13 +319,7 @@ class RelationshipMutations:
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
             partner = record_id(input.partner_id, "Partner", "partnerId")
-            values = {
-                "name": input.name,
-                "expected_revenue": plain(input.expected_revenue),
-                "probability": input.probability,
-                "stage": plain(input.stage),
-                "salesperson_id": _ref(input.salesperson_id, "Salesperson", "salespersonId"),
-            }
+            values = _opportunity_values(input)
             return lambda: app.create_opportunity(partner, values, audit, input.idempotency_key)
 
         return await _opportunity(info, build, input.reason)

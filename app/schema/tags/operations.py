@@ -115,6 +115,16 @@ class TagMutations:
         return await _respond(info, build, input.reason)
 
 
+def _parent_filter(parent_id: str | None) -> UUID | None:
+    """The parent to list the children of; an id that is not a tag's matches nothing."""
+    if parent_id is None:
+        return None
+    try:
+        return expect_id(parent_id, "Tag")
+    except BadId:
+        return UUID(int=0)
+
+
 @strawberry.type
 class TagQueries:
     @strawberry.field(description="Tags by name; `topLevelOnly` for the roots of the tree.")
@@ -127,15 +137,9 @@ class TagQueries:
         top_level_only: bool = False,
         include_archived: bool = False,
     ) -> Connection[Tag]:
-        parent = None
-        if parent_id is not None:
-            try:
-                parent = expect_id(parent_id, "Tag")
-            except BadId:
-                parent = UUID(int=0)  # an unknown id matches nothing
         return await tag_connection(
             info,
-            parent_id=parent,
+            parent_id=_parent_filter(parent_id),
             top_level_only=top_level_only,
             include_archived=include_archived,
             first=first,

@@ -7,11 +7,15 @@ from uuid import UUID
 import strawberry
 
 from app.projections.catalog_queries import TagRow
-from app.projections.keyset import BadCursor
 from app.schema.context import Info
-from app.schema.errors import ClientError
 from app.schema.ids import to_global_id
-from app.schema.relay import Connection, Node, check_page_args, make_connection
+from app.schema.relay import (
+    Connection,
+    Node,
+    check_page_args,
+    page_connection,
+    read_page,
+)
 
 
 @strawberry.type(description="A tag (VIP, Region / EMEA…); filtering by it includes sub-tags.")
@@ -60,20 +64,13 @@ async def tag_connection(
 ) -> Connection[Tag]:
     check_page_args(first, after, None, None)
     catalogs = info.context.services.catalogs
-    try:
-        page = await catalogs.tag_page(
+    page = await read_page(
+        catalogs.tag_page(
             parent_id=parent_id,
             top_level_only=top_level_only,
             include_archived=include_archived,
             first=first,
             after=after,
         )
-    except BadCursor as error:
-        raise ClientError(str(error), "BAD_REQUEST") from None
-    return make_connection(
-        [Tag.from_row(row) for row in page.rows],
-        page.cursors,
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-        count=lambda: catalogs.count(page.count_query),
     )
+    return page_connection(page, Tag.from_row, catalogs.count)
