@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from app.domain import contact_fields as cf
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_money
 from app.domain.erasure import PERSONAL_FIELDS, check_can_anonymize, check_not_anonymized
 from app.domain.errors import (
@@ -91,67 +91,44 @@ class Partner(Aggregate):
     anonymized = False
     """True once its personal data was erased (see app/domain/erasure.py)."""
 
-    class Registered(Aggregate.Created):
+    class Registered(AuditedCreated):
         kind: str
         values: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
-    class Updated(Aggregate.Event):
+    class Updated(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.values.update(self.changes)
 
-    class CommercialTermsSet(Aggregate.Event):
+    class CommercialTermsSet(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.values.update(self.changes)
 
-    class TagsAdded(Aggregate.Event):
+    class TagsAdded(AuditedEvent):
         tag_ids: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.values["tag_ids"] = sorted({*aggregate.tag_ids, *self.tag_ids})
 
-    class TagsRemoved(Aggregate.Event):
+    class TagsRemoved(AuditedEvent):
         tag_ids: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.values["tag_ids"] = sorted(set(aggregate.tag_ids) - set(self.tag_ids))
 
-    class Archived(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Archived(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.archived = True
 
-    class Restored(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Restored(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.archived = False
@@ -281,12 +258,8 @@ class Partner(Aggregate):
         self.trigger_event(self.Restored, **audit.as_event_fields())
         return True
 
-    class Anonymized(Aggregate.Event):
+    class Anonymized(AuditedEvent):
         """The person's personal data was erased: its key is deleted after this event."""
-
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -337,7 +310,7 @@ class Partner(Aggregate):
     absorbed: dict[str, dict[str, Any]] | None = None
     """Merge id -> what this destination took from the merge's sources, for unmerge."""
 
-    class Merged(Aggregate.Event):
+    class Merged(AuditedEvent):
         """This partner (a source) was merged into another: archived, nothing deleted."""
 
         merge_id: str
@@ -346,9 +319,6 @@ class Partner(Aggregate):
         """What followed the destination: ids by kind (children, activities, ...)."""
         tags_added: list[str]
         """Tags this partner gave the destination (it did not have them before)."""
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -361,7 +331,7 @@ class Partner(Aggregate):
                 "tags_added": self.tags_added,
             }
 
-    class Absorbed(Aggregate.Event):
+    class Absorbed(AuditedEvent):
         """This partner (the destination) absorbed the sources of a merge."""
 
         merge_id: str
@@ -373,9 +343,6 @@ class Partner(Aggregate):
         chosen_from: dict[str, str]
         """Chosen field -> the source its value came from."""
         tags_added: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -393,14 +360,11 @@ class Partner(Aggregate):
                 },
             }
 
-    class Unmerged(Aggregate.Event):
+    class Unmerged(AuditedEvent):
         """A merged partner restored: active again, `merged_into` cleared."""
 
         merge_id: str
         was_merged_into: str
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -408,7 +372,7 @@ class Partner(Aggregate):
             aggregate.merged_into = None
             aggregate.merge = None
 
-    class Separated(Aggregate.Event):
+    class Separated(AuditedEvent):
         """The destination gave back what one unmerged source brought to it."""
 
         merge_id: str
@@ -416,9 +380,6 @@ class Partner(Aggregate):
         changes: dict[str, Any]
         """Chosen fields reverted to their values before the merge."""
         tags_removed: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -438,15 +399,12 @@ class Partner(Aggregate):
                 ]
                 aggregate.absorbed = {**(aggregate.absorbed or {}), self.merge_id: record}
 
-    class Reparented(Aggregate.Event):
+    class Reparented(AuditedEvent):
         """A child moved to another parent by a merge or an unmerge."""
 
         parent_id: str | None
         previous_parent_id: str | None
         merge_id: str
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
