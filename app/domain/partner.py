@@ -20,6 +20,7 @@ from app.domain.errors import (
     archived,
     invalid_hierarchy,
 )
+from app.domain.partner_state import PartnerField, PartnerState
 
 KINDS = ("COMPANY", "PERSON")
 ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
@@ -80,7 +81,14 @@ TERM_FIELDS: tuple[str, ...] = (*TERM_REFERENCES, "credit_limit")
 COMMERCIAL_FIELDS = ("vat", "industry_id")
 """Fields a contact of a company takes from its commercial partner and cannot set."""
 
-ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_code", "country_code")
+ADDRESS_FIELDS: tuple[PartnerField, ...] = (
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "state_code",
+    "country_code",
+)
 MAX_TEXT = {"notes": 20_000}
 DEFAULT_MAX_TEXT = 500
 
@@ -94,9 +102,11 @@ class Partner(Aggregate):
     class Registered(AuditedCreated):
         kind: str
         values: dict[str, Any]
+        """The fields it was registered with (`PartnerValues`)."""
 
     class Updated(AuditedEvent):
         changes: dict[str, Any]
+        """The fields that changed (`PartnerValues`; None: cleared)."""
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -104,6 +114,7 @@ class Partner(Aggregate):
 
     class CommercialTermsSet(AuditedEvent):
         changes: dict[str, Any]
+        """The fields that changed (`PartnerValues`; None: cleared)."""
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -136,6 +147,7 @@ class Partner(Aggregate):
     def __init__(self, kind: str, values: dict[str, Any]) -> None:
         self.kind = kind
         self.values: dict[str, Any] = dict.fromkeys((*FIELDS, *TERM_FIELDS)) | dict(values)
+        """Every field as the events stored it (snapshots store it so): read `state`."""
         self.archived = False
         self.anonymized = False
 
@@ -187,18 +199,19 @@ class Partner(Aggregate):
         clean = normalize_values(
             dict(changes), region=_region(merged, parent), country=self.country_code
         )
-        if "country_code" in changes and "state_code" not in changes and self.values["state_code"]:
+        state_code = self.state.state_code
+        if "country_code" in changes and "state_code" not in changes and state_code:
             # The stored state must still belong to the (new) country.
             try:
-                cf.normalize_state(self.values["state_code"], clean.get("country_code"))
+                cf.normalize_state(state_code, clean.get("country_code"))
             except cf.FieldInvalid as error:
                 raise DomainError.single(ErrorCode.VALIDATION, str(error), "stateCode") from None
         if not self.anonymized:  # an anonymized partner has no name any more
             _check_complete(self.kind, self.values | clean)
         _check_commercial_fields(self.kind, self.values | clean, clean)
-        if clean.get("parent_id") is not None and clean["parent_id"] != self.values["parent_id"]:
+        if clean.get("parent_id") is not None and clean["parent_id"] != self.state.parent_id:
             _check_parent(self.id, parent, parent_ancestry)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
+        diff = self.changed(clean)
         if not diff:
             return False
         self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
@@ -215,12 +228,12 @@ class Partner(Aggregate):
                         ErrorCode.VALIDATION,
                         "commercial terms belong to the commercial partner: set them on the "
                         "company this contact belongs to",
-                        refers_to=("Partner", self.values["parent_id"]),
+                        refers_to=("Partner", str(self.state.parent_id)),
                     )
                 ]
             )
         clean = normalize_terms(changes)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
+        diff = self.changed(clean)
         if not diff:
             return False
         self.trigger_event(self.CommercialTermsSet, changes=diff, **audit.as_event_fields())
@@ -279,23 +292,31 @@ class Partner(Aggregate):
     # -- reads used by other commands -------------------------------------------------
 
     @property
+    def state(self) -> PartnerState:
+        """Every field, typed (built from `values` when asked: it is not stored)."""
+        return PartnerState.of(self.values)
+
+    def changed(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The given fields whose values differ from this partner's."""
+        return {k: v for k, v in changes.items() if self.values.get(k) != v}
+
+    @property
     def parent_id(self) -> UUID | None:
-        value = self.values.get("parent_id")
+        value = self.state.parent_id
         return UUID(value) if value else None
 
     @property
     def is_commercial(self) -> bool:
         """A company, or a partner on its own, holds its commercial terms."""
-        return self.kind == "COMPANY" or self.values.get("parent_id") is None
+        return self.kind == "COMPANY" or self.state.parent_id is None
 
     @property
     def tag_ids(self) -> list[str]:
-        return list(self.values.get("tag_ids") or [])
+        return list(self.state.tag_ids)
 
     @property
     def country_code(self) -> str | None:
-        value = self.values.get("country_code")
-        return str(value) if value else None
+        return self.state.country_code or None
 
     def _check_not_archived(self) -> None:
         if self.archived:
@@ -337,7 +358,7 @@ class Partner(Aggregate):
         merge_id: str
         source_ids: list[str]
         changes: dict[str, Any]
-        """The chosen fields' new values."""
+        """The chosen fields' new values (`PartnerValues`)."""
         previous: dict[str, Any]
         """The chosen fields' values before the merge, for unmerge."""
         chosen_from: dict[str, str]
