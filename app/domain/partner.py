@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -20,7 +20,7 @@ from app.domain.errors import (
     archived,
     invalid_hierarchy,
 )
-from app.domain.partner_state import PartnerField, PartnerState
+from app.domain.partner_state import PartnerField, PartnerState, PartnerValues
 
 KINDS = ("COMPANY", "PERSON")
 ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
@@ -31,7 +31,7 @@ TYPE_LABELS = {
     "OTHER": "Other Address",
 }
 
-TEXT_FIELDS = (
+TEXT_FIELDS: tuple[PartnerField, ...] = (
     "name",
     "function",
     "street",
@@ -43,7 +43,7 @@ TEXT_FIELDS = (
     "notes",
     "external_id",
 )
-CODED_FIELDS = (
+CODED_FIELDS: tuple[PartnerField, ...] = (
     "email",
     "phone",
     "mobile",
@@ -54,9 +54,9 @@ CODED_FIELDS = (
     "state_code",
     "vat",
 )
-FLAG_FIELDS = ("is_customer", "is_supplier")
-REFERENCE_FIELDS = ("parent_id", "industry_id", "salesperson_id")
-FIELDS: tuple[str, ...] = (
+FLAG_FIELDS: tuple[PartnerField, ...] = ("is_customer", "is_supplier")
+REFERENCE_FIELDS: tuple[PartnerField, ...] = ("parent_id", "industry_id", "salesperson_id")
+FIELDS: tuple[PartnerField, ...] = (
     "type",
     *REFERENCE_FIELDS,
     *TEXT_FIELDS,
@@ -66,7 +66,7 @@ FIELDS: tuple[str, ...] = (
 )
 """Every field createPartner/updatePartner may set (`kind` is fixed at registration)."""
 
-TERM_REFERENCES = {
+TERM_REFERENCES: dict[PartnerField, str] = {
     "customer_payment_term_id": "PAYMENT_TERM",
     "vendor_payment_term_id": "PAYMENT_TERM",
     "pricelist_id": "PRICELIST",
@@ -77,8 +77,8 @@ TERM_REFERENCES = {
     "fiscal_position_id": "FISCAL_POSITION",
 }
 """Commercial terms that point to a catalog entry, and the catalog."""
-TERM_FIELDS: tuple[str, ...] = (*TERM_REFERENCES, "credit_limit")
-COMMERCIAL_FIELDS = ("vat", "industry_id")
+TERM_FIELDS: tuple[PartnerField, ...] = (*TERM_REFERENCES, "credit_limit")
+COMMERCIAL_FIELDS: tuple[PartnerField, ...] = ("vat", "industry_id")
 """Fields a contact of a company takes from its commercial partner and cannot set."""
 
 ADDRESS_FIELDS: tuple[PartnerField, ...] = (
@@ -93,6 +93,21 @@ MAX_TEXT = {"notes": 20_000}
 DEFAULT_MAX_TEXT = 500
 
 
+class PartnerChanged(AuditedEvent):
+    """An event that sets some of a partner's fields."""
+
+    changes: dict[str, Any]
+    """The fields set (None: cleared), stored as a dict: read them as `partner_changes`."""
+
+    @property
+    def partner_changes(self) -> PartnerValues:
+        return cast(PartnerValues, self.changes)
+
+    def apply(self, aggregate: Aggregate) -> None:
+        assert isinstance(aggregate, Partner)
+        aggregate.values.update(self.changes)
+
+
 class Partner(Aggregate):
     """A business partner. Commands validate and record events carrying only what changed."""
 
@@ -102,23 +117,17 @@ class Partner(Aggregate):
     class Registered(AuditedCreated):
         kind: str
         values: dict[str, Any]
-        """The fields it was registered with (`PartnerValues`)."""
+        """The fields it was registered with, stored as a dict: read `partner_values`."""
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
-        """The fields that changed (`PartnerValues`; None: cleared)."""
+        @property
+        def partner_values(self) -> PartnerValues:
+            return cast(PartnerValues, self.values)
 
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Partner)
-            aggregate.values.update(self.changes)
+    class Updated(PartnerChanged):
+        """Coordinates, roles, hierarchy or tags changed (updatePartner, an import)."""
 
-    class CommercialTermsSet(AuditedEvent):
-        changes: dict[str, Any]
-        """The fields that changed (`PartnerValues`; None: cleared)."""
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Partner)
-            aggregate.values.update(self.changes)
+    class CommercialTermsSet(PartnerChanged):
+        """Sales and purchase terms changed (on a commercial partner)."""
 
     class TagsAdded(AuditedEvent):
         tag_ids: list[str]
@@ -352,13 +361,12 @@ class Partner(Aggregate):
                 "tags_added": self.tags_added,
             }
 
-    class Absorbed(AuditedEvent):
-        """This partner (the destination) absorbed the sources of a merge."""
+    class Absorbed(PartnerChanged):
+        """This partner (the destination) absorbed the sources of a merge: `changes`
+        holds the chosen fields' new values."""
 
         merge_id: str
         source_ids: list[str]
-        changes: dict[str, Any]
-        """The chosen fields' new values (`PartnerValues`)."""
         previous: dict[str, Any]
         """The chosen fields' values before the merge, for unmerge."""
         chosen_from: dict[str, str]
@@ -393,13 +401,12 @@ class Partner(Aggregate):
             aggregate.merged_into = None
             aggregate.merge = None
 
-    class Separated(AuditedEvent):
-        """The destination gave back what one unmerged source brought to it."""
+    class Separated(PartnerChanged):
+        """The destination gave back what one unmerged source brought to it: `changes`
+        reverts the chosen fields to their values before the merge."""
 
         merge_id: str
         source_id: str
-        changes: dict[str, Any]
-        """Chosen fields reverted to their values before the merge."""
         tags_removed: list[str]
 
         def apply(self, aggregate: Aggregate) -> None:

@@ -26,7 +26,7 @@ from app.schema.relay import PageInfo
 DEFAULT_HISTORY_PAGE = 50
 MAX_PARENT_DEPTH = 16
 
-_REFERENCE_NAMES = {
+_REFERENCE_NAMES: dict[str, str] = {
     "tag_ids": "tags",
     "parent_id": "parent",
     "industry_id": "industry",
