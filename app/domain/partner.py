@@ -309,23 +309,26 @@ class Partner(Aggregate):
         """The given fields whose values differ from this partner's."""
         return {k: v for k, v in changes.items() if self.values.get(k) != v}
 
+    # The few fields other commands read often, typed without building the whole state.
+
     @property
     def parent_id(self) -> UUID | None:
-        value = self.state.parent_id
+        value = self.values.get("parent_id")
         return UUID(value) if value else None
 
     @property
     def is_commercial(self) -> bool:
         """A company, or a partner on its own, holds its commercial terms."""
-        return self.kind == "COMPANY" or self.state.parent_id is None
+        return self.kind == "COMPANY" or self.values.get("parent_id") is None
 
     @property
     def tag_ids(self) -> list[str]:
-        return list(self.state.tag_ids)
+        return list(self.values.get("tag_ids") or [])
 
     @property
     def country_code(self) -> str | None:
-        return self.state.country_code or None
+        value = self.values.get("country_code")
+        return str(value) if value else None
 
     def _check_not_archived(self) -> None:
         if self.archived:

