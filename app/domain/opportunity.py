@@ -121,6 +121,11 @@ class Opportunity(Aggregate):
     def stage(self) -> str:
         return str(self.values["stage"])
 
+    @property
+    def salesperson_id(self) -> str | None:
+        value = self.values.get("salesperson_id")
+        return str(value) if value else None
+
     def update(self, changes: Mapping[str, Any], audit: Audit) -> bool:
         self._check_open()
         if "name" in changes and changes["name"] is None:
