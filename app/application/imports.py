@@ -27,6 +27,7 @@ from app.domain.audited import Audit
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import ADDRESS_FIELDS, COMMERCIAL_FIELDS, Partner, normalize_values
+from app.domain.partner_state import PartnerState
 from app.domain.tag import Tag, name_key
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -49,6 +50,10 @@ class KnownPartner:
     kind: str
     archived: bool
     values: dict[str, Any]
+
+    @property
+    def state(self) -> PartnerState:
+        return PartnerState.of(self.values)
 
 
 @dataclass(frozen=True)
@@ -206,17 +211,18 @@ class _ImportRun:
         self.by_key: dict[str, dict[str, list[KnownPartner]]] = {"ref": {}, "vat": {}, "email": {}}
         self.by_name: dict[str, list[KnownPartner]] = {}
         for p in lookups.partners:
-            if p.values.get("external_id"):
-                self.by_xid[p.values["external_id"]] = p
+            state = p.state
+            if state.external_id:
+                self.by_xid[state.external_id] = p
             for key, value in (
-                ("ref", p.values.get("ref")),
-                ("vat", p.values.get("vat")),
-                ("email", (p.values.get("email") or "").lower() or None),
+                ("ref", state.ref),
+                ("vat", state.vat),
+                ("email", (state.email or "").lower() or None),
             ):
                 if value and value != cf.NO_VAT:
                     self.by_key[key].setdefault(value, []).append(p)
-            if p.kind == "COMPANY" and p.values.get("name"):
-                self.by_name.setdefault(p.values["name"].casefold(), []).append(p)
+            if p.kind == "COMPANY" and state.name:
+                self.by_name.setdefault(state.name.casefold(), []).append(p)
         self.tags = {
             name_key(str(t.parent_id) if t.parent_id else None, t.name): t for t in lookups.tags
         }
@@ -320,9 +326,7 @@ class _ImportRun:
             if not value:
                 continue
             candidates = [
-                p
-                for p in self.by_key[key].get(value, [])
-                if p.values.get("external_id") in (None, xid)
+                p for p in self.by_key[key].get(value, []) if p.state.external_id in (None, xid)
             ]
             if len(candidates) == 1:
                 return candidates[0]
@@ -341,7 +345,7 @@ class _ImportRun:
         row = plan.row
         if not row.parent_given:
             if plan.known is not None:
-                parent = plan.known.values.get("parent_id")
+                parent = plan.known.state.parent_id
                 plan.parent = UUID(parent) if parent else None
             return True
         plan.parent_given = True
@@ -460,7 +464,7 @@ class _ImportRun:
             parent_values = parent_plan.clean or parent_plan.row.values
         elif plan.parent in self.by_id:
             parent_values = self.by_id[plan.parent].values
-        kind_type = patch.get("type") or (plan.known.values.get("type") if plan.known else None)
+        kind_type = patch.get("type") or (plan.known.state.type if plan.known else None)
         fields = list(COMMERCIAL_FIELDS)
         if (kind_type or "CONTACT") == "CONTACT":
             fields += ADDRESS_FIELDS
@@ -500,7 +504,7 @@ class _ImportRun:
         region = merged.get("country_code")
         if not region and plan.parent:
             region = self._values_of(plan.parent).get("country_code")
-        clean = normalize_values(patch, region=region, country=known.values.get("country_code"))
+        clean = normalize_values(patch, region=region, country=known.state.country_code)
         plan.clean = known.values | clean
         archive = known.archived if plan.row.active is None else not plan.row.active
         diff = {k: v for k, v in clean.items() if known.values.get(k) != v}
@@ -515,9 +519,7 @@ class _ImportRun:
             parent: Partner | None = None
             ancestry: list[UUID] = []
             if merged.get("parent_id"):
-                if merged.get("parent_id") != known.values.get("parent_id") and plan.parent in (
-                    self.by_id
-                ):
+                if merged.get("parent_id") != known.state.parent_id and plan.parent in (self.by_id):
                     parent, ancestry = self.app._parent_and_ancestry(plan.parent)
                 else:
                     parent = self._parent_aggregate(plan.parent)

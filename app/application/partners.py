@@ -50,7 +50,7 @@ class PartnerCommands(CommandBase):
         def change(partner: Partner) -> Sequence[Aggregate]:
             parent_id = changes.get("parent_id", partner.parent_id)
             parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
-            new = {k: v for k, v in changes.items() if partner.values.get(k) != v}
+            new = partner.changed(changes)
             if new.get("tag_ids"):  # tags it already has may be archived: they stay
                 new["tag_ids"] = [t for t in new["tag_ids"] if str(t) not in partner.tag_ids]
             self._check_partner_references(new)
@@ -67,7 +67,7 @@ class PartnerCommands(CommandBase):
         expected_version: int | None = None,
     ) -> CommandResult:
         def change(partner: Partner) -> Sequence[Aggregate]:
-            new = {k: v for k, v in changes.items() if partner.values.get(k) != v}
+            new = partner.changed(changes)
             self._check_catalog_references(
                 {k: (v, TERM_REFERENCES[k]) for k, v in new.items() if k in TERM_REFERENCES}
             )

@@ -140,7 +140,7 @@ class RelationshipCommands(CommandBase):
     ) -> CommandResult:
         def change(opportunity: Opportunity) -> Sequence[Aggregate]:
             salesperson = changes.get("salesperson_id")
-            if salesperson and salesperson != opportunity.values.get("salesperson_id"):
+            if salesperson and salesperson != opportunity.salesperson_id:
                 self._check_catalog_references({"salesperson_id": (salesperson, "SALESPERSON")})
             return [opportunity] if opportunity.update(changes, audit) else []
 

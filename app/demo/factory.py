@@ -217,7 +217,7 @@ class DemoFactory:
                 },
                 audit=self.audit,
             )
-        if not partner.values.get("is_customer") and rng.random() < 0.5:
+        if not partner.state.is_customer and rng.random() < 0.5:
             return
         for _ in range(rng.choices((0, 1, 2, 4, 6), (0.25, 0.25, 0.2, 0.2, 0.1))[0]):
             yield from self._document(partner, currency)

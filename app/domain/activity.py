@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
 
@@ -57,53 +57,38 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
 class Activity(Aggregate):
     """Planned with a partner, assigned to a salesperson; done or cancelled at the end."""
 
-    class Scheduled(Aggregate.Created):
+    class Scheduled(AuditedCreated):
         partner_id: str
         activity_type: str
         summary: str | None
         note: str | None
         due_date: str
         assignee_id: str | None
-        actor: str
-        request_id: str
-        reason: str | None
 
-    class Edited(Aggregate.Event):
+    class Edited(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Activity)
             for key, value in self.changes.items():
                 setattr(aggregate, key, value)
 
-    class Rescheduled(Aggregate.Event):
+    class Rescheduled(AuditedEvent):
         due_date: str
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Activity)
             aggregate.due_date = self.due_date
 
-    class Reassigned(Aggregate.Event):
+    class Reassigned(AuditedEvent):
         assignee_id: str | None
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Activity)
             aggregate.assignee_id = self.assignee_id
 
-    class Completed(Aggregate.Event):
+    class Completed(AuditedEvent):
         feedback: str | None
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Activity)
@@ -111,11 +96,7 @@ class Activity(Aggregate):
             aggregate.feedback = self.feedback
             aggregate.done_at = self.timestamp
 
-    class Cancelled(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Cancelled(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Activity)
             aggregate.status = CANCELLED

@@ -11,7 +11,7 @@ import pycountry
 from eventsourcing.domain import Aggregate
 
 from app.domain import contact_fields as cf
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived
 
 CATALOGS = (
@@ -239,37 +239,23 @@ def _check_required(catalog: str, values: Mapping[str, Any]) -> None:
 class CatalogEntry(Aggregate):
     """One entry of one catalog; `catalog` says which."""
 
-    class Registered(Aggregate.Created):
+    class Registered(AuditedCreated):
         catalog: str
         values: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
-    class Updated(Aggregate.Event):
+    class Updated(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, CatalogEntry)
             aggregate.values.update(self.changes)
 
-    class Archived(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Archived(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, CatalogEntry)
             aggregate.archived = True
 
-    class Restored(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Restored(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, CatalogEntry)
             aggregate.archived = False

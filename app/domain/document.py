@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_amount, normalize_currency
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
@@ -81,7 +81,7 @@ def _check_paid(kind: str, status: str, amount: str | None, paid: str | None) ->
 
 
 class Document(Aggregate):
-    class Recorded(Aggregate.Created):
+    class Recorded(AuditedCreated):
         partner_id: str
         module: str
         kind: str
@@ -91,25 +91,16 @@ class Document(Aggregate):
         currency: str | None
         status: str
         amount_paid: str | None
-        actor: str
-        request_id: str
-        reason: str | None
 
-    class StatusChanged(Aggregate.Event):
+    class StatusChanged(AuditedEvent):
         status: str
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Document)
             aggregate.status = self.status
 
-    class AmountsChanged(Aggregate.Event):
+    class AmountsChanged(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Document)

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.partner_state import PartnerField
 
-PERSONAL_FIELDS: frozenset[str] = frozenset(
+PERSONAL_FIELDS: frozenset[PartnerField] = frozenset(
     {
         "name",
         "function",

@@ -21,6 +21,7 @@ from app.domain.partner import (
     _check_complete,
     input_name,
 )
+from app.domain.partner_state import PartnerField, partner_field
 
 MAX_SOURCES = 5
 MAX_MOVED = 500
@@ -29,7 +30,7 @@ about very large statements)."""
 
 MOVED_KINDS = ("children", "activities", "documents", "opportunities")
 
-CHOOSABLE: dict[str, tuple[str, ...]] = {
+CHOOSABLE: dict[str, tuple[PartnerField, ...]] = {
     input_name(f): (f,)
     for f in (
         "name",
@@ -80,7 +81,7 @@ def check_merge(
         fail(ErrorCode.ARCHIVED, "the destination is archived", "destinationId")
     everyone = [destination, *sources]
     for source in sources:
-        name = source.values.get("name") or str(source.id)
+        name = source.state.name or str(source.id)
         if source.merged_into is not None:
             fail(
                 ErrorCode.ARCHIVED, f"{name!r} is already merged into another partner", "sourceIds"
@@ -152,8 +153,8 @@ def resolve_choices(
                 )
                 break
             seen[f] = from_id
-            value = source.values.get(f)
-            if destination.values.get(f) != value:
+            value = source.state.value(f)
+            if destination.state.value(f) != value:
                 changes[f] = value
                 chosen_from[f] = str(from_id)
     if errors:
@@ -188,7 +189,7 @@ def record_merge(
         merge_id=str(merge_id),
         source_ids=[str(s.id) for s in sources],
         changes=dict(changes),
-        previous={f: destination.values.get(f) for f in changes},
+        previous={f: destination.state.value(partner_field(f)) for f in changes},
         chosen_from=dict(chosen_from),
         tags_added=sorted({t for tags in tags_by_source.values() for t in tags}),
         **fields,
@@ -217,7 +218,7 @@ def plan_separation(
     for field, from_id in (record.get("chosen_from") or {}).items():
         if from_id != str(source.id):
             continue
-        if destination.values.get(field) == record["changes"].get(field):
+        if destination.state.value(partner_field(field)) == record["changes"].get(field):
             reverted[field] = record["previous"].get(field)
         else:
             kept.append(field)

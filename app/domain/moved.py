@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
 
+from app.domain.audited import AuditedEvent
 
-class MovedToPartner(Aggregate.Event):
+
+class MovedToPartner(AuditedEvent):
     """Now belongs to another partner: a merge (or its undoing) moved it."""
 
     partner_id: str
     previous_partner_id: str
     merge_id: str
-    actor: str
-    request_id: str
-    reason: str | None
 
     def apply(self, aggregate: Aggregate) -> None:
         aggregate.partner_id = self.partner_id  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_money
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
@@ -65,38 +65,25 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Opportunity(Aggregate):
-    class Created(Aggregate.Created):
+    class Created(AuditedCreated):
         partner_id: str
         values: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
-    class Updated(Aggregate.Event):
+    class Updated(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Opportunity)
             aggregate.values.update(self.changes)
 
-    class Won(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Won(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Opportunity)
             aggregate.values["stage"] = "WON"
             aggregate.values["probability"] = 100
 
-    class Lost(Aggregate.Event):
+    class Lost(AuditedEvent):
         lost_reason: str | None
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Opportunity)
@@ -133,6 +120,11 @@ class Opportunity(Aggregate):
     @property
     def stage(self) -> str:
         return str(self.values["stage"])
+
+    @property
+    def salesperson_id(self) -> str | None:
+        value = self.values.get("salesperson_id")
+        return str(value) if value else None
 
     def update(self, changes: Mapping[str, Any], audit: Audit) -> bool:
         self._check_open()

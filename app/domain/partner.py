@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from app.domain import contact_fields as cf
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_money
 from app.domain.erasure import PERSONAL_FIELDS, check_can_anonymize, check_not_anonymized
 from app.domain.errors import (
@@ -20,6 +20,7 @@ from app.domain.errors import (
     archived,
     invalid_hierarchy,
 )
+from app.domain.partner_state import PartnerField, PartnerState, PartnerValues
 
 KINDS = ("COMPANY", "PERSON")
 ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
@@ -30,7 +31,7 @@ TYPE_LABELS = {
     "OTHER": "Other Address",
 }
 
-TEXT_FIELDS = (
+TEXT_FIELDS: tuple[PartnerField, ...] = (
     "name",
     "function",
     "street",
@@ -42,7 +43,7 @@ TEXT_FIELDS = (
     "notes",
     "external_id",
 )
-CODED_FIELDS = (
+CODED_FIELDS: tuple[PartnerField, ...] = (
     "email",
     "phone",
     "mobile",
@@ -53,9 +54,9 @@ CODED_FIELDS = (
     "state_code",
     "vat",
 )
-FLAG_FIELDS = ("is_customer", "is_supplier")
-REFERENCE_FIELDS = ("parent_id", "industry_id", "salesperson_id")
-FIELDS: tuple[str, ...] = (
+FLAG_FIELDS: tuple[PartnerField, ...] = ("is_customer", "is_supplier")
+REFERENCE_FIELDS: tuple[PartnerField, ...] = ("parent_id", "industry_id", "salesperson_id")
+FIELDS: tuple[PartnerField, ...] = (
     "type",
     *REFERENCE_FIELDS,
     *TEXT_FIELDS,
@@ -65,7 +66,7 @@ FIELDS: tuple[str, ...] = (
 )
 """Every field createPartner/updatePartner may set (`kind` is fixed at registration)."""
 
-TERM_REFERENCES = {
+TERM_REFERENCES: dict[PartnerField, str] = {
     "customer_payment_term_id": "PAYMENT_TERM",
     "vendor_payment_term_id": "PAYMENT_TERM",
     "pricelist_id": "PRICELIST",
@@ -76,13 +77,35 @@ TERM_REFERENCES = {
     "fiscal_position_id": "FISCAL_POSITION",
 }
 """Commercial terms that point to a catalog entry, and the catalog."""
-TERM_FIELDS: tuple[str, ...] = (*TERM_REFERENCES, "credit_limit")
-COMMERCIAL_FIELDS = ("vat", "industry_id")
+TERM_FIELDS: tuple[PartnerField, ...] = (*TERM_REFERENCES, "credit_limit")
+COMMERCIAL_FIELDS: tuple[PartnerField, ...] = ("vat", "industry_id")
 """Fields a contact of a company takes from its commercial partner and cannot set."""
 
-ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_code", "country_code")
+ADDRESS_FIELDS: tuple[PartnerField, ...] = (
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "state_code",
+    "country_code",
+)
 MAX_TEXT = {"notes": 20_000}
 DEFAULT_MAX_TEXT = 500
+
+
+class PartnerChanged(AuditedEvent):
+    """An event that sets some of a partner's fields."""
+
+    changes: dict[str, Any]
+    """The fields set (None: cleared), stored as a dict: read them as `partner_changes`."""
+
+    @property
+    def partner_changes(self) -> PartnerValues:
+        return cast(PartnerValues, self.changes)
+
+    def apply(self, aggregate: Aggregate) -> None:
+        assert isinstance(aggregate, Partner)
+        aggregate.values.update(self.changes)
 
 
 class Partner(Aggregate):
@@ -91,67 +114,41 @@ class Partner(Aggregate):
     anonymized = False
     """True once its personal data was erased (see app/domain/erasure.py)."""
 
-    class Registered(Aggregate.Created):
+    class Registered(AuditedCreated):
         kind: str
         values: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
+        """The fields it was registered with, stored as a dict: read `partner_values`."""
 
-    class Updated(Aggregate.Event):
-        changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
+        @property
+        def partner_values(self) -> PartnerValues:
+            return cast(PartnerValues, self.values)
 
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Partner)
-            aggregate.values.update(self.changes)
+    class Updated(PartnerChanged):
+        """Coordinates, roles, hierarchy or tags changed (updatePartner, an import)."""
 
-    class CommercialTermsSet(Aggregate.Event):
-        changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
+    class CommercialTermsSet(PartnerChanged):
+        """Sales and purchase terms changed (on a commercial partner)."""
 
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Partner)
-            aggregate.values.update(self.changes)
-
-    class TagsAdded(Aggregate.Event):
+    class TagsAdded(AuditedEvent):
         tag_ids: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.values["tag_ids"] = sorted({*aggregate.tag_ids, *self.tag_ids})
 
-    class TagsRemoved(Aggregate.Event):
+    class TagsRemoved(AuditedEvent):
         tag_ids: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.values["tag_ids"] = sorted(set(aggregate.tag_ids) - set(self.tag_ids))
 
-    class Archived(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Archived(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.archived = True
 
-    class Restored(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Restored(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
             aggregate.archived = False
@@ -159,6 +156,7 @@ class Partner(Aggregate):
     def __init__(self, kind: str, values: dict[str, Any]) -> None:
         self.kind = kind
         self.values: dict[str, Any] = dict.fromkeys((*FIELDS, *TERM_FIELDS)) | dict(values)
+        """Every field as the events stored it (snapshots store it so): read `state`."""
         self.archived = False
         self.anonymized = False
 
@@ -210,18 +208,19 @@ class Partner(Aggregate):
         clean = normalize_values(
             dict(changes), region=_region(merged, parent), country=self.country_code
         )
-        if "country_code" in changes and "state_code" not in changes and self.values["state_code"]:
+        state_code = self.state.state_code
+        if "country_code" in changes and "state_code" not in changes and state_code:
             # The stored state must still belong to the (new) country.
             try:
-                cf.normalize_state(self.values["state_code"], clean.get("country_code"))
+                cf.normalize_state(state_code, clean.get("country_code"))
             except cf.FieldInvalid as error:
                 raise DomainError.single(ErrorCode.VALIDATION, str(error), "stateCode") from None
         if not self.anonymized:  # an anonymized partner has no name any more
             _check_complete(self.kind, self.values | clean)
         _check_commercial_fields(self.kind, self.values | clean, clean)
-        if clean.get("parent_id") is not None and clean["parent_id"] != self.values["parent_id"]:
+        if clean.get("parent_id") is not None and clean["parent_id"] != self.state.parent_id:
             _check_parent(self.id, parent, parent_ancestry)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
+        diff = self.changed(clean)
         if not diff:
             return False
         self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
@@ -238,12 +237,12 @@ class Partner(Aggregate):
                         ErrorCode.VALIDATION,
                         "commercial terms belong to the commercial partner: set them on the "
                         "company this contact belongs to",
-                        refers_to=("Partner", self.values["parent_id"]),
+                        refers_to=("Partner", str(self.state.parent_id)),
                     )
                 ]
             )
         clean = normalize_terms(changes)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
+        diff = self.changed(clean)
         if not diff:
             return False
         self.trigger_event(self.CommercialTermsSet, changes=diff, **audit.as_event_fields())
@@ -281,12 +280,8 @@ class Partner(Aggregate):
         self.trigger_event(self.Restored, **audit.as_event_fields())
         return True
 
-    class Anonymized(Aggregate.Event):
+    class Anonymized(AuditedEvent):
         """The person's personal data was erased: its key is deleted after this event."""
-
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -304,6 +299,17 @@ class Partner(Aggregate):
         return True
 
     # -- reads used by other commands -------------------------------------------------
+
+    @property
+    def state(self) -> PartnerState:
+        """Every field, typed (built from `values` when asked: it is not stored)."""
+        return PartnerState.of(self.values)
+
+    def changed(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The given fields whose values differ from this partner's."""
+        return {k: v for k, v in changes.items() if self.values.get(k) != v}
+
+    # The few fields other commands read often, typed without building the whole state.
 
     @property
     def parent_id(self) -> UUID | None:
@@ -337,7 +343,7 @@ class Partner(Aggregate):
     absorbed: dict[str, dict[str, Any]] | None = None
     """Merge id -> what this destination took from the merge's sources, for unmerge."""
 
-    class Merged(Aggregate.Event):
+    class Merged(AuditedEvent):
         """This partner (a source) was merged into another: archived, nothing deleted."""
 
         merge_id: str
@@ -346,9 +352,6 @@ class Partner(Aggregate):
         """What followed the destination: ids by kind (children, activities, ...)."""
         tags_added: list[str]
         """Tags this partner gave the destination (it did not have them before)."""
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -361,21 +364,17 @@ class Partner(Aggregate):
                 "tags_added": self.tags_added,
             }
 
-    class Absorbed(Aggregate.Event):
-        """This partner (the destination) absorbed the sources of a merge."""
+    class Absorbed(PartnerChanged):
+        """This partner (the destination) absorbed the sources of a merge: `changes`
+        holds the chosen fields' new values."""
 
         merge_id: str
         source_ids: list[str]
-        changes: dict[str, Any]
-        """The chosen fields' new values."""
         previous: dict[str, Any]
         """The chosen fields' values before the merge, for unmerge."""
         chosen_from: dict[str, str]
         """Chosen field -> the source its value came from."""
         tags_added: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -393,14 +392,11 @@ class Partner(Aggregate):
                 },
             }
 
-    class Unmerged(Aggregate.Event):
+    class Unmerged(AuditedEvent):
         """A merged partner restored: active again, `merged_into` cleared."""
 
         merge_id: str
         was_merged_into: str
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -408,17 +404,13 @@ class Partner(Aggregate):
             aggregate.merged_into = None
             aggregate.merge = None
 
-    class Separated(Aggregate.Event):
-        """The destination gave back what one unmerged source brought to it."""
+    class Separated(PartnerChanged):
+        """The destination gave back what one unmerged source brought to it: `changes`
+        reverts the chosen fields to their values before the merge."""
 
         merge_id: str
         source_id: str
-        changes: dict[str, Any]
-        """Chosen fields reverted to their values before the merge."""
         tags_removed: list[str]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)
@@ -438,15 +430,12 @@ class Partner(Aggregate):
                 ]
                 aggregate.absorbed = {**(aggregate.absorbed or {}), self.merge_id: record}
 
-    class Reparented(Aggregate.Event):
+    class Reparented(AuditedEvent):
         """A child moved to another parent by a merge or an unmerge."""
 
         parent_id: str | None
         previous_parent_id: str | None
         merge_id: str
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Partner)

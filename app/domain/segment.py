@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.errors import DomainError, ErrorCode, FieldError
 
 MAX_FILTER_DEPTH = 8
@@ -75,27 +75,17 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Segment(Aggregate):
-    class Created(Aggregate.Created):
+    class Created(AuditedCreated):
         values: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
-    class Updated(Aggregate.Event):
+    class Updated(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Segment)
             aggregate.values.update(self.changes)
 
-    class Deleted(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Deleted(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Segment)
             aggregate.deleted = True

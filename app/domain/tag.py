@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.errors import DomainError, ErrorCode, archived, invalid_hierarchy
 
 MAX_COLOR = 11
@@ -46,39 +46,25 @@ def name_key(parent_id: str | None, name: str) -> str:
 
 
 class Tag(Aggregate):
-    class Registered(Aggregate.Created):
+    class Registered(AuditedCreated):
         name: str
         color: int
         parent_id: str | None
-        actor: str
-        request_id: str
-        reason: str | None
 
-    class Updated(Aggregate.Event):
+    class Updated(AuditedEvent):
         changes: dict[str, Any]
-        actor: str
-        request_id: str
-        reason: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Tag)
             for key, value in self.changes.items():
                 setattr(aggregate, key, value)
 
-    class Archived(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Archived(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Tag)
             aggregate.archived = True
 
-    class Restored(Aggregate.Event):
-        actor: str
-        request_id: str
-        reason: str | None
-
+    class Restored(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Tag)
             aggregate.archived = False

@@ -84,9 +84,9 @@ async def import_lookups(conn: AsyncConnection[Any], rows: Sequence[oc.OdooRow])
     partners = [_known(r) for r in await cur.fetchall()]
     have = {p.id for p in partners}
     parents = {
-        UUID(p.values["parent_id"])
+        UUID(parent_id)
         for p in partners
-        if p.values.get("parent_id") and UUID(p.values["parent_id"]) not in have
+        if (parent_id := p.state.parent_id) and UUID(parent_id) not in have
     }
     if parents:
         await cur.execute(_KNOWN + SQL("p.id = ANY(%s)"), (list(parents),))

@@ -40,10 +40,9 @@ def describe(event: Any) -> Entry | None:
     own = str(event.originator_id)
     match event:
         case domain.Partner.Registered():
-            name = (
-                event.values.get("name") or domain.TYPE_LABELS[event.values.get("type", "CONTACT")]
-            )
-            return Entry("PARTNER_CREATED", "Partner", f"{name} created", dict(event.values), own)
+            given = event.partner_values
+            label = given.get("name") or domain.TYPE_LABELS[given.get("type", "CONTACT")]
+            return Entry("PARTNER_CREATED", "Partner", f"{label} created", dict(event.values), own)
         case domain.Partner.Updated():
             fields = ", ".join(domain.input_name(f) for f in sorted(event.changes))
             return Entry(

@@ -25,7 +25,7 @@ from app.schema.use_cases import saved_rows
 
 DEFAULT_HISTORY_PAGE = 50
 
-_REFERENCE_NAMES = {
+_REFERENCE_NAMES: dict[str, str] = {
     "tag_ids": "tags",
     "parent_id": "parent",
     "industry_id": "industry",
