@@ -8,11 +8,11 @@ import sys
 import typer
 import uvicorn
 
-from app import database
 from app.cli_keys import first_start, keys
 from app.cli_maintenance import maintenance
 from app.cli_projections import audit_cli, projections
 from app.domain.text import unstorable_reason
+from app.infra import database
 from app.observability import configure_logging, log_config
 from app.settings import Settings
 

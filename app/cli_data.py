@@ -22,25 +22,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app import database
 from app.application import Partnerbook
 from app.application.imports import MAX_BATCH, ImportReport
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.formula_cells import neutralize
 from app.domain.text import storable
-from app.projections.exports import (
-    EXPORT_COLUMNS,
-    export_condition,
-    export_rows,
-    import_lookups,
-    segment_definition,
-)
+from app.infra import database
 from app.projections.projector import (
     EventNotApplied,
     Projector,
     RegistryProjection,
     construct_view,
+)
+from app.queries.exports import (
+    EXPORT_COLUMNS,
+    export_condition,
+    export_rows,
+    import_lookups,
+    segment_definition,
 )
 from app.settings import Settings
 
@@ -297,7 +297,7 @@ def export_partners(
             spec, search = found
             where = filter_from_json(spec).to_filter() if spec else None
             if where is None:
-                from app.projections.partner_queries import PartnerFilter
+                from app.queries.partner_queries import PartnerFilter
 
                 where = PartnerFilter()
         handle: TextIO = output.open("w", newline="", encoding="utf-8") if output else sys.stdout

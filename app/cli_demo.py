@@ -16,8 +16,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from app import database
 from app.demo import AlreadyLoaded, DemoStats, load_demo
+from app.infra import database
 from app.main import open_application
 from app.projections.projector import Projector, RegistryProjection, construct_view
 from app.settings import Settings

@@ -9,9 +9,9 @@ from uuid import UUID
 import pytest
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Audit, Partner
+from app.infra.database import Database
 
 AUDIT = Audit(actor="test", request_id="r-1", reason="because")
 

@@ -11,9 +11,9 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Audit, Partner
+from app.infra.database import Database
 
 AUDIT = Audit(actor="test", request_id="r-1")
 

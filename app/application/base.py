@@ -19,7 +19,6 @@ from eventsourcing.utils import EnvType, get_topic
 from psycopg.sql import SQL, Identifier
 
 from app.application.group_commit import GroupCommit, collect
-from app.application.recorder import ArrayRecorder
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import (
     DomainError,
@@ -34,8 +33,9 @@ from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, s
 from app.domain.partner import Partner, input_name
 from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag
-from app.pool_check import check_lazily
-from app.shredding.secret import installation_secret
+from app.infra.pool_check import check_lazily
+from app.infra.recorder import ArrayRecorder
+from app.infra.shredding.secret import installation_secret
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/idempotency")

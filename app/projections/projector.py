@@ -24,15 +24,15 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.text import storable
+from app.infra.database import Database
+from app.infra.positions import PROJECTED_CHANNEL
 from app.projections import stuck
 from app.projections.audit import AuditView
 from app.projections.registry import RegistryView
 from app.projections.storable_text import write_storable_text
 
 log = logging.getLogger(__name__)
-PROJECTED_CHANNEL = "partnerbook_projected"
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
 """Backoff while the database is away: 0.5 s, doubling up to 5 s."""
 STUCK_RETRY = 5.0

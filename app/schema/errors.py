@@ -16,9 +16,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import StreamExecutionResult
 
-from app.database import is_statement_timeout, is_unavailable
 from app.domain.errors import DomainError, FieldError
 from app.domain.errors import ErrorCode as DomainErrorCode
+from app.infra.database import is_statement_timeout, is_unavailable
 from app.schema.ids import to_global_id
 
 log = logging.getLogger("partnerbook.errors")

@@ -14,9 +14,9 @@ import strawberry
 
 from app.application import history
 from app.domain import partner as domain
-from app.projections.history_queries import HistoryDirectory, row_as_of
-from app.projections.keyset import MAX_PAGE
-from app.projections.partner_queries import PartnerRow
+from app.queries.history_queries import HistoryDirectory, row_as_of
+from app.queries.keyset import MAX_PAGE
+from app.queries.partner_queries import PartnerRow
 from app.schema.context import Info
 from app.schema.errors import ClientError
 from app.schema.ids import BadId, expect_id

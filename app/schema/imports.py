@@ -11,7 +11,7 @@ from app.application.imports import ImportReport
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.errors import ErrorCode as DomainErrorCode
-from app.projections.exports import import_lookups
+from app.queries.exports import import_lookups
 from app.schema.context import Info
 from app.schema.errors import UserError, user_error
 from app.schema.partners.types import Partner

@@ -14,8 +14,8 @@ from app.application.merging import MergeOutcome, Moved, UnmergeOutcome
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
 from app.domain.partner import input_name
-from app.projections.duplicates import MergeDirectory
-from app.projections.partner_queries import PartnerRow
+from app.queries.duplicates import MergeDirectory
+from app.queries.partner_queries import PartnerRow
 from app.schema.context import Info
 from app.schema.errors import ClientError, UserError, user_errors
 from app.schema.ids import BadId, expect_id, to_global_id

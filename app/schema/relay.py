@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from app.projections.keyset import MAX_PAGE
+from app.queries.keyset import MAX_PAGE
 from app.schema.errors import ClientError
 
 DEFAULT_PAGE = 50

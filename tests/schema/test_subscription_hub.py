@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from app.projections.change_feed import FeedFilter, FeedRow
+from app.queries.change_feed import FeedFilter, FeedRow
 from app.schema.errors import ClientError
 from app.schema.live.cursors import encode_cursor
 from app.schema.live.hub import SubscriptionHub

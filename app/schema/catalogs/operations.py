@@ -12,7 +12,7 @@ from uuid import UUID
 import strawberry
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
-from app.projections.keyset import BadCursor
+from app.queries.keyset import BadCursor
 from app.schema.catalogs import inputs as ci
 from app.schema.catalogs.types import CATALOG_TYPES, catalog_item
 from app.schema.commands import execute

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from app.projections.change_feed import ChangeFeed, FeedRow
-from app.projections.positions import ProjectionWaiter
+from app.infra.positions import ProjectionWaiter
+from app.queries.change_feed import ChangeFeed, FeedRow
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from app.projections.change_feed import FeedFilter, FeedRow
-from app.projections.relationship_queries import TimelineRow
+from app.queries.change_feed import FeedFilter, FeedRow
+from app.queries.relationship_queries import TimelineRow
 from app.schema.context import Info, Services
 from app.schema.errors import ClientError
 from app.schema.ids import BadId, expect_id

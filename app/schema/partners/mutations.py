@@ -12,8 +12,8 @@ import strawberry
 
 from app.application import CommandResult, history
 from app.domain.audited import Audit
-from app.projections.history_queries import row_as_of
-from app.projections.partner_queries import PartnerRow
+from app.queries.history_queries import row_as_of
+from app.queries.partner_queries import PartnerRow
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
 from app.schema.errors import UserError

@@ -11,8 +11,8 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain.address_format import format_address
-from app.projections.keyset import BadCursor
-from app.projections.partner_queries import Order, PartnerFilter, PartnerRow
+from app.queries.keyset import BadCursor
+from app.queries.partner_queries import Order, PartnerFilter, PartnerRow
 from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
 from app.schema.errors import ClientError

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from app.projections.keyset import BadCursor
-from app.projections.relationship_queries import ActivityFilter, DocumentFilter, Page
+from app.queries.keyset import BadCursor
+from app.queries.relationship_queries import ActivityFilter, DocumentFilter, Page
 from app.schema.context import Info
 from app.schema.errors import ClientError
 from app.schema.relationship.types import Activity, Document, TimelineEntry

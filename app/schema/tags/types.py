@@ -6,8 +6,8 @@ from uuid import UUID
 
 import strawberry
 
-from app.projections.catalog_queries import TagRow
-from app.projections.keyset import BadCursor
+from app.queries.catalog_queries import TagRow
+from app.queries.keyset import BadCursor
 from app.schema.context import Info
 from app.schema.errors import ClientError
 from app.schema.ids import to_global_id

@@ -12,8 +12,8 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.relationship_queries import scope_of
-from app.projections.rows import dataclass_row
+from app.infra.rows import dataclass_row
+from app.queries.relationship_queries import scope_of
 
 BATCH = 500
 

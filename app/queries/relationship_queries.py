@@ -17,8 +17,8 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.keyset import MAX_PAGE, BadCursor
-from app.projections.rows import dataclass_row
+from app.infra.rows import dataclass_row
+from app.queries.keyset import MAX_PAGE, BadCursor
 
 SCOPE = SQL(
     "SELECT scope_member.id FROM partners scope_root JOIN partners scope_member "
