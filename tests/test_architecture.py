@@ -114,6 +114,17 @@ def test_schema_writes_no_sql() -> None:
     assert offenders == []
 
 
+def test_sql_lives_in_infra_projections_and_queries() -> None:
+    """Besides the process that wires them (main, cli)."""
+    talking = {"infra", "projections", "queries", "main"}
+    offenders = [
+        module
+        for module, path in _modules()
+        if _layer(module) not in talking and any(i.startswith("psycopg") for i in _imports(path))
+    ]
+    assert offenders == []
+
+
 def test_the_scan_sees_a_violation() -> None:
     """Guards the guard: each upward import, written as code, is caught."""
     source = "import psycopg\nfrom app.schema import schema\nfrom app import queries\n"
