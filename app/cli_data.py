@@ -80,16 +80,11 @@ def registry(settings: Settings) -> Iterator[tuple[database.Database, Partnerboo
 def catch_up(projector: Projector, timeout: float = 120.0) -> None:
     """Projects what is not yet projected: here when no server holds the projector's
     lock, else by waiting for the server's projector."""
-    with psycopg.connect(projector.db.conninfo(), autocommit=True) as conn:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (projector.lock_key,)).fetchone()
-        if row is not None and row[0]:
-            try:
-                projector.catch_up()
-            except EventNotApplied as error:
-                _fail(f"the read models cannot catch up: {error} (docs/operations.md)")
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (projector.lock_key,))
+    try:
+        if projector.catch_up_unless_running():
             return
+    except EventNotApplied as error:
+        _fail(f"the read models cannot catch up: {error} (docs/operations.md)")
     head = projector.app.recorder.max_notification_id() or 0
     deadline = time.monotonic() + timeout
     while projector.position < head:

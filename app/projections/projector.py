@@ -261,6 +261,19 @@ class Projector:
                 # a transaction for nothing (events written since then send a NOTIFY).
                 return done
 
+    def catch_up_unless_running(self) -> bool:
+        """`catch_up` when no other process runs this projector (holds its lock), holding
+        the lock meanwhile; False, with nothing done, when one does."""
+        with psycopg.connect(self.db.conninfo(), autocommit=True) as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()
+            if row is None or not row[0]:
+                return False
+            try:
+                self.catch_up()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (self.lock_key,))
+            return True
+
     def _pass_over_if_skipped(self, notification: Notification) -> bool:
         """Moves past an event it cannot apply when an operator chose to skip it
         (`partnerbook projections skip`): its tracking record only, nothing applied."""
