@@ -87,7 +87,7 @@ class CommandBase(Application[UUID]):
             return self._secret
 
     def construct_recorder(self) -> ApplicationRecorder:
-        """PostgreSQL's recorder sends batches as arrays in binary (recorder.py), unless
+        """PostgreSQL's recorder sends batches as arrays in binary (app/infra/recorder.py), unless
         the environment names another recorder."""
         factory = self.factory
         topic_key = PostgresFactory.APPLICATION_RECORDER_TOPIC
