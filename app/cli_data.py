@@ -22,25 +22,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app import database
 from app.application import Partnerbook
 from app.application.imports import MAX_BATCH, ImportReport
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.formula_cells import neutralize
 from app.domain.text import storable
-from app.projections.exports import (
-    EXPORT_COLUMNS,
-    export_condition,
-    export_rows,
-    import_lookups,
-    segment_definition,
-)
+from app.infra import database
 from app.projections.projector import (
     EventNotApplied,
     Projector,
     RegistryProjection,
     construct_view,
+)
+from app.queries.exports import (
+    EXPORT_COLUMNS,
+    export_condition,
+    export_rows,
+    import_lookups,
+    segment_definition,
 )
 from app.settings import Settings
 
@@ -80,16 +80,11 @@ def registry(settings: Settings) -> Iterator[tuple[database.Database, Partnerboo
 def catch_up(projector: Projector, timeout: float = 120.0) -> None:
     """Projects what is not yet projected: here when no server holds the projector's
     lock, else by waiting for the server's projector."""
-    with psycopg.connect(projector.db.conninfo(), autocommit=True) as conn:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (projector.lock_key,)).fetchone()
-        if row is not None and row[0]:
-            try:
-                projector.catch_up()
-            except EventNotApplied as error:
-                _fail(f"the read models cannot catch up: {error} (docs/operations.md)")
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (projector.lock_key,))
+    try:
+        if projector.catch_up_unless_running():
             return
+    except EventNotApplied as error:
+        _fail(f"the read models cannot catch up: {error} (docs/operations.md)")
     head = projector.app.recorder.max_notification_id() or 0
     deadline = time.monotonic() + timeout
     while projector.position < head:
@@ -303,7 +298,7 @@ def export_partners(
             spec, search = found
             where = filter_from_json(spec).to_filter() if spec else None
             if where is None:
-                from app.projections.partner_queries import PartnerFilter
+                from app.queries.partner_queries import PartnerFilter
 
                 where = PartnerFilter()
         handle: TextIO = output.open("w", newline="", encoding="utf-8") if output else sys.stdout

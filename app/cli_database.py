@@ -6,7 +6,7 @@ from typing import NoReturn
 
 import typer
 
-from app import database
+from app.infra import database
 from app.settings import Settings
 
 

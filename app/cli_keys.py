@@ -9,9 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app import database
 from app.cli_database import fail, reach_database
-from app.projections import api_keys
+from app.infra import api_keys, database
 from app.settings import Settings
 
 keys = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)

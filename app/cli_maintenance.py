@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from app.cli_database import reach_database
-from app.projections.maintenance import scrub as run_scrub
+from app.infra.maintenance import scrub as run_scrub
 from app.settings import Settings
 
 maintenance = typer.Typer(help="Database upkeep (see docs/operations.md).", no_args_is_help=True)

@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app import database
 from app.application import Partnerbook
 from app.cli_database import fail, reach_database
 from app.domain.text import unstorable_reason
+from app.infra import database
 from app.observability import configure_logging
 from app.projections import audit, stuck
 from app.projections.projector import (

@@ -35,15 +35,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UnsetType
 
-from app import database, notices, observability
+from app import observability
 from app.application import Partnerbook
+from app.infra import api_keys, database, lag, notices
+from app.infra.pool_check import check_unless_fresh
+from app.infra.positions import ProjectionWaiter
 from app.lane_process import LaneProcess, renice_backend
-from app.pool_check import check_unless_fresh
-from app.projections import api_keys, lag, stuck
-from app.projections.catalog_queries import CatalogDirectory
-from app.projections.change_feed import ChangeFeed
-from app.projections.partner_queries import PartnerDirectory
-from app.projections.positions import ProjectionWaiter
+from app.projections import stuck
 from app.projections.projector import (
     PROJECTION_NAMES,
     AuditProjection,
@@ -53,7 +51,10 @@ from app.projections.projector import (
     construct_view,
     wake_projectors,
 )
-from app.projections.relationship_queries import RelationshipDirectory
+from app.queries.catalog_queries import CatalogDirectory
+from app.queries.change_feed import ChangeFeed
+from app.queries.partner_queries import PartnerDirectory
+from app.queries.relationship_queries import RelationshipDirectory
 from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context, Services
 from app.schema.errors import DATABASE_UNAVAILABLE
@@ -123,7 +124,7 @@ class KeyWatchingLegacyWS(BaseGraphQLWSHandler[Context, None]):
 
 async def watch_key(context: Context, principal: api_keys.Principal) -> None:
     """Closes an open WebSocket (4401) once its key is revoked (a published notice, see
-    app/notices.py) or expires (at its `expires_at`)."""
+    app/infra/notices.py) or expires (at its `expires_at`)."""
     keys = context.services.keys
     if keys is None or context.disconnect is None:
         return

@@ -36,8 +36,8 @@ from typing import Any
 import psycopg
 from rich.table import Table
 
-from app import database
-from app.database import Database
+from app.infra import database
+from app.infra.database import Database
 from bench.core import ROOT, Progress, Result, Run, Sizes, console
 
 ALL = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P9", "A1")

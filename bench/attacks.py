@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.projections.api_keys import create_key
+from app.infra.api_keys import create_key
 from app.schema.ids import to_global_id
 from bench.core import Result, Run, Sizes, median, ms, partnerbook_server, percentile
 from bench.http import Connection, HttpError

@@ -22,8 +22,8 @@ import psycopg
 from psycopg import sql
 from rich.console import Console
 
-from app import database
-from app.database import Database
+from app.infra import database
+from app.infra.database import Database
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -253,7 +253,7 @@ def serving(
 
     port = free_port()
     if module_args[0] == "app.cli":  # Partnerbook wants an API key: bench.http sends it
-        from app.projections.api_keys import create_key
+        from app.infra.api_keys import create_key
         from bench.http import KEYS
 
         KEYS[port] = create_key(db.conninfo(), f"bench-{port}", "admin")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 
-from app.database import Database
+from app.infra.database import Database
 from app.schema.ids import to_global_id
 from bench import data
 from bench.__main__ import server_of_this_run

@@ -22,11 +22,11 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from app import database
 from app.application import Partnerbook
 from app.domain.audited import Audit
-from app.projections.duplicates import MergeDirectory
+from app.infra import database
 from app.projections.projector import Projector, RegistryProjection, construct_view
+from app.queries.duplicates import MergeDirectory
 from bench.generate import create_catalog, generate
 
 

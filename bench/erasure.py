@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from app import database
 from app.application import Partnerbook
-from app.database import Database
+from app.infra import database
+from app.infra.database import Database
 from app.projections.projector import Projector, RegistryProjection, construct_view
 from bench import data
 

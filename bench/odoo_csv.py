@@ -17,7 +17,7 @@ import random
 import time
 from pathlib import Path
 
-from app.projections.exports import EXPORT_COLUMNS
+from app.queries.exports import EXPORT_COLUMNS
 
 COLUMNS = [*EXPORT_COLUMNS, "x_studio_note"]
 """The export's layout (what the import reads), plus a column Odoo Studio added, which

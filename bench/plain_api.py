@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.database import Database
+from app.infra.database import Database
 
 COLUMNS = {
     "id": "id",

@@ -22,8 +22,8 @@ from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.partner import Partner
+from app.infra.database import Database
 from app.main import open_application
 from app.projections.projector import (
     AuditProjection,

@@ -45,16 +45,8 @@ import httpx2 as httpx
 import psycopg
 from psycopg import sql
 
-from app import database
 from app.application import Audit, Partnerbook
-from app.projections import api_keys
-from app.projections.catalog_queries import CatalogDirectory
-from app.projections.partner_queries import (
-    Order,
-    PartnerDirectory,
-    PartnerFilter,
-    facet_counts,
-)
+from app.infra import api_keys, database
 from app.projections.projector import (
     AuditProjection,
     Projector,
@@ -63,6 +55,13 @@ from app.projections.projector import (
     construct_view,
 )
 from app.projections.registry import RegistryView
+from app.queries.catalog_queries import CatalogDirectory
+from app.queries.partner_queries import (
+    Order,
+    PartnerDirectory,
+    PartnerFilter,
+    facet_counts,
+)
 from app.schema.ids import to_global_id
 from bench.generate import Catalog, GenerationStats, create_catalog, generate
 

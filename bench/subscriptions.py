@@ -28,8 +28,7 @@ from pathlib import Path
 import httpx2 as httpx
 from websockets.asyncio.client import connect
 
-from app import database
-from app.projections import api_keys
+from app.infra import api_keys, database
 
 AUTH: dict[str, str] = {}
 """The Authorization header (and connection_init payload) for the server of this run."""

@@ -17,10 +17,9 @@ import pytest
 from psycopg.sql import SQL, Identifier
 from starlette.testclient import TestClient
 
-from app import database
-from app.database import Database
+from app.infra import api_keys, database
+from app.infra.database import Database
 from app.main import create_app
-from app.projections import api_keys
 from app.settings import Settings
 from tests.databases import DatabaseSupply
 

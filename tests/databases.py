@@ -17,8 +17,8 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from app import database
-from app.database import Database
+from app.infra import database
+from app.infra.database import Database
 from app.main import create_app
 from app.settings import Settings
 

@@ -9,10 +9,10 @@ from uuid import UUID
 import pytest
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Partner
+from app.infra.database import Database
 
 AUDIT = Audit(actor="test", request_id="r-1", reason="because")
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from app.database import Database
+from app.infra.database import Database
 from app.projections.audit import link, stored_bytes
 from tests.conftest import gql, gql_raw
 from tests.schema.partner_ops import create, update

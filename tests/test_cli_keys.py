@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.cli_keys import first_start
-from app.database import Database
-from app.projections import api_keys
+from app.infra import api_keys
+from app.infra.database import Database
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent

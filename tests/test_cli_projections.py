@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.database import Database
+from app.infra.database import Database
 from tests.conftest import gql
 from tests.schema.partner_ops import create, update
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Partner
+from app.infra.database import Database
 
 THREADS = 32
 SECONDS = float(os.environ.get("PARTNERBOOK_CONCURRENCY_SECONDS", "30"))

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.database import Database
+from app.infra.database import Database
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import gql

@@ -15,12 +15,12 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.erasure import ERASED_ATTRIBUTE, PERSONAL_FIELDS, erased_fields
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Partner
+from app.infra.database import Database
 from app.projections.projector import construct_view
 from tests.conftest import event_count
 from tests.projections.test_partners_projection import (

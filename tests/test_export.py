@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from app import database
-from app.database import Database
+from app.infra import database
+from app.infra.database import Database
 from bench import odoo_csv
 from tests.test_import import query, run, summary, write
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from app.database import Database
 from app.domain.formula_cells import FORMULA_STARTS
+from app.infra.database import Database
 from tests.schema.partner_ops import create
 from tests.test_export import env, other_db  # noqa: F401  (fixtures)
 from tests.test_import import query, run, summary

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
+from app.infra.database import Database
 from app.projections.projector import Projector, RegistryProjection, construct_view
 from tests.conftest import table_rows
 

@@ -23,10 +23,9 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 from starlette.testclient import TestClient
 
-from app import database
-from app.database import Database
+from app.infra import api_keys, database
+from app.infra.database import Database
 from app.main import create_app
-from app.projections import api_keys
 from app.settings import Settings
 
 EXAMPLES = int(os.environ.get("PARTNERBOOK_FUZZ_EXAMPLES", "50"))

@@ -13,10 +13,10 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from app.application import CommandResult, Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Partner
+from app.infra.database import Database
 
 AUDIT = Audit(actor="test", request_id="r-1")
 T = TypeVar("T")

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from app.database import Database
 from app.domain.idempotency import input_digest
+from app.infra.database import Database
 from tests.conftest import event_count, gql
 from tests.schema.partner_ops import CREATE, create
 from tests.schema.test_relationship import OPPORTUNITY, RECORD, SCHEDULE

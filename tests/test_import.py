@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.database import Database
+from app.infra.database import Database
 from bench import odoo_csv
 from tests.conftest import event_count
 

@@ -10,10 +10,10 @@ import pytest
 
 from app.application import Partnerbook
 from app.application.merging import MergeOutcome
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Partner
+from app.infra.database import Database
 from tests.test_group_commit import run_all
 
 AUDIT = Audit(actor="test", request_id="r-merge")

@@ -11,10 +11,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from app import pool_check
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
+from app.infra import pool_check
+from app.infra.database import Database
 
 
 def test_a_connection_checked_just_now_is_not_checked_again(db: Database) -> None:

@@ -13,13 +13,11 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification, Recording
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Recording
+from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import EnvType, get_topic
-from psycopg.sql import SQL, Identifier
 
-from app.application.group_commit import GroupCommit, collect
-from app.application.recorder import ArrayRecorder
+from app.application.group_commit import GroupCommit
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import (
     DomainError,
@@ -34,8 +32,10 @@ from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, s
 from app.domain.partner import Partner, input_name
 from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag
-from app.pool_check import check_lazily
-from app.shredding.secret import installation_secret
+from app.infra import saving
+from app.infra.pool_check import check_lazily
+from app.infra.recorder import ArrayRecorder, recorded_earlier
+from app.infra.shredding.secret import installation_secret
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/idempotency")
@@ -87,7 +87,7 @@ class CommandBase(Application[UUID]):
             return self._secret
 
     def construct_recorder(self) -> ApplicationRecorder:
-        """PostgreSQL's recorder sends batches as arrays in binary (recorder.py), unless
+        """PostgreSQL's recorder sends batches as arrays in binary (app/infra/recorder.py), unless
         the environment names another recorder."""
         factory = self.factory
         topic_key = PostgresFactory.APPLICATION_RECORDER_TOPIC
@@ -96,14 +96,8 @@ class CommandBase(Application[UUID]):
         return super().construct_recorder()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """`Application.save`, collecting the events with `collect` (group_commit.py)."""
-        processing_event = collect(*objs)
-        processing_event.saved_kwargs.update(kwargs)
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
-        self.notify(processing_event.events)  # deprecated in eventsourcing; kept as it is
-        return recordings
+        """`Application.save`, collecting the events faster (app/infra/saving.py)."""
+        return saving.save(self, *objs, **kwargs)
 
     def _save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         if self.group_commit:
@@ -113,9 +107,9 @@ class CommandBase(Application[UUID]):
     def _write(self, events: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """What Application.save does once its events are collected."""
         try:
-            recordings = self._record(events)
+            recordings = saving.record(self, events)
         except IntegrityError:
-            earlier = self._recorded_earlier(events)
+            earlier = recorded_earlier(self.recorder, self.mapper, events)
             if earlier is None:
                 raise
             log.warning(
@@ -123,46 +117,7 @@ class CommandBase(Application[UUID]):
                 "its retry was refused as a duplicate: taken as recorded"
             )
             recordings = earlier
-        self._take_snapshots(events)
-        self._notify(recordings)
-        return recordings
-
-    def _recorded_earlier(self, events: ProcessingEvent[UUID]) -> list[Recording[UUID]] | None:
-        """The recordings of `events` when they are already stored, or None.
-
-        eventsourcing retries an insert whose connection broke (10 times); when the break
-        came after the commit, the retry is refused as a duplicate although the events
-        are ours. They are ours when every stored event at their (id, version) is of the
-        same type with the same timestamp (taken in this process, to the microsecond)."""
-        recorder = self.recorder
-        if not events.events or not isinstance(recorder, PostgresApplicationRecorder):
-            return None
-        statement = SQL(
-            "SELECT notification_id, topic, state FROM {} "
-            "WHERE originator_id = %s AND originator_version = %s"
-        ).format(Identifier(recorder.events_table_name))
-        recordings: list[Recording[UUID]] = []
-        with recorder.datastore.transaction(commit=False) as curs:
-            for event in events.events:
-                ident, version = event.originator_id, event.originator_version
-                curs.execute(statement, (ident, version))
-                row = curs.fetchone()
-                if row is None:
-                    return None
-                notification = Notification(
-                    id=row["notification_id"],
-                    originator_id=ident,
-                    originator_version=version,
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                stored = self.mapper.to_domain_event(notification)
-                when = getattr(stored, "timestamp", None)
-                if type(stored) is not type(event) or when is None:
-                    return None
-                if when != getattr(event, "timestamp", None):
-                    return None
-                recordings.append(Recording(event, notification))
+        saving.after_recording(self, events, recordings)
         return recordings
 
     def _active_partner(self, partner_id: UUID) -> Partner:

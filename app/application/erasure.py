@@ -1,5 +1,5 @@
 """Crypto-shredding on the write side: the application's mapper encrypts the personal
-fields of partners' events and snapshots with per-partner keys (app/shredding), and the
+fields of partners' events and snapshots with per-partner keys (app/infra/shredding), and the
 free text of the records about a partner (activities, opportunities, a person's
 documents, idempotency digests) with that partner's key; `anonymize_partner` erases a
 person by recording `Anonymized` and deleting the key."""
@@ -25,8 +25,8 @@ from app.domain.idempotency import IdempotencyRecord
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
 from app.domain.reservation import Reservation
-from app.shredding.keys import KeyStore
-from app.shredding.mapper import ShreddingMapper
+from app.infra.shredding.keys import KeyStore
+from app.infra.shredding.mapper import ShreddingMapper
 
 _RELATED = (Activity, Opportunity, Document, IdempotencyRecord, Reservation)
 """Records whose free text is encrypted with the key of the partner they are about."""

@@ -1,2 +1,2 @@
-"""The read side: projections that keep PostgreSQL tables from the events, and the
-queries over them. All SQL of Partnerbook lives in this package."""
+"""The read side's writers: projections that keep PostgreSQL tables from the events.
+The queries over those tables are in app/queries."""

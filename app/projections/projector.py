@@ -24,15 +24,15 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.text import storable
+from app.infra.database import Database
+from app.infra.positions import PROJECTED_CHANNEL
 from app.projections import stuck
 from app.projections.audit import AuditView
 from app.projections.registry import RegistryView
 from app.projections.storable_text import write_storable_text
 
 log = logging.getLogger(__name__)
-PROJECTED_CHANNEL = "partnerbook_projected"
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
 """Backoff while the database is away: 0.5 s, doubling up to 5 s."""
 STUCK_RETRY = 5.0
@@ -260,6 +260,19 @@ class Projector:
                 # The log held no more when this batch was read: asking again would cost
                 # a transaction for nothing (events written since then send a NOTIFY).
                 return done
+
+    def catch_up_unless_running(self) -> bool:
+        """`catch_up` when no other process runs this projector (holds its lock), holding
+        the lock meanwhile; False, with nothing done, when one does."""
+        with psycopg.connect(self.db.conninfo(), autocommit=True) as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()
+            if row is None or not row[0]:
+                return False
+            try:
+                self.catch_up()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (self.lock_key,))
+            return True
 
     def _pass_over_if_skipped(self, notification: Notification) -> bool:
         """Moves past an event it cannot apply when an operator chose to skip it

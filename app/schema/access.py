@@ -25,7 +25,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType
 
-from app.projections.api_keys import ROLES
+from app.infra.api_keys import ROLES
 from app.schema.errors import ClientError
 from app.schema.execution import ShortLeafExecutionContext
 

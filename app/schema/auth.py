@@ -18,7 +18,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from app.projections.api_keys import ROLES, Principal
+from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
 from app.schema.limits import Limits, Walk, over_limit, walk
 

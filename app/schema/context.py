@@ -17,13 +17,13 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
-from app.database import Outage, is_unavailable
-from app.projections.api_keys import KeyStore, Principal
-from app.projections.catalog_queries import CatalogDirectory, CatalogRow, TagRow
-from app.projections.change_feed import ChangeFeed
-from app.projections.partner_queries import PartnerDirectory, PartnerRow
-from app.projections.positions import ProjectionWaiter
-from app.projections.relationship_queries import (
+from app.infra.api_keys import KeyStore, Principal
+from app.infra.database import Outage, is_unavailable
+from app.infra.positions import ProjectionWaiter
+from app.queries.catalog_queries import CatalogDirectory, CatalogRow, TagRow
+from app.queries.change_feed import ChangeFeed
+from app.queries.partner_queries import PartnerDirectory, PartnerRow
+from app.queries.relationship_queries import (
     ActivityRow,
     DocumentRow,
     OpportunityRow,

@@ -15,8 +15,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import StreamExecutionResult
 
-from app.database import is_statement_timeout, is_unavailable
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.infra.database import is_statement_timeout, is_unavailable
 from app.schema.ids import BadId, expect_id, to_global_id
 
 log = logging.getLogger("partnerbook.errors")

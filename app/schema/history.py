@@ -15,8 +15,8 @@ import strawberry
 from app.application import history
 from app.application.saved_rows import VersionNotFound
 from app.domain import partner as domain
-from app.projections.history_queries import HistoryDirectory
-from app.projections.keyset import MAX_PAGE
+from app.queries.history_queries import HistoryDirectory
+from app.queries.keyset import MAX_PAGE
 from app.schema.context import Info
 from app.schema.errors import ClientError, argument_id
 from app.schema.partners.types import Partner

@@ -17,7 +17,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
 from app import observability
-from app.database import is_statement_timeout
+from app.infra.database import is_statement_timeout
 from app.schema.context import Context
 
 log = logging.getLogger("partnerbook.http")

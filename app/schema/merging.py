@@ -10,8 +10,8 @@ from app.application.merge_partners import MergeAnswer, MergeRequest, UnmergeAns
 from app.application.merging import Moved
 from app.domain.errors import DomainError
 from app.domain.partner import input_name
-from app.projections.duplicates import Candidate, MergeDirectory
-from app.projections.partner_queries import PartnerRow
+from app.queries.duplicates import Candidate, MergeDirectory
+from app.queries.partner_queries import PartnerRow
 from app.schema.context import Info
 from app.schema.errors import UserError, argument_id, user_errors
 from app.schema.ids import to_global_id

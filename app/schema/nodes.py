@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from app.projections.catalog_queries import segments
+from app.queries.catalog_queries import segments
 from app.schema.catalogs.types import TYPE_CATALOGS, catalog_item
 from app.schema.context import Info
 from app.schema.errors import ClientError

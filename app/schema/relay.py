@@ -8,7 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
-from app.projections.keyset import MAX_PAGE, BadCursor
+from app.queries.keyset import MAX_PAGE, BadCursor
 from app.schema.errors import ClientError
 
 DEFAULT_PAGE = 50

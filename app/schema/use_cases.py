@@ -8,10 +8,10 @@ from app.application.merge_partners import Merging
 from app.application.read_your_writes import ReadYourWrites
 from app.application.saved_rows import SavedRows
 from app.domain.audited import Audit
-from app.projections.duplicates import MergeDirectory
-from app.projections.exports import ImportLookupDirectory
-from app.projections.history_queries import row_as_of
-from app.projections.partner_queries import PartnerRow
+from app.queries.duplicates import MergeDirectory
+from app.queries.exports import ImportLookupDirectory
+from app.queries.history_queries import row_as_of
+from app.queries.partner_queries import PartnerRow
 from app.schema.context import Info
 
 

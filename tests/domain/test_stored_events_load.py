@@ -27,9 +27,9 @@ from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.partner import Partner
+from app.infra.database import Database
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "stored_events.json"
 AUDIT = Audit(actor="fixture", request_id="r-fixture", reason="recorded for the load test")

@@ -18,8 +18,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from app.database import Database
-from app.projections import api_keys
+from app.infra import api_keys
+from app.infra.database import Database
 from tests.e2e.ws_client import KEYS
 
 CREATE = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {

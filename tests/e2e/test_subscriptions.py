@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.database import Database
+from app.infra.database import Database
 from tests.e2e.test_server import post, serving
 from tests.e2e.ws_client import until_subscribed, websocket
 

@@ -21,7 +21,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from app.application import Partnerbook
-from app.database import Database
+from app.infra.database import Database
 from app.projections.projector import Projector, RegistryProjection, construct_view
 
 

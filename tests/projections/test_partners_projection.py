@@ -13,9 +13,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
+from app.infra.database import Database
 from app.projections.projector import (
     EventNotApplied,
     Projector,

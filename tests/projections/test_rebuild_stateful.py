@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
-from app import database
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.errors import DomainError
+from app.infra import database
+from app.infra.database import Database
 from app.projections.projector import Projector, construct_projection, rebuild
 from tests.projections.test_partners_projection import RandomHistory, table_rows
 

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
 from app.application import Partnerbook
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
 from app.domain.partner import Partner
-from app.projections.history_queries import AsOfPartnerRow, row_as_of
-from app.projections.partner_queries import PartnerRow
+from app.infra.database import Database
 from app.projections.projector import Projector, construct_view
+from app.queries.history_queries import AsOfPartnerRow, row_as_of
+from app.queries.partner_queries import PartnerRow
 from tests.projections.test_partners_projection import projector_for
 
 AUDIT = Audit(actor="test", request_id="r-resolution")

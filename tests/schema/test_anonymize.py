@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from app.database import Database
+from app.infra.database import Database
 from app.main import create_app
 from app.schema.ids import to_global_id
 from app.settings import Settings

@@ -11,9 +11,9 @@ from graphql import OperationType
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app.database import Database
+from app.infra import api_keys
+from app.infra.database import Database
 from app.main import create_app
-from app.projections import api_keys
 from app.schema.auth import refusal
 from app.schema.live.cursors import encode_cursor
 from app.settings import Settings

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from app.database import Database
+from app.infra.database import Database
 from tests.conftest import event_count, gql
 from tests.schema.catalog_ops import (
     ACCOUNT,

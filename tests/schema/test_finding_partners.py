@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from app.projections import partner_queries
+from app.queries import partner_queries
 from tests.conftest import gql, gql_raw
 from tests.schema.partner_ops import LIST, create, names
 

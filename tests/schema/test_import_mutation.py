@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from app.database import Database
+from app.infra.database import Database
 from tests.conftest import event_count, gql, gql_raw
 
 IMPORT = """

@@ -15,8 +15,8 @@ import pytest
 from psycopg.rows import dict_row
 from starlette.testclient import TestClient
 
-from app.database import Database
 from app.domain import merge as merge_rules
+from app.infra.database import Database
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import event_count, gql

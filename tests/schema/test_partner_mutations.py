@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from app.database import Database
+from app.infra.database import Database
 from tests.conftest import event_count, gql
 from tests.schema.partner_ops import ARCHIVE, RESTORE, create, create_errors, get, names, update
 

@@ -10,7 +10,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from app.projections.change_feed import FeedFilter, FeedRow
+from app.queries.change_feed import FeedFilter
+from app.queries.relationship_queries import TimelineRow
 from app.schema.errors import ClientError
 from app.schema.live.cursors import encode_cursor
 from app.schema.live.hub import SubscriptionHub
@@ -21,8 +22,8 @@ COMPANY, CONTACT, OTHER = uuid4(), uuid4(), uuid4()
 
 def row(
     position: int, partner: UUID, subject_type: str = "Partner", commercial: UUID | None = None
-) -> FeedRow:
-    return FeedRow(
+) -> TimelineRow:
+    return TimelineRow(
         position=position,
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
         kind="PARTNER_UPDATED",
@@ -73,7 +74,7 @@ def test_a_slow_subscriber_is_dropped_without_slowing_others() -> None:
 
 
 class FakeFeed:
-    def __init__(self, rows: list[FeedRow]) -> None:
+    def __init__(self, rows: list[TimelineRow]) -> None:
         self.rows = rows
 
     async def replay(self, f: FeedFilter, after: int, upto: int) -> Any:

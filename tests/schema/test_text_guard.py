@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from app.database import Database
+from app.infra.database import Database
 from tests.conftest import event_count, gql, gql_raw
 from tests.schema.partner_ops import create
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from app.database import Database
-from app.projections import api_keys
+from app.infra import api_keys
+from app.infra.database import Database
 from app.settings import Settings
 from tests.security.instances import instance
 

@@ -17,11 +17,11 @@ import httpx2 as httpx
 from eventsourcing.postgres import PostgresDatastore
 
 from app.application import Partnerbook
-from app.database import Database
-from app.notices import NoticeListener
-from app.projections import api_keys
+from app.infra import api_keys
+from app.infra.database import Database
+from app.infra.notices import NoticeListener
+from app.infra.shredding.keys import KeyStore
 from app.settings import Settings
-from app.shredding.keys import KeyStore
 from tests.security.instances import ANONYMIZE, AS_OF, PERSON, instance, serve_process
 
 OLD = {

@@ -15,12 +15,11 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from app import database
 from app.cli import cli
-from app.database import Database
+from app.infra import api_keys, database
+from app.infra.database import Database
+from app.infra.maintenance import scrub
 from app.main import create_app
-from app.projections import api_keys
-from app.projections.maintenance import scrub
 from app.settings import Settings
 from tests.conftest import gql
 from tests.schema.partner_ops import CREATE, UPDATE

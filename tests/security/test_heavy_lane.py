@@ -18,9 +18,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from app.database import Database
+from app.infra import api_keys
+from app.infra.database import Database
 from app.lane_process import LaneProcess
-from app.projections import api_keys
 from app.schema.lane import Admission, LaneFull, LanePolicy
 from app.settings import Settings
 from tests.security.conftest import ROLES, Live

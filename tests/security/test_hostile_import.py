@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from app import cli as cli_module
 from app.cli import cli
-from app.database import Database
+from app.infra.database import Database
 from tests.conftest import event_count
 
 runner = CliRunner()

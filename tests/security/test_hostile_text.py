@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from app.database import Database
+from app.infra.database import Database
 from app.projections.projector import status
 from tests.conftest import event_count, gql
 from tests.security.conftest import Live

@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from app.application import Partnerbook
 from app.cli import cli
-from app.database import Database
 from app.domain.audited import Audit
 from app.domain.partner import Partner
+from app.infra.database import Database
 from app.projections.projector import (
     AuditProjection,
     Projector,

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
 
 from app.cli import cli
-from app.database import Database
-from app.projections import api_keys
+from app.infra import api_keys
+from app.infra.database import Database
 from app.settings import Settings
 from tests.e2e.ws_client import Subscription, websocket
 from tests.security.instances import instance, serve_process

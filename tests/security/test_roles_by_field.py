@@ -24,7 +24,7 @@ from graphql import (
     is_required_argument,
 )
 
-from app.projections.api_keys import ROLES
+from app.infra.api_keys import ROLES
 from app.schema import access
 from app.schema.access import READ_RULES, roles_table
 from app.schema.auth import operation_refusal, refusal

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 
 from app.domain import contact_fields as cf
-from app.projections.catalog_queries import CatalogRow
+from app.queries.catalog_queries import CatalogRow
 from app.schema.ids import to_global_id
 from app.schema.relay import Node
 

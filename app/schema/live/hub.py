@@ -13,26 +13,27 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from app.projections.change_feed import ChangeFeed, FeedRow
-from app.projections.positions import ProjectionWaiter
+from app.infra.positions import ProjectionWaiter
+from app.queries.change_feed import ChangeFeed
+from app.queries.relationship_queries import TimelineRow
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, Hashable]
 Records = dict[tuple[str, UUID], Any]
 """Read-model rows of the records the feed rows are about, by (subject type, id)."""
-Enrich = Callable[[Sequence[FeedRow]], Awaitable[Records]]
+Enrich = Callable[[Sequence[TimelineRow]], Awaitable[Records]]
 
 
 @dataclass(frozen=True)
 class Delivery:
     """A feed row and the current state of its record, loaded once for all subscribers."""
 
-    row: FeedRow
+    row: TimelineRow
     record: Any
 
 
-def keys_of(row: FeedRow) -> set[Key]:
+def keys_of(row: TimelineRow) -> set[Key]:
     """Where a row goes: its partner's and its commercial partner's subscribers."""
     partners = {row.partner_id, row.commercial_partner_id} - {None}
     keys: set[Key] = {("timeline", p) for p in partners}
@@ -49,7 +50,7 @@ def keys_of(row: FeedRow) -> set[Key]:
 @dataclass(eq=False)
 class Subscriber:
     keys: frozenset[Key]
-    accepts: Callable[[FeedRow], bool]
+    accepts: Callable[[TimelineRow], bool]
     queue: asyncio.Queue[Delivery]
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -86,7 +87,7 @@ class SubscriptionHub:
                 await self._task
 
     def register(
-        self, keys: Iterable[Key], accepts: Callable[[FeedRow], bool] = lambda _: True
+        self, keys: Iterable[Key], accepts: Callable[[TimelineRow], bool] = lambda _: True
     ) -> Subscriber:
         """Rows after `self.position` (read it in the same step) will reach the subscriber."""
         subscriber = Subscriber(frozenset(keys), accepts, asyncio.Queue(self.queue_size))
@@ -102,7 +103,7 @@ class SubscriptionHub:
                 if not subs:
                     del self._by_key[key]
 
-    def dispatch(self, rows: Iterable[FeedRow], records: Records | None = None) -> None:
+    def dispatch(self, rows: Iterable[TimelineRow], records: Records | None = None) -> None:
         records = records or {}
         for row in rows:
             delivery = Delivery(row, records.get((row.subject_type, row.subject_id)))

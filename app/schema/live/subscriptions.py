@@ -9,8 +9,8 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from app.projections.change_feed import FeedFilter, FeedRow
-from app.projections.relationship_queries import TimelineRow
+from app.queries.change_feed import FeedFilter
+from app.queries.relationship_queries import TimelineRow
 from app.schema.context import Info, Services
 from app.schema.errors import ClientError, argument_id
 from app.schema.live.cursors import decode_cursor, encode_cursor
@@ -61,7 +61,7 @@ async def follow(
     keys: set[Key],
     replay: FeedFilter,
     after: str | None,
-    accepts: Callable[[FeedRow], bool] = lambda _: True,
+    accepts: Callable[[TimelineRow], bool] = lambda _: True,
 ) -> AsyncGenerator[Delivery, None]:
     """Replay from the database after the cursor, then live rows from the hub, with no
     gap and no repeat at the seam: the hub buffers from the moment of registration."""
@@ -101,22 +101,6 @@ async def follow(
         services.hub.unregister(subscriber)
 
 
-def _timeline_row(row: FeedRow) -> TimelineRow:
-    return TimelineRow(
-        position=row.position,
-        occurred_at=row.occurred_at,
-        kind=row.kind,
-        actor=row.actor,
-        request_id=row.request_id,
-        reason=row.reason,
-        summary=row.summary,
-        subject_type=row.subject_type,
-        subject_id=row.subject_id,
-        changes=row.changes,
-        partner_id=row.partner_id,
-    )
-
-
 def _activity_keys(partner: UUID | None, assignee: UUID | None) -> set[Key]:
     """The hub keys of the activities of a partner, else of an assignee, else of all."""
     if partner is not None:
@@ -126,7 +110,7 @@ def _activity_keys(partner: UUID | None, assignee: UUID | None) -> set[Key]:
     return {("activity", "*")}
 
 
-def _assigned_to(assignee: UUID | None) -> Callable[[FeedRow], bool]:
+def _assigned_to(assignee: UUID | None) -> Callable[[TimelineRow], bool]:
     return lambda row: assignee is None or row.assignee_id == assignee
 
 
@@ -172,14 +156,14 @@ class Subscription:
         partner = argument_id(partner_id, "Partner")
         replay = FeedFilter(partner_scope=partner)
         async for delivery in follow(info, {("timeline", partner)}, replay, after):
-            yield TimelineEntry.from_row(_timeline_row(delivery.row))
+            yield TimelineEntry.from_row(delivery.row)
 
 
-def record_loader(services: Services) -> Callable[[Sequence[FeedRow]], Awaitable[Records]]:
+def record_loader(services: Services) -> Callable[[Sequence[TimelineRow]], Awaitable[Records]]:
     """Loads the partners and activities a stretch of the feed is about: two queries for
     all the subscribers it goes to, instead of one per subscriber."""
 
-    async def enrich(rows: Sequence[FeedRow]) -> Records:
+    async def enrich(rows: Sequence[TimelineRow]) -> Records:
         partner_ids = [r.subject_id for r in rows if r.subject_type == "Partner"]
         activity_ids = [r.subject_id for r in rows if r.subject_type == "Activity"]
         records: Records = {}

@@ -7,7 +7,7 @@ from uuid import UUID
 import strawberry
 
 from app.domain import contact_fields as cf
-from app.projections.partner_queries import PartnerFilter, facet_counts
+from app.queries.partner_queries import PartnerFilter, facet_counts
 from app.schema.context import Info
 from app.schema.ids import to_global_id
 

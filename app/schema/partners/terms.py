@@ -8,8 +8,8 @@ from uuid import UUID
 
 import strawberry
 
-from app.projections.catalog_queries import CatalogRow
-from app.projections.partner_queries import PartnerRow
+from app.queries.catalog_queries import CatalogRow
+from app.queries.partner_queries import PartnerRow
 from app.schema.catalogs.types import (
     Account,
     DeliveryMethod,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from app.projections.relationship_queries import ActivityFilter, DocumentFilter
+from app.queries.relationship_queries import ActivityFilter, DocumentFilter
 from app.schema.context import Info
 from app.schema.relationship.types import Activity, Document, TimelineEntry
 from app.schema.relay import Connection, check_page_args, page_connection, read_page

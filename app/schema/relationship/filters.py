@@ -8,7 +8,7 @@ from uuid import UUID
 
 import strawberry
 
-from app.projections.relationship_queries import ActivityFilter, DocumentFilter
+from app.queries.relationship_queries import ActivityFilter, DocumentFilter
 from app.schema.ids import BadId, expect_id
 from app.schema.relationship.types import (
     ActivityState,

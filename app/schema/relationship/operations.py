@@ -12,7 +12,7 @@ import strawberry
 
 from app.application import CommandResult
 from app.domain.audited import Audit
-from app.projections.relationship_queries import ActivityFilter, DocumentFilter
+from app.queries.relationship_queries import ActivityFilter, DocumentFilter
 from app.schema.catalogs.inputs import MoneyInput, plain
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info

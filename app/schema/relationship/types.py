@@ -11,7 +11,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from app.projections.relationship_queries import (
+from app.queries.relationship_queries import (
     ActivityRow,
     DocumentRow,
     OpportunityRow,

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import strawberry
 
-from app.projections.catalog_queries import TagRow
+from app.queries.catalog_queries import TagRow
 from app.schema.context import Info
 from app.schema.ids import to_global_id
 from app.schema.relay import (

@@ -4,7 +4,7 @@ Erasing a partner's data replaces its key by a tombstone (key NULL, erased_at se
 key's bytes are gone from the database, and no new key can ever be made for that partner
 (nothing written later could be readable again under a fresh key).
 
-Every process caches keys; an erasure is published (app/notices.py) in the transaction
+Every process caches keys; an erasure is published (app/infra/notices.py) in the transaction
 that deletes the key, and answers once every listening process dropped it. A process that
 follows notices trusts its cache only while its LISTEN connection is up, and never caches
 a key read while an erasure was being handled (the epoch): a read that began before the
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
-from app import notices
+from app.infra import notices
 
 KEY_BYTES = 32
 """AES-256."""

@@ -5,34 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.relationship_queries import scope_of
-from app.projections.rows import dataclass_row
+from app.infra.rows import dataclass_row
+from app.queries.relationship_queries import TimelineRow, scope_of
 
 BATCH = 500
-
-
-@dataclass(frozen=True)
-class FeedRow:
-    position: int
-    occurred_at: datetime
-    kind: str
-    actor: str
-    request_id: str | None
-    reason: str | None
-    summary: str
-    subject_type: str
-    subject_id: UUID
-    changes: dict[str, Any]
-    partner_id: UUID
-    commercial_partner_id: UUID | None
-    assignee_id: UUID | None
 
 
 _SELECT = SQL(
@@ -70,13 +52,13 @@ class ChangeFeed:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool = pool
 
-    async def between(self, after: int, upto: int) -> list[FeedRow]:
+    async def between(self, after: int, upto: int) -> list[TimelineRow]:
         """Every row after `after` up to `upto` (inclusive), in order."""
         return await self._rows(SQL("TRUE"), after, upto, limit=None)
 
     async def replay(
         self, f: FeedFilter, after: int, upto: int
-    ) -> AsyncIterator[Sequence[FeedRow]]:
+    ) -> AsyncIterator[Sequence[TimelineRow]]:
         """The matching rows after `after` up to `upto`, in order, in batches."""
         while True:
             rows = await self._rows(f.sql(), after, upto, limit=BATCH)
@@ -87,14 +69,14 @@ class ChangeFeed:
 
     async def _rows(
         self, where: Composable, after: int, upto: int, *, limit: int | None
-    ) -> list[FeedRow]:
+    ) -> list[TimelineRow]:
         query = SQL(
             "{s} WHERE t.position > {a} AND t.position <= {u} AND {w} ORDER BY t.position"
         ).format(s=_SELECT, a=Literal(after), u=Literal(upto), w=where)
         if limit is not None:
             query = SQL("{} LIMIT {}").format(query, Literal(limit))
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=dataclass_row(FeedRow))
+            cur = conn.cursor(row_factory=dataclass_row(TimelineRow))
             await cur.execute(query)
-            rows: list[FeedRow] = await cur.fetchall()
+            rows: list[TimelineRow] = await cur.fetchall()
             return rows

@@ -15,9 +15,9 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.keyset import MAX_PAGE, BadCursor, LazyCursors
-from app.projections.relationship_queries import overdue_condition, total_invoiced
-from app.projections.rows import dataclass_row
+from app.infra.rows import dataclass_row
+from app.queries.keyset import MAX_PAGE, BadCursor, LazyCursors
+from app.queries.relationship_queries import overdue_condition, total_invoiced
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from app.database import Database
+from app.infra.database import Database
 
 MAX_SWITCHES = 64
 """Bound of WAL switches (each moves to a fresh 16 MB segment)."""

@@ -17,8 +17,8 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.keyset import MAX_PAGE, BadCursor
-from app.projections.rows import dataclass_row
+from app.infra.rows import dataclass_row
+from app.queries.keyset import MAX_PAGE, BadCursor
 
 SCOPE = SQL(
     "SELECT scope_member.id FROM partners scope_root JOIN partners scope_member "
@@ -136,6 +136,8 @@ class OpportunityRow:
 
 @dataclass(frozen=True)
 class TimelineRow:
+    """A row of the `timeline` table; the change feed also reads whom it concerns."""
+
     position: int
     occurred_at: datetime
     kind: str
@@ -147,6 +149,10 @@ class TimelineRow:
     subject_id: UUID
     changes: dict[str, Any]
     partner_id: UUID
+    commercial_partner_id: UUID | None = None
+    """The partner's commercial partner (read by the change feed only)."""
+    assignee_id: UUID | None = None
+    """The assignee when the subject is an activity (read by the change feed only)."""
 
 
 @dataclass

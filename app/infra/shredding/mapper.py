@@ -36,7 +36,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from app.domain.erasure import ERASED_ATTRIBUTE, KEY_OWNER_ATTRIBUTE
-from app.shredding.keys import KeyStore
+from app.infra.shredding.keys import KeyStore
 
 ENVELOPE = "$enc"
 KEY_OF = "$key"

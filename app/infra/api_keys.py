@@ -2,7 +2,7 @@
 server. A key is `pb_<prefix>_<secret>`: the prefix finds the row, the SHA-256 of the
 256-bit secret is compared in constant time. The secret itself is never stored.
 
-A revocation is published (app/notices.py) and answers once every server process dropped
+A revocation is published (app/infra/notices.py) and answers once every server process dropped
 the key and closed its WebSockets; expiry is checked against the clock on every use. The
 cache is for look-ups only: it never decides that a revoked key is still good."""
 
@@ -24,8 +24,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from app import notices
-from app.projections.rows import dataclass_row
+from app.infra import notices
+from app.infra.rows import dataclass_row
 
 ROLES = ("admin", "editor", "viewer", "auditor")
 

@@ -1,5 +1,5 @@
 """Read-your-writes: lets a request wait until the projections have passed a position,
-woken by the projector's NOTIFY (on the process's notice listener, app/notices.py)
+woken by the projector's NOTIFY (on the process's notice listener, app/infra/notices.py)
 rather than by polling."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import logging
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from app.database import Database
-from app.notices import NoticeListener
-from app.projections.projector import PROJECTED_CHANNEL
+from app.infra.database import Database
+from app.infra.notices import NoticeListener
 
 log = logging.getLogger(__name__)
+PROJECTED_CHANNEL = "partnerbook_projected"
+"""Where the projector announces `<projection>:<position>` after each batch."""
 
 
 class ProjectionWaiter:

@@ -12,8 +12,8 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
-from app.projections.keyset import MAX_PAGE, decode_name_cursor, encode_name_cursor
-from app.projections.rows import dataclass_row
+from app.infra.rows import dataclass_row
+from app.queries.keyset import MAX_PAGE, decode_name_cursor, encode_name_cursor
 
 
 @dataclass(frozen=True)

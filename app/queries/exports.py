@@ -19,13 +19,13 @@ from app.application.imports import ImportLookups, KnownEntry, KnownPartner
 from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
 from app.domain.partner import FIELDS
-from app.projections.partner_queries import (
+from app.projections.partners import OWN_COLUMNS
+from app.queries.partner_queries import (
     PartnerFilter,
     search_condition,
     search_term,
     where_clause,
 )
-from app.projections.partners import OWN_COLUMNS
 
 
 def _known_columns() -> Composable:
