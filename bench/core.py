@@ -95,7 +95,7 @@ class Sizes:
             rounds=2,
             attack_reads=40,
             attack_requests=17,
-            attack_seconds=20.0,
+            attack_seconds=8.0,
         )
 
 

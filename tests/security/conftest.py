@@ -7,6 +7,7 @@ absolute time: the machine is shared)."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ import pytest
 
 from app.infra import api_keys
 from app.infra.database import Database
+from app.lane_process import LaneProcess
 from app.settings import Settings
-from tests.security.instances import instance
+from tests.security.instances import Instance, instance
 
 ROLES = ("admin", "editor", "viewer", "auditor")
 
@@ -81,3 +83,35 @@ def live(db: Database, settings: Settings) -> Iterator[Live]:
             yield result
         finally:
             result.http.close()
+
+
+@pytest.fixture
+def live_lane(db: Database, settings: Settings) -> Iterator[tuple[Live, Instance]]:
+    """`live` as `partnerbook serve` runs by default: with its heavy lane (a second
+    process, app/lane_process.py), ready before the test starts."""
+    keys = {role: api_keys.create_key(db.conninfo(), f"lane-{role}", role) for role in ROLES}
+    with_lane = settings.model_copy(update={"heavy_lane": True})
+    with instance(with_lane) as running:
+        assert lane_ready(running), "the heavy lane did not start"
+        result = Live(base=running.base, keys=keys, db=db, settings=with_lane)
+        try:
+            yield result, running
+        finally:
+            result.http.close()
+
+
+def lane_of(running: Instance) -> LaneProcess:
+    lane: LaneProcess | None = running.app.state.lane
+    assert lane is not None
+    return lane
+
+
+def lane_ready(running: Instance, seconds: float = 120) -> bool:
+    future = asyncio.run_coroutine_threadsafe(lane_of(running).wait_ready(seconds), running.loop)
+    return future.result(seconds + 5)
+
+
+def lane_pid(running: Instance) -> int:
+    process = lane_of(running)._process
+    assert process is not None
+    return process.pid

@@ -11,19 +11,15 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import pytest
 
-from app.infra import api_keys
 from app.infra.database import Database
-from app.lane_process import LaneProcess
 from app.schema.lane import Admission, LaneFull, LanePolicy
 from app.settings import Settings
-from tests.security.conftest import ROLES, Live
+from tests.security.conftest import Live, lane_of, lane_pid, lane_ready
 from tests.security.instances import Instance, instance
 
 HEAVY = "{ partners(first: 100) { totalCount nodes { id name } } }"
@@ -34,40 +30,10 @@ IMPORT = """mutation($i: ImportPartnersInput!) { importPartners(input: $i) {
   created updated userErrors { code message } } }"""
 
 
-def _lane(running: Instance) -> LaneProcess:
-    lane: LaneProcess | None = running.app.state.lane
-    assert lane is not None
-    return lane
-
-
-def _ready(running: Instance, seconds: float = 120) -> bool:
-    future = asyncio.run_coroutine_threadsafe(_lane(running).wait_ready(seconds), running.loop)
-    return future.result(seconds + 5)
-
-
-def _lane_pid(running: Instance) -> int:
-    process = _lane(running)._process
-    assert process is not None
-    return process.pid
-
-
-@pytest.fixture
-def lane_live(db: Database, settings: Settings) -> Iterator[tuple[Live, Instance]]:
-    keys = {role: api_keys.create_key(db.conninfo(), f"lane-{role}", role) for role in ROLES}
-    with_lane = settings.model_copy(update={"heavy_lane": True})
-    with instance(with_lane) as running:
-        assert _ready(running), "the heavy lane did not start"
-        result = Live(base=running.base, keys=keys, db=db, settings=with_lane)
-        try:
-            yield result, running
-        finally:
-            result.http.close()
-
-
 def test_a_heavy_operation_is_answered_by_the_lane_and_a_cheap_one_here(
-    lane_live: tuple[Live, Instance],
+    live_lane: tuple[Live, Instance],
 ) -> None:
-    live, running = lane_live
+    live, running = live_lane
     for n in range(3):
         live.data(CREATE, {"i": {"kind": "COMPANY", "name": f"Lane Co {n}"}}, role="editor")
     heavy = live.post(HEAVY, role="viewer")
@@ -88,11 +54,11 @@ def test_a_heavy_operation_is_answered_by_the_lane_and_a_cheap_one_here(
     metrics = live.http.get(f"{live.base}/metrics").text
     assert 'partnerbook_heavy_lane_requests_total{outcome="forwarded"} 2.0' in metrics
     # The lane runs at a lower CPU priority than this process.
-    assert os.getpriority(os.PRIO_PROCESS, _lane_pid(running)) == live.settings.heavy_nice
+    assert os.getpriority(os.PRIO_PROCESS, lane_pid(running)) == live.settings.heavy_nice
 
 
-def test_the_lane_checks_keys_and_roles_as_the_api_does(lane_live: tuple[Live, Instance]) -> None:
-    live, _ = lane_live
+def test_the_lane_checks_keys_and_roles_as_the_api_does(live_lane: tuple[Live, Instance]) -> None:
+    live, _ = live_lane
     unknown = live.http.post(
         live.url, json={"query": HEAVY}, headers={"Authorization": "Bearer pb_nope"}
     )
@@ -108,9 +74,9 @@ def test_the_lane_checks_keys_and_roles_as_the_api_does(lane_live: tuple[Live, I
 
 
 def test_a_large_body_goes_to_the_lane_undecoded_and_is_refused_there(
-    lane_live: tuple[Live, Instance],
+    live_lane: tuple[Live, Instance],
 ) -> None:
-    live, _ = lane_live
+    live, _ = live_lane
     body = b'{"query": "{ __typename }", "variables": {"x": "' + b"a" * 20_000 + b'\xff"}}'
     answer = live.http.post(
         live.url,
@@ -123,11 +89,11 @@ def test_a_large_body_goes_to_the_lane_undecoded_and_is_refused_there(
 
 
 def test_an_ordinary_request_is_not_held_up_by_heavy_ones(
-    lane_live: tuple[Live, Instance],
+    live_lane: tuple[Live, Instance],
 ) -> None:
     """An editor imports 1,000 rows at a time in a loop (each runs for a good while in
     the lane); a viewer's ordinary request meanwhile takes about its time alone."""
-    live, _ = lane_live
+    live, _ = live_lane
     alone = live.median_time(CHEAP, n=7, role="viewer")
     done: list[int] = []
     stop = threading.Event()
@@ -168,15 +134,15 @@ def test_an_ordinary_request_is_not_held_up_by_heavy_ones(
 
 
 def test_the_lane_comes_back_after_it_dies_and_heavy_requests_are_answered_meanwhile(
-    lane_live: tuple[Live, Instance],
+    live_lane: tuple[Live, Instance],
 ) -> None:
-    live, running = lane_live
-    first = _lane_pid(running)
+    live, running = live_lane
+    first = lane_pid(running)
     os.kill(first, signal.SIGKILL)
     answer = live.post(HEAVY, role="viewer")  # here or in the new lane: answered either way
     assert answer.status_code == 200 and answer.json()["data"]["partners"]["totalCount"] == 0
     deadline = time.monotonic() + 120
-    while _lane_pid(running) == first or not _ready(running, 1):
+    while lane_pid(running) == first or not lane_ready(running, 1):
         assert time.monotonic() < deadline, "no new lane process"
         time.sleep(0.1)
     assert live.post(HEAVY, role="viewer").headers.get("x-partnerbook-lane") == "heavy"
@@ -184,9 +150,9 @@ def test_the_lane_comes_back_after_it_dies_and_heavy_requests_are_answered_meanw
 
 def test_the_lane_ends_with_its_api_process(db: Database, settings: Settings) -> None:
     with instance(settings.model_copy(update={"heavy_lane": True})) as running:
-        assert _ready(running)
-        pid = _lane_pid(running)
-        socket_dir = Path(_lane(running)._directory)
+        assert lane_ready(running)
+        pid = lane_pid(running)
+        socket_dir = Path(lane_of(running)._directory)
         assert socket_dir.stat().st_mode & 0o777 == 0o700
     deadline = time.monotonic() + 30
     while Path(f"/proc/{pid}").exists() and _zombie_free(pid):
@@ -252,12 +218,12 @@ def test_a_key_has_at_most_its_share_of_the_lane_and_the_lane_a_bound() -> None:
 
 
 def test_an_over_share_request_gets_429_with_a_code_over_http(
-    lane_live: tuple[Live, Instance],
+    live_lane: tuple[Live, Instance],
 ) -> None:
     """Two heavy requests of one key held in the lane (a fake lane that answers only
     when told): the key's third gets 429 RATE_LIMITED at once, another key gets in."""
-    live, running = lane_live
-    lane = _lane(running)
+    live, running = live_lane
+    lane = lane_of(running)
     held = threading.Event()
     release = threading.Event()
     arrived: list[int] = []
