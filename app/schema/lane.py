@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import urllib.parse
@@ -31,11 +30,12 @@ from typing import Any, Protocol
 
 import h11
 from graphql import GraphQLError, GraphQLSchema, OperationType, parse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.schema.auth import bearer_key
 from app.schema.http import UndecodableJSON, decode_json
 from app.schema.limits import Limits, over_limit, walk
+from app.schema.limits.body import replaying, send_error
 
 log = logging.getLogger("partnerbook.lane")
 
@@ -194,7 +194,7 @@ class HeavyLane:
             await self.app(scope, receive, send)
             return
         body, complete = await _read_body(receive)
-        replay = _replaying(body, receive)
+        replay = replaying(body, receive)
         query_string = scope.get("query_string", b"") if scope["method"] == "GET" else None
         if query_string == b"" or not complete:  # GraphiQL's page, or the client went away
             await self.app(scope, replay, send)
@@ -246,19 +246,6 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks), True
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _forward(
@@ -327,27 +314,8 @@ async def _forward(
 
 
 async def _refuse(send: Send, full: LaneFull, request_id: bytes) -> None:
-    payload = json.dumps(
-        {
-            "data": None,
-            "errors": [
-                {
-                    "message": full.message,
-                    "extensions": {"code": full.code, "requestId": request_id.decode()},
-                }
-            ],
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": full.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"retry-after", b"1"),
-                (b"x-request-id", request_id),
-            ],
-        }
+    headers = ((b"retry-after", b"1"), (b"x-request-id", request_id))
+    extensions = {"requestId": request_id.decode()}
+    await send_error(
+        send, full.status, full.code, full.message, headers=headers, extensions=extensions
     )
-    await send({"type": "http.response.body", "body": payload})

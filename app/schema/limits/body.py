@@ -38,38 +38,48 @@ class BodyLimit:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _refuse(self, send: Any) -> None:
-        payload = json.dumps(
-            {
-                "data": None,
-                "errors": [
-                    {
-                        "message": f"the request body is over {self.max_bytes} bytes",
-                        "extensions": {"code": LIMIT_EXCEEDED},
-                    }
-                ],
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        message = f"the request body is over {self.max_bytes} bytes"
+        await send_error(send, 413, LIMIT_EXCEEDED, message)
+
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI `receive` that hands the body already read, then passes on."""
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def send_error(
+    send: Any,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    extensions: dict[str, Any] | None = None,
+) -> None:
+    """A whole HTTP answer of one GraphQL error, sent from ASGI middleware."""
+    error = {"message": message, "extensions": {"code": code, **(extensions or {})}}
+    payload = json.dumps({"data": None, "errors": [error]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
