@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Generic
 from uuid import UUID
 
 from app.application.merging import MergeOutcome, Moved, UnmergeOutcome
-from app.application.ports import OwnedRecords, Row
+from app.application.ports import OwnedRecords, Row, RowOfState
 from app.application.read_your_writes import ReadYourWrites
 from app.domain.audited import Audit
 
@@ -46,6 +46,7 @@ class UnmergeAnswer(Generic[Row]):
 class Merging(Generic[Row]):
     commands: ReadYourWrites[Row]
     owned: OwnedRecords
+    row_of_state: RowOfState[Row]
 
     async def merge(self, request: MergeRequest) -> MergeAnswer[Row]:
         """Raises DomainError when the merge is refused."""
@@ -69,8 +70,12 @@ class Merging(Generic[Row]):
         row = await commands.partner_row(request.destination_id)
         if row is None or not request.dry_run:
             return MergeAnswer(row, outcome.moved, None)
-        preview = _preview(row, outcome.destination_values)
-        return MergeAnswer(preview, outcome.moved, [UUID(t) for t in outcome.tag_ids])
+        destination = outcome.destination
+        parent = (
+            await commands.partner_row(destination.parent_id) if destination.parent_id else None
+        )
+        preview = _preview(row, self.row_of_state(destination, parent))
+        return MergeAnswer(preview, outcome.moved, [UUID(t) for t in destination.tag_ids])
 
     async def unmerge(self, source_id: UUID, audit: Audit) -> UnmergeAnswer[Row]:
         """Raises DomainError when the unmerge is refused."""
@@ -80,23 +85,10 @@ class Merging(Generic[Row]):
         return UnmergeAnswer(await commands.partner_row(source_id), outcome)
 
 
-def _preview(row: Row, values: dict[str, Any]) -> Row:
-    """The destination's row with the merge's chosen values (a dry run's answer)."""
-    columns = row.__dataclass_fields__
-    changes: dict[str, Any] = {}
-    for field, value in values.items():
-        own = getattr(row, field, None)
-        if field == "name":
-            if row.own_name != value and value is not None:
-                changes["own_name"] = changes["name"] = value
-                prefix = row.display_name[: len(row.display_name) - len(row.name)]
-                changes["display_name"] = prefix + value
-            continue
-        if field in columns and own != value:
-            if field in ("industry_id", "salesperson_id") and value is not None:
-                value = UUID(str(value))
-            changes[field] = value
-            effective = f"effective_{field}"
-            if effective in columns and row.commercial_partner_id == row.id:
-                changes[effective] = value
-    return dataclasses.replace(row, **changes) if changes else row
+def _preview(row: Row, resolved: Row) -> Row:
+    """The destination's row with the values it would have (`resolved`, its state after
+    the merge resolved by the read side's rule); its version and timestamps stay those
+    of today, so a dry run's version can be sent as the merge's `expectedVersion`."""
+    kept = ("version", "created_at", "updated_at")
+    values = {f: getattr(resolved, f) for f in row.__dataclass_fields__ if f not in kept}
+    return dataclasses.replace(row, **values)

@@ -48,9 +48,8 @@ class Moved:
 class MergeOutcome:
     result: CommandResult
     moved: list[Moved]
-    destination_values: dict[str, Any]
-    """The destination's fields after the merge (as it would be, for a dry run)."""
-    tag_ids: list[str]
+    destination: Partner
+    """The destination after the merge (as it would be, for a dry run: not saved)."""
     recorded: bool
 
 
@@ -84,92 +83,101 @@ class MergeCommands(CommandBase):
         merge_id = (
             uuid5(IDEMPOTENCY_NAMESPACE, f"merge:{idempotency_key}") if idempotency_key else uuid4()
         )
-        marker_key = f"merge:{idempotency_key}"
+        marker_key = f"merge:{idempotency_key}" if idempotency_key and not dry_run else None
+
+        def earlier() -> MergeOutcome | None:
+            """The same keyed request's merge, when it has already been recorded."""
+            if marker_key is None:
+                return None
+            return self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
+
         for _ in range(MAX_RETRIES):
-            if idempotency_key and not dry_run:
-                earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
-                if earlier is not None:
-                    return earlier
-            destination = self._get(destination_id, Partner, "destinationId")
-            if expected_version is not None and destination.version != expected_version:
-                raise conflict(
-                    f"the destination is at version {destination.version}, not {expected_version}",
-                    "expectedVersion",
-                )
-            if len(source_ids) > rules.MAX_SOURCES:
-                raise DomainError.single(
-                    ErrorCode.VALIDATION, f"give 1 to {rules.MAX_SOURCES} sources", "sourceIds"
-                )
-            sources = [self._get(s, Partner, "sourceIds") for s in source_ids]
-            ancestors = {p.id: self._ancestors(p) for p in [destination, *sources]}
+            if (found := earlier()) is not None:
+                return found
+            destination = self._destination(destination_id, expected_version)
+            sources = self._sources(source_ids)
             try:
+                ancestors = {p.id: self._ancestors(p) for p in [destination, *sources]}
                 rules.check_merge(destination, sources, ancestors)
             except DomainError:
-                # The same keyed request may have just merged them.
-                if idempotency_key and not dry_run:
-                    earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
-                    if earlier is not None:
-                        return earlier
+                if (found := earlier()) is not None:  # the same keyed request just merged them
+                    return found
                 raise
-            changes, chosen_from = rules.resolve_choices(destination, sources, choices)
-            records, moved = self._records_to_move(destination, sources, owned)
-            if len(moved) > rules.MAX_MOVED:
-                raise DomainError.single(
-                    ErrorCode.VALIDATION,
-                    f"this merge would move {len(moved)} records; at most {rules.MAX_MOVED} "
-                    "move in one merge",
-                    "sourceIds",
-                )
-            by_source: dict[UUID, MovedIds] = {s.id: {} for s in sources}
-            for m in moved:
-                by_source[m.from_id].setdefault(m.kind, []).append(str(m.id))
-            tags = rules.record_merge(
-                merge_id=merge_id,
-                destination=destination,
-                sources=sources,
-                changes=changes,
-                chosen_from=chosen_from,
-                moved=by_source,
-                audit=audit,
+            records, moved = self._merge_events(
+                merge_id, destination, sources, owned, audit, choices
             )
-            moved += [
-                Moved("tags", UUID(t), s, destination.id) for s, ts in tags.items() for t in ts
-            ]
-            fields = audit.as_event_fields()
-            for record, m in records:
-                _move(record, m, str(merge_id), fields)
             if dry_run:
-                return MergeOutcome(
-                    CommandResult(destination.id, destination.version, None),
-                    moved,
-                    dict(destination.values),
-                    destination.tag_ids,
-                    recorded=False,
-                )
+                return _merge_outcome(destination, moved, None)
             to_save: list[Aggregate] = [destination, *sources, *(r for r, _ in records)]
-            if idempotency_key:
+            if marker_key is not None:
                 to_save.append(Reservation(marker_key, str(destination.id)))
             try:
                 recordings = self._save(*to_save)
             except IntegrityError:
-                if idempotency_key:  # the same request may have raced us
-                    earlier = self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
-                    if earlier is not None:
-                        return earlier
+                if (found := earlier()) is not None:  # the same request may have raced us
+                    return found
                 if expected_version is not None:
                     raise conflict(
                         "a partner of this merge was changed by someone else at the same time",
                         "expectedVersion",
                     ) from None
                 continue
-            return MergeOutcome(
-                CommandResult(destination.id, destination.version, recordings[-1].notification.id),
-                moved,
-                dict(destination.values),
-                destination.tag_ids,
-                recorded=True,
-            )
+            return _merge_outcome(destination, moved, recordings[-1].notification.id)
         raise conflict("the partners are being changed by others; try again", "sourceIds")
+
+    def _destination(self, destination_id: UUID, expected_version: int | None) -> Partner:
+        destination = self._get(destination_id, Partner, "destinationId")
+        if expected_version is not None and destination.version != expected_version:
+            raise conflict(
+                f"the destination is at version {destination.version}, not {expected_version}",
+                "expectedVersion",
+            )
+        return destination
+
+    def _sources(self, source_ids: Sequence[UUID]) -> list[Partner]:
+        if len(source_ids) > rules.MAX_SOURCES:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, f"give 1 to {rules.MAX_SOURCES} sources", "sourceIds"
+            )
+        return [self._get(s, Partner, "sourceIds") for s in source_ids]
+
+    def _merge_events(
+        self,
+        merge_id: UUID,
+        destination: Partner,
+        sources: Sequence[Partner],
+        owned: Mapping[UUID, MovedIds],
+        audit: Audit,
+        choices: Sequence[tuple[str, UUID]],
+    ) -> tuple[list[tuple[Aggregate, Moved]], list[Moved]]:
+        """Triggers the merge's events on the partners and on the records that move; the
+        records and everything that moved (tags included)."""
+        changes, chosen_from = rules.resolve_choices(destination, sources, choices)
+        records, moved = self._records_to_move(destination, sources, owned)
+        if len(moved) > rules.MAX_MOVED:
+            raise DomainError.single(
+                ErrorCode.VALIDATION,
+                f"this merge would move {len(moved)} records; at most {rules.MAX_MOVED} "
+                "move in one merge",
+                "sourceIds",
+            )
+        by_source: dict[UUID, MovedIds] = {s.id: {} for s in sources}
+        for m in moved:
+            by_source[m.from_id].setdefault(m.kind, []).append(str(m.id))
+        tags = rules.record_merge(
+            merge_id=merge_id,
+            destination=destination,
+            sources=sources,
+            changes=changes,
+            chosen_from=chosen_from,
+            moved=by_source,
+            audit=audit,
+        )
+        moved += [Moved("tags", UUID(t), s, destination.id) for s, ts in tags.items() for t in ts]
+        fields = audit.as_event_fields()
+        for record, m in records:
+            _move(record, m, str(merge_id), fields)
+        return records, moved
 
     def unmerge_partner(self, source_id: UUID, audit: Audit) -> UnmergeOutcome:
         """Restores a merged partner and moves back what its merge moved, unless it was
@@ -253,13 +261,7 @@ class MergeCommands(CommandBase):
                 Moved("tags", UUID(t), source.id, destination.id)
                 for t in source.merge.get("tags_added", [])
             ]
-        return MergeOutcome(
-            CommandResult(destination.id, destination.version, None),
-            moved,
-            dict(destination.values),
-            destination.tag_ids,
-            recorded=False,
-        )
+        return _merge_outcome(destination, moved, None)
 
     def _ancestors(self, partner: Partner) -> set[UUID]:
         found: set[UUID] = set()
@@ -288,6 +290,16 @@ class MergeCommands(CommandBase):
                         (aggregate, Moved(kind, aggregate.id, source.id, destination.id))
                     )
         return records, [m for _, m in records]
+
+
+def _merge_outcome(destination: Partner, moved: list[Moved], position: int | None) -> MergeOutcome:
+    """`position` None: nothing was recorded (a dry run, or an earlier keyed merge)."""
+    return MergeOutcome(
+        CommandResult(destination.id, destination.version, position),
+        moved,
+        destination,
+        recorded=position is not None,
+    )
 
 
 def _owner(aggregate: Aggregate) -> str | None:

@@ -32,7 +32,7 @@ def commands(info: Info) -> ReadYourWrites[PartnerRow]:
 
 
 def merging(info: Info) -> Merging[PartnerRow]:
-    return Merging(commands(info), MergeDirectory(info.context.services.directory.pool))
+    return Merging(commands(info), MergeDirectory(info.context.services.directory.pool), row_as_of)
 
 
 def partner_import(info: Info) -> PartnerImport[PartnerRow]:

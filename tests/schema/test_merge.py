@@ -555,3 +555,38 @@ def test_unmerging_after_the_destination_was_merged_on(client: TestClient) -> No
 
 def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+PREVIEWED = """mutation($input: MergePartnersInput!) { mergePartners(input: $input) {
+  partner { id version name displayName email commercialPartner { id }
+    address { street inheritedFrom { id } } }
+  userErrors { field code message } } }"""
+
+
+def test_a_dry_run_answers_what_the_merge_then_shows(client: TestClient) -> None:
+    """The preview is resolved by the same rule as the read model: a contact of a
+    company that takes a source's street still shows its company's address."""
+    company = create(client, kind="COMPANY", name="Deco Addict", street="1 Rue Haute")
+    dest = create(client, kind="PERSON", name="Ann Lee", parentId=company["id"])
+    src = create(client, kind="PERSON", name="Ann Lee.", email="ann@x.example", street="9 Lane")
+    fields = {
+        "destinationId": dest["id"],
+        "sourceIds": [src["id"]],
+        "fieldChoices": [
+            {"field": "street", "fromId": src["id"]},
+            {"field": "email", "fromId": src["id"]},
+            {"field": "name", "fromId": src["id"]},
+        ],
+    }
+
+    preview = gql(client, PREVIEWED, {"input": {**fields, "dryRun": True}})["mergePartners"]
+    merged = gql(client, PREVIEWED, {"input": fields})["mergePartners"]
+
+    assert preview["userErrors"] == merged["userErrors"] == []
+    seen = preview["partner"]
+    assert seen["address"] == {"street": "1 Rue Haute", "inheritedFrom": {"id": company["id"]}}
+    assert seen["displayName"] == "Deco Addict, Ann Lee."
+    assert seen["version"] == dest["version"]  # what expectedVersion takes now
+    assert {k: v for k, v in seen.items() if k != "version"} == {
+        k: v for k, v in merged["partner"].items() if k != "version"
+    }
