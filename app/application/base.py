@@ -29,7 +29,8 @@ from app.domain.errors import (
     validation,
 )
 from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, same_input
-from app.domain.partner import Partner, input_name
+from app.domain.partner import Partner
+from app.domain.partner_fields import input_name
 from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag
 from app.infra import saving

@@ -26,8 +26,10 @@ from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.partner import ADDRESS_FIELDS, COMMERCIAL_FIELDS, Partner, normalize_values
+from app.domain.partner import Partner
+from app.domain.partner_fields import ADDRESS_FIELDS, COMMERCIAL_FIELDS
 from app.domain.partner_state import PartnerState
+from app.domain.partner_values import normalize_values
 from app.domain.tag import Tag, name_key
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")

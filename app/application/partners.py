@@ -10,7 +10,8 @@ from eventsourcing.domain import Aggregate
 
 from app.application.base import CommandBase, CommandResult
 from app.domain.audited import Audit
-from app.domain.partner import TERM_REFERENCES, Partner
+from app.domain.partner import Partner
+from app.domain.partner_fields import TERM_REFERENCES
 
 
 class PartnerCommands(CommandBase):

@@ -4,6 +4,7 @@ payments, tickets, subscriptions, projects, event registrations."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -63,6 +64,87 @@ def _amount(field: str, value: Any, errors: list[FieldError]) -> str | None:
     except Invalid as error:
         errors.append(FieldError((field,), ErrorCode.VALIDATION, f"{field} {error}"))
         return None
+
+
+@dataclass(frozen=True)
+class NewDocumentValues:
+    """The values a new document is recorded with, checked and normalised (its status,
+    and what a PAID status means for the amount paid, are for `Document.record`)."""
+
+    module: str
+    kind: str
+    reference: str
+    date: str
+    amount: str | None
+    currency: str | None
+    amount_paid: str | None
+
+
+def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
+    """Checks and normalises the values of a new document, reporting every problem at once."""
+    errors: list[FieldError] = []
+    module, kind = values.get("module"), values.get("kind")
+    _check_module_and_kind(module, kind, errors)
+    reference = _reference(values.get("reference"), errors)
+    when = _date(values.get("date"), errors)
+    amount = None if values.get("amount") is None else _amount("amount", values["amount"], errors)
+    paid = (
+        None
+        if values.get("amount_paid") is None
+        else _amount("amountPaid", values["amount_paid"], errors)
+    )
+    currency = _currency(values.get("currency"), amount, errors)
+    if errors:
+        raise DomainError(errors)
+    assert isinstance(kind, str) and isinstance(module, str)
+    return NewDocumentValues(module, kind, reference, when, amount, currency, paid)
+
+
+def _check_module_and_kind(module: Any, kind: Any, errors: list[FieldError]) -> None:
+    if module not in KINDS_BY_MODULE:
+        errors.append(
+            FieldError(("module",), ErrorCode.VALIDATION, f"module must be one of {MODULES}")
+        )
+    elif kind not in KINDS_BY_MODULE[str(module)]:
+        errors.append(
+            FieldError(
+                ("kind",),
+                ErrorCode.VALIDATION,
+                f"the {module} module records {', '.join(KINDS_BY_MODULE[str(module)])}",
+            )
+        )
+
+
+def _reference(value: Any, errors: list[FieldError]) -> str:
+    reference = str(value or "").strip()
+    if not reference or len(reference) > 100:
+        errors.append(
+            FieldError(
+                ("reference",),
+                ErrorCode.VALIDATION,
+                "a reference of 1 to 100 characters is required",
+            )
+        )
+    return reference
+
+
+def _date(value: Any, errors: list[FieldError]) -> str:
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        errors.append(FieldError(("date",), ErrorCode.VALIDATION, "date must be like 2026-12-31"))
+        return ""
+
+
+def _currency(value: Any, amount: str | None, errors: list[FieldError]) -> str | None:
+    if value is not None:
+        try:
+            return normalize_currency(value)
+        except Invalid as error:
+            errors.append(FieldError(("currency",), ErrorCode.VALIDATION, str(error)))
+    elif amount is not None:
+        errors.append(FieldError(("currency",), ErrorCode.VALIDATION, "an amount needs a currency"))
+    return None
 
 
 def _check_paid(kind: str, status: str, amount: str | None, paid: str | None) -> None:
@@ -138,72 +220,23 @@ class Document(Aggregate):
         values: Mapping[str, Any],
         audit: Audit,
     ) -> Document:
-        errors: list[FieldError] = []
-        module, kind = values.get("module"), values.get("kind")
-        if module not in KINDS_BY_MODULE:
-            errors.append(
-                FieldError(("module",), ErrorCode.VALIDATION, f"module must be one of {MODULES}")
-            )
-        elif kind not in KINDS_BY_MODULE[str(module)]:
-            errors.append(
-                FieldError(
-                    ("kind",),
-                    ErrorCode.VALIDATION,
-                    f"the {module} module records {', '.join(KINDS_BY_MODULE[str(module)])}",
-                )
-            )
-        reference = str(values.get("reference") or "").strip()
-        if not reference or len(reference) > 100:
-            errors.append(
-                FieldError(
-                    ("reference",),
-                    ErrorCode.VALIDATION,
-                    "a reference of 1 to 100 characters is required",
-                )
-            )
-        try:
-            when = date.fromisoformat(str(values.get("date"))).isoformat()
-        except ValueError:
-            errors.append(
-                FieldError(("date",), ErrorCode.VALIDATION, "date must be like 2026-12-31")
-            )
-            when = ""
-        amount = (
-            None if values.get("amount") is None else _amount("amount", values["amount"], errors)
-        )
-        paid = (
-            None
-            if values.get("amount_paid") is None
-            else _amount("amountPaid", values["amount_paid"], errors)
-        )
-        currency = None
-        if values.get("currency") is not None:
-            try:
-                currency = normalize_currency(values["currency"])
-            except Invalid as error:
-                errors.append(FieldError(("currency",), ErrorCode.VALIDATION, str(error)))
-        elif amount is not None:
-            errors.append(
-                FieldError(("currency",), ErrorCode.VALIDATION, "an amount needs a currency")
-            )
-        if errors:
-            raise DomainError(errors)
-        assert isinstance(kind, str) and isinstance(module, str)
-        status = values.get("status") or STATUSES_BY_KIND[kind][0]
-        _check_status(kind, status)
-        if status == "PAID" and kind in PAYABLE_KINDS and amount is not None:
-            paid = amount  # paid means paid in full
-        _check_paid(kind, status, amount, paid)
+        given = check_new_values(values)
+        status = values.get("status") or STATUSES_BY_KIND[given.kind][0]
+        _check_status(given.kind, status)
+        paid = given.amount_paid
+        if status == "PAID" and given.kind in PAYABLE_KINDS and given.amount is not None:
+            paid = given.amount  # paid means paid in full
+        _check_paid(given.kind, status, given.amount, paid)
         return cls._create(
             cls.Recorded,
             id=document_id,
             partner_id=str(partner_id),
-            module=module,
-            kind=kind,
-            reference=reference,
-            date=when,
-            amount=amount,
-            currency=currency,
+            module=given.module,
+            kind=given.kind,
+            reference=given.reference,
+            date=given.date,
+            amount=given.amount,
+            currency=given.currency,
             status=status,
             amount_paid=paid,
             **audit.as_event_fields(),

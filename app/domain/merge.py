@@ -14,13 +14,9 @@ from uuid import UUID
 
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode, FieldError
-from app.domain.partner import (
-    ADDRESS_FIELDS,
-    Partner,
-    _check_commercial_fields,
-    _check_complete,
-    input_name,
-)
+from app.domain.partner import Partner
+from app.domain.partner_fields import ADDRESS_FIELDS, input_name
+from app.domain.partner_rules import check_commercial_fields, check_complete
 from app.domain.partner_state import PartnerField, partner_field
 
 MAX_SOURCES = 5
@@ -160,8 +156,8 @@ def resolve_choices(
     if errors:
         raise DomainError(errors)
     merged = destination.values | changes
-    _check_complete(destination.kind, merged)
-    _check_commercial_fields(destination.kind, merged, changes)
+    check_complete(destination.kind, merged)
+    check_commercial_fields(destination.kind, merged, changes)
     return changes, chosen_from
 
 

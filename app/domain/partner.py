@@ -1,96 +1,29 @@
-"""The Partner aggregate: a company or a person, its coordinates, hierarchy and roles."""
+"""The Partner aggregate: a company or a person, its coordinates, hierarchy and roles.
+
+Its fields are named in `partner_fields.py`, their values checked in `partner_values.py`
+and the rules between them in `partner_rules.py`. Its events stay nested in `Partner`
+here: stored events name their class by topic (`app.domain.partner:Partner.Updated`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain import contact_fields as cf
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
-from app.domain.catalog import Invalid, normalize_money
 from app.domain.erasure import PERSONAL_FIELDS, check_can_anonymize, check_not_anonymized
-from app.domain.errors import (
-    DomainError,
-    ErrorCode,
-    FieldError,
-    archived,
-    invalid_hierarchy,
+from app.domain.errors import DomainError, ErrorCode, FieldError, archived
+from app.domain.partner_fields import FIELDS, KINDS, TERM_FIELDS
+from app.domain.partner_rules import (
+    check_commercial_fields,
+    check_complete,
+    check_parent,
+    check_state_in_country,
 )
-from app.domain.partner_state import PartnerField, PartnerState, PartnerValues
-
-KINDS = ("COMPANY", "PERSON")
-ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
-TYPE_LABELS = {
-    "CONTACT": "Contact",
-    "INVOICE": "Invoice Address",
-    "DELIVERY": "Delivery Address",
-    "OTHER": "Other Address",
-}
-
-TEXT_FIELDS: tuple[PartnerField, ...] = (
-    "name",
-    "function",
-    "street",
-    "street2",
-    "city",
-    "zip",
-    "ref",
-    "company_registry",
-    "notes",
-    "external_id",
-)
-CODED_FIELDS: tuple[PartnerField, ...] = (
-    "email",
-    "phone",
-    "mobile",
-    "website",
-    "lang",
-    "tz",
-    "country_code",
-    "state_code",
-    "vat",
-)
-FLAG_FIELDS: tuple[PartnerField, ...] = ("is_customer", "is_supplier")
-REFERENCE_FIELDS: tuple[PartnerField, ...] = ("parent_id", "industry_id", "salesperson_id")
-FIELDS: tuple[PartnerField, ...] = (
-    "type",
-    *REFERENCE_FIELDS,
-    *TEXT_FIELDS,
-    *CODED_FIELDS,
-    *FLAG_FIELDS,
-    "tag_ids",
-)
-"""Every field createPartner/updatePartner may set (`kind` is fixed at registration)."""
-
-TERM_REFERENCES: dict[PartnerField, str] = {
-    "customer_payment_term_id": "PAYMENT_TERM",
-    "vendor_payment_term_id": "PAYMENT_TERM",
-    "pricelist_id": "PRICELIST",
-    "delivery_method_id": "DELIVERY_METHOD",
-    "salesperson_id": "SALESPERSON",
-    "receivable_account_id": "ACCOUNT",
-    "payable_account_id": "ACCOUNT",
-    "fiscal_position_id": "FISCAL_POSITION",
-}
-"""Commercial terms that point to a catalog entry, and the catalog."""
-TERM_FIELDS: tuple[PartnerField, ...] = (*TERM_REFERENCES, "credit_limit")
-COMMERCIAL_FIELDS: tuple[PartnerField, ...] = ("vat", "industry_id")
-"""Fields a contact of a company takes from its commercial partner and cannot set."""
-
-ADDRESS_FIELDS: tuple[PartnerField, ...] = (
-    "street",
-    "street2",
-    "city",
-    "zip",
-    "state_code",
-    "country_code",
-)
-MAX_TEXT = {"notes": 20_000}
-DEFAULT_MAX_TEXT = 500
+from app.domain.partner_state import PartnerState, PartnerValues
+from app.domain.partner_values import normalize_terms, normalize_values
 
 
 class PartnerChanged(AuditedEvent):
@@ -178,10 +111,10 @@ class Partner(Aggregate):
         draft = {"type": "CONTACT", "is_customer": False, "is_supplier": False}
         draft.update({k: v for k, v in values.items() if v is not None})
         clean = normalize_values(draft, region=_region(draft, parent))
-        _check_complete(kind, clean)
-        _check_commercial_fields(kind, clean, clean)
+        check_complete(kind, clean)
+        check_commercial_fields(kind, clean, clean)
         if clean.get("parent_id") is not None:
-            _check_parent(partner_id, parent, parent_ancestry)
+            check_parent(partner_id, parent, parent_ancestry)
         stored = {k: v for k, v in clean.items() if v is not None}
         return cls._create(
             cls.Registered, id=partner_id, kind=kind, values=stored, **audit.as_event_fields()
@@ -210,16 +143,12 @@ class Partner(Aggregate):
         )
         state_code = self.state.state_code
         if "country_code" in changes and "state_code" not in changes and state_code:
-            # The stored state must still belong to the (new) country.
-            try:
-                cf.normalize_state(state_code, clean.get("country_code"))
-            except cf.FieldInvalid as error:
-                raise DomainError.single(ErrorCode.VALIDATION, str(error), "stateCode") from None
+            check_state_in_country(state_code, clean.get("country_code"))
         if not self.anonymized:  # an anonymized partner has no name any more
-            _check_complete(self.kind, self.values | clean)
-        _check_commercial_fields(self.kind, self.values | clean, clean)
+            check_complete(self.kind, self.values | clean)
+        check_commercial_fields(self.kind, self.values | clean, clean)
         if clean.get("parent_id") is not None and clean["parent_id"] != self.state.parent_id:
-            _check_parent(self.id, parent, parent_ancestry)
+            check_parent(self.id, parent, parent_ancestry)
         diff = self.changed(clean)
         if not diff:
             return False
@@ -448,206 +377,3 @@ def _region(values: Mapping[str, Any], parent: Partner | None) -> str | None:
     if own:
         return str(own).strip().upper()
     return parent.country_code if parent is not None else None
-
-
-_INPUT_NAMES = {
-    "parent_id": "parentId",
-    "industry_id": "industryId",
-    "salesperson_id": "salespersonId",
-    "tag_ids": "tagIds",
-    "customer_payment_term_id": "customerPaymentTermId",
-    "vendor_payment_term_id": "vendorPaymentTermId",
-    "pricelist_id": "pricelistId",
-    "delivery_method_id": "deliveryMethodId",
-    "receivable_account_id": "receivableAccountId",
-    "payable_account_id": "payableAccountId",
-    "fiscal_position_id": "fiscalPositionId",
-    "credit_limit": "creditLimit",
-    "assignee_id": "assigneeId",
-    "state_code": "stateCode",
-    "country_code": "countryCode",
-    "company_registry": "companyRegistry",
-    "is_customer": "isCustomer",
-    "is_supplier": "isSupplier",
-    "external_id": "externalId",
-}
-
-
-def input_name(field: str) -> str:
-    """The API's name for a domain field, so errors point at what the client sent."""
-    return _INPUT_NAMES.get(field, field)
-
-
-def normalize_values(
-    values: Mapping[str, Any], *, region: str | None, country: str | None = None
-) -> dict[str, Any]:
-    """Validates and normalises every given field, reporting all problems at once."""
-    errors: list[FieldError] = []
-    clean: dict[str, Any] = {}
-
-    def fail(field: str, message: str) -> None:
-        errors.append(FieldError((input_name(field),), ErrorCode.VALIDATION, message))
-
-    country_code = country
-    if values.get("country_code") is not None:
-        try:
-            country_code = cf.normalize_country(str(values["country_code"]))
-        except cf.FieldInvalid as error:
-            fail("country_code", str(error))
-            country_code = None
-    elif "country_code" in values:
-        country_code = None
-
-    for field, value in values.items():
-        if field == "country_code" and value is not None:
-            if country_code is not None:
-                clean[field] = country_code
-            continue
-        if value is None:
-            if field in ("type", *FLAG_FIELDS):
-                fail(field, f"{input_name(field)} cannot be cleared")
-            clean[field] = None
-            continue
-        try:
-            clean[field] = _normalize_one(field, value, region=region, country=country_code)
-        except cf.FieldInvalid as error:
-            fail(field, str(error))
-    if errors:
-        raise DomainError(errors)
-    return clean
-
-
-def _normalize_one(field: str, value: Any, *, region: str | None, country: str | None) -> Any:
-    if field == "tag_ids":
-        if not isinstance(value, list | tuple):
-            raise cf.FieldInvalid("tagIds must be a list of tag ids")
-        return sorted({_uuid_text(v, field) for v in value})
-    if field in FLAG_FIELDS:
-        if not isinstance(value, bool):
-            raise cf.FieldInvalid(f"{input_name(field)} must be true or false")
-        return value
-    if not isinstance(value, str):
-        raise cf.FieldInvalid(f"{input_name(field)} must be text")
-    if field in TEXT_FIELDS:
-        text = value.strip()
-        limit = MAX_TEXT.get(field, DEFAULT_MAX_TEXT)
-        if len(text) > limit:
-            raise cf.FieldInvalid(f"{input_name(field)} is longer than {limit} characters")
-        if "\x00" in text:
-            raise cf.FieldInvalid(f"{input_name(field)} contains a NUL character")
-        return text or None
-    match field:
-        case "type":
-            if value not in ADDRESS_TYPES:
-                raise cf.FieldInvalid(f"type must be one of {ADDRESS_TYPES}")
-            return value
-        case "parent_id" | "industry_id" | "salesperson_id":
-            return _uuid_text(value, field)
-        case "email":
-            return cf.normalize_email(value)
-        case "phone" | "mobile":
-            return cf.normalize_phone(value, region)
-        case "website":
-            return cf.normalize_website(value)
-        case "lang":
-            return cf.normalize_lang(value)
-        case "tz":
-            return cf.normalize_tz(value)
-        case "country_code":
-            return cf.normalize_country(value)
-        case "state_code":
-            return cf.normalize_state(value, country)
-        case "vat":
-            return cf.normalize_vat(value, country)
-    raise cf.FieldInvalid(f"unknown field {field}")
-
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-"""An id as str(UUID(...)) writes it: already normalised."""
-
-
-def _uuid_text(value: Any, field: str) -> str:
-    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
-        return value
-    try:
-        return str(UUID(str(value)))
-    except ValueError:
-        raise cf.FieldInvalid(f"{input_name(field)}: '{value}' is not an id") from None
-
-
-def normalize_terms(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Validates a patch of commercial terms (ids of catalog entries, a credit limit)."""
-    errors: list[FieldError] = []
-    clean: dict[str, Any] = {}
-    for field, value in changes.items():
-        try:
-            if field not in TERM_FIELDS:
-                raise cf.FieldInvalid(f"{input_name(field)} is not a commercial term")
-            if value is None:
-                clean[field] = None
-            elif field == "credit_limit":
-                clean[field] = _credit_limit(value)
-            else:
-                clean[field] = _uuid_text(value, field)
-        except cf.FieldInvalid as error:
-            errors.append(FieldError((input_name(field),), ErrorCode.VALIDATION, str(error)))
-    if errors:
-        raise DomainError(errors)
-    return clean
-
-
-def _credit_limit(value: Any) -> dict[str, str]:
-    try:
-        money = normalize_money(value)
-    except Invalid as error:
-        raise cf.FieldInvalid(f"creditLimit {error}") from None
-    assert money is not None
-    return money
-
-
-def _check_commercial_fields(
-    kind: str, values: Mapping[str, Any], given: Mapping[str, Any]
-) -> None:
-    """A contact of a company uses its company's VAT and industry; it cannot set its own."""
-    if kind == "COMPANY" or values.get("parent_id") is None:
-        return
-    errors = [
-        FieldError(
-            (input_name(field),),
-            ErrorCode.VALIDATION,
-            f"{input_name(field)} is a commercial field: it is the company's, set it there",
-            refers_to=("Partner", str(values["parent_id"])),
-        )
-        for field in COMMERCIAL_FIELDS
-        if given.get(field) is not None
-    ]
-    if errors:
-        raise DomainError(errors)
-
-
-def _check_complete(kind: str, values: Mapping[str, Any]) -> None:
-    """A contact needs a name; an unnamed invoice/delivery/other address shows its type."""
-    if not values.get("name") and values.get("type", "CONTACT") == "CONTACT":
-        raise DomainError.single(ErrorCode.VALIDATION, "a name is required", "name")
-    if kind == "COMPANY" and values.get("type", "CONTACT") != "CONTACT" and values.get("parent_id"):
-        raise DomainError.single(
-            ErrorCode.VALIDATION,
-            "a company inside another company is a subsidiary: its type must be CONTACT",
-            "type",
-        )
-
-
-def _check_parent(child_id: UUID, parent: Partner | None, ancestry: Iterable[UUID]) -> None:
-    """Only a company can be a parent, and the hierarchy has no cycles."""
-    if parent is None:
-        raise DomainError.single(
-            ErrorCode.NOT_FOUND, "the parent partner does not exist", "parentId"
-        )
-    if parent.kind != "COMPANY":
-        raise invalid_hierarchy(
-            "only a company can be a parent; this parent is a person", "parentId"
-        )
-    if parent.id == child_id or child_id in set(ancestry):
-        raise invalid_hierarchy("this parent would make a cycle in the hierarchy", "parentId")
-    if parent.archived:
-        raise archived("the parent partner is archived", "parentId")

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from app.domain.erasure import ANONYMIZED_NAME
-from app.domain.partner import ADDRESS_FIELDS, TYPE_LABELS
+from app.domain.partner_fields import ADDRESS_FIELDS, TYPE_LABELS
 
 INHERITED_ADDRESS: tuple[str, ...] = ADDRESS_FIELDS
 """What a contact-type person of a company shows of the company instead of its own."""

@@ -18,27 +18,27 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from app.domain import partner as domain
-from app.domain import resolution
+from app.domain import partner_fields, resolution
 from app.domain.erasure import ANONYMIZED_NAME, PERSONAL_FIELDS
 from app.projections import partner_runs
 from app.projections.partner_runs import CASCADING, RUN_EVENTS, ChangedPartner, NewPartner
 from app.projections.tables import add_rows
 
 OWN_COLUMNS: dict[str, str] = {
-    **{field: field for field in domain.FIELDS if field != "tag_ids"},
+    **{field: field for field in partner_fields.FIELDS if field != "tag_ids"},
     "name": "own_name",
-    **{f: f"own_{f}" for f in domain.ADDRESS_FIELDS},
-    **{f: f for f in domain.TERM_REFERENCES},
+    **{f: f"own_{f}" for f in partner_fields.ADDRESS_FIELDS},
+    **{f: f for f in partner_fields.TERM_REFERENCES},
 }
 """Domain field -> column holding the partner's own value."""
 
-UUID_FIELDS = {*domain.REFERENCE_FIELDS, *domain.TERM_REFERENCES}
+UUID_FIELDS = {*partner_fields.REFERENCE_FIELDS, *partner_fields.TERM_REFERENCES}
 ADDRESS_COLUMNS = resolution.INHERITED_ADDRESS
 
 _LABEL = SQL("CASE c.type {} END").format(
     SQL(" ").join(
         SQL("WHEN {} THEN {}").format(Literal(k), Literal(v))
-        for k, v in domain.TYPE_LABELS.items()
+        for k, v in partner_fields.TYPE_LABELS.items()
         if k != "CONTACT"
     )
 )
@@ -148,7 +148,7 @@ class PartnersTable:
         # What a new row's own columns hold: the domain field of each, flags' positions.
         self._register_fields = list(OWN_COLUMNS)
         self._flag_indexes = [
-            i for i, f in enumerate(self._register_fields) if f in domain.FLAG_FIELDS
+            i for i, f in enumerate(self._register_fields) if f in partner_fields.FLAG_FIELDS
         ]
         # New partners and their tags: by COPY in bulk, by INSERT when few (tables.add_rows;
         # the rows are new, nothing to conflict with).
@@ -205,7 +205,7 @@ class PartnersTable:
         t = self.table
 
         def column(field: str, col: str) -> Composable:
-            if field in domain.FLAG_FIELDS:
+            if field in partner_fields.FLAG_FIELDS:
                 kind = "boolean NOT NULL DEFAULT false"
             else:
                 kind = "uuid" if field in UUID_FIELDS else "text"

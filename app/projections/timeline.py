@@ -14,6 +14,7 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 from psycopg.types.json import Jsonb
 
 from app.domain import partner as domain
+from app.domain import partner_fields
 from app.domain.activity import Activity
 from app.domain.document import Document
 from app.domain.erasure import PERSONAL_FIELDS, RELATED_TEXT_FIELDS
@@ -41,15 +42,15 @@ def describe(event: Any) -> Entry | None:
     match event:
         case domain.Partner.Registered():
             given = event.partner_values
-            label = given.get("name") or domain.TYPE_LABELS[given.get("type", "CONTACT")]
+            label = given.get("name") or partner_fields.TYPE_LABELS[given.get("type", "CONTACT")]
             return Entry("PARTNER_CREATED", "Partner", f"{label} created", dict(event.values), own)
         case domain.Partner.Updated():
-            fields = ", ".join(domain.input_name(f) for f in sorted(event.changes))
+            fields = ", ".join(partner_fields.input_name(f) for f in sorted(event.changes))
             return Entry(
                 "PARTNER_UPDATED", "Partner", f"Changed {fields}", dict(event.changes), own
             )
         case domain.Partner.CommercialTermsSet():
-            fields = ", ".join(domain.input_name(f) for f in sorted(event.changes))
+            fields = ", ".join(partner_fields.input_name(f) for f in sorted(event.changes))
             return Entry(
                 "COMMERCIAL_TERMS_SET",
                 "Partner",
@@ -195,7 +196,7 @@ def _describe_merging(event: Any, own: str) -> Entry | None:
                 own,
             )
         case domain.Partner.Absorbed():
-            fields = ", ".join(domain.input_name(f) for f in sorted(event.changes))
+            fields = ", ".join(partner_fields.input_name(f) for f in sorted(event.changes))
             return Entry(
                 "PARTNER_ABSORBED",
                 "Partner",
@@ -317,7 +318,7 @@ class TimelineTable:
         # erased one (a rebuild reads the erased values as null: the same rows).
         labels = SQL(" ").join(
             SQL("WHEN {} THEN {}").format(Literal(k), Literal(f"{v} created"))
-            for k, v in domain.TYPE_LABELS.items()
+            for k, v in partner_fields.TYPE_LABELS.items()
         )
         kind_label = (
             "upper(left(replace(changes->>'kind', '_', ' '), 1)) || "

@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.application.imports import ImportLookups, KnownEntry, KnownPartner
 from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
-from app.domain.partner import FIELDS
+from app.domain.partner_fields import FIELDS
 from app.projections.partners import OWN_COLUMNS
 from app.queries.partner_queries import (
     PartnerFilter,

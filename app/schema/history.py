@@ -14,7 +14,7 @@ import strawberry
 
 from app.application import history
 from app.application.saved_rows import VersionNotFound
-from app.domain import partner as domain
+from app.domain import partner_fields
 from app.queries.history_queries import HistoryDirectory
 from app.queries.keyset import MAX_PAGE
 from app.schema.context import Info
@@ -30,7 +30,7 @@ _REFERENCE_NAMES: dict[str, str] = {
     "parent_id": "parent",
     "industry_id": "industry",
     "salesperson_id": "salesperson",
-    **{f: f.removesuffix("_id") for f in domain.TERM_REFERENCES},
+    **{f: f.removesuffix("_id") for f in partner_fields.TERM_REFERENCES},
 }
 
 

@@ -9,7 +9,7 @@ import strawberry
 from app.application.merge_partners import MergeAnswer, MergeRequest, UnmergeAnswer
 from app.application.merging import Moved
 from app.domain.errors import DomainError
-from app.domain.partner import input_name
+from app.domain.partner_fields import input_name
 from app.queries.duplicates import Candidate, MergeDirectory
 from app.queries.partner_queries import PartnerRow
 from app.schema.context import Info

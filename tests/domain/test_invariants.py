@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
-from app.domain.partner import Partner, normalize_values
+from app.domain.partner import Partner
+from app.domain.partner_values import normalize_values
 
 AUDIT = Audit(actor="hypothesis", request_id="r")
 

@@ -9,7 +9,8 @@ from uuid import uuid4
 import pytest
 
 from app.domain.audited import Audit
-from app.domain.partner import FIELDS, TERM_FIELDS, Partner
+from app.domain.partner import Partner
+from app.domain.partner_fields import FIELDS, TERM_FIELDS
 from app.domain.partner_state import (
     PARTNER_FIELDS,
     PartnerState,

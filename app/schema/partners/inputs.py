@@ -10,7 +10,7 @@ from uuid import UUID
 import strawberry
 
 from app.domain import contact_fields as cf
-from app.domain import partner as domain
+from app.domain import partner_fields
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.queries.partner_queries import Order, PartnerFilter
 from app.schema.catalogs.inputs import MoneyInput
@@ -251,12 +251,12 @@ def _domain_value(field: str, value: Any) -> Any:
 
 def create_values(data: CreatePartnerInput) -> dict[str, Any]:
     # externalId is set by imports only (app/application/imports.py): not in these inputs.
-    return {f: _domain_value(f, getattr(data, f, None)) for f in domain.FIELDS}
+    return {f: _domain_value(f, getattr(data, f, None)) for f in partner_fields.FIELDS}
 
 
 def update_changes(data: UpdatePartnerInput) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for f in domain.FIELDS:
+    for f in partner_fields.FIELDS:
         given = getattr(data, f, None)
         if given is not None:  # a `Some`: the client sent the field, perhaps as null
             changes[f] = _domain_value(f, given.value)
@@ -289,7 +289,7 @@ class PartnerTagsInput:
 
 def terms_changes(data: SetCommercialTermsInput) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for field in (*domain.TERM_REFERENCES, "credit_limit"):
+    for field in (*partner_fields.TERM_REFERENCES, "credit_limit"):
         given = getattr(data, field)
         if given is None:
             continue

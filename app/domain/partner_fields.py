@@ -1,0 +1,100 @@
+"""A partner's fields: its kinds and address types, the groups its fields fall in, and the
+API's name for each field."""
+
+from __future__ import annotations
+
+from app.domain.partner_state import PartnerField
+
+KINDS = ("COMPANY", "PERSON")
+ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
+TYPE_LABELS = {
+    "CONTACT": "Contact",
+    "INVOICE": "Invoice Address",
+    "DELIVERY": "Delivery Address",
+    "OTHER": "Other Address",
+}
+
+TEXT_FIELDS: tuple[PartnerField, ...] = (
+    "name",
+    "function",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "ref",
+    "company_registry",
+    "notes",
+    "external_id",
+)
+CODED_FIELDS: tuple[PartnerField, ...] = (
+    "email",
+    "phone",
+    "mobile",
+    "website",
+    "lang",
+    "tz",
+    "country_code",
+    "state_code",
+    "vat",
+)
+FLAG_FIELDS: tuple[PartnerField, ...] = ("is_customer", "is_supplier")
+REFERENCE_FIELDS: tuple[PartnerField, ...] = ("parent_id", "industry_id", "salesperson_id")
+FIELDS: tuple[PartnerField, ...] = (
+    "type",
+    *REFERENCE_FIELDS,
+    *TEXT_FIELDS,
+    *CODED_FIELDS,
+    *FLAG_FIELDS,
+    "tag_ids",
+)
+"""Every field createPartner/updatePartner may set (`kind` is fixed at registration)."""
+
+TERM_REFERENCES: dict[PartnerField, str] = {
+    "customer_payment_term_id": "PAYMENT_TERM",
+    "vendor_payment_term_id": "PAYMENT_TERM",
+    "pricelist_id": "PRICELIST",
+    "delivery_method_id": "DELIVERY_METHOD",
+    "salesperson_id": "SALESPERSON",
+    "receivable_account_id": "ACCOUNT",
+    "payable_account_id": "ACCOUNT",
+    "fiscal_position_id": "FISCAL_POSITION",
+}
+"""Commercial terms that point to a catalog entry, and the catalog."""
+TERM_FIELDS: tuple[PartnerField, ...] = (*TERM_REFERENCES, "credit_limit")
+COMMERCIAL_FIELDS: tuple[PartnerField, ...] = ("vat", "industry_id")
+"""Fields a contact of a company takes from its commercial partner and cannot set."""
+
+ADDRESS_FIELDS: tuple[PartnerField, ...] = (
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "state_code",
+    "country_code",
+)
+_INPUT_NAMES = {
+    "parent_id": "parentId",
+    "industry_id": "industryId",
+    "salesperson_id": "salespersonId",
+    "tag_ids": "tagIds",
+    "customer_payment_term_id": "customerPaymentTermId",
+    "vendor_payment_term_id": "vendorPaymentTermId",
+    "pricelist_id": "pricelistId",
+    "delivery_method_id": "deliveryMethodId",
+    "receivable_account_id": "receivableAccountId",
+    "payable_account_id": "payableAccountId",
+    "fiscal_position_id": "fiscalPositionId",
+    "credit_limit": "creditLimit",
+    "assignee_id": "assigneeId",
+    "state_code": "stateCode",
+    "country_code": "countryCode",
+    "company_registry": "companyRegistry",
+    "is_customer": "isCustomer",
+    "is_supplier": "isSupplier",
+    "external_id": "externalId",
+}
+
+
+def input_name(field: str) -> str:
+    """The API's name for a domain field, so errors point at what the client sent."""
+    return _INPUT_NAMES.get(field, field)
