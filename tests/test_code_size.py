@@ -29,8 +29,6 @@ ALLOWED: dict[str, str] = {
     "main.py::create_app": "to shrink: the wiring point (issue 17)",
     "projections/documents.py::DocumentsTable.apply": "to shrink: read side homes (issue 17)",
     "queries/exports.py::import_lookups": "to shrink: import look-ups move to the use case",
-    "queries/partner_queries.py": "to shrink: one directory per read (pages, counts, look-ups)",
-    "queries/partner_queries.py::PartnerDirectory.page": "to shrink: the page query and its mapping",
     "projections/partner_runs.py::fold": "to shrink: read side homes (issue 17)",
     "projections/partners.py": "to shrink: partner resolution in one place (issue 17)",
     "projections/partners.py::PartnersTable.__init__": "to shrink: partner resolution in one place",
