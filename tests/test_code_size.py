@@ -37,8 +37,6 @@ ALLOWED: dict[str, str] = {
     "projections/timeline.py": "to shrink: read side homes (issue 17)",
     "projections/timeline.py::describe": "to shrink: one description per event kind",
     "projections/timeline.py::_describe_merging": "to shrink: one description per event kind",
-    "schema/partners/queries.py::PartnerQueries.partners": "to shrink: thin resolver",
-    "schema/tags/operations.py::TagQueries.tags": "to shrink: thin resolver",
 }
 
 

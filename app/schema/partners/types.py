@@ -308,7 +308,6 @@ async def partner_connection(
     info: Info,
     where: PartnerFilter | None,
     orders: list[Order],
-    *,
     search: str | None = None,
     first: int | None = None,
     after: str | None = None,
