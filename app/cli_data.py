@@ -298,7 +298,7 @@ def export_partners(
             spec, search = found
             where = filter_from_json(spec).to_filter() if spec else None
             if where is None:
-                from app.queries.partner_queries import PartnerFilter
+                from app.queries.partners.filters import PartnerFilter
 
                 where = PartnerFilter()
         handle: TextIO = output.open("w", newline="", encoding="utf-8") if output else sys.stdout

@@ -53,7 +53,7 @@ from app.projections.projector import (
 )
 from app.queries.catalog_queries import CatalogDirectory
 from app.queries.change_feed import ChangeFeed
-from app.queries.partner_queries import PartnerDirectory
+from app.queries.partners.directory import PartnerDirectory
 from app.queries.relationship_queries import RelationshipDirectory
 from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context, Services

@@ -14,7 +14,8 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 import psycopg
 
-from app.queries.partner_queries import PartnerDirectory, PartnerFilter
+from app.queries.partners.directory import PartnerDirectory
+from app.queries.partners.filters import PartnerFilter
 from app.schema.ids import to_global_id
 from bench import data
 from bench.core import (

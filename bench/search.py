@@ -56,12 +56,9 @@ from app.projections.projector import (
 )
 from app.projections.registry import RegistryView
 from app.queries.catalog_queries import CatalogDirectory
-from app.queries.partner_queries import (
-    Order,
-    PartnerDirectory,
-    PartnerFilter,
-    facet_counts,
-)
+from app.queries.partners.directory import PartnerDirectory
+from app.queries.partners.filters import PartnerFilter
+from app.queries.partners.ordering import Order
 from app.schema.ids import to_global_id
 from bench.generate import Catalog, GenerationStats, create_catalog, generate
 
@@ -177,11 +174,11 @@ def page_of(
 
 
 def facets_of(where: PartnerFilter | None, search: str | None = None) -> Capture:
-    """facet_counts, then the look-ups of the labels partnerFacets resolves (tags, then
-    industries, then salespersons: three data-loader batches)."""
+    """`PartnerDirectory.facet_counts`, then the look-ups of the labels partnerFacets
+    resolves (tags, then industries, then salespersons: three data-loader batches)."""
 
     async def capture(r: Readers) -> Captured:
-        counts = await facet_counts(r.directory, where, search, r.now)
+        counts = await r.directory.facet_counts(where, search, r.now)
         await r.catalogs.tags([UUID(v) for v, _ in counts["tags"]])
         await r.catalogs.entries([UUID(v) for v, _ in counts["industries"]])
         await r.catalogs.entries([UUID(v) for v, _ in counts["salespersons"]])

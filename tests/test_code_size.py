@@ -26,8 +26,6 @@ ALLOWED: dict[str, str] = {
     "main.py::create_app": "to shrink: the wiring point (issue 17)",
     "projections/documents.py::DocumentsTable.apply": "to shrink: read side homes (issue 17)",
     "queries/exports.py::import_lookups": "to shrink: import look-ups move to the use case",
-    "queries/partner_queries.py": "to shrink: one directory per read (pages, counts, look-ups)",
-    "queries/partner_queries.py::PartnerDirectory.page": "to shrink: the page query and its mapping",
     "projections/partner_runs.py::fold": "to shrink: read side homes (issue 17)",
     "projections/partners.py": "to shrink: partner resolution in one place (issue 17)",
     "projections/partners.py::PartnersTable.__init__": "to shrink: partner resolution in one place",
@@ -36,8 +34,6 @@ ALLOWED: dict[str, str] = {
     "projections/timeline.py": "to shrink: read side homes (issue 17)",
     "projections/timeline.py::describe": "to shrink: one description per event kind",
     "projections/timeline.py::_describe_merging": "to shrink: one description per event kind",
-    "schema/partners/queries.py::PartnerQueries.partners": "to shrink: thin resolver",
-    "schema/tags/operations.py::TagQueries.tags": "to shrink: thin resolver",
 }
 
 

@@ -20,7 +20,7 @@ from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
 from app.domain.partner_fields import FIELDS
 from app.projections.partners import OWN_COLUMNS
-from app.queries.partner_queries import (
+from app.queries.partners.filters import (
     PartnerFilter,
     search_condition,
     search_term,

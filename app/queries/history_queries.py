@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.domain import partner as domain
 from app.domain import resolution
-from app.queries.partner_queries import PartnerRow
+from app.queries.partners.rows import PartnerRow
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from app.infra.database import Outage, is_unavailable
 from app.infra.positions import ProjectionWaiter
 from app.queries.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.queries.change_feed import ChangeFeed
-from app.queries.partner_queries import PartnerDirectory, PartnerRow
+from app.queries.partners.directory import PartnerDirectory
+from app.queries.partners.rows import PartnerRow
 from app.queries.relationship_queries import (
     ActivityRow,
     DocumentRow,

@@ -10,7 +10,7 @@ import strawberry
 from app.application.import_partners import ImportAnswer
 from app.domain import odoo_columns as oc
 from app.domain.errors import DomainError
-from app.queries.partner_queries import PartnerRow
+from app.queries.partners.rows import PartnerRow
 from app.schema.context import Info
 from app.schema.errors import UserError, user_errors
 from app.schema.partners.types import Partner

@@ -11,7 +11,7 @@ from app.application.merging import Moved
 from app.domain.errors import DomainError
 from app.domain.partner_fields import input_name
 from app.queries.duplicates import Candidate, MergeDirectory
-from app.queries.partner_queries import PartnerRow
+from app.queries.partners.rows import PartnerRow
 from app.schema.context import Info
 from app.schema.errors import UserError, argument_id, user_errors
 from app.schema.ids import to_global_id

@@ -15,7 +15,7 @@ from strawberry.scalars import JSON
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.queries.catalog_queries import SegmentRow, segment_page, segments
-from app.queries.partner_queries import Order
+from app.queries.partners.ordering import Order
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
 from app.schema.errors import ClientError, UserError

@@ -11,7 +11,7 @@ from app.domain.audited import Audit
 from app.queries.duplicates import MergeDirectory
 from app.queries.exports import ImportLookupDirectory
 from app.queries.history_queries import row_as_of
-from app.queries.partner_queries import PartnerRow
+from app.queries.partners.rows import PartnerRow
 from app.schema.context import Info
 
 

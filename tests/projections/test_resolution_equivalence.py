@@ -24,7 +24,7 @@ from app.domain.partner import Partner
 from app.infra.database import Database
 from app.projections.projector import Projector, construct_view
 from app.queries.history_queries import AsOfPartnerRow, row_as_of
-from app.queries.partner_queries import PartnerRow
+from app.queries.partners.rows import PartnerRow
 from tests.projections.test_partners_projection import projector_for
 
 AUDIT = Audit(actor="test", request_id="r-resolution")

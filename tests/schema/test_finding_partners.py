@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from app.queries import partner_queries
+from app.queries.partners import counts, pages
 from tests.conftest import gql, gql_raw
 from tests.schema.partner_ops import LIST, create, names
 
@@ -212,7 +212,7 @@ def test_facet_counts_equal_counts_from_filters(client: TestClient, people: dict
 def test_large_counts_are_estimated_and_flagged(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(partner_queries, "ESTIMATE_ABOVE", 3)
+    monkeypatch.setattr(counts, "ESTIMATE_ABOVE", 3)
     for i in range(5):
         create(client, kind="PERSON", name=f"P{i}")
     query = "{ partners(first: 1) { totalCount totalCountIsEstimate } }"
@@ -403,9 +403,9 @@ def test_search_pages_are_the_same_whichever_plan_reads_them(
         [{"field": "RELEVANCE", "direction": "DESC"}],
     ]
     for order in orders:
-        monkeypatch.setattr(partner_queries, "BOUNDED_SEARCH_MATCHES", 1_000_000)
+        monkeypatch.setattr(pages, "BOUNDED_SEARCH_MATCHES", 1_000_000)
         bounded = search_pages(client, order)
-        monkeypatch.setattr(partner_queries, "BOUNDED_SEARCH_MATCHES", -1)
+        monkeypatch.setattr(pages, "BOUNDED_SEARCH_MATCHES", -1)
         walked = search_pages(client, order)
         assert bounded == walked, order
         forward, backward = bounded

@@ -7,7 +7,7 @@ from uuid import UUID
 import strawberry
 
 from app.domain import contact_fields as cf
-from app.queries.partner_queries import PartnerFilter, facet_counts
+from app.queries.partners.filters import PartnerFilter
 from app.schema.context import Info
 from app.schema.ids import to_global_id
 
@@ -42,7 +42,7 @@ async def partner_facets(
     info: Info, where: PartnerFilter | None, search: str | None
 ) -> PartnerFacets:
     ctx = info.context
-    counts = await facet_counts(ctx.services.directory, where, search, ctx.now)
+    counts = await ctx.services.directory.facet_counts(where, search, ctx.now)
 
     async def entries(name: str, type_name: str) -> list[FacetCount]:
         rows = counts[name]

@@ -12,7 +12,8 @@ import strawberry
 from app.domain import contact_fields as cf
 from app.domain import partner_fields
 from app.domain.errors import DomainError, ErrorCode, FieldError
-from app.queries.partner_queries import Order, PartnerFilter
+from app.queries.partners.filters import PartnerFilter
+from app.queries.partners.ordering import Order
 from app.schema.catalogs.inputs import MoneyInput
 from app.schema.ids import BadId, expect_id
 from app.schema.partners.types import AddressType, PartnerKind

@@ -42,16 +42,9 @@ class PartnerQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Partner]:
-        return await partner_connection(
-            info,
-            filter.to_filter() if filter else None,
-            [o.to_order() for o in order_by or ()],
-            search=search,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        where = filter.to_filter() if filter else None
+        orders = [o.to_order() for o in order_by or ()]
+        return await partner_connection(info, where, orders, search, first, after, last, before)
 
     @strawberry.field(
         description="Counts by country, tag, role, kind, industry, language and salesperson "

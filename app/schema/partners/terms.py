@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 
 from app.queries.catalog_queries import CatalogRow
-from app.queries.partner_queries import PartnerRow
+from app.queries.partners.rows import PartnerRow
 from app.schema.catalogs.types import (
     Account,
     DeliveryMethod,

@@ -11,7 +11,9 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain.address_format import format_address
-from app.queries.partner_queries import Order, PartnerFilter, PartnerRow
+from app.queries.partners.filters import PartnerFilter
+from app.queries.partners.ordering import Order
+from app.queries.partners.rows import PartnerRow
 from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
 from app.schema.ids import to_global_id
@@ -306,7 +308,6 @@ async def partner_connection(
     info: Info,
     where: PartnerFilter | None,
     orders: list[Order],
-    *,
     search: str | None = None,
     first: int | None = None,
     after: str | None = None,

@@ -137,11 +137,5 @@ class TagQueries:
         top_level_only: bool = False,
         include_archived: bool = False,
     ) -> Connection[Tag]:
-        return await tag_connection(
-            info,
-            parent_id=_parent_filter(parent_id),
-            top_level_only=top_level_only,
-            include_archived=include_archived,
-            first=first,
-            after=after,
-        )
+        parent = _parent_filter(parent_id)
+        return await tag_connection(info, parent, top_level_only, include_archived, first, after)

@@ -55,7 +55,6 @@ class Tag(Node):
 
 async def tag_connection(
     info: Info,
-    *,
     parent_id: UUID | None = None,
     top_level_only: bool = False,
     include_archived: bool = False,

@@ -1,0 +1,145 @@
+"""The orders a page of partners can be sorted in, and the keyset cursors that continue
+a page where the last one ended (opaque, stable under inserts)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from psycopg.sql import SQL, Composable, Literal
+
+from app.queries.keyset import BadCursor
+from app.queries.partners.rows import PartnerRow
+from app.queries.relationship_queries import total_invoiced
+
+
+@dataclass(frozen=True)
+class SortKey:
+    expression: Composable
+    parse: Callable[[Any], Any]
+    columns: tuple[str, ...] = ()
+    """The partners columns the expression reads (none for the computed keys)."""
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("bad cursor")
+    return value
+
+
+def _time(value: Any) -> datetime:
+    return datetime.fromisoformat(_text(value))
+
+
+SORT_KEYS: dict[str, SortKey] = {
+    "NAME": SortKey(SQL("name_key"), _text, ("name_key",)),
+    "DISPLAY_NAME": SortKey(SQL("display_name_key"), _text, ("display_name_key",)),
+    "CREATED_AT": SortKey(SQL("created_at"), _time, ("created_at",)),
+    "UPDATED_AT": SortKey(SQL("updated_at"), _time, ("updated_at",)),
+    "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), _text, ("country_code",)),
+    "TOTAL_INVOICED": SortKey(SQL("total_invoiced"), lambda v: Decimal(_text(v))),
+    "RELEVANCE": SortKey(SQL("relevance"), lambda v: Decimal(_text(v))),
+}
+COMPUTED = {"TOTAL_INVOICED": "total_invoiced", "RELEVANCE": "relevance"}
+"""Sort keys that are computed per row in an inner query, then ordered on."""
+
+
+@dataclass(frozen=True)
+class Order:
+    field: str
+    descending: bool = False
+
+
+def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
+    values: list[Any] = []
+    for order in orders:
+        match order.field:
+            case "NAME":
+                values.append(row.name_key)
+            case "DISPLAY_NAME":
+                values.append(row.display_name_key)
+            case "CREATED_AT":
+                values.append(row.created_at.isoformat())
+            case "UPDATED_AT":
+                values.append(row.updated_at.isoformat())
+            case "COUNTRY":
+                values.append(row.country_code or "")
+            case "TOTAL_INVOICED":
+                values.append(str(row.total_invoiced or 0))
+            case "RELEVANCE":
+                values.append(str(row.relevance or 0))
+    return values
+
+
+def encode_cursor(row: PartnerRow, orders: Sequence[Order]) -> str:
+    payload = [[o.field for o in orders], _sort_values(row, orders), str(row.id)]
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def decode_cursor(cursor: str, orders: Sequence[Order]) -> tuple[list[Any], UUID]:
+    try:
+        fields, values, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if fields != [o.field for o in orders] or len(values) != len(orders):
+            raise BadCursor("this cursor belongs to another ordering")
+        parsed = [SORT_KEYS[o.field].parse(v) for o, v in zip(orders, values, strict=True)]
+        return parsed, UUID(ident)
+    except (ValueError, TypeError, KeyError, binascii.Error) as error:
+        raise BadCursor(f"not a cursor of this list: {error}") from None
+
+
+def _seek(
+    orders: Sequence[Order], values: Sequence[Any], ident: UUID, *, forward: bool
+) -> Composable:
+    """Rows strictly after (forward) or before the cursor, in the given ordering."""
+    keys = [
+        (SORT_KEYS[o.field].expression, o.descending, Literal(v))
+        for o, v in zip(orders, values, strict=True)
+    ]
+    keys.append((SQL("id"), orders[-1].descending if orders else False, Literal(ident)))
+    alternatives: list[Composable] = []
+    for i, (expr, desc, value) in enumerate(keys):
+        greater = desc != forward  # ascending and forward: rows with greater keys
+        op = SQL(">") if greater else SQL("<")
+        equal = [SQL("{} = {}").format(e, v) for e, _, v in keys[:i]]
+        alternatives.append(SQL(" AND ").join([*equal, SQL("{} {} {}").format(expr, op, value)]))
+    return SQL("({})").format(SQL(" OR ").join(SQL("({})").format(a) for a in alternatives))
+
+
+def order_clause(orders: Sequence[Order], *, reverse: bool) -> Composable:
+    terms = [(SORT_KEYS[o.field].expression, o.descending != reverse) for o in orders]
+    terms.append((SQL("id"), (orders[-1].descending if orders else False) != reverse))
+    return SQL(", ").join(SQL("{} {}").format(e, SQL("DESC" if d else "ASC")) for e, d in terms)
+
+
+def between_cursors(orders: Sequence[Order], after: str | None, before: str | None) -> Composable:
+    """The rows after `after` and before `before` (either may be None) in this ordering."""
+    conditions: list[Composable] = [SQL("TRUE")]
+    if after is not None:
+        values, ident = decode_cursor(after, orders)
+        conditions.append(_seek(orders, values, ident, forward=True))
+    if before is not None:
+        values, ident = decode_cursor(before, orders)
+        conditions.append(_seek(orders, values, ident, forward=False))
+    return SQL(" AND ").join(conditions)
+
+
+def computed_keys(orders: Sequence[Order], term: str | None) -> list[Composable]:
+    """The sort keys of this ordering that are computed per row, named as in COMPUTED;
+    `term` is the search RELEVANCE is measured against."""
+    computed: list[Composable] = []
+    if any(o.field == "TOTAL_INVOICED" for o in orders):
+        computed.append(SQL("{} AS total_invoiced").format(total_invoiced(SQL("p.id"))))
+    if any(o.field == "RELEVANCE" for o in orders):
+        if not term:
+            raise BadCursor("RELEVANCE ordering needs a search")
+        computed.append(
+            SQL("round(similarity(search_text, {})::numeric, 6) AS relevance").format(Literal(term))
+        )
+    return computed
