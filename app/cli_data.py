@@ -23,7 +23,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.application import Partnerbook
-from app.application.imports import MAX_BATCH, ImportReport
+from app.application.importing.known import ImportLookups
+from app.application.importing.lookups import read_lookups
+from app.application.importing.report import ImportReport
+from app.application.importing.saving import MAX_BATCH
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.formula_cells import neutralize
@@ -39,9 +42,9 @@ from app.queries.exports import (
     EXPORT_COLUMNS,
     export_condition,
     export_rows,
-    import_lookups,
     segment_definition,
 )
+from app.queries.import_lookups import ImportLookupQueries
 from app.settings import Settings
 
 import_app = typer.Typer(help="Bring partners in (Odoo contacts CSV layout).", no_args_is_help=True)
@@ -183,9 +186,9 @@ def _read_contacts(file: Path) -> tuple[list[str], list[oc.OdooRow]]:
     return header, rows
 
 
-async def _lookups(db: database.Database, rows: list[oc.OdooRow]) -> Any:
+async def _lookups(db: database.Database, rows: list[oc.OdooRow]) -> ImportLookups:
     async with await psycopg.AsyncConnection.connect(db.conninfo(), autocommit=True) as conn:
-        return await import_lookups(conn, rows)
+        return await read_lookups(ImportLookupQueries(conn), rows)
 
 
 def _summary(

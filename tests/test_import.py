@@ -288,10 +288,10 @@ def test_checking_ahead_in_worker_processes_changes_no_outcome(
 ) -> None:
     """Big files have their emails and phones checked in worker processes: the report
     (rejections, warnings, counts) is the same as checked in process, and so is a re-run."""
-    from app.application import imports
+    from app.application.importing import check_ahead
 
-    monkeypatch.setattr(imports, "AHEAD_MIN_ROWS", 1)
-    monkeypatch.setattr(imports, "AHEAD_CHUNK", 7)
+    monkeypatch.setattr(check_ahead, "AHEAD_MIN_ROWS", 1)
+    monkeypatch.setattr(check_ahead, "AHEAD_CHUNK", 7)
     path = tmp_path / "contacts.csv"
     odoo_csv.write(path, 60)
     with path.open("a", newline="", encoding="utf-8") as handle:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from app.application.base import CommandResult
 from app.application.catalogs import CatalogCommands
 from app.application.erasure import ErasureCommands
-from app.application.imports import ImportCommands
+from app.application.importing.command import ImportCommands
 from app.application.merging import MergeCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
 
-from app.application.imports import ImportReport
+from app.application.importing.lookups import read_lookups
+from app.application.importing.report import ImportReport
 from app.application.ports import ImportLookupSource, Row
 from app.application.read_your_writes import ReadYourWrites
 from app.domain import odoo_columns as oc
@@ -49,7 +50,8 @@ class PartnerImport(Generic[Row]):
         rows = [oc.read_row(n, r) for n, r in enumerate(records, start=1)]
         commands = self.commands
         await commands.caught_up()
-        lookups = await self.lookups.lookups(rows)
+        async with self.lookups.reading() as reads:
+            lookups = await read_lookups(reads, rows)
         report: ImportReport = await commands.run(
             commands.app.import_partners,
             rows,

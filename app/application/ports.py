@@ -1,18 +1,18 @@
 """What the use cases need from outside the write side, as small protocols: the thread
 pool that runs blocking commands, the read side's position, and the read-model queries a
-use case compares with (implemented by the query directories in `app/projections`)."""
+use case compares with (implemented by the query directories in `app/queries`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import Field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
-from app.application.imports import ImportLookups
+from app.application.importing.known import KnownEntry, KnownPartner, MatchKeys
 from app.application.merging import MovedIds
-from app.domain import odoo_columns as oc
 from app.domain.partner import Partner
 
 T = TypeVar("T")
@@ -71,10 +71,28 @@ class OwnedRecords(Protocol):
     async def owned(self, partner_ids: Sequence[UUID]) -> Mapping[UUID, MovedIds]: ...
 
 
-class ImportLookupSource(Protocol):
-    """What an import compares its rows with, read once before it plans."""
+class ImportLookupReads(Protocol):
+    """What an import compares its rows with, read once before it plans: registered
+    partners with their own values, tags, catalog entries."""
 
-    async def lookups(self, rows: Sequence[oc.OdooRow]) -> ImportLookups: ...
+    async def partners_matching(self, keys: MatchKeys) -> list[KnownPartner]:
+        """The partners with one of these ids, external ids, refs, VATs or emails, and the
+        companies with one of these names."""
+        ...
+
+    async def partners(self, ids: Sequence[UUID]) -> list[KnownPartner]: ...
+
+    async def tags(self) -> list[KnownEntry]: ...
+
+    async def catalog_entries(self, catalogs: Sequence[str]) -> dict[str, list[KnownEntry]]:
+        """The entries of each catalog named (an empty list for one that has none)."""
+        ...
+
+
+class ImportLookupSource(Protocol):
+    """Where an import's look-ups are read, all on one connection."""
+
+    def reading(self) -> AbstractAsyncContextManager[ImportLookupReads]: ...
 
 
 class PartnerVersions(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -68,22 +68,7 @@ OTHER = (
 KNOWN_COLUMNS = frozenset((*DIRECT, *OTHER))
 
 FIELD_COLUMN = {
-    "name": "name",
-    "function": "function",
-    "street": "street",
-    "street2": "street2",
-    "zip": "zip",
-    "city": "city",
-    "phone": "phone",
-    "mobile": "mobile",
-    "email": "email",
-    "website": "website",
-    "vat": "vat",
-    "ref": "ref",
-    "lang": "lang",
-    "notes": "comment",
-    "company_registry": "company_registry",
-    "tz": "tz",
+    **{name: column for column, name in DIRECT.items()},
     "type": "type",
     "country_code": "country_id",
     "countryCode": "country_id",
@@ -132,6 +117,8 @@ _FALSE = {"", "0", "false", "f", "no", "n", "faux", "non"}
 _STATE_SUFFIX = re.compile(r"\s*\(([A-Za-z]{2})\)\s*$")
 _SUBDIVISIONS: Any = pycountry.subdivisions  # its look-ups are untyped
 ADDRESS_FIELDS = ("street", "street2", "zip", "city", "state_code", "country_code")
+Cells = Callable[[str], str | None]
+"""A row's cells: column -> its text, stripped (None: the file has no such column)."""
 
 
 @dataclass(frozen=True)
@@ -249,13 +236,7 @@ def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
     reads) is rejected at once, naming each such column: nothing else is read from it.
     A cell our export neutralised against formulas (`'=...`) reads as the value it
     stands for."""
-    row = OdooRow(line=line)
-    for column, value in record.items():
-        for item in value if isinstance(value, list) else [value]:
-            reason = unstorable_reason(item) if isinstance(item, str) else None
-            if reason is not None:
-                row.rejected.append(Problem(line, storable(str(column)), f"the text {reason}"))
-                break
+    row = OdooRow(line=line, rejected=_unstorable(line, record))
     if row.rejected:
         return row
 
@@ -267,42 +248,13 @@ def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
     for column, name in DIRECT.items():
         if column in record:
             row.values[name] = text(column) or None
-    company = text("is_company")
-    if company is not None:
-        flag = parse_bool(company)
-        if flag is None:
-            row.rejected.append(Problem(line, "is_company", f"'{company}' is not true or false"))
-        row.kind = "COMPANY" if flag else "PERSON"
-    company_type = text("company_type")
-    if company_type:
-        row.kind = "COMPANY" if company_type.lower() == "company" else "PERSON"
-    kind_type = text("type")
-    if kind_type is not None:
-        if not kind_type:
-            row.values["type"] = "CONTACT"
-        elif kind_type.lower() in TYPES:
-            row.values["type"] = TYPES[kind_type.lower()]
-        else:
-            row.rejected.append(Problem(line, "type", f"unknown address type '{kind_type}'"))
+    _read_kind_and_type(row, text)
     row.parent_given = "parent_id" in record or "parent_id/id" in record
     row.parent_xid = text("parent_id/id") or None
     row.parent_name = text("parent_id") or None
     _read_address(row, text)
     _read_tags(row, record)
-    for column, attr in (("industry_id", "industry"), ("user_id", "salesperson")):
-        xid_column = f"{column}/id"
-        if column in record:
-            setattr(row, f"has_{attr}", True)
-            setattr(row, attr, text(column) or None)
-        elif xid_column in record and text(xid_column):
-            row.warnings.append(
-                Problem(
-                    line,
-                    xid_column,
-                    f"external id '{text(xid_column)}' not resolvable here: "
-                    f"export {column} by name; ignored",
-                )
-            )
+    _read_catalog_names(row, record, text)
     for role, field_name in (("customer", "is_customer"), ("supplier", "is_supplier")):
         flag = _role(row, text, role)
         if flag is not None:
@@ -315,7 +267,53 @@ def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
     return row
 
 
-def _role(row: OdooRow, text: Any, role: str) -> bool | None:
+def _unstorable(line: int, record: Mapping[str, Any]) -> list[Problem]:
+    """One problem per column holding text PostgreSQL cannot store."""
+    problems = []
+    for column, value in record.items():
+        for item in value if isinstance(value, list) else [value]:
+            reason = unstorable_reason(item) if isinstance(item, str) else None
+            if reason is not None:
+                problems.append(Problem(line, storable(str(column)), f"the text {reason}"))
+                break
+    return problems
+
+
+def _read_kind_and_type(row: OdooRow, text: Cells) -> None:
+    """Company or person (`is_company`, `company_type`), and the address type (`type`)."""
+    company = text("is_company")
+    if company is not None:
+        flag = parse_bool(company)
+        if flag is None:
+            row.rejected.append(
+                Problem(row.line, "is_company", f"'{company}' is not true or false")
+            )
+        row.kind = "COMPANY" if flag else "PERSON"
+    company_type = text("company_type")
+    if company_type:
+        row.kind = "COMPANY" if company_type.lower() == "company" else "PERSON"
+    kind_type = text("type")
+    if kind_type is not None:
+        if not kind_type:
+            row.values["type"] = "CONTACT"
+        elif kind_type.lower() in TYPES:
+            row.values["type"] = TYPES[kind_type.lower()]
+        else:
+            row.rejected.append(Problem(row.line, "type", f"unknown address type '{kind_type}'"))
+
+
+def _read_catalog_names(row: OdooRow, record: Mapping[str, Any], text: Cells) -> None:
+    """Industry and salesperson by name; by external id they cannot be resolved here."""
+    for column, attr in (("industry_id", "industry"), ("user_id", "salesperson")):
+        xid_column = f"{column}/id"
+        if column in record:
+            setattr(row, f"has_{attr}", True)
+            setattr(row, attr, text(column) or None)
+        elif xid_column in record and (xid := text(xid_column)):
+            _warn_unresolvable(row, xid_column, xid)
+
+
+def _role(row: OdooRow, text: Cells, role: str) -> bool | None:
     rank = text(f"{role}_rank")
     if rank is not None and rank != "":
         try:
@@ -332,7 +330,7 @@ def _role(row: OdooRow, text: Any, role: str) -> bool | None:
     return None
 
 
-def _read_address(row: OdooRow, text: Any) -> None:
+def _read_address(row: OdooRow, text: Cells) -> None:
     country: str | None = None
     for column, by_xid in (("country_id/id", True), ("country_id", False)):
         given = text(column)
@@ -383,14 +381,14 @@ def _read_tags(row: OdooRow, record: Mapping[str, Any]) -> None:
                     raise ValueError
                 row.tag_ids.append(UUID(hex=xid.removeprefix(PARTNERBOOK_TAG)))
             except ValueError:
-                row.warnings.append(
-                    Problem(
-                        row.line,
-                        "category_id/id",
-                        f"tag external id '{xid}' not resolvable here: export category_id "
-                        "by name; ignored",
-                    )
-                )
+                _warn_unresolvable(row, "category_id/id", xid, "tag ")
+
+
+def _warn_unresolvable(row: OdooRow, xid_column: str, xid: str, what: str = "") -> None:
+    """An external id of Odoo's own: only names can be resolved here."""
+    column = xid_column.removesuffix("/id")
+    message = f"{what}external id '{xid}' not resolvable here: export {column} by name; ignored"
+    row.warnings.append(Problem(row.line, xid_column, message))
 
 
 def column_of(field_path: tuple[str, ...] | list[str]) -> str:

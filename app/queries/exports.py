@@ -1,10 +1,9 @@
-"""Reads for imports and exports (issue 10): the registry's partners as an import compares
-with them (own values, one query), and keyset pages of partners in the Odoo column layout."""
+"""Reads for exports (issue 10): keyset pages of partners in the Odoo column layout (what
+an import compares with is read by `import_lookups.py`)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,120 +11,16 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg.sql import SQL, Composable, Identifier
-from psycopg_pool import AsyncConnectionPool
+from psycopg.sql import SQL, Composable
 
-from app.application.imports import ImportLookups, KnownEntry, KnownPartner
 from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
-from app.domain.partner_fields import FIELDS
-from app.projections.partners import OWN_COLUMNS
 from app.queries.partners.filters import (
     PartnerFilter,
     search_condition,
     search_term,
     where_clause,
 )
-
-
-def _known_columns() -> Composable:
-    return SQL(", ").join(
-        SQL("p.{} AS {}").format(Identifier(OWN_COLUMNS[f]), Identifier(f))
-        for f in FIELDS
-        if f != "tag_ids"
-    )
-
-
-_KNOWN = SQL(
-    "SELECT p.id, p.kind, p.archived, {cols}, ARRAY(SELECT pt.tag_id::text FROM partner_tags pt "
-    "WHERE pt.partner_id = p.id ORDER BY 1) AS tag_ids FROM partners p WHERE "
-).format(cols=_known_columns())
-
-
-def _known(row: dict[str, Any]) -> KnownPartner:
-    values = {k: v for k, v in row.items() if k not in ("id", "kind", "archived")}
-    for key in ("parent_id", "industry_id", "salesperson_id"):
-        if values.get(key) is not None:
-            values[key] = str(values[key])
-    values["tag_ids"] = list(values.get("tag_ids") or [])
-    return KnownPartner(row["id"], row["kind"], row["archived"], values)
-
-
-async def import_lookups(conn: AsyncConnection[Any], rows: Sequence[oc.OdooRow]) -> ImportLookups:
-    """The partners an import may match or name as parent (by id, external id, ref, VAT,
-    email or company name), their parents, every tag, industry and salesperson."""
-    xids = {r.xid for r in rows if r.xid} | {r.parent_xid for r in rows if r.parent_xid}
-    ids = [i for x in xids if (i := oc.partner_id_of_xid(x)) is not None]
-    refs = [r.values["ref"] for r in rows if r.values.get("ref")]
-    emails = [r.values["email"].lower() for r in rows if r.values.get("email")]
-    vats: list[str] = []
-    for r in rows:
-        if r.values.get("vat"):
-            with contextlib.suppress(cf.FieldInvalid):
-                vats.append(cf.normalize_vat(r.values["vat"], r.values.get("country_code")))
-    names = [r.parent_name.casefold() for r in rows if r.parent_name]
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        _KNOWN
-        + SQL(
-            "p.id = ANY(%(ids)s) OR p.external_id = ANY(%(xids)s) OR p.ref = ANY(%(refs)s) OR "
-            "p.vat = ANY(%(vats)s) OR p.email_normalized = ANY(%(emails)s) OR "
-            "(p.kind = 'COMPANY' AND lower(p.own_name) = ANY(%(names)s))"
-        ),
-        {
-            "ids": ids,
-            "xids": list(xids),
-            "refs": refs,
-            "vats": vats,
-            "emails": emails,
-            "names": names,
-        },
-    )
-    partners = [_known(r) for r in await cur.fetchall()]
-    have = {p.id for p in partners}
-    parents = {
-        UUID(parent_id)
-        for p in partners
-        if (parent_id := p.state.parent_id) and UUID(parent_id) not in have
-    }
-    if parents:
-        await cur.execute(_KNOWN + SQL("p.id = ANY(%s)"), (list(parents),))
-        partners += [_known(r) for r in await cur.fetchall()]
-    await cur.execute("SELECT id, name, archived, parent_id FROM tags")
-    tags = [
-        KnownEntry(r["id"], r["name"], r["archived"], r["parent_id"]) for r in await cur.fetchall()
-    ]
-    await cur.execute(
-        "SELECT id, catalog, name, archived FROM catalog_entries "
-        "WHERE catalog IN ('INDUSTRY', 'SALESPERSON')"
-    )
-    entries = await cur.fetchall()
-    return ImportLookups(
-        partners=partners,
-        tags=tags,
-        industries=[
-            KnownEntry(r["id"], r["name"], r["archived"])
-            for r in entries
-            if r["catalog"] == "INDUSTRY"
-        ],
-        salespersons=[
-            KnownEntry(r["id"], r["name"], r["archived"])
-            for r in entries
-            if r["catalog"] == "SALESPERSON"
-        ],
-    )
-
-
-class ImportLookupDirectory:
-    """`import_lookups` through the read pool (the `ImportLookupSource` of a use case)."""
-
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
-        self.pool = pool
-
-    async def lookups(self, rows: Sequence[oc.OdooRow]) -> ImportLookups:
-        async with self.pool.connection() as conn:
-            return await import_lookups(conn, rows)
-
 
 EXPORT_COLUMNS = (
     "id",

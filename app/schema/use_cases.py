@@ -9,8 +9,8 @@ from app.application.read_your_writes import ReadYourWrites
 from app.application.saved_rows import SavedRows
 from app.domain.audited import Audit
 from app.queries.duplicates import MergeDirectory
-from app.queries.exports import ImportLookupDirectory
 from app.queries.history_queries import row_as_of
+from app.queries.import_lookups import ImportLookupDirectory
 from app.queries.partners.rows import PartnerRow
 from app.schema.context import Info
 

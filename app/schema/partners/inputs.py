@@ -251,7 +251,7 @@ def _domain_value(field: str, value: Any) -> Any:
 
 
 def create_values(data: CreatePartnerInput) -> dict[str, Any]:
-    # externalId is set by imports only (app/application/imports.py): not in these inputs.
+    # externalId is set by imports only (app/application/importing/): not in these inputs.
     return {f: _domain_value(f, getattr(data, f, None)) for f in partner_fields.FIELDS}
 
 

@@ -1,0 +1,73 @@
+"""An import's saves: the aggregates of many rows in one transaction, each row counted
+once the batch holding it is saved (or rejected, when another writer got in the way)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from app.application.base import CommandBase
+from app.application.importing.report import Outcomes
+from app.domain import odoo_columns as oc
+
+MAX_BATCH = 400
+"""New partners per transaction at most: larger saves hang in psycopg (docs/scaling.md)."""
+
+
+class Batches:
+    """Aggregates waiting to be saved, and the rows they come from. A dry run saves
+    nothing but counts the rows all the same."""
+
+    def __init__(
+        self, app: CommandBase, outcomes: Outcomes, *, dry_run: bool, batch_size: int
+    ) -> None:
+        self.app = app
+        self.outcomes = outcomes
+        self.dry_run = dry_run
+        self.batch_size = max(1, min(batch_size, MAX_BATCH))
+        self.aggregates: list[Aggregate] = []
+        self.rows: list[tuple[int, str, UUID]] = []
+        """Line, outcome (CREATED or UPDATED) and partner id of the rows waiting."""
+
+    def add(self, *aggregates: Aggregate) -> None:
+        """Saved with the next batch, not counted as a row (a new tag, an archiving)."""
+        self.aggregates += aggregates
+
+    def stage(self, line: int, outcome: str, target: UUID, *aggregates: Aggregate) -> None:
+        """A row's aggregates; the batch is saved once it holds `batch_size` rows."""
+        self.aggregates += aggregates
+        self.rows.append((line, outcome, target))
+        if len(self.rows) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows and not self.aggregates:
+            return
+        rows, aggregates = self.rows, self.aggregates
+        self.rows, self.aggregates = [], []
+        report = self.outcomes.report
+        if not self.dry_run and aggregates:
+            try:
+                recordings = self.app.save(*aggregates)
+            except IntegrityError:
+                if not rows:
+                    raise
+                for line, _, _ in rows:
+                    report.rejected.append(
+                        oc.Problem(
+                            line,
+                            "id",
+                            "another writer changed these partners at the same time: "
+                            "run the import again",
+                        )
+                    )
+                    report.outcomes[line] = "REJECTED"
+                self.outcomes.tick(len(rows))
+                return
+            if recordings:
+                report.position = recordings[-1].notification.id
+        for line, outcome, target in rows:
+            self.outcomes.count(line, outcome, target, tick=False)
+        self.outcomes.tick(len(rows))
