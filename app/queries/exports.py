@@ -19,7 +19,7 @@ from app.application.imports import ImportLookups, KnownEntry, KnownPartner
 from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
 from app.domain.partner_fields import FIELDS
-from app.projections.partners import OWN_COLUMNS
+from app.projections.partner_layout import OWN_COLUMNS
 from app.queries.partners.filters import (
     PartnerFilter,
     search_condition,
