@@ -33,9 +33,9 @@ from app.projections.projector import (
     Projector,
     RegistryProjection,
     construct_projection,
-    rebuild,
-    status,
 )
+from app.projections.rebuild import rebuild
+from app.projections.status import status
 from app.settings import Settings
 
 projections = typer.Typer(help="Run, rebuild and inspect the projections.", no_args_is_help=True)

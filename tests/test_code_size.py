@@ -22,15 +22,6 @@ ALLOWED: dict[str, str] = {
     "main.py": "to shrink: the wiring point (issue 17)",
     "main.py::open_runtime": "to shrink: the wiring point (issue 17)",
     "main.py::create_app": "to shrink: the wiring point (issue 17)",
-    "projections/documents.py::DocumentsTable.apply": "to shrink: read side homes (issue 17)",
-    "projections/partner_runs.py::fold": "to shrink: read side homes (issue 17)",
-    "projections/partners.py": "to shrink: partner resolution in one place (issue 17)",
-    "projections/partners.py::PartnersTable.__init__": "to shrink: partner resolution in one place",
-    "projections/projector.py": "to shrink: read side homes (issue 17)",
-    "queries/relationship_queries.py": "to shrink: activities, documents, opportunities, timeline in one module",
-    "projections/timeline.py": "to shrink: read side homes (issue 17)",
-    "projections/timeline.py::describe": "to shrink: one description per event kind",
-    "projections/timeline.py::_describe_merging": "to shrink: one description per event kind",
 }
 
 

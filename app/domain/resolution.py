@@ -3,10 +3,10 @@ unnamed address shows, "Company, Person", the commercial partner, the company's 
 on its contacts, and the VAT, industry and salesperson taken from the commercial partner.
 
 This is the one statement of those rules in Python. The `partners` projection applies the
-same rules in SQL over stored rows (app/projections/partners.py, whose columns carry the
-names of `Resolved`); tests/projections/test_resolution_equivalence.py proves both give
-the same rows for random histories. A child's other commercial terms (payment terms,
-pricelist, accounts…) are not copied: they are read from `commercial_partner_id`."""
+same rules in SQL over stored rows (app/projections/partner_resolution.py, whose columns
+carry the names of `Resolved`); tests/projections/test_resolution_equivalence.py proves
+both give the same rows for random histories. A child's other commercial terms (payment
+terms, pricelist, accounts…) are not copied: they are read from `commercial_partner_id`."""
 
 from __future__ import annotations
 

@@ -33,6 +33,25 @@ class DocumentsTable:
         self.names: tuple[str, ...] = (f"{prefix}documents", f"{prefix}opportunities")
         self.documents = Identifier(schema, self.names[0])
         self.opportunities = Identifier(schema, self.names[1])
+        self._insert_document = SQL(
+            "INSERT INTO {t} (id, partner_id, module, kind, reference, date, amount, "
+            "currency, status, amount_paid, version, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(t=self.documents)
+        self._insert_opportunity = SQL(
+            "INSERT INTO {t} (id, partner_id, name, expected_revenue_amount, "
+            "expected_revenue_currency, probability, stage, salesperson_id, "
+            "version, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(t=self.opportunities)
+        # Erasure: what was written about the person goes; texts that cannot be null
+        # show ERASED_TEXT (as a rebuild reads them: null, see `_text`).
+        self._erase_documents = SQL("UPDATE {t} SET reference = %s WHERE partner_id = %s").format(
+            t=self.documents
+        )
+        self._erase_opportunities = SQL(
+            "UPDATE {t} SET name = %s, lost_reason = NULL WHERE partner_id = %s"
+        ).format(t=self.opportunities)
 
     def create_statements(self) -> list[Composed]:
         return [
@@ -66,110 +85,93 @@ class DocumentsTable:
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         match event:
             case Partner.Anonymized():
-                # Erasure: what was written about the person goes; texts that cannot be
-                # null show ERASED_TEXT (as a rebuild reads them: null, see below).
-                curs.execute(
-                    SQL("UPDATE {t} SET reference = %s WHERE partner_id = %s").format(
-                        t=self.documents
-                    ),
-                    (ERASED_TEXT, event.originator_id),
-                    prepare=True,
-                )
-                curs.execute(
-                    SQL(
-                        "UPDATE {t} SET name = %s, lost_reason = NULL WHERE partner_id = %s"
-                    ).format(t=self.opportunities),
-                    (ERASED_TEXT, event.originator_id),
-                    prepare=True,
-                )
+                for statement in (self._erase_documents, self._erase_opportunities):
+                    curs.execute(statement, (ERASED_TEXT, event.originator_id), prepare=True)
             case Document.Recorded():
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {t} (id, partner_id, module, kind, reference, date, amount, "
-                        "currency, status, amount_paid, version, created_at, updated_at) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    ).format(t=self.documents),
-                    (
-                        event.originator_id,
-                        event.partner_id,
-                        event.module,
-                        event.kind,
-                        _text(event.reference),
-                        event.date,
-                        event.amount,
-                        event.currency,
-                        event.status,
-                        event.amount_paid,
-                        event.originator_version,
-                        event.timestamp,
-                        event.timestamp,
-                    ),
-                    prepare=True,
-                )
-            case Document.StatusChanged():
-                self._touch(curs, self.documents, event, {"status": event.status})
-            case Document.AmountsChanged():
-                self._touch(curs, self.documents, event, dict(event.changes))
+                curs.execute(self._insert_document, _recorded_row(event), prepare=True)
             case Opportunity.Created():
-                values = event.values
-                revenue = values.get("expected_revenue") or {}
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {t} (id, partner_id, name, expected_revenue_amount, "
-                        "expected_revenue_currency, probability, stage, salesperson_id, "
-                        "version, created_at, updated_at) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    ).format(t=self.opportunities),
-                    (
-                        event.originator_id,
-                        event.partner_id,
-                        _text(values.get("name")),
-                        revenue.get("amount"),
-                        revenue.get("currency"),
-                        values.get("probability"),
-                        values.get("stage", "NEW"),
-                        values.get("salesperson_id"),
-                        event.originator_version,
-                        event.timestamp,
-                        event.timestamp,
-                    ),
-                    prepare=True,
-                )
-            case Opportunity.Updated():
-                changes = dict(event.changes)
-                if "name" in changes:  # never cleared: None is an erased name
-                    changes["name"] = _text(changes["name"])
-                if "expected_revenue" in changes:
-                    revenue = changes.pop("expected_revenue") or {}
-                    changes["expected_revenue_amount"] = revenue.get("amount")
-                    changes["expected_revenue_currency"] = revenue.get("currency")
-                self._touch(curs, self.opportunities, event, changes)
-            case Opportunity.Won():
-                self._touch(
-                    curs,
-                    self.opportunities,
-                    event,
-                    {"stage": "WON", "probability": 100, "closed_at": event.timestamp},
-                )
-            case Opportunity.Lost():
-                self._touch(
-                    curs,
-                    self.opportunities,
-                    event,
-                    {
-                        "stage": "LOST",
-                        "probability": 0,
-                        "lost_reason": event.lost_reason,
-                        "closed_at": event.timestamp,
-                    },
-                )
+                curs.execute(self._insert_opportunity, _created_row(event), prepare=True)
+            case _:
+                change = self._change_of(event)
+                if change is not None:
+                    self._touch(curs, *change, event)
+
+    def _change_of(self, event: Any) -> tuple[Identifier, dict[str, Any]] | None:
+        """The table and the columns an event changes in a row already there."""
+        match event:
+            case Document.StatusChanged():
+                return self.documents, {"status": event.status}
+            case Document.AmountsChanged():
+                return self.documents, dict(event.changes)
             case Document.Moved():
-                self._touch(curs, self.documents, event, {"partner_id": event.partner_id})
+                return self.documents, {"partner_id": event.partner_id}
+            case Opportunity.Updated():
+                return self.opportunities, _opportunity_changes(event.changes)
+            case Opportunity.Won():
+                won = {"stage": "WON", "probability": 100, "closed_at": event.timestamp}
+                return self.opportunities, won
+            case Opportunity.Lost():
+                lost = {
+                    "stage": "LOST",
+                    "probability": 0,
+                    "lost_reason": event.lost_reason,
+                    "closed_at": event.timestamp,
+                }
+                return self.opportunities, lost
             case Opportunity.Moved():
-                self._touch(curs, self.opportunities, event, {"partner_id": event.partner_id})
+                return self.opportunities, {"partner_id": event.partner_id}
+        return None
 
     def _touch(
-        self, curs: Cursor[DictRow], table: Identifier, event: Any, values: dict[str, Any]
+        self, curs: Cursor[DictRow], table: Identifier, values: dict[str, Any], event: Any
     ) -> None:
         values = {**values, "version": event.originator_version, "updated_at": event.timestamp}
         curs.execute(_update(table, values), [*values.values(), event.originator_id])
+
+
+def _recorded_row(event: Any) -> tuple[Any, ...]:
+    return (
+        event.originator_id,
+        event.partner_id,
+        event.module,
+        event.kind,
+        _text(event.reference),
+        event.date,
+        event.amount,
+        event.currency,
+        event.status,
+        event.amount_paid,
+        event.originator_version,
+        event.timestamp,
+        event.timestamp,
+    )
+
+
+def _created_row(event: Any) -> tuple[Any, ...]:
+    values = event.values
+    revenue = values.get("expected_revenue") or {}
+    return (
+        event.originator_id,
+        event.partner_id,
+        _text(values.get("name")),
+        revenue.get("amount"),
+        revenue.get("currency"),
+        values.get("probability"),
+        values.get("stage", "NEW"),
+        values.get("salesperson_id"),
+        event.originator_version,
+        event.timestamp,
+        event.timestamp,
+    )
+
+
+def _opportunity_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """The columns an `Opportunity.Updated` writes."""
+    changes = dict(changes)
+    if "name" in changes:  # never cleared: None is an erased name
+        changes["name"] = _text(changes["name"])
+    if "expected_revenue" in changes:
+        revenue = changes.pop("expected_revenue") or {}
+        changes["expected_revenue_amount"] = revenue.get("amount")
+        changes["expected_revenue_currency"] = revenue.get("currency")
+    return changes

@@ -55,6 +55,32 @@ class NewPartner:
     last: Last
     copied: bool = False
 
+    @classmethod
+    def registered(cls, event: Any, last: Last) -> NewPartner:
+        values = event.values
+        return cls(
+            kind=event.kind,
+            created_at=event.timestamp,
+            values=values,
+            tags=dict.fromkeys(values.get("tag_ids") or ()),
+            archived=None,
+            last=last,
+        )
+
+    def update(self, changes: dict[str, Any]) -> None:
+        if not self.copied:  # the event's own dict stays as it was
+            self.values, self.copied = dict(self.values), True
+        self.values.update(changes)
+        if "tag_ids" in changes:
+            self.tags = dict.fromkeys(changes["tag_ids"] or ())
+
+    def add_tags(self, tag_ids: list[Any]) -> None:
+        self.tags.update(dict.fromkeys(tag_ids))
+
+    def remove_tags(self, tag_ids: list[Any]) -> None:
+        for tag in tag_ids:
+            self.tags.pop(tag, None)
+
 
 @dataclass
 class ChangedPartner:
@@ -66,6 +92,17 @@ class ChangedPartner:
     tag_changes: list[tuple[str, list[Any]]] = field(default_factory=list)
     """("set" | "add" | "remove", tag ids), in the order of the events."""
 
+    def update(self, changes: dict[str, Any]) -> None:
+        self.changes.update(changes)
+        if "tag_ids" in changes:
+            self.tag_changes.append(("set", list(changes["tag_ids"] or ())))
+
+    def add_tags(self, tag_ids: list[Any]) -> None:
+        self.tag_changes.append(("add", tag_ids))
+
+    def remove_tags(self, tag_ids: list[Any]) -> None:
+        self.tag_changes.append(("remove", tag_ids))
+
 
 @dataclass
 class Fold:
@@ -75,6 +112,16 @@ class Fold:
     """Partners whose children must be resolved again (new companies among them: a
     contact can be projected before its company)."""
 
+    def partner(self, pid: UUID, last: Last) -> NewPartner | ChangedPartner:
+        """The partner an event changes, new in the run or not, now at `last`."""
+        partner: NewPartner | ChangedPartner | None = self.new.get(pid)
+        if partner is None:
+            partner = self.changed.get(pid)
+            if partner is None:
+                partner = self.changed[pid] = ChangedPartner({}, None, last)
+        partner.last = last
+        return partner
+
 
 def fold(run: Sequence[tuple[Any, int]]) -> Fold:
     out = Fold()
@@ -82,59 +129,20 @@ def fold(run: Sequence[tuple[Any, int]]) -> Fold:
         pid: UUID = event.originator_id
         last = Last(event.originator_version, event.timestamp, position)
         if isinstance(event, domain.Partner.Registered):
-            values = event.values
-            out.new[pid] = NewPartner(
-                kind=event.kind,
-                created_at=event.timestamp,
-                values=values,
-                tags=dict.fromkeys(values.get("tag_ids") or ()),
-                archived=None,
-                last=last,
-            )
+            out.new[pid] = NewPartner.registered(event, last)
             if event.kind == "COMPANY":
                 out.cascading[pid] = None
             continue
-        new = out.new.get(pid)
-        changed = None
-        if new is None:
-            changed = out.changed.get(pid)
-            if changed is None:
-                changed = out.changed[pid] = ChangedPartner({}, None, last)
-            changed.last = last
-        else:
-            new.last = last
+        partner = out.partner(pid, last)
         match event:
             case domain.Partner.Updated() | domain.Partner.CommercialTermsSet():
-                changes = event.changes
-                if CASCADING & set(changes):
+                if CASCADING & set(event.changes):
                     out.cascading[pid] = None
-                if new is not None:
-                    if not new.copied:  # the event's own dict stays as it was
-                        new.values, new.copied = dict(new.values), True
-                    new.values.update(changes)
-                    if "tag_ids" in changes:
-                        new.tags = dict.fromkeys(changes["tag_ids"] or ())
-                else:
-                    assert changed is not None
-                    changed.changes.update(changes)
-                    if "tag_ids" in changes:
-                        changed.tag_changes.append(("set", list(changes["tag_ids"] or ())))
-            case domain.Partner.TagsAdded() | domain.Partner.TagsRemoved():
-                adding = isinstance(event, domain.Partner.TagsAdded)
-                if new is not None:
-                    if adding:
-                        new.tags.update(dict.fromkeys(event.tag_ids))
-                    else:
-                        for tag in event.tag_ids:
-                            new.tags.pop(tag, None)
-                else:
-                    assert changed is not None
-                    changed.tag_changes.append(("add" if adding else "remove", event.tag_ids))
+                partner.update(event.changes)
+            case domain.Partner.TagsAdded():
+                partner.add_tags(event.tag_ids)
+            case domain.Partner.TagsRemoved():
+                partner.remove_tags(event.tag_ids)
             case domain.Partner.Archived() | domain.Partner.Restored():
-                archived = isinstance(event, domain.Partner.Archived)
-                if new is not None:
-                    new.archived = archived
-                else:
-                    assert changed is not None
-                    changed.archived = archived
+                partner.archived = isinstance(event, domain.Partner.Archived)
     return out

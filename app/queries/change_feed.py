@@ -12,7 +12,8 @@ from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.infra.rows import dataclass_row
-from app.queries.relationship_queries import TimelineRow, scope_of
+from app.queries.partner_scope import scope_of
+from app.queries.timeline_queries import TimelineRow
 
 BATCH = 500
 

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.application.importing.known import KnownEntry, KnownPartner, MatchKeys
 from app.domain.partner_fields import FIELDS
-from app.projections.partners import OWN_COLUMNS
+from app.projections.partner_layout import OWN_COLUMNS
 
 
 def _known_columns() -> Composable:

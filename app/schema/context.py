@@ -20,17 +20,15 @@ from app.application import Partnerbook
 from app.infra.api_keys import KeyStore, Principal
 from app.infra.database import Outage, is_unavailable
 from app.infra.positions import ProjectionWaiter
+from app.queries.activity_queries import ActivityRow
 from app.queries.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.queries.change_feed import ChangeFeed
+from app.queries.document_queries import DocumentRow
+from app.queries.figure_queries import Stats
+from app.queries.opportunity_queries import OpportunityRow
 from app.queries.partners.directory import PartnerDirectory
 from app.queries.partners.rows import PartnerRow
-from app.queries.relationship_queries import (
-    ActivityRow,
-    DocumentRow,
-    OpportunityRow,
-    RelationshipDirectory,
-    Stats,
-)
+from app.queries.relationship_queries import RelationshipDirectory
 from app.schema.live.hub import SubscriptionHub
 from app.settings import Settings
 

@@ -17,7 +17,8 @@ from app.application import Partnerbook
 from app.domain.errors import DomainError
 from app.infra import database
 from app.infra.database import Database
-from app.projections.projector import Projector, construct_projection, rebuild
+from app.projections.projector import Projector, construct_projection
+from app.projections.rebuild import rebuild
 from tests.projections.test_partners_projection import RandomHistory, table_rows
 
 

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from app.queries.change_feed import FeedFilter
-from app.queries.relationship_queries import TimelineRow
+from app.queries.timeline_queries import TimelineRow
 from app.schema.errors import ClientError
 from app.schema.live.cursors import encode_cursor
 from app.schema.live.hub import SubscriptionHub

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from app.infra.database import Database
-from app.projections.projector import status
+from app.projections.status import status
 from tests.conftest import event_count, gql
 from tests.security.conftest import Live
 

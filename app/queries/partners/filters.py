@@ -11,7 +11,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
-from app.queries.relationship_queries import overdue_condition
+from app.queries.activity_queries import overdue_condition
 
 
 @dataclass(frozen=True)

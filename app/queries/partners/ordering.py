@@ -15,9 +15,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
+from app.queries.document_queries import total_invoiced
 from app.queries.keyset import BadCursor
 from app.queries.partners.rows import PartnerRow
-from app.queries.relationship_queries import total_invoiced
 
 
 @dataclass(frozen=True)

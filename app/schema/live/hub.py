@@ -15,7 +15,7 @@ from uuid import UUID
 
 from app.infra.positions import ProjectionWaiter
 from app.queries.change_feed import ChangeFeed
-from app.queries.relationship_queries import TimelineRow
+from app.queries.timeline_queries import TimelineRow
 
 log = logging.getLogger(__name__)
 

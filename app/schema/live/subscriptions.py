@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.queries.change_feed import FeedFilter
-from app.queries.relationship_queries import TimelineRow
+from app.queries.timeline_queries import TimelineRow
 from app.schema.context import Info, Services
 from app.schema.errors import ClientError, argument_id
 from app.schema.live.cursors import decode_cursor, encode_cursor

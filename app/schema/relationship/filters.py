@@ -8,7 +8,8 @@ from uuid import UUID
 
 import strawberry
 
-from app.queries.relationship_queries import ActivityFilter, DocumentFilter
+from app.queries.activity_queries import ActivityFilter
+from app.queries.document_queries import DocumentFilter
 from app.schema.ids import BadId, expect_id
 from app.schema.relationship.types import (
     ActivityState,

@@ -12,7 +12,8 @@ import strawberry
 
 from app.application import CommandResult
 from app.domain.audited import Audit
-from app.queries.relationship_queries import ActivityFilter, DocumentFilter
+from app.queries.activity_queries import ActivityFilter
+from app.queries.document_queries import DocumentFilter
 from app.schema.catalogs.inputs import MoneyInput, plain
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info

@@ -11,13 +11,11 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from app.queries.relationship_queries import (
-    ActivityRow,
-    DocumentRow,
-    OpportunityRow,
-    Stats,
-    TimelineRow,
-)
+from app.queries.activity_queries import ActivityRow
+from app.queries.document_queries import DocumentRow
+from app.queries.figure_queries import Stats
+from app.queries.opportunity_queries import OpportunityRow
+from app.queries.timeline_queries import TimelineRow
 from app.schema.catalogs.types import Money, Salesperson
 from app.schema.context import Info
 from app.schema.ids import to_global_id

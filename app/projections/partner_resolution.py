@@ -1,0 +1,120 @@
+"""The resolution of app/domain/resolution.py in SQL: statements that compute a partner
+row's effective values (display name, commercial partner, the company's address on its
+contacts, the commercial partner's VAT, industry and salesperson, sort and search keys)
+from what is stored, so that one statement resolves many rows;
+tests/projections/test_resolution_equivalence.py proves both give the same rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import LiteralString
+
+from psycopg.sql import SQL, Identifier, Literal
+
+from app.domain import partner_fields, resolution
+from app.projections.partner_layout import ADDRESS_COLUMNS, OWN_COLUMNS
+
+_LABEL = SQL("CASE c.type {} END").format(
+    SQL(" ").join(
+        SQL("WHEN {} THEN {}").format(Literal(k), Literal(v))
+        for k, v in partner_fields.TYPE_LABELS.items()
+        if k != "CONTACT"
+    )
+)
+# The rules of app/domain/resolution.py over stored rows: `c` is the partner's row, `p`
+# its parent's (NULL columns when it has none, or the parent is not projected yet).
+_NAME = SQL("COALESCE(c.own_name, {})").format(_LABEL)
+_DISPLAY_NAME = SQL(
+    "CASE WHEN c.kind = 'PERSON' AND p.id IS NOT NULL THEN p.name || ', ' || {name} ELSE {name} END"
+).format(name=_NAME)
+_INHERITS_ADDRESS = SQL("(c.kind = 'PERSON' AND c.type = 'CONTACT' AND p.id IS NOT NULL)")
+_COMMERCIAL = SQL("(c.kind = 'COMPANY' OR p.id IS NULL)")
+
+RESOLVED = SQL(", ").join(
+    [
+        SQL("name = {}").format(_NAME),
+        SQL("display_name = {}").format(_DISPLAY_NAME),
+        SQL(
+            "commercial_partner_id = CASE WHEN {com} THEN c.id ELSE p.commercial_partner_id END"
+        ).format(com=_COMMERCIAL),
+        SQL("address_from_id = CASE WHEN {i} THEN p.address_from_id ELSE c.id END").format(
+            i=_INHERITS_ADDRESS
+        ),
+        SQL("email_normalized = lower(c.email)"),
+        # Sort keys: alphabetical as people read it, accents aside (é with e).
+        SQL("name_key = lower(unaccent({}))").format(_NAME),
+        SQL("display_name_key = lower(unaccent({}))").format(_DISPLAY_NAME),
+        # What text search looks in: names (the company's too, as in the display
+        # name), email, reference and VAT, lower-cased and without accents; and
+        # the digits of the phone numbers.
+        SQL(
+            "search_text = lower(unaccent(concat_ws(' ', {name}, "
+            "CASE WHEN c.kind = 'PERSON' THEN p.name END, c.email, c.ref, "
+            "COALESCE(c.vat, p.effective_vat))))"
+        ).format(name=_NAME),
+        SQL("phone_digits = regexp_replace(concat_ws(' ', c.phone, c.mobile), '[^0-9]', '', 'g')"),
+        *(
+            SQL("{e} = CASE WHEN {com} THEN c.{own} ELSE p.{e} END").format(
+                e=Identifier(e), own=Identifier(OWN_COLUMNS[own]), com=_COMMERCIAL
+            )
+            for e, own in resolution.FROM_COMMERCIAL.items()
+        ),
+        *(
+            SQL("{e} = COALESCE(c.{own}, CASE WHEN {com} THEN NULL ELSE p.{e} END)").format(
+                e=Identifier(e), own=Identifier(OWN_COLUMNS[own]), com=_COMMERCIAL
+            )
+            for e, own in resolution.OWN_ELSE_COMMERCIAL.items()
+        ),
+        *(
+            SQL("{col} = CASE WHEN {i} THEN p.{col} ELSE c.{own} END").format(
+                col=Identifier(col), own=Identifier(f"own_{col}"), i=_INHERITS_ADDRESS
+            )
+            for col in ADDRESS_COLUMNS
+        ),
+    ]
+)
+"""The SET list of a resolution: every effective column from `c` and `p`."""
+
+
+@dataclass(frozen=True)
+class Resolving:
+    """The statements that resolve rows of one partners table, each rendered to text
+    once: psycopg would otherwise render these large statements again for every event
+    (a third of a rebuild). Each takes one parameter."""
+
+    one: str
+    """The partner of this id."""
+    children: str
+    """The children of the partner of this id."""
+    commercial_among: str
+    """Of these ids, the companies and the partners on their own: first, since a
+    contact's resolved values are read from its (already resolved) company."""
+    contacts_among: str
+    """Of these ids, the contacts of companies."""
+    children_of_any: str
+    """The contacts of these companies: those whose inherited values changed, and new
+    ones (a contact saved with its company can be projected before it)."""
+
+    @classmethod
+    def of(cls, t: Identifier) -> Resolving:
+        # The SET list reads the row's own values as `c` and its parent's as `p`: the
+        # target joins itself, so one statement resolves a row from what is stored.
+        resolve_from = SQL(
+            "UPDATE {t} AS target SET {resolved} FROM {t} AS c LEFT JOIN {t} AS p "
+            "ON p.id = c.parent_id WHERE target.id = c.id AND "
+        ).format(t=t, resolved=RESOLVED)
+
+        def where(condition: LiteralString) -> str:
+            return (resolve_from + SQL(condition)).as_string(None)
+
+        return cls(
+            one=where("c.id = %s"),
+            children=where("c.parent_id = %s"),
+            commercial_among=where(
+                "c.id = ANY(%s) AND (c.kind = 'COMPANY' OR c.parent_id IS NULL)"
+            ),
+            contacts_among=where(
+                "c.id = ANY(%s) AND c.kind = 'PERSON' AND c.parent_id IS NOT NULL"
+            ),
+            children_of_any=where("c.parent_id = ANY(%s) AND c.kind = 'PERSON'"),
+        )

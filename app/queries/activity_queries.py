@@ -1,0 +1,124 @@
+"""Activities of the 360° view, with their state against the clock (OVERDUE, TODAY,
+PLANNED) in the time zone of whom they concern."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from psycopg.sql import SQL, Composable, Literal
+
+from app.queries.keyset import MAX_PAGE, BadCursor
+from app.queries.partner_scope import scope_of
+from app.queries.record_pages import Page, RecordReader, decode_cursor, encode_cursor
+
+
+def local_today(now: datetime, activity: str = "a") -> Composable:
+    """Today's date where the activity's assignee is (else its partner, else the partner's
+    company, else UTC)."""
+    return SQL(
+        "({now}::timestamptz AT TIME ZONE COALESCE("
+        "(SELECT e.data->>'tz' FROM catalog_entries e WHERE e.id = {a}.assignee_id), "
+        "(SELECT COALESCE(p.tz, cp.tz) FROM partners p "
+        " LEFT JOIN partners cp ON cp.id = p.commercial_partner_id WHERE p.id = {a}.partner_id), "
+        "'UTC'))::date"
+    ).format(now=Literal(now), a=SQL(activity))
+
+
+def activity_state(now: datetime) -> Composable:
+    today = local_today(now)
+    return SQL(
+        "CASE WHEN a.status <> 'OPEN' THEN a.status WHEN a.due_date < {t} THEN 'OVERDUE' "
+        "WHEN a.due_date = {t} THEN 'TODAY' ELSE 'PLANNED' END"
+    ).format(t=today)
+
+
+def overdue_condition(now: datetime, partner: Composable) -> Composable:
+    """Used by the partners filter `hasOverdueActivities`."""
+    return SQL(
+        "EXISTS (SELECT 1 FROM activities a WHERE a.status = 'OPEN' AND a.partner_id IN {s} "
+        "AND a.due_date < {t})"
+    ).format(s=scope_of(partner), t=local_today(now))
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    id: UUID
+    partner_id: UUID
+    activity_type: str
+    summary: str | None
+    note: str | None
+    due_date: date
+    assignee_id: UUID | None
+    status: str
+    state: str
+    feedback: str | None
+    done_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    partner_id: UUID | None = None
+    assignee_id: UUID | None = None
+    states: tuple[str, ...] | None = None
+    due_after: date | None = None
+    due_before: date | None = None
+
+
+class ActivityDirectory(RecordReader):
+    def _activity_select(self, now: datetime) -> Composable:
+        return SQL(
+            "SELECT a.id, a.partner_id, a.activity_type, a.summary, a.note, a.due_date, "
+            "a.assignee_id, a.status, {state} AS state, a.feedback, a.done_at, a.version, "
+            "a.created_at, a.updated_at FROM activities a"
+        ).format(state=activity_state(now))
+
+    async def activities(self, ids: Sequence[UUID], now: datetime) -> dict[UUID, ActivityRow]:
+        query = SQL("{sel} WHERE a.id = ANY({ids})").format(
+            sel=self._activity_select(now), ids=Literal(list(ids))
+        )
+        return {row.id: row for row in await self._rows(query, ActivityRow)}
+
+    async def activity_page(
+        self, f: ActivityFilter, now: datetime, *, first: int | None, after: str | None
+    ) -> Page:
+        conditions: list[Composable] = [SQL("TRUE")]
+        if f.partner_id is not None:
+            conditions.append(SQL("a.partner_id IN {}").format(scope_of(Literal(f.partner_id))))
+        if f.assignee_id is not None:
+            conditions.append(SQL("a.assignee_id = {}").format(Literal(f.assignee_id)))
+        if f.states is not None:
+            conditions.append(
+                SQL("{} = ANY({})").format(activity_state(now), Literal(list(f.states)))
+            )
+        if f.due_after is not None:
+            conditions.append(SQL("a.due_date >= {}").format(Literal(f.due_after)))
+        if f.due_before is not None:
+            conditions.append(SQL("a.due_date <= {}").format(Literal(f.due_before)))
+        where = SQL(" AND ").join(conditions)
+        seek: Composable = SQL("TRUE")
+        if after is not None:
+            due, ident = decode_cursor(after, 2)
+            try:
+                seek = SQL("(a.due_date, a.id) > ({}, {})").format(
+                    Literal(date.fromisoformat(due)), Literal(UUID(ident))
+                )
+            except (ValueError, TypeError):
+                raise BadCursor("not a cursor of this list") from None
+        size = min(first if first is not None else 50, MAX_PAGE)
+        query = SQL("{sel} WHERE {w} AND {seek} ORDER BY a.due_date, a.id LIMIT {n}").format(
+            sel=self._activity_select(now), w=where, seek=seek, n=Literal(size + 1)
+        )
+        rows = await self._rows(query, ActivityRow)
+        return Page(
+            rows=rows[:size],
+            cursors=[encode_cursor([r.due_date.isoformat(), str(r.id)]) for r in rows[:size]],
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            count_query=SQL("SELECT count(*) FROM activities a WHERE {}").format(where),
+        )

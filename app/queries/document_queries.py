@@ -1,0 +1,106 @@
+"""Documents of the 360° view (what other modules report about a partner: quotations,
+orders, invoices, payments, tickets…), and what they mean in money."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from psycopg.sql import SQL, Composable, Literal
+
+from app.queries.keyset import MAX_PAGE, BadCursor
+from app.queries.partner_scope import scope_of
+from app.queries.record_pages import Page, RecordReader, decode_cursor, encode_cursor
+
+INVOICED = SQL(
+    "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 WHEN d.kind = 'INVOICE' THEN d.amount "
+    "WHEN d.kind = 'CREDIT_NOTE' THEN -d.amount ELSE 0 END"
+)
+PAID = SQL(
+    "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
+    "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' THEN d.amount "
+    "WHEN d.kind = 'INVOICE' AND d.status = 'PAID' THEN d.amount "
+    "WHEN d.kind = 'INVOICE' THEN COALESCE(d.amount_paid, 0) "
+    "WHEN d.kind = 'CREDIT_NOTE' AND d.status = 'PAID' THEN -d.amount "
+    "WHEN d.kind = 'CREDIT_NOTE' THEN -COALESCE(d.amount_paid, 0) ELSE 0 END"
+)
+
+
+def total_invoiced(partner: Composable) -> Composable:
+    """For ordering partners: invoiced minus credited, all currencies together."""
+    return SQL(
+        "(SELECT COALESCE(sum({inv}), 0) FROM documents d WHERE d.partner_id IN {s})"
+    ).format(inv=INVOICED, s=scope_of(partner))
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: UUID
+    partner_id: UUID
+    module: str
+    kind: str
+    reference: str
+    date: date
+    amount: Decimal | None
+    currency: str | None
+    status: str
+    amount_paid: Decimal | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    partner_id: UUID | None = None
+    modules: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None
+    date_after: date | None = None
+    date_before: date | None = None
+
+
+class DocumentDirectory(RecordReader):
+    async def documents(self, ids: Sequence[UUID]) -> dict[UUID, DocumentRow]:
+        query = SQL("SELECT * FROM documents WHERE id = ANY({})").format(Literal(list(ids)))
+        return {row.id: row for row in await self._rows(query, DocumentRow)}
+
+    async def document_page(
+        self, f: DocumentFilter, *, first: int | None, after: str | None
+    ) -> Page:
+        conditions: list[Composable] = [SQL("TRUE")]
+        if f.partner_id is not None:
+            conditions.append(SQL("d.partner_id IN {}").format(scope_of(Literal(f.partner_id))))
+        for column, values in (("module", f.modules), ("kind", f.kinds), ("status", f.statuses)):
+            if values is not None:
+                conditions.append(SQL("d.{} = ANY({})").format(SQL(column), Literal(list(values))))
+        if f.date_after is not None:
+            conditions.append(SQL("d.date >= {}").format(Literal(f.date_after)))
+        if f.date_before is not None:
+            conditions.append(SQL("d.date <= {}").format(Literal(f.date_before)))
+        where = SQL(" AND ").join(conditions)
+        seek: Composable = SQL("TRUE")
+        if after is not None:
+            when, ident = decode_cursor(after, 2)
+            try:
+                seek = SQL("(d.date, d.id) < ({}, {})").format(
+                    Literal(date.fromisoformat(when)), Literal(UUID(ident))
+                )
+            except (ValueError, TypeError):
+                raise BadCursor("not a cursor of this list") from None
+        size = min(first if first is not None else 50, MAX_PAGE)
+        query = SQL(
+            "SELECT d.* FROM documents d WHERE {w} AND {seek} "
+            "ORDER BY d.date DESC, d.id DESC LIMIT {n}"
+        ).format(w=where, seek=seek, n=Literal(size + 1))
+        rows = await self._rows(query, DocumentRow)
+        return Page(
+            rows=rows[:size],
+            cursors=[encode_cursor([r.date.isoformat(), str(r.id)]) for r in rows[:size]],
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            count_query=SQL("SELECT count(*) FROM documents d WHERE {}").format(where),
+        )

@@ -1,0 +1,72 @@
+"""The timeline of the 360° view: a partner's events (its contacts' too when it is a
+commercial partner), newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.sql import SQL, Composable, Literal
+
+from app.queries.keyset import MAX_PAGE, BadCursor
+from app.queries.partner_scope import scope_of
+from app.queries.record_pages import Page, RecordReader, decode_cursor, encode_cursor
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """A row of the `timeline` table; the change feed also reads whom it concerns."""
+
+    position: int
+    occurred_at: datetime
+    kind: str
+    actor: str
+    request_id: str | None
+    reason: str | None
+    summary: str
+    subject_type: str
+    subject_id: UUID
+    changes: dict[str, Any]
+    partner_id: UUID
+    commercial_partner_id: UUID | None = None
+    """The partner's commercial partner (read by the change feed only)."""
+    assignee_id: UUID | None = None
+    """The assignee when the subject is an activity (read by the change feed only)."""
+
+
+class TimelineDirectory(RecordReader):
+    async def timeline_page(
+        self,
+        partner_id: UUID,
+        kinds: Sequence[str] | None,
+        *,
+        first: int | None,
+        after: str | None,
+    ) -> Page:
+        conditions: list[Composable] = [
+            SQL("t.partner_id IN {}").format(scope_of(Literal(partner_id)))
+        ]
+        if kinds is not None:
+            conditions.append(SQL("t.kind = ANY({})").format(Literal(list(kinds))))
+        where = SQL(" AND ").join(conditions)
+        seek: Composable = SQL("TRUE")
+        if after is not None:
+            (position,) = decode_cursor(after, 1)
+            if not isinstance(position, int):
+                raise BadCursor("not a cursor of this list")
+            seek = SQL("t.position < {}").format(Literal(position))
+        size = min(first if first is not None else 50, MAX_PAGE)
+        query = SQL(
+            "SELECT * FROM timeline t WHERE {w} AND {seek} ORDER BY t.position DESC LIMIT {n}"
+        ).format(w=where, seek=seek, n=Literal(size + 1))
+        rows = await self._rows(query, TimelineRow)
+        return Page(
+            rows=rows[:size],
+            cursors=[encode_cursor([r.position]) for r in rows[:size]],
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            count_query=SQL("SELECT count(*) FROM timeline t WHERE {}").format(where),
+        )
