@@ -207,6 +207,10 @@ def walk_cached(
     variables are walked each time: their shape would cost as much as the walk."""
     if not _fewer_items_than(variables, _SHAPED_ITEMS):
         return walk(schema, document, operation_name, variables, default_page)
+    if operation_name is None:  # the view names the sole operation; the heavy lane does not
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) == 1 and operations[0].name is not None:
+            operation_name = operations[0].name.value
     key = (operation_name, default_page, variables_shape(dict(variables or {})))
     return _WALKS.get(
         schema,

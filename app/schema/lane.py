@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import h11
-from graphql import GraphQLError, GraphQLSchema, OperationType, parse
+from graphql import GraphQLError, GraphQLSchema, OperationType
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.schema.auth import bearer_key
+from app.schema.auth import bearer_key, walk_cached
 from app.schema.http import UndecodableJSON, decode_json
-from app.schema.limits import Limits, over_limit, walk
+from app.schema.limits import Limits, over_limit
 from app.schema.limits.body import replaying, send_error
+from app.schema.parsing import parse_operation
 
 log = logging.getLogger("partnerbook.lane")
 
@@ -96,10 +97,10 @@ def is_heavy(
     if not isinstance(operation_name, str | None):
         return False
     try:
-        document = parse(query, max_tokens=max_tokens)
+        document = parse_operation(query, max_tokens=max_tokens)
     except GraphQLError:
         return False
-    walked = walk(schema, document, operation_name, variables, limits.default_page)
+    walked = walk_cached(schema, document, operation_name, variables, limits.default_page)
     if walked is None or walked.operation == OperationType.SUBSCRIPTION:
         return False
     if over_limit(walked, limits) is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter, ParserCache
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -26,6 +26,7 @@ from app.schema.limits import LIMIT_EXCEEDED, Limits, bound_validation, is_docum
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
+from app.schema.parsing import SharedParserCache
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
 from app.schema.partners.types import Partner
@@ -95,7 +96,7 @@ def build_schema(
         MaskInternalErrors,
         lambda: MaxTokensLimiter(max_tokens),
         RefuseUnstorableText,
-        ParserCache,
+        SharedParserCache,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
