@@ -22,6 +22,9 @@ LAYERS: dict[str, set[str]] = {
     "api": {"schema"},
     "entry points": {
         "main",
+        "runtime",
+        "graphql_view",
+        "health",
         "cli",
         "cli_data",
         "cli_database",

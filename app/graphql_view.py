@@ -1,0 +1,186 @@
+"""The `/graphql` endpoint (HTTP and WebSocket): who is asking (the API key of a request,
+or of a WebSocket's `connection_init`, watched until it is revoked or expires), the
+request's `Context`, and a 503 while the database is unavailable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.unset import UnsetType
+
+from app import observability
+from app.infra import api_keys, database
+from app.runtime import Runtime
+from app.schema.auth import bearer_key, key_of_connection_params
+from app.schema.context import Context
+from app.schema.errors import DATABASE_UNAVAILABLE
+from app.schema.http import StrictGraphQL
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+_BAD_KEY = "the API key is unknown, revoked or expired"
+_NO_KEY = "an API key is required (Authorization: Bearer <key>)"
+_UNAVAILABLE = "The database is unavailable; try again shortly"
+
+
+class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: a `connection_init` without a valid key closes with 4401."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload") or {}
+        if (
+            isinstance(payload, dict)
+            and not self.connection_init_received
+            and not await authenticate_connection(self.context, payload)
+        ):
+            if self.connection_init_timeout_task:
+                self.connection_init_timeout_task.cancel()
+            if self.context.auth_failure is not None:
+                await self.websocket.close(code=1013, reason="Database unavailable")
+            else:
+                await self.websocket.close(code=4401, reason="Unauthorized")
+            return
+        await super().handle_connection_init(message)
+
+    async def shutdown(self) -> None:
+        stop_watching_key(self.context)
+        await super().shutdown()
+
+
+class KeyWatchingLegacyWS(BaseGraphQLWSHandler[Context, None]):
+    """graphql-ws (legacy): authenticates in `on_ws_connect`; stops the key watch."""
+
+    async def cleanup(self) -> None:
+        stop_watching_key(self.context)
+        await super().cleanup()
+
+
+async def watch_key(context: Context, principal: api_keys.Principal) -> None:
+    """Closes an open WebSocket (4401) once its key is revoked (a published notice, see
+    app/infra/notices.py) or expires (at its `expires_at`)."""
+    keys = context.services.keys
+    if keys is None or context.disconnect is None:
+        return
+    disconnect = context.disconnect
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await disconnect(4401, "API key revoked or expired")
+
+    unwatch = keys.watch(principal, close)
+    try:
+        if principal.expires_at is None:
+            await asyncio.Event().wait()  # until cancelled when the socket ends
+        else:
+            left = (principal.expires_at - datetime.now(UTC)).total_seconds()
+            await asyncio.sleep(max(0.0, left))
+            await close()
+    finally:
+        unwatch()
+
+
+def stop_watching_key(context: Context) -> None:
+    if context.key_watch is not None:
+        context.key_watch.cancel()
+        context.key_watch = None
+
+
+async def authenticate_connection(context: Context, params: dict[str, Any]) -> bool:
+    """Sets the principal of a WebSocket connection from its `connection_init` payload."""
+    if context.principal is not None:
+        return True
+    key = key_of_connection_params(params)
+    keys = context.services.keys
+    try:
+        principal = await keys.authenticate(key) if key and keys is not None else None
+    except Exception as error:
+        if not database.is_unavailable(error):
+            raise
+        context.auth_failure = error
+        context.auth_error = _UNAVAILABLE
+        return False
+    if principal is None:
+        context.auth_error = _BAD_KEY if key else _NO_KEY
+        return False
+    context.principal = principal
+    context.actor = principal.name
+    context.key_watch = asyncio.create_task(watch_key(context, principal))
+    return True
+
+
+class PartnerbookGraphQL(StrictGraphQL):
+    graphql_transport_ws_handler_class = AuthenticatingTransportWS
+    graphql_ws_handler_class = KeyWatchingLegacyWS
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        if not await authenticate_connection(context, context.connection_params or {}):
+            code = "UNAUTHENTICATED" if context.auth_failure is None else DATABASE_UNAVAILABLE
+            raise ConnectionRejectionError(
+                {"message": context.auth_error, "extensions": {"code": code}}
+            )
+        return await super().on_ws_connect(context)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        runtime: Runtime = request.app.state.runtime
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        observability.REQUEST_ID.set(request_id)  # every log line of this request carries it
+        if isinstance(response, Response):
+            response.headers["x-request-id"] = request_id
+        websocket = request if isinstance(request, WebSocket) else None
+        context = Context(
+            services=runtime.services,
+            request_id=request_id,
+            actor="anonymous",
+            long_lived=websocket is not None,
+            disconnect=websocket.close if websocket is not None else None,
+        )
+        if websocket is None:  # a WebSocket authenticates in its connection_init
+            key = bearer_key(request.headers.get("authorization"))
+            keys = runtime.services.keys
+            try:
+                context.principal = await keys.authenticate(key) if key and keys else None
+            except Exception as error:
+                if not database.is_unavailable(error):
+                    raise
+                context.auth_failure = error
+                return context
+            if context.principal is None:
+                context.auth_error = _BAD_KEY if key else _NO_KEY
+            else:
+                context.actor = context.principal.name
+        return context
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """503 while the database is unavailable, so clients and proxies retry."""
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        if any(
+            isinstance(e, dict) and (e.get("extensions") or {}).get("code") == DATABASE_UNAVAILABLE
+            for result in results
+            for e in result.get("errors") or []
+        ):
+            response.status_code = 503
+            response.headers["retry-after"] = "1"
+        return response

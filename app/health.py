@@ -1,0 +1,120 @@
+"""What a process says about itself: `/healthz` (the database answers), `/readyz` (the
+read models are close enough to the log to serve) and `/metrics` (Prometheus)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app import observability
+from app.infra import lag
+from app.lane_process import LaneProcess
+from app.projections import stuck
+from app.projections.projector import PROJECTION_NAMES
+from app.runtime import Runtime
+
+log = logging.getLogger("partnerbook")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+    except Exception as error:  # the check reports; it must not raise
+        return JSONResponse({"status": "unavailable", "error": str(error)}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "projectedPosition": runtime.services.waiter.position,
+            "projectorActive": runtime.projector.is_active.is_set(),
+            "heavyLane": _lane_state(request.app.state.lane),
+            "pid": os.getpid(),
+        }
+    )
+
+
+def _lane_state(lane: LaneProcess | None) -> str:
+    """`off` (heavy_lane false, or this is the lane), `ready`, or `starting` (also while
+    it restarts: heavy requests run in this process meanwhile)."""
+    if lane is None:
+        return "off"
+    return "ready" if lane.socket_path is not None else "starting"
+
+
+async def readyz(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    max_lag = runtime.services.settings.ready_max_lag
+    try:
+        last, projected = await _projection_positions(runtime)
+        stuck_at = await _stuck_projections(runtime)
+    except Exception as error:  # the check reports; it must not raise
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        return JSONResponse(
+            {"status": "unavailable", "reason": f"database unreachable: {reason}"},
+            status_code=503,
+        )
+    behind = max(0, last - projected)
+    body: dict[str, Any] = {"status": "ready", "lag": behind, "maxLag": max_lag}
+    if stuck_at:
+        # Said, but not by itself a reason to take every API process out of service
+        # (reads still work): the lag decides, as for any lag.
+        body["stuck"] = [
+            {"projection": s.name, "position": s.position, "topic": s.topic, "error": s.error}
+            for s in stuck_at
+        ]
+    if behind > max_lag:
+        body |= {
+            "status": "unavailable",
+            "reason": f"the read models are {behind} events behind the log "
+            f"(more than PARTNERBOOK_READY_MAX_LAG={max_lag})",
+        }
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(body)
+
+
+def metrics_endpoint(
+    metrics: observability.Metrics,
+) -> Callable[[Request], Awaitable[Response]]:
+    """`/metrics` for this app's series; the projection positions are read at each scrape."""
+
+    async def endpoint(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        metrics.subscribers.set(runtime.services.hub.subscriber_count)
+        metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
+        try:
+            last, projected = await _projection_positions(runtime)
+            stuck_at = {s.name: s.position for s in await _stuck_projections(runtime)}
+        except Exception:  # the database is away: the lag series keep their last value
+            log.warning("metrics: cannot read the projection positions", exc_info=True)
+        else:
+            metrics.log_position.set(last)
+            metrics.projected_position.set(projected)
+            metrics.lag.set(max(0, last - projected))
+            for name in PROJECTION_NAMES:
+                metrics.stuck.labels(name).set(stuck_at.get(name, 0))
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return endpoint
+
+
+async def _projection_positions(runtime: Runtime) -> tuple[int, int]:
+    recorder = runtime.services.app.recorder
+    tracking = runtime.projector.projection.view.tracking_table_name
+    async with runtime.pool.connection() as conn:
+        return await lag.positions(
+            conn,
+            getattr(recorder, "events_table_name", ""),
+            tracking,
+            runtime.services.app.name,
+        )
+
+
+async def _stuck_projections(runtime: Runtime) -> list[stuck.StuckAt]:
+    async with runtime.pool.connection() as conn:
+        return await stuck.read_async(conn)

@@ -1,0 +1,219 @@
+"""What one API process holds open: the database, the event-store application, the
+projectors, the read pool, the notices it listens to and the services a request uses;
+opened in order by `open_runtime` and closed in reverse by `close_runtime`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from psycopg_pool import AsyncConnectionPool
+
+from app.application import Partnerbook
+from app.infra import api_keys, database, notices
+from app.infra.pool_check import check_unless_fresh
+from app.infra.positions import ProjectionWaiter
+from app.lane_process import renice_backend
+from app.projections.audit import AuditView
+from app.projections.projector import (
+    AuditProjection,
+    Projector,
+    RegistryProjection,
+    construct_audit_view,
+    construct_view,
+    wake_projectors,
+)
+from app.projections.registry import RegistryView
+from app.queries.catalog_queries import CatalogDirectory
+from app.queries.change_feed import ChangeFeed
+from app.queries.partners.directory import PartnerDirectory
+from app.queries.relationship_queries import RelationshipDirectory
+from app.schema.context import Services
+from app.schema.live.hub import SubscriptionHub
+from app.schema.live.subscriptions import record_loader
+from app.settings import Settings
+
+log = logging.getLogger("partnerbook")
+
+
+@dataclass
+class Runtime:
+    """Everything the lifespan opened, for health checks and orderly shutdown."""
+
+    db: database.Database
+    services: Services
+    projector: Projector
+    projector_thread: threading.Thread | None
+    stop: threading.Event
+    pool: AsyncConnectionPool[Any]
+    audit_projector: Projector | None = None
+    audit_thread: threading.Thread | None = None
+    listener: notices.NoticeListener | None = None
+
+
+def open_application(db: database.Database, settings: Settings) -> Partnerbook:
+    env = db.eventsourcing_env(settings.event_store_pool_size, settings.connect_timeout)
+    # The snapshot interval is a class attribute in eventsourcing: a subclass carries ours.
+    intervals = dict.fromkeys(Partnerbook.snapshotting_intervals, settings.snapshot_interval)
+    configured = type("Partnerbook", (Partnerbook,), {"snapshotting_intervals": intervals})
+    app: Partnerbook = configured(env=env)
+    return app
+
+
+async def open_runtime(settings: Settings) -> Runtime:
+    db = await anyio.to_thread.run_sync(database.resolve, settings.database_url, settings.data_dir)
+    await anyio.to_thread.run_sync(database.prepare, db, settings.connect_timeout)
+    app, view, audit_view = await anyio.to_thread.run_sync(_open_storage, db, settings)
+    batch_size = settings.projection_batch_size
+    projector = Projector(app, RegistryProjection(view), db, batch_size=batch_size)
+    audit_projector = Projector(app, AuditProjection(audit_view), db, batch_size=batch_size)
+    stop = threading.Event()
+    thread = audit_thread = None
+    if settings.run_projector:
+        thread = _start_projector(projector, stop, "projector")
+        audit_thread = _start_projector(audit_projector, stop, "audit-projector")
+    pool = await open_read_pool(db, settings)
+    waiter = ProjectionWaiter(
+        db,
+        app.name,
+        {
+            RegistryProjection.name: view.tracking_table_name,
+            AuditProjection.name: audit_view.tracking_table_name,
+        },
+    )
+    await waiter.start()
+    listener, keys = await _listen_for_notices(db, settings, app, waiter, pool)
+    services = await _start_services(db, settings, app, pool, waiter, keys)
+    return Runtime(
+        db, services, projector, thread, stop, pool, audit_projector, audit_thread, listener
+    )
+
+
+def _open_storage(
+    db: database.Database, settings: Settings
+) -> tuple[Partnerbook, RegistryView, AuditView]:
+    """The event store, the read-model views and the API key table, created if missing
+    (one process at a time)."""
+    env = db.eventsourcing_env(2, settings.connect_timeout)
+    with database.schema_lock(db, settings.connect_timeout):
+        app = open_application(db, settings)
+        view = construct_view(env)
+        audit_view = construct_audit_view(env)
+        api_keys.ensure_table(db.conninfo())
+    return app, view, audit_view
+
+
+def _start_projector(projector: Projector, stop: threading.Event, name: str) -> threading.Thread:
+    thread = threading.Thread(target=projector.run, args=(stop,), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+async def open_read_pool(db: database.Database, settings: Settings) -> AsyncConnectionPool[Any]:
+    """The pool every read query uses, opened (it waits for its first connection)."""
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        db.conninfo(),
+        min_size=1,
+        max_size=settings.db_pool_size,
+        open=False,
+        # Every read statement is time-boxed; the projector and the event store have
+        # connections of their own, without this limit.
+        kwargs={
+            "autocommit": True,
+            "options": database.statement_timeout_option(settings.statement_timeout),
+        },
+        # While the database is down (or every connection is busy): 503 after this.
+        timeout=settings.pool_timeout or settings.connect_timeout,
+        # A connection broken by a database restart is replaced, not handed to a query
+        # (checked with a round trip when its last check is over a second old).
+        check=check_unless_fresh,
+        # In a lane process (app/lane_process.py): its sessions at the lane's priority.
+        configure=_renice if settings.heavy_renice_database else None,
+    )
+    await pool.open(wait=True, timeout=settings.connect_timeout)
+    return pool
+
+
+async def _renice(conn: Any) -> None:
+    renice_backend(conn)
+
+
+async def _listen_for_notices(
+    db: database.Database,
+    settings: Settings,
+    app: Partnerbook,
+    waiter: ProjectionWaiter,
+    pool: AsyncConnectionPool[Any],
+) -> tuple[notices.NoticeListener, api_keys.KeyStore]:
+    """One LISTEN connection: projected positions, and the erasures and revocations made
+    by any process (for this one's caches). Also returns the API key store it keeps fresh."""
+    listener = notices.NoticeListener(db.conninfo())
+    waiter.follow(listener)
+    if app.keys is not None:
+        app.keys.follow(listener)
+    keys = api_keys.KeyStore(pool, ttl=settings.key_cache_seconds)
+    keys.follow(listener)
+    await listener.start(wait=settings.connect_timeout)
+    return listener, keys
+
+
+async def _start_services(
+    db: database.Database,
+    settings: Settings,
+    app: Partnerbook,
+    pool: AsyncConnectionPool[Any],
+    waiter: ProjectionWaiter,
+    keys: api_keys.KeyStore,
+) -> Services:
+    """What resolvers use (read directories, the command limiter, keys), with the
+    subscription hub started."""
+    feed = ChangeFeed(pool)
+    hub = SubscriptionHub(feed, waiter, settings.subscription_queue_size)
+    services = Services(
+        settings=settings,
+        app=app,
+        directory=PartnerDirectory(pool),
+        catalogs=CatalogDirectory(pool),
+        relationships=RelationshipDirectory(pool),
+        feed=feed,
+        hub=hub,
+        waiter=waiter,
+        limiter=anyio.CapacityLimiter(settings.command_threads),
+        keys=keys,
+        outage=database.Outage(db.conninfo(), settings.connect_timeout),
+    )
+    hub.enrich = record_loader(services)
+    await hub.start()
+    return services
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    runtime.stop.set()
+    await runtime.services.hub.stop()
+    if runtime.listener is not None:
+        await runtime.listener.stop()
+    if runtime.projector_thread is not None:
+        await _wake_projectors(runtime)
+    await runtime.pool.close()
+    if runtime.projector_thread is not None:
+        await anyio.to_thread.run_sync(runtime.projector_thread.join, 10)
+    if runtime.audit_thread is not None:
+        await anyio.to_thread.run_sync(runtime.audit_thread.join, 10)
+    await anyio.to_thread.run_sync(runtime.services.app.close)
+    runtime.projector.projection.view.datastore.close()
+    if runtime.audit_projector is not None:
+        runtime.audit_projector.projection.view.datastore.close()
+
+
+async def _wake_projectors(runtime: Runtime) -> None:
+    """The projectors wait for news on their LISTEN connection, looking at `stop` every
+    0.1 s: a NOTIFY on that channel lets them see it at once."""
+    try:
+        async with runtime.pool.connection(timeout=1) as conn:
+            await wake_projectors(conn, runtime.services.app)
+    except Exception:  # the database is away: they notice within 0.1 s anyway
+        log.debug("could not wake the projectors", exc_info=True)
