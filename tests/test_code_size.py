@@ -14,10 +14,9 @@ MAX_FUNCTION_LINES = 60
 MAX_RESOLVER_LINES = 15
 RESOLVER_DECORATORS = ("strawberry.field", "strawberry.mutation", "strawberry.subscription")
 
-# The only code allowed past a limit, each with why. Keys are `path` (a module) or
-# `path::qualname` (a function or resolver), paths relative to app/. "To shrink" marks
-# today's debt that issue 17 is shrinking: remove the entry with the code that fixes it
-# (an entry that no longer matches a violation fails the test, so the list only shrinks).
+# The only code allowed past a limit, each with why (and named in docs/architecture.md).
+# Keys are `path` (a module) or `path::qualname` (a function or resolver), paths relative
+# to app/. An entry that no longer matches a violation fails the test. Empty since issue 17.
 ALLOWED: dict[str, str] = {
 }
 
