@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent, changed_fields, trigger_if_any
 from app.domain.catalog import Invalid, normalize_money
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
@@ -131,11 +131,7 @@ class Opportunity(Aggregate):
         if "name" in changes and changes["name"] is None:
             raise DomainError.single(ErrorCode.VALIDATION, "name cannot be cleared", "name")
         clean = _validate(changes)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
-        if not diff:
-            return False
-        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.Updated, audit, changes=changed_fields(self.values, clean))
 
     def mark_won(self, audit: Audit) -> None:
         self._check_open()

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
 
 MAX_FILTER_DEPTH = 8
@@ -112,11 +112,7 @@ class Segment(Aggregate):
     def update(self, changes: Mapping[str, Any], audit: Audit) -> bool:
         self._check_exists()
         clean = _validate(changes)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
-        if not diff:
-            return False
-        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.Updated, audit, changes=changed_fields(self.values, clean))
 
     def delete(self, audit: Audit) -> None:
         self._check_exists()
