@@ -223,6 +223,19 @@ class CommandBase(Application[UUID]):
             return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
         raise conflict("the record is being changed by others; try again", "id")
 
+    def _update(
+        self,
+        cls: type[AggregateT],
+        aggregate_id: UUID,
+        expected_version: int | None,
+        command: Callable[[AggregateT], bool | None],
+    ) -> CommandResult:
+        """`_change` for a command that changes only the aggregate it loads: saved, unless
+        the command returned False (it changed nothing; None: it always records)."""
+        return self._change(
+            cls, aggregate_id, expected_version, lambda a: [] if command(a) is False else [a]
+        )
+
     def _find(self, aggregate_id: UUID, cls: type[AggregateT]) -> AggregateT | None:
         try:
             aggregate: object = self.repository.get(aggregate_id)

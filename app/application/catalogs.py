@@ -61,20 +61,20 @@ class CatalogCommands(CommandBase):
     def archive_catalog_entry(
         self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+        def archive(entry: CatalogEntry) -> bool:
             check_in_catalog(entry, catalog)
-            return [entry] if entry.archive(audit) else []
+            return entry.archive(audit)
 
-        return self._change(CatalogEntry, entry_id, expected_version, change)
+        return self._update(CatalogEntry, entry_id, expected_version, archive)
 
     def restore_catalog_entry(
         self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+        def restore(entry: CatalogEntry) -> bool:
             check_in_catalog(entry, catalog)
-            return [entry] if entry.restore(audit) else []
+            return entry.restore(audit)
 
-        return self._change(CatalogEntry, entry_id, expected_version, change)
+        return self._update(CatalogEntry, entry_id, expected_version, restore)
 
     # -- tags ---------------------------------------------------------------------------
 
@@ -115,13 +115,9 @@ class CatalogCommands(CommandBase):
     def archive_tag(
         self, tag_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change(
-            Tag, tag_id, expected_version, lambda t: [t] if t.archive(audit) else []
-        )
+        return self._update(Tag, tag_id, expected_version, lambda t: t.archive(audit))
 
     def restore_tag(
         self, tag_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change(
-            Tag, tag_id, expected_version, lambda t: [t] if t.restore(audit) else []
-        )
+        return self._update(Tag, tag_id, expected_version, lambda t: t.restore(audit))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
-
-from eventsourcing.domain import Aggregate
 
 from app.application.base import CommandBase, CommandResult
 from app.domain.activity import Activity
@@ -44,14 +42,14 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(activity: Activity) -> Sequence[Aggregate]:
+        def update(activity: Activity) -> bool:
             if changes.get("assignee_id") and changes["assignee_id"] != activity.assignee_id:
                 self._check_catalog_references(
                     {"assignee_id": (changes["assignee_id"], "SALESPERSON")}
                 )
-            return [activity] if activity.change(changes, audit) else []
+            return activity.change(changes, audit)
 
-        return self._change(Activity, activity_id, expected_version, change)
+        return self._update(Activity, activity_id, expected_version, update)
 
     def complete_activity(
         self,
@@ -60,20 +58,14 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(activity: Activity) -> Sequence[Aggregate]:
-            activity.complete(feedback, audit)
-            return [activity]
-
-        return self._change(Activity, activity_id, expected_version, change)
+        return self._update(
+            Activity, activity_id, expected_version, lambda a: a.complete(feedback, audit)
+        )
 
     def cancel_activity(
         self, activity_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(activity: Activity) -> Sequence[Aggregate]:
-            activity.cancel(audit)
-            return [activity]
-
-        return self._change(Activity, activity_id, expected_version, change)
+        return self._update(Activity, activity_id, expected_version, lambda a: a.cancel(audit))
 
     # -- documents and opportunities ----------------------------------------------------
 
@@ -104,11 +96,8 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._change(
-            Document,
-            document_id,
-            expected_version,
-            lambda d: [d] if d.update(changes, audit) else [],
+        return self._update(
+            Document, document_id, expected_version, lambda d: d.update(changes, audit)
         )
 
     def create_opportunity(
@@ -138,22 +127,20 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+        def update(opportunity: Opportunity) -> bool:
             salesperson = changes.get("salesperson_id")
             if salesperson and salesperson != opportunity.salesperson_id:
                 self._check_catalog_references({"salesperson_id": (salesperson, "SALESPERSON")})
-            return [opportunity] if opportunity.update(changes, audit) else []
+            return opportunity.update(changes, audit)
 
-        return self._change(Opportunity, opportunity_id, expected_version, change)
+        return self._update(Opportunity, opportunity_id, expected_version, update)
 
     def mark_opportunity_won(
         self, opportunity_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
-            opportunity.mark_won(audit)
-            return [opportunity]
-
-        return self._change(Opportunity, opportunity_id, expected_version, change)
+        return self._update(
+            Opportunity, opportunity_id, expected_version, lambda o: o.mark_won(audit)
+        )
 
     def mark_opportunity_lost(
         self,
@@ -162,8 +149,6 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
-            opportunity.mark_lost(lost_reason, audit)
-            return [opportunity]
-
-        return self._change(Opportunity, opportunity_id, expected_version, change)
+        return self._update(
+            Opportunity, opportunity_id, expected_version, lambda o: o.mark_lost(lost_reason, audit)
+        )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
-
-from eventsourcing.domain import Aggregate
 
 from app.application.base import CommandBase, CommandResult
 from app.domain.audited import Audit
@@ -33,18 +31,11 @@ class SegmentCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._change(
-            Segment,
-            segment_id,
-            expected_version,
-            lambda s: [s] if s.update(changes, audit) else [],
+        return self._update(
+            Segment, segment_id, expected_version, lambda s: s.update(changes, audit)
         )
 
     def delete_segment(
         self, segment_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(segment: Segment) -> Sequence[Aggregate]:
-            segment.delete(audit)
-            return [segment]
-
-        return self._change(Segment, segment_id, expected_version, change)
+        return self._update(Segment, segment_id, expected_version, lambda s: s.delete(audit))
