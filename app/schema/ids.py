@@ -29,3 +29,18 @@ def expect_id(global_id: str, type_name: str) -> UUID:
     if kind != type_name:
         raise BadId(f"'{global_id}' is the id of a {kind}, not of a {type_name}")
     return ident
+
+
+NO_MATCH = UUID(int=0)
+"""What a filter compares with for an id that is not one of the type asked for."""
+
+
+def filter_id(global_id: str | None, type_name: str) -> UUID | None:
+    """The uuid a filter compares with: None when no id is given; NO_MATCH for an id of
+    another type or no id at all (the filter then matches nothing: it is no error)."""
+    if global_id is None:
+        return None
+    try:
+        return expect_id(global_id, type_name)
+    except BadId:
+        return NO_MATCH
