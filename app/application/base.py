@@ -162,6 +162,23 @@ class CommandBase(Application[UUID]):
                 "idempotencyKey",
             )
 
+    def _create(
+        self,
+        kind: str,
+        cls: type[Aggregate],
+        idempotency_key: str | None,
+        request: Mapping[str, Any],
+        build: Callable[[UUID], Sequence[Aggregate]],
+    ) -> CommandResult:
+        """Creates a record: its id (for a repeated idempotency key, the earlier request's
+        result instead, and nothing is built), then `build(id)` checks what the record
+        refers to and returns it, followed by what is saved with it (its reservations)."""
+        new_id, earlier = self._new_id(kind, idempotency_key, cls, request)
+        if earlier is not None:
+            return earlier
+        aggregate, *others = build(new_id)
+        return self._save_new(aggregate, idempotency_key, cls, *others, request=request)
+
     def _save_new(
         self,
         aggregate: Aggregate,

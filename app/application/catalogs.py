@@ -29,17 +29,15 @@ class CatalogCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def register(entry_id: UUID) -> list[Aggregate]:
+            entry = CatalogEntry.register(
+                entry_id=entry_id, catalog=catalog, values=values, audit=audit
+            )
+            return [entry, *self._claims(entry_id, unique_keys_of_entry(entry), ())]
+
         request = {"catalog": catalog, "values": values}
-        entry_id, earlier = self._new_id(
-            f"catalog:{catalog}", idempotency_key, CatalogEntry, request
-        )
-        if earlier is not None:
-            return earlier
-        entry = CatalogEntry.register(
-            entry_id=entry_id, catalog=catalog, values=values, audit=audit
-        )
-        claims = self._claims(entry_id, unique_keys_of_entry(entry), ())
-        return self._save_new(entry, idempotency_key, CatalogEntry, *claims, request=request)
+        kind = f"catalog:{catalog}"
+        return self._create(kind, CatalogEntry, idempotency_key, request, register)
 
     def update_catalog_entry(
         self,
@@ -81,15 +79,13 @@ class CatalogCommands(CommandBase):
     def create_tag(
         self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
     ) -> CommandResult:
-        request = {"values": values}
-        tag_id, earlier = self._new_id("tag", idempotency_key, Tag, request)
-        if earlier is not None:
-            return earlier
-        parent_id = values.get("parent_id")
-        parent = self._find(UUID(str(parent_id)), Tag) if parent_id else None
-        tag = Tag.register(tag_id=tag_id, values=values, audit=audit, parent=parent)
-        claims = self._claims(tag_id, [name_key(tag.parent_id, tag.name)], ())
-        return self._save_new(tag, idempotency_key, Tag, *claims, request=request)
+        def register(tag_id: UUID) -> list[Aggregate]:
+            parent_id = values.get("parent_id")
+            parent = self._find(UUID(str(parent_id)), Tag) if parent_id else None
+            tag = Tag.register(tag_id=tag_id, values=values, audit=audit, parent=parent)
+            return [tag, *self._claims(tag_id, [name_key(tag.parent_id, tag.name)], ())]
+
+        return self._create("tag", Tag, idempotency_key, {"values": values}, register)
 
     def update_tag(
         self,

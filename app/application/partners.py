@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from app.application.base import CommandBase, CommandResult
 from app.domain.audited import Audit
 from app.domain.partner import Partner
@@ -22,22 +24,22 @@ class PartnerCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def register(partner_id: UUID) -> list[Aggregate]:
+            parent_id = values.get("parent_id")
+            parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
+            self._check_partner_references(values)
+            partner = Partner.register(
+                partner_id=partner_id,
+                kind=kind,
+                values=values,
+                audit=audit,
+                parent=parent,
+                parent_ancestry=ancestry,
+            )
+            return [partner]
+
         request = {"kind": kind, "values": values}
-        partner_id, earlier = self._new_id("partner", idempotency_key, Partner, request)
-        if earlier is not None:
-            return earlier
-        parent_id = values.get("parent_id")
-        parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
-        self._check_partner_references(values)
-        partner = Partner.register(
-            partner_id=partner_id,
-            kind=kind,
-            values=values,
-            audit=audit,
-            parent=parent,
-            parent_ancestry=ancestry,
-        )
-        return self._save_new(partner, idempotency_key, Partner, request=request)
+        return self._create("partner", Partner, idempotency_key, request, register)
 
     def update_partner(
         self,

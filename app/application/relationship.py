@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from app.application.base import CommandBase, CommandResult
 from app.domain.activity import Activity
 from app.domain.audited import Audit
@@ -24,16 +26,18 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def schedule(activity_id: UUID) -> list[Aggregate]:
+            self._active_partner(partner_id)
+            assignee = values.get("assignee_id")
+            self._check_catalog_references({"assignee_id": (assignee, "SALESPERSON")})
+            return [
+                Activity.schedule(
+                    activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
+                )
+            ]
+
         request = {"partnerId": partner_id, "values": values}
-        activity_id, earlier = self._new_id("activity", idempotency_key, Activity, request)
-        if earlier is not None:
-            return earlier
-        self._active_partner(partner_id)
-        self._check_catalog_references({"assignee_id": (values.get("assignee_id"), "SALESPERSON")})
-        activity = Activity.schedule(
-            activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
-        )
-        return self._save_new(activity, idempotency_key, Activity, request=request)
+        return self._create("activity", Activity, idempotency_key, request, schedule)
 
     def update_activity(
         self,
@@ -77,17 +81,17 @@ class RelationshipCommands(CommandBase):
         idempotency_key: str | None = None,
     ) -> CommandResult:
         """Other modules report here; an archived partner's documents are still taken."""
+
+        def record(document_id: UUID) -> list[Aggregate]:
+            self._get(partner_id, Partner, "partnerId")
+            document = Document.record(
+                document_id=document_id, partner_id=partner_id, values=values, audit=audit
+            )
+            key = reference_key(document.module, document.kind, document.reference)
+            return [document, *self._claims(document_id, [key], ())]
+
         request = {"partnerId": partner_id, "values": values}
-        document_id, earlier = self._new_id("document", idempotency_key, Document, request)
-        if earlier is not None:
-            return earlier
-        self._get(partner_id, Partner, "partnerId")
-        document = Document.record(
-            document_id=document_id, partner_id=partner_id, values=values, audit=audit
-        )
-        key = reference_key(document.module, document.kind, document.reference)
-        claims = self._claims(document_id, [key], ())
-        return self._save_new(document, idempotency_key, Document, *claims, request=request)
+        return self._create("document", Document, idempotency_key, request, record)
 
     def update_document(
         self,
@@ -107,18 +111,18 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def create(opportunity_id: UUID) -> list[Aggregate]:
+            self._active_partner(partner_id)
+            salesperson = values.get("salesperson_id")
+            self._check_catalog_references({"salesperson_id": (salesperson, "SALESPERSON")})
+            return [
+                Opportunity.create(
+                    opportunity_id=opportunity_id, partner_id=partner_id, values=values, audit=audit
+                )
+            ]
+
         request = {"partnerId": partner_id, "values": values}
-        opportunity_id, earlier = self._new_id("opportunity", idempotency_key, Opportunity, request)
-        if earlier is not None:
-            return earlier
-        self._active_partner(partner_id)
-        self._check_catalog_references(
-            {"salesperson_id": (values.get("salesperson_id"), "SALESPERSON")}
-        )
-        opportunity = Opportunity.create(
-            opportunity_id=opportunity_id, partner_id=partner_id, values=values, audit=audit
-        )
-        return self._save_new(opportunity, idempotency_key, Opportunity, request=request)
+        return self._create("opportunity", Opportunity, idempotency_key, request, create)
 
     def update_opportunity(
         self,

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from app.application.base import CommandBase, CommandResult
 from app.domain.audited import Audit
 from app.domain.segment import Segment
@@ -17,12 +19,10 @@ class SegmentCommands(CommandBase):
     def create_segment(
         self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
     ) -> CommandResult:
-        request = {"values": values}
-        segment_id, earlier = self._new_id("segment", idempotency_key, Segment, request)
-        if earlier is not None:
-            return earlier
-        segment = Segment.create(segment_id=segment_id, values=values, audit=audit)
-        return self._save_new(segment, idempotency_key, Segment, request=request)
+        def create(segment_id: UUID) -> list[Aggregate]:
+            return [Segment.create(segment_id=segment_id, values=values, audit=audit)]
+
+        return self._create("segment", Segment, idempotency_key, {"values": values}, create)
 
     def update_segment(
         self,
