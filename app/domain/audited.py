@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,20 +35,3 @@ class AuditedEvent(Aggregate.Event):
 
 class AuditedCreated(Aggregate.Created, AuditedEvent):
     """The event that creates an aggregate, with its audit fields."""
-
-
-def changed_fields(values: Mapping[str, Any], clean: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of `clean` whose values differ from those in `values`."""
-    return {k: v for k, v in clean.items() if values.get(k) != v}
-
-
-def trigger_if_any(
-    aggregate: Aggregate, event_class: type[AuditedEvent], audit: Audit, **carried: Any
-) -> bool:
-    """Triggers `event_class` with what it carries (the changed fields, the tags added…) and
-    the audit fields, unless it carries nothing: a command that changes nothing records
-    nothing. Whether it triggered."""
-    if not any(carried.values()):
-        return False
-    aggregate.trigger_event(event_class, **carried, **audit.as_event_fields())
-    return True

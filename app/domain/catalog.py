@@ -12,7 +12,8 @@ from eventsourcing.domain import Aggregate
 
 from app.domain import contact_fields as cf
 from app.domain.archiving import Archivable, WasArchived, WasRestored
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent, changed_fields, trigger_if_any
+from app.domain.audited import Audit, AuditedCreated
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived
 
 CATALOGS = (
@@ -244,12 +245,8 @@ class CatalogEntry(Archivable, Aggregate):
         catalog: str
         values: dict[str, Any]
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, CatalogEntry)
-            aggregate.values.update(self.changes)
+    class Updated(ValuesChanged):
+        """Some of its values changed."""
 
     class Archived(WasArchived):
         """The entry was archived."""

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent, changed_fields, trigger_if_any
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_money
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
 
@@ -69,12 +70,8 @@ class Opportunity(Aggregate):
         partner_id: str
         values: dict[str, Any]
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Opportunity)
-            aggregate.values.update(self.changes)
+    class Updated(ValuesChanged):
+        """Name, revenue, probability, stage or salesperson changed."""
 
     class Won(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:

@@ -13,7 +13,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from app.domain.archiving import Archivable, WasArchived, WasRestored
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent, changed_fields, trigger_if_any
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.erasure import PERSONAL_FIELDS, check_can_anonymize, check_not_anonymized
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived
 from app.domain.partner_fields import FIELDS, KINDS, TERM_FIELDS
@@ -27,7 +28,7 @@ from app.domain.partner_state import PartnerState, PartnerValues
 from app.domain.partner_values import normalize_terms, normalize_values
 
 
-class PartnerChanged(AuditedEvent):
+class PartnerChanged(ValuesChanged):
     """An event that sets some of a partner's fields."""
 
     changes: dict[str, Any]
@@ -36,10 +37,6 @@ class PartnerChanged(AuditedEvent):
     @property
     def partner_changes(self) -> PartnerValues:
         return cast(PartnerValues, self.changes)
-
-    def apply(self, aggregate: Aggregate) -> None:
-        assert isinstance(aggregate, Partner)
-        aggregate.values.update(self.changes)
 
 
 class Partner(Archivable, Aggregate):

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent, changed_fields, trigger_if_any
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
 
 MAX_FILTER_DEPTH = 8
@@ -78,12 +79,8 @@ class Segment(Aggregate):
     class Created(AuditedCreated):
         values: dict[str, Any]
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Segment)
-            aggregate.values.update(self.changes)
+    class Updated(ValuesChanged):
+        """Name, description, filter or search changed."""
 
     class Deleted(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:

@@ -9,7 +9,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from app.domain.archiving import Archivable, WasArchived, WasRestored
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent, trigger_if_any
+from app.domain.audited import Audit, AuditedCreated
+from app.domain.changes import AttributesChanged, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, archived, invalid_hierarchy
 
 MAX_COLOR = 11
@@ -52,13 +53,8 @@ class Tag(Archivable, Aggregate):
         color: int
         parent_id: str | None
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Tag)
-            for key, value in self.changes.items():
-                setattr(aggregate, key, value)
+    class Updated(AttributesChanged):
+        """Renamed, recoloured or moved."""
 
     class Archived(WasArchived):
         """The tag was archived."""
