@@ -10,15 +10,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
+from app.queries import record_pages as pages
 from app.queries.partner_scope import scope_of
-from app.queries.record_pages import (
-    Page,
-    RecordReader,
-    dated_seek,
-    encode_cursor,
-    page_of,
-    page_size,
-)
+from app.queries.record_pages import Page, RecordReader, encode_cursor
 
 
 def local_today(now: datetime, activity: str = "a") -> Composable:
@@ -107,13 +101,13 @@ class ActivityDirectory(RecordReader):
         if f.due_before is not None:
             conditions.append(SQL("a.due_date <= {}").format(Literal(f.due_before)))
         where = SQL(" AND ").join(conditions)
-        seek = dated_seek(after, SQL("(a.due_date, a.id) > ({}, {})"))
-        size = page_size(first)
+        seek = pages.dated_seek(after, SQL("(a.due_date, a.id) > ({}, {})"))
+        size = pages.page_size(first)
         query = SQL("{sel} WHERE {w} AND {seek} ORDER BY a.due_date, a.id LIMIT {n}").format(
             sel=self._activity_select(now), w=where, seek=seek, n=Literal(size + 1)
         )
         rows = await self._rows(query, ActivityRow)
-        return page_of(
+        return pages.page_of(
             rows,
             size,
             after,

@@ -11,15 +11,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
+from app.queries import record_pages as pages
 from app.queries.partner_scope import scope_of
-from app.queries.record_pages import (
-    Page,
-    RecordReader,
-    dated_seek,
-    encode_cursor,
-    page_of,
-    page_size,
-)
+from app.queries.record_pages import Page, RecordReader, encode_cursor
 
 INVOICED = SQL(
     "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 WHEN d.kind = 'INVOICE' THEN d.amount "
@@ -88,14 +82,14 @@ class DocumentDirectory(RecordReader):
         if f.date_before is not None:
             conditions.append(SQL("d.date <= {}").format(Literal(f.date_before)))
         where = SQL(" AND ").join(conditions)
-        seek = dated_seek(after, SQL("(d.date, d.id) < ({}, {})"))
-        size = page_size(first)
+        seek = pages.dated_seek(after, SQL("(d.date, d.id) < ({}, {})"))
+        size = pages.page_size(first)
         query = SQL(
             "SELECT d.* FROM documents d WHERE {w} AND {seek} "
             "ORDER BY d.date DESC, d.id DESC LIMIT {n}"
         ).format(w=where, seek=seek, n=Literal(size + 1))
         rows = await self._rows(query, DocumentRow)
-        return page_of(
+        return pages.page_of(
             rows,
             size,
             after,
