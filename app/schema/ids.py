@@ -6,6 +6,8 @@ import base64
 import binascii
 from uuid import UUID
 
+from app.domain.errors import DomainError, ErrorCode, FieldError
+
 
 class BadId(ValueError):
     """Not a global id of the expected type."""
@@ -29,6 +31,14 @@ def expect_id(global_id: str, type_name: str) -> UUID:
     if kind != type_name:
         raise BadId(f"'{global_id}' is the id of a {kind}, not of a {type_name}")
     return ident
+
+
+def record_id(global_id: str, type_name: str, field: str = "id") -> UUID:
+    """The uuid of a global id of the given type; otherwise NOT_FOUND on that field."""
+    try:
+        return expect_id(global_id, type_name)
+    except BadId as error:
+        raise DomainError([FieldError((field,), ErrorCode.NOT_FOUND, str(error))]) from None
 
 
 NO_MATCH = UUID(int=0)

@@ -11,11 +11,10 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain import partner_fields
-from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.queries.partners.filters import PartnerFilter
 from app.queries.partners.ordering import Order
 from app.schema.catalogs.inputs import MoneyInput
-from app.schema.ids import NO_MATCH, BadId, expect_id, filter_id
+from app.schema.ids import NO_MATCH, filter_id, record_id
 from app.schema.partners.types import AddressType, PartnerKind
 from app.schema.relay import OrderDirection
 
@@ -198,14 +197,6 @@ def _lang(value: str) -> str:
         return cf.normalize_lang(value)
     except cf.FieldInvalid:
         return value
-
-
-def record_id(global_id: str, type_name: str, field: str) -> UUID:
-    """The uuid of a global id of the given type; otherwise NOT_FOUND on that field."""
-    try:
-        return expect_id(global_id, type_name)
-    except BadId as error:
-        raise DomainError([FieldError((field,), ErrorCode.NOT_FOUND, str(error))]) from None
 
 
 def partner_id(global_id: str, field: str = "id") -> UUID:
