@@ -373,17 +373,6 @@ def _try_uuid(value: Any) -> bool:
     return True
 
 
-def check_in_catalog(entry: CatalogEntry, catalog: str) -> None:
-    if entry.catalog != catalog:
-        raise not_found("no such entry in this catalog", "id")
-
-
-def unique_keys_of_entry(entry: CatalogEntry) -> list[str]:
-    if entry.catalog == "ACCOUNT" and entry.values.get("code"):
-        return [f"account-code:{str(entry.values['code']).casefold()}"]
-    return []
-
-
 def _duplicate_field(key: str) -> str:
     if key.startswith("account-code:"):
         return "code"

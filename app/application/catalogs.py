@@ -8,14 +8,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.application.base import (
-    CommandBase,
-    CommandResult,
-    check_in_catalog,
-    unique_keys_of_entry,
-)
+from app.application.base import CommandBase, CommandResult
 from app.domain.audited import Audit
 from app.domain.catalog import CatalogEntry
+from app.domain.errors import not_found
 from app.domain.tag import Tag, name_key
 
 
@@ -117,3 +113,14 @@ class CatalogCommands(CommandBase):
         self, tag_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
         return self._update(Tag, tag_id, expected_version, lambda t: t.restore(audit))
+
+
+def check_in_catalog(entry: CatalogEntry, catalog: str) -> None:
+    if entry.catalog != catalog:
+        raise not_found("no such entry in this catalog", "id")
+
+
+def unique_keys_of_entry(entry: CatalogEntry) -> list[str]:
+    if entry.catalog == "ACCOUNT" and entry.values.get("code"):
+        return [f"account-code:{str(entry.values['code']).casefold()}"]
+    return []
