@@ -162,6 +162,23 @@ class CommandBase(Application[UUID]):
                 "idempotencyKey",
             )
 
+    def _create(
+        self,
+        kind: str,
+        cls: type[Aggregate],
+        idempotency_key: str | None,
+        request: Mapping[str, Any],
+        build: Callable[[UUID], Sequence[Aggregate]],
+    ) -> CommandResult:
+        """Creates a record: its id (for a repeated idempotency key, the earlier request's
+        result instead, and nothing is built), then `build(id)` checks what the record
+        refers to and returns it, followed by what is saved with it (its reservations)."""
+        new_id, earlier = self._new_id(kind, idempotency_key, cls, request)
+        if earlier is not None:
+            return earlier
+        aggregate, *others = build(new_id)
+        return self._save_new(aggregate, idempotency_key, cls, *others, request=request)
+
     def _save_new(
         self,
         aggregate: Aggregate,
@@ -222,6 +239,19 @@ class CommandBase(Application[UUID]):
                 continue
             return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
         raise conflict("the record is being changed by others; try again", "id")
+
+    def _update(
+        self,
+        cls: type[AggregateT],
+        aggregate_id: UUID,
+        expected_version: int | None,
+        command: Callable[[AggregateT], bool | None],
+    ) -> CommandResult:
+        """`_change` for a command that changes only the aggregate it loads: saved, unless
+        the command returned False (it changed nothing; None: it always records)."""
+        return self._change(
+            cls, aggregate_id, expected_version, lambda a: [] if command(a) is False else [a]
+        )
 
     def _find(self, aggregate_id: UUID, cls: type[AggregateT]) -> AggregateT | None:
         try:
@@ -341,17 +371,6 @@ def _try_uuid(value: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def check_in_catalog(entry: CatalogEntry, catalog: str) -> None:
-    if entry.catalog != catalog:
-        raise not_found("no such entry in this catalog", "id")
-
-
-def unique_keys_of_entry(entry: CatalogEntry) -> list[str]:
-    if entry.catalog == "ACCOUNT" and entry.values.get("code"):
-        return [f"account-code:{str(entry.values['code']).casefold()}"]
-    return []
 
 
 def _duplicate_field(key: str) -> str:

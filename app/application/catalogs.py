@@ -8,14 +8,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.application.base import (
-    CommandBase,
-    CommandResult,
-    check_in_catalog,
-    unique_keys_of_entry,
-)
+from app.application.base import CommandBase, CommandResult
 from app.domain.audited import Audit
 from app.domain.catalog import CatalogEntry
+from app.domain.errors import not_found
 from app.domain.tag import Tag, name_key
 
 
@@ -29,17 +25,15 @@ class CatalogCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def register(entry_id: UUID) -> list[Aggregate]:
+            entry = CatalogEntry.register(
+                entry_id=entry_id, catalog=catalog, values=values, audit=audit
+            )
+            return [entry, *self._claims(entry_id, unique_keys_of_entry(entry), ())]
+
         request = {"catalog": catalog, "values": values}
-        entry_id, earlier = self._new_id(
-            f"catalog:{catalog}", idempotency_key, CatalogEntry, request
-        )
-        if earlier is not None:
-            return earlier
-        entry = CatalogEntry.register(
-            entry_id=entry_id, catalog=catalog, values=values, audit=audit
-        )
-        claims = self._claims(entry_id, unique_keys_of_entry(entry), ())
-        return self._save_new(entry, idempotency_key, CatalogEntry, *claims, request=request)
+        kind = f"catalog:{catalog}"
+        return self._create(kind, CatalogEntry, idempotency_key, request, register)
 
     def update_catalog_entry(
         self,
@@ -61,35 +55,33 @@ class CatalogCommands(CommandBase):
     def archive_catalog_entry(
         self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+        def archive(entry: CatalogEntry) -> bool:
             check_in_catalog(entry, catalog)
-            return [entry] if entry.archive(audit) else []
+            return entry.archive(audit)
 
-        return self._change(CatalogEntry, entry_id, expected_version, change)
+        return self._update(CatalogEntry, entry_id, expected_version, archive)
 
     def restore_catalog_entry(
         self, entry_id: UUID, catalog: str, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(entry: CatalogEntry) -> Sequence[Aggregate]:
+        def restore(entry: CatalogEntry) -> bool:
             check_in_catalog(entry, catalog)
-            return [entry] if entry.restore(audit) else []
+            return entry.restore(audit)
 
-        return self._change(CatalogEntry, entry_id, expected_version, change)
+        return self._update(CatalogEntry, entry_id, expected_version, restore)
 
     # -- tags ---------------------------------------------------------------------------
 
     def create_tag(
         self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
     ) -> CommandResult:
-        request = {"values": values}
-        tag_id, earlier = self._new_id("tag", idempotency_key, Tag, request)
-        if earlier is not None:
-            return earlier
-        parent_id = values.get("parent_id")
-        parent = self._find(UUID(str(parent_id)), Tag) if parent_id else None
-        tag = Tag.register(tag_id=tag_id, values=values, audit=audit, parent=parent)
-        claims = self._claims(tag_id, [name_key(tag.parent_id, tag.name)], ())
-        return self._save_new(tag, idempotency_key, Tag, *claims, request=request)
+        def register(tag_id: UUID) -> list[Aggregate]:
+            parent_id = values.get("parent_id")
+            parent = self._find(UUID(str(parent_id)), Tag) if parent_id else None
+            tag = Tag.register(tag_id=tag_id, values=values, audit=audit, parent=parent)
+            return [tag, *self._claims(tag_id, [name_key(tag.parent_id, tag.name)], ())]
+
+        return self._create("tag", Tag, idempotency_key, {"values": values}, register)
 
     def update_tag(
         self,
@@ -115,13 +107,20 @@ class CatalogCommands(CommandBase):
     def archive_tag(
         self, tag_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change(
-            Tag, tag_id, expected_version, lambda t: [t] if t.archive(audit) else []
-        )
+        return self._update(Tag, tag_id, expected_version, lambda t: t.archive(audit))
 
     def restore_tag(
         self, tag_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change(
-            Tag, tag_id, expected_version, lambda t: [t] if t.restore(audit) else []
-        )
+        return self._update(Tag, tag_id, expected_version, lambda t: t.restore(audit))
+
+
+def check_in_catalog(entry: CatalogEntry, catalog: str) -> None:
+    if entry.catalog != catalog:
+        raise not_found("no such entry in this catalog", "id")
+
+
+def unique_keys_of_entry(entry: CatalogEntry) -> list[str]:
+    if entry.catalog == "ACCOUNT" and entry.values.get("code"):
+        return [f"account-code:{str(entry.values['code']).casefold()}"]
+    return []

@@ -151,11 +151,7 @@ class ErasureCommands(CommandBase):
         anonymized person, it changes nothing but deletes the key again (so a crash
         between the two steps is mended by repeating the request)."""
 
-        def change(partner: Any) -> list[Partner]:
-            assert isinstance(partner, Partner)
-            return [partner] if partner.anonymize(audit) else []
-
-        result = self._change(Partner, partner_id, None, change)
+        result = self._update(Partner, partner_id, None, lambda p: p.anonymize(audit))
         if self.keys is not None:
             self.keys.erase(partner_id)
         return result

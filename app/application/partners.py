@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -24,22 +24,22 @@ class PartnerCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def register(partner_id: UUID) -> list[Aggregate]:
+            parent_id = values.get("parent_id")
+            parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
+            self._check_partner_references(values)
+            partner = Partner.register(
+                partner_id=partner_id,
+                kind=kind,
+                values=values,
+                audit=audit,
+                parent=parent,
+                parent_ancestry=ancestry,
+            )
+            return [partner]
+
         request = {"kind": kind, "values": values}
-        partner_id, earlier = self._new_id("partner", idempotency_key, Partner, request)
-        if earlier is not None:
-            return earlier
-        parent_id = values.get("parent_id")
-        parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
-        self._check_partner_references(values)
-        partner = Partner.register(
-            partner_id=partner_id,
-            kind=kind,
-            values=values,
-            audit=audit,
-            parent=parent,
-            parent_ancestry=ancestry,
-        )
-        return self._save_new(partner, idempotency_key, Partner, request=request)
+        return self._create("partner", Partner, idempotency_key, request, register)
 
     def update_partner(
         self,
@@ -48,17 +48,16 @@ class PartnerCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(partner: Partner) -> Sequence[Aggregate]:
+        def update(partner: Partner) -> bool:
             parent_id = changes.get("parent_id", partner.parent_id)
             parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
             new = partner.changed(changes)
             if new.get("tag_ids"):  # tags it already has may be archived: they stay
                 new["tag_ids"] = [t for t in new["tag_ids"] if str(t) not in partner.tag_ids]
             self._check_partner_references(new)
-            changed = partner.update(changes, audit, parent=parent, parent_ancestry=ancestry)
-            return [partner] if changed else []
+            return partner.update(changes, audit, parent=parent, parent_ancestry=ancestry)
 
-        return self._change(Partner, partner_id, expected_version, change)
+        return self._update(Partner, partner_id, expected_version, update)
 
     def set_commercial_terms(
         self,
@@ -67,14 +66,14 @@ class PartnerCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(partner: Partner) -> Sequence[Aggregate]:
+        def set_terms(partner: Partner) -> bool:
             new = partner.changed(changes)
             self._check_catalog_references(
                 {k: (v, TERM_REFERENCES[k]) for k, v in new.items() if k in TERM_REFERENCES}
             )
-            return [partner] if partner.set_commercial_terms(changes, audit) else []
+            return partner.set_commercial_terms(changes, audit)
 
-        return self._change(Partner, partner_id, expected_version, change)
+        return self._update(Partner, partner_id, expected_version, set_terms)
 
     def add_partner_tags(
         self,
@@ -85,11 +84,11 @@ class PartnerCommands(CommandBase):
     ) -> CommandResult:
         ids = list(tag_ids)
 
-        def change(partner: Partner) -> Sequence[Aggregate]:
+        def add(partner: Partner) -> bool:
             self._check_tags([t for t in ids if str(t) not in partner.tag_ids])
-            return [partner] if partner.add_tags(ids, audit) else []
+            return partner.add_tags(ids, audit)
 
-        return self._change(Partner, partner_id, expected_version, change)
+        return self._update(Partner, partner_id, expected_version, add)
 
     def remove_partner_tags(
         self,
@@ -99,23 +98,16 @@ class PartnerCommands(CommandBase):
         expected_version: int | None = None,
     ) -> CommandResult:
         ids = list(tag_ids)
-        return self._change(
-            Partner,
-            partner_id,
-            expected_version,
-            lambda p: [p] if p.remove_tags(ids, audit) else [],
+        return self._update(
+            Partner, partner_id, expected_version, lambda p: p.remove_tags(ids, audit)
         )
 
     def archive_partner(
         self, partner_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change(
-            Partner, partner_id, expected_version, lambda p: [p] if p.archive(audit) else []
-        )
+        return self._update(Partner, partner_id, expected_version, lambda p: p.archive(audit))
 
     def restore_partner(
         self, partner_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._change(
-            Partner, partner_id, expected_version, lambda p: [p] if p.restore(audit) else []
-        )
+        return self._update(Partner, partner_id, expected_version, lambda p: p.restore(audit))

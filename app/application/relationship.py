@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -26,16 +26,18 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def schedule(activity_id: UUID) -> list[Aggregate]:
+            self._active_partner(partner_id)
+            assignee = values.get("assignee_id")
+            self._check_catalog_references({"assignee_id": (assignee, "SALESPERSON")})
+            return [
+                Activity.schedule(
+                    activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
+                )
+            ]
+
         request = {"partnerId": partner_id, "values": values}
-        activity_id, earlier = self._new_id("activity", idempotency_key, Activity, request)
-        if earlier is not None:
-            return earlier
-        self._active_partner(partner_id)
-        self._check_catalog_references({"assignee_id": (values.get("assignee_id"), "SALESPERSON")})
-        activity = Activity.schedule(
-            activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
-        )
-        return self._save_new(activity, idempotency_key, Activity, request=request)
+        return self._create("activity", Activity, idempotency_key, request, schedule)
 
     def update_activity(
         self,
@@ -44,14 +46,14 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(activity: Activity) -> Sequence[Aggregate]:
+        def update(activity: Activity) -> bool:
             if changes.get("assignee_id") and changes["assignee_id"] != activity.assignee_id:
                 self._check_catalog_references(
                     {"assignee_id": (changes["assignee_id"], "SALESPERSON")}
                 )
-            return [activity] if activity.change(changes, audit) else []
+            return activity.change(changes, audit)
 
-        return self._change(Activity, activity_id, expected_version, change)
+        return self._update(Activity, activity_id, expected_version, update)
 
     def complete_activity(
         self,
@@ -60,20 +62,14 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(activity: Activity) -> Sequence[Aggregate]:
-            activity.complete(feedback, audit)
-            return [activity]
-
-        return self._change(Activity, activity_id, expected_version, change)
+        return self._update(
+            Activity, activity_id, expected_version, lambda a: a.complete(feedback, audit)
+        )
 
     def cancel_activity(
         self, activity_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(activity: Activity) -> Sequence[Aggregate]:
-            activity.cancel(audit)
-            return [activity]
-
-        return self._change(Activity, activity_id, expected_version, change)
+        return self._update(Activity, activity_id, expected_version, lambda a: a.cancel(audit))
 
     # -- documents and opportunities ----------------------------------------------------
 
@@ -85,17 +81,17 @@ class RelationshipCommands(CommandBase):
         idempotency_key: str | None = None,
     ) -> CommandResult:
         """Other modules report here; an archived partner's documents are still taken."""
+
+        def record(document_id: UUID) -> list[Aggregate]:
+            self._get(partner_id, Partner, "partnerId")
+            document = Document.record(
+                document_id=document_id, partner_id=partner_id, values=values, audit=audit
+            )
+            key = reference_key(document.module, document.kind, document.reference)
+            return [document, *self._claims(document_id, [key], ())]
+
         request = {"partnerId": partner_id, "values": values}
-        document_id, earlier = self._new_id("document", idempotency_key, Document, request)
-        if earlier is not None:
-            return earlier
-        self._get(partner_id, Partner, "partnerId")
-        document = Document.record(
-            document_id=document_id, partner_id=partner_id, values=values, audit=audit
-        )
-        key = reference_key(document.module, document.kind, document.reference)
-        claims = self._claims(document_id, [key], ())
-        return self._save_new(document, idempotency_key, Document, *claims, request=request)
+        return self._create("document", Document, idempotency_key, request, record)
 
     def update_document(
         self,
@@ -104,11 +100,8 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._change(
-            Document,
-            document_id,
-            expected_version,
-            lambda d: [d] if d.update(changes, audit) else [],
+        return self._update(
+            Document, document_id, expected_version, lambda d: d.update(changes, audit)
         )
 
     def create_opportunity(
@@ -118,18 +111,18 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
+        def create(opportunity_id: UUID) -> list[Aggregate]:
+            self._active_partner(partner_id)
+            salesperson = values.get("salesperson_id")
+            self._check_catalog_references({"salesperson_id": (salesperson, "SALESPERSON")})
+            return [
+                Opportunity.create(
+                    opportunity_id=opportunity_id, partner_id=partner_id, values=values, audit=audit
+                )
+            ]
+
         request = {"partnerId": partner_id, "values": values}
-        opportunity_id, earlier = self._new_id("opportunity", idempotency_key, Opportunity, request)
-        if earlier is not None:
-            return earlier
-        self._active_partner(partner_id)
-        self._check_catalog_references(
-            {"salesperson_id": (values.get("salesperson_id"), "SALESPERSON")}
-        )
-        opportunity = Opportunity.create(
-            opportunity_id=opportunity_id, partner_id=partner_id, values=values, audit=audit
-        )
-        return self._save_new(opportunity, idempotency_key, Opportunity, request=request)
+        return self._create("opportunity", Opportunity, idempotency_key, request, create)
 
     def update_opportunity(
         self,
@@ -138,22 +131,20 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
+        def update(opportunity: Opportunity) -> bool:
             salesperson = changes.get("salesperson_id")
             if salesperson and salesperson != opportunity.salesperson_id:
                 self._check_catalog_references({"salesperson_id": (salesperson, "SALESPERSON")})
-            return [opportunity] if opportunity.update(changes, audit) else []
+            return opportunity.update(changes, audit)
 
-        return self._change(Opportunity, opportunity_id, expected_version, change)
+        return self._update(Opportunity, opportunity_id, expected_version, update)
 
     def mark_opportunity_won(
         self, opportunity_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
-            opportunity.mark_won(audit)
-            return [opportunity]
-
-        return self._change(Opportunity, opportunity_id, expected_version, change)
+        return self._update(
+            Opportunity, opportunity_id, expected_version, lambda o: o.mark_won(audit)
+        )
 
     def mark_opportunity_lost(
         self,
@@ -162,8 +153,6 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def change(opportunity: Opportunity) -> Sequence[Aggregate]:
-            opportunity.mark_lost(lost_reason, audit)
-            return [opportunity]
-
-        return self._change(Opportunity, opportunity_id, expected_version, change)
+        return self._update(
+            Opportunity, opportunity_id, expected_version, lambda o: o.mark_lost(lost_reason, audit)
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -19,12 +19,10 @@ class SegmentCommands(CommandBase):
     def create_segment(
         self, values: Mapping[str, Any], audit: Audit, idempotency_key: str | None = None
     ) -> CommandResult:
-        request = {"values": values}
-        segment_id, earlier = self._new_id("segment", idempotency_key, Segment, request)
-        if earlier is not None:
-            return earlier
-        segment = Segment.create(segment_id=segment_id, values=values, audit=audit)
-        return self._save_new(segment, idempotency_key, Segment, request=request)
+        def create(segment_id: UUID) -> list[Aggregate]:
+            return [Segment.create(segment_id=segment_id, values=values, audit=audit)]
+
+        return self._create("segment", Segment, idempotency_key, {"values": values}, create)
 
     def update_segment(
         self,
@@ -33,18 +31,11 @@ class SegmentCommands(CommandBase):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._change(
-            Segment,
-            segment_id,
-            expected_version,
-            lambda s: [s] if s.update(changes, audit) else [],
+        return self._update(
+            Segment, segment_id, expected_version, lambda s: s.update(changes, audit)
         )
 
     def delete_segment(
         self, segment_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        def change(segment: Segment) -> Sequence[Aggregate]:
-            segment.delete(audit)
-            return [segment]
-
-        return self._change(Segment, segment_id, expected_version, change)
+        return self._update(Segment, segment_id, expected_version, lambda s: s.delete(audit))

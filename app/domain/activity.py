@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.changes import AttributesChanged
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
 
@@ -65,13 +66,8 @@ class Activity(Aggregate):
         due_date: str
         assignee_id: str | None
 
-    class Edited(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Activity)
-            for key, value in self.changes.items():
-                setattr(aggregate, key, value)
+    class Edited(AttributesChanged):
+        """Summary, note or type edited."""
 
     class Rescheduled(AuditedEvent):
         due_date: str

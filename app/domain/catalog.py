@@ -11,7 +11,9 @@ import pycountry
 from eventsourcing.domain import Aggregate
 
 from app.domain import contact_fields as cf
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.archiving import Archivable, WasArchived, WasRestored
+from app.domain.audited import Audit, AuditedCreated
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived
 
 CATALOGS = (
@@ -236,29 +238,21 @@ def _check_required(catalog: str, values: Mapping[str, Any]) -> None:
         )
 
 
-class CatalogEntry(Aggregate):
+class CatalogEntry(Archivable, Aggregate):
     """One entry of one catalog; `catalog` says which."""
 
     class Registered(AuditedCreated):
         catalog: str
         values: dict[str, Any]
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
+    class Updated(ValuesChanged):
+        """Some of its values changed."""
 
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, CatalogEntry)
-            aggregate.values.update(self.changes)
+    class Archived(WasArchived):
+        """The entry was archived."""
 
-    class Archived(AuditedEvent):
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, CatalogEntry)
-            aggregate.archived = True
-
-    class Restored(AuditedEvent):
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, CatalogEntry)
-            aggregate.archived = False
+    class Restored(WasRestored):
+        """The entry was restored from the archive."""
 
     def __init__(self, catalog: str, values: dict[str, Any]) -> None:
         self.catalog = catalog
@@ -286,23 +280,7 @@ class CatalogEntry(Aggregate):
             raise archived("this entry is archived: restore it before changing it", "id")
         clean = normalize(self.catalog, changes)
         _check_required(self.catalog, self.values | clean)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
-        if not diff:
-            return False
-        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
-        return True
-
-    def archive(self, audit: Audit) -> bool:
-        if self.archived:
-            return False
-        self.trigger_event(self.Archived, **audit.as_event_fields())
-        return True
-
-    def restore(self, audit: Audit) -> bool:
-        if not self.archived:
-            return False
-        self.trigger_event(self.Restored, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.Updated, audit, changes=changed_fields(self.values, clean))
 
     @property
     def name(self) -> str:

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_amount, normalize_currency
+from app.domain.changes import AttributesChanged
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
 
@@ -181,13 +182,8 @@ class Document(Aggregate):
             assert isinstance(aggregate, Document)
             aggregate.status = self.status
 
-    class AmountsChanged(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Document)
-            for key, value in self.changes.items():
-                setattr(aggregate, key, value)
+    class AmountsChanged(AttributesChanged):
+        """Its amount or amount paid changed."""
 
     def __init__(
         self,

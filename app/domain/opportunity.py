@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_money
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.moved import MovedToPartner
 
@@ -69,12 +70,8 @@ class Opportunity(Aggregate):
         partner_id: str
         values: dict[str, Any]
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Opportunity)
-            aggregate.values.update(self.changes)
+    class Updated(ValuesChanged):
+        """Name, revenue, probability, stage or salesperson changed."""
 
     class Won(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
@@ -131,11 +128,7 @@ class Opportunity(Aggregate):
         if "name" in changes and changes["name"] is None:
             raise DomainError.single(ErrorCode.VALIDATION, "name cannot be cleared", "name")
         clean = _validate(changes)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
-        if not diff:
-            return False
-        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.Updated, audit, changes=changed_fields(self.values, clean))
 
     def mark_won(self, audit: Audit) -> None:
         self._check_open()

@@ -12,7 +12,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from app.domain.archiving import Archivable, WasArchived, WasRestored
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.erasure import PERSONAL_FIELDS, check_can_anonymize, check_not_anonymized
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived
 from app.domain.partner_fields import FIELDS, KINDS, TERM_FIELDS
@@ -26,7 +28,7 @@ from app.domain.partner_state import PartnerState, PartnerValues
 from app.domain.partner_values import normalize_terms, normalize_values
 
 
-class PartnerChanged(AuditedEvent):
+class PartnerChanged(ValuesChanged):
     """An event that sets some of a partner's fields."""
 
     changes: dict[str, Any]
@@ -36,12 +38,8 @@ class PartnerChanged(AuditedEvent):
     def partner_changes(self) -> PartnerValues:
         return cast(PartnerValues, self.changes)
 
-    def apply(self, aggregate: Aggregate) -> None:
-        assert isinstance(aggregate, Partner)
-        aggregate.values.update(self.changes)
 
-
-class Partner(Aggregate):
+class Partner(Archivable, Aggregate):
     """A business partner. Commands validate and record events carrying only what changed."""
 
     anonymized = False
@@ -76,15 +74,11 @@ class Partner(Aggregate):
             assert isinstance(aggregate, Partner)
             aggregate.values["tag_ids"] = sorted(set(aggregate.tag_ids) - set(self.tag_ids))
 
-    class Archived(AuditedEvent):
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Partner)
-            aggregate.archived = True
+    class Archived(WasArchived):
+        """The partner was archived."""
 
-    class Restored(AuditedEvent):
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Partner)
-            aggregate.archived = False
+    class Restored(WasRestored):
+        """The partner was restored from the archive."""
 
     def __init__(self, kind: str, values: dict[str, Any]) -> None:
         self.kind = kind
@@ -149,11 +143,7 @@ class Partner(Aggregate):
         check_commercial_fields(self.kind, self.values | clean, clean)
         if clean.get("parent_id") is not None and clean["parent_id"] != self.state.parent_id:
             check_parent(self.id, parent, parent_ancestry)
-        diff = self.changed(clean)
-        if not diff:
-            return False
-        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.Updated, audit, changes=self.changed(clean))
 
     def set_commercial_terms(self, changes: Mapping[str, Any], audit: Audit) -> bool:
         """Patches the sales & purchase terms; only a commercial partner holds them."""
@@ -171,43 +161,24 @@ class Partner(Aggregate):
                 ]
             )
         clean = normalize_terms(changes)
-        diff = self.changed(clean)
-        if not diff:
-            return False
-        self.trigger_event(self.CommercialTermsSet, changes=diff, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.CommercialTermsSet, audit, changes=self.changed(clean))
 
     def add_tags(self, tag_ids: Iterable[UUID], audit: Audit) -> bool:
         self._check_not_archived()
         new = sorted({str(t) for t in tag_ids} - set(self.tag_ids))
-        if not new:
-            return False
-        self.trigger_event(self.TagsAdded, tag_ids=new, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.TagsAdded, audit, tag_ids=new)
 
     def remove_tags(self, tag_ids: Iterable[UUID], audit: Audit) -> bool:
         self._check_not_archived()
         gone = sorted({str(t) for t in tag_ids} & set(self.tag_ids))
-        if not gone:
-            return False
-        self.trigger_event(self.TagsRemoved, tag_ids=gone, **audit.as_event_fields())
-        return True
-
-    def archive(self, audit: Audit) -> bool:
-        if self.archived:
-            return False
-        self.trigger_event(self.Archived, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.TagsRemoved, audit, tag_ids=gone)
 
     def restore(self, audit: Audit) -> bool:
-        if not self.archived:
-            return False
-        if self.merged_into is not None:
+        if self.archived and self.merged_into is not None:
             raise DomainError.single(
                 ErrorCode.VALIDATION, "this partner is merged: unmergePartner restores it", "id"
             )
-        self.trigger_event(self.Restored, **audit.as_event_fields())
-        return True
+        return super().restore(audit)
 
     class Anonymized(AuditedEvent):
         """The person's personal data was erased: its key is deleted after this event."""
@@ -236,7 +207,7 @@ class Partner(Aggregate):
 
     def changed(self, changes: Mapping[str, Any]) -> dict[str, Any]:
         """The given fields whose values differ from this partner's."""
-        return {k: v for k, v in changes.items() if self.values.get(k) != v}
+        return changed_fields(self.values, changes)
 
     # The few fields other commands read often, typed without building the whole state.
 

@@ -3,7 +3,9 @@ API's name for each field."""
 
 from __future__ import annotations
 
-from app.domain.partner_state import PartnerField
+from typing import get_args
+
+from app.domain.partner_state import CodedField, FlagField, PartnerField, ReferenceField, TextField
 
 KINDS = ("COMPANY", "PERSON")
 ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
@@ -14,31 +16,10 @@ TYPE_LABELS = {
     "OTHER": "Other Address",
 }
 
-TEXT_FIELDS: tuple[PartnerField, ...] = (
-    "name",
-    "function",
-    "street",
-    "street2",
-    "city",
-    "zip",
-    "ref",
-    "company_registry",
-    "notes",
-    "external_id",
-)
-CODED_FIELDS: tuple[PartnerField, ...] = (
-    "email",
-    "phone",
-    "mobile",
-    "website",
-    "lang",
-    "tz",
-    "country_code",
-    "state_code",
-    "vat",
-)
-FLAG_FIELDS: tuple[PartnerField, ...] = ("is_customer", "is_supplier")
-REFERENCE_FIELDS: tuple[PartnerField, ...] = ("parent_id", "industry_id", "salesperson_id")
+TEXT_FIELDS: tuple[PartnerField, ...] = get_args(TextField)
+CODED_FIELDS: tuple[PartnerField, ...] = get_args(CodedField)
+FLAG_FIELDS: tuple[PartnerField, ...] = get_args(FlagField)
+REFERENCE_FIELDS: tuple[PartnerField, ...] = get_args(ReferenceField)
 FIELDS: tuple[PartnerField, ...] = (
     "type",
     *REFERENCE_FIELDS,

@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, get_args
 
-PartnerField = Literal[
-    "type",
-    "parent_id",
-    "industry_id",
-    "salesperson_id",
+ReferenceField = Literal["parent_id", "industry_id", "salesperson_id"]
+"""A field that holds the id of another record: its company, industry, salesperson."""
+TextField = Literal[
     "name",
     "function",
     "street",
@@ -27,6 +25,9 @@ PartnerField = Literal[
     "company_registry",
     "notes",
     "external_id",
+]
+"""A field of free text (trimmed, of a bounded length)."""
+CodedField = Literal[
     "email",
     "phone",
     "mobile",
@@ -36,8 +37,17 @@ PartnerField = Literal[
     "country_code",
     "state_code",
     "vat",
-    "is_customer",
-    "is_supplier",
+]
+"""A field whose value has a format or comes from a list (checked in partner_values.py)."""
+FlagField = Literal["is_customer", "is_supplier"]
+"""A field that is true or false."""
+
+PartnerField = Literal[
+    "type",
+    ReferenceField,
+    TextField,
+    CodedField,
+    FlagField,
     "tag_ids",
     "customer_payment_term_id",
     "vendor_payment_term_id",

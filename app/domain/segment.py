@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
 
 MAX_FILTER_DEPTH = 8
@@ -78,12 +79,8 @@ class Segment(Aggregate):
     class Created(AuditedCreated):
         values: dict[str, Any]
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Segment)
-            aggregate.values.update(self.changes)
+    class Updated(ValuesChanged):
+        """Name, description, filter or search changed."""
 
     class Deleted(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
@@ -112,11 +109,7 @@ class Segment(Aggregate):
     def update(self, changes: Mapping[str, Any], audit: Audit) -> bool:
         self._check_exists()
         clean = _validate(changes)
-        diff = {k: v for k, v in clean.items() if self.values.get(k) != v}
-        if not diff:
-            return False
-        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.Updated, audit, changes=changed_fields(self.values, clean))
 
     def delete(self, audit: Audit) -> None:
         self._check_exists()

@@ -8,7 +8,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit, AuditedCreated, AuditedEvent
+from app.domain.archiving import Archivable, WasArchived, WasRestored
+from app.domain.audited import Audit, AuditedCreated
+from app.domain.changes import AttributesChanged, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, archived, invalid_hierarchy
 
 MAX_COLOR = 11
@@ -45,29 +47,20 @@ def name_key(parent_id: str | None, name: str) -> str:
     return f"tag:{parent_id or '-'}:{name.casefold()}"
 
 
-class Tag(Aggregate):
+class Tag(Archivable, Aggregate):
     class Registered(AuditedCreated):
         name: str
         color: int
         parent_id: str | None
 
-    class Updated(AuditedEvent):
-        changes: dict[str, Any]
+    class Updated(AttributesChanged):
+        """Renamed, recoloured or moved."""
 
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Tag)
-            for key, value in self.changes.items():
-                setattr(aggregate, key, value)
+    class Archived(WasArchived):
+        """The tag was archived."""
 
-    class Archived(AuditedEvent):
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Tag)
-            aggregate.archived = True
-
-    class Restored(AuditedEvent):
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Tag)
-            aggregate.archived = False
+    class Restored(WasRestored):
+        """The tag was restored from the archive."""
 
     def __init__(self, name: str, color: int, parent_id: str | None) -> None:
         self.name = name
@@ -116,22 +109,7 @@ class Tag(Aggregate):
         if "parent_id" in clean and clean["parent_id"] is not None:
             _check_parent(self.id, parent, parent_ancestry)
         diff = {k: v for k, v in clean.items() if getattr(self, k) != v}
-        if not diff:
-            return False
-        self.trigger_event(self.Updated, changes=diff, **audit.as_event_fields())
-        return True
-
-    def archive(self, audit: Audit) -> bool:
-        if self.archived:
-            return False
-        self.trigger_event(self.Archived, **audit.as_event_fields())
-        return True
-
-    def restore(self, audit: Audit) -> bool:
-        if not self.archived:
-            return False
-        self.trigger_event(self.Restored, **audit.as_event_fields())
-        return True
+        return trigger_if_any(self, self.Updated, audit, changes=diff)
 
 
 def _check_parent(tag_id: UUID, parent: Tag | None, ancestry: Iterable[UUID]) -> None:

@@ -9,7 +9,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from eventsourcing import persistence
@@ -88,11 +88,7 @@ class RegistryProjection(Projection[RegistryView]):
         self.view.apply_batch(
             curs, [(event, tracking.notification_id) for event, tracking in items]
         )
-        self.view._insert_tracking(curs, last)
-        curs.execute(
-            "SELECT pg_notify(%s, %s)",
-            (PROJECTED_CHANNEL, f"{self.name}:{last.notification_id}"),
-        )
+        _record_position(curs, self.view, self.name, last)
 
 
 class AuditProjection:
@@ -108,30 +104,39 @@ class AuditProjection:
     def process_in(
         self, curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
     ) -> None:
-        last = notifications[-1].id
         self.view.apply_notifications(curs, notifications, mapper)
-        self.view._insert_tracking(curs, Tracking(self.app_name, last))
-        curs.execute("SELECT pg_notify(%s, %s)", (PROJECTED_CHANNEL, f"{self.name}:{last}"))
+        _record_position(curs, self.view, self.name, Tracking(self.app_name, notifications[-1].id))
+
+
+def _record_position(
+    curs: Cursor[DictRow], view: RegistryView | AuditView, name: str, last: Tracking
+) -> None:
+    """Records the position a batch reached, in the batch's transaction, and announces it
+    (NOTIFY: mutations waiting for it wake at once)."""
+    view._insert_tracking(curs, last)
+    curs.execute("SELECT pg_notify(%s, %s)", (PROJECTED_CHANNEL, f"{name}:{last.notification_id}"))
 
 
 AnyProjection = RegistryProjection | AuditProjection
 
 
+ViewT = TypeVar("ViewT", RegistryView, AuditView)
+
+
 def construct_view(env: dict[str, str], *, prefix: str = "") -> RegistryView:
     """The registry view on its own small connection pool; tables created if missing."""
-    factory = InfrastructureFactory.construct(Environment(RegistryProjection.name, env))
-    assert isinstance(factory, PostgresFactory)
-    view = RegistryView(factory.datastore, prefix=prefix)
-    view.create_table()
-    _ensure_stuck_table(factory.datastore)
-    return view
+    return _construct(RegistryProjection.name, RegistryView, env, prefix)
 
 
 def construct_audit_view(env: dict[str, str], *, prefix: str = "") -> AuditView:
     """The audit view on its own small connection pool; tables created if missing."""
-    factory = InfrastructureFactory.construct(Environment(AuditProjection.name, env))
+    return _construct(AuditProjection.name, AuditView, env, prefix)
+
+
+def _construct(name: str, view_class: type[ViewT], env: dict[str, str], prefix: str) -> ViewT:
+    factory = InfrastructureFactory.construct(Environment(name, env))
     assert isinstance(factory, PostgresFactory)
-    view = AuditView(factory.datastore, prefix=prefix)
+    view = view_class(factory.datastore, prefix=prefix)
     view.create_table()
     _ensure_stuck_table(factory.datastore)
     return view

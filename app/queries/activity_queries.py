@@ -10,9 +10,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
-from app.queries.keyset import MAX_PAGE, BadCursor
+from app.queries import record_pages as pages
 from app.queries.partner_scope import scope_of
-from app.queries.record_pages import Page, RecordReader, decode_cursor, encode_cursor
+from app.queries.record_pages import Page, RecordReader, encode_cursor
 
 
 def local_today(now: datetime, activity: str = "a") -> Composable:
@@ -101,24 +101,16 @@ class ActivityDirectory(RecordReader):
         if f.due_before is not None:
             conditions.append(SQL("a.due_date <= {}").format(Literal(f.due_before)))
         where = SQL(" AND ").join(conditions)
-        seek: Composable = SQL("TRUE")
-        if after is not None:
-            due, ident = decode_cursor(after, 2)
-            try:
-                seek = SQL("(a.due_date, a.id) > ({}, {})").format(
-                    Literal(date.fromisoformat(due)), Literal(UUID(ident))
-                )
-            except (ValueError, TypeError):
-                raise BadCursor("not a cursor of this list") from None
-        size = min(first if first is not None else 50, MAX_PAGE)
+        seek = pages.dated_seek(after, SQL("(a.due_date, a.id) > ({}, {})"))
+        size = pages.page_size(first)
         query = SQL("{sel} WHERE {w} AND {seek} ORDER BY a.due_date, a.id LIMIT {n}").format(
             sel=self._activity_select(now), w=where, seek=seek, n=Literal(size + 1)
         )
         rows = await self._rows(query, ActivityRow)
-        return Page(
-            rows=rows[:size],
-            cursors=[encode_cursor([r.due_date.isoformat(), str(r.id)]) for r in rows[:size]],
-            has_next_page=len(rows) > size,
-            has_previous_page=after is not None,
-            count_query=SQL("SELECT count(*) FROM activities a WHERE {}").format(where),
+        return pages.page_of(
+            rows,
+            size,
+            after,
+            lambda r: encode_cursor([r.due_date.isoformat(), str(r.id)]),
+            SQL("SELECT count(*) FROM activities a WHERE {}").format(where),
         )

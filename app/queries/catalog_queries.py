@@ -13,7 +13,8 @@ from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.infra.rows import dataclass_row
-from app.queries.keyset import MAX_PAGE, decode_name_cursor, encode_name_cursor
+from app.queries.keyset import decode_name_cursor, encode_name_cursor
+from app.queries.record_pages import Page, RecordReader, page_of, page_size
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,6 @@ class TagRow:
     full_name: str
 
 
-@dataclass(frozen=True)
-class NamePage:
-    rows: list[Any]
-    cursors: list[str]
-    has_next_page: bool
-    has_previous_page: bool
-    count_query: Composable
-
-
 _TAG_COLUMNS = SQL(
     "id, name, color, parent_id, archived, version, "
     "(WITH RECURSIVE up(id, parent_id, name, depth) AS ("
@@ -58,11 +50,8 @@ _TAG_COLUMNS = SQL(
 )
 
 
-class CatalogDirectory:
+class CatalogDirectory(RecordReader):
     """Reads catalog entries and tags through the async pool."""
-
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
-        self.pool = pool
 
     async def entries(self, ids: Sequence[UUID]) -> dict[UUID, CatalogRow]:
         query = SQL("SELECT * FROM catalog_entries WHERE id = ANY(%s)")
@@ -92,7 +81,7 @@ class CatalogDirectory:
 
     async def entry_page(
         self, catalog: str, *, include_archived: bool, first: int | None, after: str | None
-    ) -> NamePage:
+    ) -> Page:
         where = SQL("catalog = {}").format(Literal(catalog))
         return await self._page(
             SQL("SELECT * FROM catalog_entries t"),
@@ -111,7 +100,7 @@ class CatalogDirectory:
         include_archived: bool,
         first: int | None,
         after: str | None,
-    ) -> NamePage:
+    ) -> Page:
         if parent_id is not None:
             where: Composable = SQL("t.parent_id = {}").format(Literal(parent_id))
         elif top_level_only:
@@ -136,8 +125,8 @@ class CatalogDirectory:
         include_archived: bool,
         first: int | None,
         after: str | None,
-    ) -> NamePage:
-        size = min(first if first is not None else 50, MAX_PAGE)
+    ) -> Page:
+        size = page_size(first)
         conditions = [where]
         if not include_archived:
             conditions.append(SQL("NOT t.archived"))
@@ -150,24 +139,15 @@ class CatalogDirectory:
         query = SQL("{select} WHERE {w} ORDER BY lower(t.name), t.id LIMIT {n}").format(
             select=select, w=SQL(" AND ").join(conditions), n=Literal(size + 1)
         )
-        async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=dataclass_row(row_type))
-            await cur.execute(query)
-            rows = await cur.fetchall()
+        rows = await self._rows(query, row_type)
         table = Identifier("tags" if row_type is TagRow else "catalog_entries")
-        return NamePage(
-            rows=rows[:size],
-            cursors=[encode_name_cursor(r.name, r.id) for r in rows[:size]],
-            has_next_page=len(rows) > size,
-            has_previous_page=after is not None,
-            count_query=SQL("SELECT count(*) FROM {} t WHERE {}").format(table, filtered),
+        return page_of(
+            rows,
+            size,
+            after,
+            _name_cursor,
+            SQL("SELECT count(*) FROM {} t WHERE {}").format(table, filtered),
         )
-
-    async def count(self, query: Composable) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(query)
-            row = await cur.fetchone()
-            return int(row[0]) if row else 0
 
 
 @dataclass(frozen=True)
@@ -191,8 +171,8 @@ async def segments(pool: AsyncConnectionPool[Any], ids: Sequence[UUID]) -> dict[
 
 async def segment_page(
     pool: AsyncConnectionPool[Any], *, first: int | None, after: str | None
-) -> NamePage:
-    size = min(first if first is not None else 50, MAX_PAGE)
+) -> Page:
+    size = page_size(first)
     seek: Composable = SQL("TRUE")
     if after is not None:
         name, ident = decode_name_cursor(after)
@@ -204,10 +184,8 @@ async def segment_page(
         cur = conn.cursor(row_factory=dataclass_row(SegmentRow))
         await cur.execute(query)
         rows = await cur.fetchall()
-    return NamePage(
-        rows=rows[:size],
-        cursors=[encode_name_cursor(r.name, r.id) for r in rows[:size]],
-        has_next_page=len(rows) > size,
-        has_previous_page=after is not None,
-        count_query=SQL("SELECT count(*) FROM segments t"),
-    )
+    return page_of(rows, size, after, _name_cursor, SQL("SELECT count(*) FROM segments t"))
+
+
+def _name_cursor(row: CatalogRow | TagRow | SegmentRow) -> str:
+    return encode_name_cursor(row.name, row.id)

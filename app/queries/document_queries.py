@@ -11,9 +11,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
-from app.queries.keyset import MAX_PAGE, BadCursor
+from app.queries import record_pages as pages
 from app.queries.partner_scope import scope_of
-from app.queries.record_pages import Page, RecordReader, decode_cursor, encode_cursor
+from app.queries.record_pages import Page, RecordReader, encode_cursor
 
 INVOICED = SQL(
     "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 WHEN d.kind = 'INVOICE' THEN d.amount "
@@ -82,25 +82,17 @@ class DocumentDirectory(RecordReader):
         if f.date_before is not None:
             conditions.append(SQL("d.date <= {}").format(Literal(f.date_before)))
         where = SQL(" AND ").join(conditions)
-        seek: Composable = SQL("TRUE")
-        if after is not None:
-            when, ident = decode_cursor(after, 2)
-            try:
-                seek = SQL("(d.date, d.id) < ({}, {})").format(
-                    Literal(date.fromisoformat(when)), Literal(UUID(ident))
-                )
-            except (ValueError, TypeError):
-                raise BadCursor("not a cursor of this list") from None
-        size = min(first if first is not None else 50, MAX_PAGE)
+        seek = pages.dated_seek(after, SQL("(d.date, d.id) < ({}, {})"))
+        size = pages.page_size(first)
         query = SQL(
             "SELECT d.* FROM documents d WHERE {w} AND {seek} "
             "ORDER BY d.date DESC, d.id DESC LIMIT {n}"
         ).format(w=where, seek=seek, n=Literal(size + 1))
         rows = await self._rows(query, DocumentRow)
-        return Page(
-            rows=rows[:size],
-            cursors=[encode_cursor([r.date.isoformat(), str(r.id)]) for r in rows[:size]],
-            has_next_page=len(rows) > size,
-            has_previous_page=after is not None,
-            count_query=SQL("SELECT count(*) FROM documents d WHERE {}").format(where),
+        return pages.page_of(
+            rows,
+            size,
+            after,
+            lambda r: encode_cursor([r.date.isoformat(), str(r.id)]),
+            SQL("SELECT count(*) FROM documents d WHERE {}").format(where),
         )

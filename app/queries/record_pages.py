@@ -1,19 +1,23 @@
-"""What the lists of a partner's records (activities, documents, opportunities, timeline)
-share: rows read through the read pool, and pages with their keyset cursors."""
+"""What the lists of records share (a partner's activities, documents, opportunities and
+timeline; catalog entries, tags, segments): rows read through the read pool, and pages
+with their keyset cursors."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+from uuid import UUID
 
-from psycopg.sql import Composable
+from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.infra.rows import dataclass_row
-from app.queries.keyset import BadCursor
+from app.queries.keyset import MAX_PAGE, BadCursor
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,41 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size:
         raise BadCursor("not a cursor of this list")
     return values
+
+
+def page_size(first: int | None) -> int:
+    """How many rows a page holds: `first`, 50 when not given, at most MAX_PAGE."""
+    return min(first if first is not None else 50, MAX_PAGE)
+
+
+def dated_seek(after: str | None, condition: SQL) -> Composable:
+    """What keeps the rows past a cursor of a list ordered by a date and the id: TRUE on
+    the first page, else `condition` (e.g. `(d.date, d.id) < ({}, {})`) with the cursor's
+    values; BadCursor for a cursor that holds no such values."""
+    if after is None:
+        return SQL("TRUE")
+    day, ident = decode_cursor(after, 2)
+    try:
+        return condition.format(Literal(date.fromisoformat(day)), Literal(UUID(ident)))
+    except (ValueError, TypeError):
+        raise BadCursor("not a cursor of this list") from None
+
+
+def page_of(
+    rows: list[Any],
+    size: int,
+    after: str | None,
+    cursor_of: Callable[[Any], str],
+    count_query: Composable,
+) -> Page:
+    """The page from the rows read: one more than `size` says a next page follows."""
+    return Page(
+        rows=rows[:size],
+        cursors=[cursor_of(r) for r in rows[:size]],
+        has_next_page=len(rows) > size,
+        has_previous_page=after is not None,
+        count_query=count_query,
+    )
 
 
 class RecordReader:

@@ -11,9 +11,16 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
-from app.queries.keyset import MAX_PAGE, BadCursor
+from app.queries.keyset import BadCursor
 from app.queries.partner_scope import scope_of
-from app.queries.record_pages import Page, RecordReader, decode_cursor, encode_cursor
+from app.queries.record_pages import (
+    Page,
+    RecordReader,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+    page_size,
+)
 
 
 @dataclass(frozen=True)
@@ -58,15 +65,15 @@ class TimelineDirectory(RecordReader):
             if not isinstance(position, int):
                 raise BadCursor("not a cursor of this list")
             seek = SQL("t.position < {}").format(Literal(position))
-        size = min(first if first is not None else 50, MAX_PAGE)
+        size = page_size(first)
         query = SQL(
             "SELECT * FROM timeline t WHERE {w} AND {seek} ORDER BY t.position DESC LIMIT {n}"
         ).format(w=where, seek=seek, n=Literal(size + 1))
         rows = await self._rows(query, TimelineRow)
-        return Page(
-            rows=rows[:size],
-            cursors=[encode_cursor([r.position]) for r in rows[:size]],
-            has_next_page=len(rows) > size,
-            has_previous_page=after is not None,
-            count_query=SQL("SELECT count(*) FROM timeline t WHERE {}").format(where),
+        return page_of(
+            rows,
+            size,
+            after,
+            lambda r: encode_cursor([r.position]),
+            SQL("SELECT count(*) FROM timeline t WHERE {}").format(where),
         )

@@ -27,7 +27,7 @@ from graphql import GraphQLObjectType
 
 from app.infra.api_keys import ROLES
 from app.schema.errors import ClientError
-from app.schema.execution import ShortLeafExecutionContext
+from app.schema.execution import PerFieldSet, ShortLeafExecutionContext
 
 FORBIDDEN = "FORBIDDEN"
 PAST_READERS = frozenset({"admin", "editor", "auditor"})
@@ -115,18 +115,13 @@ class RoleCheckedExecutionContext(ShortLeafExecutionContext):
         self._role: str | None = getattr(principal, "role", None)
         self._unreadable = unreadable_by(self._role)
         self._guarded_types = frozenset(type_name for type_name, _ in self._unreadable)
-        self._refusing_sets: dict[int, tuple[Any, bool]] = {}
+        self._refuses_some = PerFieldSet(self._refuses_any)
 
-    def _refuses_some(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> bool:
-        known = self._refusing_sets.get(id(grouped_field_set))
-        if known is not None and known[0] is grouped_field_set:
-            return known[1]
-        refuses = any(
+    def _refuses_any(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> bool:
+        return any(
             (parent_type.name, details[0].node.name.value) in self._unreadable
             for details in grouped_field_set.values()
         )
-        self._refusing_sets[id(grouped_field_set)] = (grouped_field_set, refuses)
-        return refuses
 
     def execute_fields(
         self,

@@ -14,7 +14,8 @@ own path again, which reports it exactly as before (the attribute read has no ef
 from __future__ import annotations
 
 import operator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     GraphQLField,
@@ -71,6 +72,28 @@ def _reader(field: GraphQLField, resolve: Any) -> Any:
     return lambda source: resolve(source, None)
 
 
+T = TypeVar("T")
+
+
+class PerFieldSet(Generic[T]):
+    """What an execution works out once per grouped field set: graphql-core collects the
+    selection set of a list's items once (memoized per request), so the 50 nodes of a
+    page share one grouped field set, and one answer. Keyed by identity; the set is held
+    with its answer, so another cannot take its id while it is remembered."""
+
+    def __init__(self, work_out: Callable[[GraphQLObjectType, Any], T]) -> None:
+        self._work_out = work_out
+        self._known: dict[int, tuple[Any, T]] = {}
+
+    def __call__(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> T:
+        known = self._known.get(id(grouped_field_set))
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        answer = self._work_out(parent_type, grouped_field_set)
+        self._known[id(grouped_field_set)] = (grouped_field_set, answer)
+        return answer
+
+
 ObjectPlan = list[tuple[str, Any, GraphQLLeafType, bool]] | None
 """Every field of a selection set, when all of them are plain leaves: (response name,
 reader, leaf type, nullable)."""
@@ -81,14 +104,9 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._short = manager is None or not manager.middlewares
-        # graphql-core collects the selection set of a list's items once (memoized per
-        # request), so the 50 nodes of a page share one grouped field set, and one plan.
-        self._object_plans: dict[int, tuple[Any, ObjectPlan]] = {}
+        self._object_plan = PerFieldSet(self._plan_object)
 
-    def _object_plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> ObjectPlan:
-        known = self._object_plans.get(id(grouped_field_set))
-        if known is not None and known[0] is grouped_field_set:
-            return known[1]
+    def _plan_object(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> ObjectPlan:
         plan: ObjectPlan = []
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
@@ -98,7 +116,6 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None
                 break
             plan.append((response_name, *leaf))
-        self._object_plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
     def execute_fields(

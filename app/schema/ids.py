@@ -6,6 +6,8 @@ import base64
 import binascii
 from uuid import UUID
 
+from app.domain.errors import DomainError, ErrorCode, FieldError
+
 
 class BadId(ValueError):
     """Not a global id of the expected type."""
@@ -29,3 +31,26 @@ def expect_id(global_id: str, type_name: str) -> UUID:
     if kind != type_name:
         raise BadId(f"'{global_id}' is the id of a {kind}, not of a {type_name}")
     return ident
+
+
+def record_id(global_id: str, type_name: str, field: str = "id") -> UUID:
+    """The uuid of a global id of the given type; otherwise NOT_FOUND on that field."""
+    try:
+        return expect_id(global_id, type_name)
+    except BadId as error:
+        raise DomainError([FieldError((field,), ErrorCode.NOT_FOUND, str(error))]) from None
+
+
+NO_MATCH = UUID(int=0)
+"""What a filter compares with for an id that is not one of the type asked for."""
+
+
+def filter_id(global_id: str | None, type_name: str) -> UUID | None:
+    """The uuid a filter compares with: None when no id is given; NO_MATCH for an id of
+    another type or no id at all (the filter then matches nothing: it is no error)."""
+    if global_id is None:
+        return None
+    try:
+        return expect_id(global_id, type_name)
+    except BadId:
+        return NO_MATCH

@@ -16,12 +16,12 @@ from app.application import CommandResult
 from app.domain.audited import Audit
 from app.queries.catalog_queries import SegmentRow, segment_page, segments
 from app.queries.partners.ordering import Order
-from app.schema.commands import CommandBuilder, execute
+from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
 from app.schema.errors import ClientError, UserError
-from app.schema.ids import to_global_id
+from app.schema.ids import record_id, to_global_id
 from app.schema.limits import LIMIT_EXCEEDED, Limits, filter_over_limit
-from app.schema.partners.inputs import PartnerFilterInput, record_id
+from app.schema.partners.inputs import PartnerFilterInput
 from app.schema.partners.types import Partner, PartnerKind, partner_connection
 from app.schema.relay import (
     Connection,
@@ -231,12 +231,7 @@ class SegmentMutations:
 
     @strawberry.mutation(description="Deletes a segment (its history stays in the log).")
     async def delete_segment(self, info: Info, input: DeleteSegmentInput) -> DeleteSegmentPayload:
-        app = info.context.services.app
-
-        def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = _segment_id(input.id)
-            return lambda: app.delete_segment(ident, audit, input.expected_version)
-
+        build = record_command(info.context.services.app.delete_segment, "Segment", input)
         outcome = await execute(info, build, input.reason)
         if isinstance(outcome, list):
             return DeleteSegmentPayload(deleted_id=None, user_errors=outcome)

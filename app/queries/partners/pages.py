@@ -65,12 +65,19 @@ class PartnerPages(PartnerReads):
             requested = last if backward else first
             size = min(50 if requested is None else requested, MAX_PAGE)
             clause = selection_clause(where, now, term, search)
-            seek = between_cursors(orders, after, before)
-            computed = computed_keys(orders, term)
+            statement = _PageStatement(
+                self.table,
+                clause,
+                computed_keys(orders, term),
+                between_cursors(orders, after, before),
+                orders,
+                backward,
+                size + 1,
+            )
             if term and await planner_rows(conn, self.table, clause) <= BOUNDED_SEARCH_MATCHES:
-                query = self._bounded_query(clause, computed, seek, orders, backward, size + 1)
+                query = statement.bounded()
             else:
-                query = self._walking_query(clause, computed, seek, orders, backward, size + 1)
+                query = statement.walking()
             cur = conn.cursor(row_factory=dataclass_row(PartnerRow))
             await cur.execute(query)
             rows = await cur.fetchall()
@@ -78,61 +85,55 @@ class PartnerPages(PartnerReads):
             rows, size, orders, backward=backward, after=after, before=before, where=clause
         )
 
-    def _walking_query(
-        self,
-        clause: Composable,
-        computed: list[Composable],
-        seek: Composable,
-        orders: Sequence[Order],
-        backward: bool,
-        limit: int,
-    ) -> Composable:
+
+@dataclass(frozen=True)
+class _PageStatement:
+    """What the statement reading a page is made of: the selection, the keys computed for
+    the ordering, the cursors' bounds, the ordering (reversed to read backward) and how
+    many rows to read."""
+
+    table: Composable
+    clause: Composable
+    computed: list[Composable]
+    seek: Composable
+    orders: Sequence[Order]
+    backward: bool
+    limit: int
+
+    def _parts(self) -> dict[str, Composable]:
+        return {
+            "t": self.table,
+            "w": self.clause,
+            "cols": SQL(", ").join([COLUMNS, *self.computed]),
+            "seek": self.seek,
+            "o": order_clause(self.orders, reverse=self.backward),
+            "n": Literal(self.limit),
+        }
+
+    def walking(self) -> Composable:
         """The page read in the ordering until it is full (along the sort order's index,
         when it has one)."""
         return SQL(
             "SELECT * FROM (SELECT {cols} FROM {t} p WHERE {w}) AS partners "
             "WHERE {seek} ORDER BY {o} LIMIT {n}"
-        ).format(
-            cols=SQL(", ").join([COLUMNS, *computed]),
-            t=self.table,
-            w=clause,
-            seek=seek,
-            o=order_clause(orders, reverse=backward),
-            n=Literal(limit),
-        )
+        ).format(**self._parts())
 
-    def _bounded_query(
-        self,
-        clause: Composable,
-        computed: list[Composable],
-        seek: Composable,
-        orders: Sequence[Order],
-        backward: bool,
-        limit: int,
-    ) -> Composable:
+    def bounded(self) -> Composable:
         """The page of a search with few matches (BOUNDED_SEARCH_MATCHES), in one
         statement: every match read by the clause's own best plan (the trigram index),
         kept as its id and sort keys only (a materialized CTE: the planner cannot turn
         it into a walk along the sort order's index), sorted, and then the page's rows
         by id in that order. Sorting whole rows cost ~4 µs a match, the keys ~1.5."""
-        columns = dict.fromkeys(c for o in orders for c in SORT_KEYS[o.field].columns)
+        columns = dict.fromkeys(c for o in self.orders for c in SORT_KEYS[o.field].columns)
         keys = SQL(", ").join(
-            [SQL("p.id"), *(SQL("p.{}").format(Identifier(c)) for c in columns), *computed]
+            [SQL("p.id"), *(SQL("p.{}").format(Identifier(c)) for c in columns), *self.computed]
         )
         return SQL(
             "WITH matches AS MATERIALIZED (SELECT {keys} FROM {t} p WHERE {w}) "
             "SELECT {cols} FROM unnest(ARRAY(SELECT id FROM matches AS partners "
             "WHERE {seek} ORDER BY {o} LIMIT {n})) WITH ORDINALITY AS page(id, place) "
             "JOIN {t} p USING (id) ORDER BY page.place"
-        ).format(
-            keys=keys,
-            t=self.table,
-            w=clause,
-            cols=SQL(", ").join([COLUMNS, *computed]),
-            seek=seek,
-            o=order_clause(orders, reverse=backward),
-            n=Literal(limit),
-        )
+        ).format(keys=keys, **self._parts())
 
 
 def _page_of(

@@ -13,7 +13,6 @@ import strawberry
 
 from app.application import CommandResult
 from app.domain.audited import Audit
-from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.schema.catalogs import inputs as ci
 from app.schema.catalogs.payloads import (
     AccountPayload,
@@ -28,7 +27,7 @@ from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
 from app.schema.errors import UserError
-from app.schema.ids import BadId, expect_id
+from app.schema.ids import record_id
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,7 @@ class Answer:
 
 
 def entry_id(code: str, global_id: str) -> UUID:
-    try:
-        return expect_id(global_id, _type_name(code))
-    except BadId as error:
-        raise DomainError([FieldError(("id",), ErrorCode.NOT_FOUND, str(error))]) from None
+    return record_id(global_id, _type_name(code))
 
 
 def _type_name(code: str) -> str:

@@ -11,15 +11,13 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain import partner_fields
-from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.queries.partners.filters import PartnerFilter
 from app.queries.partners.ordering import Order
 from app.schema.catalogs.inputs import MoneyInput
-from app.schema.ids import BadId, expect_id
+from app.schema.ids import NO_MATCH, filter_id, record_id
 from app.schema.partners.types import AddressType, PartnerKind
 from app.schema.relay import OrderDirection
 
-NO_MATCH = UUID(int=0)
 """An id no partner has: an unknown id in a filter matches nothing, it is not an error."""
 
 
@@ -153,17 +151,17 @@ class PartnerFilterInput:
             created_before=self.created_before,
             updated_after=self.updated_after,
             updated_before=self.updated_before,
-            parent_id=_filter_id(self.parent_id),
-            commercial_partner_id=_filter_id(self.commercial_partner_id),
+            parent_id=filter_id(self.parent_id, "Partner"),
+            commercial_partner_id=filter_id(self.commercial_partner_id, "Partner"),
             email=self.email,
             vat="".join(ch for ch in self.vat if ch.isalnum() or ch == "/").upper()
             if self.vat
             else None,
             ref=self.ref,
             external_id=self.external_id,
-            industry_id=_filter_id(self.industry_id, "Industry"),
-            salesperson_id=_filter_id(self.salesperson_id, "Salesperson"),
-            tag_ids=tuple(_filter_id(t, "Tag") or NO_MATCH for t in self.tag_ids)
+            industry_id=filter_id(self.industry_id, "Industry"),
+            salesperson_id=filter_id(self.salesperson_id, "Salesperson"),
+            tag_ids=tuple(filter_id(t, "Tag") or NO_MATCH for t in self.tag_ids)
             if self.tag_ids is not None
             else None,
             has_overdue_activities=self.has_overdue_activities,
@@ -199,23 +197,6 @@ def _lang(value: str) -> str:
         return cf.normalize_lang(value)
     except cf.FieldInvalid:
         return value
-
-
-def _filter_id(global_id: str | None, type_name: str = "Partner") -> UUID | None:
-    if global_id is None:
-        return None
-    try:
-        return expect_id(global_id, type_name)
-    except BadId:
-        return NO_MATCH
-
-
-def record_id(global_id: str, type_name: str, field: str) -> UUID:
-    """The uuid of a global id of the given type; otherwise NOT_FOUND on that field."""
-    try:
-        return expect_id(global_id, type_name)
-    except BadId as error:
-        raise DomainError([FieldError((field,), ErrorCode.NOT_FOUND, str(error))]) from None
 
 
 def partner_id(global_id: str, field: str = "id") -> UUID:

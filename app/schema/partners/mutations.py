@@ -12,9 +12,10 @@ import strawberry
 
 from app.application import CommandResult
 from app.domain.audited import Audit
-from app.schema.commands import CommandBuilder, execute
+from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
 from app.schema.errors import UserError
+from app.schema.ids import record_id
 from app.schema.partners.inputs import (
     CreatePartnerInput,
     PartnerStateInput,
@@ -23,7 +24,6 @@ from app.schema.partners.inputs import (
     UpdatePartnerInput,
     create_values,
     partner_id,
-    record_id,
     terms_changes,
     update_changes,
 )
@@ -78,22 +78,12 @@ class PartnerMutations:
 
     @strawberry.mutation(description="Hides a partner from default lists; history is kept.")
     async def archive_partner(self, info: Info, input: PartnerStateInput) -> PartnerPayload:
-        app = info.context.services.app
-
-        def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = _uuid(input.id)
-            return lambda: app.archive_partner(ident, audit, input.expected_version)
-
+        build = record_command(info.context.services.app.archive_partner, "Partner", input)
         return await run_partner_command(info, build, input.reason)
 
     @strawberry.mutation(description="Brings an archived partner back.")
     async def restore_partner(self, info: Info, input: PartnerStateInput) -> PartnerPayload:
-        app = info.context.services.app
-
-        def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = _uuid(input.id)
-            return lambda: app.restore_partner(ident, audit, input.expected_version)
-
+        build = record_command(info.context.services.app.restore_partner, "Partner", input)
         return await run_partner_command(info, build, input.reason)
 
 

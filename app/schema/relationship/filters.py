@@ -10,15 +10,13 @@ import strawberry
 
 from app.queries.activity_queries import ActivityFilter
 from app.queries.document_queries import DocumentFilter
-from app.schema.ids import BadId, expect_id
+from app.schema.ids import filter_id
 from app.schema.relationship.types import (
     ActivityState,
     DocumentKind,
     DocumentModule,
     DocumentStatus,
 )
-
-NO_MATCH = UUID(int=0)
 
 
 @strawberry.input(description="Activities to list: by partner, assignee, state, due range.")
@@ -31,8 +29,8 @@ class ActivityFilterInput:
 
     def to_filter(self, partner_id: UUID | None = None) -> ActivityFilter:
         return ActivityFilter(
-            partner_id=partner_id or _filter_id(self.partner_id, "Partner"),
-            assignee_id=_filter_id(self.assignee_id, "Salesperson"),
+            partner_id=partner_id or filter_id(self.partner_id, "Partner"),
+            assignee_id=filter_id(self.assignee_id, "Salesperson"),
             states=tuple(s.value for s in self.states) if self.states is not None else None,
             due_after=self.due_after,
             due_before=self.due_before,
@@ -50,7 +48,7 @@ class DocumentFilterInput:
 
     def to_filter(self, partner_id: UUID | None = None) -> DocumentFilter:
         return DocumentFilter(
-            partner_id=partner_id or _filter_id(self.partner_id, "Partner"),
+            partner_id=partner_id or filter_id(self.partner_id, "Partner"),
             modules=_values(self.modules),
             kinds=_values(self.kinds),
             statuses=_values(self.statuses),
@@ -61,12 +59,3 @@ class DocumentFilterInput:
 
 def _values(items: list[Any] | None) -> tuple[str, ...] | None:
     return tuple(i.value for i in items) if items is not None else None
-
-
-def _filter_id(global_id: str | None, type_name: str) -> UUID | None:
-    if global_id is None:
-        return None
-    try:
-        return expect_id(global_id, type_name)
-    except BadId:
-        return NO_MATCH

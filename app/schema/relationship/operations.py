@@ -15,10 +15,10 @@ from app.domain.audited import Audit
 from app.queries.activity_queries import ActivityFilter
 from app.queries.document_queries import DocumentFilter
 from app.schema.catalogs.inputs import MoneyInput, plain
-from app.schema.commands import CommandBuilder, execute
+from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
 from app.schema.errors import UserError
-from app.schema.partners.inputs import record_id
+from app.schema.ids import record_id
 from app.schema.relationship.connections import activity_connection, document_connection
 from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
 from app.schema.relationship.types import (
@@ -276,12 +276,7 @@ class RelationshipMutations:
 
     @strawberry.mutation(description="Cancels an open activity.")
     async def cancel_activity(self, info: Info, input: CancelActivityInput) -> ActivityPayload:
-        app = info.context.services.app
-
-        def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = record_id(input.id, "Activity", "id")
-            return lambda: app.cancel_activity(ident, audit, input.expected_version)
-
+        build = record_command(info.context.services.app.cancel_activity, "Activity", input)
         return await _activity(info, build, input.reason)
 
     @strawberry.mutation(description="Records a document another module made for a partner.")
@@ -342,12 +337,7 @@ class RelationshipMutations:
     async def mark_opportunity_won(
         self, info: Info, input: CloseOpportunityInput
     ) -> OpportunityPayload:
-        app = info.context.services.app
-
-        def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = record_id(input.id, "Opportunity", "id")
-            return lambda: app.mark_opportunity_won(ident, audit, input.expected_version)
-
+        build = record_command(info.context.services.app.mark_opportunity_won, "Opportunity", input)
         return await _opportunity(info, build, input.reason)
 
     @strawberry.mutation(description="Marks an open opportunity lost; `reason` says why.")

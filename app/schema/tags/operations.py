@@ -9,12 +9,11 @@ import strawberry
 
 from app.application import CommandResult
 from app.domain.audited import Audit
-from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.schema.catalogs.inputs import update_changes
-from app.schema.commands import CommandBuilder, execute
+from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
 from app.schema.errors import UserError
-from app.schema.ids import BadId, expect_id
+from app.schema.ids import filter_id, record_id
 from app.schema.relay import Connection
 from app.schema.tags.types import Tag, tag_connection
 
@@ -52,10 +51,7 @@ class TagPayload:
 
 
 def tag_id(global_id: str, field: str = "id") -> UUID:
-    try:
-        return expect_id(global_id, "Tag")
-    except BadId as error:
-        raise DomainError([FieldError((field,), ErrorCode.NOT_FOUND, str(error))]) from None
+    return record_id(global_id, "Tag", field)
 
 
 async def _respond(info: Info, build: CommandBuilder, reason: str | None) -> TagPayload:
@@ -96,33 +92,13 @@ class TagMutations:
 
     @strawberry.mutation(description="Archives a tag: it stays on partners, cannot be added.")
     async def archive_tag(self, info: Info, input: TagStateInput) -> TagPayload:
-        app = info.context.services.app
-
-        def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = tag_id(input.id)
-            return lambda: app.archive_tag(ident, audit, input.expected_version)
-
+        build = record_command(info.context.services.app.archive_tag, "Tag", input)
         return await _respond(info, build, input.reason)
 
     @strawberry.mutation(description="Restores an archived tag.")
     async def restore_tag(self, info: Info, input: TagStateInput) -> TagPayload:
-        app = info.context.services.app
-
-        def build(audit: Audit) -> Callable[[], CommandResult]:
-            ident = tag_id(input.id)
-            return lambda: app.restore_tag(ident, audit, input.expected_version)
-
+        build = record_command(info.context.services.app.restore_tag, "Tag", input)
         return await _respond(info, build, input.reason)
-
-
-def _parent_filter(parent_id: str | None) -> UUID | None:
-    """The parent to list the children of; an id that is not a tag's matches nothing."""
-    if parent_id is None:
-        return None
-    try:
-        return expect_id(parent_id, "Tag")
-    except BadId:
-        return UUID(int=0)
 
 
 @strawberry.type
@@ -137,5 +113,5 @@ class TagQueries:
         top_level_only: bool = False,
         include_archived: bool = False,
     ) -> Connection[Tag]:
-        parent = _parent_filter(parent_id)
+        parent = filter_id(parent_id, "Tag")  # an id that is not a tag's matches nothing
         return await tag_connection(info, parent, top_level_only, include_archived, first, after)
