@@ -17,8 +17,7 @@ RESOLVER_DECORATORS = ("strawberry.field", "strawberry.mutation", "strawberry.su
 # The only code allowed past a limit, each with why (and named in docs/architecture.md).
 # Keys are `path` (a module) or `path::qualname` (a function or resolver), paths relative
 # to app/. An entry that no longer matches a violation fails the test. Empty since issue 17.
-ALLOWED: dict[str, str] = {
-}
+ALLOWED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
