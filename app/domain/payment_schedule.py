@@ -82,13 +82,14 @@ def _round(value: Decimal, unit: Decimal) -> Decimal:
     return value.quantize(unit, rounding=ROUND_HALF_UP) + 0
 
 
-def _total(amount: Decimal, unit: Decimal) -> Decimal:
+def _total(amount: Decimal, currency: str, unit: Decimal) -> Decimal:
     try:
         total = Decimal(normalize_amount(amount, minimum=None))
     except Invalid as error:
         raise validation(str(error), "amount") from None
     if total != _round(total, unit):
-        raise validation(f"{amount} has more decimals than the currency allows", "amount")
+        message = f"{amount} is finer than {currency.strip().upper()}'s smallest unit, {unit}"
+        raise validation(message, "amount")
     return _round(total, unit)
 
 
@@ -172,7 +173,7 @@ def payment_schedule(
     (a refund) gives negative instalments. A bad amount or currency, or a due date past
     the calendar, is a VALIDATION `DomainError`."""
     unit = minor_unit(currency)
-    total = _total(amount, unit)
+    total = _total(amount, currency, unit)
     terms = [TermLine.of(line) for line in lines] or [TermLine("BALANCE")]
     ordered = sorted(terms, key=lambda line: line.kind == "BALANCE")
     amounts = _amounts(ordered, total, unit)

@@ -16,6 +16,7 @@ from app.schema.access import RoleCheckedExecutionContext
 from app.schema.auth import Guard
 from app.schema.catalogs.operations import CatalogMutations
 from app.schema.catalogs.queries import CatalogQueries
+from app.schema.catalogs.schedule import PaymentScheduleQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
@@ -47,6 +48,7 @@ Query = merge_types(
         SegmentQueries,
         TagQueries,
         CatalogQueries,
+        PaymentScheduleQueries,
         MergeQueries,
         HistoryQueries,
     ),
