@@ -118,7 +118,7 @@ def _amounts(lines: Sequence[TermLine], total: Decimal, unit: Decimal) -> list[D
         elif line.kind == "PERCENT":
             part = _round(total * (line.value or 0) / 100, unit)
         else:  # FIXED: its value, with the document's sign (a credit note's is negative)
-            part = sign * _round(line.value or Decimal(0), unit)
+            part = _round(sign * (line.value or Decimal(0)), unit)
         if abs(part) > abs(left):
             part = left
         amounts.append(part)

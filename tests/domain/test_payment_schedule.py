@@ -138,6 +138,14 @@ def test_a_credit_note_gets_negative_instalments() -> None:
     ]
 
 
+def test_a_fixed_amount_under_the_smallest_unit_is_zero_never_minus_zero() -> None:
+    lines = [TermLine("FIXED", Decimal("0.001")), TermLine("BALANCE", days=30)]
+
+    found = payment_schedule(lines, JAN_15, Decimal("-10.00"), "EUR")
+
+    assert [str(i.amount) for i in found] == ["0.00", "-10.00"]
+
+
 def test_the_balance_is_last_whatever_order_the_lines_come_in() -> None:
     lines = [TermLine("BALANCE", days=30), TermLine("PERCENT", Decimal("30"))]
 
