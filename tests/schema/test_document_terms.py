@@ -138,7 +138,7 @@ def test_a_document_of_the_company_itself_takes_its_own_terms(
 def test_supplier_documents_take_the_vendor_term_and_the_payable_account(
     client: TestClient, azure: dict[str, Any]
 ) -> None:
-    supplier_side = {
+    supplier_side: dict[str, Any] = {
         "source": "PARTNER",
         "explicitTerms": [],
         "takenFrom": {"id": azure["id"], "name": azure["name"]},
