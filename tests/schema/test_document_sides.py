@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from app.infra.database import Database
 from tests.conftest import event_count, gql
+from tests.schema.catalog_ops import partner_names
 from tests.schema.partner_ops import create, update
 
 RECORD = """mutation($input: RecordDocumentInput!) { recordDocument(input: $input) {
@@ -132,6 +133,7 @@ def test_the_first_invoice_makes_its_commercial_partner_a_customer(client: TestC
     invoice = recorded(client, brandon, "INVOICE", "INV/1", amount="100", currency="EUR")
     assert roles(client, azure) == (True, False)
     assert roles(client, brandon) == (False, False)  # the company is the customer
+    assert partner_names(client, isCustomer=True) == ["Azure Interior"]
     recorded(client, brandon, "INVOICE", "INV/2")
 
     entries = gql(client, TIMELINE, {"id": azure["id"]})["partner"]["timeline"]["nodes"]
