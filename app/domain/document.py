@@ -52,6 +52,16 @@ STATUSES_BY_KIND: dict[str, tuple[str, ...]] = {
 STATUSES = tuple(dict.fromkeys(s for states in STATUSES_BY_KIND.values() for s in states))
 PAYABLE_KINDS = ("INVOICE", "VENDOR_BILL", "CREDIT_NOTE")
 """Kinds with an amount paid and a residual."""
+PAYMENT_DIRECTIONS = ("INBOUND", "OUTBOUND")
+"""A payment comes from a customer (INBOUND, the default) or goes to a supplier."""
+
+
+def direction_of(kind: str, direction: str | None) -> str | None:
+    """A document's payment direction: a payment recorded before payments had one came
+    from a customer; other kinds have none."""
+    if kind != "PAYMENT":
+        return None
+    return direction or "INBOUND"
 
 
 def reference_key(module: str, kind: str, reference: str) -> str:
@@ -79,6 +89,8 @@ class NewDocumentValues:
     amount: str | None
     currency: str | None
     amount_paid: str | None
+    direction: str | None
+    """INBOUND or OUTBOUND for a payment; None for the other kinds."""
 
 
 def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
@@ -95,10 +107,11 @@ def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
         else _amount("amountPaid", values["amount_paid"], errors)
     )
     currency = _currency(values.get("currency"), amount, errors)
+    direction = _direction(kind, values.get("direction"), errors)
     if errors:
         raise DomainError(errors)
     assert isinstance(kind, str) and isinstance(module, str)
-    return NewDocumentValues(module, kind, reference, when, amount, currency, paid)
+    return NewDocumentValues(module, kind, reference, when, amount, currency, paid, direction)
 
 
 def _check_module_and_kind(module: Any, kind: Any, errors: list[FieldError]) -> None:
@@ -137,6 +150,24 @@ def _date(value: Any, errors: list[FieldError]) -> str:
         return ""
 
 
+def _direction(kind: Any, value: Any, errors: list[FieldError]) -> str | None:
+    if kind != "PAYMENT":
+        if value is not None:
+            errors.append(
+                FieldError(("direction",), ErrorCode.VALIDATION, "only a payment has a direction")
+            )
+        return None
+    if value is not None and value not in PAYMENT_DIRECTIONS:
+        errors.append(
+            FieldError(
+                ("direction",),
+                ErrorCode.VALIDATION,
+                f"direction must be one of {PAYMENT_DIRECTIONS}",
+            )
+        )
+    return direction_of(kind, value)
+
+
 def _currency(value: Any, amount: str | None, errors: list[FieldError]) -> str | None:
     if value is not None:
         try:
@@ -164,6 +195,11 @@ def _check_paid(kind: str, status: str, amount: str | None, paid: str | None) ->
 
 
 class Document(Aggregate):
+    direction: str | None = None
+    """INBOUND or OUTBOUND for a payment recorded with one (see `direction_of`)."""
+    terms: dict[str, Any] | None = None
+    """The commercial terms it took when recorded (None: none, or recorded before)."""
+
     class Recorded(AuditedCreated):
         partner_id: str
         module: str
@@ -174,6 +210,12 @@ class Document(Aggregate):
         currency: str | None
         status: str
         amount_paid: str | None
+        direction: str | None = None
+        """A payment's direction (None: a payment recorded before payments had one, which
+        came from a customer, or another kind)."""
+        terms: dict[str, Any] | None = None
+        """The commercial terms the document took (see app/domain/document_terms.py);
+        None for kinds on neither side, and for documents recorded before terms were."""
 
     class StatusChanged(AuditedEvent):
         status: str
@@ -196,6 +238,8 @@ class Document(Aggregate):
         currency: str | None,
         status: str,
         amount_paid: str | None,
+        direction: str | None = None,
+        terms: dict[str, Any] | None = None,
     ) -> None:
         self.partner_id = partner_id
         self.module = module
@@ -206,6 +250,11 @@ class Document(Aggregate):
         self.currency = currency
         self.status = status
         self.amount_paid = amount_paid
+        # Only when given: a document recorded before these existed loads as it always did.
+        if direction is not None:
+            self.direction = direction
+        if terms is not None:
+            self.terms = terms
 
     @classmethod
     def record(
@@ -215,7 +264,9 @@ class Document(Aggregate):
         partner_id: UUID,
         values: Mapping[str, Any],
         audit: Audit,
+        terms: Mapping[str, Any] | None = None,
     ) -> Document:
+        """`terms`: the commercial terms it takes (app/domain/document_terms.py)."""
         given = check_new_values(values)
         status = values.get("status") or STATUSES_BY_KIND[given.kind][0]
         _check_status(given.kind, status)
@@ -235,6 +286,8 @@ class Document(Aggregate):
             currency=given.currency,
             status=status,
             amount_paid=paid,
+            direction=given.direction,
+            terms=dict(terms) if terms is not None else None,
             **audit.as_event_fields(),
         )
 

@@ -9,8 +9,9 @@ from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
 
-from app.domain.document import Document
+from app.domain.document import Document, direction_of
 from app.domain.erasure import ERASED_TEXT
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
@@ -35,8 +36,8 @@ class DocumentsTable:
         self.opportunities = Identifier(schema, self.names[1])
         self._insert_document = SQL(
             "INSERT INTO {t} (id, partner_id, module, kind, reference, date, amount, "
-            "currency, status, amount_paid, version, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            "currency, status, amount_paid, version, created_at, updated_at, direction, terms) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(t=self.documents)
         self._insert_opportunity = SQL(
             "INSERT INTO {t} (id, partner_id, name, expected_revenue_amount, "
@@ -60,8 +61,13 @@ class DocumentsTable:
                 "module text NOT NULL, kind text NOT NULL, reference text NOT NULL, "
                 "date date NOT NULL, amount numeric, currency text, status text NOT NULL, "
                 "amount_paid numeric, version integer NOT NULL, "
-                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)"
+                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
+                "direction text, terms jsonb)"
             ).format(t=self.documents),
+            # Tables made before documents had them (issue 18) gain the columns: their
+            # payments read as inbound (`direction_of`), their documents show no terms.
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS direction text").format(t=self.documents),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS terms jsonb").format(t=self.documents),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {t} (id uuid PRIMARY KEY, partner_id uuid NOT NULL, "
                 "name text NOT NULL, expected_revenue_amount numeric, "
@@ -144,6 +150,8 @@ def _recorded_row(event: Any) -> tuple[Any, ...]:
         event.originator_version,
         event.timestamp,
         event.timestamp,
+        direction_of(event.kind, event.direction),
+        None if event.terms is None else Jsonb(event.terms),
     )
 
 

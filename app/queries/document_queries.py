@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
@@ -19,14 +20,34 @@ INVOICED = SQL(
     "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 WHEN d.kind = 'INVOICE' THEN d.amount "
     "WHEN d.kind = 'CREDIT_NOTE' THEN -d.amount ELSE 0 END"
 )
+INBOUND = SQL("d.direction IS DISTINCT FROM 'OUTBOUND'")
+"""A payment from a customer (one recorded before payments had a direction has none)."""
 PAID = SQL(
     "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
-    "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' THEN d.amount "
+    "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' AND {inbound} THEN d.amount "
     "WHEN d.kind = 'INVOICE' AND d.status = 'PAID' THEN d.amount "
     "WHEN d.kind = 'INVOICE' THEN COALESCE(d.amount_paid, 0) "
     "WHEN d.kind = 'CREDIT_NOTE' AND d.status = 'PAID' THEN -d.amount "
     "WHEN d.kind = 'CREDIT_NOTE' THEN -COALESCE(d.amount_paid, 0) ELSE 0 END"
+).format(inbound=INBOUND)
+BILLED = SQL(
+    "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
+    "WHEN d.kind = 'VENDOR_BILL' THEN d.amount ELSE 0 END"
 )
+PAID_TO_SUPPLIER = SQL(
+    "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
+    "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' AND NOT {inbound} THEN d.amount "
+    "WHEN d.kind = 'VENDOR_BILL' AND d.status = 'PAID' THEN d.amount "
+    "WHEN d.kind = 'VENDOR_BILL' THEN COALESCE(d.amount_paid, 0) ELSE 0 END"
+).format(inbound=INBOUND)
+
+
+def ordered(kind: str) -> Composable:
+    """The amount of an order of `kind` (SALE_ORDER, PURCHASE_ORDER), neither draft nor
+    cancelled."""
+    return SQL(
+        "CASE WHEN d.kind = {} AND d.status NOT IN ('DRAFT', 'CANCELLED') THEN d.amount ELSE 0 END"
+    ).format(Literal(kind))
 
 
 def total_invoiced(partner: Composable) -> Composable:
@@ -51,6 +72,10 @@ class DocumentRow:
     version: int
     created_at: datetime
     updated_at: datetime
+    direction: str | None = None
+    """A payment's direction (None on rows projected before payments had one: INBOUND)."""
+    terms: dict[str, Any] | None = None
+    """The commercial terms it took, as its `Recorded` event carries them."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from app.schema.context import Info
 from app.schema.errors import ClientError
 from app.schema.ids import BadId, from_global_id
 from app.schema.partners.types import Partner
-from app.schema.relationship.types import Activity, Document, Opportunity
+from app.schema.relationship.documents import Document
+from app.schema.relationship.types import Activity, Opportunity
 from app.schema.relay import Node
 from app.schema.segments import Segment
 from app.schema.tags.types import Tag

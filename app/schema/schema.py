@@ -31,8 +31,9 @@ from app.schema.parsing import SharedParserCache
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
 from app.schema.partners.types import Partner
+from app.schema.relationship.documents import Document
 from app.schema.relationship.operations import RelationshipMutations, RelationshipQueries
-from app.schema.relationship.types import Activity, Document, Opportunity, TimelineEntry
+from app.schema.relationship.types import Activity, Opportunity, TimelineEntry
 from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag

@@ -23,15 +23,10 @@ from app.schema.relationship.connections import (
     document_connection,
     timeline_connection,
 )
+from app.schema.relationship.documents import Document
 from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
-from app.schema.relationship.types import (
-    Activity,
-    Document,
-    Opportunity,
-    PartnerStats,
-    TimelineEntry,
-    TimelineKind,
-)
+from app.schema.relationship.stats import PartnerStats
+from app.schema.relationship.types import Activity, Opportunity, TimelineEntry, TimelineKind
 from app.schema.relay import (
     Connection,
     Node,

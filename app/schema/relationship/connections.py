@@ -7,7 +7,8 @@ from uuid import UUID
 from app.queries.activity_queries import ActivityFilter
 from app.queries.document_queries import DocumentFilter
 from app.schema.context import Info
-from app.schema.relationship.types import Activity, Document, TimelineEntry
+from app.schema.relationship.documents import Document
+from app.schema.relationship.types import Activity, TimelineEntry
 from app.schema.relay import Connection, check_page_args, page_connection, read_page
 
 

@@ -11,12 +11,8 @@ import strawberry
 from app.queries.activity_queries import ActivityFilter
 from app.queries.document_queries import DocumentFilter
 from app.schema.ids import filter_id
-from app.schema.relationship.types import (
-    ActivityState,
-    DocumentKind,
-    DocumentModule,
-    DocumentStatus,
-)
+from app.schema.relationship.documents import DocumentKind, DocumentModule, DocumentStatus
+from app.schema.relationship.types import ActivityState
 
 
 @strawberry.input(description="Activities to list: by partner, assignee, state, due range.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -20,17 +19,14 @@ from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.ids import record_id
 from app.schema.relationship.connections import activity_connection, document_connection
-from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
-from app.schema.relationship.types import (
-    Activity,
-    ActivityType,
-    Document,
-    DocumentKind,
-    DocumentModule,
-    DocumentStatus,
-    Opportunity,
-    OpportunityStage,
+from app.schema.relationship.document_inputs import (
+    RecordDocumentInput,
+    UpdateDocumentInput,
+    document_values,
 )
+from app.schema.relationship.documents import Document
+from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
+from app.schema.relationship.types import Activity, ActivityType, Opportunity, OpportunityStage
 from app.schema.relay import Connection
 
 # -- inputs -------------------------------------------------------------------------------
@@ -73,31 +69,6 @@ class CancelActivityInput:
     id: strawberry.ID
     expected_version: int | None = None
     reason: str | None = None
-
-
-@strawberry.input
-class RecordDocumentInput:
-    partner_id: strawberry.ID
-    module: DocumentModule
-    kind: DocumentKind
-    reference: str
-    date: date
-    amount: Decimal | None = None
-    currency: str | None = None
-    status: DocumentStatus | None = None
-    amount_paid: Decimal | None = None
-    idempotency_key: str | None = None
-    reason: str | None = None
-
-
-@strawberry.input(description="A status change (an invoice gets paid) or new amounts.")
-class UpdateDocumentInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-    status: DocumentStatus | None = None
-    amount: strawberry.Maybe[Decimal | None] = None
-    amount_paid: strawberry.Maybe[Decimal | None] = None
 
 
 @strawberry.input
@@ -209,19 +180,6 @@ def _camel(name: str) -> str:
 Build = Callable[[Audit], Callable[[], CommandResult]]
 
 
-def _document_values(input: RecordDocumentInput) -> dict[str, Any]:
-    return {
-        "module": plain(input.module),
-        "kind": plain(input.kind),
-        "reference": input.reference,
-        "date": input.date.isoformat(),
-        "amount": plain(input.amount),
-        "currency": input.currency,
-        "status": plain(input.status),
-        "amount_paid": plain(input.amount_paid),
-    }
-
-
 def _opportunity_values(input: CreateOpportunityInput) -> dict[str, Any]:
     return {
         "name": input.name,
@@ -285,7 +243,7 @@ class RelationshipMutations:
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
             partner = record_id(input.partner_id, "Partner", "partnerId")
-            values = _document_values(input)
+            values = document_values(input)
             return lambda: app.record_document(partner, values, audit, input.idempotency_key)
 
         return await _document(info, build, input.reason)
