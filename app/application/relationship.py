@@ -13,6 +13,7 @@ from app.application.terms import TermCommands
 from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.document import Document, check_new_values, reference_key
+from app.domain.document_dues import DUE_KINDS
 from app.domain.document_terms import side_of
 from app.domain.errors import DomainError, ErrorCode, conflict
 from app.domain.opportunity import Opportunity
@@ -84,8 +85,9 @@ class RelationshipCommands(TermCommands):
         idempotency_key: str | None = None,
     ) -> CommandResult:
         """Other modules report here; an archived partner's documents are still taken.
-        The document takes the terms in force (app/application/terms.py); its commercial
-        partner becomes a customer or supplier with it, in the same transaction."""
+        The document takes the terms in force (app/application/terms.py), and an invoice,
+        bill or credit note the due dates of its payment term; its commercial partner
+        becomes a customer or supplier with it, in the same transaction."""
         gained: list[Aggregate] = []
 
         def record(document_id: UUID) -> list[Aggregate]:
@@ -101,6 +103,9 @@ class RelationshipCommands(TermCommands):
                 values=values,
                 audit=audit,
                 terms=terms,
+                payment_term_lines=(
+                    self._payment_term_lines(terms) if given.kind in DUE_KINDS else None
+                ),
             )
             key = reference_key(document.module, document.kind, document.reference)
             claims = self._claims(document_id, [key], ())

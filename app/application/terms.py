@@ -1,5 +1,6 @@
 """Commercial terms on the write side: accounts of the right type wherever a term points
-to one, and what a new document takes of its partner. The partner's terms are read from
+to one, and what a new document takes of its partner (its terms, the lines of its payment
+term). The partner's terms are read from
 its aggregates as they are when the document is recorded (the read models may lag), so
 the document takes exactly the terms in force at that moment."""
 
@@ -71,6 +72,15 @@ class TermCommands(CommandBase):
             commercial_id=str(commercial.id),
             own=commercial.id == partner.id,
         )
+
+    def _payment_term_lines(self, terms: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        """The lines of the payment term a document took, as they are now (archived terms
+        too: the document took it); none without a payment term."""
+        term_id = (terms or {}).get("payment_term_id")
+        entry = self._find(UUID(str(term_id)), CatalogEntry) if term_id else None
+        if entry is None or entry.catalog != "PAYMENT_TERM":
+            return []
+        return [dict(line) for line in entry.values.get("lines") or []]
 
     def _roles_gained(
         self, document: Document, commercial: Partner, audit: Audit

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from app.domain import document_dues
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_amount, normalize_currency
 from app.domain.changes import AttributesChanged
@@ -199,6 +200,11 @@ class Document(Aggregate):
     """INBOUND or OUTBOUND for a payment recorded with one (see `direction_of`)."""
     terms: dict[str, Any] | None = None
     """The commercial terms it took when recorded (None: none, or recorded before)."""
+    due_dates: list[dict[str, Any]] | None = None
+    """Its instalments (app/domain/document_dues.py); None: a kind without due dates, or
+    a document recorded before documents had them."""
+    payment_term_lines: list[dict[str, Any]] | None = None
+    """The lines of the payment term it took, as they were when it was recorded."""
 
     class Recorded(AuditedCreated):
         partner_id: str
@@ -216,6 +222,12 @@ class Document(Aggregate):
         terms: dict[str, Any] | None = None
         """The commercial terms the document took (see app/domain/document_terms.py);
         None for kinds on neither side, and for documents recorded before terms were."""
+        due_dates: list[dict[str, Any]] | None = None
+        """The instalments of an invoice, vendor bill or credit note (None: another kind,
+        or one recorded before documents had due dates)."""
+        payment_term_lines: list[dict[str, Any]] | None = None
+        """The lines of the payment term those instalments follow ([]: none, all due on
+        the document's date), kept to spread a new amount the same way."""
 
     class StatusChanged(AuditedEvent):
         status: str
@@ -225,7 +237,8 @@ class Document(Aggregate):
             aggregate.status = self.status
 
     class AmountsChanged(AttributesChanged):
-        """Its amount or amount paid changed."""
+        """Its amount or amount paid changed; with a new amount, its `due_dates` too (when
+        it has due dates)."""
 
     def __init__(
         self,
@@ -240,6 +253,8 @@ class Document(Aggregate):
         amount_paid: str | None,
         direction: str | None = None,
         terms: dict[str, Any] | None = None,
+        due_dates: list[dict[str, Any]] | None = None,
+        payment_term_lines: list[dict[str, Any]] | None = None,
     ) -> None:
         self.partner_id = partner_id
         self.module = module
@@ -255,6 +270,9 @@ class Document(Aggregate):
             self.direction = direction
         if terms is not None:
             self.terms = terms
+        if due_dates is not None:
+            self.due_dates = due_dates
+            self.payment_term_lines = payment_term_lines
 
     @classmethod
     def record(
@@ -265,8 +283,11 @@ class Document(Aggregate):
         values: Mapping[str, Any],
         audit: Audit,
         terms: Mapping[str, Any] | None = None,
+        payment_term_lines: list[dict[str, Any]] | None = None,
     ) -> Document:
-        """`terms`: the commercial terms it takes (app/domain/document_terms.py)."""
+        """`terms`: the commercial terms it takes (app/domain/document_terms.py);
+        `payment_term_lines`: the lines of its payment term (None or []: none), from which
+        an invoice, vendor bill or credit note gets its due dates."""
         given = check_new_values(values)
         status = values.get("status") or STATUSES_BY_KIND[given.kind][0]
         _check_status(given.kind, status)
@@ -274,6 +295,8 @@ class Document(Aggregate):
         if status == "PAID" and given.kind in PAYABLE_KINDS and given.amount is not None:
             paid = given.amount  # paid means paid in full
         _check_paid(given.kind, status, given.amount, paid)
+        lines = list(payment_term_lines or [])
+        dues = document_dues.due_dates(given.kind, lines, given.date, given.amount, given.currency)
         return cls._create(
             cls.Recorded,
             id=document_id,
@@ -288,6 +311,8 @@ class Document(Aggregate):
             amount_paid=paid,
             direction=given.direction,
             terms=dict(terms) if terms is not None else None,
+            due_dates=dues,
+            payment_term_lines=lines if dues is not None else None,
             **audit.as_event_fields(),
         )
 
@@ -324,6 +349,11 @@ class Document(Aggregate):
                 ErrorCode.VALIDATION, "this document has no currency", "amount"
             )
         diff = {k: v for k, v in amounts.items() if getattr(self, k) != v}
+        if "amount" in diff and self.due_dates is not None:
+            lines = self.payment_term_lines
+            diff["due_dates"] = document_dues.due_dates(
+                self.kind, lines, self.date, diff["amount"], self.currency
+            )
         changed = False
         if diff:
             self.trigger_event(self.AmountsChanged, changes=diff, **fields)

@@ -256,6 +256,7 @@ def _recorded(event: Any) -> Entry:
             "status": event.status,
             **({"direction": event.direction} if event.direction is not None else {}),
             **({"terms": event.terms} if event.terms is not None else {}),
+            **({"due_dates": event.due_dates} if event.due_dates is not None else {}),
         },
         event.partner_id,
     )

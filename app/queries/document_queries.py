@@ -3,6 +3,7 @@ orders, invoices, payments, tickets…), and what they mean in money."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,6 +14,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 
 from app.queries import record_pages as pages
+from app.queries.due_queries import overdue
 from app.queries.partner_scope import scope_of
 from app.queries.record_pages import Page, RecordReader, encode_cursor
 
@@ -76,6 +78,12 @@ class DocumentRow:
     """A payment's direction (None on rows projected before payments had one: INBOUND)."""
     terms: dict[str, Any] | None = None
     """The commercial terms it took, as its `Recorded` event carries them."""
+    due_dates: list[dict[str, Any]] | None = None
+    """Its instalments, as its events carry them (None: a kind without due dates)."""
+    due_date: dt.date | None = None
+    """When its earliest instalment not yet paid falls due (app/projections/documents.py)."""
+    overdue: bool = False
+    """Overdue at the clock reading it was read with (app/queries/due_queries.py)."""
 
 
 @dataclass(frozen=True)
@@ -88,13 +96,18 @@ class DocumentFilter:
     date_before: date | None = None
 
 
+def _selected(now: datetime) -> Composable:
+    return SQL("SELECT d.*, {} AS overdue FROM documents d").format(overdue(now))
+
+
 class DocumentDirectory(RecordReader):
-    async def documents(self, ids: Sequence[UUID]) -> dict[UUID, DocumentRow]:
-        query = SQL("SELECT * FROM documents WHERE id = ANY({})").format(Literal(list(ids)))
+    async def documents(self, ids: Sequence[UUID], now: datetime) -> dict[UUID, DocumentRow]:
+        """Documents by id, overdue or not at `now`."""
+        query = SQL("{} WHERE d.id = ANY({})").format(_selected(now), Literal(list(ids)))
         return {row.id: row for row in await self._rows(query, DocumentRow)}
 
     async def document_page(
-        self, f: DocumentFilter, *, first: int | None, after: str | None
+        self, f: DocumentFilter, now: datetime, *, first: int | None, after: str | None
     ) -> Page:
         conditions: list[Composable] = [SQL("TRUE")]
         if f.partner_id is not None:
@@ -110,9 +123,8 @@ class DocumentDirectory(RecordReader):
         seek = pages.dated_seek(after, SQL("(d.date, d.id) < ({}, {})"))
         size = pages.page_size(first)
         query = SQL(
-            "SELECT d.* FROM documents d WHERE {w} AND {seek} "
-            "ORDER BY d.date DESC, d.id DESC LIMIT {n}"
-        ).format(w=where, seek=seek, n=Literal(size + 1))
+            "{select} WHERE {w} AND {seek} ORDER BY d.date DESC, d.id DESC LIMIT {n}"
+        ).format(select=_selected(now), w=where, seek=seek, n=Literal(size + 1))
         rows = await self._rows(query, DocumentRow)
         return pages.page_of(
             rows,

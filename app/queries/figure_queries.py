@@ -1,7 +1,7 @@
 """The figures of the 360° view, summed over a partner's records (its contacts' too when
 it is a commercial partner) when asked: document counts, money per currency (invoiced and
-paid on the customer side, billed and paid on the supplier side, ordered on both), open
-and overdue activities, opportunities, the last interaction."""
+paid on the customer side, billed and paid on the supplier side, ordered on both, overdue
+on invoices), open and overdue activities, opportunities, the last interaction."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from psycopg.sql import SQL, Literal
 
 from app.queries.activity_queries import local_today
 from app.queries.document_queries import BILLED, INVOICED, PAID, PAID_TO_SUPPLIER, ordered
+from app.queries.due_queries import overdue_amount
 from app.queries.partner_scope import scope_of
 from app.queries.record_pages import RecordReader
 
@@ -28,6 +29,8 @@ class Stats:
     paid_to_supplier: dict[str, Decimal] = field(default_factory=dict)
     sale_ordered: dict[str, Decimal] = field(default_factory=dict)
     purchase_ordered: dict[str, Decimal] = field(default_factory=dict)
+    overdue: dict[str, Decimal] = field(default_factory=dict)
+    """What of open invoices fell due before today and is unpaid (due_queries.py)."""
     last_interaction_at: datetime | None = None
 
     def amounts(self) -> list[dict[str, Decimal]]:
@@ -39,6 +42,7 @@ class Stats:
             self.paid_to_supplier,
             self.sale_ordered,
             self.purchase_ordered,
+            self.overdue,
         ]
 
     @property
@@ -64,7 +68,8 @@ COUNTED = {
 }
 """Document counts (cancelled documents are not counted)."""
 MONEY = (INVOICED, PAID, BILLED, PAID_TO_SUPPLIER, ordered("SALE_ORDER"), ordered("PURCHASE_ORDER"))
-"""What is summed per currency, in the order of `Stats.amounts`."""
+"""What is summed per currency, in the order of `Stats.amounts` (then the overdue amount,
+which depends on the clock)."""
 
 
 class FigureDirectory(RecordReader):
@@ -87,7 +92,7 @@ class FigureDirectory(RecordReader):
             "JOIN documents d ON d.partner_id IN {s} AND d.currency IS NOT NULL "
             "GROUP BY r.id, d.currency"
         ).format(
-            sums=SQL(", ").join(SQL("sum({})").format(m) for m in MONEY),
+            sums=SQL(", ").join(SQL("sum({})").format(m) for m in (*MONEY, overdue_amount(now))),
             ids=ids,
             s=scope_of(SQL("r.id")),
         )

@@ -17,6 +17,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
+from app.domain.credit import Credit
 from app.infra.api_keys import KeyStore, Principal
 from app.infra.database import Outage, is_unavailable
 from app.infra.positions import ProjectionWaiter
@@ -157,7 +158,7 @@ class Context:
         relationships = self.services.relationships
 
         async def documents(ids: Sequence[UUID]) -> list[DocumentRow | None]:
-            rows = await relationships.documents(ids)
+            rows = await relationships.documents(ids, self.now)
             return [rows.get(i) for i in ids]
 
         return self._loader(documents)
@@ -191,6 +192,16 @@ class Context:
             return [found[i] for i in ids]
 
         return self._loader(stats)
+
+    @cached_property
+    def credits(self) -> DataLoader[UUID, Credit | None]:
+        relationships = self.services.relationships
+
+        async def credits(ids: Sequence[UUID]) -> list[Credit | None]:
+            found = await relationships.credits(ids)
+            return [found.get(i) for i in ids]
+
+        return self._loader(credits)
 
     @property
     def now(self) -> datetime:

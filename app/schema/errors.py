@@ -27,10 +27,17 @@ TIMEOUT = "TIMEOUT"
 
 
 # The domain's codes are the API's enum (registered here: the domain knows no strawberry).
-strawberry.enum(ErrorCode, description="Why a mutation was refused.")
+strawberry.enum(
+    ErrorCode,
+    description="Why a mutation was refused; CREDIT_LIMIT is a warning only (in `warnings`: "
+    "the change was made).",
+)
 
 
-@strawberry.type(description="A refused input: nothing was changed.")
+@strawberry.type(
+    description="In `userErrors`, a refused input: nothing was changed. In `warnings`, "
+    "something to know about a change that was made."
+)
 class UserError:
     field: list[str] | None
     code: ErrorCode

@@ -132,6 +132,16 @@ class PartnerFilterInput:
         default=None, description="Tagged with any of these tags or their sub-tags."
     )
     has_overdue_activities: bool | None = None
+    has_overdue_invoices: bool | None = strawberry.field(
+        default=None,
+        description="true: an invoice of the partner's view (its own, and its contacts' for a "
+        "commercial partner) is overdue now (see `Document.overdue`); false: none is.",
+    )
+    credit_exceeded: bool | None = strawberry.field(
+        default=None,
+        description="true: a commercial partner whose credit exposure is over its credit "
+        "limit (see `Partner.credit`); false: every other partner.",
+    )
     and_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="and")
     or_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="or")
     not_: PartnerFilterInput | None = strawberry.field(default=None, name="not")
@@ -165,6 +175,8 @@ class PartnerFilterInput:
             if self.tag_ids is not None
             else None,
             has_overdue_activities=self.has_overdue_activities,
+            has_overdue_invoices=self.has_overdue_invoices,
+            credit_exceeded=self.credit_exceeded,
             and_=tuple(f.to_filter() for f in self.and_ or ()),
             or_=tuple(f.to_filter() for f in self.or_ or ()),
             not_=self.not_.to_filter() if self.not_ else None,

@@ -23,6 +23,7 @@ from app.schema.relationship.connections import (
     document_connection,
     timeline_connection,
 )
+from app.schema.relationship.credit import PartnerCredit, partner_credit
 from app.schema.relationship.documents import Document
 from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
 from app.schema.relationship.stats import PartnerStats
@@ -220,6 +221,14 @@ class Partner(Node):
     @strawberry.field(description="Its figures; a company's include its contacts'.")
     async def stats(self, info: Info) -> PartnerStats:
         return PartnerStats(stats=await info.context.stats.load(self.row.id))
+
+    @strawberry.field(
+        description="Its credit limit and the exposure against it, now, for a commercial "
+        "partner with a credit limit (its contacts' documents included); null for a contact "
+        "(ask its commercialPartner) and for a partner without a limit."
+    )
+    async def credit(self, info: Info) -> PartnerCredit | None:
+        return await partner_credit(info, self.row.id)
 
     @strawberry.field(description="Its activities (a company's include its contacts').")
     async def activities(

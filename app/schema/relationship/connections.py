@@ -28,7 +28,9 @@ async def document_connection(
 ) -> Connection[Document]:
     check_page_args(first, after, None, None)
     relationships = info.context.services.relationships
-    page = await read_page(relationships.document_page(f, first=first, after=after))
+    page = await read_page(
+        relationships.document_page(f, info.context.now, first=first, after=after)
+    )
     return page_connection(page, Document.from_row, relationships.count)
 
 

@@ -11,9 +11,11 @@ from uuid import UUID
 
 import strawberry
 
+from app.domain import document_dues
 from app.domain.document import direction_of
 from app.domain.document_terms import DOCUMENT_TERMS
 from app.queries.document_queries import DocumentRow
+from app.schema.catalogs.schedule import Instalment
 from app.schema.catalogs.types import (
     Account,
     DeliveryMethod,
@@ -222,6 +224,25 @@ class Document(Node):
     @strawberry.field
     async def partner(self, info: Info) -> PartnerRef | None:
         return await load_partner(info, self.row.partner_id)
+
+    @strawberry.field(
+        description="When an invoice, vendor bill or credit note falls due: the instalments "
+        "of the payment term it took when recorded (all on its date without one), by due "
+        "date, adding up to its amount; recomputed on the same lines when its amount "
+        "changes. Empty for other kinds, without an amount, and for documents recorded "
+        "before documents had due dates."
+    )
+    def due_dates(self) -> list[Instalment]:
+        return [Instalment.of(item) for item in document_dues.instalments(self.row.due_dates)]
+
+    @strawberry.field(
+        description="An open invoice or vendor bill (OPEN, PARTIALLY_PAID) with an instalment "
+        "due before today that is not paid yet (payments settle the earliest instalments "
+        "first); today is the date in the partner's time zone (else its company's, else "
+        "UTC). False for other kinds and statuses."
+    )
+    def overdue(self) -> bool:
+        return self.row.overdue
 
     @strawberry.field(
         description="The commercial terms it took when recorded; null for kinds that take "

@@ -6,19 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import strawberry
 
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.queries.activity_queries import ActivityFilter
-from app.queries.document_queries import DocumentFilter
+from app.queries.document_queries import DocumentFilter, DocumentRow
 from app.schema.catalogs.inputs import MoneyInput, plain
 from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
 from app.schema.errors import UserError
-from app.schema.ids import record_id
+from app.schema.ids import BadId, expect_id, record_id
 from app.schema.relationship.connections import activity_connection, document_connection
+from app.schema.relationship.credit import credit_warnings
 from app.schema.relationship.document_inputs import (
     RecordDocumentInput,
     UpdateDocumentInput,
@@ -115,6 +117,11 @@ class ActivityPayload:
 class DocumentPayload:
     document: Document | None
     user_errors: list[UserError]
+    warnings: list[UserError] = strawberry.field(
+        description="What the change, made, may call for: CREDIT_LIMIT when a sale order or "
+        "invoice takes its commercial partner's credit exposure over the credit limit (a "
+        "draft one: would, once confirmed). Empty otherwise, and when refused."
+    )
 
 
 @strawberry.type
@@ -136,12 +143,43 @@ async def _activity(info: Info, build: CommandBuilder, reason: str | None) -> Ac
     return ActivityPayload(activity=Activity.from_row(row) if row else None, user_errors=[])
 
 
-async def _document(info: Info, build: CommandBuilder, reason: str | None) -> DocumentPayload:
+async def _document_row(info: Info, document_id: UUID) -> DocumentRow | None:
+    relationships = info.context.services.relationships
+    return (await relationships.documents([document_id], info.context.now)).get(document_id)
+
+
+async def _document(
+    info: Info, build: CommandBuilder, reason: str | None, before: DocumentRow | None = None
+) -> DocumentPayload:
+    """Runs a document command; `before`: the document as it was (for a change)."""
     outcome = await execute(info, build, reason)
     if isinstance(outcome, list):
-        return DocumentPayload(document=None, user_errors=outcome)
-    row = (await info.context.services.relationships.documents([outcome.id])).get(outcome.id)
-    return DocumentPayload(document=Document.from_row(row) if row else None, user_errors=[])
+        return DocumentPayload(document=None, user_errors=outcome, warnings=[])
+    row = await _document_row(info, outcome.id)
+    if row is None:
+        return DocumentPayload(document=None, user_errors=[], warnings=[])
+    warnings = await credit_warnings(info, before, row)
+    return DocumentPayload(document=Document.from_row(row), user_errors=[], warnings=warnings)
+
+
+async def _document_before(info: Info, document_id: str) -> DocumentRow | None:
+    """The document a change is asked of, as it is (None for an id of no document)."""
+    try:
+        ident = expect_id(document_id, "Document")
+    except BadId:
+        return None
+    return await _document_row(info, ident)
+
+
+def _document_changes(input: UpdateDocumentInput) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if input.status is not None:
+        changes["status"] = plain(input.status)
+    for name in ("amount", "amount_paid"):
+        given = getattr(input, name)
+        if given is not None:
+            changes[name] = plain(given.value)
+    return changes
 
 
 async def _opportunity(info: Info, build: CommandBuilder, reason: str | None) -> OpportunityPayload:
@@ -254,16 +292,10 @@ class RelationshipMutations:
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
             ident = record_id(input.id, "Document", "id")
-            changes: dict[str, Any] = {}
-            if input.status is not None:
-                changes["status"] = plain(input.status)
-            for name in ("amount", "amount_paid"):
-                given = getattr(input, name)
-                if given is not None:
-                    changes[name] = plain(given.value)
+            changes = _document_changes(input)
             return lambda: app.update_document(ident, changes, audit, input.expected_version)
 
-        return await _document(info, build, input.reason)
+        return await _document(info, build, input.reason, await _document_before(info, input.id))
 
     @strawberry.mutation(description="Opens an opportunity with a partner.")
     async def create_opportunity(

@@ -1,5 +1,6 @@
 """A partner's figures (`Partner.stats`): counts of its records, and money per currency
-on the customer side (invoiced, paid, due) and on the supplier side (billed, paid)."""
+on the customer side (invoiced, paid, due, overdue) and on the supplier side (billed,
+paid)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,14 @@ class PartnerStats:
     @strawberry.field(description="Invoiced minus paid, per currency.")
     def amount_due(self) -> list[Money]:
         return _money(self.stats.due)
+
+    @strawberry.field(
+        description="What of open invoices fell due before today and is not paid, per "
+        "currency: each one's instalments due before today less what was paid on it (see "
+        "`Document.overdue`)."
+    )
+    def overdue_amount(self) -> list[Money]:
+        return _money(self.stats.overdue)
 
     @strawberry.field(description="Vendor bills, cancelled ones left out.")
     def bill_count(self) -> int:
