@@ -69,7 +69,8 @@ def register(
     new = persisted_documents.register(conninfo, list(texts.values()))
     for path, text in texts.items():
         typer.echo(f"{persisted_documents.sha256_of(text)}  {path}")
-    typer.echo(f"Registered {len(texts)} documents ({new} new).")
+    plural = "" if len(texts) == 1 else "s"
+    typer.echo(f"Registered {len(texts)} document{plural} ({new} new).")
 
 
 @persisted.command("list")
