@@ -227,7 +227,8 @@ class StrictGraphQL(GraphQL[Context, None]):
             status, shaped = media.shaped(dict(response_data), answer_media)
             response_data = cast(GraphQLHTTPResponse, shaped)
         response = super().create_response(response_data, sub_response)
-        response.status_code = status
+        if not sub_response.status_code:
+            response.status_code = status
         response.headers["content-type"] = media.content_type(answer_media)
         if status == 503:
             response.headers["retry-after"] = "1"
