@@ -20,6 +20,7 @@ from app.application import Partnerbook
 from app.domain.credit import Credit
 from app.infra.api_keys import KeyStore, Principal
 from app.infra.database import Outage, is_unavailable
+from app.infra.persisted_documents import DocumentStore
 from app.infra.positions import ProjectionWaiter
 from app.queries.activity_queries import ActivityRow
 from app.queries.catalog_queries import CatalogDirectory, CatalogRow, TagRow
@@ -55,6 +56,8 @@ class Services:
     """API key look-ups (None: no authentication possible, every request refused)."""
     outage: Outage | None = None
     """Fails event-store work fast while the database is known to be away."""
+    documents: DocumentStore | None = None
+    """Persisted documents (APQ and the allow-list); None: none can be found."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
