@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -18,117 +17,31 @@ from app.queries.opportunity_queries import OpportunityRow
 from app.queries.timeline_queries import TimelineRow
 from app.schema.catalogs.types import Money, Salesperson
 from app.schema.context import Info
+from app.schema.descriptions import AUDIT_FIELDS, RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.live.cursors import encode_cursor
 from app.schema.partners.terms import load_entry
+from app.schema.relationship.descriptions import (
+    ACTIVITY_FIELDS,
+    DOCUMENT_FIELDS,
+    OPPORTUNITY_FIELDS,
+    STATS_FIELDS,
+)
+from app.schema.relationship.enums import (
+    ActivityState,
+    ActivityType,
+    DocumentKind,
+    DocumentModule,
+    DocumentStatus,
+    OpportunityStage,
+    TimelineKind,
+)
 from app.schema.relay import Node
 
 if TYPE_CHECKING:
     from app.schema.partners.types import Partner
 
 PartnerRef = Annotated["Partner", strawberry.lazy("app.schema.partners.types")]
-
-
-@strawberry.enum(description="What kind of activity.")
-class ActivityType(Enum):
-    CALL = "CALL"
-    EMAIL = "EMAIL"
-    MEETING = "MEETING"
-    TODO = "TODO"
-    FOLLOW_UP = "FOLLOW_UP"
-    UPLOAD_DOCUMENT = "UPLOAD_DOCUMENT"
-
-
-@strawberry.enum(description="Where an activity stands today.")
-class ActivityState(Enum):
-    OVERDUE = "OVERDUE"
-    TODAY = "TODAY"
-    PLANNED = "PLANNED"
-    DONE = "DONE"
-    CANCELLED = "CANCELLED"
-
-
-@strawberry.enum(description="The module that reported a document.")
-class DocumentModule(Enum):
-    SALES = "SALES"
-    PURCHASE = "PURCHASE"
-    ACCOUNTING = "ACCOUNTING"
-    HELPDESK = "HELPDESK"
-    CRM = "CRM"
-    SUBSCRIPTION = "SUBSCRIPTION"
-    PROJECT = "PROJECT"
-    EVENT = "EVENT"
-    MARKETING = "MARKETING"
-
-
-@strawberry.enum(description="What a document is.")
-class DocumentKind(Enum):
-    QUOTATION = "QUOTATION"
-    SALE_ORDER = "SALE_ORDER"
-    PURCHASE_ORDER = "PURCHASE_ORDER"
-    INVOICE = "INVOICE"
-    VENDOR_BILL = "VENDOR_BILL"
-    CREDIT_NOTE = "CREDIT_NOTE"
-    PAYMENT = "PAYMENT"
-    TICKET = "TICKET"
-    LEAD = "LEAD"
-    SUBSCRIPTION = "SUBSCRIPTION"
-    PROJECT = "PROJECT"
-    EVENT_REGISTRATION = "EVENT_REGISTRATION"
-    MAILING = "MAILING"
-
-
-@strawberry.enum(description="Where a document stands (the statuses allowed depend on its kind).")
-class DocumentStatus(Enum):
-    DRAFT = "DRAFT"
-    OPEN = "OPEN"
-    CONFIRMED = "CONFIRMED"
-    CANCELLED = "CANCELLED"
-    DONE = "DONE"
-    PARTIALLY_PAID = "PARTIALLY_PAID"
-    PAID = "PAID"
-
-
-@strawberry.enum(description="The stage of an opportunity.")
-class OpportunityStage(Enum):
-    NEW = "NEW"
-    QUALIFIED = "QUALIFIED"
-    PROPOSITION = "PROPOSITION"
-    WON = "WON"
-    LOST = "LOST"
-
-
-@strawberry.enum(description="What happened.")
-class TimelineKind(Enum):
-    PARTNER_CREATED = "PARTNER_CREATED"
-    PARTNER_UPDATED = "PARTNER_UPDATED"
-    COMMERCIAL_TERMS_SET = "COMMERCIAL_TERMS_SET"
-    TAGS_ADDED = "TAGS_ADDED"
-    TAGS_REMOVED = "TAGS_REMOVED"
-    PARTNER_ARCHIVED = "PARTNER_ARCHIVED"
-    PARTNER_RESTORED = "PARTNER_RESTORED"
-    ACTIVITY_SCHEDULED = "ACTIVITY_SCHEDULED"
-    ACTIVITY_EDITED = "ACTIVITY_EDITED"
-    ACTIVITY_RESCHEDULED = "ACTIVITY_RESCHEDULED"
-    ACTIVITY_REASSIGNED = "ACTIVITY_REASSIGNED"
-    ACTIVITY_DONE = "ACTIVITY_DONE"
-    ACTIVITY_CANCELLED = "ACTIVITY_CANCELLED"
-    DOCUMENT_RECORDED = "DOCUMENT_RECORDED"
-    DOCUMENT_STATUS_CHANGED = "DOCUMENT_STATUS_CHANGED"
-    DOCUMENT_AMOUNTS_CHANGED = "DOCUMENT_AMOUNTS_CHANGED"
-    OPPORTUNITY_CREATED = "OPPORTUNITY_CREATED"
-    OPPORTUNITY_UPDATED = "OPPORTUNITY_UPDATED"
-    OPPORTUNITY_WON = "OPPORTUNITY_WON"
-    OPPORTUNITY_LOST = "OPPORTUNITY_LOST"
-    PARTNER_MERGED = "PARTNER_MERGED"
-    PARTNER_ABSORBED = "PARTNER_ABSORBED"
-    PARTNER_UNMERGED = "PARTNER_UNMERGED"
-    PARTNER_SEPARATED = "PARTNER_SEPARATED"
-    PARTNER_REPARENTED = "PARTNER_REPARENTED"
-    ACTIVITY_MOVED = "ACTIVITY_MOVED"
-    DOCUMENT_MOVED = "DOCUMENT_MOVED"
-    OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
-    PARTNER_ANONYMIZED = "PARTNER_ANONYMIZED"
 
 
 async def _partner(info: Info, partner_id: UUID) -> Partner | None:
@@ -138,6 +51,7 @@ async def _partner(info: Info, partner_id: UUID) -> Partner | None:
     return Partner.from_row(row) if row else None
 
 
+@described(ACTIVITY_FIELDS, RECORD)
 @strawberry.type(description="A call, email, meeting, to-do or follow-up with a partner.")
 class Activity(Node):
     row: strawberry.Private[ActivityRow]
@@ -180,6 +94,7 @@ class Activity(Node):
         return await load_entry(info, self.row.assignee_id, Salesperson.from_row)
 
 
+@described(DOCUMENT_FIELDS, RECORD)
 @strawberry.type(description="A record another module reported about a partner.")
 class Document(Node):
     row: strawberry.Private[DocumentRow]
@@ -227,6 +142,7 @@ class Document(Node):
         return await _partner(info, self.row.partner_id)
 
 
+@described(OPPORTUNITY_FIELDS, RECORD)
 @strawberry.type(description="A chance of business with a partner.")
 class Opportunity(Node):
     row: strawberry.Private[OpportunityRow]
@@ -270,15 +186,16 @@ class Opportunity(Node):
         return await load_entry(info, self.row.salesperson_id, Salesperson.from_row)
 
 
+@described(AUDIT_FIELDS)
 @strawberry.type(description="Something that happened to a partner or to one of its records.")
 class TimelineEntry(Node):
     row: strawberry.Private[TimelineRow]
     occurred_at: datetime
-    kind: TimelineKind
+    kind: TimelineKind = strawberry.field(description="What happened.")
     actor: str
     request_id: str | None
     reason: str | None
-    summary: str
+    summary: str = strawberry.field(description="What happened, in one line.")
     changes: JSON = strawberry.field(description="The new values the event carried.")
 
     @classmethod
@@ -299,7 +216,7 @@ class TimelineEntry(Node):
     def cursor(self) -> str:
         return encode_cursor(self.row.position)
 
-    @strawberry.field
+    @strawberry.field(description="The partner whose timeline it is in.")
     async def partner(self, info: Info) -> PartnerRef | None:
         return await _partner(info, self.row.partner_id)
 
@@ -314,6 +231,7 @@ def _money(values: dict[str, Decimal]) -> list[Money]:
     return [Money(amount=amount, currency=currency) for currency, amount in sorted(values.items())]
 
 
+@described(STATS_FIELDS)
 @strawberry.type(description="The figures of a partner; a company's include its contacts'.")
 class PartnerStats:
     stats: strawberry.Private[Stats]
