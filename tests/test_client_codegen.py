@@ -85,9 +85,12 @@ def toolchain(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
     installed = _run(command, work, timeout=240)
     if installed.returncode != 0:
-        if any(code in installed.stdout for code in NETWORK_ERRORS):
-            last = installed.stdout.strip().splitlines()[-1:]
-            _unavailable(f"the npm registry cannot be reached to install the generator: {last}")
+        lines = installed.stdout.splitlines()
+        unreachable = [line for line in lines if any(code in line for code in NETWORK_ERRORS)]
+        if unreachable:
+            _unavailable(
+                f"npm cannot reach its registry to install the generator: {unreachable[0]}"
+            )
         pytest.fail(f"npm ci failed:\n{installed.stdout}")
     (work / "codegen.json").write_text(json.dumps(CODEGEN_CONFIG, indent=2))
     (work / "tsconfig.json").write_text(json.dumps(TSCONFIG, indent=2))
