@@ -42,7 +42,7 @@ COMMAND = {
 
 AUDIT_FIELDS = {
     "occurred_at": "When it happened.",
-    "actor": "Who did it: the name of the API key (or the command-line user) that sent it.",
+    "actor": "Who did it: the name of the API key that sent it (`cli:import`, `demo`: the command line).",
     "request_id": "The request that did it (its `X-Request-Id`).",
     "reason": "The `reason` given with the change, if any.",
 }

@@ -19,7 +19,7 @@ from app.schema.relay import Connection
 _ARGUMENTS = {
     "id": "The partner's global id.",
     "filter": "Only the partners that match (archived ones only if it mentions `archived`).",
-    "search": "Text found in the name, email, reference, VAT or phone, ignoring case and accents.",
+    "search": "A substring of the name (a contact's company's too), email, reference, VAT or phone; case and accents ignored.",
     "order_by": "Sort keys, in order (NAME ASC by default); the id breaks the last tie.",
 }
 _CountrySearch = Annotated[
