@@ -11,6 +11,7 @@ from strawberry.extensions import MaxTokensLimiter
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
 from app.schema.access import RoleCheckedExecutionContext
 from app.schema.auth import Guard
@@ -67,6 +68,14 @@ Mutation = merge_types(
         ImportMutations,
         ErasureMutations,
     ),
+)
+get_object_definition(Query, strict=True).description = (
+    "What can be read: records by id, filtered pages, facets, history. Every request needs "
+    "an API key (`Authorization: Bearer pb_…`)."
+)
+get_object_definition(Mutation, strict=True).description = (
+    "What can be changed: one `input` each; the payload has the record and `userErrors` "
+    "(when there are any, nothing was changed)."
 )
 
 

@@ -13,6 +13,7 @@ from app.domain import payment_schedule as schedule
 from app.domain.errors import DomainError
 from app.schema.catalogs.inputs import MoneyInput
 from app.schema.context import Info
+from app.schema.descriptions import described
 from app.schema.errors import ClientError
 from app.schema.ids import BadId, expect_id
 
@@ -74,6 +75,13 @@ def _instalments(
     return [Instalment.of(instalment) for instalment in found]
 
 
+@described(
+    {
+        "payment_term_id": "The payment term (a `PaymentTerm` id; archived ones too).",
+        "date": "The document's date: the days are counted from it.",
+        "amount": "The document's total and its currency.",
+    }
+)
 @strawberry.type
 class PaymentScheduleQueries:
     @strawberry.field(

@@ -10,8 +10,10 @@ import strawberry
 
 from app.domain.document_terms import INPUT_NAMES, DocumentTerm
 from app.schema.catalogs.inputs import plain
+from app.schema.descriptions import COMMAND, described
 from app.schema.ids import record_id
-from app.schema.relationship.documents import (
+from app.schema.relationship.descriptions import DOCUMENT_FIELDS
+from app.schema.relationship.enums import (
     DocumentKind,
     DocumentModule,
     DocumentStatus,
@@ -29,6 +31,7 @@ TERM_TYPES: dict[DocumentTerm, str] = {
 """Each term a document may be given, and the type of the record its id names."""
 
 
+@described(DOCUMENT_FIELDS, COMMAND)
 @strawberry.input(
     description="A document another module made. A document of the customer or supplier "
     "side takes the commercial terms in force for its partner (see `DocumentTerms`), except "
@@ -65,12 +68,15 @@ class RecordDocumentInput:
     reason: str | None = None
 
 
+@described(DOCUMENT_FIELDS, COMMAND)
 @strawberry.input(description="A status change (an invoice gets paid) or new amounts.")
 class UpdateDocumentInput:
     id: strawberry.ID
     expected_version: int | None = None
     reason: str | None = None
-    status: DocumentStatus | None = None
+    status: DocumentStatus | None = strawberry.field(
+        default=None, description="The new status; PAID sets `amountPaid` to the amount."
+    )
     amount: strawberry.Maybe[Decimal | None] = None
     amount_paid: strawberry.Maybe[Decimal | None] = None
 

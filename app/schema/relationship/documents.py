@@ -1,11 +1,10 @@
-"""Documents other modules report: their kinds, statuses and modules, a payment's
-direction, and the commercial terms a document took when it was recorded."""
+"""Documents other modules report, and the commercial terms a document took when it was
+recorded (their enums are in enums.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
@@ -25,8 +24,18 @@ from app.schema.catalogs.types import (
     Salesperson,
 )
 from app.schema.context import Info
+from app.schema.descriptions import RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.partners.terms import load_entry
+from app.schema.relationship.descriptions import DOCUMENT_FIELDS, TERMS_TAKEN
+from app.schema.relationship.enums import (
+    DocumentKind,
+    DocumentModule,
+    DocumentStatus,
+    DocumentTermName,
+    PaymentDirection,
+    TermSource,
+)
 from app.schema.relationship.types import load_partner
 from app.schema.relay import Node
 
@@ -36,89 +45,12 @@ if TYPE_CHECKING:
 PartnerRef = Annotated["Partner", strawberry.lazy("app.schema.partners.types")]
 
 
-@strawberry.enum(description="The module that reported a document.")
-class DocumentModule(Enum):
-    SALES = "SALES"
-    PURCHASE = "PURCHASE"
-    ACCOUNTING = "ACCOUNTING"
-    HELPDESK = "HELPDESK"
-    CRM = "CRM"
-    SUBSCRIPTION = "SUBSCRIPTION"
-    PROJECT = "PROJECT"
-    EVENT = "EVENT"
-    MARKETING = "MARKETING"
-
-
-@strawberry.enum(description="What a document is.")
-class DocumentKind(Enum):
-    QUOTATION = "QUOTATION"
-    SALE_ORDER = "SALE_ORDER"
-    PURCHASE_ORDER = "PURCHASE_ORDER"
-    INVOICE = "INVOICE"
-    VENDOR_BILL = "VENDOR_BILL"
-    CREDIT_NOTE = "CREDIT_NOTE"
-    PAYMENT = "PAYMENT"
-    TICKET = "TICKET"
-    LEAD = "LEAD"
-    SUBSCRIPTION = "SUBSCRIPTION"
-    PROJECT = "PROJECT"
-    EVENT_REGISTRATION = "EVENT_REGISTRATION"
-    MAILING = "MAILING"
-
-
-@strawberry.enum(description="Where a document stands (the statuses allowed depend on its kind).")
-class DocumentStatus(Enum):
-    DRAFT = "DRAFT"
-    OPEN = "OPEN"
-    CONFIRMED = "CONFIRMED"
-    CANCELLED = "CANCELLED"
-    DONE = "DONE"
-    PARTIALLY_PAID = "PARTIALLY_PAID"
-    PAID = "PAID"
-
-
-@strawberry.enum(description="Which way a payment's money goes.")
-class PaymentDirection(Enum):
-    INBOUND = strawberry.enum_value("INBOUND", description="From a customer (the default).")
-    OUTBOUND = strawberry.enum_value("OUTBOUND", description="To a supplier.")
-
-
-@strawberry.enum(
-    description="Where a document's terms came from; one source per document (see `terms`)."
-)
-class TermSource(Enum):
-    PARTNER = strawberry.enum_value(
-        "PARTNER",
-        description="The document's partner holds its own terms (a company, or a partner on "
-        "its own): every term is that partner's.",
-    )
-    COMPANY = strawberry.enum_value(
-        "COMPANY",
-        description="The document's partner is a contact: every term is inherited from its "
-        "commercial partner (its company).",
-    )
-    EXPLICIT = strawberry.enum_value(
-        "EXPLICIT",
-        description="The caller gave at least one term for this document (`explicitTerms` "
-        "names which); the others were taken from `takenFrom`.",
-    )
-
-
-@strawberry.enum(description="A term a document carries.")
-class DocumentTermName(Enum):
-    PAYMENT_TERM = "PAYMENT_TERM"
-    PRICELIST = "PRICELIST"
-    SALESPERSON = "SALESPERSON"
-    ACCOUNT = "ACCOUNT"
-    FISCAL_POSITION = "FISCAL_POSITION"
-    DELIVERY_METHOD = "DELIVERY_METHOD"
-
-
 def _id(terms: dict[str, Any], term: str) -> UUID | None:
     value = terms.get(term)
     return UUID(value) if value else None
 
 
+@described(TERMS_TAKEN)
 @strawberry.type(
     description="The commercial terms a document took when it was recorded, kept as they "
     "were: changing the partner's terms later changes no recorded document. Each term the "
@@ -174,6 +106,7 @@ class DocumentTerms:
         return await load_partner(info, taken) if taken else None
 
 
+@described(DOCUMENT_FIELDS, RECORD)
 @strawberry.type(description="A record another module reported about a partner.")
 class Document(Node):
     row: strawberry.Private[DocumentRow]

@@ -14,9 +14,10 @@ from app.application import CommandResult
 from app.domain.audited import Audit
 from app.queries.activity_queries import ActivityFilter
 from app.queries.document_queries import DocumentFilter, DocumentRow
-from app.schema.catalogs.inputs import MoneyInput, plain
+from app.schema.catalogs.inputs import plain
 from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, PAGING, PAYLOAD, described
 from app.schema.errors import UserError
 from app.schema.ids import BadId, expect_id, record_id
 from app.schema.relationship.connections import activity_connection, document_connection
@@ -28,94 +29,34 @@ from app.schema.relationship.document_inputs import (
 )
 from app.schema.relationship.documents import Document
 from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
-from app.schema.relationship.types import Activity, ActivityType, Opportunity, OpportunityStage
+from app.schema.relationship.inputs import (
+    CancelActivityInput,
+    CloseOpportunityInput,
+    CompleteActivityInput,
+    CreateOpportunityInput,
+    ScheduleActivityInput,
+    UpdateActivityInput,
+    UpdateOpportunityInput,
+)
+from app.schema.relationship.types import Activity, Opportunity
 from app.schema.relay import Connection
-
-# -- inputs -------------------------------------------------------------------------------
-
-
-@strawberry.input
-class ScheduleActivityInput:
-    partner_id: strawberry.ID
-    activity_type: ActivityType = ActivityType.TODO
-    summary: str | None = None
-    note: str | None = None
-    due_date: date = strawberry.field(description="The day it is due, in the assignee's zone.")
-    assignee_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
-    reason: str | None = None
-
-
-@strawberry.input(description="Edit, reschedule (dueDate) or reassign (assigneeId).")
-class UpdateActivityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-    summary: strawberry.Maybe[str | None] = None
-    note: strawberry.Maybe[str | None] = None
-    due_date: strawberry.Maybe[date | None] = None
-    assignee_id: strawberry.Maybe[strawberry.ID | None] = None
-    activity_type: strawberry.Maybe[ActivityType | None] = None
-
-
-@strawberry.input
-class CompleteActivityInput:
-    id: strawberry.ID
-    feedback: str | None = None
-    expected_version: int | None = None
-    reason: str | None = None
-
-
-@strawberry.input
-class CancelActivityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-
-
-@strawberry.input
-class CreateOpportunityInput:
-    partner_id: strawberry.ID
-    name: str
-    expected_revenue: MoneyInput | None = None
-    probability: float | None = None
-    stage: OpportunityStage | None = None
-    salesperson_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
-    reason: str | None = None
-
-
-@strawberry.input(description="Moves an open opportunity; won/lost have their own mutations.")
-class UpdateOpportunityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-    name: strawberry.Maybe[str | None] = None
-    expected_revenue: strawberry.Maybe[MoneyInput | None] = None
-    probability: strawberry.Maybe[float | None] = None
-    stage: strawberry.Maybe[OpportunityStage | None] = None
-    salesperson_id: strawberry.Maybe[strawberry.ID | None] = None
-
-
-@strawberry.input
-class CloseOpportunityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = strawberry.field(default=None, description="Why it was won or lost.")
-
 
 # -- payloads and helpers -----------------------------------------------------------------
 
+_AFTER = "The {} after the change; null when refused."
 
-@strawberry.type
+
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of an activity mutation.")
 class ActivityPayload:
-    activity: Activity | None
+    activity: Activity | None = strawberry.field(description=_AFTER.format("activity"))
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a document mutation.")
 class DocumentPayload:
-    document: Document | None
+    document: Document | None = strawberry.field(description=_AFTER.format("document"))
     user_errors: list[UserError]
     warnings: list[UserError] = strawberry.field(
         description="What the change, made, may call for: CREDIT_LIMIT when a sale order or "
@@ -124,9 +65,10 @@ class DocumentPayload:
     )
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of an opportunity mutation.")
 class OpportunityPayload:
-    opportunity: Opportunity | None
+    opportunity: Opportunity | None = strawberry.field(description=_AFTER.format("opportunity"))
     user_errors: list[UserError]
 
 
@@ -228,6 +170,7 @@ def _opportunity_values(input: CreateOpportunityInput) -> dict[str, Any]:
     }
 
 
+@described(COMMAND)
 @strawberry.type
 class RelationshipMutations:
     @strawberry.mutation(description="Plans an activity with a partner.")
@@ -345,6 +288,7 @@ class RelationshipMutations:
         return await _opportunity(info, build, input.reason)
 
 
+@described(PAGING, {"filter": "Only the records that match."})
 @strawberry.type
 class RelationshipQueries:
     @strawberry.field(description="Activities, soonest due first: e.g. my overdue activities.")

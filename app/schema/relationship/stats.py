@@ -11,12 +11,15 @@ import strawberry
 
 from app.queries.figure_queries import Stats
 from app.schema.catalogs.types import Money
+from app.schema.descriptions import described
+from app.schema.relationship.descriptions import STATS_FIELDS
 
 
 def _money(values: dict[str, Decimal]) -> list[Money]:
     return [Money(amount=amount, currency=currency) for currency, amount in sorted(values.items())]
 
 
+@described(STATS_FIELDS)
 @strawberry.type(description="The figures of a partner; a company's include its contacts'.")
 class PartnerStats:
     stats: strawberry.Private[Stats]

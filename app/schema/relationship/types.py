@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -16,81 +15,23 @@ from app.queries.opportunity_queries import OpportunityRow
 from app.queries.timeline_queries import TimelineRow
 from app.schema.catalogs.types import Money, Salesperson
 from app.schema.context import Info
+from app.schema.descriptions import AUDIT_FIELDS, RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.live.cursors import encode_cursor
 from app.schema.partners.terms import load_entry
+from app.schema.relationship.descriptions import ACTIVITY_FIELDS, OPPORTUNITY_FIELDS
+from app.schema.relationship.enums import (
+    ActivityState,
+    ActivityType,
+    OpportunityStage,
+    TimelineKind,
+)
 from app.schema.relay import Node
 
 if TYPE_CHECKING:
     from app.schema.partners.types import Partner
 
 PartnerRef = Annotated["Partner", strawberry.lazy("app.schema.partners.types")]
-
-
-@strawberry.enum(description="What kind of activity.")
-class ActivityType(Enum):
-    CALL = "CALL"
-    EMAIL = "EMAIL"
-    MEETING = "MEETING"
-    TODO = "TODO"
-    FOLLOW_UP = "FOLLOW_UP"
-    UPLOAD_DOCUMENT = "UPLOAD_DOCUMENT"
-
-
-@strawberry.enum(description="Where an activity stands today.")
-class ActivityState(Enum):
-    OVERDUE = "OVERDUE"
-    TODAY = "TODAY"
-    PLANNED = "PLANNED"
-    DONE = "DONE"
-    CANCELLED = "CANCELLED"
-
-
-@strawberry.enum(description="The stage of an opportunity.")
-class OpportunityStage(Enum):
-    NEW = "NEW"
-    QUALIFIED = "QUALIFIED"
-    PROPOSITION = "PROPOSITION"
-    WON = "WON"
-    LOST = "LOST"
-
-
-@strawberry.enum(description="What happened.")
-class TimelineKind(Enum):
-    PARTNER_CREATED = "PARTNER_CREATED"
-    PARTNER_UPDATED = "PARTNER_UPDATED"
-    COMMERCIAL_TERMS_SET = "COMMERCIAL_TERMS_SET"
-    PARTNER_ROLE_GAINED = strawberry.enum_value(
-        "PARTNER_ROLE_GAINED",
-        description="Became a customer or supplier: a sale order or invoice (purchase order "
-        "or vendor bill) was recorded for it while it was not one.",
-    )
-    TAGS_ADDED = "TAGS_ADDED"
-    TAGS_REMOVED = "TAGS_REMOVED"
-    PARTNER_ARCHIVED = "PARTNER_ARCHIVED"
-    PARTNER_RESTORED = "PARTNER_RESTORED"
-    ACTIVITY_SCHEDULED = "ACTIVITY_SCHEDULED"
-    ACTIVITY_EDITED = "ACTIVITY_EDITED"
-    ACTIVITY_RESCHEDULED = "ACTIVITY_RESCHEDULED"
-    ACTIVITY_REASSIGNED = "ACTIVITY_REASSIGNED"
-    ACTIVITY_DONE = "ACTIVITY_DONE"
-    ACTIVITY_CANCELLED = "ACTIVITY_CANCELLED"
-    DOCUMENT_RECORDED = "DOCUMENT_RECORDED"
-    DOCUMENT_STATUS_CHANGED = "DOCUMENT_STATUS_CHANGED"
-    DOCUMENT_AMOUNTS_CHANGED = "DOCUMENT_AMOUNTS_CHANGED"
-    OPPORTUNITY_CREATED = "OPPORTUNITY_CREATED"
-    OPPORTUNITY_UPDATED = "OPPORTUNITY_UPDATED"
-    OPPORTUNITY_WON = "OPPORTUNITY_WON"
-    OPPORTUNITY_LOST = "OPPORTUNITY_LOST"
-    PARTNER_MERGED = "PARTNER_MERGED"
-    PARTNER_ABSORBED = "PARTNER_ABSORBED"
-    PARTNER_UNMERGED = "PARTNER_UNMERGED"
-    PARTNER_SEPARATED = "PARTNER_SEPARATED"
-    PARTNER_REPARENTED = "PARTNER_REPARENTED"
-    ACTIVITY_MOVED = "ACTIVITY_MOVED"
-    DOCUMENT_MOVED = "DOCUMENT_MOVED"
-    OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
-    PARTNER_ANONYMIZED = "PARTNER_ANONYMIZED"
 
 
 async def load_partner(info: Info, partner_id: UUID) -> Partner | None:
@@ -100,6 +41,7 @@ async def load_partner(info: Info, partner_id: UUID) -> Partner | None:
     return Partner.from_row(row) if row else None
 
 
+@described(ACTIVITY_FIELDS, RECORD)
 @strawberry.type(description="A call, email, meeting, to-do or follow-up with a partner.")
 class Activity(Node):
     row: strawberry.Private[ActivityRow]
@@ -142,6 +84,7 @@ class Activity(Node):
         return await load_entry(info, self.row.assignee_id, Salesperson.from_row)
 
 
+@described(OPPORTUNITY_FIELDS, RECORD)
 @strawberry.type(description="A chance of business with a partner.")
 class Opportunity(Node):
     row: strawberry.Private[OpportunityRow]
@@ -185,15 +128,16 @@ class Opportunity(Node):
         return await load_entry(info, self.row.salesperson_id, Salesperson.from_row)
 
 
+@described(AUDIT_FIELDS)
 @strawberry.type(description="Something that happened to a partner or to one of its records.")
 class TimelineEntry(Node):
     row: strawberry.Private[TimelineRow]
     occurred_at: datetime
-    kind: TimelineKind
+    kind: TimelineKind = strawberry.field(description="What happened.")
     actor: str
     request_id: str | None
     reason: str | None
-    summary: str
+    summary: str = strawberry.field(description="What happened, in one line.")
     changes: JSON = strawberry.field(description="The new values the event carried.")
 
     @classmethod
@@ -214,7 +158,7 @@ class TimelineEntry(Node):
     def cursor(self) -> str:
         return encode_cursor(self.row.position)
 
-    @strawberry.field
+    @strawberry.field(description="The partner whose timeline it is in.")
     async def partner(self, info: Info) -> PartnerRef | None:
         return await load_partner(info, self.row.partner_id)
 
