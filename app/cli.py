@@ -11,6 +11,7 @@ import uvicorn
 from app.cli_database import fail, reach_database
 from app.cli_keys import first_start, keys
 from app.cli_maintenance import maintenance
+from app.cli_persisted import persisted
 from app.cli_projections import audit_cli, projections
 from app.domain.text import unstorable_reason
 from app.observability import configure_logging, log_config
@@ -25,6 +26,7 @@ cli.add_typer(projections, name="projections")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys, name="keys")
 cli.add_typer(maintenance, name="maintenance")
+cli.add_typer(persisted, name="persisted")
 
 
 @cli.command()

@@ -1,34 +1,39 @@
 """The `/graphql` endpoint (HTTP and WebSocket): who is asking (the API key of a request,
 or of a WebSocket's `connection_init`, watched until it is revoked or expires), the
-request's `Context`, and a 503 while the database is unavailable."""
+request's `Context`, and its document when it is persisted (by hash, or from the
+allow-list)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from app import observability
 from app.infra import api_keys, database
 from app.runtime import Runtime
+from app.schema import persisted
 from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context
-from app.schema.errors import DATABASE_UNAVAILABLE
+from app.schema.errors import DATABASE_UNAVAILABLE, ClientError
 from app.schema.http import StrictGraphQL
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -168,19 +173,39 @@ class PartnerbookGraphQL(StrictGraphQL):
                 context.actor = context.principal.name
         return context
 
-    def create_response(
+    async def execute_single(
         self,
-        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
         sub_response: Response,
-    ) -> Response:
-        """503 while the database is unavailable, so clients and proxies retry."""
-        response = super().create_response(response_data, sub_response)
-        results = response_data if isinstance(response_data, list) else [response_data]
-        if any(
-            isinstance(e, dict) and (e.get("extensions") or {}).get("code") == DATABASE_UNAVAILABLE
-            for result in results
-            for e in result.get("errors") or []
-        ):
-            response.status_code = 503
-            response.headers["retry-after"] = "1"
-        return response
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """The request's document, found by its hash when it is persisted
+        (app/schema/persisted.py), run like any other; a document a client persisted is
+        stored once it has run."""
+        settings = context.services.settings
+        documents = context.services.documents
+        try:
+            resolved = await persisted.resolve(
+                request_data.query,
+                request_data.extensions,
+                documents,
+                authenticated=context.principal is not None,
+                persisted_only=settings.persisted_only,
+                automatic=settings.persisted_store_bytes > 0,
+            )
+        except ClientError as error:
+            return ExecutionResult(data=None, errors=[error])
+        result = await super().execute_single(
+            request,
+            request_adapter,
+            sub_response,
+            context,
+            root_value,
+            dataclasses.replace(request_data, query=resolved.query),
+        )
+        if resolved.remember is not None and resolved.query and persisted.ran(result):
+            await persisted.remember(documents, resolved.remember, resolved.query)
+        return result

@@ -142,6 +142,7 @@ def _middleware(
             limits=limits,
             max_tokens=settings.max_tokens,
             count=lambda outcome: metrics.heavy_lane.labels(outcome).inc(),
+            documents=_document_finder,
         ),
     ]
 
@@ -161,3 +162,10 @@ def _authenticator(scope: Any) -> Any:
     if runtime is None or runtime.services.keys is None:
         return None
     return runtime.services.keys.authenticate
+
+
+def _document_finder(scope: Any) -> Any:
+    runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+    if runtime is None or runtime.services.documents is None:
+        return None
+    return runtime.services.documents.find

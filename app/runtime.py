@@ -14,7 +14,7 @@ import anyio.to_thread
 from psycopg_pool import AsyncConnectionPool
 
 from app.application import Partnerbook
-from app.infra import api_keys, database, notices
+from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
 from app.lane_process import renice_backend
@@ -96,14 +96,15 @@ async def open_runtime(settings: Settings) -> Runtime:
 def _open_storage(
     db: database.Database, settings: Settings
 ) -> tuple[Partnerbook, RegistryView, AuditView]:
-    """The event store, the read-model views and the API key table, created if missing
-    (one process at a time)."""
+    """The event store, the read-model views, the API key and persisted document tables,
+    created if missing (one process at a time)."""
     env = db.eventsourcing_env(2, settings.connect_timeout)
     with database.schema_lock(db, settings.connect_timeout):
         app = open_application(db, settings)
         view = construct_view(env)
         audit_view = construct_audit_view(env)
         api_keys.ensure_table(db.conninfo())
+        persisted_documents.ensure_table(db.conninfo())
     return app, view, audit_view
 
 
@@ -185,6 +186,7 @@ async def _start_services(
         limiter=anyio.CapacityLimiter(settings.command_threads),
         keys=keys,
         outage=database.Outage(db.conninfo(), settings.connect_timeout),
+        documents=persisted_documents.DocumentStore(pool, settings.persisted_store_bytes),
     )
     hub.enrich = record_loader(services)
     await hub.start()

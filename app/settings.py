@@ -78,6 +78,17 @@ class Settings(BaseSettings):
         default=5.0, ge=0, le=300, description="How long a good key's look-up is cached."
     )
     graphiql: bool = True
+    persisted_only: bool = Field(
+        default=False,
+        description="Run only the documents registered with `partnerbook persisted register` "
+        "(an allow-list); any other is refused with PERSISTED_QUERY_NOT_REGISTERED.",
+    )
+    persisted_store_bytes: int = Field(
+        default=16_000_000,
+        ge=0,
+        description="Bytes of documents clients persisted automatically (APQ) kept in the "
+        "database, the least recently used dropped first; 0 turns APQ off.",
+    )
     duplicate_name_similarity: float = Field(
         default=0.6, gt=0, le=1, description="Trigram similarity for SIMILAR_NAME candidates."
     )

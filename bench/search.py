@@ -17,7 +17,8 @@
    writes bench/results/search.json.
 
 Targets (issue 4): GraphQL p50 <= raw SQL p50 + 3 ms; 3-letter search p50 <= 10 ms;
-facets p50 <= 150 ms.
+facets p50 <= 150 ms. Issue 18 adds the filters on documents (`hasOverdueInvoices`,
+`creditExceeded`) to a page and to the facets, under the same targets.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -261,6 +262,7 @@ def scenarios(
     segment = catalog.tags["Segment"]
     chosen = {"countryCode": country, "isCustomer": True}
     chosen_filter = PartnerFilter(country_code=country, is_customer=True)
+    late_or_over = [{"hasOverdueInvoices": True}, {"creditExceeded": True}]
     page = PARTNERS % PAGE
     counted = PARTNERS % f"{PAGE} totalCount totalCountIsEstimate"
     return [
@@ -311,6 +313,36 @@ def scenarios(
             FACETS,
             {"f": {"isCustomer": True}},
             facets_of(PartnerFilter(is_customer=True)),
+            (OVERHEAD, FACET_TIME),
+        ),
+        # Issue 18: the filters on documents (overdue invoices, credit over the limit).
+        Scenario(
+            f"filter page ({country} customers without overdue invoices), first {page_size}",
+            page,
+            {"f": {**chosen, "hasOverdueInvoices": False}, "first": page_size},
+            page_of(replace(chosen_filter, has_overdue_invoices=False), first=page_size),
+            (OVERHEAD,),
+        ),
+        Scenario(
+            f"filter page (credit exceeded), first {page_size}",
+            page,
+            {"f": {"creditExceeded": True}, "first": page_size},
+            page_of(PartnerFilter(credit_exceeded=True), first=page_size),
+            (OVERHEAD,),
+        ),
+        Scenario(
+            "partnerFacets (customers with overdue invoices or over their credit limit)",
+            FACETS,
+            {"f": {"isCustomer": True, "or": late_or_over}},
+            facets_of(
+                PartnerFilter(
+                    is_customer=True,
+                    or_=(
+                        PartnerFilter(has_overdue_invoices=True),
+                        PartnerFilter(credit_exceeded=True),
+                    ),
+                )
+            ),
             (OVERHEAD, FACET_TIME),
         ),
         Scenario(

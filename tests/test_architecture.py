@@ -31,6 +31,7 @@ LAYERS: dict[str, set[str]] = {
         "cli_demo",
         "cli_keys",
         "cli_maintenance",
+        "cli_persisted",
         "cli_projections",
         "demo",
         "lane_process",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -14,6 +11,7 @@ from app.infra.database import Database
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import gql
+from tests.docs_examples import README, examples
 
 COMPANIES = """{
   partners(filter: { kind: COMPANY }, first: 100) {
@@ -76,9 +74,7 @@ def test_bad_counts_are_refused(db: Database, partners: str) -> None:
 
 
 def _readme_examples() -> list[str]:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```graphql\n(.*?)```", quickstart, re.S)
+    return [example.text for example in examples(README, "## Quickstart")]
 
 
 def test_the_readme_examples_run_on_demo_data(

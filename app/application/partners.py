@@ -8,13 +8,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.application.base import CommandBase, CommandResult
+from app.application.base import CommandResult
+from app.application.terms import TermCommands
 from app.domain.audited import Audit
 from app.domain.partner import Partner
-from app.domain.partner_fields import TERM_REFERENCES
+from app.domain.partner_fields import ACCOUNT_TYPE_OF_TERM, TERM_REFERENCES
 
 
-class PartnerCommands(CommandBase):
+class PartnerCommands(TermCommands):
     """Partners and their hierarchy, commercial terms and tags."""
 
     def create_partner(
@@ -70,6 +71,13 @@ class PartnerCommands(CommandBase):
             new = partner.changed(changes)
             self._check_catalog_references(
                 {k: (v, TERM_REFERENCES[k]) for k, v in new.items() if k in TERM_REFERENCES}
+            )
+            self._check_account_types(
+                {
+                    k: (v, ACCOUNT_TYPE_OF_TERM[k])
+                    for k, v in new.items()
+                    if k in ACCOUNT_TYPE_OF_TERM
+                }
             )
             return partner.set_commercial_terms(changes, audit)
 

@@ -8,15 +8,19 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.application.base import CommandBase, CommandResult
+from app.application.base import MAX_RETRIES, CommandResult
+from app.application.terms import TermCommands
 from app.domain.activity import Activity
 from app.domain.audited import Audit
-from app.domain.document import Document, reference_key
+from app.domain.document import Document, check_new_values, reference_key
+from app.domain.document_dues import DUE_KINDS
+from app.domain.document_terms import side_of
+from app.domain.errors import DomainError, ErrorCode, conflict
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
 
 
-class RelationshipCommands(CommandBase):
+class RelationshipCommands(TermCommands):
     """Activities, documents and opportunities of partners."""
 
     def schedule_activity(
@@ -80,18 +84,45 @@ class RelationshipCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        """Other modules report here; an archived partner's documents are still taken."""
+        """Other modules report here; an archived partner's documents are still taken.
+        The document takes the terms in force (app/application/terms.py), and an invoice,
+        bill or credit note the due dates of its payment term; its commercial partner
+        becomes a customer or supplier with it, in the same transaction."""
+        gained: list[Aggregate] = []
 
         def record(document_id: UUID) -> list[Aggregate]:
-            self._get(partner_id, Partner, "partnerId")
+            gained.clear()
+            partner = self._get(partner_id, Partner, "partnerId")
+            commercial = self._commercial_partner(partner)
+            given = check_new_values(values)
+            side = side_of(given.kind, given.direction)
+            terms = self._document_terms(partner, commercial, side, values)
             document = Document.record(
-                document_id=document_id, partner_id=partner_id, values=values, audit=audit
+                document_id=document_id,
+                partner_id=partner_id,
+                values=values,
+                audit=audit,
+                terms=terms,
+                payment_term_lines=(
+                    self._payment_term_lines(terms) if given.kind in DUE_KINDS else None
+                ),
             )
             key = reference_key(document.module, document.kind, document.reference)
-            return [document, *self._claims(document_id, [key], ())]
+            claims = self._claims(document_id, [key], ())
+            gained.extend(self._roles_gained(document, commercial, audit))
+            return [document, *claims, *gained]
 
         request = {"partnerId": partner_id, "values": values}
-        return self._create("document", Document, idempotency_key, request, record)
+        for _ in range(MAX_RETRIES):
+            try:
+                return self._create("document", Document, idempotency_key, request, record)
+            except DomainError as error:
+                # Saving the partner it marked may meet a concurrent change of the partner
+                # (another of its first invoices): recorded again on fresh state. A taken
+                # reference is found again by `_claims`, before anything is marked.
+                if not gained or error.errors[0].code is not ErrorCode.DUPLICATE:
+                    raise
+        raise conflict("the partner is being changed by others; try again", "partnerId")
 
     def update_document(
         self,

@@ -285,3 +285,15 @@ class CatalogEntry(Archivable, Aggregate):
     @property
     def name(self) -> str:
         return str(self.values.get("name") or self.values.get("code") or "")
+
+    def account_type_error(self, wanted: str, field: str) -> FieldError | None:
+        """Why this account cannot be used where a `wanted` one (RECEIVABLE, PAYABLE) is:
+        a payable account is no receivable account. None when it can."""
+        found = self.values.get("account_type")
+        if self.catalog != "ACCOUNT" or found == wanted:
+            return None
+        return FieldError(
+            (field,),
+            ErrorCode.VALIDATION,
+            f"{self.name!r} is a {found} account; {field} takes a {wanted} account",
+        )

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from app.domain import document_dues
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_amount, normalize_currency
 from app.domain.changes import AttributesChanged
@@ -52,6 +53,16 @@ STATUSES_BY_KIND: dict[str, tuple[str, ...]] = {
 STATUSES = tuple(dict.fromkeys(s for states in STATUSES_BY_KIND.values() for s in states))
 PAYABLE_KINDS = ("INVOICE", "VENDOR_BILL", "CREDIT_NOTE")
 """Kinds with an amount paid and a residual."""
+PAYMENT_DIRECTIONS = ("INBOUND", "OUTBOUND")
+"""A payment comes from a customer (INBOUND, the default) or goes to a supplier."""
+
+
+def direction_of(kind: str, direction: str | None) -> str | None:
+    """A document's payment direction: a payment recorded before payments had one came
+    from a customer; other kinds have none."""
+    if kind != "PAYMENT":
+        return None
+    return direction or "INBOUND"
 
 
 def reference_key(module: str, kind: str, reference: str) -> str:
@@ -79,6 +90,8 @@ class NewDocumentValues:
     amount: str | None
     currency: str | None
     amount_paid: str | None
+    direction: str | None
+    """INBOUND or OUTBOUND for a payment; None for the other kinds."""
 
 
 def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
@@ -95,10 +108,11 @@ def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
         else _amount("amountPaid", values["amount_paid"], errors)
     )
     currency = _currency(values.get("currency"), amount, errors)
+    direction = _direction(kind, values.get("direction"), errors)
     if errors:
         raise DomainError(errors)
     assert isinstance(kind, str) and isinstance(module, str)
-    return NewDocumentValues(module, kind, reference, when, amount, currency, paid)
+    return NewDocumentValues(module, kind, reference, when, amount, currency, paid, direction)
 
 
 def _check_module_and_kind(module: Any, kind: Any, errors: list[FieldError]) -> None:
@@ -137,6 +151,24 @@ def _date(value: Any, errors: list[FieldError]) -> str:
         return ""
 
 
+def _direction(kind: Any, value: Any, errors: list[FieldError]) -> str | None:
+    if kind != "PAYMENT":
+        if value is not None:
+            errors.append(
+                FieldError(("direction",), ErrorCode.VALIDATION, "only a payment has a direction")
+            )
+        return None
+    if value is not None and value not in PAYMENT_DIRECTIONS:
+        errors.append(
+            FieldError(
+                ("direction",),
+                ErrorCode.VALIDATION,
+                f"direction must be one of {PAYMENT_DIRECTIONS}",
+            )
+        )
+    return direction_of(kind, value)
+
+
 def _currency(value: Any, amount: str | None, errors: list[FieldError]) -> str | None:
     if value is not None:
         try:
@@ -164,6 +196,16 @@ def _check_paid(kind: str, status: str, amount: str | None, paid: str | None) ->
 
 
 class Document(Aggregate):
+    direction: str | None = None
+    """INBOUND or OUTBOUND for a payment recorded with one (see `direction_of`)."""
+    terms: dict[str, Any] | None = None
+    """The commercial terms it took when recorded (None: none, or recorded before)."""
+    due_dates: list[dict[str, Any]] | None = None
+    """Its instalments (app/domain/document_dues.py); None: a kind without due dates, or
+    a document recorded before documents had them."""
+    payment_term_lines: list[dict[str, Any]] | None = None
+    """The lines of the payment term it took, as they were when it was recorded."""
+
     class Recorded(AuditedCreated):
         partner_id: str
         module: str
@@ -174,6 +216,18 @@ class Document(Aggregate):
         currency: str | None
         status: str
         amount_paid: str | None
+        direction: str | None = None
+        """A payment's direction (None: a payment recorded before payments had one, which
+        came from a customer, or another kind)."""
+        terms: dict[str, Any] | None = None
+        """The commercial terms the document took (see app/domain/document_terms.py);
+        None for kinds on neither side, and for documents recorded before terms were."""
+        due_dates: list[dict[str, Any]] | None = None
+        """The instalments of an invoice, vendor bill or credit note (None: another kind,
+        or one recorded before documents had due dates)."""
+        payment_term_lines: list[dict[str, Any]] | None = None
+        """The lines of the payment term those instalments follow ([]: none, all due on
+        the document's date), kept to spread a new amount the same way."""
 
     class StatusChanged(AuditedEvent):
         status: str
@@ -183,7 +237,8 @@ class Document(Aggregate):
             aggregate.status = self.status
 
     class AmountsChanged(AttributesChanged):
-        """Its amount or amount paid changed."""
+        """Its amount or amount paid changed; with a new amount, its `due_dates` too (when
+        it has due dates)."""
 
     def __init__(
         self,
@@ -196,6 +251,10 @@ class Document(Aggregate):
         currency: str | None,
         status: str,
         amount_paid: str | None,
+        direction: str | None = None,
+        terms: dict[str, Any] | None = None,
+        due_dates: list[dict[str, Any]] | None = None,
+        payment_term_lines: list[dict[str, Any]] | None = None,
     ) -> None:
         self.partner_id = partner_id
         self.module = module
@@ -206,6 +265,14 @@ class Document(Aggregate):
         self.currency = currency
         self.status = status
         self.amount_paid = amount_paid
+        # Only when given: a document recorded before these existed loads as it always did.
+        if direction is not None:
+            self.direction = direction
+        if terms is not None:
+            self.terms = terms
+        if due_dates is not None:
+            self.due_dates = due_dates
+            self.payment_term_lines = payment_term_lines
 
     @classmethod
     def record(
@@ -215,7 +282,12 @@ class Document(Aggregate):
         partner_id: UUID,
         values: Mapping[str, Any],
         audit: Audit,
+        terms: Mapping[str, Any] | None = None,
+        payment_term_lines: list[dict[str, Any]] | None = None,
     ) -> Document:
+        """`terms`: the commercial terms it takes (app/domain/document_terms.py);
+        `payment_term_lines`: the lines of its payment term (None or []: none), from which
+        an invoice, vendor bill or credit note gets its due dates."""
         given = check_new_values(values)
         status = values.get("status") or STATUSES_BY_KIND[given.kind][0]
         _check_status(given.kind, status)
@@ -223,6 +295,8 @@ class Document(Aggregate):
         if status == "PAID" and given.kind in PAYABLE_KINDS and given.amount is not None:
             paid = given.amount  # paid means paid in full
         _check_paid(given.kind, status, given.amount, paid)
+        lines = list(payment_term_lines or [])
+        dues = document_dues.due_dates(given.kind, lines, given.date, given.amount, given.currency)
         return cls._create(
             cls.Recorded,
             id=document_id,
@@ -235,6 +309,10 @@ class Document(Aggregate):
             currency=given.currency,
             status=status,
             amount_paid=paid,
+            direction=given.direction,
+            terms=dict(terms) if terms is not None else None,
+            due_dates=dues,
+            payment_term_lines=lines if dues is not None else None,
             **audit.as_event_fields(),
         )
 
@@ -271,6 +349,11 @@ class Document(Aggregate):
                 ErrorCode.VALIDATION, "this document has no currency", "amount"
             )
         diff = {k: v for k, v in amounts.items() if getattr(self, k) != v}
+        if "amount" in diff and self.due_dates is not None:
+            lines = self.payment_term_lines
+            diff["due_dates"] = document_dues.due_dates(
+                self.kind, lines, self.date, diff["amount"], self.currency
+            )
         changed = False
         if diff:
             self.trigger_event(self.AmountsChanged, changes=diff, **fields)

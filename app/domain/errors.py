@@ -14,6 +14,9 @@ class ErrorCode(Enum):
     FORBIDDEN = "FORBIDDEN"
     DUPLICATE = "DUPLICATE"
     INVALID_HIERARCHY = "INVALID_HIERARCHY"
+    CREDIT_LIMIT = "CREDIT_LIMIT"
+    """A warning, never a refusal: the change was made, and takes a partner's credit
+    exposure over its credit limit."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from app.domain.partner_rules import (
     check_parent,
     check_state_in_country,
 )
-from app.domain.partner_state import PartnerState, PartnerValues
+from app.domain.partner_state import FlagField, PartnerState, PartnerValues
 from app.domain.partner_values import normalize_terms, normalize_values
 
 
@@ -56,6 +56,12 @@ class Partner(Archivable, Aggregate):
 
     class Updated(PartnerChanged):
         """Coordinates, roles, hierarchy or tags changed (updatePartner, an import)."""
+
+    class RoleGained(Updated):
+        """Became a customer or a supplier (`changes` sets the flag): a document that
+        makes one (app/domain/document_terms.py) was recorded while it was not one."""
+
+        document_id: str
 
     class CommercialTermsSet(PartnerChanged):
         """Sales and purchase terms changed (on a commercial partner)."""
@@ -162,6 +168,19 @@ class Partner(Archivable, Aggregate):
             )
         clean = normalize_terms(changes)
         return trigger_if_any(self, self.CommercialTermsSet, audit, changes=self.changed(clean))
+
+    def gain_role(self, role: FlagField, document_id: UUID, audit: Audit) -> bool:
+        """Marks it a customer or a supplier (`role`) for a document recorded for it;
+        False when it already is one. Archived partners too: the document was made."""
+        if self.values.get(role):
+            return False
+        self.trigger_event(
+            self.RoleGained,
+            changes={role: True},
+            document_id=str(document_id),
+            **audit.as_event_fields(),
+        )
+        return True
 
     def add_tags(self, tag_ids: Iterable[UUID], audit: Audit) -> bool:
         self._check_not_archived()

@@ -42,6 +42,11 @@ TERM_REFERENCES: dict[PartnerField, str] = {
 }
 """Commercial terms that point to a catalog entry, and the catalog."""
 TERM_FIELDS: tuple[PartnerField, ...] = (*TERM_REFERENCES, "credit_limit")
+ACCOUNT_TYPE_OF_TERM: dict[PartnerField, str] = {
+    "receivable_account_id": "RECEIVABLE",
+    "payable_account_id": "PAYABLE",
+}
+"""The type of account each account term takes."""
 COMMERCIAL_FIELDS: tuple[PartnerField, ...] = ("vat", "industry_id")
 """Fields a contact of a company takes from its commercial partner and cannot set."""
 
@@ -67,6 +72,8 @@ _INPUT_NAMES = {
     "fiscal_position_id": "fiscalPositionId",
     "credit_limit": "creditLimit",
     "assignee_id": "assigneeId",
+    "payment_term_id": "paymentTermId",
+    "account_id": "accountId",
     "state_code": "stateCode",
     "country_code": "countryCode",
     "company_registry": "companyRegistry",

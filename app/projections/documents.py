@@ -1,5 +1,9 @@
 """The `documents` and `opportunities` read models: what other modules report about a
-partner, and its opportunities; the 360° figures are summed from them when asked."""
+partner, and its opportunities; the 360° figures are summed from them when asked.
+
+A document's `due_date` is what overdue and the filters on it are asked of, indexed: the
+due date of its earliest instalment not yet paid (payments settle instalments in the
+order they fall due), null once nothing is left to pay, or when it is paid or cancelled."""
 
 from __future__ import annotations
 
@@ -9,11 +13,18 @@ from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
 
-from app.domain.document import Document
+from app.domain.document import Document, direction_of
 from app.domain.erasure import ERASED_TEXT
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
+
+EXPOSED = SQL(
+    "(kind IN ('INVOICE', 'CREDIT_NOTE') AND status IN ('OPEN', 'PARTIALLY_PAID')) "
+    "OR (kind = 'SALE_ORDER' AND status = 'CONFIRMED')"
+)
+"""The documents that count in a partner's credit exposure (app/domain/credit.py)."""
 
 
 def _update(table: Identifier, values: dict[str, Any]) -> Composed:
@@ -35,8 +46,16 @@ class DocumentsTable:
         self.opportunities = Identifier(schema, self.names[1])
         self._insert_document = SQL(
             "INSERT INTO {t} (id, partner_id, module, kind, reference, date, amount, "
-            "currency, status, amount_paid, version, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            "currency, status, amount_paid, version, created_at, updated_at, direction, terms, "
+            "due_dates) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(t=self.documents)
+        self._refresh_due_date = SQL(
+            "UPDATE {t} d SET due_date = CASE WHEN d.status IN ('PAID', 'CANCELLED') THEN NULL "
+            "ELSE (SELECT min(x.due) FROM (SELECT (e.i->>'due_date')::date AS due, "
+            "sum((e.i->>'amount')::numeric) OVER (ORDER BY e.n) AS settled_by "
+            "FROM jsonb_array_elements(d.due_dates) WITH ORDINALITY AS e(i, n)) x "
+            "WHERE x.settled_by > COALESCE(d.amount_paid, 0)) END "
+            "WHERE d.id = %s AND d.due_dates IS NOT NULL"
         ).format(t=self.documents)
         self._insert_opportunity = SQL(
             "INSERT INTO {t} (id, partner_id, name, expected_revenue_amount, "
@@ -60,8 +79,19 @@ class DocumentsTable:
                 "module text NOT NULL, kind text NOT NULL, reference text NOT NULL, "
                 "date date NOT NULL, amount numeric, currency text, status text NOT NULL, "
                 "amount_paid numeric, version integer NOT NULL, "
-                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)"
+                "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, "
+                "direction text, terms jsonb, due_dates jsonb, due_date date)"
             ).format(t=self.documents),
+            # Tables made before documents had them (issue 18) gain the columns: their
+            # payments read as inbound (`direction_of`), their documents show no terms.
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS direction text").format(t=self.documents),
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS terms jsonb").format(t=self.documents),
+            *(
+                SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c}").format(
+                    t=self.documents, c=SQL(column)
+                )
+                for column in ("due_dates jsonb", "due_date date")
+            ),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {t} (id uuid PRIMARY KEY, partner_id uuid NOT NULL, "
                 "name text NOT NULL, expected_revenue_amount numeric, "
@@ -77,6 +107,16 @@ class DocumentsTable:
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, date, id)").format(
                 Identifier(f"{self.names[0]}_partner"), t=self.documents
             ),
+            # hasOverdueInvoices: the open invoices by the date they are next due.
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON {t} (due_date) "
+                "WHERE kind = 'INVOICE' AND status IN ('OPEN', 'PARTIALLY_PAID')"
+            ).format(Identifier(f"{self.names[0]}_overdue"), t=self.documents),
+            # Credit: the documents that make a partner's exposure (EXPOSED in
+            # app/queries/credit_queries.py, word for word).
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, currency) WHERE {e}").format(
+                Identifier(f"{self.names[0]}_exposure"), t=self.documents, e=EXPOSED
+            ),
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id)").format(
                 Identifier(f"{self.names[1]}_partner"), t=self.opportunities
             ),
@@ -89,12 +129,16 @@ class DocumentsTable:
                     curs.execute(statement, (ERASED_TEXT, event.originator_id), prepare=True)
             case Document.Recorded():
                 curs.execute(self._insert_document, _recorded_row(event), prepare=True)
+                if event.due_dates:
+                    curs.execute(self._refresh_due_date, (event.originator_id,), prepare=True)
             case Opportunity.Created():
                 curs.execute(self._insert_opportunity, _created_row(event), prepare=True)
             case _:
                 change = self._change_of(event)
                 if change is not None:
                     self._touch(curs, *change, event)
+                if isinstance(event, Document.StatusChanged | Document.AmountsChanged):
+                    curs.execute(self._refresh_due_date, (event.originator_id,), prepare=True)
 
     def _change_of(self, event: Any) -> tuple[Identifier, dict[str, Any]] | None:
         """The table and the columns an event changes in a row already there."""
@@ -102,7 +146,10 @@ class DocumentsTable:
             case Document.StatusChanged():
                 return self.documents, {"status": event.status}
             case Document.AmountsChanged():
-                return self.documents, dict(event.changes)
+                changes = dict(event.changes)
+                if "due_dates" in changes:
+                    changes["due_dates"] = _jsonb(changes["due_dates"])
+                return self.documents, changes
             case Document.Moved():
                 return self.documents, {"partner_id": event.partner_id}
             case Opportunity.Updated():
@@ -144,7 +191,14 @@ def _recorded_row(event: Any) -> tuple[Any, ...]:
         event.originator_version,
         event.timestamp,
         event.timestamp,
+        direction_of(event.kind, event.direction),
+        _jsonb(event.terms),
+        _jsonb(event.due_dates),
     )
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
 
 
 def _created_row(event: Any) -> tuple[Any, ...]:

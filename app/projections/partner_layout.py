@@ -103,6 +103,12 @@ def query_index_statements(
         SQL("CREATE INDEX IF NOT EXISTS {} ON {pt} (tag_id, partner_id)").format(
             Identifier(f"{tags_name}_tag"), pt=tags
         ),
+        # creditExceeded sums the exposure of the commercial partners with a credit limit
+        # only (app/queries/credit_queries.py, LIMITED).
+        SQL(
+            "CREATE INDEX IF NOT EXISTS {} ON {t} (id) "
+            "WHERE credit_limit_amount IS NOT NULL AND commercial_partner_id = id"
+        ).format(Identifier(f"{name}_credit_limited"), t=t),
         *merge_indexes(t, name),
     ]
 

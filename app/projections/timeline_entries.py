@@ -77,6 +77,13 @@ def _updated(event: Any) -> Entry:
     return _partner("PARTNER_UPDATED", f"Changed {_fields(changes)}", dict(changes), event)
 
 
+@describes(domain.Partner.RoleGained)
+def _role_gained(event: Any) -> Entry:
+    role = "customer" if event.changes.get("is_customer") else "supplier"
+    changes = {**event.changes, "document_id": event.document_id}
+    return _partner("PARTNER_ROLE_GAINED", f"Became a {role}", changes, event)
+
+
 @describes(domain.Partner.CommercialTermsSet)
 def _terms_set(event: Any) -> Entry:
     changes = event.changes
@@ -247,6 +254,9 @@ def _recorded(event: Any) -> Entry:
             "amount": event.amount,
             "currency": event.currency,
             "status": event.status,
+            **({"direction": event.direction} if event.direction is not None else {}),
+            **({"terms": event.terms} if event.terms is not None else {}),
+            **({"due_dates": event.due_dates} if event.due_dates is not None else {}),
         },
         event.partner_id,
     )

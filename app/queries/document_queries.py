@@ -3,15 +3,18 @@ orders, invoices, payments, tickets…), and what they mean in money."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
 from app.queries import record_pages as pages
+from app.queries.due_queries import overdue
 from app.queries.partner_scope import scope_of
 from app.queries.record_pages import Page, RecordReader, encode_cursor
 
@@ -19,14 +22,34 @@ INVOICED = SQL(
     "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 WHEN d.kind = 'INVOICE' THEN d.amount "
     "WHEN d.kind = 'CREDIT_NOTE' THEN -d.amount ELSE 0 END"
 )
+INBOUND = SQL("d.direction IS DISTINCT FROM 'OUTBOUND'")
+"""A payment from a customer (one recorded before payments had a direction has none)."""
 PAID = SQL(
     "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
-    "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' THEN d.amount "
+    "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' AND {inbound} THEN d.amount "
     "WHEN d.kind = 'INVOICE' AND d.status = 'PAID' THEN d.amount "
     "WHEN d.kind = 'INVOICE' THEN COALESCE(d.amount_paid, 0) "
     "WHEN d.kind = 'CREDIT_NOTE' AND d.status = 'PAID' THEN -d.amount "
     "WHEN d.kind = 'CREDIT_NOTE' THEN -COALESCE(d.amount_paid, 0) ELSE 0 END"
+).format(inbound=INBOUND)
+BILLED = SQL(
+    "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
+    "WHEN d.kind = 'VENDOR_BILL' THEN d.amount ELSE 0 END"
 )
+PAID_TO_SUPPLIER = SQL(
+    "CASE WHEN d.status IN ('DRAFT', 'CANCELLED') THEN 0 "
+    "WHEN d.kind = 'PAYMENT' AND d.status = 'DONE' AND NOT {inbound} THEN d.amount "
+    "WHEN d.kind = 'VENDOR_BILL' AND d.status = 'PAID' THEN d.amount "
+    "WHEN d.kind = 'VENDOR_BILL' THEN COALESCE(d.amount_paid, 0) ELSE 0 END"
+).format(inbound=INBOUND)
+
+
+def ordered(kind: str) -> Composable:
+    """The amount of an order of `kind` (SALE_ORDER, PURCHASE_ORDER), neither draft nor
+    cancelled."""
+    return SQL(
+        "CASE WHEN d.kind = {} AND d.status NOT IN ('DRAFT', 'CANCELLED') THEN d.amount ELSE 0 END"
+    ).format(Literal(kind))
 
 
 def total_invoiced(partner: Composable) -> Composable:
@@ -51,6 +74,16 @@ class DocumentRow:
     version: int
     created_at: datetime
     updated_at: datetime
+    direction: str | None = None
+    """A payment's direction (None on rows projected before payments had one: INBOUND)."""
+    terms: dict[str, Any] | None = None
+    """The commercial terms it took, as its `Recorded` event carries them."""
+    due_dates: list[dict[str, Any]] | None = None
+    """Its instalments, as its events carry them (None: a kind without due dates)."""
+    due_date: dt.date | None = None
+    """When its earliest instalment not yet paid falls due (app/projections/documents.py)."""
+    overdue: bool = False
+    """Overdue at the clock reading it was read with (app/queries/due_queries.py)."""
 
 
 @dataclass(frozen=True)
@@ -63,13 +96,18 @@ class DocumentFilter:
     date_before: date | None = None
 
 
+def _selected(now: datetime) -> Composable:
+    return SQL("SELECT d.*, {} AS overdue FROM documents d").format(overdue(now))
+
+
 class DocumentDirectory(RecordReader):
-    async def documents(self, ids: Sequence[UUID]) -> dict[UUID, DocumentRow]:
-        query = SQL("SELECT * FROM documents WHERE id = ANY({})").format(Literal(list(ids)))
+    async def documents(self, ids: Sequence[UUID], now: datetime) -> dict[UUID, DocumentRow]:
+        """Documents by id, overdue or not at `now`."""
+        query = SQL("{} WHERE d.id = ANY({})").format(_selected(now), Literal(list(ids)))
         return {row.id: row for row in await self._rows(query, DocumentRow)}
 
     async def document_page(
-        self, f: DocumentFilter, *, first: int | None, after: str | None
+        self, f: DocumentFilter, now: datetime, *, first: int | None, after: str | None
     ) -> Page:
         conditions: list[Composable] = [SQL("TRUE")]
         if f.partner_id is not None:
@@ -85,9 +123,8 @@ class DocumentDirectory(RecordReader):
         seek = pages.dated_seek(after, SQL("(d.date, d.id) < ({}, {})"))
         size = pages.page_size(first)
         query = SQL(
-            "SELECT d.* FROM documents d WHERE {w} AND {seek} "
-            "ORDER BY d.date DESC, d.id DESC LIMIT {n}"
-        ).format(w=where, seek=seek, n=Literal(size + 1))
+            "{select} WHERE {w} AND {seek} ORDER BY d.date DESC, d.id DESC LIMIT {n}"
+        ).format(select=_selected(now), w=where, seek=seek, n=Literal(size + 1))
         rows = await self._rows(query, DocumentRow)
         return pages.page_of(
             rows,

@@ -1,6 +1,7 @@
 """The figures of the 360° view, summed over a partner's records (its contacts' too when
-it is a commercial partner) when asked: document counts, money invoiced and paid per
-currency, open and overdue activities, opportunities, the last interaction."""
+it is a commercial partner) when asked: document counts, money per currency (invoiced and
+paid on the customer side, billed and paid on the supplier side, ordered on both, overdue
+on invoices), open and overdue activities, opportunities, the last interaction."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from uuid import UUID
 from psycopg.sql import SQL, Literal
 
 from app.queries.activity_queries import local_today
-from app.queries.document_queries import INVOICED, PAID
+from app.queries.document_queries import BILLED, INVOICED, PAID, PAID_TO_SUPPLIER, ordered
+from app.queries.due_queries import overdue_amount
 from app.queries.partner_scope import scope_of
 from app.queries.record_pages import RecordReader
 
@@ -23,7 +25,25 @@ class Stats:
     counts: dict[str, int] = field(default_factory=dict)
     invoiced: dict[str, Decimal] = field(default_factory=dict)
     paid: dict[str, Decimal] = field(default_factory=dict)
+    billed: dict[str, Decimal] = field(default_factory=dict)
+    paid_to_supplier: dict[str, Decimal] = field(default_factory=dict)
+    sale_ordered: dict[str, Decimal] = field(default_factory=dict)
+    purchase_ordered: dict[str, Decimal] = field(default_factory=dict)
+    overdue: dict[str, Decimal] = field(default_factory=dict)
+    """What of open invoices fell due before today and is unpaid (due_queries.py)."""
     last_interaction_at: datetime | None = None
+
+    def amounts(self) -> list[dict[str, Decimal]]:
+        """Each sum of `MONEY`, in its order."""
+        return [
+            self.invoiced,
+            self.paid,
+            self.billed,
+            self.paid_to_supplier,
+            self.sale_ordered,
+            self.purchase_ordered,
+            self.overdue,
+        ]
 
     @property
     def due(self) -> dict[str, Decimal]:
@@ -39,6 +59,7 @@ COUNTED = {
     "purchase_order_count": "d.kind = 'PURCHASE_ORDER'",
     "invoice_count": "d.kind = 'INVOICE'",
     "credit_note_count": "d.kind = 'CREDIT_NOTE'",
+    "bill_count": "d.kind = 'VENDOR_BILL'",
     "ticket_count": "d.kind = 'TICKET'",
     "open_ticket_count": "d.kind = 'TICKET' AND d.status = 'OPEN'",
     "subscription_count": "d.kind = 'SUBSCRIPTION'",
@@ -46,6 +67,9 @@ COUNTED = {
     "event_registration_count": "d.kind = 'EVENT_REGISTRATION'",
 }
 """Document counts (cancelled documents are not counted)."""
+MONEY = (INVOICED, PAID, BILLED, PAID_TO_SUPPLIER, ordered("SALE_ORDER"), ordered("PURCHASE_ORDER"))
+"""What is summed per currency, in the order of `Stats.amounts` (then the overdue amount,
+which depends on the clock)."""
 
 
 class FigureDirectory(RecordReader):
@@ -64,10 +88,14 @@ class FigureDirectory(RecordReader):
             "LEFT JOIN documents d ON d.partner_id IN {s} GROUP BY r.id"
         ).format(counts=counts, ids=ids, s=scope_of(SQL("r.id")))
         money = SQL(
-            "SELECT r.id, d.currency, sum({inv}), sum({paid}) FROM unnest({ids}::uuid[]) r(id) "
+            "SELECT r.id, d.currency, {sums} FROM unnest({ids}::uuid[]) r(id) "
             "JOIN documents d ON d.partner_id IN {s} AND d.currency IS NOT NULL "
             "GROUP BY r.id, d.currency"
-        ).format(inv=INVOICED, paid=PAID, ids=ids, s=scope_of(SQL("r.id")))
+        ).format(
+            sums=SQL(", ").join(SQL("sum({})").format(m) for m in (*MONEY, overdue_amount(now))),
+            ids=ids,
+            s=scope_of(SQL("r.id")),
+        )
         others = SQL(
             "SELECT r.id, "
             "(SELECT count(*) FROM activities a WHERE a.partner_id IN {s} AND a.status = 'OPEN'), "
@@ -84,11 +112,10 @@ class FigureDirectory(RecordReader):
             for root, *values in await cur.fetchall():
                 found[root].counts.update(zip(names, map(int, values), strict=True))
             cur = await conn.execute(money)
-            for root, currency, invoiced, paid in await cur.fetchall():
-                if invoiced:
-                    found[root].invoiced[currency] = invoiced
-                if paid:
-                    found[root].paid[currency] = paid
+            for root, currency, *sums in await cur.fetchall():
+                for total, amount in zip(found[root].amounts(), sums, strict=True):
+                    if amount:
+                        total[currency] = amount
             cur = await conn.execute(others)
             for root, open_count, overdue, opportunities, last in await cur.fetchall():
                 stats = found[root]

@@ -231,6 +231,13 @@ class Guard(SchemaExtension):
 
     def __init__(self, *, limits: Limits) -> None:
         self.limits = limits
+        self.named = False
+
+    def on_operation(self) -> Iterator[None]:
+        # Read before parsing: strawberry then falls back to the document's first
+        # operation, where GraphQL asks for an error when the document has several.
+        self.named = self.execution_context.operation_name is not None
+        yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
@@ -247,7 +254,7 @@ class Guard(SchemaExtension):
             return
         assert ec.graphql_document is not None
         schema = ec.schema._schema
-        refused = self.check(
+        refused = self.unchosen(ec.graphql_document) or self.check(
             schema, ec.graphql_document, ec.operation_name, ec.variables, principal
         )
         if refused is not None:
@@ -257,6 +264,14 @@ class Guard(SchemaExtension):
                 schema, ec.graphql_document, tuple(ec.validation_rules)
             )
         yield
+
+    def unchosen(self, document: DocumentNode) -> GraphQLError | None:
+        """BAD_REQUEST for a document of several operations that names none to run."""
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if self.named or len(operations) < 2:
+            return None
+        message = "Must provide operation name if query contains multiple operations."
+        return GraphQLError(message, extensions={"code": "BAD_REQUEST"})
 
     def check(
         self,

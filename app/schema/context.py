@@ -17,8 +17,10 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
+from app.domain.credit import Credit
 from app.infra.api_keys import KeyStore, Principal
 from app.infra.database import Outage, is_unavailable
+from app.infra.persisted_documents import DocumentStore
 from app.infra.positions import ProjectionWaiter
 from app.queries.activity_queries import ActivityRow
 from app.queries.catalog_queries import CatalogDirectory, CatalogRow, TagRow
@@ -54,6 +56,8 @@ class Services:
     """API key look-ups (None: no authentication possible, every request refused)."""
     outage: Outage | None = None
     """Fails event-store work fast while the database is known to be away."""
+    documents: DocumentStore | None = None
+    """Persisted documents (APQ and the allow-list); None: none can be found."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
@@ -157,7 +161,7 @@ class Context:
         relationships = self.services.relationships
 
         async def documents(ids: Sequence[UUID]) -> list[DocumentRow | None]:
-            rows = await relationships.documents(ids)
+            rows = await relationships.documents(ids, self.now)
             return [rows.get(i) for i in ids]
 
         return self._loader(documents)
@@ -191,6 +195,16 @@ class Context:
             return [found[i] for i in ids]
 
         return self._loader(stats)
+
+    @cached_property
+    def credits(self) -> DataLoader[UUID, Credit | None]:
+        relationships = self.services.relationships
+
+        async def credits(ids: Sequence[UUID]) -> list[Credit | None]:
+            found = await relationships.credits(ids)
+            return [found.get(i) for i in ids]
+
+        return self._loader(credits)
 
     @property
     def now(self) -> datetime:

@@ -9,10 +9,12 @@ import strawberry
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, described
 from app.schema.partners.inputs import partner_id
 from app.schema.partners.mutations import PartnerPayload, run_partner_command
 
 
+@described(COMMAND)
 @strawberry.input(
     description=(
         "Which person to anonymize, and why (sealed with the person's key like every "
@@ -24,6 +26,7 @@ class AnonymizePartnerInput:
     reason: str | None = None
 
 
+@described(COMMAND)
 @strawberry.type
 class ErasureMutations:
     @strawberry.mutation(

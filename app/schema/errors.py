@@ -17,6 +17,7 @@ from strawberry.types import StreamExecutionResult
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.infra.database import is_statement_timeout, is_unavailable
+from app.schema.descriptions import describe_values
 from app.schema.ids import BadId, expect_id, to_global_id
 
 log = logging.getLogger("partnerbook.errors")
@@ -27,14 +28,37 @@ TIMEOUT = "TIMEOUT"
 
 
 # The domain's codes are the API's enum (registered here: the domain knows no strawberry).
-strawberry.enum(ErrorCode, description="Why a mutation was refused.")
+strawberry.enum(
+    ErrorCode,
+    description="Why a mutation was refused; CREDIT_LIMIT is a warning only (in `warnings`: "
+    "the change was made).",
+)
+describe_values(
+    ErrorCode,
+    {
+        "VALIDATION": "A value breaks a rule (`field` names it), or the record is closed.",
+        "NOT_FOUND": "An id names no record of the right type; or the record was deleted.",
+        "CONFLICT": "`expectedVersion` is stale, or others kept changing the record meanwhile.",
+        "ARCHIVED": "The record is archived, or one being newly assigned is.",
+        "FORBIDDEN": "Not allowed on this record (a company cannot be anonymized).",
+        "DUPLICATE": "A value that must be unique is taken (a tag name, a code, a reference).",
+        "INVALID_HIERARCHY": "The parent is a person, or the change would make a cycle.",
+        "CREDIT_LIMIT": "A warning, not a refusal: the change was made and takes the commercial "
+        "partner's credit exposure over its credit limit.",
+    },
+)
 
 
-@strawberry.type(description="A refused input: nothing was changed.")
+@strawberry.type(
+    description="In `userErrors`, a refused input: nothing was changed. In `warnings`, "
+    "something to know about a change that was made."
+)
 class UserError:
-    field: list[str] | None
-    code: ErrorCode
-    message: str
+    field: list[str] | None = strawberry.field(
+        description='The path of the input field concerned (`["email"]`); null for the whole input.'
+    )
+    code: ErrorCode = strawberry.field(description="What went wrong: program against this.")
+    message: str = strawberry.field(description="What went wrong, for people.")
 
 
 def user_errors(error: DomainError) -> list[UserError]:

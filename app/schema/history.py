@@ -18,6 +18,7 @@ from app.domain import partner_fields
 from app.queries.history_queries import HistoryDirectory
 from app.queries.keyset import MAX_PAGE
 from app.schema.context import Info
+from app.schema.descriptions import AUDIT_FIELDS, PAGING, described
 from app.schema.errors import ClientError, argument_id
 from app.schema.partners.types import Partner
 from app.schema.relay import PageInfo
@@ -59,9 +60,10 @@ class FieldChange:
     )
 
 
+@described(AUDIT_FIELDS)
 @strawberry.type(description="One event of a partner, with the fields it changed.")
 class PartnerChange:
-    version: int
+    version: int = strawberry.field(description="The partner's version this event made.")
     occurred_at: datetime
     event_type: str = strawberry.field(
         description="The event's type, e.g. Registered, Updated, TagsAdded, Archived."
@@ -69,19 +71,19 @@ class PartnerChange:
     actor: str | None
     request_id: str | None
     reason: str | None
-    changes: list[FieldChange]
+    changes: list[FieldChange] = strawberry.field(description="The fields it changed.")
 
 
-@strawberry.type
+@strawberry.type(description="A change of a page, with its cursor.")
 class PartnerChangeEdge:
-    cursor: str
-    node: PartnerChange
+    cursor: str = strawberry.field(description="Where this change is in the list: for `after`.")
+    node: PartnerChange = strawberry.field(description="The change.")
 
 
 @strawberry.type(description="A partner's changes, oldest first.")
 class PartnerChangeConnection:
-    edges: list[PartnerChangeEdge]
-    page_info: PageInfo
+    edges: list[PartnerChangeEdge] = strawberry.field(description="The page's changes.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more, and the cursors.")
     total_count: int = strawberry.field(description="How many events the partner has.")
 
     @strawberry.field(description="The changes of this page (the nodes of `edges`).")
@@ -196,6 +198,14 @@ async def history_connection(
     )
 
 
+_ARGUMENTS = {
+    "id": "The partner's global id.",
+    "at": "The instant (a time without offset is UTC); or give `version`.",
+    "version": "The version (1 is its creation); or give `at`.",
+    "position": "A notification id: the head as it was then (the latest head by default).",
+}
+
+
 def _as_of_arguments(
     id: str, at: datetime | None, version: int | None
 ) -> tuple[UUID, datetime | None, int | None]:
@@ -207,6 +217,7 @@ def _as_of_arguments(
     return ident, (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at), version
 
 
+@described(PAGING, _ARGUMENTS)
 @strawberry.type
 class HistoryQueries:
     @strawberry.field(

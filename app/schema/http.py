@@ -1,5 +1,7 @@
-"""The GraphQL view's request decoding: a body (or WebSocket message) that is not the JSON a
-client should send is refused as BAD_REQUEST, and no Python text ever reaches a client."""
+"""The GraphQL view's HTTP side: request decoding (a body or WebSocket message that is not
+the JSON a client should send is refused as BAD_REQUEST, and no Python text ever reaches a
+client), the media type and status of each answer (app/schema/media.py), and the methods
+(GET runs queries only: a mutation is 405; subscriptions run over WebSocket)."""
 
 from __future__ import annotations
 
@@ -7,18 +9,27 @@ import json
 import logging
 import math
 import uuid
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app import observability
-from app.infra.database import is_statement_timeout
+from app.infra.database import is_statement_timeout, is_unavailable
+from app.schema import media
 from app.schema.context import Context
+from app.schema.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("partnerbook.http")
 
@@ -28,11 +39,26 @@ nest at most a few levels), far below what would exhaust Python's stack further 
 MAX_NUMBER_DIGITS = 100
 """Characters of one JSON number: GraphQL's Int is 32-bit and Float a double; Python
 refuses integers of over 4,300 digits with an exception of its own."""
-_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+}
 _NOT_AN_OPERATION = (
     "the body must be a JSON object with a `query` string (and optionally `variables`, "
     "`operationName`, `extensions`)"
 )
+_NOT_ACCEPTABLE = (
+    f"answers are served as {media.GRAPHQL_RESPONSE} or {media.JSON}: "
+    "the Accept header names neither"
+)
+_OVER_WEBSOCKET = (
+    "subscriptions are served over WebSocket at /graphql (graphql-transport-ws or graphql-ws)"
+)
+_BAD = {"code": "BAD_REQUEST"}
+ANSWER_MEDIA: ContextVar[str | None] = ContextVar("answer_media", default=media.JSON)
+"""The media type the request being served asked for (None: none we serve)."""
 
 
 class UndecodableJSON(json.JSONDecodeError):
@@ -105,21 +131,26 @@ def decode_json(data: str | bytes) -> object:
     return value
 
 
-def refusal(status: int, message: str, code: str | None = None) -> Response:
-    """A request the view cannot run: a JSON GraphQL error, coded by its status."""
+def refusal(
+    status: int, message: str, code: str | None = None, *, headers: dict[str, str] | None = None
+) -> Response:
+    """A request the view cannot run: a GraphQL error, coded by its status, in the media
+    type asked for."""
     request_id = observability.REQUEST_ID.get() or "-"
     extensions = {"code": code or _CODES.get(status, "BAD_REQUEST"), "requestId": request_id}
+    answer_media = ANSWER_MEDIA.get() if status != 406 else None
     return JSONResponse(
         {"errors": [{"message": message, "extensions": extensions}]},
         status_code=status,
-        headers={"x-request-id": request_id},
+        headers={"x-request-id": request_id, **(headers or {})},
+        media_type=media.content_type(answer_media or media.JSON),
     )
 
 
 class StrictGraphQL(GraphQL[Context, None]):
-    """strawberry's ASGI view, answering every refusal as a JSON GraphQL error (strawberry
+    """strawberry's ASGI view, answering every refusal as a GraphQL error (strawberry
     answers plain text, and a 500 for JSON it did not expect) and every bug as INTERNAL
-    with the request id."""
+    with the request id, each answer in the media type the client asked for."""
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data)
@@ -130,34 +161,116 @@ class StrictGraphQL(GraphQL[Context, None]):
         except UndecodableJSON as error:
             raise HTTPException(400, error.reason) from None
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET of a persisted query names no `query`: it is an operation, not the IDE.
+        return super().should_render_graphql_ide(request) and not request.query_params.get(
+            "extensions"
+        )
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if ANSWER_MEDIA.get() is None:
+            raise HTTPException(406, _NOT_ACCEPTABLE)
         try:
-            return await super().parse_http_body(request)
+            data = await super().parse_http_body(request)
         except AttributeError:  # the JSON was a string, a number, null…: it has no .get
             raise HTTPException(400, _NOT_AN_OPERATION) from None
+        for operation in data if isinstance(data, list) else [data]:
+            if not isinstance(operation.operation_name, str | None):
+                raise HTTPException(400, "`operationName` must be a string or null, if provided")
+        return data
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """strawberry's, with GET for queries only (a mutation is 405, as the spec says)
+        and no subscription over plain HTTP; an empty `operationName` is none."""
+        allowed = {OperationType.QUERY}
+        if request_adapter.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name or None,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as error:  # no operation of that name
+            message = error.as_http_error_reason()
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=_BAD)])
+        except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, _OVER_WEBSOCKET) from error
+            raise HTTPException(405, "mutations are sent with POST, never GET") from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """The status and shape app/schema/media.py gives the answer's media type."""
+        answer_media = ANSWER_MEDIA.get() or media.JSON
+        status = 200
+        if isinstance(response_data, dict):
+            status, shaped = media.shaped(dict(response_data), answer_media)
+            response_data = cast(GraphQLHTTPResponse, shaped)
+        response = super().create_response(response_data, sub_response)
+        if not sub_response.status_code:
+            response.status_code = status
+        response.headers["content-type"] = media.content_type(answer_media)
+        if status == 503:
+            response.headers["retry-after"] = "1"
+        elif status == 401:
+            response.headers["www-authenticate"] = 'Bearer realm="partnerbook"'
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         observability.REQUEST_ID.set(None)  # get_context sets it: none yet
+        request = Request(scope=scope, receive=receive)
+        ANSWER_MEDIA.set(media.negotiate(request.headers.get("accept")))
         response: Response
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as error:
             log.info("request refused (%s): %s", error.status_code, error.reason)
-            response = refusal(error.status_code, error.reason)
+            allow = {"allow": "POST" if request.method == "GET" else "GET, POST"}
+            response = refusal(
+                error.status_code, error.reason, headers=allow if error.status_code == 405 else None
+            )
         except Exception as error:
-            request_id = observability.REQUEST_ID.get() or uuid.uuid4().hex
-            observability.REQUEST_ID.set(request_id)
-            if is_statement_timeout(error):  # the key look-up, before any operation
-                log.warning("request %s: a statement ran out of time: %s", request_id, error)
-                message = f"The request took too long and was stopped (request id {request_id})"
-                response = refusal(503, message, "TIMEOUT")
-            else:
-                log.exception("internal error in request %s", request_id)
-                message = f"Internal error (request id {request_id})"
-                response = refusal(500, message, "INTERNAL")
+            response = _failure(error)
+        if not response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.update(media.CACHE_HEADERS)
         await response(scope, receive, send)
+
+
+def _failure(error: Exception) -> Response:
+    """The answer to an exception no GraphQL error reports (raised before any operation:
+    the key's look-up, a persisted document's)."""
+    request_id = observability.REQUEST_ID.get() or uuid.uuid4().hex
+    observability.REQUEST_ID.set(request_id)
+    if is_statement_timeout(error):
+        log.warning("request %s: a statement ran out of time: %s", request_id, error)
+        message = f"The request took too long and was stopped (request id {request_id})"
+        return refusal(503, message, "TIMEOUT", headers={"retry-after": "1"})
+    if is_unavailable(error):
+        log.warning("request %s: database unavailable: %s", request_id, error)
+        message = f"The database is unavailable; try again shortly (request id {request_id})"
+        return refusal(503, message, DATABASE_UNAVAILABLE, headers={"retry-after": "1"})
+    log.exception("internal error in request %s", request_id)
+    return refusal(500, f"Internal error (request id {request_id})", "INTERNAL")

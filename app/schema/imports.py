@@ -12,7 +12,9 @@ from app.domain import odoo_columns as oc
 from app.domain.errors import DomainError
 from app.queries.partners.rows import PartnerRow
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, PAYLOAD, described
 from app.schema.errors import UserError, user_errors
+from app.schema.partners.descriptions import PARTNER_FIELDS
 from app.schema.partners.types import Partner
 from app.schema.use_cases import audit, partner_import
 
@@ -45,8 +47,13 @@ _API_NAMES = {
     "supplier_rank": "is_supplier",
     "company_type": "is_company",
 }
+_ROW_FIELDS = {
+    "is_company": "A company (true) or a person (false); a person by default.",
+    "comment": "Notes (Odoo's `comment`).",
+}
 
 
+@described(_ROW_FIELDS, PARTNER_FIELDS)
 @strawberry.input(
     description="One partner in the terms of an Odoo contacts export; fields left out are "
     "not changed on a partner that exists."
@@ -114,7 +121,7 @@ class PartnerImportRow:
         return record
 
 
-@strawberry.input
+@strawberry.input(description="The rows to import.")
 class ImportPartnersInput:
     rows: list[PartnerImportRow] = strawberry.field(description="At most 1,000 rows.")
     dry_run: bool = strawberry.field(default=False, description="Check and count; write nothing.")
@@ -128,16 +135,19 @@ class ImportPartnersInput:
 class ImportProblem:
     row: int = strawberry.field(description="1 for the first row of the input.")
     field: str = strawberry.field(description="The input field it concerns.")
-    message: str
+    message: str = strawberry.field(description="What is wrong with it, for people.")
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="What an import did (or would do, for a dry run).")
 class ImportPartnersPayload:
-    created: int
-    updated: int
-    unchanged: int
-    rejected: list[ImportProblem]
-    warnings: list[ImportProblem]
+    created: int = strawberry.field(description="Rows that made a new partner.")
+    updated: int = strawberry.field(description="Rows that changed an existing partner.")
+    unchanged: int = strawberry.field(description="Rows that matched a partner as it is.")
+    rejected: list[ImportProblem] = strawberry.field(description="Rows not imported, and why.")
+    warnings: list[ImportProblem] = strawberry.field(
+        description="Values imported but kept as typed (a phone that does not parse…)."
+    )
     partners: list[Partner | None] | None = strawberry.field(
         description="The partners of the rows imported, in input order (none for a dry run)."
     )
@@ -179,6 +189,7 @@ def _refused(error: DomainError) -> ImportPartnersPayload:
     )
 
 
+@described(COMMAND)
 @strawberry.type
 class ImportMutations:
     @strawberry.mutation(

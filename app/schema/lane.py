@@ -4,7 +4,8 @@ cannot hold this process's event loop (or its GIL) while the cheap ones wait.
 An HTTP POST to /graphql is *heavy* when its body is larger than `heavy_body_bytes`
 (it is not even decoded here), when its walk (app/schema/limits.py: the nodes the
 operation may return) reaches `heavy_cost`, or when it runs a bulk mutation
-(`importPartners`). A heavy request from a known key is forwarded, as it came, over a
+(`importPartners`); a persisted query sent by its hash alone is judged by the document
+the hash names (app/schema/persisted.py). A heavy request from a known key is forwarded, as it came, over a
 Unix socket to the lane process (app/lane_process.py), which runs the same app at a
 lower CPU priority; its answer comes back unchanged, with `x-partnerbook-lane: heavy`.
 
@@ -37,6 +38,7 @@ from app.schema.http import UndecodableJSON, decode_json
 from app.schema.limits import Limits, over_limit
 from app.schema.limits.body import replaying, send_error
 from app.schema.parsing import parse_operation
+from app.schema.persisted import requested_hash
 
 log = logging.getLogger("partnerbook.lane")
 
@@ -65,9 +67,20 @@ def _get_payload(query_string: bytes) -> object:
     """A GET request's operation, as the view reads it from the URL."""
     params = urllib.parse.parse_qs(query_string.decode("latin-1"))
     payload: dict[str, object] = {name: values[-1] for name, values in params.items()}
-    if isinstance(payload.get("variables"), str):
-        payload["variables"] = decode_json(str(payload["variables"]))
+    for name in ("variables", "extensions"):
+        if isinstance(payload.get(name), str):
+            payload[name] = decode_json(str(payload[name]))
     return payload
+
+
+def operation_payload(body: bytes, query_string: bytes | None = None) -> dict[str, Any] | None:
+    """The operation a POST `body` (or a GET's `query_string`) carries, or None when this
+    cannot make sense of it (the view answers it)."""
+    try:
+        payload = decode_json(body) if query_string is None else _get_payload(query_string)
+    except (UndecodableJSON, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def is_heavy(
@@ -84,14 +97,20 @@ def is_heavy(
     view answers it (400, LIMIT_EXCEEDED…), and that answer is cheap."""
     if max(len(body), len(query_string or b"")) > policy.body_bytes:
         return True
-    try:
-        payload = decode_json(body) if query_string is None else _get_payload(query_string)
-    except (UndecodableJSON, UnicodeDecodeError):
-        return False
-    if not isinstance(payload, dict):
-        return False
+    payload = operation_payload(body, query_string)
+    return payload is not None and is_heavy_operation(schema, payload, policy, limits, max_tokens)
+
+
+def is_heavy_operation(
+    schema: GraphQLSchema,
+    payload: dict[str, Any],
+    policy: LanePolicy,
+    limits: Limits,
+    max_tokens: int,
+) -> bool:
+    """Whether a decoded operation (its `query` text already found when persisted) is heavy."""
     query, variables = payload.get("query"), payload.get("variables")
-    operation_name = payload.get("operationName")
+    operation_name = payload.get("operationName") or None
     if not isinstance(query, str) or not isinstance(variables, dict | None):
         return False
     if not isinstance(operation_name, str | None):
@@ -117,6 +136,8 @@ class Lane(Protocol):
 
 Authenticate = Callable[[str], Awaitable[Any]]
 """A key to its principal (or None), as the view authenticates it."""
+FindDocument = Callable[[str], Awaitable[Any]]
+"""A persisted document's hash to the document (its `text`), or None."""
 
 
 class LaneFull(Exception):
@@ -173,8 +194,10 @@ class HeavyLane:
         limits: Limits,
         max_tokens: int,
         count: Callable[[str], None] = lambda outcome: None,
+        documents: Callable[[Scope], FindDocument | None] = lambda scope: None,
     ) -> None:
         self.app = app
+        self.documents = documents
         self.count = count
         self.schema = schema
         self.lane = lane
@@ -200,15 +223,7 @@ class HeavyLane:
         if query_string == b"" or not complete:  # GraphiQL's page, or the client went away
             await self.app(scope, replay, send)
             return
-        heavy = is_heavy(
-            self.schema(),
-            body,
-            self.policy,
-            self.limits,
-            self.max_tokens,
-            query_string=query_string,
-        )
-        if not heavy:
+        if not await self._heavy(scope, body, query_string):
             await self.app(scope, replay, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -236,6 +251,24 @@ class HeavyLane:
         self.count("here")
         log.warning("the heavy lane did not answer; request %s runs here", request_id.decode())
         await self.app(scope, replay, send)
+
+    async def _heavy(self, scope: Scope, body: bytes, query_string: bytes | None) -> bool:
+        """`is_heavy`, a persisted query judged by the document its hash names."""
+        if max(len(body), len(query_string or b"")) > self.policy.body_bytes:
+            return True
+        payload = operation_payload(body, query_string)
+        if payload is None:
+            return False
+        find = self.documents(scope)
+        if not payload.get("query") and find is not None:
+            try:
+                sha256 = requested_hash(payload.get("extensions"))
+                found = await find(sha256) if sha256 else None
+            except Exception:  # malformed, or the database is away: the view answers it
+                found = None
+            payload = {**payload, "query": found.text if found is not None else None}
+        schema = self.schema()
+        return is_heavy_operation(schema, payload, self.policy, self.limits, self.max_tokens)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

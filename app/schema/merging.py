@@ -13,6 +13,7 @@ from app.domain.partner_fields import input_name
 from app.queries.duplicates import Candidate, MergeDirectory
 from app.queries.partners.rows import PartnerRow
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, PAYLOAD, described
 from app.schema.errors import UserError, argument_id, user_errors
 from app.schema.ids import to_global_id
 from app.schema.partners.inputs import partner_id
@@ -20,6 +21,14 @@ from app.schema.partners.types import Partner
 from app.schema.use_cases import audit, merging
 
 
+@described(
+    {
+        "SAME_EMAIL": "The same email, case-insensitively.",
+        "SAME_VAT": "The same tax id, as stored.",
+        "SAME_PHONE": "A phone or mobile equal to one of the other's (both E.164).",
+        "SIMILAR_NAME": "A similar name (trigrams), in the same country.",
+    }
+)
 @strawberry.enum(description="Why a partner may be a duplicate of another.")
 class DuplicateReason(Enum):
     SAME_EMAIL = "SAME_EMAIL"
@@ -38,15 +47,24 @@ _MESSAGES = {
 
 @strawberry.type(description="A partner that may be the same as the one asked about.")
 class DuplicateCandidate:
-    partner: Partner
+    partner: Partner = strawberry.field(description="The partner that may be a duplicate.")
     score: float = strawberry.field(
         description="0 to 1: 1 - Π(1 - w) over the reasons, w = 0.9 VAT, 0.8 email, "
         "0.6 phone, 0.7 * name similarity."
     )
-    reasons: list[DuplicateReason]
+    reasons: list[DuplicateReason] = strawberry.field(description="What the two share.")
     message: str = strawberry.field(description="The reasons in words.")
 
 
+@described(
+    {
+        "CHILD": "A child partner (contact, address, subsidiary).",
+        "ACTIVITY": "An activity.",
+        "DOCUMENT": "A document.",
+        "OPPORTUNITY": "An opportunity.",
+        "TAG": "A tag the destination did not have.",
+    }
+)
 @strawberry.enum(description="What kind of record a merge moved.")
 class MovedKind(Enum):
     CHILD = "children"
@@ -67,7 +85,7 @@ _TYPES = {
 
 @strawberry.type(description="A record a merge moves (or an unmerge moves back).")
 class MovedRecord:
-    kind: MovedKind
+    kind: MovedKind = strawberry.field(description="What kind of record.")
     id: strawberry.ID = strawberry.field(description="The record's id (give it to `node`).")
     from_id: strawberry.ID = strawberry.field(description="The partner it belonged to.")
     to_id: strawberry.ID = strawberry.field(description="The partner it belongs to now.")
@@ -88,16 +106,23 @@ class FieldChoice:
         description="A field of createPartner (email, phone, vat, name…); `address` or any "
         "address field takes the whole address (street to country)."
     )
-    from_id: strawberry.ID
+    from_id: strawberry.ID = strawberry.field(description="The source to take it from.")
 
 
-@strawberry.input
+@described(COMMAND)
+@strawberry.input(description="What to merge into what.")
 class MergePartnersInput:
-    destination_id: strawberry.ID
+    destination_id: strawberry.ID = strawberry.field(
+        description="The partner that stays (active, of the sources' kind)."
+    )
     source_ids: list[strawberry.ID] = strawberry.field(description="1 to 5 partners.")
-    dry_run: bool = False
+    dry_run: bool = strawberry.field(
+        default=False, description="Answer what would happen, and record nothing."
+    )
     reason: str | None = None
-    field_choices: list[FieldChoice] | None = None
+    field_choices: list[FieldChoice] | None = strawberry.field(
+        default=None, description="Fields to take from a source; the destination keeps the rest."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None, description="The same key again answers the first merge's result."
     )
@@ -106,26 +131,33 @@ class MergePartnersInput:
     )
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of mergePartners.")
 class MergePartnersPayload:
     partner: Partner | None = strawberry.field(
         description="The destination after the merge (as it would be, for a dry run)."
     )
-    moved: list[MovedRecord]
-    dry_run: bool
+    moved: list[MovedRecord] = strawberry.field(
+        description="What the merge moves from the sources to the destination."
+    )
+    dry_run: bool = strawberry.field(description="True when nothing was recorded.")
     user_errors: list[UserError]
 
 
-@strawberry.input
+@described(COMMAND)
+@strawberry.input(description="The merge to undo.")
 class UnmergePartnerInput:
-    source_id: strawberry.ID
+    source_id: strawberry.ID = strawberry.field(description="A partner merged into another.")
     reason: str | None = None
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of unmergePartner.")
 class UnmergePartnerPayload:
     partner: Partner | None = strawberry.field(description="The restored partner.")
-    moved_back: list[MovedRecord]
+    moved_back: list[MovedRecord] = strawberry.field(
+        description="What went back from the destination to the restored partner."
+    )
     left_in_place: list[MovedRecord] = strawberry.field(
         description="Moved by the merge, moved elsewhere since: left where they are."
     )
@@ -144,6 +176,7 @@ def _candidate(row: PartnerRow, candidate: Candidate) -> DuplicateCandidate:
     )
 
 
+@described({"partner_id": "The partner to find duplicates of."})
 @strawberry.type
 class MergeQueries:
     @strawberry.field(
@@ -203,6 +236,7 @@ def _unmerged(answer: UnmergeAnswer[PartnerRow]) -> UnmergePartnerPayload:
     )
 
 
+@described(COMMAND)
 @strawberry.type
 class MergeMutations:
     @strawberry.mutation(

@@ -7,10 +7,12 @@ import strawberry
 from app.queries.catalog_queries import segments
 from app.schema.catalogs.types import TYPE_CATALOGS, catalog_item
 from app.schema.context import Info
+from app.schema.descriptions import described
 from app.schema.errors import ClientError
 from app.schema.ids import BadId, from_global_id
 from app.schema.partners.types import Partner
-from app.schema.relationship.types import Activity, Document, Opportunity
+from app.schema.relationship.documents import Document
+from app.schema.relationship.types import Activity, Opportunity
 from app.schema.relay import Node
 from app.schema.segments import Segment
 from app.schema.tags.types import Tag
@@ -46,6 +48,7 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     return None
 
 
+@described({"id": "A global id.", "ids": "Global ids (at most 100)."})
 @strawberry.type
 class NodeQueries:
     @strawberry.field(description="Any record by its global id; null when there is none.")

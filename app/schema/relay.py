@@ -9,6 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import strawberry
 
 from app.queries.keyset import MAX_PAGE, BadCursor
+from app.schema.descriptions import RECORD, described
 from app.schema.errors import ClientError
 
 DEFAULT_PAGE = 50
@@ -18,20 +19,24 @@ T = TypeVar("T")
 
 @strawberry.interface(description="An object with a global id.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=RECORD["id"])
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in its list, and the cursors to page on.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More records follow this page.")
+    has_previous_page: bool = strawberry.field(description="Records come before this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first record (for `before`); null when empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last record (for `after`); null when empty."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A record of a page, with its cursor.")
 class Edge(Generic[NodeT]):
-    node: NodeT
+    node: NodeT = strawberry.field(description="The record.")
     cursors: strawberry.Private[Sequence[str]]
     index: strawberry.Private[int]
 
@@ -44,10 +49,10 @@ Counter = Callable[[], Awaitable[int | tuple[int, bool]]]
 """Counts the records of a list: exactly, or (count, is_estimate)."""
 
 
-@strawberry.type
+@strawberry.type(description="A page of a list (Relay connection), with its total count.")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]]
-    page_info: PageInfo
+    edges: list[Edge[NodeT]] = strawberry.field(description="The page's records, with cursors.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more, and the cursors.")
     count: strawberry.Private[Counter]
     counted: strawberry.Private[tuple[int, bool] | None] = None
 
@@ -72,7 +77,13 @@ class Connection(Generic[NodeT]):
         return [edge.node for edge in self.edges]
 
 
-@strawberry.enum
+@described(
+    {
+        "ASC": "Smallest (or A, or oldest) first.",
+        "DESC": "Largest (or Z, or newest) first.",
+    }
+)
+@strawberry.enum(description="Which way to sort.")
 class OrderDirection(Enum):
     ASC = "ASC"
     DESC = "DESC"

@@ -11,11 +11,13 @@ from strawberry.extensions import MaxTokensLimiter
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
 from app.schema.access import RoleCheckedExecutionContext
 from app.schema.auth import Guard
 from app.schema.catalogs.operations import CatalogMutations
 from app.schema.catalogs.queries import CatalogQueries
+from app.schema.catalogs.schedule import PaymentScheduleQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
@@ -30,8 +32,9 @@ from app.schema.parsing import SharedParserCache
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
 from app.schema.partners.types import Partner
+from app.schema.relationship.documents import Document
 from app.schema.relationship.operations import RelationshipMutations, RelationshipQueries
-from app.schema.relationship.types import Activity, Document, Opportunity, TimelineEntry
+from app.schema.relationship.types import Activity, Opportunity, TimelineEntry
 from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
@@ -47,6 +50,7 @@ Query = merge_types(
         SegmentQueries,
         TagQueries,
         CatalogQueries,
+        PaymentScheduleQueries,
         MergeQueries,
         HistoryQueries,
     ),
@@ -64,6 +68,14 @@ Mutation = merge_types(
         ImportMutations,
         ErasureMutations,
     ),
+)
+get_object_definition(Query, strict=True).description = (
+    "What can be read: records by id, filtered pages, facets, history. Every request needs "
+    "an API key (`Authorization: Bearer pb_…`)."
+)
+get_object_definition(Mutation, strict=True).description = (
+    "What can be changed: one `input` each; the payload has the record and `userErrors` "
+    "(when there are any, nothing was changed)."
 )
 
 

@@ -18,6 +18,7 @@ from app.queries.catalog_queries import SegmentRow, segment_page, segments
 from app.queries.partners.ordering import Order
 from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, PAGING, PAYLOAD, RECORD, described
 from app.schema.errors import ClientError, UserError
 from app.schema.ids import record_id, to_global_id
 from app.schema.limits import LIMIT_EXCEEDED, Limits, filter_over_limit
@@ -79,6 +80,15 @@ def filter_from_json(data: dict[str, Any]) -> PartnerFilterInput:
     return PartnerFilterInput(**kwargs)
 
 
+_SEGMENT_FIELDS = {
+    "name": "Its name (1 to 200 characters).",
+    "description": "What it is for (at most 2,000 characters).",
+    "search": "The partners' `search` it keeps (at most 200 characters).",
+    "filter": "The partners it keeps; a new filter replaces the old one as a whole.",
+}
+
+
+@described(_SEGMENT_FIELDS, RECORD, PAGING)
 @strawberry.type(description="A saved filter (and search) over partners.")
 class Segment(Node):
     row: strawberry.Private[SegmentRow]
@@ -138,7 +148,8 @@ class Segment(Node):
         return (await connection.resolve_count())[0]
 
 
-@strawberry.input
+@described(_SEGMENT_FIELDS, COMMAND)
+@strawberry.input(description="A new segment.")
 class CreateSegmentInput:
     name: str
     description: str | None = None
@@ -148,7 +159,8 @@ class CreateSegmentInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(_SEGMENT_FIELDS, COMMAND)
+@strawberry.input(description="A patch of a segment: left out unchanged, null clears (not `name`).")
 class UpdateSegmentInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -159,22 +171,29 @@ class UpdateSegmentInput:
     search: strawberry.Maybe[str | None] = None
 
 
-@strawberry.input
+@described(COMMAND)
+@strawberry.input(description="The segment to delete.")
 class DeleteSegmentInput:
     id: strawberry.ID
     expected_version: int | None = None
     reason: str | None = None
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a segment mutation.")
 class SegmentPayload:
-    segment: Segment | None
+    segment: Segment | None = strawberry.field(
+        description="The segment after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of deleteSegment.")
 class DeleteSegmentPayload:
-    deleted_id: strawberry.ID | None
+    deleted_id: strawberry.ID | None = strawberry.field(
+        description="The id of the segment deleted; null when refused."
+    )
     user_errors: list[UserError]
 
 
@@ -202,6 +221,7 @@ def _segment_changes(input: UpdateSegmentInput) -> dict[str, Any]:
     return changes
 
 
+@described(COMMAND)
 @strawberry.type
 class SegmentMutations:
     @strawberry.mutation(description="Saves a filter and a search as a segment.")
@@ -238,6 +258,7 @@ class SegmentMutations:
         return DeleteSegmentPayload(deleted_id=strawberry.ID(input.id), user_errors=[])
 
 
+@described(PAGING)
 @strawberry.type
 class SegmentQueries:
     @strawberry.field(description="Segments by name.")

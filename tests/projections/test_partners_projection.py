@@ -212,22 +212,24 @@ class RandomHistory:
             else:
                 app.update_activity(activity, {"due_date": "2027-01-05", "summary": f"B{n}"}, AUDIT)
         elif action == "document":
-            kind = rng.choice(["INVOICE", "CREDIT_NOTE", "PAYMENT"])
-            result = app.record_document(
-                self.someone(),
-                {
-                    "module": "ACCOUNTING",
-                    "kind": kind,
-                    "reference": f"D{n % 40}",
-                    "date": "2026-11-01",
-                    "amount": str(n),
-                    "currency": "EUR",
-                },
-                AUDIT,
-            )
+            # Documents take terms, and mark customers and suppliers (issue 18).
+            kind = rng.choice(["INVOICE", "CREDIT_NOTE", "PAYMENT", "VENDOR_BILL"])
+            values = {
+                "module": "ACCOUNTING",
+                "kind": kind,
+                "reference": f"D{n % 40}",
+                "date": "2026-11-01",
+                "amount": str(n),
+                "currency": "EUR",
+            }
+            if kind == "PAYMENT":
+                values["direction"] = rng.choice(["INBOUND", "OUTBOUND"])
+            result = app.record_document(self.someone(), values, AUDIT)
             self.documents.append(result.id)
         elif action == "pay" and self.documents:
-            app.update_document(rng.choice(self.documents), {"status": "PAID"}, AUDIT)
+            # Paid, or a new amount (its due dates spread again: issue 18).
+            change = {"status": "PAID"} if rng.random() < 0.5 else {"amount": str(n + 7)}
+            app.update_document(rng.choice(self.documents), change, AUDIT)
         elif action == "opportunity":
             result = app.create_opportunity(
                 self.someone(),

@@ -176,6 +176,7 @@ def test_the_360_view_of_a_company_and_of_its_contact(client: TestClient) -> Non
         "DOCUMENT_RECORDED",
         "DOCUMENT_RECORDED",
         "DOCUMENT_RECORDED",
+        "PARTNER_ROLE_GAINED",  # the sale order made Azure a customer
         "DOCUMENT_RECORDED",
         "DOCUMENT_RECORDED",
         "PARTNER_CREATED",

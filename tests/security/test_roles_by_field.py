@@ -268,6 +268,10 @@ ARGUMENTS: dict[tuple[str, str], str] = {
     ("Query", "duplicateCandidates"): 'partnerId: "{partner}"',
     ("Query", "partnerHistory"): 'id: "{partner}"',
     ("Query", "partnerAsOf"): 'id: "{partner}", version: 1',
+    ("Query", "paymentSchedule"): (
+        'paymentTermId: "{paymentTerm}", date: "2026-01-15", '
+        'amount: {{ amount: "100.00", currency: "EUR" }}'
+    ),
     ("Subscription", "activityChanged"): 'after: "{start}"',
     ("Subscription", "partnerChanged"): 'after: "{start}"',
     ("Subscription", "timeline"): 'partnerId: "{partner}", after: "{start}"',
@@ -417,7 +421,12 @@ def seed_registry(live: Live) -> dict[str, str]:
         query = f"""mutation($input: {name[0].upper() + name[1:]}Input!) {{
           {name}(input: $input) {{ userErrors {{ code message }} }} }}"""
         assert live.data(query, {"input": values})[name]["userErrors"] == [], name
-    return {"partner": company, "start": START}
+    term = live.data(
+        """mutation($input: CreatePaymentTermInput!) {
+          createPaymentTerm(input: $input) { paymentTerm { id } userErrors { code } } }""",
+        {"input": {"name": "Net 30", "lines": [{"kind": "BALANCE", "days": 30}]}},
+    )["createPaymentTerm"]["paymentTerm"]["id"]
+    return {"partner": company, "paymentTerm": term, "start": START}
 
 
 def _mismatches(

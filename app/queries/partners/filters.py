@@ -12,6 +12,8 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from app.queries.activity_queries import overdue_condition
+from app.queries.credit_queries import credit_exceeded_condition
+from app.queries.due_queries import overdue_invoices_condition
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class PartnerFilter:
     salesperson_id: UUID | None = None
     tag_ids: tuple[UUID, ...] | None = None
     has_overdue_activities: bool | None = None
+    has_overdue_invoices: bool | None = None
+    credit_exceeded: bool | None = None
     and_: tuple[PartnerFilter, ...] = ()
     or_: tuple[PartnerFilter, ...] = ()
     not_: PartnerFilter | None = None
@@ -50,7 +54,7 @@ class PartnerFilter:
 
 def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
     """One parameter-free composable: values are embedded as literals by psycopg.
-    `now` is the clock that decides which activities are overdue."""
+    `now` is the clock that decides which activities and invoices are overdue."""
     parts: list[Composable] = []
     for name, column in (
         ("kind", "kind"),
@@ -82,9 +86,14 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
             parts.append(SQL("{} {} {}").format(Identifier(column), SQL(op), Literal(value)))
     if f.tag_ids is not None:
         parts.append(_tagged_with(f.tag_ids))
-    if f.has_overdue_activities is not None:
-        overdue = overdue_condition(now, SQL("p.id"))
-        parts.append(overdue if f.has_overdue_activities else SQL("NOT {}").format(overdue))
+    for wanted, condition in (
+        (f.has_overdue_activities, overdue_condition),
+        (f.has_overdue_invoices, overdue_invoices_condition),
+        (f.credit_exceeded, lambda _, p: credit_exceeded_condition(p)),
+    ):
+        if wanted is not None:
+            holds = condition(now, SQL("p.id"))
+            parts.append(holds if wanted else SQL("NOT {}").format(holds))
     if f.email is not None:
         parts.append(SQL("email_normalized = {}").format(Literal(f.email.strip().lower())))
     parts.extend(SQL("({})").format(compile_filter(sub, now)) for sub in f.and_)

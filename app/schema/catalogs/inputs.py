@@ -9,15 +9,23 @@ from typing import Any
 
 import strawberry
 
+from app.schema.catalogs.descriptions import (
+    CATALOG_FIELDS,
+    MONEY_FIELDS,
+    PAYMENT_TERM_LINE_FIELDS,
+)
 from app.schema.catalogs.types import AccountType, PaymentTermLineKind
+from app.schema.descriptions import COMMAND, described
 
 
+@described(MONEY_FIELDS)
 @strawberry.input(description="An amount in a currency (ISO 4217).")
 class MoneyInput:
     amount: Decimal
     currency: str
 
 
+@described(PAYMENT_TERM_LINE_FIELDS)
 @strawberry.input(
     description="One instalment: PERCENT of the total, a FIXED amount, or the BALANCE."
 )
@@ -30,7 +38,8 @@ class PaymentTermLineInput:
     discount_days: int | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A new industry.")
 class CreateIndustryInput:
     name: str
     full_name: str | None = None
@@ -38,7 +47,8 @@ class CreateIndustryInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A patch of an industry: fields left out are unchanged, null clears.")
 class UpdateIndustryInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -47,7 +57,8 @@ class UpdateIndustryInput:
     full_name: strawberry.Maybe[str | None] = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A new payment term.")
 class CreatePaymentTermInput:
     name: str
     note: str | None = None
@@ -56,7 +67,10 @@ class CreatePaymentTermInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(
+    description="A patch of a payment term: fields left out are unchanged, null clears; `lines` replaces them all."
+)
 class UpdatePaymentTermInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -66,7 +80,8 @@ class UpdatePaymentTermInput:
     lines: strawberry.Maybe[list[PaymentTermLineInput] | None] = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A new pricelist.")
 class CreatePricelistInput:
     name: str
     currency: str
@@ -74,7 +89,8 @@ class CreatePricelistInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A patch of a pricelist: fields left out are unchanged.")
 class UpdatePricelistInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -83,7 +99,8 @@ class UpdatePricelistInput:
     currency: strawberry.Maybe[str | None] = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A new delivery method.")
 class CreateDeliveryMethodInput:
     name: str
     fixed_price: MoneyInput | None = None
@@ -91,7 +108,10 @@ class CreateDeliveryMethodInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(
+    description="A patch of a delivery method: fields left out are unchanged, null clears."
+)
 class UpdateDeliveryMethodInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -100,7 +120,8 @@ class UpdateDeliveryMethodInput:
     fixed_price: strawberry.Maybe[MoneyInput | None] = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A new salesperson.")
 class CreateSalespersonInput:
     name: str
     email: str | None = None
@@ -109,7 +130,10 @@ class CreateSalespersonInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(
+    description="A patch of a salesperson: fields left out are unchanged, null clears."
+)
 class UpdateSalespersonInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -119,7 +143,8 @@ class UpdateSalespersonInput:
     tz: strawberry.Maybe[str | None] = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A new account.")
 class CreateAccountInput:
     code: str
     name: str
@@ -128,7 +153,8 @@ class CreateAccountInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A patch of an account: fields left out are unchanged.")
 class UpdateAccountInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -138,7 +164,8 @@ class UpdateAccountInput:
     account_type: strawberry.Maybe[AccountType | None] = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(description="A new fiscal position.")
 class CreateFiscalPositionInput:
     name: str
     country_code: str | None = None
@@ -146,7 +173,10 @@ class CreateFiscalPositionInput:
     reason: str | None = None
 
 
-@strawberry.input
+@described(CATALOG_FIELDS, COMMAND)
+@strawberry.input(
+    description="A patch of a fiscal position: fields left out are unchanged, null clears."
+)
 class UpdateFiscalPositionInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -155,6 +185,7 @@ class UpdateFiscalPositionInput:
     country_code: strawberry.Maybe[str | None] = None
 
 
+@described(COMMAND)
 @strawberry.input(description="Archive or restore a catalog entry.")
 class CatalogStateInput:
     id: strawberry.ID

@@ -26,6 +26,7 @@ from app.schema.catalogs.payloads import (
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, described
 from app.schema.errors import UserError
 from app.schema.ids import record_id
 
@@ -103,6 +104,7 @@ def _restores(name: str) -> str:
     return f"Restores an archived entry of the {name} catalog."
 
 
+@described(COMMAND)
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(description=_creates("Industry"))

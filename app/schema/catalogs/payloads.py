@@ -13,46 +13,68 @@ from app.schema.catalogs.types import (
     Pricelist,
     Salesperson,
 )
+from app.schema.descriptions import PAYLOAD, described
 from app.schema.errors import UserError
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a mutation of the industry catalog.")
 class IndustryPayload:
-    industry: Industry | None
+    industry: Industry | None = strawberry.field(
+        description="The entry after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a mutation of the payment term catalog.")
 class PaymentTermPayload:
-    payment_term: PaymentTerm | None
+    payment_term: PaymentTerm | None = strawberry.field(
+        description="The entry after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a mutation of the pricelist catalog.")
 class PricelistPayload:
-    pricelist: Pricelist | None
+    pricelist: Pricelist | None = strawberry.field(
+        description="The entry after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a mutation of the delivery method catalog.")
 class DeliveryMethodPayload:
-    delivery_method: DeliveryMethod | None
+    delivery_method: DeliveryMethod | None = strawberry.field(
+        description="The entry after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a mutation of the salesperson catalog.")
 class SalespersonPayload:
-    salesperson: Salesperson | None
+    salesperson: Salesperson | None = strawberry.field(
+        description="The entry after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a mutation of the account catalog.")
 class AccountPayload:
-    account: Account | None
+    account: Account | None = strawberry.field(
+        description="The entry after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a mutation of the fiscal position catalog.")
 class FiscalPositionPayload:
-    fiscal_position: FiscalPosition | None
+    fiscal_position: FiscalPosition | None = strawberry.field(
+        description="The entry after the change; null when refused."
+    )
     user_errors: list[UserError]

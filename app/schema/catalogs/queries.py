@@ -18,6 +18,7 @@ from app.schema.catalogs.types import (
     catalog_item,
 )
 from app.schema.context import Info
+from app.schema.descriptions import PAGING, described
 from app.schema.relay import Connection, check_page_args, page_connection, read_page
 
 
@@ -34,6 +35,7 @@ def _lists(name: str) -> str:
     return f"The {name} catalog, by name (archived left out)."
 
 
+@described(PAGING)
 @strawberry.type
 class CatalogQueries:
     @strawberry.field(description=_lists("Industry"))

@@ -11,10 +11,17 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.queries.catalog_queries import CatalogRow
+from app.schema.catalogs.descriptions import (
+    CATALOG_FIELDS,
+    MONEY_FIELDS,
+    PAYMENT_TERM_LINE_FIELDS,
+)
+from app.schema.descriptions import RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.relay import Node
 
 
+@described(MONEY_FIELDS)
 @strawberry.type(description="An amount of money in a currency (ISO 4217).")
 class Money:
     amount: Decimal
@@ -29,20 +36,21 @@ class Money:
 
 @strawberry.type(description="A language as partners use it: a locale such as `fr_BE`.")
 class Language:
-    code: str
-    name: str
+    code: str = strawberry.field(description="The locale: `fr_BE`, or a bare language (`fr`).")
+    name: str = strawberry.field(description="Its English name (French (Belgium)).")
 
 
 @strawberry.type(description="A country (ISO 3166-1).")
 class Country:
-    code: str
-    name: str
+    code: str = strawberry.field(description="ISO 3166-1 alpha-2 (`BE`).")
+    name: str = strawberry.field(description="Its English name.")
 
     @classmethod
     def of(cls, code: str | None) -> Country | None:
         return cls(code=code, name=cf.country_name(code)) if code else None
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.interface(description="An entry of a catalog: archivable, versioned.")
 class CatalogItem(Node):
     name: str
@@ -63,6 +71,7 @@ def _common(row: CatalogRow, type_name: str) -> dict[str, Any]:
     }
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.type(description="An industry (sector) of companies.")
 class Industry(CatalogItem):
     full_name: str | None
@@ -72,13 +81,21 @@ class Industry(CatalogItem):
         return cls(**_common(row, "Industry"), full_name=row.data.get("full_name"))
 
 
-@strawberry.enum
+@described(
+    {
+        "BALANCE": "What the other lines leave.",
+        "PERCENT": "A percentage of the total.",
+        "FIXED": "A fixed amount.",
+    }
+)
+@strawberry.enum(description="How an instalment of a payment term is worked out.")
 class PaymentTermLineKind(Enum):
     BALANCE = "BALANCE"
     PERCENT = "PERCENT"
     FIXED = "FIXED"
 
 
+@described(PAYMENT_TERM_LINE_FIELDS)
 @strawberry.type(description="One instalment of a payment term.")
 class PaymentTermLine:
     kind: PaymentTermLineKind
@@ -89,6 +106,7 @@ class PaymentTermLine:
     discount_days: int | None
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.type(description="When invoices fall due; no lines means at once.")
 class PaymentTerm(CatalogItem):
     note: str | None
@@ -112,6 +130,7 @@ class PaymentTerm(CatalogItem):
         return cls(**_common(row, "PaymentTerm"), note=row.data.get("note"), lines=lines)
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.type(description="A pricelist, in one currency.")
 class Pricelist(CatalogItem):
     currency: str
@@ -121,6 +140,7 @@ class Pricelist(CatalogItem):
         return cls(**_common(row, "Pricelist"), currency=row.data.get("currency", ""))
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.type(description="A way of delivering goods, with an optional fixed price.")
 class DeliveryMethod(CatalogItem):
     fixed_price: Money | None
@@ -132,6 +152,7 @@ class DeliveryMethod(CatalogItem):
         )
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.type(description="A salesperson who can be assigned to partners.")
 class Salesperson(CatalogItem):
     email: str | None
@@ -148,12 +169,19 @@ class Salesperson(CatalogItem):
         )
 
 
-@strawberry.enum
+@described(
+    {
+        "RECEIVABLE": "What customers owe.",
+        "PAYABLE": "What is owed to suppliers.",
+    }
+)
+@strawberry.enum(description="Which side of the ledger an account is on.")
 class AccountType(Enum):
     RECEIVABLE = "RECEIVABLE"
     PAYABLE = "PAYABLE"
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.type(description="A receivable or payable account of the chart of accounts.")
 class Account(CatalogItem):
     code: str
@@ -168,6 +196,7 @@ class Account(CatalogItem):
         )
 
 
+@described(CATALOG_FIELDS, RECORD)
 @strawberry.type(description="A fiscal position: maps taxes and accounts for a partner.")
 class FiscalPosition(CatalogItem):
     country: Country | None

@@ -78,6 +78,7 @@ async def send_error(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                (b"cache-control", b"private, no-store"),
                 *headers,
             ],
         }

@@ -12,11 +12,13 @@ from strawberry.scalars import JSON
 from app.queries.change_feed import FeedFilter
 from app.queries.timeline_queries import TimelineRow
 from app.schema.context import Info, Services
+from app.schema.descriptions import described
 from app.schema.errors import ClientError, argument_id
 from app.schema.live.cursors import decode_cursor, encode_cursor
 from app.schema.live.hub import Delivery, Key, Records
 from app.schema.partners.types import Partner
-from app.schema.relationship.types import Activity, TimelineEntry, TimelineKind
+from app.schema.relationship.enums import TimelineKind
+from app.schema.relationship.types import Activity, TimelineEntry
 
 SLOW_SUBSCRIBER_CLOSE_CODE = 4429
 """WebSocket close code for a subscriber dropped because its queue overflowed."""
@@ -25,7 +27,7 @@ SLOW_SUBSCRIBER_CLOSE_CODE = 4429
 @strawberry.type(description="A change of an activity.")
 class ActivityEvent:
     cursor: str = strawberry.field(description="Give it as `after` to resume after this event.")
-    kind: TimelineKind
+    kind: TimelineKind = strawberry.field(description="What happened to the activity.")
     activity: Activity | None = strawberry.field(description="The activity as it is now.")
 
     @classmethod
@@ -41,7 +43,7 @@ class ActivityEvent:
 @strawberry.type(description="A change of a partner.")
 class PartnerEvent:
     cursor: str = strawberry.field(description="Give it as `after` to resume after this event.")
-    event_type: TimelineKind
+    event_type: TimelineKind = strawberry.field(description="What happened to the partner.")
     partner: Partner | None = strawberry.field(description="The partner as it is now.")
     changes: JSON = strawberry.field(description="The new values the event carried.")
 
@@ -114,7 +116,17 @@ def _assigned_to(assignee: UUID | None) -> Callable[[TimelineRow], bool]:
     return lambda row: assignee is None or row.assignee_id == assignee
 
 
-@strawberry.type
+_ARGUMENTS = {
+    "partner_id": "The partner whose view to follow (a company's includes its contacts').",
+    "assignee_id": "Only the activities assigned to this salesperson.",
+    "partner_ids": "Only changes to these partners (to any, when left out).",
+    "after": "The `cursor` of an event already received: everything after it is replayed "
+    "first, then live events follow, none twice. Without it: from now on.",
+}
+
+
+@described(_ARGUMENTS)
+@strawberry.type(description="Live events over WebSocket (graphql-transport-ws, graphql-ws).")
 class Subscription:
     @strawberry.subscription(
         description="Activity changes of a partner (a company's include its contacts'), "

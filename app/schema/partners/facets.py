@@ -15,19 +15,30 @@ from app.schema.ids import to_global_id
 @strawberry.type(description="One value of a facet and how many partners have it.")
 class FacetCount:
     value: str = strawberry.field(description="A country code, an id, CUSTOMER, COMPANY…")
-    label: str
-    count: int
+    label: str = strawberry.field(description="The value for people (a country's name…).")
+    count: int = strawberry.field(description="How many of the partners selected have it.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="How the partners selected divide up; each facet most frequent first, "
+    "values no partner has left out."
+)
 class PartnerFacets:
-    countries: list[FacetCount]
-    tags: list[FacetCount]
+    countries: list[FacetCount] = strawberry.field(
+        description="By country code of the address that applies (`countryCode`)."
+    )
+    tags: list[FacetCount] = strawberry.field(
+        description="By tag id (`tagIds`), counting the tag itself, not its sub-tags."
+    )
     roles: list[FacetCount] = strawberry.field(description="CUSTOMER, SUPPLIER, BOTH, NONE")
-    kinds: list[FacetCount]
-    industries: list[FacetCount]
-    languages: list[FacetCount]
-    salespersons: list[FacetCount]
+    kinds: list[FacetCount] = strawberry.field(description="COMPANY or PERSON (`kind`).")
+    industries: list[FacetCount] = strawberry.field(
+        description="By id of the industry that applies (`industryId`)."
+    )
+    languages: list[FacetCount] = strawberry.field(description="By `lang` as stored (`en_US`).")
+    salespersons: list[FacetCount] = strawberry.field(
+        description="By id of the salesperson that applies (`salespersonId`)."
+    )
 
 
 ROLE_LABELS = {

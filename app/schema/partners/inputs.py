@@ -14,13 +14,16 @@ from app.domain import partner_fields
 from app.queries.partners.filters import PartnerFilter
 from app.queries.partners.ordering import Order
 from app.schema.catalogs.inputs import MoneyInput
+from app.schema.descriptions import COMMAND, described
 from app.schema.ids import NO_MATCH, filter_id, record_id
+from app.schema.partners.descriptions import FILTER_FIELDS, PARTNER_FIELDS, TERMS
 from app.schema.partners.types import AddressType, PartnerKind
 from app.schema.relay import OrderDirection
 
 """An id no partner has: an unknown id in a filter matches nothing, it is not an error."""
 
 
+@described(PARTNER_FIELDS, COMMAND)
 @strawberry.input(description="A new partner. Only `kind` and (for contacts) `name` are required.")
 class CreatePartnerInput:
     kind: PartnerKind
@@ -55,6 +58,7 @@ class CreatePartnerInput:
     reason: str | None = None
 
 
+@described(PARTNER_FIELDS, COMMAND)
 @strawberry.input(
     description="A patch: fields left out are unchanged, fields sent as null are cleared."
 )
@@ -91,6 +95,7 @@ class UpdatePartnerInput:
     notes: strawberry.Maybe[str | None] = None
 
 
+@described(COMMAND)
 @strawberry.input(description="Archive or restore a partner.")
 class PartnerStateInput:
     id: strawberry.ID
@@ -98,6 +103,7 @@ class PartnerStateInput:
     reason: str | None = None
 
 
+@described(FILTER_FIELDS)
 @strawberry.input(
     name="PartnerFilter",
     description="Conditions on partners; `and`, `or` and `not` combine them.",
@@ -132,6 +138,16 @@ class PartnerFilterInput:
         default=None, description="Tagged with any of these tags or their sub-tags."
     )
     has_overdue_activities: bool | None = None
+    has_overdue_invoices: bool | None = strawberry.field(
+        default=None,
+        description="true: an invoice of the partner's view (its own, and its contacts' for a "
+        "commercial partner) is overdue now (see `Document.overdue`); false: none is.",
+    )
+    credit_exceeded: bool | None = strawberry.field(
+        default=None,
+        description="true: a commercial partner whose credit exposure is over its credit "
+        "limit (see `Partner.credit`); false: every other partner.",
+    )
     and_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="and")
     or_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="or")
     not_: PartnerFilterInput | None = strawberry.field(default=None, name="not")
@@ -165,13 +181,26 @@ class PartnerFilterInput:
             if self.tag_ids is not None
             else None,
             has_overdue_activities=self.has_overdue_activities,
+            has_overdue_invoices=self.has_overdue_invoices,
+            credit_exceeded=self.credit_exceeded,
             and_=tuple(f.to_filter() for f in self.and_ or ()),
             or_=tuple(f.to_filter() for f in self.or_ or ()),
             not_=self.not_.to_filter() if self.not_ else None,
         )
 
 
-@strawberry.enum
+@described(
+    {
+        "NAME": "The name, ignoring case and accents.",
+        "DISPLAY_NAME": '"Company, Person", ignoring case and accents.',
+        "CREATED_AT": "When it was registered.",
+        "UPDATED_AT": "When it last changed.",
+        "COUNTRY": "The country code of the address that applies (none first).",
+        "TOTAL_INVOICED": "`stats.totalInvoiced`, summed over currencies unconverted.",
+        "RELEVANCE": "How well it matches the `search` (needs one); best with DESC.",
+    }
+)
+@strawberry.enum(description="What partners can be sorted by.")
 class PartnerOrderField(Enum):
     NAME = "NAME"
     DISPLAY_NAME = "DISPLAY_NAME"
@@ -182,10 +211,12 @@ class PartnerOrderField(Enum):
     RELEVANCE = "RELEVANCE"
 
 
-@strawberry.input
+@strawberry.input(description="One sort key; later keys break the ties of earlier ones.")
 class PartnerOrder:
-    field: PartnerOrderField
-    direction: OrderDirection = OrderDirection.ASC
+    field: PartnerOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description="Which way (ASC by default)."
+    )
 
     def to_order(self) -> Order:
         return Order(self.field.value, descending=self.direction == OrderDirection.DESC)
@@ -245,6 +276,7 @@ def update_changes(data: UpdatePartnerInput) -> dict[str, Any]:
     return changes
 
 
+@described(COMMAND, TERMS)
 @strawberry.input(description="A patch of the commercial terms: left out unchanged, null cleared.")
 class SetCommercialTermsInput:
     id: strawberry.ID
@@ -261,10 +293,13 @@ class SetCommercialTermsInput:
     credit_limit: strawberry.Maybe[MoneyInput | None] = None
 
 
+@described(COMMAND)
 @strawberry.input(description="Tags to add to, or remove from, a partner.")
 class PartnerTagsInput:
     id: strawberry.ID
-    tag_ids: list[strawberry.ID]
+    tag_ids: list[strawberry.ID] = strawberry.field(
+        description="The tags (`Tag` ids) to add or remove; others are left as they are."
+    )
     expected_version: int | None = None
     reason: str | None = None
 

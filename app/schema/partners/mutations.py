@@ -14,6 +14,7 @@ from app.application import CommandResult
 from app.domain.audited import Audit
 from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, PAYLOAD, described
 from app.schema.errors import UserError
 from app.schema.ids import record_id
 from app.schema.partners.inputs import (
@@ -31,9 +32,12 @@ from app.schema.partners.types import Partner
 from app.schema.use_cases import saved_rows
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a partner mutation.")
 class PartnerPayload:
-    partner: Partner | None
+    partner: Partner | None = strawberry.field(
+        description="The partner after the change; null when refused."
+    )
     user_errors: list[UserError]
 
 
@@ -51,6 +55,7 @@ def _uuid(global_id: str) -> UUID:
     return partner_id(global_id)
 
 
+@described(COMMAND)
 @strawberry.type
 class PartnerMutations:
     @strawberry.mutation(description="Registers a company or a person.")
@@ -87,6 +92,7 @@ class PartnerMutations:
         return await run_partner_command(info, build, input.reason)
 
 
+@described(COMMAND)
 @strawberry.type
 class PartnerTermsMutations:
     @strawberry.mutation(

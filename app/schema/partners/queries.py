@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.domain import contact_fields as cf
 from app.schema.catalogs.types import Country, Language
 from app.schema.context import Info
+from app.schema.descriptions import PAGING, described
 from app.schema.ids import BadId, expect_id
 from app.schema.partners.facets import PartnerFacets, partner_facets
 from app.schema.partners.inputs import PartnerFilterInput, PartnerOrder
 from app.schema.partners.types import Partner, partner_connection
 from app.schema.relay import Connection
 
+_ARGUMENTS = {
+    "id": "The partner's global id.",
+    "filter": "Only the partners that match (archived ones only if it mentions `archived`).",
+    "search": "A substring of the name (a contact's company's too), email, reference, VAT or phone; case and accents ignored.",
+    "order_by": "Sort keys, in order (NAME ASC by default); the id breaks the last tie.",
+}
+_CountrySearch = Annotated[
+    str | None,
+    strawberry.argument(description="A country code, or a part of the name (any case)."),
+]
+_LanguageSearch = Annotated[
+    str | None,
+    strawberry.argument(description="A part of the locale's code or name (any case)."),
+]
 
+
+@described(PAGING, _ARGUMENTS)
 @strawberry.type
 class PartnerQueries:
     @strawberry.field(description="A partner by id, archived ones included.")
@@ -56,7 +75,7 @@ class PartnerQueries:
         return await partner_facets(info, filter.to_filter() if filter else None, search)
 
     @strawberry.field(description="Countries (ISO 3166-1), optionally matching a search.")
-    def countries(self, search: str | None = None) -> list[Country]:
+    def countries(self, search: _CountrySearch = None) -> list[Country]:
         return [Country(code=code, name=name) for code, name in cf.countries(search)]
 
     @strawberry.field(
@@ -64,5 +83,5 @@ class PartnerQueries:
         "matching a search in the code or the name. `lang` accepts any valid locale; these "
         "are the ones in common use."
     )
-    def languages(self, search: str | None = None) -> list[Language]:
+    def languages(self, search: _LanguageSearch = None) -> list[Language]:
         return [Language(code=code, name=name) for code, name in cf.languages(search)]

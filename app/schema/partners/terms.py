@@ -20,6 +20,8 @@ from app.schema.catalogs.types import (
     Salesperson,
 )
 from app.schema.context import Info
+from app.schema.descriptions import described
+from app.schema.partners.descriptions import TERMS
 
 if TYPE_CHECKING:
     from app.schema.partners.types import Partner
@@ -38,6 +40,7 @@ async def load_entry(
     return build(row) if row is not None else None
 
 
+@described(TERMS)
 @strawberry.type(
     description="The sales & purchase terms that apply, taken from the commercial partner."
 )

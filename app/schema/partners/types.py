@@ -16,22 +16,21 @@ from app.queries.partners.ordering import Order
 from app.queries.partners.rows import PartnerRow
 from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
+from app.schema.descriptions import PAGING, RECORD, described
 from app.schema.ids import to_global_id
+from app.schema.partners.descriptions import PARTNER_FIELDS
 from app.schema.partners.terms import CommercialTerms, load_entry
 from app.schema.relationship.connections import (
     activity_connection,
     document_connection,
     timeline_connection,
 )
+from app.schema.relationship.credit import PartnerCredit, partner_credit
+from app.schema.relationship.documents import Document
+from app.schema.relationship.enums import TimelineKind
 from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
-from app.schema.relationship.types import (
-    Activity,
-    Document,
-    Opportunity,
-    PartnerStats,
-    TimelineEntry,
-    TimelineKind,
-)
+from app.schema.relationship.stats import PartnerStats
+from app.schema.relationship.types import Activity, Opportunity, TimelineEntry
 from app.schema.relay import (
     Connection,
     Node,
@@ -44,13 +43,32 @@ from app.schema.tags.types import Tag
 if TYPE_CHECKING:
     from app.schema.history import PartnerChangeConnection
 
+_ARGUMENTS = {
+    "filter": "Only the records that match (its `partnerId` is ignored: this partner's is used).",
+    "kinds": "Only entries of these kinds (all when left out).",
+}
 
+
+@described(
+    {
+        "COMPANY": "A company (or organisation).",
+        "PERSON": "An individual person.",
+    }
+)
 @strawberry.enum(description="A company, or an individual person.")
 class PartnerKind(Enum):
     COMPANY = "COMPANY"
     PERSON = "PERSON"
 
 
+@described(
+    {
+        "CONTACT": "A person; shows the company's address.",
+        "INVOICE": "An address to send invoices to.",
+        "DELIVERY": "An address to deliver goods to.",
+        "OTHER": "Another address of the company.",
+    }
+)
 @strawberry.enum(description="What a child partner is to its parent.")
 class AddressType(Enum):
     CONTACT = "CONTACT"
@@ -61,8 +79,8 @@ class AddressType(Enum):
 
 @strawberry.type(description="A state or province (ISO 3166-2; `code` is the suffix).")
 class State:
-    code: str
-    name: str
+    code: str = strawberry.field(description="The ISO 3166-2 suffix (`CA` for US-CA).")
+    name: str = strawberry.field(description="Its name (California).")
 
 
 def _state(row: PartnerRow) -> State | None:
@@ -71,14 +89,15 @@ def _state(row: PartnerRow) -> State | None:
     return None
 
 
+@described(PARTNER_FIELDS)
 @strawberry.type(description="A postal address.")
 class Address:
     street: str | None
     street2: str | None
     city: str | None
     zip: str | None
-    state: State | None
-    country: Country | None
+    state: State | None = strawberry.field(description="State or province.")
+    country: Country | None = strawberry.field(description="Country.")
     inherited_from_id: strawberry.Private[UUID | None]
 
     @strawberry.field(description="The partner this address is taken from, when inherited.")
@@ -91,6 +110,7 @@ class Address:
         return Partner.from_row(row) if row else None
 
 
+@described(PARTNER_FIELDS, RECORD, PAGING, _ARGUMENTS)
 @strawberry.type(description="A business partner: a company or a person.")
 class Partner(Node):
     row: strawberry.Private[PartnerRow]
@@ -225,6 +245,14 @@ class Partner(Node):
     @strawberry.field(description="Its figures; a company's include its contacts'.")
     async def stats(self, info: Info) -> PartnerStats:
         return PartnerStats(stats=await info.context.stats.load(self.row.id))
+
+    @strawberry.field(
+        description="Its credit limit and the exposure against it, now, for a commercial "
+        "partner with a credit limit (its contacts' documents included); null for a contact "
+        "(ask its commercialPartner) and for a partner without a limit."
+    )
+    async def credit(self, info: Info) -> PartnerCredit | None:
+        return await partner_credit(info, self.row.id)
 
     @strawberry.field(description="Its activities (a company's include its contacts').")
     async def activities(

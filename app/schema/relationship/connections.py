@@ -7,7 +7,8 @@ from uuid import UUID
 from app.queries.activity_queries import ActivityFilter
 from app.queries.document_queries import DocumentFilter
 from app.schema.context import Info
-from app.schema.relationship.types import Activity, Document, TimelineEntry
+from app.schema.relationship.documents import Document
+from app.schema.relationship.types import Activity, TimelineEntry
 from app.schema.relay import Connection, check_page_args, page_connection, read_page
 
 
@@ -27,7 +28,9 @@ async def document_connection(
 ) -> Connection[Document]:
     check_page_args(first, after, None, None)
     relationships = info.context.services.relationships
-    page = await read_page(relationships.document_page(f, first=first, after=after))
+    page = await read_page(
+        relationships.document_page(f, info.context.now, first=first, after=after)
+    )
     return page_connection(page, Document.from_row, relationships.count)
 
 

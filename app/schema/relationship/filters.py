@@ -11,7 +11,7 @@ import strawberry
 from app.queries.activity_queries import ActivityFilter
 from app.queries.document_queries import DocumentFilter
 from app.schema.ids import filter_id
-from app.schema.relationship.types import (
+from app.schema.relationship.enums import (
     ActivityState,
     DocumentKind,
     DocumentModule,
@@ -19,13 +19,20 @@ from app.schema.relationship.types import (
 )
 
 
+def _field(description: str) -> Any:
+    """An optional filter field: left out, it does not filter."""
+    return strawberry.field(default=None, description=description)
+
+
 @strawberry.input(description="Activities to list: by partner, assignee, state, due range.")
 class ActivityFilterInput:
-    partner_id: strawberry.ID | None = None
-    assignee_id: strawberry.ID | None = None
-    states: list[ActivityState] | None = None
-    due_after: date | None = None
-    due_before: date | None = None
+    partner_id: strawberry.ID | None = _field(
+        "Those of this partner's view (a company's: its contacts' too)."
+    )
+    assignee_id: strawberry.ID | None = _field("Those assigned to this salesperson.")
+    states: list[ActivityState] | None = _field("In any of these states (all when left out).")
+    due_after: date | None = _field("Due on or after this day.")
+    due_before: date | None = _field("Due on or before this day.")
 
     def to_filter(self, partner_id: UUID | None = None) -> ActivityFilter:
         return ActivityFilter(
@@ -39,12 +46,14 @@ class ActivityFilterInput:
 
 @strawberry.input(description="Documents to list: by partner, module, kind, status, dates.")
 class DocumentFilterInput:
-    partner_id: strawberry.ID | None = None
-    modules: list[DocumentModule] | None = None
-    kinds: list[DocumentKind] | None = None
-    statuses: list[DocumentStatus] | None = None
-    date_after: date | None = None
-    date_before: date | None = None
+    partner_id: strawberry.ID | None = _field(
+        "Those of this partner's view (a company's: its contacts' too)."
+    )
+    modules: list[DocumentModule] | None = _field("From any of these modules.")
+    kinds: list[DocumentKind] | None = _field("Of any of these kinds.")
+    statuses: list[DocumentStatus] | None = _field("In any of these statuses.")
+    date_after: date | None = _field("Dated on or after this day.")
+    date_before: date | None = _field("Dated on or before this day.")
 
     def to_filter(self, partner_id: UUID | None = None) -> DocumentFilter:
         return DocumentFilter(

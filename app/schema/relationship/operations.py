@@ -5,150 +5,70 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import strawberry
 
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.queries.activity_queries import ActivityFilter
-from app.queries.document_queries import DocumentFilter
-from app.schema.catalogs.inputs import MoneyInput, plain
+from app.queries.document_queries import DocumentFilter, DocumentRow
+from app.schema.catalogs.inputs import plain
 from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, PAGING, PAYLOAD, described
 from app.schema.errors import UserError
-from app.schema.ids import record_id
+from app.schema.ids import BadId, expect_id, record_id
 from app.schema.relationship.connections import activity_connection, document_connection
-from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
-from app.schema.relationship.types import (
-    Activity,
-    ActivityType,
-    Document,
-    DocumentKind,
-    DocumentModule,
-    DocumentStatus,
-    Opportunity,
-    OpportunityStage,
+from app.schema.relationship.credit import credit_warnings
+from app.schema.relationship.document_inputs import (
+    RecordDocumentInput,
+    UpdateDocumentInput,
+    document_values,
 )
+from app.schema.relationship.documents import Document
+from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterInput
+from app.schema.relationship.inputs import (
+    CancelActivityInput,
+    CloseOpportunityInput,
+    CompleteActivityInput,
+    CreateOpportunityInput,
+    ScheduleActivityInput,
+    UpdateActivityInput,
+    UpdateOpportunityInput,
+)
+from app.schema.relationship.types import Activity, Opportunity
 from app.schema.relay import Connection
-
-# -- inputs -------------------------------------------------------------------------------
-
-
-@strawberry.input
-class ScheduleActivityInput:
-    partner_id: strawberry.ID
-    activity_type: ActivityType = ActivityType.TODO
-    summary: str | None = None
-    note: str | None = None
-    due_date: date = strawberry.field(description="The day it is due, in the assignee's zone.")
-    assignee_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
-    reason: str | None = None
-
-
-@strawberry.input(description="Edit, reschedule (dueDate) or reassign (assigneeId).")
-class UpdateActivityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-    summary: strawberry.Maybe[str | None] = None
-    note: strawberry.Maybe[str | None] = None
-    due_date: strawberry.Maybe[date | None] = None
-    assignee_id: strawberry.Maybe[strawberry.ID | None] = None
-    activity_type: strawberry.Maybe[ActivityType | None] = None
-
-
-@strawberry.input
-class CompleteActivityInput:
-    id: strawberry.ID
-    feedback: str | None = None
-    expected_version: int | None = None
-    reason: str | None = None
-
-
-@strawberry.input
-class CancelActivityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-
-
-@strawberry.input
-class RecordDocumentInput:
-    partner_id: strawberry.ID
-    module: DocumentModule
-    kind: DocumentKind
-    reference: str
-    date: date
-    amount: Decimal | None = None
-    currency: str | None = None
-    status: DocumentStatus | None = None
-    amount_paid: Decimal | None = None
-    idempotency_key: str | None = None
-    reason: str | None = None
-
-
-@strawberry.input(description="A status change (an invoice gets paid) or new amounts.")
-class UpdateDocumentInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-    status: DocumentStatus | None = None
-    amount: strawberry.Maybe[Decimal | None] = None
-    amount_paid: strawberry.Maybe[Decimal | None] = None
-
-
-@strawberry.input
-class CreateOpportunityInput:
-    partner_id: strawberry.ID
-    name: str
-    expected_revenue: MoneyInput | None = None
-    probability: float | None = None
-    stage: OpportunityStage | None = None
-    salesperson_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
-    reason: str | None = None
-
-
-@strawberry.input(description="Moves an open opportunity; won/lost have their own mutations.")
-class UpdateOpportunityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = None
-    name: strawberry.Maybe[str | None] = None
-    expected_revenue: strawberry.Maybe[MoneyInput | None] = None
-    probability: strawberry.Maybe[float | None] = None
-    stage: strawberry.Maybe[OpportunityStage | None] = None
-    salesperson_id: strawberry.Maybe[strawberry.ID | None] = None
-
-
-@strawberry.input
-class CloseOpportunityInput:
-    id: strawberry.ID
-    expected_version: int | None = None
-    reason: str | None = strawberry.field(default=None, description="Why it was won or lost.")
-
 
 # -- payloads and helpers -----------------------------------------------------------------
 
+_AFTER = "The {} after the change; null when refused."
 
-@strawberry.type
+
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of an activity mutation.")
 class ActivityPayload:
-    activity: Activity | None
+    activity: Activity | None = strawberry.field(description=_AFTER.format("activity"))
     user_errors: list[UserError]
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a document mutation.")
 class DocumentPayload:
-    document: Document | None
+    document: Document | None = strawberry.field(description=_AFTER.format("document"))
     user_errors: list[UserError]
+    warnings: list[UserError] = strawberry.field(
+        description="What the change, made, may call for: CREDIT_LIMIT when a sale order or "
+        "invoice takes its commercial partner's credit exposure over the credit limit (a "
+        "draft one: would, once confirmed). Empty otherwise, and when refused."
+    )
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of an opportunity mutation.")
 class OpportunityPayload:
-    opportunity: Opportunity | None
+    opportunity: Opportunity | None = strawberry.field(description=_AFTER.format("opportunity"))
     user_errors: list[UserError]
 
 
@@ -165,12 +85,43 @@ async def _activity(info: Info, build: CommandBuilder, reason: str | None) -> Ac
     return ActivityPayload(activity=Activity.from_row(row) if row else None, user_errors=[])
 
 
-async def _document(info: Info, build: CommandBuilder, reason: str | None) -> DocumentPayload:
+async def _document_row(info: Info, document_id: UUID) -> DocumentRow | None:
+    relationships = info.context.services.relationships
+    return (await relationships.documents([document_id], info.context.now)).get(document_id)
+
+
+async def _document(
+    info: Info, build: CommandBuilder, reason: str | None, before: DocumentRow | None = None
+) -> DocumentPayload:
+    """Runs a document command; `before`: the document as it was (for a change)."""
     outcome = await execute(info, build, reason)
     if isinstance(outcome, list):
-        return DocumentPayload(document=None, user_errors=outcome)
-    row = (await info.context.services.relationships.documents([outcome.id])).get(outcome.id)
-    return DocumentPayload(document=Document.from_row(row) if row else None, user_errors=[])
+        return DocumentPayload(document=None, user_errors=outcome, warnings=[])
+    row = await _document_row(info, outcome.id)
+    if row is None:
+        return DocumentPayload(document=None, user_errors=[], warnings=[])
+    warnings = await credit_warnings(info, before, row)
+    return DocumentPayload(document=Document.from_row(row), user_errors=[], warnings=warnings)
+
+
+async def _document_before(info: Info, document_id: str) -> DocumentRow | None:
+    """The document a change is asked of, as it is (None for an id of no document)."""
+    try:
+        ident = expect_id(document_id, "Document")
+    except BadId:
+        return None
+    return await _document_row(info, ident)
+
+
+def _document_changes(input: UpdateDocumentInput) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if input.status is not None:
+        changes["status"] = plain(input.status)
+    for name in ("amount", "amount_paid"):
+        given = getattr(input, name)
+        if given is not None:
+            changes[name] = plain(given.value)
+    return changes
 
 
 async def _opportunity(info: Info, build: CommandBuilder, reason: str | None) -> OpportunityPayload:
@@ -209,19 +160,6 @@ def _camel(name: str) -> str:
 Build = Callable[[Audit], Callable[[], CommandResult]]
 
 
-def _document_values(input: RecordDocumentInput) -> dict[str, Any]:
-    return {
-        "module": plain(input.module),
-        "kind": plain(input.kind),
-        "reference": input.reference,
-        "date": input.date.isoformat(),
-        "amount": plain(input.amount),
-        "currency": input.currency,
-        "status": plain(input.status),
-        "amount_paid": plain(input.amount_paid),
-    }
-
-
 def _opportunity_values(input: CreateOpportunityInput) -> dict[str, Any]:
     return {
         "name": input.name,
@@ -232,6 +170,7 @@ def _opportunity_values(input: CreateOpportunityInput) -> dict[str, Any]:
     }
 
 
+@described(COMMAND)
 @strawberry.type
 class RelationshipMutations:
     @strawberry.mutation(description="Plans an activity with a partner.")
@@ -285,7 +224,7 @@ class RelationshipMutations:
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
             partner = record_id(input.partner_id, "Partner", "partnerId")
-            values = _document_values(input)
+            values = document_values(input)
             return lambda: app.record_document(partner, values, audit, input.idempotency_key)
 
         return await _document(info, build, input.reason)
@@ -296,16 +235,10 @@ class RelationshipMutations:
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
             ident = record_id(input.id, "Document", "id")
-            changes: dict[str, Any] = {}
-            if input.status is not None:
-                changes["status"] = plain(input.status)
-            for name in ("amount", "amount_paid"):
-                given = getattr(input, name)
-                if given is not None:
-                    changes[name] = plain(given.value)
+            changes = _document_changes(input)
             return lambda: app.update_document(ident, changes, audit, input.expected_version)
 
-        return await _document(info, build, input.reason)
+        return await _document(info, build, input.reason, await _document_before(info, input.id))
 
     @strawberry.mutation(description="Opens an opportunity with a partner.")
     async def create_opportunity(
@@ -355,6 +288,7 @@ class RelationshipMutations:
         return await _opportunity(info, build, input.reason)
 
 
+@described(PAGING, {"filter": "Only the records that match."})
 @strawberry.type
 class RelationshipQueries:
     @strawberry.field(description="Activities, soonest due first: e.g. my overdue activities.")

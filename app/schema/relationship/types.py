@@ -1,10 +1,9 @@
-"""Activity, Document, Opportunity, TimelineEntry and PartnerStats."""
+"""Activity, Opportunity and TimelineEntry (documents and figures have modules of their own)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -12,15 +11,21 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.queries.activity_queries import ActivityRow
-from app.queries.document_queries import DocumentRow
-from app.queries.figure_queries import Stats
 from app.queries.opportunity_queries import OpportunityRow
 from app.queries.timeline_queries import TimelineRow
 from app.schema.catalogs.types import Money, Salesperson
 from app.schema.context import Info
+from app.schema.descriptions import AUDIT_FIELDS, RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.live.cursors import encode_cursor
 from app.schema.partners.terms import load_entry
+from app.schema.relationship.descriptions import ACTIVITY_FIELDS, OPPORTUNITY_FIELDS
+from app.schema.relationship.enums import (
+    ActivityState,
+    ActivityType,
+    OpportunityStage,
+    TimelineKind,
+)
 from app.schema.relay import Node
 
 if TYPE_CHECKING:
@@ -29,115 +34,14 @@ if TYPE_CHECKING:
 PartnerRef = Annotated["Partner", strawberry.lazy("app.schema.partners.types")]
 
 
-@strawberry.enum(description="What kind of activity.")
-class ActivityType(Enum):
-    CALL = "CALL"
-    EMAIL = "EMAIL"
-    MEETING = "MEETING"
-    TODO = "TODO"
-    FOLLOW_UP = "FOLLOW_UP"
-    UPLOAD_DOCUMENT = "UPLOAD_DOCUMENT"
-
-
-@strawberry.enum(description="Where an activity stands today.")
-class ActivityState(Enum):
-    OVERDUE = "OVERDUE"
-    TODAY = "TODAY"
-    PLANNED = "PLANNED"
-    DONE = "DONE"
-    CANCELLED = "CANCELLED"
-
-
-@strawberry.enum(description="The module that reported a document.")
-class DocumentModule(Enum):
-    SALES = "SALES"
-    PURCHASE = "PURCHASE"
-    ACCOUNTING = "ACCOUNTING"
-    HELPDESK = "HELPDESK"
-    CRM = "CRM"
-    SUBSCRIPTION = "SUBSCRIPTION"
-    PROJECT = "PROJECT"
-    EVENT = "EVENT"
-    MARKETING = "MARKETING"
-
-
-@strawberry.enum(description="What a document is.")
-class DocumentKind(Enum):
-    QUOTATION = "QUOTATION"
-    SALE_ORDER = "SALE_ORDER"
-    PURCHASE_ORDER = "PURCHASE_ORDER"
-    INVOICE = "INVOICE"
-    VENDOR_BILL = "VENDOR_BILL"
-    CREDIT_NOTE = "CREDIT_NOTE"
-    PAYMENT = "PAYMENT"
-    TICKET = "TICKET"
-    LEAD = "LEAD"
-    SUBSCRIPTION = "SUBSCRIPTION"
-    PROJECT = "PROJECT"
-    EVENT_REGISTRATION = "EVENT_REGISTRATION"
-    MAILING = "MAILING"
-
-
-@strawberry.enum(description="Where a document stands (the statuses allowed depend on its kind).")
-class DocumentStatus(Enum):
-    DRAFT = "DRAFT"
-    OPEN = "OPEN"
-    CONFIRMED = "CONFIRMED"
-    CANCELLED = "CANCELLED"
-    DONE = "DONE"
-    PARTIALLY_PAID = "PARTIALLY_PAID"
-    PAID = "PAID"
-
-
-@strawberry.enum(description="The stage of an opportunity.")
-class OpportunityStage(Enum):
-    NEW = "NEW"
-    QUALIFIED = "QUALIFIED"
-    PROPOSITION = "PROPOSITION"
-    WON = "WON"
-    LOST = "LOST"
-
-
-@strawberry.enum(description="What happened.")
-class TimelineKind(Enum):
-    PARTNER_CREATED = "PARTNER_CREATED"
-    PARTNER_UPDATED = "PARTNER_UPDATED"
-    COMMERCIAL_TERMS_SET = "COMMERCIAL_TERMS_SET"
-    TAGS_ADDED = "TAGS_ADDED"
-    TAGS_REMOVED = "TAGS_REMOVED"
-    PARTNER_ARCHIVED = "PARTNER_ARCHIVED"
-    PARTNER_RESTORED = "PARTNER_RESTORED"
-    ACTIVITY_SCHEDULED = "ACTIVITY_SCHEDULED"
-    ACTIVITY_EDITED = "ACTIVITY_EDITED"
-    ACTIVITY_RESCHEDULED = "ACTIVITY_RESCHEDULED"
-    ACTIVITY_REASSIGNED = "ACTIVITY_REASSIGNED"
-    ACTIVITY_DONE = "ACTIVITY_DONE"
-    ACTIVITY_CANCELLED = "ACTIVITY_CANCELLED"
-    DOCUMENT_RECORDED = "DOCUMENT_RECORDED"
-    DOCUMENT_STATUS_CHANGED = "DOCUMENT_STATUS_CHANGED"
-    DOCUMENT_AMOUNTS_CHANGED = "DOCUMENT_AMOUNTS_CHANGED"
-    OPPORTUNITY_CREATED = "OPPORTUNITY_CREATED"
-    OPPORTUNITY_UPDATED = "OPPORTUNITY_UPDATED"
-    OPPORTUNITY_WON = "OPPORTUNITY_WON"
-    OPPORTUNITY_LOST = "OPPORTUNITY_LOST"
-    PARTNER_MERGED = "PARTNER_MERGED"
-    PARTNER_ABSORBED = "PARTNER_ABSORBED"
-    PARTNER_UNMERGED = "PARTNER_UNMERGED"
-    PARTNER_SEPARATED = "PARTNER_SEPARATED"
-    PARTNER_REPARENTED = "PARTNER_REPARENTED"
-    ACTIVITY_MOVED = "ACTIVITY_MOVED"
-    DOCUMENT_MOVED = "DOCUMENT_MOVED"
-    OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
-    PARTNER_ANONYMIZED = "PARTNER_ANONYMIZED"
-
-
-async def _partner(info: Info, partner_id: UUID) -> Partner | None:
+async def load_partner(info: Info, partner_id: UUID) -> Partner | None:
     from app.schema.partners.types import Partner
 
     row = await info.context.partners.load(partner_id)
     return Partner.from_row(row) if row else None
 
 
+@described(ACTIVITY_FIELDS, RECORD)
 @strawberry.type(description="A call, email, meeting, to-do or follow-up with a partner.")
 class Activity(Node):
     row: strawberry.Private[ActivityRow]
@@ -173,60 +77,14 @@ class Activity(Node):
 
     @strawberry.field
     async def partner(self, info: Info) -> PartnerRef | None:
-        return await _partner(info, self.row.partner_id)
+        return await load_partner(info, self.row.partner_id)
 
     @strawberry.field
     async def assignee(self, info: Info) -> Salesperson | None:
         return await load_entry(info, self.row.assignee_id, Salesperson.from_row)
 
 
-@strawberry.type(description="A record another module reported about a partner.")
-class Document(Node):
-    row: strawberry.Private[DocumentRow]
-    module: DocumentModule
-    kind: DocumentKind
-    reference: str
-    date: date
-    amount: Decimal | None
-    currency: str | None
-    status: DocumentStatus
-    amount_paid: Decimal | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: DocumentRow) -> Document:
-        return cls(
-            row=row,
-            id=strawberry.ID(to_global_id("Document", row.id)),
-            module=DocumentModule(row.module),
-            kind=DocumentKind(row.kind),
-            reference=row.reference,
-            date=row.date,
-            amount=row.amount,
-            currency=row.currency,
-            status=DocumentStatus(row.status),
-            amount_paid=row.amount_paid,
-            version=row.version,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-
-    @strawberry.field(description="What is still to be paid (invoices, bills, credit notes).")
-    def amount_residual(self) -> Decimal | None:
-        row = self.row
-        if row.kind not in ("INVOICE", "VENDOR_BILL", "CREDIT_NOTE") or row.amount is None:
-            return None
-        if row.status in ("PAID", "CANCELLED"):
-            return Decimal("0.00")
-        return row.amount - (row.amount_paid or Decimal(0))
-
-    @strawberry.field
-    async def partner(self, info: Info) -> PartnerRef | None:
-        return await _partner(info, self.row.partner_id)
-
-
+@described(OPPORTUNITY_FIELDS, RECORD)
 @strawberry.type(description="A chance of business with a partner.")
 class Opportunity(Node):
     row: strawberry.Private[OpportunityRow]
@@ -263,22 +121,23 @@ class Opportunity(Node):
 
     @strawberry.field
     async def partner(self, info: Info) -> PartnerRef | None:
-        return await _partner(info, self.row.partner_id)
+        return await load_partner(info, self.row.partner_id)
 
     @strawberry.field
     async def salesperson(self, info: Info) -> Salesperson | None:
         return await load_entry(info, self.row.salesperson_id, Salesperson.from_row)
 
 
+@described(AUDIT_FIELDS)
 @strawberry.type(description="Something that happened to a partner or to one of its records.")
 class TimelineEntry(Node):
     row: strawberry.Private[TimelineRow]
     occurred_at: datetime
-    kind: TimelineKind
+    kind: TimelineKind = strawberry.field(description="What happened.")
     actor: str
     request_id: str | None
     reason: str | None
-    summary: str
+    summary: str = strawberry.field(description="What happened, in one line.")
     changes: JSON = strawberry.field(description="The new values the event carried.")
 
     @classmethod
@@ -299,96 +158,12 @@ class TimelineEntry(Node):
     def cursor(self) -> str:
         return encode_cursor(self.row.position)
 
-    @strawberry.field
+    @strawberry.field(description="The partner whose timeline it is in.")
     async def partner(self, info: Info) -> PartnerRef | None:
-        return await _partner(info, self.row.partner_id)
+        return await load_partner(info, self.row.partner_id)
 
     @strawberry.field(description="The record the entry is about.")
     async def subject(self, info: Info) -> Node | None:
         from app.schema.nodes import resolve_node
 
         return await resolve_node(info, to_global_id(self.row.subject_type, self.row.subject_id))
-
-
-def _money(values: dict[str, Decimal]) -> list[Money]:
-    return [Money(amount=amount, currency=currency) for currency, amount in sorted(values.items())]
-
-
-@strawberry.type(description="The figures of a partner; a company's include its contacts'.")
-class PartnerStats:
-    stats: strawberry.Private[Stats]
-
-    def _count(self, name: str) -> int:
-        return self.stats.counts.get(name, 0)
-
-    @strawberry.field
-    def quotation_count(self) -> int:
-        return self._count("quotation_count")
-
-    @strawberry.field
-    def sale_order_count(self) -> int:
-        return self._count("sale_order_count")
-
-    @strawberry.field
-    def purchase_order_count(self) -> int:
-        return self._count("purchase_order_count")
-
-    @strawberry.field
-    def invoice_count(self) -> int:
-        return self._count("invoice_count")
-
-    @strawberry.field
-    def credit_note_count(self) -> int:
-        return self._count("credit_note_count")
-
-    @strawberry.field(
-        description="Invoices minus credit notes (not draft or cancelled), per currency."
-    )
-    def total_invoiced(self) -> list[Money]:
-        return _money(self.stats.invoiced)
-
-    @strawberry.field(
-        description="Paid on invoices (net of credit notes) plus payments, per currency."
-    )
-    def total_paid(self) -> list[Money]:
-        return _money(self.stats.paid)
-
-    @strawberry.field(description="Invoiced minus paid, per currency.")
-    def amount_due(self) -> list[Money]:
-        return _money(self.stats.due)
-
-    @strawberry.field
-    def ticket_count(self) -> int:
-        return self._count("ticket_count")
-
-    @strawberry.field
-    def open_ticket_count(self) -> int:
-        return self._count("open_ticket_count")
-
-    @strawberry.field
-    def opportunity_count(self) -> int:
-        return self._count("opportunity_count")
-
-    @strawberry.field
-    def subscription_count(self) -> int:
-        return self._count("subscription_count")
-
-    @strawberry.field
-    def project_count(self) -> int:
-        return self._count("project_count")
-
-    @strawberry.field
-    def event_registration_count(self) -> int:
-        return self._count("event_registration_count")
-
-    @strawberry.field
-    def open_activity_count(self) -> int:
-        return self._count("open_activity_count")
-
-    @strawberry.field
-    def overdue_activity_count(self) -> int:
-        return self._count("overdue_activity_count")
-
-    @strawberry.field
-    def last_interaction_at(self) -> datetime | None:
-        return self.stats.last_interaction_at

@@ -12,13 +12,20 @@ from app.domain.audited import Audit
 from app.schema.catalogs.inputs import update_changes
 from app.schema.commands import CommandBuilder, execute, record_command
 from app.schema.context import Info
+from app.schema.descriptions import COMMAND, PAGING, PAYLOAD, described
 from app.schema.errors import UserError
 from app.schema.ids import filter_id, record_id
 from app.schema.relay import Connection
-from app.schema.tags.types import Tag, tag_connection
+from app.schema.tags.types import TAG_FIELDS, Tag, tag_connection
+
+_TAG_LIST = {
+    "parent_id": "Only the children of this tag.",
+    "top_level_only": "Only the tags without a parent (the roots of the tree).",
+}
 
 
-@strawberry.input
+@described(TAG_FIELDS, COMMAND)
+@strawberry.input(description="A new tag.")
 class CreateTagInput:
     name: str
     color: int = 0
@@ -27,6 +34,7 @@ class CreateTagInput:
     reason: str | None = None
 
 
+@described(TAG_FIELDS, COMMAND)
 @strawberry.input(description="Fields left out are unchanged; parentId null makes it top-level.")
 class UpdateTagInput:
     id: strawberry.ID
@@ -37,16 +45,18 @@ class UpdateTagInput:
     parent_id: strawberry.Maybe[strawberry.ID | None] = None
 
 
-@strawberry.input
+@described(COMMAND)
+@strawberry.input(description="Archive or restore a tag.")
 class TagStateInput:
     id: strawberry.ID
     expected_version: int | None = None
     reason: str | None = None
 
 
-@strawberry.type
+@described(PAYLOAD)
+@strawberry.type(description="The outcome of a tag mutation.")
 class TagPayload:
-    tag: Tag | None
+    tag: Tag | None = strawberry.field(description="The tag after the change; null when refused.")
     user_errors: list[UserError]
 
 
@@ -62,6 +72,7 @@ async def _respond(info: Info, build: CommandBuilder, reason: str | None) -> Tag
     return TagPayload(tag=Tag.from_row(row) if row else None, user_errors=[])
 
 
+@described(COMMAND)
 @strawberry.type
 class TagMutations:
     @strawberry.mutation(description="Creates a tag, optionally under a parent tag.")
@@ -101,6 +112,7 @@ class TagMutations:
         return await _respond(info, build, input.reason)
 
 
+@described(PAGING, _TAG_LIST)
 @strawberry.type
 class TagQueries:
     @strawberry.field(description="Tags by name; `topLevelOnly` for the roots of the tree.")

@@ -8,6 +8,7 @@ import strawberry
 
 from app.queries.catalog_queries import TagRow
 from app.schema.context import Info
+from app.schema.descriptions import PAGING, RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.relay import (
     Connection,
@@ -17,7 +18,15 @@ from app.schema.relay import (
     read_page,
 )
 
+TAG_FIELDS = {
+    "name": "Its name: 1 to 100 characters, no `/`, unique among its siblings (any case).",
+    "color": "0 to 11, the palette index.",
+    "parent_id": "The tag it sits under (a `Tag` id); none for a top-level tag.",
+}
+"""The fields of a tag, as the type and the inputs show them."""
 
+
+@described(TAG_FIELDS, RECORD, PAGING)
 @strawberry.type(description="A tag (VIP, Region / EMEA…); filtering by it includes sub-tags.")
 class Tag(Node):
     row: strawberry.Private[TagRow]
@@ -39,7 +48,7 @@ class Tag(Node):
             version=row.version,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The tag it sits under; null for a top-level tag.")
     async def parent(self, info: Info) -> Tag | None:
         if self.row.parent_id is None:
             return None
