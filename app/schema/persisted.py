@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from graphql.language import Lexer, Source, TokenKind
 from strawberry.types import ExecutionResult
 
 from app.infra.persisted_documents import StoredDocument, sha256_of
@@ -132,10 +133,22 @@ def ran(result: ExecutionResult) -> bool:
     return result.data is not None or any(e.path for e in result.errors or ())
 
 
+def holds_literal_text(text: str) -> bool:
+    """Whether a document writes a string value into its text (`name: "Ann Lee"`) instead
+    of passing it in variables. Such a value may be personal data, which an erasure could
+    not reach in the stored document, so it is never stored."""
+    lexer = Lexer(Source(text))
+    while (token := lexer.advance()).kind != TokenKind.EOF:
+        if token.kind in (TokenKind.STRING, TokenKind.BLOCK_STRING):
+            return True
+    return False
+
+
 async def remember(documents: Documents | None, sha256: str, text: str) -> None:
     """Stores a document a client persisted; a failure to store is logged, not answered
-    (the client sends the text again next time)."""
-    if documents is None:
+    (the client sends the text again next time), and a document holding literal text is
+    not stored (it runs, and the client keeps sending its text)."""
+    if documents is None or holds_literal_text(text):
         return
     try:
         await documents.remember(sha256, text)

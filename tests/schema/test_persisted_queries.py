@@ -178,3 +178,19 @@ def test_the_allow_list_runs_registered_documents(allow_list: TestClient, db: Da
     assert allow_list.post("/graphql", json={"query": COUNT}).json() == expected
     assert by_hash(allow_list, COUNT).json() == expected
     assert get_by_hash(allow_list, COUNT).json() == expected
+
+
+def test_a_document_with_literal_text_runs_but_is_not_stored(client: TestClient) -> None:
+    """A value written into the document may be personal data that an erasure could not
+    reach in the store: such a document is answered and never kept (values in variables
+    are kept out of it)."""
+    named = 'query Named { partners(search: "Ann Lee", first: 5) { totalCount } }'
+    assert with_text(client, named).json() == {"data": {"partners": {"totalCount": 0}}}
+    assert code_of(by_hash(client, named)) == "PERSISTED_QUERY_NOT_FOUND"
+
+    described = 'query Desc($s: String = """Ann""") { partners(search: $s) { totalCount } }'
+    with_text(client, described)
+    assert code_of(by_hash(client, described)) == "PERSISTED_QUERY_NOT_FOUND"
+
+    with_text(client, COUNT)  # no literal text: stored as before
+    assert by_hash(client, COUNT).json() == {"data": {"partners": {"totalCount": 0}}}
