@@ -18,7 +18,9 @@ from eventsourcing.utils import EnvType
 
 from app.application.base import CommandBase, CommandResult
 from app.domain.activity import Activity
+from app.domain.affiliation import Affiliation
 from app.domain.audited import Audit
+from app.domain.bank_account import BankAccount
 from app.domain.document import Document
 from app.domain.erasure import KEY_OWNER_ATTRIBUTE, PARTNER_SEALED_FIELDS, RELATED_TEXT_FIELDS
 from app.domain.idempotency import IdempotencyRecord
@@ -28,7 +30,15 @@ from app.domain.reservation import Reservation
 from app.infra.shredding.keys import KeyStore
 from app.infra.shredding.mapper import ShreddingMapper
 
-_RELATED = (Activity, Opportunity, Document, IdempotencyRecord, Reservation)
+_RELATED = (
+    Activity,
+    Opportunity,
+    Document,
+    IdempotencyRecord,
+    Reservation,
+    Affiliation,
+    BankAccount,
+)
 """Records whose free text is encrypted with the key of the partner they are about."""
 _KINDS_REMEMBERED = 100_000
 
@@ -98,7 +108,7 @@ class ErasureCommands(CommandBase):
         a document's partner when it is a person (a company's documents stay readable);
         for an idempotency record or a reservation, that of the record it serves."""
         match aggregate:
-            case Activity() | Opportunity():
+            case Activity() | Opportunity() | Affiliation() | BankAccount():
                 return UUID(aggregate.partner_id)
             case Document():
                 partner = UUID(aggregate.partner_id)

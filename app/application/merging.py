@@ -19,7 +19,9 @@ from app.application.base import (
 )
 from app.domain import merge as rules
 from app.domain.activity import Activity
+from app.domain.affiliation import Affiliation
 from app.domain.audited import Audit
+from app.domain.bank_account import BankAccount
 from app.domain.document import Document
 from app.domain.errors import DomainError, ErrorCode, conflict, not_found
 from app.domain.opportunity import Opportunity
@@ -30,6 +32,8 @@ KIND_CLASSES: dict[str, type[Aggregate]] = {
     "activities": Activity,
     "documents": Document,
     "opportunities": Opportunity,
+    "affiliations": Affiliation,
+    "bank_accounts": BankAccount,
 }
 MovedIds = dict[str, list[str]]
 """Ids of the records of a partner, by kind (see merge.MOVED_KINDS)."""
@@ -205,7 +209,7 @@ class MergeCommands(CommandBase):
                 for raw in ids:
                     m = Moved(kind, UUID(raw), destination.id, source.id)
                     aggregate = self._owned_record(kind, m.id)
-                    if aggregate is None or _owner(aggregate) != str(destination.id):
+                    if aggregate is None or not _belongs(aggregate, str(destination.id)):
                         left.append(m)
                         continue
                     _move(aggregate, m, merge_id, fields)
@@ -284,7 +288,7 @@ class MergeCommands(CommandBase):
             for kind, ids in (owned.get(source.id) or {}).items():
                 for raw in dict.fromkeys(ids):
                     aggregate = self._owned_record(kind, UUID(str(raw)))
-                    if aggregate is None or _owner(aggregate) != str(source.id):
+                    if aggregate is None or not _belongs(aggregate, str(source.id)):
                         continue
                     records.append(
                         (aggregate, Moved(kind, aggregate.id, source.id, destination.id))
@@ -308,6 +312,13 @@ def _owner(aggregate: Aggregate) -> str | None:
         return str(parent) if parent else None
     owner = getattr(aggregate, "partner_id", None)
     return str(owner) if owner is not None else None
+
+
+def _belongs(aggregate: Aggregate, partner_id: str) -> bool:
+    """Whether the record is the partner's (an affiliation: on either side)."""
+    if isinstance(aggregate, Affiliation):
+        return aggregate.belongs_to(partner_id)
+    return _owner(aggregate) == partner_id
 
 
 def _move(aggregate: Aggregate, m: Moved, merge_id: str, fields: dict[str, Any]) -> None:

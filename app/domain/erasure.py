@@ -43,6 +43,8 @@ RELATED_TEXT_FIELDS: dict[str, frozenset[str]] = {
     "Document": frozenset({"reference", "notes"}) | AUDIT_TEXT_FIELDS,
     "IdempotencyRecord": frozenset({"digest"}),
     "Reservation": frozenset({"key"}),
+    "Affiliation": frozenset({"role", "function"}) | AUDIT_TEXT_FIELDS,
+    "BankAccount": frozenset({"iban", "holder_name"}) | AUDIT_TEXT_FIELDS,
 }
 """Free text of the records kept about a partner, by aggregate class name: encrypted with
 the key of the partner they are about (the event's key owner, below), so that erasing a

@@ -2,7 +2,7 @@
 
 A merge keeps one partner (the destination) and archives the others (the sources) with
 `Partner.Merged`; the destination records `Partner.Absorbed`. What belonged to a source
-(children, activities, documents, opportunities) follows the destination, each with an
+(children, activities, documents, opportunities, affiliations, bank accounts) follows the destination, each with an
 event of its own; its tags are added to the destination. Nothing is deleted, and the
 events record exactly what moved so that `unmerge` can move it back."""
 
@@ -24,7 +24,14 @@ MAX_MOVED = 500
 """Records one merge may move: they are saved in one transaction (see group_commit.py
 about very large statements)."""
 
-MOVED_KINDS = ("children", "activities", "documents", "opportunities")
+MOVED_KINDS = (
+    "children",
+    "activities",
+    "documents",
+    "opportunities",
+    "affiliations",
+    "bank_accounts",
+)
 
 CHOOSABLE: dict[str, tuple[PartnerField, ...]] = {
     input_name(f): (f,)

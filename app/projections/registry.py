@@ -15,6 +15,7 @@ from psycopg.sql import Composed
 
 from app.domain.idempotency import IdempotencyRecord
 from app.projections.activities import ActivitiesTable
+from app.projections.affiliations import AffiliationsTable
 from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
 from app.projections.partner_runs import RUN_EVENTS
@@ -47,6 +48,7 @@ class RegistryView(ReadModelView):
             ActivitiesTable(schema, prefix),
             DocumentsTable(schema, prefix),
             SegmentsTable(schema, prefix),
+            AffiliationsTable(schema, prefix),
             self.timeline,  # last: it reads the subjects' partner
         ]
         self.query_index_statements: list[Composed] = []

@@ -16,18 +16,25 @@ from psycopg.types.json import Jsonb
 from app.domain import partner as domain
 from app.domain import partner_fields
 from app.domain.erasure import PERSONAL_FIELDS, RELATED_TEXT_FIELDS
+from app.projections import affiliation_entries  # noqa: F401  (registers its describers)
 from app.projections.tables import add_rows
 from app.projections.timeline_entries import describe
 
 ERASED_IN_TIMELINE = PERSONAL_FIELDS | {
     field
-    for name in ("Activity", "Document", "Opportunity")
+    for name in ("Activity", "Document", "Opportunity", "Affiliation", "BankAccount")
     for field in RELATED_TEXT_FIELDS[name]
     if field != "reason"
 }
 """Keys of an entry's changes erased with a person: its own personal fields and the free
 text of its records."""
-SUBJECT_TABLES = {"Activity": "activities", "Document": "documents", "Opportunity": "opportunities"}
+SUBJECT_TABLES = {
+    "Activity": "activities",
+    "Document": "documents",
+    "Opportunity": "opportunities",
+    "Affiliation": "affiliations",
+    "BankAccount": "bank_accounts",
+}
 
 
 class TimelineTable:

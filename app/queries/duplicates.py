@@ -15,8 +15,15 @@ from uuid import UUID
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from app.domain.merge import MOVED_KINDS
+
 WEIGHTS = {"SAME_VAT": 0.9, "SAME_EMAIL": 0.8, "SAME_PHONE": 0.6, "SIMILAR_NAME": 0.7}
 MAX_CANDIDATES = 50
+AFFILIATIONS_OWNED = (
+    "SELECT o, a.id FROM affiliations a, unnest(ARRAY[a.partner_id, a.company_id]) o "
+    "WHERE o = ANY(%s)"
+)
+"""An affiliation is its person's and its company's: a merge of either moves it."""
 
 _CANDIDATES = """
 WITH me AS (
@@ -94,8 +101,7 @@ class MergeDirectory:
         """What each partner has that a merge moves: children, activities, documents and
         opportunities (ids by kind)."""
         result: dict[UUID, dict[str, list[str]]] = {
-            p: {"children": [], "activities": [], "documents": [], "opportunities": []}
-            for p in partner_ids
+            p: {kind: [] for kind in MOVED_KINDS} for p in partner_ids
         }
         ids = list(partner_ids)
         async with self.pool.connection() as conn:
@@ -106,6 +112,12 @@ class MergeDirectory:
                 (
                     "opportunities",
                     "SELECT partner_id, id FROM opportunities WHERE partner_id = ANY(%s)",
+                ),
+                ("affiliations", AFFILIATIONS_OWNED),
+                (
+                    "bank_accounts",
+                    "SELECT partner_id, id FROM bank_accounts WHERE partner_id = ANY(%s) "
+                    "AND removed_at IS NULL",
                 ),
             ):
                 cur = await conn.execute(query + " ORDER BY id", (ids,))

@@ -4,7 +4,7 @@ as it was (resolved by app/domain/resolution.py, as the `partners` table is)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,16 @@ class AsOfPartnerRow(PartnerRow):
     as_of_tag_ids: tuple[UUID, ...] = ()
     as_of_parent: PartnerRow | None = None
     as_of_commercial: PartnerRow | None = None
+    as_of_at: datetime | None = None
+    """The instant asked for (records kept beside the partner, e.g. its affiliations,
+    are shown as they were then)."""
+
+
+def at_instant(row: PartnerRow, at: datetime | None) -> PartnerRow:
+    """An as-of row that knows the instant it was asked at (else its version's time)."""
+    if isinstance(row, AsOfPartnerRow):
+        return replace(row, as_of_at=at or row.updated_at)
+    return row
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import strawberry
 from app.application import history
 from app.application.saved_rows import VersionNotFound
 from app.domain import partner_fields
-from app.queries.history_queries import HistoryDirectory
+from app.queries.history_queries import HistoryDirectory, at_instant
 from app.queries.keyset import MAX_PAGE
 from app.schema.context import Info
 from app.schema.descriptions import AUDIT_FIELDS, PAGING, described
@@ -248,7 +248,7 @@ class HistoryQueries:
             row = await saved_rows(info).as_of(directory, ident, at, version)
         except VersionNotFound as error:
             raise ClientError(str(error), "BAD_REQUEST") from None
-        return Partner.from_row(row) if row else None
+        return Partner.from_row(at_instant(row, at)) if row else None
 
     @strawberry.field(
         description="The audit chain's head: position and chain hash; with `position`, the "

@@ -62,6 +62,8 @@ class DuplicateCandidate:
         "ACTIVITY": "An activity.",
         "DOCUMENT": "A document.",
         "OPPORTUNITY": "An opportunity.",
+        "AFFILIATION": "An affiliation (of the person, or with the company).",
+        "BANK_ACCOUNT": "A bank account.",
         "TAG": "A tag the destination did not have.",
     }
 )
@@ -71,6 +73,8 @@ class MovedKind(Enum):
     ACTIVITY = "activities"
     DOCUMENT = "documents"
     OPPORTUNITY = "opportunities"
+    AFFILIATION = "affiliations"
+    BANK_ACCOUNT = "bank_accounts"
     TAG = "tags"
 
 
@@ -79,6 +83,8 @@ _TYPES = {
     "activities": "Activity",
     "documents": "Document",
     "opportunities": "Opportunity",
+    "affiliations": "Affiliation",
+    "bank_accounts": "BankAccount",
     "tags": "Tag",
 }
 
@@ -242,8 +248,8 @@ class MergeMutations:
     @strawberry.mutation(
         description="Merges 1 to 5 sources into a destination: the sources are archived "
         "(readable by id, `mergedInto` set); their children, activities, documents, "
-        "opportunities and tags follow the destination. Nothing is deleted. `dryRun` "
-        "answers what would happen and records nothing."
+        "opportunities, affiliations, bank accounts and tags follow the destination. "
+        "Nothing is deleted. `dryRun` answers what would happen and records nothing."
     )
     async def merge_partners(self, info: Info, input: MergePartnersInput) -> MergePartnersPayload:
         try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import strawberry
 
 from app.queries.catalog_queries import segments
+from app.schema.affiliations.types import Affiliation, BankAccount, directory
 from app.schema.catalogs.types import TYPE_CATALOGS, catalog_item
 from app.schema.context import Info
 from app.schema.descriptions import described
@@ -38,6 +41,8 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Opportunity":
         opportunity = await info.context.opportunities.load(ident)
         return Opportunity.from_row(opportunity) if opportunity else None
+    if type_name in ("Affiliation", "BankAccount"):
+        return await _affiliation_or_account(info, type_name, ident)
     if type_name == "Segment":
         found = await segments(info.context.services.directory.pool, [ident])
         return Segment.from_row(found[ident]) if ident in found else None
@@ -46,6 +51,15 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
         if entry is not None and entry.catalog == TYPE_CATALOGS[type_name]:
             return catalog_item(entry)
     return None
+
+
+async def _affiliation_or_account(info: Info, type_name: str, ident: UUID) -> Node | None:
+    reads = directory(info)
+    if type_name == "Affiliation":
+        found = (await reads.affiliations([ident])).get(ident)
+        return Affiliation.from_row(found) if found else None
+    account = (await reads.bank_accounts([ident])).get(ident)
+    return BankAccount.from_row(account) if account else None
 
 
 @described({"id": "A global id.", "ids": "Global ids (at most 100)."})

@@ -14,6 +14,8 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from app.schema.access import RoleCheckedExecutionContext
+from app.schema.affiliations.operations import AffiliationMutations
+from app.schema.affiliations.types import Affiliation, BankAccount
 from app.schema.auth import Guard
 from app.schema.catalogs.operations import CatalogMutations
 from app.schema.catalogs.queries import CatalogQueries
@@ -67,6 +69,7 @@ Mutation = merge_types(
         MergeMutations,
         ImportMutations,
         ErasureMutations,
+        AffiliationMutations,
     ),
 )
 get_object_definition(Query, strict=True).description = (
@@ -127,6 +130,8 @@ def build_schema(
             Document,
             Opportunity,
             TimelineEntry,
+            Affiliation,
+            BankAccount,
             *CATALOG_TYPES.values(),
         ],
         extensions=extensions,

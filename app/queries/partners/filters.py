@@ -12,6 +12,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from app.queries.activity_queries import overdue_condition
+from app.queries.affiliation_queries import affiliated_condition, iban_condition
 from app.queries.credit_queries import credit_exceeded_condition
 from app.queries.due_queries import overdue_invoices_condition
 
@@ -43,6 +44,7 @@ class PartnerFilter:
     has_overdue_activities: bool | None = None
     has_overdue_invoices: bool | None = None
     credit_exceeded: bool | None = None
+    affiliated_with: UUID | None = None
     and_: tuple[PartnerFilter, ...] = ()
     or_: tuple[PartnerFilter, ...] = ()
     not_: PartnerFilter | None = None
@@ -94,6 +96,8 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
         if wanted is not None:
             holds = condition(now, SQL("p.id"))
             parts.append(holds if wanted else SQL("NOT {}").format(holds))
+    if f.affiliated_with is not None:
+        parts.append(affiliated_condition(f.affiliated_with, now.date()))
     if f.email is not None:
         parts.append(SQL("email_normalized = {}").format(Literal(f.email.strip().lower())))
     parts.extend(SQL("({})").format(compile_filter(sub, now)) for sub in f.and_)
@@ -137,6 +141,9 @@ def search_condition(term: str, search: str) -> Composable:
     """A substring of the searchable text (trigram index), or of the phone digits when
     the search has at least three digits and nothing but phone characters."""
     text = SQL("p.search_text LIKE {}").format(Literal(f"%{_like_escape(term)}%"))
+    iban = iban_condition(search)
+    if iban is not None:
+        return SQL("({} OR {})").format(text, iban)
     # Numbers are stored in E.164: a national trunk prefix ("02 …") is not in them.
     digits = "".join(ch for ch in search if ch.isdigit()).lstrip("0")
     phone_like = all(ch.isdigit() or ch in " +-./()" for ch in search.strip())

@@ -148,6 +148,11 @@ class PartnerFilterInput:
         description="true: a commercial partner whose credit exposure is over its credit "
         "limit (see `Partner.credit`); false: every other partner.",
     )
+    affiliated_with: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Affiliated now (see `Partner.affiliations`) with this partner: a "
+        "company's affiliated people, a person's companies.",
+    )
     and_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="and")
     or_: list[PartnerFilterInput] | None = strawberry.field(default=None, name="or")
     not_: PartnerFilterInput | None = strawberry.field(default=None, name="not")
@@ -183,6 +188,7 @@ class PartnerFilterInput:
             has_overdue_activities=self.has_overdue_activities,
             has_overdue_invoices=self.has_overdue_invoices,
             credit_exceeded=self.credit_exceeded,
+            affiliated_with=filter_id(self.affiliated_with, "Partner"),
             and_=tuple(f.to_filter() for f in self.and_ or ()),
             or_=tuple(f.to_filter() for f in self.or_ or ()),
             not_=self.not_.to_filter() if self.not_ else None,

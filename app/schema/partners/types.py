@@ -14,6 +14,12 @@ from app.domain.address_format import format_address
 from app.queries.partners.filters import PartnerFilter
 from app.queries.partners.ordering import Order
 from app.queries.partners.rows import PartnerRow
+from app.schema.affiliations.types import (
+    Affiliation,
+    BankAccount,
+    affiliations_of,
+    bank_accounts_of,
+)
 from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
 from app.schema.descriptions import PAGING, RECORD, described
@@ -280,6 +286,26 @@ class Partner(Node):
     async def opportunities(self, info: Info) -> list[Opportunity]:
         rows = await info.context.opportunities_of.load(self.row.id)
         return [Opportunity.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Its affiliations (a person's companies besides `parent`, a company's "
+        "affiliated people): those in force, all with `includeEnded`; as of an instant, "
+        "those in force then. An affiliation never adds the person's activities to the "
+        "company's 360° view.",
+    )
+    async def affiliations(
+        self,
+        info: Info,
+        include_ended: Annotated[
+            bool, strawberry.argument(description="Ended ones too (newest end first).")
+        ] = False,
+        first: int = 50,
+    ) -> list[Affiliation]:
+        return await affiliations_of(info, self.row, include_ended, first)
+
+    @strawberry.field(description="Its bank accounts, oldest first.")
+    async def bank_accounts(self, info: Info) -> list[BankAccount]:
+        return await bank_accounts_of(info, self.row.id)
 
     @strawberry.field(description="Everything that happened to it and its records, newest first.")
     async def timeline(

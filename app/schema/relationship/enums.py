@@ -228,6 +228,14 @@ class OpportunityStage(Enum):
         "DOCUMENT_MOVED": "A merge (or its undoing) moved a document.",
         "OPPORTUNITY_MOVED": "A merge (or its undoing) moved an opportunity.",
         "PARTNER_ANONYMIZED": "The person's personal data was erased.",
+        "AFFILIATION_ADDED": "The person was affiliated with a company.",
+        "AFFILIATION_UPDATED": "An affiliation's role, function or dates changed.",
+        "AFFILIATION_ENDED": "An affiliation ended (it stays, with its end date).",
+        "AFFILIATION_MOVED": "A merge (or its undoing) moved an affiliation.",
+        "BANK_ACCOUNT_ADDED": "A bank account was added.",
+        "BANK_ACCOUNT_UPDATED": "A bank account's IBAN, BIC, holder or currency changed.",
+        "BANK_ACCOUNT_REMOVED": "A bank account was removed.",
+        "BANK_ACCOUNT_MOVED": "A merge (or its undoing) moved a bank account.",
     }
 )
 @strawberry.enum(description="What happened.")
@@ -262,3 +270,11 @@ class TimelineKind(Enum):
     DOCUMENT_MOVED = "DOCUMENT_MOVED"
     OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
     PARTNER_ANONYMIZED = "PARTNER_ANONYMIZED"
+    AFFILIATION_ADDED = "AFFILIATION_ADDED"
+    AFFILIATION_UPDATED = "AFFILIATION_UPDATED"
+    AFFILIATION_ENDED = "AFFILIATION_ENDED"
+    AFFILIATION_MOVED = "AFFILIATION_MOVED"
+    BANK_ACCOUNT_ADDED = "BANK_ACCOUNT_ADDED"
+    BANK_ACCOUNT_UPDATED = "BANK_ACCOUNT_UPDATED"
+    BANK_ACCOUNT_REMOVED = "BANK_ACCOUNT_REMOVED"
+    BANK_ACCOUNT_MOVED = "BANK_ACCOUNT_MOVED"

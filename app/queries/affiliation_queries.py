@@ -1,0 +1,141 @@
+"""Affiliations and bank accounts from their read models: by id, those of a partner,
+how many a partner has (the limits), who else holds an IBAN (the DUPLICATE warning), and
+the conditions `partners(filter: {affiliatedWith})` and the IBAN search add."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from psycopg.sql import SQL, Composable, Literal
+
+from app.domain.bank_account import compact_iban
+from app.queries.record_pages import RecordReader
+
+
+@dataclass(frozen=True)
+class AffiliationRow:
+    id: UUID
+    partner_id: UUID
+    company_id: UUID
+    role: str | None
+    function: str | None
+    start_date: date | None
+    end_date: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    """When `endAffiliation` was recorded."""
+
+
+@dataclass(frozen=True)
+class BankAccountRow:
+    id: UUID
+    partner_id: UUID
+    iban: str | None
+    bic: str | None
+    holder_name: str | None
+    currency: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    removed_at: datetime | None
+
+
+def in_force(day: date) -> Composable:
+    """An affiliation (alias a) in force on `day`: started (or no start date), not ended
+    (its end date is the first day it no longer holds)."""
+    return SQL(
+        "((a.start_date IS NULL OR a.start_date <= {d}) AND (a.end_date IS NULL OR a.end_date > {d}))"
+    ).format(d=Literal(day))
+
+
+def as_of(at: datetime) -> Composable:
+    """An affiliation (alias a) listed as in force at the past instant `at`: recorded by
+    then, not ended by then (by `endAffiliation` recorded later, or else by its dates)."""
+    return SQL(
+        "(a.created_at <= {at} AND (a.start_date IS NULL OR a.start_date <= {d}) AND "
+        "CASE WHEN a.ended_at IS NOT NULL THEN a.ended_at > {at} "
+        "ELSE a.end_date IS NULL OR a.end_date > {d} END)"
+    ).format(at=Literal(at), d=Literal(at.date()))
+
+
+def affiliated_condition(partner_id: UUID, today: date) -> Composable:
+    """Partners (alias p) with an affiliation in force with `partner_id`: the people of a
+    company, the companies of a person."""
+    return SQL(
+        "EXISTS (SELECT 1 FROM affiliations a WHERE {now} AND ((a.company_id = {x} AND "
+        "a.partner_id = p.id) OR (a.partner_id = {x} AND a.company_id = p.id)))"
+    ).format(now=in_force(today), x=Literal(partner_id))
+
+
+def iban_condition(search: str) -> Composable | None:
+    """Partners (alias p) holding the IBAN a search is, when it is one (else None)."""
+    iban = compact_iban(search)
+    if iban is None:
+        return None
+    return SQL(
+        "EXISTS (SELECT 1 FROM bank_accounts b WHERE b.iban = {} AND b.partner_id = p.id "
+        "AND b.removed_at IS NULL)"
+    ).format(Literal(iban))
+
+
+class AffiliationDirectory(RecordReader):
+    async def affiliations(self, ids: Sequence[UUID]) -> dict[UUID, AffiliationRow]:
+        query = SQL("SELECT * FROM affiliations WHERE id = ANY({})").format(Literal(list(ids)))
+        return {row.id: row for row in await self._rows(query, AffiliationRow)}
+
+    async def affiliations_of(
+        self, partner_id: UUID, at: datetime, *, include_ended: bool, past: bool, limit: int
+    ) -> list[AffiliationRow]:
+        """A person's affiliations or a company's: those in force at `at` (all, with
+        `include_ended`); `past`: as listed at that instant (`as_of`). Current ones first."""
+        when = SQL("TRUE") if include_ended else in_force(at.date())
+        if past:
+            when = SQL("a.created_at <= {}").format(Literal(at)) if include_ended else as_of(at)
+        query = SQL(
+            "SELECT a.* FROM affiliations a WHERE (a.partner_id = {p} OR a.company_id = {p}) "
+            "AND {when} ORDER BY a.end_date DESC NULLS FIRST, a.start_date, a.id LIMIT {n}"
+        ).format(p=Literal(partner_id), when=when, n=Literal(limit))
+        rows: list[AffiliationRow] = await self._rows(query, AffiliationRow)
+        return rows
+
+    async def affiliation_count(self, person_id: UUID) -> int:
+        query = SQL("SELECT count(*) FROM affiliations WHERE partner_id = {}")
+        return await self.count(query.format(Literal(person_id)))
+
+    async def bank_accounts(
+        self, ids: Sequence[UUID], *, include_removed: bool = False
+    ) -> dict[UUID, BankAccountRow]:
+        query = SQL("SELECT * FROM bank_accounts WHERE id = ANY({}) AND {}").format(
+            Literal(list(ids)), SQL("TRUE" if include_removed else "removed_at IS NULL")
+        )
+        rows = await self._rows(query, BankAccountRow)
+        return {row.id: row for row in rows}
+
+    async def bank_accounts_of(self, partner_id: UUID) -> list[BankAccountRow]:
+        query = SQL(
+            "SELECT * FROM bank_accounts WHERE partner_id = {} AND removed_at IS NULL "
+            "ORDER BY created_at, id"
+        ).format(Literal(partner_id))
+        rows: list[BankAccountRow] = await self._rows(query, BankAccountRow)
+        return rows
+
+    async def bank_account_count(self, partner_id: UUID) -> int:
+        query = SQL(
+            "SELECT count(*) FROM bank_accounts WHERE partner_id = {} AND removed_at IS NULL"
+        )
+        return await self.count(query.format(Literal(partner_id)))
+
+    async def iban_holders(self, iban: str, except_partner: UUID) -> list[UUID]:
+        """Other partners with an account of this (compact) IBAN (at most 10)."""
+        query = SQL(
+            "SELECT DISTINCT partner_id FROM bank_accounts WHERE iban = {} AND "
+            "removed_at IS NULL AND partner_id <> {} ORDER BY partner_id LIMIT 10"
+        ).format(Literal(iban), Literal(except_partner))
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query)
+            return [row[0] for row in await cur.fetchall()]

@@ -1,0 +1,1 @@
+"""Affiliations (a person in several companies) and bank accounts: types, inputs, mutations."""

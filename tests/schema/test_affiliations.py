@@ -1,0 +1,131 @@
+"""Affiliations over HTTP: a person in several companies, ended ones kept (history and
+as-of), the `affiliatedWith` filter, limits, merges and erasure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from app.domain.affiliation import MAX_TEXT
+from tests.conftest import gql
+from tests.schema.affiliation_ops import (
+    ADD_AFFILIATION,
+    AFFILIATIONS,
+    END_AFFILIATION,
+    UPDATE_AFFILIATION,
+    mutate,
+    ok,
+)
+from tests.schema.partner_ops import create
+
+AFFILIATED = """query($id: ID!) { partners(filter: {affiliatedWith: $id}, orderBy: [{field: NAME,
+  direction: ASC}]) { totalCount nodes { name } } }"""
+AS_OF = """query($id: ID!, $at: DateTime) { partnerAsOf(id: $id, at: $at) {
+  affiliations { role company { name } } } }"""
+TIMELINE = """query($id: ID!) { partner(id: $id) { timeline(first: 20) {
+  nodes { kind summary changes subject { id } } } } }"""
+
+
+def _people(client: TestClient) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    alpha = create(client, kind="COMPANY", name="Alpha Holding")
+    beta = create(client, kind="COMPANY", name="Beta Works")
+    person = create(client, kind="PERSON", name="Rosa Board", parentId=alpha["id"])
+    return alpha, beta, person
+
+
+def _affiliate(client: TestClient, person: str, company: str, **more: Any) -> dict[str, Any]:
+    return ok(client, ADD_AFFILIATION, "affiliation", personId=person, companyId=company, **more)
+
+
+def _listed(client: TestClient, partner_id: str, ended: bool = False) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = gql(client, AFFILIATIONS, {"id": partner_id, "ended": ended})[
+        "partner"
+    ]["affiliations"]
+    return found
+
+
+def test_a_person_affiliated_with_two_companies_shows_in_both(client: TestClient) -> None:
+    alpha, beta, person = _people(client)
+    first = _affiliate(client, person["id"], alpha["id"], role="Board member")
+    second = _affiliate(client, person["id"], beta["id"], role="Consultant", function="Advisor")
+    assert (first["role"], first["company"]["id"]) == ("Board member", alpha["id"])
+    assert second["function"] == "Advisor" and second["person"]["id"] == person["id"]
+
+    for company, affiliation in ((alpha, first), (beta, second)):
+        shown = _listed(client, company["id"])
+        assert [(a["id"], a["person"]["id"]) for a in shown] == [(affiliation["id"], person["id"])]
+        people = gql(client, AFFILIATED, {"id": company["id"]})["partners"]
+        assert people == {"totalCount": 1, "nodes": [{"name": "Rosa Board"}]}
+    assert {a["company"]["id"] for a in _listed(client, person["id"])} == {
+        alpha["id"],
+        beta["id"],
+    }
+    companies = gql(client, AFFILIATED, {"id": person["id"]})["partners"]["nodes"]
+    assert companies == [{"name": "Alpha Holding"}, {"name": "Beta Works"}]
+    node = gql(client, "query($id: ID!) { node(id: $id) { id } }", {"id": first["id"]})
+    assert node["node"] == {"id": first["id"]}
+
+
+def test_ending_an_affiliation_keeps_it_in_history_and_as_of(client: TestClient) -> None:
+    alpha, _, person = _people(client)
+    affiliation = _affiliate(client, person["id"], alpha["id"], role="Treasurer")
+    while_current = datetime.now(UTC).isoformat()
+
+    ended = ok(client, END_AFFILIATION, "affiliation", id=affiliation["id"], reason="left")
+
+    assert ended["endDate"] == datetime.now(UTC).date().isoformat()
+    assert _listed(client, person["id"]) == []
+    assert _listed(client, alpha["id"]) == []
+    assert gql(client, AFFILIATED, {"id": alpha["id"]})["partners"]["totalCount"] == 0
+    kept = _listed(client, person["id"], ended=True)
+    assert [(a["id"], a["role"], a["endDate"]) for a in kept] == [
+        (affiliation["id"], "Treasurer", ended["endDate"])
+    ]
+    then = gql(client, AS_OF, {"id": person["id"], "at": while_current})["partnerAsOf"]
+    assert then["affiliations"] == [{"role": "Treasurer", "company": {"name": "Alpha Holding"}}]
+    now = gql(client, AS_OF, {"id": person["id"], "at": datetime.now(UTC).isoformat()})
+    assert now["partnerAsOf"]["affiliations"] == []
+    entries = gql(client, TIMELINE, {"id": person["id"]})["partner"]["timeline"]["nodes"]
+    mine = [e for e in entries if e["kind"].startswith("AFFILIATION")]
+    assert [e["kind"] for e in mine] == ["AFFILIATION_ENDED", "AFFILIATION_ADDED"]
+    assert mine[1]["changes"]["role"] == "Treasurer"
+    assert {e["subject"]["id"] for e in mine} == {affiliation["id"]}
+    again = mutate(client, END_AFFILIATION, id=affiliation["id"])
+    assert [e["code"] for e in again["userErrors"]] == ["VALIDATION"]
+
+
+def test_an_affiliation_is_refused_between_wrong_kinds_and_bad_values(
+    client: TestClient,
+) -> None:
+    alpha, beta, person = _people(client)
+    wrong = mutate(client, ADD_AFFILIATION, personId=alpha["id"], companyId=beta["id"])
+    assert [(e["field"], e["code"]) for e in wrong["userErrors"]] == [(["personId"], "VALIDATION")]
+    too_long = mutate(
+        client,
+        ADD_AFFILIATION,
+        personId=person["id"],
+        companyId=alpha["id"],
+        role="x" * (MAX_TEXT + 1),
+        startDate="2026-05-01",
+        endDate="2026-01-01",
+    )
+    assert {e["field"][0] for e in too_long["userErrors"]} == {"role"}
+    backwards = mutate(
+        client,
+        ADD_AFFILIATION,
+        personId=person["id"],
+        companyId=alpha["id"],
+        startDate="2026-05-01",
+        endDate="2026-01-01",
+    )
+    assert [e["field"] for e in backwards["userErrors"]] == [["endDate"]]
+    assert _listed(client, person["id"], ended=True) == []
+
+
+def test_updating_an_affiliation_changes_only_what_is_sent(client: TestClient) -> None:
+    alpha, _, person = _people(client)
+    affiliation = _affiliate(client, person["id"], alpha["id"], role="Member", function="CFO")
+    changed = ok(client, UPDATE_AFFILIATION, "affiliation", id=affiliation["id"], role=None)
+    assert (changed["role"], changed["function"]) == (None, "CFO")
