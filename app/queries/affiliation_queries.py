@@ -5,11 +5,11 @@ the conditions `partners(filter: {affiliatedWith})` and the IBAN search add."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from uuid import UUID
 
-from psycopg.sql import SQL, Composable, Literal
+from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from app.domain.bank_account import compact_iban
 from app.queries.record_pages import RecordReader
@@ -83,25 +83,50 @@ def iban_condition(search: str) -> Composable | None:
     ).format(Literal(iban))
 
 
+AffiliationsAsked = tuple[UUID, bool, datetime | None, int]
+"""(partner, include ended ones, the past instant asked (None: now), how many at most)."""
+
+_AFFILIATION_COLUMNS = SQL(", ").join(
+    SQL("a.{}").format(Identifier(f.name)) for f in fields(AffiliationRow)
+)
+
+
+def _affiliations_query(
+    ids: Sequence[UUID], include_ended: bool, at: datetime, past: datetime | None, limit: int
+) -> Composable:
+    when = SQL("TRUE") if include_ended else in_force(at.date())
+    if past is not None:
+        when = SQL("a.created_at <= {}").format(Literal(past)) if include_ended else as_of(past)
+    return SQL(
+        "SELECT r.id, {c} FROM unnest({ids}::uuid[]) r(id) CROSS JOIN LATERAL ("
+        "SELECT * FROM affiliations a WHERE (a.partner_id = r.id OR a.company_id = r.id) "
+        "AND {when} ORDER BY a.end_date DESC NULLS FIRST, a.start_date, a.id LIMIT {n}) a"
+    ).format(c=_AFFILIATION_COLUMNS, ids=Literal(list(ids)), when=when, n=Literal(limit))
+
+
 class AffiliationDirectory(RecordReader):
     async def affiliations(self, ids: Sequence[UUID]) -> dict[UUID, AffiliationRow]:
         query = SQL("SELECT * FROM affiliations WHERE id = ANY({})").format(Literal(list(ids)))
         return {row.id: row for row in await self._rows(query, AffiliationRow)}
 
     async def affiliations_of(
-        self, partner_id: UUID, at: datetime, *, include_ended: bool, past: bool, limit: int
-    ) -> list[AffiliationRow]:
-        """A person's affiliations or a company's: those in force at `at` (all, with
-        `include_ended`); `past`: as listed at that instant (`as_of`). Current ones first."""
-        when = SQL("TRUE") if include_ended else in_force(at.date())
-        if past:
-            when = SQL("a.created_at <= {}").format(Literal(at)) if include_ended else as_of(at)
-        query = SQL(
-            "SELECT a.* FROM affiliations a WHERE (a.partner_id = {p} OR a.company_id = {p}) "
-            "AND {when} ORDER BY a.end_date DESC NULLS FIRST, a.start_date, a.id LIMIT {n}"
-        ).format(p=Literal(partner_id), when=when, n=Literal(limit))
-        rows: list[AffiliationRow] = await self._rows(query, AffiliationRow)
-        return rows
+        self, keys: Sequence[AffiliationsAsked], now: datetime
+    ) -> dict[AffiliationsAsked, list[AffiliationRow]]:
+        """For each key, the partner's affiliations: a person's or a company's, current
+        first; those in force at `now` (all, with `include_ended`), or, for an instant
+        in the past, as listed then (`as_of`). One query for the keys asking alike."""
+        found: dict[AffiliationsAsked, list[AffiliationRow]] = {k: [] for k in keys}
+        groups: dict[tuple[bool, datetime | None, int], list[UUID]] = {}
+        for key in keys:
+            groups.setdefault(key[1:], []).append(key[0])
+        async with self.pool.connection() as conn:
+            for (include_ended, at, limit), ids in groups.items():
+                cur = await conn.execute(
+                    _affiliations_query(ids, include_ended, at or now, at, limit)
+                )
+                for root, *values in await cur.fetchall():
+                    found[(root, include_ended, at, limit)].append(AffiliationRow(*values))
+        return found
 
     async def affiliation_count(self, person_id: UUID) -> int:
         query = SQL("SELECT count(*) FROM affiliations WHERE partner_id = {}")
@@ -116,13 +141,17 @@ class AffiliationDirectory(RecordReader):
         rows = await self._rows(query, BankAccountRow)
         return {row.id: row for row in rows}
 
-    async def bank_accounts_of(self, partner_id: UUID) -> list[BankAccountRow]:
+    async def bank_accounts_of(
+        self, partner_ids: Sequence[UUID]
+    ) -> dict[UUID, list[BankAccountRow]]:
         query = SQL(
-            "SELECT * FROM bank_accounts WHERE partner_id = {} AND removed_at IS NULL "
+            "SELECT * FROM bank_accounts WHERE partner_id = ANY({}) AND removed_at IS NULL "
             "ORDER BY created_at, id"
-        ).format(Literal(partner_id))
-        rows: list[BankAccountRow] = await self._rows(query, BankAccountRow)
-        return rows
+        ).format(Literal(list(partner_ids)))
+        found: dict[UUID, list[BankAccountRow]] = {p: [] for p in partner_ids}
+        for row in await self._rows(query, BankAccountRow):
+            found[row.partner_id].append(row)
+        return found
 
     async def bank_account_count(self, partner_id: UUID) -> int:
         query = SQL(

@@ -23,6 +23,12 @@ from app.infra.database import Outage, is_unavailable
 from app.infra.persisted_documents import DocumentStore
 from app.infra.positions import ProjectionWaiter
 from app.queries.activity_queries import ActivityRow
+from app.queries.affiliation_queries import (
+    AffiliationDirectory,
+    AffiliationRow,
+    AffiliationsAsked,
+    BankAccountRow,
+)
 from app.queries.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.queries.change_feed import ChangeFeed
 from app.queries.document_queries import DocumentRow
@@ -205,6 +211,26 @@ class Context:
             return [found.get(i) for i in ids]
 
         return self._loader(credits)
+
+    @cached_property
+    def affiliations_of(self) -> DataLoader[AffiliationsAsked, list[AffiliationRow]]:
+        reads = AffiliationDirectory(self.services.directory.pool)
+
+        async def affiliations_of(keys: Sequence[AffiliationsAsked]) -> list[list[AffiliationRow]]:
+            found = await reads.affiliations_of(keys, self.now)
+            return [found[k] for k in keys]
+
+        return self._loader(affiliations_of)
+
+    @cached_property
+    def bank_accounts_of(self) -> DataLoader[UUID, list[BankAccountRow]]:
+        reads = AffiliationDirectory(self.services.directory.pool)
+
+        async def bank_accounts_of(ids: Sequence[UUID]) -> list[list[BankAccountRow]]:
+            found = await reads.bank_accounts_of(ids)
+            return [found[i] for i in ids]
+
+        return self._loader(bank_accounts_of)
 
     @property
     def now(self) -> datetime:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from app.domain.affiliation import MAX_TEXT
 from tests.conftest import gql
 from tests.schema.affiliation_ops import (
+    ADD_ACCOUNT,
     ADD_AFFILIATION,
     AFFILIATIONS,
     END_AFFILIATION,
@@ -129,3 +130,54 @@ def test_updating_an_affiliation_changes_only_what_is_sent(client: TestClient) -
     affiliation = _affiliate(client, person["id"], alpha["id"], role="Member", function="CFO")
     changed = ok(client, UPDATE_AFFILIATION, "affiliation", id=affiliation["id"], role=None)
     assert (changed["role"], changed["function"]) == (None, "CFO")
+
+
+PAGE = """query { partners(filter: {kind: COMPANY}, orderBy: [{field: NAME, direction: ASC}]) {
+  nodes { name affiliations { role person { name } } ended: affiliations(includeEnded: true) {
+  role } bankAccounts { iban } } } }"""
+SCHEDULE = """mutation($input: ScheduleActivityInput!) { scheduleActivity(input: $input) {
+  activity { id } userErrors { field code message } } }"""
+VIEW = """query($id: ID!) { partner(id: $id) { stats { openActivityCount }
+  activities(first: 10) { totalCount } timeline(first: 20) { nodes { kind } } } }"""
+
+
+def test_a_page_of_partners_shows_each_its_own_affiliations(client: TestClient) -> None:
+    alpha, beta, person = _people(client)
+    other = create(client, kind="PERSON", name="Otto Other")
+    _affiliate(client, person["id"], alpha["id"], role="Chair")
+    ended = _affiliate(client, other["id"], alpha["id"], role="Former")
+    ok(client, END_AFFILIATION, "affiliation", id=ended["id"])
+    _affiliate(client, other["id"], beta["id"], role="Member")
+    ok(client, ADD_ACCOUNT, "bankAccount", partnerId=beta["id"], iban="BE71096123456769")
+
+    nodes = gql(client, PAGE)["partners"]["nodes"]
+
+    assert nodes == [
+        {
+            "name": "Alpha Holding",
+            "affiliations": [{"role": "Chair", "person": {"name": "Rosa Board"}}],
+            "ended": [{"role": "Chair"}, {"role": "Former"}],
+            "bankAccounts": [],
+        },
+        {
+            "name": "Beta Works",
+            "affiliations": [{"role": "Member", "person": {"name": "Otto Other"}}],
+            "ended": [{"role": "Member"}],
+            "bankAccounts": [{"iban": "BE71 0961 2345 6769"}],
+        },
+    ]
+
+
+def test_an_affiliation_alone_adds_nothing_to_the_companys_360_view(client: TestClient) -> None:
+    alpha, beta, person = _people(client)  # the person's parent is Alpha
+    _affiliate(client, person["id"], beta["id"], role="Advisor")
+    activity = {"partnerId": person["id"], "summary": "Call", "dueDate": "2099-01-01"}
+    assert mutate(client, SCHEDULE, **activity)["userErrors"] == []
+
+    beta_view = gql(client, VIEW, {"id": beta["id"]})["partner"]
+    alpha_view = gql(client, VIEW, {"id": alpha["id"]})["partner"]
+
+    assert beta_view["stats"]["openActivityCount"] == 0
+    assert beta_view["activities"]["totalCount"] == 0
+    assert {e["kind"] for e in beta_view["timeline"]["nodes"]} == {"PARTNER_CREATED"}
+    assert alpha_view["activities"]["totalCount"] == 1  # its contact's, as before

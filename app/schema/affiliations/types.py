@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -124,15 +124,9 @@ async def affiliations_of(
     if not 0 <= first <= MAX_LISTED:
         raise ClientError(f"`first` must be between 0 and {MAX_LISTED}", "BAD_REQUEST")
     at = row.as_of_at if isinstance(row, AsOfPartnerRow) else None
-    rows = await directory(info).affiliations_of(
-        row.id,
-        at or datetime.now(UTC),
-        include_ended=include_ended,
-        past=at is not None,
-        limit=first,
-    )
+    rows = await info.context.affiliations_of.load((row.id, include_ended, at, first))
     return [Affiliation.from_row(r) for r in rows]
 
 
 async def bank_accounts_of(info: Info, partner_id: UUID) -> list[BankAccount]:
-    return [BankAccount.from_row(r) for r in await directory(info).bank_accounts_of(partner_id)]
+    return [BankAccount.from_row(r) for r in await info.context.bank_accounts_of.load(partner_id)]
