@@ -111,3 +111,23 @@ def test_a_partner_has_a_bounded_number_of_accounts(client: TestClient) -> None:
         (["partnerId"], "VALIDATION")
     ]
     assert len(_accounts(client, company["id"])) == MAX_BANK_ACCOUNTS
+
+
+def test_repeating_an_add_with_its_idempotency_key_records_nothing_new(
+    client: TestClient,
+) -> None:
+    company = create(client, kind="COMPANY", name="Gamma Trading")
+    first = ok(
+        client, ADD_ACCOUNT, "bankAccount", partnerId=company["id"], iban=IBAN, idempotencyKey="k1"
+    )
+    again = ok(
+        client, ADD_ACCOUNT, "bankAccount", partnerId=company["id"], iban=IBAN, idempotencyKey="k1"
+    )
+    assert again["id"] == first["id"]
+    other = mutate(
+        client, ADD_ACCOUNT, partnerId=company["id"], iban="BE71096123456769", idempotencyKey="k1"
+    )
+    assert [(e["field"], e["code"]) for e in other["userErrors"]] == [
+        (["idempotencyKey"], "VALIDATION")
+    ]
+    assert len(_accounts(client, company["id"])) == 1
