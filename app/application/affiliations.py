@@ -3,18 +3,21 @@ accounts; each changes only its own aggregate, so neither races an edit of the p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.application.base import CommandBase, CommandResult
-from app.domain.affiliation import Affiliation
+from app.application.base import MAX_RETRIES, CommandBase, CommandResult
+from app.domain.affiliation import MAX_AFFILIATIONS, Affiliation
 from app.domain.audited import Audit
-from app.domain.bank_account import BankAccount
-from app.domain.errors import DomainError, ErrorCode, validation
+from app.domain.bank_account import MAX_BANK_ACCOUNTS, BankAccount
+from app.domain.errors import DomainError, ErrorCode, conflict, validation
 from app.domain.partner import Partner
+from app.domain.tally import Tally, tally_id
+
+Build = Callable[[UUID], Aggregate]
 
 
 class AffiliationCommands(CommandBase):
@@ -29,22 +32,22 @@ class AffiliationCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        def add(affiliation_id: UUID) -> list[Aggregate]:
+        def add(affiliation_id: UUID) -> Aggregate:
             person = self._partner_of_kind(person_id, "PERSON", "personId")
             self._partner_of_kind(company_id, "COMPANY", "companyId")
             if person.anonymized:
                 raise validation("the person was anonymized", "personId")
-            affiliation = Affiliation.create(
+            return Affiliation.create(
                 affiliation_id=affiliation_id,
                 person_id=person_id,
                 company_id=company_id,
                 values=values,
                 audit=audit,
             )
-            return [affiliation]
 
         request = {"personId": person_id, "companyId": company_id, "values": values}
-        return self._create("affiliation", Affiliation, idempotency_key, request, add)
+        limit = (f"affiliations:{person_id}", MAX_AFFILIATIONS, "personId")
+        return self._add_counted("affiliation", Affiliation, idempotency_key, request, add, limit)
 
     def update_affiliation(
         self,
@@ -75,18 +78,17 @@ class AffiliationCommands(CommandBase):
         audit: Audit,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        def add(account_id: UUID) -> list[Aggregate]:
+        def add(account_id: UUID) -> Aggregate:
             partner = self._active_partner(partner_id)
             if partner.anonymized:
                 raise validation("the partner was anonymized", "partnerId")
-            return [
-                BankAccount.add(
-                    account_id=account_id, partner_id=partner_id, values=values, audit=audit
-                )
-            ]
+            return BankAccount.add(
+                account_id=account_id, partner_id=partner_id, values=values, audit=audit
+            )
 
         request = {"partnerId": partner_id, "values": values}
-        return self._create("bank-account", BankAccount, idempotency_key, request, add)
+        limit = (f"bank-accounts:{partner_id}", MAX_BANK_ACCOUNTS, "partnerId")
+        return self._add_counted("bank-account", BankAccount, idempotency_key, request, add, limit)
 
     def update_bank_account(
         self,
@@ -102,7 +104,41 @@ class AffiliationCommands(CommandBase):
     def remove_bank_account(
         self, account_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._update(BankAccount, account_id, expected_version, lambda a: a.remove(audit))
+        def remove(account: BankAccount) -> list[Aggregate]:
+            account.remove(audit)
+            tally = self._find(tally_id(f"bank-accounts:{account.partner_id}"), Tally)
+            if tally is None:
+                return [account]
+            tally.remove_one()
+            return [account, tally]
+
+        return self._change(BankAccount, account_id, expected_version, remove)
+
+    def _add_counted(
+        self,
+        kind: str,
+        cls: type[Aggregate],
+        idempotency_key: str | None,
+        request: Mapping[str, Any],
+        build: Build,
+        limit: tuple[str, int, str],
+    ) -> CommandResult:
+        """Creates a record and counts it in its partner's tally (key, limit, field), in
+        one transaction; a concurrent add of the same partner makes it count again."""
+        key, most, field = limit
+        for _ in range(MAX_RETRIES):
+            new_id, earlier = self._new_id(kind, idempotency_key, cls, request)
+            if earlier is not None:
+                return earlier
+            record = build(new_id)
+            tally = self._find(tally_id(key), Tally) or Tally(key)
+            tally.add_one(most, field)
+            try:
+                return self._save_new(record, idempotency_key, cls, tally, request=request)
+            except DomainError as error:
+                if error.errors[0].code is not ErrorCode.DUPLICATE:
+                    raise  # DUPLICATE: the tally moved under us (`_save_new`)
+        raise conflict("the partner is being changed by others; try again", field)
 
     def _partner_of_kind(self, partner_id: UUID, kind: str, field: str) -> Partner:
         partner = self._get(partner_id, Partner, field)

@@ -128,10 +128,6 @@ class AffiliationDirectory(RecordReader):
                     found[(root, include_ended, at, limit)].append(AffiliationRow(*values))
         return found
 
-    async def affiliation_count(self, person_id: UUID) -> int:
-        query = SQL("SELECT count(*) FROM affiliations WHERE partner_id = {}")
-        return await self.count(query.format(Literal(person_id)))
-
     async def bank_accounts(
         self, ids: Sequence[UUID], *, include_removed: bool = False
     ) -> dict[UUID, BankAccountRow]:
@@ -152,12 +148,6 @@ class AffiliationDirectory(RecordReader):
         for row in await self._rows(query, BankAccountRow):
             found[row.partner_id].append(row)
         return found
-
-    async def bank_account_count(self, partner_id: UUID) -> int:
-        query = SQL(
-            "SELECT count(*) FROM bank_accounts WHERE partner_id = {} AND removed_at IS NULL"
-        )
-        return await self.count(query.format(Literal(partner_id)))
 
     async def iban_holders(self, iban: str, except_partner: UUID) -> list[UUID]:
         """Other partners with an account of this (compact) IBAN (at most 10)."""

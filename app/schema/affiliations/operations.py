@@ -6,14 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 import strawberry
 
 from app.application import CommandResult
-from app.domain.affiliation import MAX_AFFILIATIONS
 from app.domain.audited import Audit
-from app.domain.bank_account import MAX_BANK_ACCOUNTS
 from app.domain.errors import ErrorCode, FieldError
 from app.schema.affiliations.inputs import (
     AddAffiliationInput,
@@ -29,7 +26,7 @@ from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
 from app.schema.descriptions import COMMAND, PAYLOAD, described
 from app.schema.errors import UserError, from_field_error
-from app.schema.ids import BadId, expect_id, record_id
+from app.schema.ids import record_id
 
 
 @described(PAYLOAD)
@@ -71,21 +68,6 @@ def _values(data: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
-async def _over_limit(
-    count: Callable[[UUID], Any], global_id: str, type_name: str, field: str, limit: int
-) -> list[UserError]:
-    """A VALIDATION error when the partner already has `limit` records (checked on the
-    read model before the command: concurrent adds may pass it by a few)."""
-    try:
-        ident = expect_id(global_id, type_name)
-    except BadId:
-        return []  # the command answers NOT_FOUND
-    if await count(ident) < limit:
-        return []
-    message = f"a partner has at most {limit} of these"
-    return [from_field_error(FieldError((field,), ErrorCode.VALIDATION, message))]
-
-
 async def _affiliation(info: Info, build: CommandBuilder, reason: str | None) -> AffiliationPayload:
     outcome = await execute(info, build, reason)
     if isinstance(outcome, list):
@@ -117,10 +99,6 @@ async def _account(info: Info, build: CommandBuilder, reason: str | None) -> Ban
 class AffiliationMutations:
     @strawberry.mutation(description="Affiliates a person with a company (besides `parent`).")
     async def add_affiliation(self, info: Info, input: AddAffiliationInput) -> AffiliationPayload:
-        count = directory(info).affiliation_count
-        refused = await _over_limit(count, input.person_id, "Partner", "personId", MAX_AFFILIATIONS)
-        if refused:
-            return AffiliationPayload(affiliation=None, user_errors=refused)
         return await _affiliation(info, _add_affiliation(info, input), input.reason)
 
     @strawberry.mutation(description="Changes an affiliation's role, function or dates.")
@@ -149,11 +127,6 @@ class AffiliationMutations:
 
     @strawberry.mutation(description="Adds a bank account to a partner (IBAN and BIC checked).")
     async def add_bank_account(self, info: Info, input: AddBankAccountInput) -> BankAccountPayload:
-        count = directory(info).bank_account_count
-        limit = MAX_BANK_ACCOUNTS
-        refused = await _over_limit(count, input.partner_id, "Partner", "partnerId", limit)
-        if refused:
-            return BankAccountPayload(bank_account=None, user_errors=refused, warnings=[])
         return await _account(info, _add_bank_account(info, input), input.reason)
 
     @strawberry.mutation(description="Changes a bank account's IBAN, BIC, holder or currency.")
