@@ -9,7 +9,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from app.domain.affiliation import MAX_TEXT
-from tests.conftest import gql
+from tests.conftest import gql, gql_raw
 from tests.schema.affiliation_ops import (
     ADD_ACCOUNT,
     ADD_AFFILIATION,
@@ -181,3 +181,11 @@ def test_an_affiliation_alone_adds_nothing_to_the_companys_360_view(client: Test
     assert beta_view["activities"]["totalCount"] == 0
     assert {e["kind"] for e in beta_view["timeline"]["nodes"]} == {"PARTNER_CREATED"}
     assert alpha_view["activities"]["totalCount"] == 1  # its contact's, as before
+
+
+def test_a_list_of_affiliations_is_bounded(client: TestClient) -> None:
+    _, _, person = _people(client)
+    query = "query($id: ID!, $n: Int!) { partner(id: $id) { affiliations(first: $n) { id } } }"
+    for n in (101, -1):
+        body = gql_raw(client, query, {"id": person["id"], "n": n})
+        assert body["errors"][0]["extensions"]["code"] in ("LIMIT_EXCEEDED", "BAD_REQUEST"), n
