@@ -9,7 +9,7 @@ they are encrypted with the person's key (app/domain/erasure.py, RELATED_TEXT_FI
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +24,11 @@ MAX_TEXT = 128
 MAX_AFFILIATIONS = 50
 """Affiliations (current and ended) of one person, and people one request may list."""
 FIELDS = ("role", "function", "start_date", "end_date")
+
+
+def utc_today() -> str:
+    """Today as the read side counts days (UTC), ISO."""
+    return datetime.now(UTC).date().isoformat()
 
 
 def _text(field: str, value: Any, errors: list[FieldError]) -> str | None:
@@ -137,7 +142,7 @@ class Affiliation(Aggregate):
     @property
     def ended(self) -> bool:
         end = self.values.get("end_date")
-        return end is not None and end <= date.today().isoformat()  # the first day without
+        return end is not None and end <= utc_today()  # the first day without
 
     def update(self, changes: Mapping[str, Any], audit: Audit) -> bool:
         clean = clean_values(changes)
@@ -147,6 +152,6 @@ class Affiliation(Aggregate):
     def end(self, end_date: str | None, audit: Audit) -> None:
         if self.ended:
             raise validation("the affiliation has already ended", "id")
-        when = clean_values({"end_date": end_date or date.today().isoformat()})["end_date"]
+        when = clean_values({"end_date": end_date or utc_today()})["end_date"]
         _check_period(self.values | {"end_date": when})
         self.trigger_event(self.Ended, end_date=when, **audit.as_event_fields())
