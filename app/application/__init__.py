@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from app.application.api_keys import ApiKeyCommands
 from app.application.base import CommandResult
 from app.application.catalogs import CatalogCommands
 from app.application.erasure import ErasureCommands
@@ -27,6 +28,7 @@ class Partnerbook(
     SegmentCommands,
     MergeCommands,
     ImportCommands,
+    ApiKeyCommands,
 ):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from app.schema.access import RoleCheckedExecutionContext
+from app.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from app.schema.auth import Guard
 from app.schema.catalogs.operations import CatalogMutations
 from app.schema.catalogs.queries import CatalogQueries
@@ -53,6 +54,7 @@ Query = merge_types(
         PaymentScheduleQueries,
         MergeQueries,
         HistoryQueries,
+        ApiKeyQueries,
     ),
 )
 Mutation = merge_types(
@@ -67,6 +69,7 @@ Mutation = merge_types(
         MergeMutations,
         ImportMutations,
         ErasureMutations,
+        ApiKeyMutations,
     ),
 )
 get_object_definition(Query, strict=True).description = (
