@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from app.application.api_keys import ApiKeyCommands
 from app.application.base import CommandResult
+from app.application.bulk_edit import BulkEditCommands
 from app.application.catalogs import CatalogCommands
 from app.application.erasure import ErasureCommands
 from app.application.importing.command import ImportCommands
@@ -29,6 +30,7 @@ class Partnerbook(
     MergeCommands,
     ImportCommands,
     ApiKeyCommands,
+    BulkEditCommands,
 ):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 

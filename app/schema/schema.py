@@ -16,6 +16,7 @@ from strawberry.types.base import get_object_definition
 from app.schema.access import RoleCheckedExecutionContext
 from app.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from app.schema.auth import Guard
+from app.schema.bulk_edit import BulkEditMutations
 from app.schema.catalogs.operations import CatalogMutations
 from app.schema.catalogs.queries import CatalogQueries
 from app.schema.catalogs.schedule import PaymentScheduleQueries
@@ -70,6 +71,7 @@ Mutation = merge_types(
         ImportMutations,
         ErasureMutations,
         ApiKeyMutations,
+        BulkEditMutations,
     ),
 )
 get_object_definition(Query, strict=True).description = (
