@@ -5,16 +5,17 @@ loaded the partner and before it saves its batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from app.application import Partnerbook
+from app.application import Partnerbook, bulk_edit
 from app.domain.audited import Audit
 from app.domain.bulk_edit import BulkChanges
 from app.domain.partner import Partner
+from app.infra.batch_loading import load_many
 from app.infra.database import Database
 
 AUDIT = Audit(actor="bulk", request_id="r-bulk", reason="tagging")
@@ -34,17 +35,16 @@ def test_a_normal_edit_made_while_a_bulk_edit_runs_is_kept_and_so_is_the_bulk_ch
     tag = app.create_tag({"name": "VIP"}, OTHER).id
     first = app.create_partner("COMPANY", {"name": "First"}, OTHER).id
     second = app.create_partner("COMPANY", {"name": "Second"}, OTHER).id
-    find = app._find
     interleaved: list[UUID] = []
 
-    def find_then_edit(aggregate_id: UUID, cls: Any) -> Any:
-        found = find(aggregate_id, cls)
-        if cls is Partner and aggregate_id == first and not interleaved:
-            interleaved.append(aggregate_id)  # the bulk edit holds version 1 now
+    def load_then_edit(application: Any, ids: Sequence[UUID]) -> dict[UUID, Any]:
+        found = load_many(application, ids)
+        if first in ids and not interleaved:
+            interleaved.append(first)  # the bulk edit holds version 1 now
             app.update_partner(first, {"name": "Renamed meanwhile", "is_supplier": True}, OTHER)
         return found
 
-    monkeypatch.setattr(app, "_find", find_then_edit)
+    monkeypatch.setattr(bulk_edit, "load_many", load_then_edit)
     result = app.bulk_update_partners(
         [first, second], BulkChanges(add_tag_ids=(tag,), is_customer=True), AUDIT, limit=10
     )

@@ -22,6 +22,7 @@ from app.domain.bulk_edit import MAX_REFUSED_KEPT, UNSET, BulkChanges, BulkEdit,
 from app.domain.errors import DomainError, ErrorCode, FieldError, validation
 from app.domain.idempotency import input_digest, same_input
 from app.domain.partner import Partner
+from app.infra.batch_loading import load_many
 
 BULK_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/bulk-edits")
 BATCH = 200
@@ -92,8 +93,10 @@ class BulkEditCommands(CommandBase):
     ) -> int | None:
         """Changes one batch; returns the position of its last event (None: none saved)."""
         changed: list[Aggregate] = []
+        loaded = load_many(self, ids)
         for partner_id in ids:
-            partner = self._find(partner_id, Partner)
+            found = loaded.get(partner_id)
+            partner = found if isinstance(found, Partner) else None
             if self._bulk_apply(partner_id, partner, changes, audit, outcome):
                 assert partner is not None
                 changed.append(partner)
