@@ -2,7 +2,7 @@
 one more), instead of two queries for each (`repository.get`). For a bulk edit of 10,000
 partners that is ~20,000 round trips fewer.
 
-What it folds is what `repository.get` folds (`project_aggregate` over the events, in
+What it folds is what `repository.get` folds (`project_aggregate`'s fold over the events, in
 version order, through the application's mapper); an aggregate that has a snapshot is
 loaded by `repository.get` (rare for the few-event partners a bulk edit touches)."""
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
@@ -54,7 +54,11 @@ def load_many(app: Application[UUID], ids: Sequence[UUID]) -> dict[UUID, Aggrega
         by_id.setdefault(event.originator_id, []).append(app.mapper.to_domain_event(event))
     found: dict[UUID, Aggregate] = {}
     for aggregate_id, events in by_id.items():
-        aggregate = project_aggregate(None, events)
+        # `project_aggregate` without its assertion against a runtime-checkable protocol
+        # (~10 % of the time of a bulk edit): the mapper made these events.
+        aggregate = None
+        for event in events:
+            aggregate = event.mutate(aggregate)
         if aggregate is not None:
             found[aggregate_id] = aggregate
     found.update(_one_by_one(app, list(snapshotted)))
