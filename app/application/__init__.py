@@ -12,6 +12,7 @@ from app.application.catalogs import CatalogCommands
 from app.application.erasure import ErasureCommands
 from app.application.importing.command import ImportCommands
 from app.application.merging import MergeCommands
+from app.application.notes import NoteCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands
 from app.application.segments import SegmentCommands
@@ -31,6 +32,7 @@ class Partnerbook(
     ImportCommands,
     ApiKeyCommands,
     BulkEditCommands,
+    NoteCommands,
 ):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 

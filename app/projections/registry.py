@@ -17,6 +17,7 @@ from app.domain.idempotency import IdempotencyRecord
 from app.projections.activities import ActivitiesTable
 from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
+from app.projections.notes import NotesTable
 from app.projections.partner_runs import RUN_EVENTS
 from app.projections.partners import PartnersTable
 from app.projections.segments import SegmentsTable
@@ -47,6 +48,7 @@ class RegistryView(ReadModelView):
             ActivitiesTable(schema, prefix),
             DocumentsTable(schema, prefix),
             SegmentsTable(schema, prefix),
+            NotesTable(schema, prefix),
             self.timeline,  # last: it reads the subjects' partner
         ]
         self.query_index_statements: list[Composed] = []

@@ -16,18 +16,26 @@ from psycopg.types.json import Jsonb
 from app.domain import partner as domain
 from app.domain import partner_fields
 from app.domain.erasure import PERSONAL_FIELDS, RELATED_TEXT_FIELDS
+from app.projections import note_entries  # registers the notes' describers
 from app.projections.tables import add_rows
 from app.projections.timeline_entries import describe
 
+assert note_entries
+
 ERASED_IN_TIMELINE = PERSONAL_FIELDS | {
     field
-    for name in ("Activity", "Document", "Opportunity")
+    for name in ("Activity", "Document", "Opportunity", "Note")
     for field in RELATED_TEXT_FIELDS[name]
     if field != "reason"
 }
 """Keys of an entry's changes erased with a person: its own personal fields and the free
 text of its records."""
-SUBJECT_TABLES = {"Activity": "activities", "Document": "documents", "Opportunity": "opportunities"}
+SUBJECT_TABLES = {
+    "Activity": "activities",
+    "Document": "documents",
+    "Opportunity": "opportunities",
+    "Note": "notes",
+}
 
 
 class TimelineTable:

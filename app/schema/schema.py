@@ -30,6 +30,7 @@ from app.schema.limits import LIMIT_EXCEEDED, Limits, bound_validation, is_docum
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
+from app.schema.notes.operations import NoteMutations, NoteQueries
 from app.schema.parsing import SharedParserCache
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
@@ -56,6 +57,7 @@ Query = merge_types(
         MergeQueries,
         HistoryQueries,
         ApiKeyQueries,
+        NoteQueries,
     ),
 )
 Mutation = merge_types(
@@ -72,6 +74,7 @@ Mutation = merge_types(
         ErasureMutations,
         ApiKeyMutations,
         BulkEditMutations,
+        NoteMutations,
     ),
 )
 get_object_definition(Query, strict=True).description = (

@@ -228,6 +228,7 @@ class OpportunityStage(Enum):
         "DOCUMENT_MOVED": "A merge (or its undoing) moved a document.",
         "OPPORTUNITY_MOVED": "A merge (or its undoing) moved an opportunity.",
         "PARTNER_ANONYMIZED": "The person's personal data was erased.",
+        "NOTE": "A note was logged, edited or deleted (the summary says which).",
     }
 )
 @strawberry.enum(description="What happened.")
@@ -262,3 +263,4 @@ class TimelineKind(Enum):
     DOCUMENT_MOVED = "DOCUMENT_MOVED"
     OPPORTUNITY_MOVED = "OPPORTUNITY_MOVED"
     PARTNER_ANONYMIZED = "PARTNER_ANONYMIZED"
+    NOTE = "NOTE"
