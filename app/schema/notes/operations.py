@@ -99,7 +99,7 @@ class NoteMutations:
         return DeleteNotePayload(deleted_id=strawberry.ID(input.id), user_errors=[])
 
 
-@described(PAGING)
+@described(PAGING, {"partner_id": "The partner whose thread to read."})
 @strawberry.type
 class NoteQueries:
     @strawberry.field(description="A partner's notes, newest first (deleted ones left out).")
