@@ -201,3 +201,23 @@ def test_two_concurrent_revocations_of_the_two_last_admins_leave_one(db: Databas
     assert outcomes == {"admin-a": "revoked", "admin-b": "refused"}
     active = [r.name for r in api_keys.list_keys(conninfo) if r.revoked_at is None]
     assert active == ["admin-b"]
+
+
+def test_a_revocation_through_one_process_is_refused_by_another_at_once(
+    client: TestClient, settings: Any, admin_key: str
+) -> None:
+    """Two apps on one database (two server processes): B looked the key up and cached
+    it; once revokeApiKey answers on A, B refuses the key on its next request."""
+    from app.main import create_app
+
+    secret = create(client, "shared")["secret"]
+    with TestClient(create_app(settings)) as other:
+        as_key(other, secret)
+        assert codes(gql_raw(other, PARTNERS)) == []  # cached by B now
+        revoked = gql(client, REVOKE, {"id": create_id(client, "shared")})["revokeApiKey"]
+        assert revoked["userErrors"] == []
+        assert codes(gql_raw(other, PARTNERS)) == ["UNAUTHENTICATED"]
+
+
+def create_id(client: TestClient, name: str) -> str:
+    return str(next(k["id"] for k in gql(client, LIST)["apiKeys"] if k["name"] == name))
