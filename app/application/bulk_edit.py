@@ -56,7 +56,8 @@ class BulkEditCommands(CommandBase):
         batch: int = BATCH,
     ) -> BulkResult:
         if len(partner_ids) > limit:
-            raise validation(f"{len(partner_ids)} partners match; at most {limit} at once", "ids")
+            # Not on one field: the partners came from `ids`, a filter or a segment.
+            raise validation(f"{len(partner_ids)} partners or more match; at most {limit} at once")
         changes.check()
         request = {"ids": sorted(map(str, partner_ids)), "changes": changes.as_request()}
         job_id = bulk_job_id(idempotency_key) if idempotency_key else None
