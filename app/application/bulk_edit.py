@@ -173,7 +173,8 @@ class BulkEditCommands(CommandBase):
 
 
 def _under_changes(error: FieldError, name: str) -> FieldError:
-    return replace(error, field=("changes", name))
+    """Named by the input field of `changes` it is about (as the API's id checks name it)."""
+    return replace(error, field=(name,))
 
 
 def _refuse(outcome: BulkOutcome, partner_id: UUID, error: DomainError) -> None:

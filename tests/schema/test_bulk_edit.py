@@ -159,6 +159,17 @@ def test_bad_requests_change_nothing(client: TestClient, db: Database) -> None:
     assert event_count(db) == before
 
 
+def test_an_archived_tag_cannot_be_added_in_bulk(client: TestClient, db: Database) -> None:
+    a = gql(client, CREATE, {"name": "A"})["createPartner"]["partner"]
+    tag = gql(client, TAG, {"name": "Old"})["createTag"]["tag"]["id"]
+    archive = "mutation($id: ID!) { archiveTag(input: {id: $id}) { userErrors { code } } }"
+    assert gql(client, archive, {"id": tag})["archiveTag"]["userErrors"] == []
+    before = event_count(db)
+    refused = bulk(client, ids=[a["id"]], changes={"addTagIds": [tag]})
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["addTagIds"], "ARCHIVED")]
+    assert event_count(db) == before
+
+
 def test_more_partners_than_the_limit_are_refused_before_any_is_loaded(
     settings: Settings, admin_key: str, db: Database
 ) -> None:
