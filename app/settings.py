@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="Nodes one operation may return (page sizes multiplied)."
     )
     max_batch: int = Field(default=100, ge=1, le=10_000, description="Items in a list argument.")
+    bulk_edit_limit: int = Field(
+        default=10_000, ge=1, le=1_000_000, description="Partners one bulk edit may change."
+    )
     max_fields: int = Field(
         default=2000, ge=1, description="Fields of a document, each fragment counted per spread."
     )

@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from app.application.affiliations import AffiliationCommands
+from app.application.api_keys import ApiKeyCommands
 from app.application.base import CommandResult
+from app.application.bulk_edit import BulkEditCommands
 from app.application.catalogs import CatalogCommands
 from app.application.erasure import ErasureCommands
 from app.application.importing.command import ImportCommands
 from app.application.merging import MergeCommands
+from app.application.notes import NoteCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands
 from app.application.segments import SegmentCommands
@@ -29,6 +32,9 @@ class Partnerbook(
     MergeCommands,
     ImportCommands,
     AffiliationCommands,
+    ApiKeyCommands,
+    BulkEditCommands,
+    NoteCommands,
 ):
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 

@@ -24,6 +24,7 @@ from app.domain.bank_account import BankAccount
 from app.domain.document import Document
 from app.domain.erasure import KEY_OWNER_ATTRIBUTE, PARTNER_SEALED_FIELDS, RELATED_TEXT_FIELDS
 from app.domain.idempotency import IdempotencyRecord
+from app.domain.note import Note
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
 from app.domain.reservation import Reservation
@@ -38,6 +39,7 @@ _RELATED = (
     Reservation,
     Affiliation,
     BankAccount,
+    Note,
 )
 """Records whose free text is encrypted with the key of the partner they are about."""
 _KINDS_REMEMBERED = 100_000
@@ -108,7 +110,7 @@ class ErasureCommands(CommandBase):
         a document's partner when it is a person (a company's documents stay readable);
         for an idempotency record or a reservation, that of the record it serves."""
         match aggregate:
-            case Activity() | Opportunity() | Affiliation() | BankAccount():
+            case Activity() | Opportunity() | Affiliation() | BankAccount() | Note():
                 return UUID(aggregate.partner_id)
             case Document():
                 partner = UUID(aggregate.partner_id)

@@ -41,6 +41,7 @@ RELATED_TEXT_FIELDS: dict[str, frozenset[str]] = {
     "Activity": frozenset({"summary", "note", "feedback"}) | AUDIT_TEXT_FIELDS,
     "Opportunity": frozenset({"name", "notes", "lost_reason"}) | AUDIT_TEXT_FIELDS,
     "Document": frozenset({"reference", "notes"}) | AUDIT_TEXT_FIELDS,
+    "Note": frozenset({"body"}) | AUDIT_TEXT_FIELDS,
     "IdempotencyRecord": frozenset({"digest"}),
     "Reservation": frozenset({"key"}),
     "Affiliation": frozenset({"role", "function"}) | AUDIT_TEXT_FIELDS,

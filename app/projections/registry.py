@@ -18,6 +18,7 @@ from app.projections.activities import ActivitiesTable
 from app.projections.affiliations import AffiliationsTable
 from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
+from app.projections.notes import NotesTable
 from app.projections.partner_runs import RUN_EVENTS
 from app.projections.partners import PartnersTable
 from app.projections.segments import SegmentsTable
@@ -49,6 +50,7 @@ class RegistryView(ReadModelView):
             DocumentsTable(schema, prefix),
             SegmentsTable(schema, prefix),
             AffiliationsTable(schema, prefix),
+            NotesTable(schema, prefix),
             self.timeline,  # last: it reads the subjects' partner
         ]
         self.query_index_statements: list[Composed] = []

@@ -16,13 +16,18 @@ from psycopg.types.json import Jsonb
 from app.domain import partner as domain
 from app.domain import partner_fields
 from app.domain.erasure import PERSONAL_FIELDS, RELATED_TEXT_FIELDS
-from app.projections import affiliation_entries  # noqa: F401  (registers its describers)
+from app.projections import (
+    affiliation_entries,  # noqa: F401  (registers its describers)
+    note_entries,
+)
 from app.projections.tables import add_rows
 from app.projections.timeline_entries import describe
 
+assert note_entries
+
 ERASED_IN_TIMELINE = PERSONAL_FIELDS | {
     field
-    for name in ("Activity", "Document", "Opportunity", "Affiliation", "BankAccount")
+    for name in ("Activity", "Document", "Opportunity", "Affiliation", "BankAccount", "Note")
     for field in RELATED_TEXT_FIELDS[name]
     if field != "reason"
 }
@@ -34,6 +39,7 @@ SUBJECT_TABLES = {
     "Opportunity": "opportunities",
     "Affiliation": "affiliations",
     "BankAccount": "bank_accounts",
+    "Note": "notes",
 }
 
 

@@ -57,6 +57,7 @@ READ_RULES: Mapping[tuple[str, str], Rule] = {
     ("TimelineEntry", "reason"): _EVENT_TEXT,
     ("TimelineEntry", "summary"): _EVENT_TEXT,
     ("PartnerEvent", "changes"): _EVENT_VALUES,
+    ("Query", "apiKeys"): Rule(frozenset({"admin"}), "API keys (admin only)"),
 }
 """(type, field) → the roles that may read it. Any field not listed: every role."""
 

@@ -22,8 +22,10 @@ from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
 from app.schema.limits import Limits, Walk, over_limit, walk
 
-ADMIN_ONLY_MUTATIONS = frozenset({"anonymizePartner", "unmergePartner"})
-"""Mutations only an admin may run: erasure and merge undo."""
+ADMIN_ONLY_MUTATIONS = frozenset(
+    {"anonymizePartner", "unmergePartner", "createApiKey", "revokeApiKey"}
+)
+"""Mutations only an admin may run: erasure, merge undo, API keys."""
 
 MUTATES = frozenset({"admin", "editor"})
 assert set(ROLES) >= MUTATES

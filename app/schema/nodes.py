@@ -13,6 +13,7 @@ from app.schema.context import Info
 from app.schema.descriptions import described
 from app.schema.errors import ClientError
 from app.schema.ids import BadId, from_global_id
+from app.schema.notes.types import resolve_note
 from app.schema.partners.types import Partner
 from app.schema.relationship.documents import Document
 from app.schema.relationship.types import Activity, Opportunity
@@ -46,6 +47,8 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "Segment":
         found = await segments(info.context.services.directory.pool, [ident])
         return Segment.from_row(found[ident]) if ident in found else None
+    if type_name == "Note":
+        return await resolve_note(info, ident)
     if type_name in TYPE_CATALOGS:
         entry = await info.context.catalog_entries.load(ident)
         if entry is not None and entry.catalog == TYPE_CATALOGS[type_name]:

@@ -16,7 +16,9 @@ from strawberry.types.base import get_object_definition
 from app.schema.access import RoleCheckedExecutionContext
 from app.schema.affiliations.operations import AffiliationMutations
 from app.schema.affiliations.types import Affiliation, BankAccount
+from app.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from app.schema.auth import Guard
+from app.schema.bulk_edit import BulkEditMutations
 from app.schema.catalogs.operations import CatalogMutations
 from app.schema.catalogs.queries import CatalogQueries
 from app.schema.catalogs.schedule import PaymentScheduleQueries
@@ -30,6 +32,7 @@ from app.schema.limits import LIMIT_EXCEEDED, Limits, bound_validation, is_docum
 from app.schema.live.subscriptions import Subscription
 from app.schema.merging import MergeMutations, MergeQueries
 from app.schema.nodes import NodeQueries
+from app.schema.notes.operations import NoteMutations, NoteQueries
 from app.schema.parsing import SharedParserCache
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
@@ -55,6 +58,8 @@ Query = merge_types(
         PaymentScheduleQueries,
         MergeQueries,
         HistoryQueries,
+        ApiKeyQueries,
+        NoteQueries,
     ),
 )
 Mutation = merge_types(
@@ -70,6 +75,9 @@ Mutation = merge_types(
         ImportMutations,
         ErasureMutations,
         AffiliationMutations,
+        ApiKeyMutations,
+        BulkEditMutations,
+        NoteMutations,
     ),
 )
 get_object_definition(Query, strict=True).description = (

@@ -236,6 +236,7 @@ class OpportunityStage(Enum):
         "BANK_ACCOUNT_UPDATED": "A bank account's IBAN, BIC, holder or currency changed.",
         "BANK_ACCOUNT_REMOVED": "A bank account was removed.",
         "BANK_ACCOUNT_MOVED": "A merge (or its undoing) moved a bank account.",
+        "NOTE": "A note was logged, edited or deleted (the summary says which).",
     }
 )
 @strawberry.enum(description="What happened.")
@@ -278,3 +279,4 @@ class TimelineKind(Enum):
     BANK_ACCOUNT_UPDATED = "BANK_ACCOUNT_UPDATED"
     BANK_ACCOUNT_REMOVED = "BANK_ACCOUNT_REMOVED"
     BANK_ACCOUNT_MOVED = "BANK_ACCOUNT_MOVED"
+    NOTE = "NOTE"

@@ -1,0 +1,1 @@
+"""Notes in the GraphQL API: a partner's thread, logNote, editNote, deleteNote."""
