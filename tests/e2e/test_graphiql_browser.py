@@ -58,9 +58,9 @@ def _skip_unless_required(reason: str) -> None:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """The system's Chromium (never one Playwright downloads)."""
-    found = os.environ.get("PARTNERBOOK_TEST_CHROMIUM") or next(
-        filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None
-    )
+    named = os.environ.get("PARTNERBOOK_TEST_CHROMIUM")
+    candidates = (named,) if named else ("chromium", "chromium-browser")
+    found = next(filter(None, map(shutil.which, candidates)), None)
     if not found:
         _skip_unless_required(
             "GraphiQL's browser test needs Chromium: install the distribution's package "
@@ -160,10 +160,11 @@ async def run_and_wait(page: Any, *expected: str) -> str:
     return text
 
 
-async def _exercise(base: str, page: Any, screenshot: Path) -> dict[str, Any]:
-    answer = await page.goto(f"{base}/graphql")
+async def _exercise(base: str, page: Any, traffic: Traffic, screenshot: Path) -> dict[str, Any]:
+    answer = await page.goto(f"{base}/graphql")  # returns once the page has loaded
     assert answer is not None and answer.status == 200
-    policy = answer.headers["content-security-policy"]
+    assert traffic.refused == [], "the page asked for another origin"
+    policy = answer.headers.get("content-security-policy", "")
     await page.wait_for_selector(QUERY_EDITOR)
     template = await page.evaluate(EDITOR_TEXT, HEADERS)
     assert json.loads(template) == {"Authorization": "Bearer pb_…"}
@@ -188,7 +189,7 @@ def test_graphiql_runs_a_query_and_a_subscription_with_no_network_but_localhost(
 
     async def scenario(base: str) -> dict[str, Any]:
         async with local_only_page(chromium, traffic) as page:
-            return await _exercise(base, page, screenshot)
+            return await _exercise(base, page, traffic, screenshot)
 
     with serving({"PARTNERBOOK_DATABASE_URL": db.dsn}, tmp_path) as base:
         post(base, CREATE, {"name": "Azure Interior"})
