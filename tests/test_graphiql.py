@@ -15,6 +15,8 @@ from starlette.testclient import TestClient
 
 from app import graphiql_vendor
 from app.graphiql import FOLDER, GraphiQLAssets, content_security_policy
+from app.main import create_app
+from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = {"accept": "text/html"}
@@ -123,3 +125,9 @@ def test_the_start_up_script_fills_the_headers_tab_with_a_template_not_a_key() -
     assert 'var KEY_TEMPLATE = "Bearer pb_…";' in script
     assert "shouldPersistHeaders: false" in script
     assert not re.search(r"https?://", script)
+
+
+def test_with_graphiql_off_no_asset_is_served(settings: Settings) -> None:
+    url = f"{GraphiQLAssets.load().path}graphiql.min.js"
+    off = TestClient(create_app(settings.model_copy(update={"graphiql": False})))
+    assert off.get(url).status_code == 404
