@@ -28,13 +28,14 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from app import observability
+from app.graphiql import GraphiQLAssets
 from app.infra import api_keys, database
 from app.runtime import Runtime
 from app.schema import persisted
 from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context
 from app.schema.errors import DATABASE_UNAVAILABLE, ClientError
-from app.schema.http import StrictGraphQL
+from app.schema.http import StrictGraphQL, refusal
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -131,6 +132,14 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
 class PartnerbookGraphQL(StrictGraphQL):
     graphql_transport_ws_handler_class = AuthenticatingTransportWS
     graphql_ws_handler_class = KeyWatchingLegacyWS
+    graphiql: GraphiQLAssets | None = None
+    """GraphiQL's page and assets, served from the package (set with `graphql_ide`)."""
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from this server (app/graphiql.py), never strawberry's CDN page."""
+        if self.graphiql is None:
+            return refusal(404, "GraphiQL is not served here", "NOT_FOUND")
+        return self.graphiql.page(request)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if not await authenticate_connection(context, context.connection_params or {}):

@@ -1,5 +1,6 @@
 """create_app(): the only wiring point. It assembles the Starlette app (`/graphql` behind
-the body limit and the heavy lane, `/healthz`, `/readyz`, `/metrics`) with a lifespan that
+the body limit and the heavy lane, GraphiQL's assets under `/graphiql/`, `/healthz`,
+`/readyz`, `/metrics`) with a lifespan that
 opens the runtime (app/runtime.py) and the lane process, and closes them in reverse order."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from app import health, observability
+from app.graphiql import GraphiQLAssets
 from app.graphql_view import PartnerbookGraphQL
 from app.infra import database
 from app.lane_process import LaneProcess
@@ -39,22 +41,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
     metrics = observability.Metrics()
     limits = _limits(settings)
     schema = _schema(settings, limits, metrics)
+    graphiql = GraphiQLAssets.load() if settings.graphiql else None
     graphql = PartnerbookGraphQL(
         schema,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if graphiql is not None else None,
         keep_alive=True,
         keep_alive_interval=settings.keep_alive_seconds,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         allowed_origins=settings.allowed_origins,
     )
+    graphql.graphiql = graphiql
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/metrics", health.metrics_endpoint(metrics)),
+    ]
+    if graphiql is not None:
+        routes.append(graphiql.route())
     return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", health.healthz),
-            Route("/readyz", health.readyz),
-            Route("/metrics", health.metrics_endpoint(metrics)),
-        ],
+        routes=routes,
         lifespan=_lifespan(settings, lane),
         middleware=_middleware(settings, schema, lane, limits, metrics),
     )

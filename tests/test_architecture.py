@@ -24,6 +24,8 @@ LAYERS: dict[str, set[str]] = {
         "main",
         "runtime",
         "graphql_view",
+        "graphiql",
+        "graphiql_vendor",
         "health",
         "cli",
         "cli_data",
