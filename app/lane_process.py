@@ -175,8 +175,11 @@ def main(argv: list[str]) -> int:
 
     socket_path = argv[1]
     settings = Settings(**json.loads(sys.stdin.buffer.readline()))
+    # The setting is the lane's niceness, not an increment: a server already started under
+    # `nice` keeps its lane at least as nice as itself, and never above the setting's value.
     with contextlib.suppress(OSError):
-        os.nice(settings.heavy_nice)
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, max(own, settings.heavy_nice))
     configure_logging(settings.log_format, settings.log_level)
     _end_when_stdin_closes()
     uvicorn.run(

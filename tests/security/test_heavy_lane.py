@@ -53,8 +53,11 @@ def test_a_heavy_operation_is_answered_by_the_lane_and_a_cheap_one_here(
     assert got.json() == heavy.json()
     metrics = live.http.get(f"{live.base}/metrics").text
     assert 'partnerbook_heavy_lane_requests_total{outcome="forwarded"} 2.0' in metrics
-    # The lane runs at a lower CPU priority than this process.
-    assert os.getpriority(os.PRIO_PROCESS, lane_pid(running)) == live.settings.heavy_nice
+    # The lane runs at the configured niceness (or at this process's own, when the suite
+    # itself runs under a higher `nice`).
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = max(own, live.settings.heavy_nice)
+    assert os.getpriority(os.PRIO_PROCESS, lane_pid(running)) == expected
 
 
 def test_the_lane_checks_keys_and_roles_as_the_api_does(live_lane: tuple[Live, Instance]) -> None:
