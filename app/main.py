@@ -55,17 +55,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", health.readyz),
             Route("/metrics", health.metrics_endpoint(metrics)),
         ],
-        lifespan=_lifespan(settings, lane),
+        lifespan=_lifespan(settings, lane, metrics),
         middleware=_middleware(settings, schema, lane, limits, metrics),
     )
 
 
 def _lifespan(
-    settings: Settings, lane: _LaneSlot
+    settings: Settings, lane: _LaneSlot, metrics: observability.Metrics
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
-        runtime = await open_runtime(settings)
+        runtime = await open_runtime(settings, metrics)
         starlette.state.runtime = runtime
         if settings.heavy_lane:
             renice = settings.heavy_renice_database

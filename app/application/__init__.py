@@ -13,6 +13,7 @@ from app.application.merging import MergeCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands
 from app.application.segments import SegmentCommands
+from app.application.webhooks import WebhookCommands
 from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
@@ -25,6 +26,7 @@ class Partnerbook(
     CatalogCommands,
     RelationshipCommands,
     SegmentCommands,
+    WebhookCommands,
     MergeCommands,
     ImportCommands,
 ):

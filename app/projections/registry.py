@@ -23,6 +23,7 @@ from app.projections.segments import SegmentsTable
 from app.projections.tables import COPY_FROM, ReadModelView, Table
 from app.projections.tags import TagsTable
 from app.projections.timeline import TimelineTable
+from app.projections.webhook_endpoints import WebhookEndpointsTable
 
 
 class RegistryView(ReadModelView):
@@ -47,6 +48,7 @@ class RegistryView(ReadModelView):
             ActivitiesTable(schema, prefix),
             DocumentsTable(schema, prefix),
             SegmentsTable(schema, prefix),
+            WebhookEndpointsTable(schema, prefix),
             self.timeline,  # last: it reads the subjects' partner
         ]
         self.query_index_statements: list[Composed] = []

@@ -22,8 +22,20 @@ from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
 from app.schema.limits import Limits, Walk, over_limit, walk
 
-ADMIN_ONLY_MUTATIONS = frozenset({"anonymizePartner", "unmergePartner"})
-"""Mutations only an admin may run: erasure and merge undo."""
+WEBHOOK_MUTATIONS = frozenset(
+    {
+        "createWebhookEndpoint",
+        "updateWebhookEndpoint",
+        "rotateWebhookSecret",
+        "disableWebhookEndpoint",
+        "enableWebhookEndpoint",
+        "deleteWebhookEndpoint",
+        "replayWebhookEndpoint",
+    }
+)
+ADMIN_ONLY_MUTATIONS = frozenset({"anonymizePartner", "unmergePartner"}) | WEBHOOK_MUTATIONS
+"""Mutations only an admin may run: erasure, merge undo, webhook endpoints (they send
+the log to an address of the admin's choosing)."""
 
 MUTATES = frozenset({"admin", "editor"})
 assert set(ROLES) >= MUTATES

@@ -40,6 +40,7 @@ from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
 from app.schema.text_guard import RefuseUnstorableText
 from app.schema.variables import CheckVariables
+from app.schema.webhooks.operations import WebhookMutations, WebhookQueries
 
 Query = merge_types(
     "Query",
@@ -53,6 +54,7 @@ Query = merge_types(
         PaymentScheduleQueries,
         MergeQueries,
         HistoryQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -67,6 +69,7 @@ Mutation = merge_types(
         MergeMutations,
         ImportMutations,
         ErasureMutations,
+        WebhookMutations,
     ),
 )
 get_object_definition(Query, strict=True).description = (

@@ -1,0 +1,162 @@
+"""One webhook attempt: an HTTP POST to an endpoint, with what a server calling strangers'
+addresses must hold to. The host is resolved here and every address it resolves to must
+be public (unless private ones are allowed); the connection goes to an address checked
+so, never to a second resolution (no DNS rebinding); TLS still verifies the host's name.
+Redirects are not followed (a 3xx is a failed attempt); the answer is read up to a cap;
+the whole attempt has one deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
+
+import h11
+
+USER_AGENT = "Partnerbook-Webhooks/1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int | None
+    """The HTTP status, None when no answer came."""
+    error: str | None
+    """Why it failed (None: a 2xx)."""
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class RefusedAddress(Exception):
+    """The URL points where webhooks may not go."""
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def resolve(host: str, port: int, *, allow_private: bool) -> list[tuple[int, str]]:
+    """(family, address) of `host`, every one of them checked."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise RefusedAddress(f"cannot resolve {host}: {error.strerror}") from None
+    found = [(int(family), str(sockaddr[0])) for family, _, _, _, sockaddr in infos]
+    if not found:
+        raise RefusedAddress(f"{host} resolves to no address")
+    if not allow_private:
+        for _, address in found:
+            if not is_public(address):
+                raise RefusedAddress(f"{host} resolves to a non-public address ({address})")
+    return found
+
+
+async def post(
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    within: float,
+    response_cap: int,
+    allow_private: bool,
+) -> Outcome:
+    started = time.perf_counter()
+    status: int | None = None
+    error: str | None = None
+    try:
+        async with asyncio.timeout(within):
+            status = await _exchange(url, headers, body, response_cap, allow_private)
+        if not 200 <= status < 300:
+            error = f"HTTP {status}" + (
+                " (redirects are not followed)" if 300 <= status < 400 else ""
+            )
+    except TimeoutError:
+        error = f"no answer within {within:g} s"
+    except RefusedAddress as refused:
+        error = str(refused)
+    except (OSError, ssl.SSLError, h11.ProtocolError) as failure:
+        error = f"{type(failure).__name__}: {failure}"[:300]
+    return Outcome(status, error, (time.perf_counter() - started) * 1000)
+
+
+async def _exchange(
+    url: str, headers: Mapping[str, str], body: bytes, response_cap: int, allow_private: bool
+) -> int:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https"
+    if not secure and not allow_private:
+        raise RefusedAddress("webhooks go over https")
+    port = parts.port or (443 if secure else 80)
+    addresses = await resolve(host, port, allow_private=allow_private)
+    context = ssl.create_default_context() if secure else None
+    last: OSError | None = None
+    for _, address in addresses:
+        try:
+            reader, writer = await asyncio.open_connection(
+                address, port, ssl=context, server_hostname=host if secure else None
+            )
+        except OSError as error:
+            last = error
+            continue
+        try:
+            return await _request(reader, writer, parts, headers, body, response_cap)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+    raise last or OSError(f"cannot connect to {host}")
+
+
+async def _request(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    parts: SplitResult,
+    headers: Mapping[str, str],
+    body: bytes,
+    response_cap: int,
+) -> int:
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection = h11.Connection(h11.CLIENT)
+    sent = [
+        ("Host", parts.netloc),
+        ("User-Agent", USER_AGENT),
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("Connection", "close"),
+        *headers.items(),
+    ]
+    writer.write(connection.send(h11.Request(method="POST", target=target, headers=sent)))
+    writer.write(connection.send(h11.Data(data=body)))
+    writer.write(connection.send(h11.EndOfMessage()))
+    await writer.drain()
+    status: int | None = None
+    read = 0
+    while True:
+        event = connection.next_event()
+        if event is h11.NEED_DATA:
+            chunk = await reader.read(4096)
+            connection.receive_data(chunk)
+            continue
+        if isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            read += len(event.data)
+        if isinstance(event, h11.EndOfMessage | h11.ConnectionClosed) or (
+            status is not None and read >= response_cap
+        ):
+            if status is None:
+                raise OSError("the connection closed before an answer")
+            return status

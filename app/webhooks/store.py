@@ -1,0 +1,247 @@
+"""What the delivery worker keeps in PostgreSQL: each endpoint's cursor (the last
+acknowledged position, the failures of the event at its head, when to try it next) and
+its attempts (listed by `webhookDeliveries`, the oldest dropped past a bound); and what it
+reads: the endpoints, and the timeline rows an endpoint wants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.sql import SQL, Composable, Literal
+from psycopg_pool import AsyncConnectionPool
+
+from app.queries.timeline_queries import TimelineRow
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS webhook_cursors (endpoint_id uuid PRIMARY KEY, "
+    "position bigint NOT NULL, replay_position bigint NOT NULL DEFAULT 0, "
+    "failures integer NOT NULL DEFAULT 0, next_attempt_at timestamptz)",
+    "CREATE TABLE IF NOT EXISTS webhook_attempts (id bigserial PRIMARY KEY, "
+    "endpoint_id uuid NOT NULL, position bigint NOT NULL, webhook_id text NOT NULL, "
+    "kind text NOT NULL, attempt integer NOT NULL, status integer, duration_ms real NOT NULL, "
+    "error text, next_attempt_at timestamptz, "
+    "attempted_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+    "CREATE INDEX IF NOT EXISTS webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id)",
+)
+
+
+def ensure_tables(conninfo: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('partnerbook:webhook_cursors'))")
+        for statement in _CREATE:
+            conn.execute(statement)
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    id: UUID
+    url: str
+    description: str | None
+    event_kinds: list[str] | None
+    filter: dict[str, Any] | None
+    enabled: bool
+    disabled_reason: str | None
+    created_position: int
+    replay_after: int | None
+    replay_position: int
+    secret_rotated_at: datetime | None
+    grace_seconds: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Cursor:
+    position: int
+    replay_position: int
+    failures: int
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    id: int
+    endpoint_id: UUID
+    position: int
+    webhook_id: str
+    kind: str
+    attempt: int
+    status: int | None
+    duration_ms: float
+    error: str | None
+    next_attempt_at: datetime | None
+    attempted_at: datetime
+
+
+_FEED = SQL(
+    "SELECT t.position, t.occurred_at, t.kind, t.actor, t.request_id, t.reason, t.summary, "
+    "t.subject_type, t.subject_id, t.changes, t.partner_id, pp.commercial_partner_id "
+    "FROM timeline t JOIN partners pp ON pp.id = t.partner_id "
+    "WHERE t.position > {after} AND t.position <= {upto} AND {kinds} AND {where} "
+    "ORDER BY t.position LIMIT {limit}"
+)
+
+
+class DeliveryStore:
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    async def endpoints(self, ids: list[UUID] | None = None) -> list[EndpointRow]:
+        where = SQL("TRUE") if ids is None else SQL("id = ANY({})").format(Literal(ids))
+        query = SQL("SELECT * FROM webhook_endpoints WHERE {} ORDER BY created_at, id").format(
+            where
+        )
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(EndpointRow))
+            await cur.execute(query)
+            rows: list[EndpointRow] = await cur.fetchall()
+            return rows
+
+    async def cursor(self, endpoint: EndpointRow) -> Cursor:
+        """The endpoint's cursor (made at the position it was created at); a replay
+        requested since it was last read moves it back first."""
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(Cursor))
+            await cur.execute(
+                "INSERT INTO webhook_cursors (endpoint_id, position, replay_position) "
+                "VALUES (%s, %s, %s) ON CONFLICT (endpoint_id) DO NOTHING",
+                (endpoint.id, endpoint.created_position, endpoint.replay_position),
+            )
+            if endpoint.replay_after is not None:
+                await cur.execute(
+                    "UPDATE webhook_cursors SET position = %s, replay_position = %s, "
+                    "failures = 0, next_attempt_at = NULL "
+                    "WHERE endpoint_id = %s AND replay_position < %s",
+                    (
+                        endpoint.replay_after,
+                        endpoint.replay_position,
+                        endpoint.id,
+                        endpoint.replay_position,
+                    ),
+                )
+            await cur.execute(
+                "SELECT position, replay_position, failures, next_attempt_at "
+                "FROM webhook_cursors WHERE endpoint_id = %s",
+                (endpoint.id,),
+            )
+            found: Cursor | None = await cur.fetchone()
+        assert found is not None
+        return found
+
+    async def pending(
+        self, endpoint: EndpointRow, after: int, upto: int, where: Composable | None, limit: int
+    ) -> list[TimelineRow]:
+        kinds: Composable = SQL("TRUE")
+        if endpoint.event_kinds is not None:
+            kinds = SQL("t.kind = ANY({})").format(Literal(endpoint.event_kinds))
+        matches: Composable = SQL("TRUE")
+        if where is not None:
+            # The filter's columns are the partners table's, unqualified (alias p).
+            matches = SQL(
+                "EXISTS (SELECT 1 FROM partners p WHERE p.id = t.partner_id AND ({}))"
+            ).format(where)
+        query = _FEED.format(
+            after=Literal(after),
+            upto=Literal(upto),
+            kinds=kinds,
+            where=matches,
+            limit=Literal(limit),
+        )
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(TimelineRow))
+            await cur.execute(query)
+            rows: list[TimelineRow] = await cur.fetchall()
+            return rows
+
+    async def advance(self, endpoint_id: UUID, position: int) -> None:
+        """Acknowledged up to `position` (or nothing it wants before it)."""
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "UPDATE webhook_cursors SET position = %s, failures = 0, next_attempt_at = NULL "
+                "WHERE endpoint_id = %s AND position < %s",
+                (position, endpoint_id, position),
+            )
+
+    async def failed(
+        self, endpoint_id: UUID, failures: int, next_attempt_at: datetime | None
+    ) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "UPDATE webhook_cursors SET failures = %s, next_attempt_at = %s "
+                "WHERE endpoint_id = %s",
+                (failures, next_attempt_at, endpoint_id),
+            )
+
+    async def record(self, attempt: dict[str, Any], keep: int) -> None:
+        """An attempt, and the oldest of its endpoint dropped past `keep`."""
+        columns = list(attempt)
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                SQL("INSERT INTO webhook_attempts ({}) VALUES ({})").format(
+                    SQL(", ").join(map(SQL, columns)), SQL(", ").join(SQL("%s") for _ in columns)
+                ),
+                list(attempt.values()),
+            )
+            await conn.execute(
+                "DELETE FROM webhook_attempts WHERE endpoint_id = %s AND id <= "
+                "(SELECT id FROM webhook_attempts WHERE endpoint_id = %s "
+                "ORDER BY id DESC OFFSET %s LIMIT 1)",
+                (attempt["endpoint_id"], attempt["endpoint_id"], keep),
+            )
+
+    async def attempts(self, endpoint_id: UUID, before: int | None, limit: int) -> list[AttemptRow]:
+        """Newest first."""
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(AttemptRow))
+            await cur.execute(
+                "SELECT * FROM webhook_attempts WHERE endpoint_id = %s AND id < %s "
+                "ORDER BY id DESC LIMIT %s",
+                (endpoint_id, before if before is not None else 2**62, limit),
+            )
+            rows: list[AttemptRow] = await cur.fetchall()
+            return rows
+
+    async def attempt_count(self, endpoint_id: UUID) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT count(*) FROM webhook_attempts WHERE endpoint_id = %s", (endpoint_id,)
+            )
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def forget(self, endpoint_id: UUID) -> None:
+        """A deleted endpoint's cursor and attempts."""
+        async with self.pool.connection() as conn:
+            await conn.execute("DELETE FROM webhook_cursors WHERE endpoint_id = %s", (endpoint_id,))
+            await conn.execute(
+                "DELETE FROM webhook_attempts WHERE endpoint_id = %s", (endpoint_id,)
+            )
+
+    async def cursors(self) -> dict[UUID, int]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT endpoint_id, position FROM webhook_cursors")
+            return {row[0]: int(row[1]) for row in await cur.fetchall()}
+
+    async def position_at(self, at: datetime) -> int:
+        """The last position of the log before `at` (a replay from a time)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT coalesce(max(position), 0) FROM timeline WHERE occurred_at < %s", (at,)
+            )
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class WebhookStores:
+    """What the API's webhook fields use: the secrets and the delivery records."""
+
+    secrets: Any
+    """app/infra/webhook_secrets.SecretStore"""
+    deliveries: DeliveryStore
