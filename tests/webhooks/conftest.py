@@ -4,13 +4,11 @@ tests are driven by the receiver's progress, never by the clock."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from app.infra.database import Database
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import gql
@@ -34,14 +32,8 @@ UPDATE_PARTNER = """mutation($id: ID!, $name: String!) {
 
 
 @pytest.fixture
-def hook_settings(db: Database, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=db.dsn,
-        data_dir=tmp_path / "data",
-        read_your_writes_timeout=10,
-        heavy_lane=False,
-        **FAST,  # type: ignore[arg-type]
-    )
+def hook_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=FAST)
 
 
 @pytest.fixture

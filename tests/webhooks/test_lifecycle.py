@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from app.infra.database import Database
 from app.settings import Settings
 from tests.conftest import as_key, gql, gql_raw, key_for
-from tests.webhooks.conftest import endpoint, partner
+from tests.webhooks.conftest import FAST, endpoint, partner
 from tests.webhooks.receivers import receiving, verified
 
 ENDPOINTS = "{ webhookEndpoints { id enabled disabledReason } }"
@@ -30,17 +30,8 @@ def _act(client: TestClient, name: str, **input: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def hook_settings(db: Database, tmp_path: Any) -> Settings:
-    from tests.webhooks.conftest import FAST
-
-    return Settings(
-        database_url=db.dsn,
-        data_dir=tmp_path / "data",
-        read_your_writes_timeout=10,
-        heavy_lane=False,
-        webhook_max_attempts=3,
-        **FAST,  # type: ignore[arg-type]
-    )
+def hook_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={**FAST, "webhook_max_attempts": 3})
 
 
 def test_after_the_last_retry_the_endpoint_is_disabled_and_says_why(hooks: TestClient) -> None:

@@ -111,15 +111,9 @@ def test_a_server_killed_mid_delivery_and_restarted_skips_nothing(
     assert seen == ids
 
 
-def test_two_app_instances_deliver_each_event_once(db: Database, tmp_path: Path) -> None:
+def test_two_app_instances_deliver_each_event_once(db: Database, hook_settings: Settings) -> None:
+    settings = hook_settings
     key = api_keys.create_key(db.conninfo(), "hooks", "admin")
-    settings = Settings(
-        database_url=db.dsn,
-        data_dir=tmp_path / "data",
-        read_your_writes_timeout=10,
-        heavy_lane=False,
-        **FAST,  # type: ignore[arg-type]
-    )
     with receiving() as receiver, instance(settings) as one, instance(settings) as two:
         hook = one.data(CREATE_ENDPOINT, {"input": {"url": receiver.url}}, key)
         secret = hook["createWebhookEndpoint"]["endpoint"]["secret"]
