@@ -169,6 +169,13 @@ class Settings(BaseSettings):
     webhook_attempts_kept: int = Field(
         default=1000, ge=10, le=1_000_000, description="Delivery attempts listed per endpoint."
     )
+    webhook_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Events a webhook endpoint's worker reads at once; its acknowledgements "
+        "are recorded once per batch (or each second), so a crash re-sends at most this many.",
+    )
     max_webhook_endpoints: int = Field(
         default=100, ge=1, le=10_000, description="Webhook endpoints an installation may have."
     )

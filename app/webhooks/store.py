@@ -88,6 +88,26 @@ _FEED = SQL(
 )
 
 
+_COLUMNS = (
+    "endpoint_id",
+    "position",
+    "webhook_id",
+    "kind",
+    "attempt",
+    "status",
+    "duration_ms",
+    "error",
+    "next_attempt_at",
+)
+_RECORD = "INSERT INTO webhook_attempts ({}) VALUES ({})".format(
+    ", ".join(_COLUMNS), ", ".join("%s" for _ in _COLUMNS)
+)
+
+
+def _attempt_values(attempt: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(attempt[c] for c in _COLUMNS)
+
+
 class DeliveryStore:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool = pool
@@ -160,40 +180,36 @@ class DeliveryStore:
             return rows
 
     async def advance(self, endpoint_id: UUID, position: int) -> None:
-        """Acknowledged up to `position` (or nothing it wants before it)."""
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                "UPDATE webhook_cursors SET position = %s, failures = 0, next_attempt_at = NULL "
-                "WHERE endpoint_id = %s AND position < %s",
-                (position, endpoint_id, position),
-            )
+        """Nothing it wants up to `position` (the cursor moves past events it skips)."""
+        await self.acknowledge(endpoint_id, Cursor(position, 0, 0, None), [], None)
 
-    async def failed(
-        self, endpoint_id: UUID, failures: int, next_attempt_at: datetime | None
+    async def acknowledge(
+        self,
+        endpoint_id: UUID,
+        cursor: Cursor,
+        attempts: list[dict[str, Any]],
+        keep: int | None,
     ) -> None:
-        async with self.pool.connection() as conn:
+        """One transaction: the cursor (its position only ever moves forward, to an event a
+        2xx acknowledged or past events it does not want), its failures and next attempt,
+        the attempts made since the last call, and when `keep` is given the oldest
+        attempts of the endpoint dropped past `keep`."""
+        async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(
-                "UPDATE webhook_cursors SET failures = %s, next_attempt_at = %s "
-                "WHERE endpoint_id = %s",
-                (failures, next_attempt_at, endpoint_id),
+                "UPDATE webhook_cursors SET position = greatest(position, %s), failures = %s, "
+                "next_attempt_at = %s WHERE endpoint_id = %s",
+                (cursor.position, cursor.failures, cursor.next_attempt_at, endpoint_id),
             )
-
-    async def record(self, attempt: dict[str, Any], keep: int) -> None:
-        """An attempt, and the oldest of its endpoint dropped past `keep`."""
-        columns = list(attempt)
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                SQL("INSERT INTO webhook_attempts ({}) VALUES ({})").format(
-                    SQL(", ").join(map(SQL, columns)), SQL(", ").join(SQL("%s") for _ in columns)
-                ),
-                list(attempt.values()),
-            )
-            await conn.execute(
-                "DELETE FROM webhook_attempts WHERE endpoint_id = %s AND id <= "
-                "(SELECT id FROM webhook_attempts WHERE endpoint_id = %s "
-                "ORDER BY id DESC OFFSET %s LIMIT 1)",
-                (attempt["endpoint_id"], attempt["endpoint_id"], keep),
-            )
+            if attempts:
+                async with conn.cursor() as cur:
+                    await cur.executemany(_RECORD, [_attempt_values(a) for a in attempts])
+            if keep is not None:
+                await conn.execute(
+                    "DELETE FROM webhook_attempts WHERE endpoint_id = %s AND id <= "
+                    "(SELECT id FROM webhook_attempts WHERE endpoint_id = %s "
+                    "ORDER BY id DESC OFFSET %s LIMIT 1)",
+                    (endpoint_id, endpoint_id, keep),
+                )
 
     async def attempts(self, endpoint_id: UUID, before: int | None, limit: int) -> list[AttemptRow]:
         """Newest first."""
