@@ -1,13 +1,17 @@
-"""Webhook delivery: commit -> receiver latency with real HTTP receivers.
+"""Webhook delivery: commit -> receiver latency with real HTTP receivers, and what
+delivering costs the API (P1, P7) in the same run.
 
-    python -m bench.webhooks [--endpoints 10] [--rate 100] [--seconds 10]
+    python -m bench.webhooks [--endpoints 10] [--rate 100] [--seconds 10] [--rounds 3]
 
-Starts a fresh database and a `partnerbook serve` process (webhooks to 127.0.0.1 allowed),
-N receivers on 127.0.0.1 (one endpoint each, every kind), then renames partners at a fixed
-rate. Each rename is timed from just before its request is sent (commit, projection,
-delivery included); each receiver notes when the event reaches it.
-Prints commit -> receiver p50/p99 and deliveries/s. Target: p99 <= 100 ms with 10
-endpoints at 100 events/s.
+Starts its own PostgreSQL (as `python -m bench` does), one `partnerbook serve` process
+(webhooks to 127.0.0.1 allowed) and N keep-alive receivers on 127.0.0.1 in a child
+process. Delivery: one endpoint per receiver (every kind), partners renamed at a fixed
+rate (open loop); each rename is timed from just before its request is sent (commit,
+projection and delivery included) to its arrival at each receiver. Prints p50/p99 and
+deliveries/s; target p99 <= 100 ms with 10 endpoints at 100 events/s.
+Then P1 (createPartner, 8 clients) and P7 (updatePartner -> seen by another client) are
+measured in alternating rounds without endpoints and with the N endpoints receiving
+every event, on the same server: the effect of webhooks against the rounds' spread.
 """
 
 from __future__ import annotations
@@ -15,143 +19,208 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-import httpx2 as httpx
+import psycopg
 
-from app.infra import api_keys, database
-from bench.subscriptions import CREATE, RENAME, percentile
+from bench.__main__ import server_of_this_run
+from bench.core import ROOT, Progress, Run, Server, median, ms, percentile, serving
+from bench.freshness import round_trips
+from bench.http import Connection
+from bench.reads import sample_ids
+from bench.subscriptions import CREATE, RENAME
+from bench.webhook_receivers import Receivers, receivers
+from bench.writes import create_requests
 
 ENDPOINT = """mutation($url: String!) { createWebhookEndpoint(input: {url: $url}) {
   endpoint { id } userErrors { message } } }"""
+DELETE = """mutation($id: ID!) { deleteWebhookEndpoint(input: {id: $id}) {
+  userErrors { message } } }"""
 
 
-async def receiver(committed: dict[str, float], latencies: list[float]) -> asyncio.Server:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        body = json.loads(await reader.readexactly(length))
-        now = time.perf_counter()
-        name = body["data"]["timeline"]["changes"].get("name")
-        if name in committed:
-            latencies.append(now - committed[name])
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        await writer.drain()
-        writer.close()
-
-    return await asyncio.start_server(handle, "127.0.0.1", 0)
+async def create_endpoints(port: int, urls: list[str]) -> list[str]:
+    async with Connection(port) as http:
+        made = [
+            (await http.graphql(ENDPOINT, {"url": url}))["createWebhookEndpoint"] for url in urls
+        ]
+    assert all(not m["userErrors"] for m in made), made
+    return [m["endpoint"]["id"] for m in made]
 
 
-async def run(base: str, auth: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
+async def delete_endpoints(port: int, ids: list[str]) -> None:
+    async with Connection(port) as http:
+        for ident in ids:
+            await http.graphql(DELETE, {"id": ident})
+
+
+async def renames(port: int, partners: list[str], rate: float, seconds: float) -> dict[str, float]:
+    """Renames partners round-robin at `rate` a second (open loop: a slow answer does not
+    delay the next request); returns each new name's send time."""
     committed: dict[str, float] = {}
-    latencies: list[float] = []
-    servers = [await receiver(committed, latencies) for _ in range(args.endpoints)]
-    async with httpx.AsyncClient(base_url=base, timeout=60, headers=auth) as http:
-        for server in servers:
-            port = server.sockets[0].getsockname()[1]
-            await http.post(
-                "/graphql",
-                json={"query": ENDPOINT, "variables": {"url": f"http://127.0.0.1:{port}/h"}},
-            )
-        partners = []
-        for i in range(args.partners):
-            answer = await http.post(
-                "/graphql", json={"query": CREATE, "variables": {"name": f"Partner {i}"}}
-            )
-            partners.append(answer.json()["data"]["createPartner"]["partner"]["id"])
-        await asyncio.sleep(2.0)  # the creations delivered before timing starts
-        latencies.clear()
-        writes = int(args.rate * args.seconds)
-        started = time.perf_counter()
-        pending = []
-        for n in range(writes):
-            await asyncio.sleep(max(0.0, started + n / args.rate - time.perf_counter()))
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(16):
+        idle.put_nowait(Connection(port))
+
+    async def rename(n: int) -> None:
+        conn = await idle.get()
+        try:
             name = f"rename-{n}-{uuid.uuid4().hex[:6]}"
             committed[name] = time.perf_counter()
             variables = {"id": partners[n % len(partners)], "name": name}
-            pending.append(
-                asyncio.create_task(
-                    http.post("/graphql", json={"query": RENAME, "variables": variables})
-                )
-            )
-        await asyncio.gather(*pending)
-        expected = writes * args.endpoints
-        for _ in range(300):
-            if len(latencies) >= expected:
-                break
-            await asyncio.sleep(0.1)
-        elapsed = time.perf_counter() - started
-    for server in servers:
-        server.close()
-    ms = [x * 1000 for x in latencies]
+            await conn.graphql(RENAME, variables)
+        finally:
+            idle.put_nowait(conn)
+
+    started = time.perf_counter()
+    pending = []
+    for n in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        pending.append(asyncio.create_task(rename(n)))
+    await asyncio.gather(*pending)
+    while not idle.empty():
+        await idle.get_nowait().close()
+    return committed
+
+
+def delivery(server: Server, hooks: Receivers, args: argparse.Namespace) -> dict[str, Any]:
+    ids = asyncio.run(create_endpoints(server.port, hooks.urls))
+
+    async def seed() -> list[str]:
+        async with Connection(server.port) as http:
+            made = [
+                await http.graphql(CREATE, {"name": f"Partner {i}"}) for i in range(args.partners)
+            ]
+        return [m["createPartner"]["partner"]["id"] for m in made]
+
+    partners = asyncio.run(seed())
+    hooks.settle(expected=args.partners * args.endpoints)
+    hooks.collect()
+    committed = asyncio.run(renames(server.port, partners, args.rate, args.seconds))
+    expected = len(committed) * args.endpoints
+    hooks.settle(quiet=5.0, expected=expected)
+    received, arrivals = hooks.collect()
+    asyncio.run(delete_endpoints(server.port, ids))
+    latencies = ms([at - committed[name] for name, at in arrivals if name in committed])
+    window = max(at for _, at in arrivals) - min(committed.values()) if arrivals else 1.0
     return {
-        "deliveries": len(ms),
+        "endpoints": args.endpoints,
+        "events_per_s": args.rate,
+        "deliveries": len(latencies),
         "expected": expected,
-        "p50_ms": statistics.median(ms) if ms else float("nan"),
-        "p99_ms": percentile(ms, 0.99) if ms else float("nan"),
-        "deliveries_per_s": len(ms) / elapsed,
+        "requests": received,
+        "p50_ms": median(latencies) if latencies else float("nan"),
+        "p99_ms": percentile(latencies, 0.99) if latencies else float("nan"),
+        "deliveries_per_s": len(latencies) / window,
     }
 
 
+def one_round(
+    server: Server, db_conninfo: str, ids: list[Any], args: argparse.Namespace, r: int
+) -> dict[str, float]:
+    latencies, wall = create_requests(
+        server.port, args.clients, args.requests, 10_000_000 + r * args.requests
+    )
+    trips = asyncio.run(round_trips(server.port, db_conninfo, ids, args.updates, 10))
+    return {
+        "p1_creates_per_s": len(latencies) / wall,
+        "p1_p99_ms": percentile(ms(latencies), 0.99),
+        "p7_p50_ms": median(ms(trips.visible)),
+        "p7_p99_ms": percentile(ms(trips.visible), 0.99),
+    }
+
+
+def interference(
+    server: Server, conninfo: str, hooks: Receivers, args: argparse.Namespace, say: Progress
+) -> dict[str, list[dict[str, float]]]:
+    """P1 and P7 without endpoints and with them, alternating (off-on, on-off, ...)."""
+    ids = sample_ids(conninfo, 20)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bench_fresh AS SELECT id, name FROM partners WHERE id = ANY(%s)", (ids,)
+        )
+        conn.execute("ALTER TABLE bench_fresh ADD PRIMARY KEY (id)")
+    one_round(server, conninfo, ids, args, 99)  # warm-up
+    rounds: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
+    for r in range(args.rounds):
+        for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            endpoints = (
+                asyncio.run(create_endpoints(server.port, hooks.urls)) if mode == "on" else []
+            )
+            hooks.collect()
+            started = time.perf_counter()
+            found = one_round(server, conninfo, ids, args, 2 * r + (mode == "on"))
+            busy = time.perf_counter() - started
+            if endpoints:
+                found["deliveries_during"] = hooks.count() / busy
+                found["deliveries"] = hooks.settle(quiet=2.0)
+                asyncio.run(delete_endpoints(server.port, endpoints))
+            rounds[mode].append(found)
+            say(
+                f"round {r + 1}, webhooks {mode}: {json.dumps({k: round(v, 1) for k, v in found.items()})}"
+            )
+    return rounds
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--endpoints", type=int, default=10)
     parser.add_argument("--partners", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--port", type=int, default=8798)
+    parser.add_argument("--rounds", type=int, default=3, help="P1/P7 rounds per mode (0: none)")
+    parser.add_argument("--requests", type=int, default=600, help="P1 creates per round")
+    parser.add_argument("--clients", type=int, default=8, help="P1 clients")
+    parser.add_argument("--updates", type=int, default=150, help="P7 round trips per round")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        admin = database.resolve(os.environ.get("PARTNERBOOK_DATABASE_URL"), Path(tmp) / "data")
-        name = f"pb_bench_{uuid.uuid4().hex[:8]}"
-        db = database.create_database(admin, name)
-        database.prepare(db, 5)
-        auth = {"Authorization": "Bearer " + api_keys.create_key(db.conninfo(), "bench", "admin")}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(args.port)],
-            env={
-                **os.environ,
-                "PARTNERBOOK_DATABASE_URL": db.dsn,
-                "PARTNERBOOK_WEBHOOKS_ALLOW_PRIVATE": "true",
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{args.port}"
+    say = Progress()
+    with tempfile.TemporaryDirectory() as tmp, server_of_this_run(Path(tmp)) as admin:
+        run = Run(admin, uuid.uuid4().hex[:6], Path(tmp), say)
+        db = run.fresh("webhooks")
+        env = {"PARTNERBOOK_WEBHOOKS_ALLOW_PRIVATE": "true"}
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("server did not start")
-                time.sleep(0.2)
-            result = asyncio.run(run(base, auth, args))
+            with (
+                receivers(args.endpoints) as hooks,
+                serving(run, "partnerbook", ["app.cli", "serve"], db, env=env) as server,
+            ):
+                say(
+                    f"delivery: {args.endpoints} endpoints, {args.rate:g} events/s for {args.seconds:g} s"
+                )
+                result: dict[str, Any] = {"delivery": delivery(server, hooks, args)}
+                report_delivery(result["delivery"])
+                if args.rounds:
+                    result["rounds"] = interference(server, db.conninfo(), hooks, args, say)
+                    report_rounds(result["rounds"])
         finally:
-            process.terminate()
-            process.wait(timeout=20)
-            database.drop_database(admin, name)
-    verdict = "pass" if result["p99_ms"] <= 100 else "FAIL"
+            run.drop_all()
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    (ROOT / "bench" / "results" / "webhooks.json").write_text(json.dumps(result, indent=2))
+
+
+def report_delivery(d: dict[str, Any]) -> None:
+    verdict = "pass" if d["p99_ms"] <= 100 else "FAIL"
     print(
-        f"endpoints {args.endpoints}, {args.rate:g} events/s for {args.seconds:g} s: "
-        f"delivered {result['deliveries']}/{result['expected']}, "
-        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
-        f"{result['deliveries_per_s']:.0f} deliveries/s  (target p99 <= 100 ms: {verdict})"
+        f"endpoints {d['endpoints']}, {d['events_per_s']:g} events/s: delivered "
+        f"{d['deliveries']}/{d['expected']} ({d['requests']} requests), p50 {d['p50_ms']:.1f} ms, "
+        f"p99 {d['p99_ms']:.1f} ms, {d['deliveries_per_s']:.0f} deliveries/s  "
+        f"(target p99 <= 100 ms: {verdict})"
     )
+
+
+def report_rounds(rounds: dict[str, list[dict[str, float]]]) -> None:
+    for key in ("p1_creates_per_s", "p1_p99_ms", "p7_p50_ms", "p7_p99_ms"):
+        off = [r[key] for r in rounds["off"]]
+        on = [r[key] for r in rounds["on"]]
+        print(
+            f"{key:>17}: without webhooks median {median(off):.1f} (rounds {min(off):.1f}-{max(off):.1f}), "
+            f"with median {median(on):.1f} (rounds {min(on):.1f}-{max(on):.1f}), "
+            f"ratio {median(on) / median(off):.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """One endpoint's delivery loop, run while this process holds the endpoint's advisory
-lock. It reads the events after its acknowledged position in batches (one query), sends
-them one at a time over a kept-alive connection, and stops a batch at the first failure
-(order: nothing after an event is sent before a 2xx acknowledged it). The cursor and the
-attempts are written once per batch, in one transaction, or sooner when a batch runs
-long (docs/webhooks.md, "What a crash re-sends"): the cursor never passes an event
-without a 2xx, so a crash re-sends only events whose 2xx came but was not yet recorded."""
+lock. It takes the events after its acknowledged position in batches (the rows the
+dispatcher read for every endpoint at the last wake when it is caught up and has no
+partners filter, else one query of its own), sends them one at a time over a kept-alive
+connection, and stops at the first failure (order: nothing after an event is sent before
+a 2xx acknowledged it). The cursor and the attempts are written in one transaction at
+most every FLUSH_SECONDS, at once after a failure (docs/webhooks.md, "What a crash
+re-sends"): the cursor never passes an event without a 2xx, so a crash re-sends only
+events whose 2xx came but was not yet recorded."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -31,8 +33,9 @@ from app.webhooks.store import Cursor, DeliveryStore, EndpointRow
 IDLE = 5.0
 """Seconds an idle endpoint worker waits before it looks again (a safety net: the
 projections' NOTIFY wakes it)."""
-FLUSH_SECONDS = 1.0
-"""A batch that runs longer than this records what was acknowledged so far."""
+FLUSH_SECONDS = 0.25
+"""Acknowledgements are recorded at most this long after their 2xx (one transaction for
+all of them): what a crash may send twice."""
 SECRETS_SECONDS = 1.0
 """How long the signing secrets are reused before they are read again (a rotation adds
 a secret after its event: the old one still signs meanwhile, for its grace period)."""
@@ -40,6 +43,16 @@ a secret after its event: the old one still signs meanwhile, for its grace perio
 Render = Callable[[TimelineRow], dict[str, Any]]
 Disable = Callable[[UUID, str], Awaitable[int | None]]
 """Disables an endpoint; returns the position of the event that did it."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The timeline rows in (after, upto], every kind and partner, read once per wake by
+    the dispatcher for the endpoints that are caught up."""
+
+    after: int
+    upto: int
+    rows: list[TimelineRow]
 
 
 @dataclass
@@ -56,16 +69,8 @@ class Deps:
     """The endpoint as the dispatcher last read it (None: deleted)."""
     where: Callable[[EndpointRow], Any]
     """The endpoint's partners filter compiled to SQL (None: no filter)."""
+    feed: Callable[[], Feed | None]
     metrics: Metrics | None = None
-
-
-@dataclass
-class _Batch:
-    """What one pass acknowledged and tried, not yet written."""
-
-    cursor: Cursor
-    attempts: list[dict[str, Any]] = field(default_factory=list)
-    flushed_at: float = field(default_factory=time.monotonic)
 
 
 class EndpointWorker:
@@ -75,79 +80,110 @@ class EndpointWorker:
         self.wake = wake
         self.session = Session()
         self._cursor: Cursor | None = None
+        """Acknowledged in memory (this process holds the lock: nobody else moves it)."""
+        self._attempts: list[dict[str, Any]] = []
+        self._dirty = False
+        """The cursor moved since it was written."""
+        self._flushed_at = time.monotonic()
         self._signers: tuple[float, list[Webhook]] = (0.0, [])
         self._unpruned = 0
 
     async def close(self) -> None:
-        await self.session.close()
+        """Records what was acknowledged, closes the connection."""
+        try:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._flush())
+        finally:
+            await self.session.close()
 
     async def step(self) -> bool:
         """One batch (or a wait); False when the endpoint is gone or disabled."""
         self.wake.clear()
         endpoint = self.deps.lookup(self.endpoint_id)
         if endpoint is None or not endpoint.enabled:
+            await self._flush()
             return False
         cursor = self._cursor
         if cursor is None or cursor.replay_position != endpoint.replay_position:
+            await self._flush()  # what came before the replay, then the replay moves it back
             cursor = self._cursor = await self.deps.store.cursor(endpoint)
         now = datetime.now(UTC)
         if cursor.next_attempt_at is not None and cursor.next_attempt_at > now:
             await sleep(self.wake, (cursor.next_attempt_at - now).total_seconds())
             return True
-        upto = self.deps.waiter.position
+        upto, rows, complete = await self._batch(endpoint, cursor)
         if upto <= cursor.position:
-            await sleep(self.wake, IDLE)
+            await self._idle()
             return True
-        limit = self.deps.settings.webhook_batch_size
-        rows = await self.deps.store.pending(
-            endpoint, cursor.position, upto, self.deps.where(endpoint), limit
-        )
-        batch = _Batch(cursor)
-        try:
-            enabled = await self._send(endpoint, rows, batch)
-            if not rows or (enabled and len(rows) < limit and batch.cursor.failures == 0):
-                # Every event it wants up to `upto` was in the batch, and acknowledged.
-                batch.cursor = replace(
-                    batch.cursor, position=upto, failures=0, next_attempt_at=None
-                )
-        finally:
-            # Whatever was acknowledged is recorded, even when the batch is cancelled.
-            await asyncio.shield(self._flush(batch))
+        enabled = await self._send(endpoint, rows)
+        done = self._cursor
+        if enabled and complete and done is not None and done.failures == 0:
+            # Every event it wants up to `upto` was in the batch, and acknowledged.
+            self._advance(replace(done, position=upto))
+        if time.monotonic() - self._flushed_at > FLUSH_SECONDS:
+            await self._flush()
         return enabled
 
-    async def _send(self, endpoint: EndpointRow, rows: list[TimelineRow], batch: _Batch) -> bool:
+    async def _batch(
+        self, endpoint: EndpointRow, cursor: Cursor
+    ) -> tuple[int, list[TimelineRow], bool]:
+        """Up to where it looked, the rows it wants there, whether they are all of them."""
+        feed = self.deps.feed()
+        if feed is not None and feed.after == cursor.position and endpoint.filter is None:
+            kinds = endpoint.event_kinds
+            rows = [r for r in feed.rows if kinds is None or r.kind in kinds]
+            return feed.upto, rows, True
+        # Up to where the feed ends, so that the next wake's feed starts at the cursor.
+        upto = feed.upto if feed is not None else self.deps.waiter.position
+        if upto <= cursor.position:
+            return upto, [], True
+        limit = self.deps.settings.webhook_batch_size
+        rows = await self.deps.store.pending(
+            endpoint.event_kinds, cursor.position, upto, self.deps.where(endpoint), limit
+        )
+        return upto, rows, len(rows) < limit
+
+    async def _idle(self) -> None:
+        """Waits for a wake; records the acknowledgements first if none comes in time."""
+        if self._dirty or self._attempts:
+            await sleep(self.wake, FLUSH_SECONDS - (time.monotonic() - self._flushed_at))
+            if self.wake.is_set():
+                return
+            await self._flush()
+        await sleep(self.wake, IDLE)
+
+    def _advance(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+        self._dirty = True
+
+    async def _send(self, endpoint: EndpointRow, rows: list[TimelineRow]) -> bool:
         """Sends `rows` in order until one fails; False when that disabled the endpoint."""
         signers = await self._signing(endpoint.id)
         for row in rows:
-            if time.monotonic() - batch.flushed_at > FLUSH_SECONDS:
-                await self._flush(batch)
-            outcome, attempt = await self._deliver(endpoint, row, batch.cursor.failures, signers)
-            batch.attempts.append(attempt)
+            assert self._cursor is not None
+            outcome, attempt = await self._deliver(endpoint, row, self._cursor.failures, signers)
+            self._attempts.append(attempt)
             if outcome.ok:
-                batch.cursor = replace(
-                    batch.cursor, position=row.position, failures=0, next_attempt_at=None
-                )
+                self._advance(Cursor(row.position, self._cursor.replay_position, 0, None))
                 continue
-            return await self._failed(endpoint, row, batch, attempt, outcome)
+            return await self._failed(endpoint, row, attempt, outcome)
         return True
 
     async def _failed(
-        self,
-        endpoint: EndpointRow,
-        row: TimelineRow,
-        batch: _Batch,
-        attempt: dict[str, Any],
-        outcome: Outcome,
+        self, endpoint: EndpointRow, row: TimelineRow, attempt: dict[str, Any], outcome: Outcome
     ) -> bool:
+        """Records the failure at once; disables the endpoint after its last attempt."""
         s = self.deps.settings
-        tries = batch.cursor.failures + 1
+        assert self._cursor is not None
+        tries = self._cursor.failures + 1
         if tries < s.webhook_max_attempts:
             next_at = datetime.now(UTC) + timedelta(seconds=backoff(s, tries))
             attempt["next_attempt_at"] = next_at
-            batch.cursor = replace(batch.cursor, failures=tries, next_attempt_at=next_at)
+            self._advance(replace(self._cursor, failures=tries, next_attempt_at=next_at))
+            await self._flush()
             return True
-        batch.cursor = replace(batch.cursor, failures=0, next_attempt_at=None)
-        await self._flush(batch)
+        self._advance(replace(self._cursor, failures=0, next_attempt_at=None))
+        await self._flush()
         why = f"{tries} attempts of the event at position {row.position} failed; last: {outcome.error}"
         position = await self.deps.disable(endpoint.id, why)
         # Served again only once enabled: wait until the read model says it is off.
@@ -183,20 +219,25 @@ class EndpointWorker:
             "next_attempt_at": None,
         }
 
-    async def _flush(self, batch: _Batch) -> None:
-        """Writes the cursor and the attempts since the last flush (one transaction);
-        the oldest attempts are dropped once a tenth of the kept number came in."""
+    async def _flush(self) -> None:
+        """Writes the cursor and the attempts since the last flush (one transaction); the
+        oldest attempts are dropped once a tenth of the kept number came in."""
+        if self._cursor is None or not (self._dirty or self._attempts):
+            return
+        attempts, cursor = self._attempts, self._cursor
+        self._attempts = []
         keep = self.deps.settings.webhook_attempts_kept
-        self._unpruned += len(batch.attempts)
-        prune = self._unpruned >= max(1, keep // 10)
-        await self.deps.store.acknowledge(
-            self.endpoint_id, batch.cursor, batch.attempts, keep if prune else None
-        )
-        if prune:
-            self._unpruned = 0
-        self._cursor = batch.cursor
-        batch.attempts = []
-        batch.flushed_at = time.monotonic()
+        prune = self._unpruned + len(attempts) >= max(1, keep // 10)
+        try:
+            await self.deps.store.acknowledge(
+                self.endpoint_id, cursor, attempts, keep if prune else None
+            )
+        except BaseException:
+            self._attempts = attempts + self._attempts
+            raise
+        self._unpruned = 0 if prune else self._unpruned + len(attempts)
+        self._dirty = self._cursor is not cursor
+        self._flushed_at = time.monotonic()
 
     async def _signing(self, endpoint_id: UUID) -> list[Webhook]:
         read_at, signers = self._signers

@@ -99,9 +99,12 @@ _COLUMNS = (
     "error",
     "next_attempt_at",
 )
-_RECORD = "INSERT INTO webhook_attempts ({}) VALUES ({})".format(
-    ", ".join(_COLUMNS), ", ".join("%s" for _ in _COLUMNS)
-)
+_RECORD = (
+    "INSERT INTO webhook_attempts ({}) SELECT {} FROM unnest("
+    "%s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::integer[], %s::integer[], "
+    "%s::real[], %s::text[], %s::timestamptz[]) WITH ORDINALITY AS a({}, n) ORDER BY n"
+).format(", ".join(_COLUMNS), ", ".join(_COLUMNS), ", ".join(_COLUMNS))
+"""The attempts of a flush in one statement (one array per column), in their order."""
 
 
 def _attempt_values(attempt: dict[str, Any]) -> tuple[Any, ...]:
@@ -155,11 +158,15 @@ class DeliveryStore:
         return found
 
     async def pending(
-        self, endpoint: EndpointRow, after: int, upto: int, where: Composable | None, limit: int
+        self,
+        kinds: list[str] | None,
+        after: int,
+        upto: int,
+        where: Composable | None,
+        limit: int,
     ) -> list[TimelineRow]:
-        kinds: Composable = SQL("TRUE")
-        if endpoint.event_kinds is not None:
-            kinds = SQL("t.kind = ANY({})").format(Literal(endpoint.event_kinds))
+        """The timeline rows in (after, upto] of these kinds (None: all) whose partner
+        matches `where` (None: any), in log order."""
         matches: Composable = SQL("TRUE")
         if where is not None:
             # The filter's columns are the partners table's, unqualified (alias p).
@@ -169,7 +176,7 @@ class DeliveryStore:
         query = _FEED.format(
             after=Literal(after),
             upto=Literal(upto),
-            kinds=kinds,
+            kinds=SQL("TRUE") if kinds is None else SQL("t.kind = ANY({})").format(Literal(kinds)),
             where=matches,
             limit=Literal(limit),
         )
@@ -201,8 +208,8 @@ class DeliveryStore:
                 (cursor.position, cursor.failures, cursor.next_attempt_at, endpoint_id),
             )
             if attempts:
-                async with conn.cursor() as cur:
-                    await cur.executemany(_RECORD, [_attempt_values(a) for a in attempts])
+                columns = [list(c) for c in zip(*map(_attempt_values, attempts), strict=True)]
+                await conn.execute(_RECORD, columns)
             if keep is not None:
                 await conn.execute(
                     "DELETE FROM webhook_attempts WHERE endpoint_id = %s AND id <= "

@@ -24,7 +24,7 @@ from app.infra.positions import ProjectionWaiter
 from app.infra.webhook_secrets import SecretStore
 from app.observability import Metrics
 from app.settings import Settings
-from app.webhooks.endpoint import IDLE, Deps, Disable, EndpointWorker, Render, sleep
+from app.webhooks.endpoint import IDLE, Deps, Disable, EndpointWorker, Feed, Render, sleep
 from app.webhooks.store import DeliveryStore, EndpointRow
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,11 @@ class WebhookDispatcher:
             disable,
             self.endpoints.get,
             lambda e: compile_where(e.filter) if e.filter else None,
+            lambda: self.feed,
             metrics,
         )
+        self.feed: Feed | None = None
+        """The rows of the last wake, for the endpoints that are caught up."""
         self.serving: dict[UUID, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -97,11 +100,23 @@ class WebhookDispatcher:
         """Takes the endpoints no other process serves, wakes them as the log moves."""
         seen = self.waiter.position
         while True:
-            await self._claim(locks)
+            await asyncio.gather(self._claim(locks), self._read_feed())
             for _, wake in self.serving.values():
                 wake.set()
             await self.waiter.wait_for(seen + 1, within=IDLE)
             seen = self.waiter.position
+
+    async def _read_feed(self) -> None:
+        """The timeline rows since the last wake, once for every endpoint served here."""
+        upto = self.waiter.position
+        after = self.feed.upto if self.feed is not None else upto
+        if not self.serving or upto <= after:
+            self.feed = Feed(upto, upto, []) if self.feed is None else self.feed
+            return
+        limit = self.deps.settings.webhook_batch_size
+        rows = await self.deps.store.pending(None, after, upto, None, limit)
+        # A full batch is complete up to its last row only.
+        self.feed = Feed(after, rows[-1].position if len(rows) == limit else upto, rows)
 
     async def _claim(self, locks: psycopg.AsyncConnection[Any]) -> None:
         for ident in [i for i, (task, _) in self.serving.items() if task.done()]:

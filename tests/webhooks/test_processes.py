@@ -21,7 +21,8 @@ import pytest
 from app.infra import api_keys
 from app.infra.database import Database
 from app.settings import Settings
-from tests.e2e.test_server import _free_port
+from tests.e2e.test_server import _free_port, post
+from tests.e2e.ws_client import KEYS
 from tests.security.instances import instance
 from tests.webhooks.conftest import CREATE_ENDPOINT, CREATE_PARTNER, FAST
 from tests.webhooks.receivers import WAIT, receiving, verified
@@ -30,16 +31,8 @@ pytestmark = pytest.mark.timeout(900)
 
 
 def _post(base: str, key: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(
-        f"{base}/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=60,
-    )
-    body: dict[str, Any] = response.json()
-    assert not body.get("errors"), body
-    data: dict[str, Any] = body["data"]
-    return data
+    KEYS[base] = key
+    return post(base, query, variables)
 
 
 @contextmanager
