@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
 import uuid
@@ -57,9 +58,17 @@ async def delete_endpoints(port: int, ids: list[str]) -> None:
             await http.graphql(DELETE, {"id": ident})
 
 
-async def renames(port: int, partners: list[str], rate: float, seconds: float) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def renames(
+    port: int, partners: list[str], rate: float, seconds: float, answered: dict[str, float]
+) -> dict[str, float]:
     """Renames partners round-robin at `rate` a second (open loop: a slow answer does not
-    delay the next request); returns each new name's send time."""
+    delay the next request); returns each new name's send time (and notes its answer's)."""
     committed: dict[str, float] = {}
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(16):
@@ -72,6 +81,7 @@ async def renames(port: int, partners: list[str], rate: float, seconds: float) -
             committed[name] = time.perf_counter()
             variables = {"id": partners[n % len(partners)], "name": name}
             await conn.graphql(RENAME, variables)
+            answered[name] = time.perf_counter()
         finally:
             idle.put_nowait(conn)
 
@@ -99,12 +109,21 @@ def delivery(server: Server, hooks: Receivers, args: argparse.Namespace) -> dict
     partners = asyncio.run(seed())
     hooks.settle(expected=args.partners * args.endpoints)
     hooks.collect()
-    committed = asyncio.run(renames(server.port, partners, args.rate, args.seconds))
+    answered: dict[str, float] = {}
+    cpu = cpu_seconds(server.pid)
+    committed = asyncio.run(renames(server.port, partners, args.rate, args.seconds, answered))
     expected = len(committed) * args.endpoints
     hooks.settle(quiet=5.0, expected=expected)
+    cpu = cpu_seconds(server.pid) - cpu
     received, arrivals = hooks.collect()
     asyncio.run(delete_endpoints(server.port, ids))
+    # The same renames without endpoints: the server's CPU for the writes alone.
+    alone = cpu_seconds(server.pid)
+    asyncio.run(renames(server.port, partners, args.rate, args.seconds, {}))
+    alone = cpu_seconds(server.pid) - alone
     latencies = ms([at - committed[name] for name, at in arrivals if name in committed])
+    after_answer = ms([at - answered[name] for name, at in arrivals if name in answered])
+    mutation = ms([answered[n] - committed[n] for n in answered])
     window = max(at for _, at in arrivals) - min(committed.values()) if arrivals else 1.0
     return {
         "endpoints": args.endpoints,
@@ -115,6 +134,16 @@ def delivery(server: Server, hooks: Receivers, args: argparse.Namespace) -> dict
         "p50_ms": median(latencies) if latencies else float("nan"),
         "p99_ms": percentile(latencies, 0.99) if latencies else float("nan"),
         "deliveries_per_s": len(latencies) / window,
+        "mutation_p50_ms": median(mutation),
+        "mutation_p99_ms": percentile(mutation, 0.99),
+        "answer_to_receiver_p50_ms": median(after_answer) if after_answer else float("nan"),
+        "answer_to_receiver_p99_ms": percentile(after_answer, 0.99)
+        if after_answer
+        else float("nan"),
+        "server_cpu_s_with_endpoints": cpu,
+        "server_cpu_s_without": alone,
+        "cpu_us_per_delivery": (cpu - alone) / max(1, len(latencies)) * 1e6,
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -208,7 +237,13 @@ def report_delivery(d: dict[str, Any]) -> None:
         f"endpoints {d['endpoints']}, {d['events_per_s']:g} events/s: delivered "
         f"{d['deliveries']}/{d['expected']} ({d['requests']} requests), p50 {d['p50_ms']:.1f} ms, "
         f"p99 {d['p99_ms']:.1f} ms, {d['deliveries_per_s']:.0f} deliveries/s  "
-        f"(target p99 <= 100 ms: {verdict})"
+        f"(target p99 <= 100 ms: {verdict})\n"
+        f"  the renames alone (commit -> answer): p50 {d['mutation_p50_ms']:.1f} ms, p99 "
+        f"{d['mutation_p99_ms']:.1f} ms; answer -> receiver: p50 "
+        f"{d['answer_to_receiver_p50_ms']:.1f} ms, p99 {d['answer_to_receiver_p99_ms']:.1f} ms\n"
+        f"  server CPU {d['server_cpu_s_with_endpoints']:.1f} s with endpoints, "
+        f"{d['server_cpu_s_without']:.1f} s for the same renames without: "
+        f"{d['cpu_us_per_delivery']:.0f} us a delivery; load average {d['load_average']:.1f}"
     )
 
 

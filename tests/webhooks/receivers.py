@@ -4,7 +4,9 @@ the same port."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +40,10 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     hold: threading.Event | None = None
     """When set: each request waits until it is set before it is answered."""
+    keep_alive: bool = False
+    """Answer as HTTP/1.1 and keep connections open (else HTTP/1.0: one request each)."""
+    connections: list[socket.socket] = field(default_factory=list)
+    """Every connection accepted, in order."""
     _server: ThreadingHTTPServer | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -49,6 +55,13 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._changed:
+                    receiver.connections.append(self.connection)
+
             def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(size)
@@ -80,6 +93,13 @@ class Receiver:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def drop_connections(self) -> None:
+        """Closes every open connection from this side (as a receiver's idle timeout does)."""
+        with self._changed:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def wait_for(self, count: int, within: float = WAIT) -> list[Received]:
         deadline = time.monotonic() + within
