@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from app.infra.database import Database
 from bench.__main__ import server_of_this_run
 from bench.core import ROOT, Progress, Run, Server, median, ms, percentile, serving
 from bench.freshness import round_trips
@@ -58,10 +61,13 @@ async def delete_endpoints(port: int, ids: list[str]) -> None:
             await http.graphql(DELETE, {"id": ident})
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def renames(
@@ -96,7 +102,9 @@ async def renames(
     return committed
 
 
-def delivery(server: Server, hooks: Receivers, args: argparse.Namespace) -> dict[str, Any]:
+def delivery(
+    server: Server, pids: list[int], hooks: Receivers, args: argparse.Namespace
+) -> dict[str, Any]:
     ids = asyncio.run(create_endpoints(server.port, hooks.urls))
 
     async def seed() -> list[str]:
@@ -110,17 +118,17 @@ def delivery(server: Server, hooks: Receivers, args: argparse.Namespace) -> dict
     hooks.settle(expected=args.partners * args.endpoints)
     hooks.collect()
     answered: dict[str, float] = {}
-    cpu = cpu_seconds(server.pid)
+    cpu = cpu_seconds(pids)
     committed = asyncio.run(renames(server.port, partners, args.rate, args.seconds, answered))
     expected = len(committed) * args.endpoints
     hooks.settle(quiet=5.0, expected=expected)
-    cpu = cpu_seconds(server.pid) - cpu
+    cpu = cpu_seconds(pids) - cpu
     received, arrivals = hooks.collect()
     asyncio.run(delete_endpoints(server.port, ids))
     # The same renames without endpoints: the server's CPU for the writes alone.
-    alone = cpu_seconds(server.pid)
+    alone = cpu_seconds(pids)
     asyncio.run(renames(server.port, partners, args.rate, args.seconds, {}))
-    alone = cpu_seconds(server.pid) - alone
+    alone = cpu_seconds(pids) - alone
     latencies = ms([at - committed[name] for name, at in arrivals if name in committed])
     after_answer = ms([at - answered[name] for name, at in arrivals if name in answered])
     mutation = ms([answered[n] - committed[n] for n in answered])
@@ -194,6 +202,26 @@ def interference(
     return rounds
 
 
+@contextlib.contextmanager
+def topology(run: Run, db: Database, deliver_from: str) -> Iterator[tuple[Server, list[int]]]:
+    """The API process, delivering itself (`api`) or leaving it to a second `serve`
+    process that runs neither the projector nor the heavy lane (`separate`); and the
+    ids of the processes whose CPU time counts."""
+    allow = {"PARTNERBOOK_WEBHOOKS_ALLOW_PRIVATE": "true"}
+    serve = ["app.cli", "serve"]
+    if deliver_from == "api":
+        with serving(run, "partnerbook", serve, db, env=allow) as server:
+            yield server, [server.pid]
+        return
+    delivery = {**allow, "PARTNERBOOK_RUN_PROJECTOR": "false", "PARTNERBOOK_HEAVY_LANE": "false"}
+    api = {**allow, "PARTNERBOOK_RUN_WEBHOOKS": "false"}
+    with (
+        serving(run, "partnerbook", serve, db, env=api) as server,
+        serving(run, "delivery", serve, db, env=delivery) as deliverer,
+    ):
+        yield server, [server.pid, deliverer.pid]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,21 +234,30 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=600, help="P1 creates per round")
     parser.add_argument("--clients", type=int, default=8, help="P1 clients")
     parser.add_argument("--updates", type=int, default=150, help="P7 round trips per round")
+    parser.add_argument(
+        "--deliver-from",
+        choices=("separate", "api"),
+        default="separate",
+        help="webhooks delivered by a serve process of their own (PARTNERBOOK_RUN_WEBHOOKS="
+        "false on the API; the default) or by the API process itself",
+    )
     args = parser.parse_args()
     say = Progress()
     with tempfile.TemporaryDirectory() as tmp, server_of_this_run(Path(tmp)) as admin:
         run = Run(admin, uuid.uuid4().hex[:6], Path(tmp), say)
         db = run.fresh("webhooks")
-        env = {"PARTNERBOOK_WEBHOOKS_ALLOW_PRIVATE": "true"}
         try:
             with (
                 receivers(args.endpoints) as hooks,
-                serving(run, "partnerbook", ["app.cli", "serve"], db, env=env) as server,
+                topology(run, db, args.deliver_from) as (server, pids),
             ):
                 say(
                     f"delivery: {args.endpoints} endpoints, {args.rate:g} events/s for {args.seconds:g} s"
                 )
-                result: dict[str, Any] = {"delivery": delivery(server, hooks, args)}
+                result: dict[str, Any] = {
+                    "deliver_from": args.deliver_from,
+                    "delivery": delivery(server, pids, hooks, args),
+                }
                 report_delivery(result["delivery"])
                 if args.rounds:
                     result["rounds"] = interference(server, db.conninfo(), hooks, args, say)
