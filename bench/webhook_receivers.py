@@ -62,9 +62,10 @@ def _child(count: int, pipe: Connection) -> None:
 class Receivers:
     """The child's handle: its ports, and what arrived."""
 
-    def __init__(self, pipe: Connection, ports: list[int]) -> None:
+    def __init__(self, pipe: Connection, ports: list[int], pid: int) -> None:
         self.pipe = pipe
         self.ports = ports
+        self.pid = pid
 
     @property
     def urls(self) -> list[str]:
@@ -104,7 +105,7 @@ def receivers(count: int) -> Iterator[Receivers]:
     process = context.Process(target=_child, args=(count, theirs), daemon=True)
     process.start()
     try:
-        yield Receivers(ours, ours.recv())
+        yield Receivers(ours, ours.recv(), process.pid)
     finally:
         ours.send("stop")
         process.join(10)

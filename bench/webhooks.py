@@ -171,7 +171,12 @@ def one_round(
 
 
 def interference(
-    server: Server, conninfo: str, hooks: Receivers, args: argparse.Namespace, say: Progress
+    server: Server,
+    pids: list[int],
+    conninfo: str,
+    hooks: Receivers,
+    args: argparse.Namespace,
+    say: Progress,
 ) -> dict[str, list[dict[str, float]]]:
     """P1 and P7 without endpoints and with them, alternating (off-on, on-off, ...)."""
     ids = sample_ids(conninfo, 20)
@@ -188,9 +193,13 @@ def interference(
                 asyncio.run(create_endpoints(server.port, hooks.urls)) if mode == "on" else []
             )
             hooks.collect()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds(pids)
+            receiving = cpu_seconds([hooks.pid])
             found = one_round(server, conninfo, ids, args, 2 * r + (mode == "on"))
             busy = time.perf_counter() - started
+            found["server_cpu_share"] = (cpu_seconds(pids) - cpu) / busy
+            found["receivers_cpu_share"] = (cpu_seconds([hooks.pid]) - receiving) / busy
+            found["load_average"] = os.getloadavg()[0]
             if endpoints:
                 found["deliveries_during"] = hooks.count() / busy
                 found["deliveries"] = hooks.settle(quiet=2.0)
@@ -260,7 +269,7 @@ def main() -> None:
                 }
                 report_delivery(result["delivery"])
                 if args.rounds:
-                    result["rounds"] = interference(server, db.conninfo(), hooks, args, say)
+                    result["rounds"] = interference(server, pids, db.conninfo(), hooks, args, say)
                     report_rounds(result["rounds"])
         finally:
             run.drop_all()
@@ -285,13 +294,13 @@ def report_delivery(d: dict[str, Any]) -> None:
 
 
 def report_rounds(rounds: dict[str, list[dict[str, float]]]) -> None:
-    for key in ("p1_creates_per_s", "p1_p99_ms", "p7_p50_ms", "p7_p99_ms"):
+    for key in ("p1_creates_per_s", "p1_p99_ms", "p7_p50_ms", "p7_p99_ms", "receivers_cpu_share"):
         off = [r[key] for r in rounds["off"]]
         on = [r[key] for r in rounds["on"]]
         print(
             f"{key:>17}: without webhooks median {median(off):.1f} (rounds {min(off):.1f}-{max(off):.1f}), "
             f"with median {median(on):.1f} (rounds {min(on):.1f}-{max(on):.1f}), "
-            f"ratio {median(on) / median(off):.2f}"
+            f"ratio {median(on) / median(off) if median(off) else float('nan'):.2f}"
         )
 
 

@@ -100,7 +100,10 @@ class EndpointWorker:
         """One batch (or a wait); False when the endpoint is gone or disabled."""
         self.wake.clear()
         endpoint = self.deps.lookup(self.endpoint_id)
-        if endpoint is None or not endpoint.enabled:
+        if endpoint is None:  # deleted: its cursor and attempts go with it
+            self._attempts, self._dirty = [], False
+            return False
+        if not endpoint.enabled:
             await self._flush()
             return False
         cursor = self._cursor
