@@ -40,6 +40,9 @@ SECRETS_SECONDS = 1.0
 """How long the signing secrets are reused before they are read again (a rotation adds
 a secret after its event: the old one still signs meanwhile, for its grace period)."""
 
+ROTATION_WINDOW = timedelta(seconds=30)
+"""After a rotation, the secrets are read at every batch for this long."""
+
 Render = Callable[[TimelineRow], dict[str, Any]]
 Disable = Callable[[UUID, str], Awaitable[int | None]]
 """Disables an endpoint; returns the position of the event that did it."""
@@ -85,7 +88,7 @@ class EndpointWorker:
         self._dirty = False
         """The cursor moved since it was written."""
         self._flushed_at = time.monotonic()
-        self._signers: tuple[float, list[Webhook]] = (0.0, [])
+        self._signers: tuple[float, int, list[Webhook]] = (0.0, 0, [])
         self._unpruned = 0
 
     async def close(self) -> None:
@@ -161,7 +164,7 @@ class EndpointWorker:
 
     async def _send(self, endpoint: EndpointRow, rows: list[TimelineRow]) -> bool:
         """Sends `rows` in order until one fails; False when that disabled the endpoint."""
-        signers = await self._signing(endpoint.id)
+        signers = await self._signing(endpoint)
         for row in rows:
             assert self._cursor is not None
             outcome, attempt = await self._deliver(endpoint, row, self._cursor.failures, signers)
@@ -242,11 +245,21 @@ class EndpointWorker:
         self._dirty = self._cursor is not cursor
         self._flushed_at = time.monotonic()
 
-    async def _signing(self, endpoint_id: UUID) -> list[Webhook]:
-        read_at, signers = self._signers
-        if not signers or time.monotonic() - read_at > SECRETS_SECONDS:
-            signers = [Webhook(s) for s in await self.deps.secrets.signing(endpoint_id)]
-            self._signers = (time.monotonic(), signers)
+    async def _signing(self, endpoint: EndpointRow) -> list[Webhook]:
+        """The endpoint's signers, read again after SECRETS_SECONDS, when its version
+        changed, and at every batch for a while after a rotation (the new secret is
+        stored just after the rotation's event: it must sign as soon as it is there)."""
+        read_at, version, signers = self._signers
+        rotated = endpoint.secret_rotated_at
+        recent = rotated is not None and datetime.now(UTC) - rotated < ROTATION_WINDOW
+        if (
+            not signers
+            or recent
+            or version != endpoint.version
+            or time.monotonic() - read_at > SECRETS_SECONDS
+        ):
+            signers = [Webhook(s) for s in await self.deps.secrets.signing(endpoint.id)]
+            self._signers = (time.monotonic(), endpoint.version, signers)
         return signers
 
     def _count(self, outcome: Outcome) -> None:
