@@ -123,9 +123,10 @@ class EndpointWorker:
             return True
         enabled = await self._send(endpoint, rows)
         done = self._cursor
-        if enabled and complete and done is not None and done.failures == 0:
-            # Every event it wants up to `upto` was in the batch, and acknowledged.
-            self._advance(replace(done, position=upto))
+        if enabled and complete and done is not None and (done.failures == 0 or not rows):
+            # Every event it wants up to `upto` was in the batch, and acknowledged (or it
+            # wants none: a failing event its new kinds or filter leave out is not retried).
+            self._advance(replace(done, position=upto, failures=0, next_attempt_at=None))
         if time.monotonic() - self._flushed_at > FLUSH_SECONDS:
             await self._flush()
         return enabled
