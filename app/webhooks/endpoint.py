@@ -167,6 +167,8 @@ class EndpointWorker:
         """Sends `rows` in order until one fails; False when that disabled the endpoint."""
         signers = await self._signing(endpoint)
         for row in rows:
+            if time.monotonic() - self._flushed_at > FLUSH_SECONDS:
+                await self._flush()  # a long batch (a slow receiver) records as it goes
             assert self._cursor is not None
             outcome, attempt = await self._deliver(endpoint, row, self._cursor.failures, signers)
             self._attempts.append(attempt)
