@@ -173,8 +173,8 @@ class Settings(BaseSettings):
         default=100,
         ge=1,
         le=1000,
-        description="Events a webhook endpoint's worker reads at once; its acknowledgements "
-        "are recorded once per batch (or each second), so a crash re-sends at most this many.",
+        description="Events a webhook endpoint's worker reads at once when it is behind or "
+        "has a partners filter (the most a batch read before an erasure may still send).",
     )
     max_webhook_endpoints: int = Field(
         default=100, ge=1, le=10_000, description="Webhook endpoints an installation may have."
