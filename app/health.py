@@ -87,6 +87,7 @@ def metrics_endpoint(
         runtime: Runtime = request.app.state.runtime
         metrics.subscribers.set(runtime.services.hub.subscriber_count)
         metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
+        await _webhook_series(runtime, metrics)
         try:
             last, projected = await _projection_positions(runtime)
             stuck_at = {s.name: s.position for s in await _stuck_projections(runtime)}
@@ -101,6 +102,24 @@ def metrics_endpoint(
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return endpoint
+
+
+async def _webhook_series(runtime: Runtime, metrics: observability.Metrics) -> None:
+    """Endpoints served here; each endpoint's lag (projected position - acknowledged)."""
+    served = runtime.webhooks.serving if runtime.webhooks is not None else {}
+    metrics.webhook_serving.set(len(served))
+    stores = runtime.services.webhooks
+    if stores is None:
+        return
+    try:
+        cursors = await stores.deliveries.cursors()
+    except Exception:
+        log.warning("metrics: cannot read the webhook cursors", exc_info=True)
+        return
+    projected = runtime.services.waiter.position
+    metrics.webhook_lag.clear()
+    for ident, position in cursors.items():
+        metrics.webhook_lag.labels(str(ident)).set(max(0, projected - position))
 
 
 async def _projection_positions(runtime: Runtime) -> tuple[int, int]:

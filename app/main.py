@@ -62,17 +62,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(graphiql.route())
     return Starlette(
         routes=routes,
-        lifespan=_lifespan(settings, lane),
+        lifespan=_lifespan(settings, lane, metrics),
         middleware=_middleware(settings, schema, lane, limits, metrics),
     )
 
 
 def _lifespan(
-    settings: Settings, lane: _LaneSlot
+    settings: Settings, lane: _LaneSlot, metrics: observability.Metrics
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
-        runtime = await open_runtime(settings)
+        runtime = await open_runtime(settings, metrics)
         starlette.state.runtime = runtime
         if settings.heavy_lane:
             renice = settings.heavy_renice_database

@@ -156,7 +156,33 @@ class Metrics:
         self.subscribers = Gauge(
             "partnerbook_subscribers", "Live GraphQL subscriptions on this process.", registry=r
         )
+        self._webhook_series(r)
         self._names: set[str] = set()
+
+    def _webhook_series(self, r: CollectorRegistry) -> None:
+        self.webhook_attempts = Counter(
+            "partnerbook_webhook_attempts_total",
+            "Webhook delivery attempts made by this process, by outcome (delivered, failed).",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_duration = Histogram(
+            "partnerbook_webhook_attempt_duration_seconds",
+            "Time of one webhook attempt: connect, send, answer.",
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.webhook_lag = Gauge(
+            "partnerbook_webhook_lag_events",
+            "Per endpoint: projected position minus its acknowledged position (read at scrape).",
+            ["endpoint"],
+            registry=r,
+        )
+        self.webhook_serving = Gauge(
+            "partnerbook_webhook_endpoints_served",
+            "Endpoints whose deliveries this process makes (holds their advisory lock).",
+            registry=r,
+        )
 
     def _projection_series(self, r: CollectorRegistry) -> None:
         """The read models' position, lag and state, read at scrape time."""

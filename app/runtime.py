@@ -18,6 +18,7 @@ from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
 from app.lane_process import renice_backend
+from app.observability import Metrics
 from app.projections.audit import AuditView
 from app.projections.projector import (
     AuditProjection,
@@ -32,10 +33,13 @@ from app.queries.catalog_queries import CatalogDirectory
 from app.queries.change_feed import ChangeFeed
 from app.queries.partners.directory import PartnerDirectory
 from app.queries.relationship_queries import RelationshipDirectory
+from app.runtime_webhooks import open_webhooks
 from app.schema.context import Services
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
 from app.settings import Settings
+from app.webhooks.store import WebhookStores
+from app.webhooks.worker import WebhookDispatcher
 
 log = logging.getLogger("partnerbook")
 
@@ -53,6 +57,7 @@ class Runtime:
     audit_projector: Projector | None = None
     audit_thread: threading.Thread | None = None
     listener: notices.NoticeListener | None = None
+    webhooks: WebhookDispatcher | None = None
 
 
 def open_application(db: database.Database, settings: Settings) -> Partnerbook:
@@ -64,7 +69,7 @@ def open_application(db: database.Database, settings: Settings) -> Partnerbook:
     return app
 
 
-async def open_runtime(settings: Settings) -> Runtime:
+async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
     db = await anyio.to_thread.run_sync(database.resolve, settings.database_url, settings.data_dir)
     await anyio.to_thread.run_sync(database.prepare, db, settings.connect_timeout)
     app, view, audit_view = await anyio.to_thread.run_sync(_open_storage, db, settings)
@@ -87,9 +92,20 @@ async def open_runtime(settings: Settings) -> Runtime:
     )
     await waiter.start()
     listener, keys = await _listen_for_notices(db, settings, app, waiter, pool)
-    services = await _start_services(db, settings, app, pool, waiter, keys)
+    limiter = anyio.CapacityLimiter(settings.command_threads)
+    hooks, dispatcher = await open_webhooks(db, settings, app, pool, waiter, limiter, metrics)
+    services = await _start_services(db, settings, app, pool, waiter, keys, limiter, hooks)
     return Runtime(
-        db, services, projector, thread, stop, pool, audit_projector, audit_thread, listener
+        db,
+        services,
+        projector,
+        thread,
+        stop,
+        pool,
+        audit_projector,
+        audit_thread,
+        listener,
+        dispatcher,
     )
 
 
@@ -169,6 +185,8 @@ async def _start_services(
     pool: AsyncConnectionPool[Any],
     waiter: ProjectionWaiter,
     keys: api_keys.KeyStore,
+    limiter: anyio.CapacityLimiter,
+    webhooks: WebhookStores,
 ) -> Services:
     """What resolvers use (read directories, the command limiter, keys), with the
     subscription hub started."""
@@ -183,10 +201,11 @@ async def _start_services(
         feed=feed,
         hub=hub,
         waiter=waiter,
-        limiter=anyio.CapacityLimiter(settings.command_threads),
+        limiter=limiter,
         keys=keys,
         outage=database.Outage(db.conninfo(), settings.connect_timeout),
         documents=persisted_documents.DocumentStore(pool, settings.persisted_store_bytes),
+        webhooks=webhooks,
     )
     hub.enrich = record_loader(services)
     await hub.start()
@@ -195,6 +214,8 @@ async def _start_services(
 
 async def close_runtime(runtime: Runtime) -> None:
     runtime.stop.set()
+    if runtime.webhooks is not None:
+        await runtime.webhooks.stop()
     await runtime.services.hub.stop()
     if runtime.listener is not None:
         await runtime.listener.stop()

@@ -131,3 +131,54 @@ class Settings(BaseSettings):
     graceful_shutdown_seconds: int = Field(
         default=10, ge=0, le=3600, description="On SIGTERM, how long open requests may finish."
     )
+    run_webhooks: bool = Field(
+        default=True,
+        description="Deliver webhooks from this process (each endpoint is served by one "
+        "process at a time, which holds its advisory lock).",
+    )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhook URLs be http and point at loopback or private addresses "
+        "(tests, local use); otherwise https and public addresses only.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="One delivery attempt: connect, send, answer."
+    )
+    webhook_max_body_bytes: int = Field(
+        default=256_000, ge=1024, le=10_000_000, description="Largest webhook body sent."
+    )
+    webhook_response_bytes: int = Field(
+        default=4096, ge=0, le=1_000_000, description="Bytes of a receiver's answer read."
+    )
+    webhook_max_attempts: int = Field(
+        default=22,
+        ge=1,
+        le=100,
+        description="Attempts of one event before its endpoint is disabled (the defaults "
+        "retry for about three days).",
+    )
+    webhook_backoff_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="Wait after the first failed attempt; doubles."
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=28_800.0, gt=0, le=86_400, description="Longest wait between two attempts."
+    )
+    webhook_secret_grace_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        le=30 * 86_400,
+        description="After rotateWebhookSecret, how long the previous secret still signs.",
+    )
+    webhook_attempts_kept: int = Field(
+        default=1000, ge=10, le=1_000_000, description="Delivery attempts listed per endpoint."
+    )
+    webhook_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Events a webhook endpoint's worker reads at once when it is behind or "
+        "has a partners filter (the most a batch read before an erasure may still send).",
+    )
+    max_webhook_endpoints: int = Field(
+        default=100, ge=1, le=10_000, description="Webhook endpoints an installation may have."
+    )

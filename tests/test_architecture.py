@@ -19,10 +19,12 @@ LAYERS: dict[str, set[str]] = {
     "application": {"application"},
     "projections": {"projections"},  # the table writers
     "queries": {"queries"},  # the read directories (they may read the writers' row types)
+    "delivery": {"webhooks"},  # webhook delivery: follows the read models, calls out
     "api": {"schema"},
     "entry points": {
         "main",
         "runtime",
+        "runtime_webhooks",
         "graphql_view",
         "graphiql",
         "graphiql_vendor",

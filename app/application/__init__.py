@@ -17,6 +17,7 @@ from app.application.notes import NoteCommands
 from app.application.partners import PartnerCommands
 from app.application.relationship import RelationshipCommands
 from app.application.segments import SegmentCommands
+from app.application.webhooks import WebhookCommands
 from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
@@ -29,6 +30,7 @@ class Partnerbook(
     CatalogCommands,
     RelationshipCommands,
     SegmentCommands,
+    WebhookCommands,
     MergeCommands,
     ImportCommands,
     AffiliationCommands,

@@ -25,6 +25,7 @@ from app.projections.segments import SegmentsTable
 from app.projections.tables import COPY_FROM, ReadModelView, Table
 from app.projections.tags import TagsTable
 from app.projections.timeline import TimelineTable
+from app.projections.webhook_endpoints import WebhookEndpointsTable
 
 
 class RegistryView(ReadModelView):
@@ -51,6 +52,7 @@ class RegistryView(ReadModelView):
             SegmentsTable(schema, prefix),
             AffiliationsTable(schema, prefix),
             NotesTable(schema, prefix),
+            WebhookEndpointsTable(schema, prefix),
             self.timeline,  # last: it reads the subjects' partner
         ]
         self.query_index_statements: list[Composed] = []

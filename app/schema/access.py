@@ -58,6 +58,8 @@ READ_RULES: Mapping[tuple[str, str], Rule] = {
     ("TimelineEntry", "summary"): _EVENT_TEXT,
     ("PartnerEvent", "changes"): _EVENT_VALUES,
     ("Query", "apiKeys"): Rule(frozenset({"admin"}), "API keys (admin only)"),
+    ("Query", "webhookEndpoints"): Rule(frozenset({"admin"}), "where the log is sent (admins)"),
+    ("Query", "webhookDeliveries"): Rule(frozenset({"admin"}), "where the log is sent (admins)"),
 }
 """(type, field) → the roles that may read it. Any field not listed: every role."""
 

@@ -22,10 +22,23 @@ from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
 from app.schema.limits import Limits, Walk, over_limit, walk
 
-ADMIN_ONLY_MUTATIONS = frozenset(
-    {"anonymizePartner", "unmergePartner", "createApiKey", "revokeApiKey"}
+WEBHOOK_MUTATIONS = frozenset(
+    {
+        "createWebhookEndpoint",
+        "updateWebhookEndpoint",
+        "rotateWebhookSecret",
+        "disableWebhookEndpoint",
+        "enableWebhookEndpoint",
+        "deleteWebhookEndpoint",
+        "replayWebhookEndpoint",
+    }
 )
-"""Mutations only an admin may run: erasure, merge undo, API keys."""
+ADMIN_ONLY_MUTATIONS = (
+    frozenset({"anonymizePartner", "unmergePartner", "createApiKey", "revokeApiKey"})
+    | WEBHOOK_MUTATIONS
+)
+"""Mutations only an admin may run: erasure, merge undo, API keys, webhook endpoints (they
+send the log to an address of the admin's choosing)."""
 
 MUTATES = frozenset({"admin", "editor"})
 assert set(ROLES) >= MUTATES

@@ -39,6 +39,7 @@ from app.queries.partners.rows import PartnerRow
 from app.queries.relationship_queries import RelationshipDirectory
 from app.schema.live.hub import SubscriptionHub
 from app.settings import Settings
+from app.webhooks.store import WebhookStores
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -64,6 +65,8 @@ class Services:
     """Fails event-store work fast while the database is known to be away."""
     documents: DocumentStore | None = None
     """Persisted documents (APQ and the allow-list); None: none can be found."""
+    webhooks: WebhookStores | None = None
+    """Webhook secrets and delivery records (None: webhooks cannot be managed)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 

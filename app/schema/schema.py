@@ -45,6 +45,7 @@ from app.schema.tags.operations import TagMutations, TagQueries
 from app.schema.tags.types import Tag
 from app.schema.text_guard import RefuseUnstorableText
 from app.schema.variables import CheckVariables
+from app.schema.webhooks.operations import WebhookMutations, WebhookQueries
 
 Query = merge_types(
     "Query",
@@ -60,6 +61,7 @@ Query = merge_types(
         HistoryQueries,
         ApiKeyQueries,
         NoteQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -78,6 +80,7 @@ Mutation = merge_types(
         ApiKeyMutations,
         BulkEditMutations,
         NoteMutations,
+        WebhookMutations,
     ),
 )
 get_object_definition(Query, strict=True).description = (

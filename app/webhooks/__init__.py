@@ -1,0 +1,1 @@
+"""Webhook delivery: endpoints' cursors and attempts, the HTTP sender, the worker."""

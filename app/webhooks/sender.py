@@ -1,0 +1,226 @@
+"""One webhook attempt: an HTTP POST to an endpoint, with what a server calling strangers'
+addresses must hold to. The host is resolved here and every address it resolves to must
+be public (unless private ones are allowed); the connection goes to an address checked
+so, never to a second resolution (no DNS rebinding); TLS still verifies the host's name.
+Redirects are not followed (a 3xx is a failed attempt); the answer is read up to a cap;
+the whole attempt has one deadline. Connections are kept alive between attempts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import h11
+
+USER_AGENT = "Partnerbook-Webhooks/1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int | None
+    """The HTTP status, None when no answer came."""
+    error: str | None
+    """Why it failed (None: a 2xx)."""
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class RefusedAddress(Exception):
+    """The URL points where webhooks may not go."""
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def resolve(host: str, port: int, *, allow_private: bool) -> list[tuple[int, str]]:
+    """(family, address) of `host`, every one of them checked."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise RefusedAddress(f"cannot resolve {host}: {error.strerror}") from None
+    found = [(int(family), str(sockaddr[0])) for family, _, _, _, sockaddr in infos]
+    if not found:
+        raise RefusedAddress(f"{host} resolves to no address")
+    if not allow_private:
+        for _, address in found:
+            if not is_public(address):
+                raise RefusedAddress(f"{host} resolves to a non-public address ({address})")
+    return found
+
+
+class StaleConnection(OSError):
+    """A kept-alive connection the receiver had closed: nothing of an answer came."""
+
+
+@dataclass
+class _Open:
+    url: str
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    http: h11.Connection
+
+
+class Session:
+    """One endpoint's HTTP/1.1 connection, kept alive between attempts (one request at a
+    time). It is opened to a checked address of the URL's host (resolved when it opens)
+    and dropped after an error, a timeout, an answer that asks to close or one cut at the
+    cap, or a change of URL. A request on a kept-alive connection that the receiver had
+    closed before answering anything is sent once more on a new connection (the same
+    webhook-id: a receiver that did get it de-duplicates)."""
+
+    def __init__(self) -> None:
+        self._open: _Open | None = None
+
+    async def post(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        within: float,
+        response_cap: int,
+        allow_private: bool,
+    ) -> Outcome:
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(within):
+                status = await self._exchange(url, headers, body, response_cap, allow_private)
+            if not 200 <= status < 300:
+                error = f"HTTP {status}" + (
+                    " (redirects are not followed)" if 300 <= status < 400 else ""
+                )
+        except TimeoutError:
+            error = f"no answer within {within:g} s"
+        except RefusedAddress as refused:
+            error = str(refused)
+        except (OSError, ssl.SSLError, h11.ProtocolError) as failure:
+            error = f"{type(failure).__name__}: {failure}"[:300]
+        if error is not None and status is None:
+            await self.close()
+        return Outcome(status, error, (time.perf_counter() - started) * 1000)
+
+    async def close(self) -> None:
+        found, self._open = self._open, None
+        if found is not None:
+            found.writer.close()
+            with contextlib.suppress(Exception):
+                await found.writer.wait_closed()
+
+    async def _exchange(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        response_cap: int,
+        allow_private: bool,
+    ) -> int:
+        found = self._open
+        if found is not None and (found.url != url or found.reader.at_eof()):
+            await self.close()
+            found = None
+        if found is not None:
+            try:
+                return await self._request(found, headers, body, response_cap)
+            except StaleConnection:
+                await self.close()
+        self._open = await _connect(url, allow_private)
+        return await self._request(self._open, headers, body, response_cap)
+
+    async def _request(
+        self, conn: _Open, headers: Mapping[str, str], body: bytes, response_cap: int
+    ) -> int:
+        status, reusable = await _request(conn, headers, body, response_cap)
+        if reusable:
+            conn.http.start_next_cycle()
+        else:
+            await self.close()
+        return status
+
+
+async def _connect(url: str, allow_private: bool) -> _Open:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https"
+    if not secure and not allow_private:
+        raise RefusedAddress("webhooks go over https")
+    port = parts.port or (443 if secure else 80)
+    addresses = await resolve(host, port, allow_private=allow_private)
+    context = ssl.create_default_context() if secure else None
+    last: OSError | None = None
+    for _, address in addresses:
+        try:
+            reader, writer = await asyncio.open_connection(
+                address, port, ssl=context, server_hostname=host if secure else None
+            )
+        except OSError as error:
+            last = error
+            continue
+        return _Open(url, reader, writer, h11.Connection(h11.CLIENT))
+    raise last or OSError(f"cannot connect to {host}")
+
+
+async def _request(
+    conn: _Open, headers: Mapping[str, str], body: bytes, response_cap: int
+) -> tuple[int, bool]:
+    """The answer's status, and whether the connection may carry the next request."""
+    parts = urlsplit(conn.url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    http = conn.http
+    sent = [
+        ("Host", parts.netloc),
+        ("User-Agent", USER_AGENT),
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        *headers.items(),
+    ]
+    request = http.send(h11.Request(method="POST", target=target, headers=sent)) or b""
+    try:
+        conn.writer.write(request + (http.send(h11.Data(data=body)) or b""))
+        conn.writer.write(http.send(h11.EndOfMessage()) or b"")
+        await conn.writer.drain()
+    except (ConnectionError, RuntimeError) as error:
+        raise StaleConnection(str(error)) from None
+    status: int | None = None
+    read = 0
+    answered = False
+    while True:
+        event = http.next_event()
+        if event is h11.NEED_DATA:
+            try:
+                chunk = await conn.reader.read(4096)
+            except ConnectionError as error:
+                if not answered:
+                    raise StaleConnection(str(error)) from None
+                raise
+            if not chunk and not answered:
+                raise StaleConnection("the connection closed before an answer")
+            answered = True
+            http.receive_data(chunk)
+            continue
+        if isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            read += len(event.data)
+        if isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            if status is None:
+                raise OSError("the connection closed before an answer")
+            return status, http.our_state is h11.DONE and http.their_state is h11.DONE
+        if status is not None and read >= response_cap:
+            return status, False  # the rest is not read: the connection cannot go on
