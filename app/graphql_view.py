@@ -27,7 +27,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from app import observability
+from app import locales, observability
 from app.infra import api_keys, database
 from app.runtime import Runtime
 from app.schema import persisted
@@ -109,6 +109,9 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
     """Sets the principal of a WebSocket connection from its `connection_init` payload."""
     if context.principal is not None:
         return True
+    if "locale" in params:  # else the upgrade request's Accept-Language stands
+        given = params["locale"]
+        context.locale = locales.pick(given if isinstance(given, str) else None) or "en"
     key = key_of_connection_params(params)
     keys = context.services.keys
     try:
@@ -156,6 +159,7 @@ class PartnerbookGraphQL(StrictGraphQL):
             actor="anonymous",
             long_lived=websocket is not None,
             disconnect=websocket.close if websocket is not None else None,
+            locale=locales.negotiate(request.headers.get("accept-language")),
         )
         if websocket is None:  # a WebSocket authenticates in its connection_init
             key = bearer_key(request.headers.get("authorization"))

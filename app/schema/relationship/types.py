@@ -26,6 +26,7 @@ from app.schema.relationship.enums import (
     OpportunityStage,
     TimelineKind,
 )
+from app.schema.relationship.summaries import TranslatedSummary
 from app.schema.relay import Node
 
 if TYPE_CHECKING:
@@ -137,7 +138,10 @@ class TimelineEntry(Node):
     actor: str
     request_id: str | None
     reason: str | None
-    summary: str = strawberry.field(description="What happened, in one line.")
+    summary: str = strawberry.field(
+        description="What happened, in one line, in the request's language.",
+        extensions=[TranslatedSummary()],
+    )
     changes: JSON = strawberry.field(description="The new values the event carried.")
 
     @classmethod

@@ -1,0 +1,185 @@
+"""The API speaks the request's language (issue 22): Accept-Language over HTTP, the
+`locale` of a WebSocket's connection_init, the `locale` argument; codes, enum values and
+ids never change, and English stays as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from app.schema.live.cursors import encode_cursor
+from tests.conftest import gql
+
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+CREATE = """mutation($input: CreatePartnerInput!) {
+  createPartner(input: $input) { partner { id } userErrors { code message } } }"""
+PARTNER = """query($id: ID!) { partner(id: $id) {
+  type typeLabel name displayName address { country { code name } } } }"""
+ACCOUNT = """mutation($code: String!) {
+  createAccount(input: {code: $code, name: "Clients", accountType: RECEIVABLE}) {
+    userErrors { field code message } } }"""
+FACETS = """{ partnerFacets { countries { value label } kinds { value label }
+  roles { value label } languages { value label } } }"""
+
+
+def _post(
+    client: TestClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+    )
+    body: dict[str, Any] = response.json()
+    assert not body.get("errors"), body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def _create(client: TestClient, **fields: Any) -> str:
+    data = gql(client, CREATE, {"input": fields})["createPartner"]
+    assert data["userErrors"] == [], data
+    return str(data["partner"]["id"])
+
+
+@pytest.fixture
+def invoice_address(client: TestClient) -> str:
+    company = _create(
+        client,
+        kind="COMPANY",
+        name="Müller GmbH",
+        countryCode="DE",
+        lang="de_DE",
+        isCustomer=True,
+    )
+    return _create(client, kind="PERSON", type="INVOICE", parentId=company, countryCode="DE")
+
+
+def test_in_french_an_invoice_address_and_its_country_read_french(
+    client: TestClient, invoice_address: str
+) -> None:
+    partner = _post(client, PARTNER, {"id": invoice_address}, FRENCH)["partner"]
+    assert partner == {
+        "type": "INVOICE",
+        "typeLabel": "Adresse de facturation",
+        "name": "Adresse de facturation",
+        "displayName": "Müller GmbH, Adresse de facturation",
+        "address": {"country": {"code": "DE", "name": "Allemagne"}},
+    }
+
+
+@pytest.mark.parametrize("headers", [{"Accept-Language": "en"}, {}, {"Accept-Language": "xx"}])
+def test_in_english_or_without_a_header_nothing_changes(
+    client: TestClient, invoice_address: str, headers: dict[str, str]
+) -> None:
+    partner = _post(client, PARTNER, {"id": invoice_address}, headers)["partner"]
+    assert partner == {
+        "type": "INVOICE",
+        "typeLabel": "Invoice Address",
+        "name": "Invoice Address",
+        "displayName": "Müller GmbH, Invoice Address",
+        "address": {"country": {"code": "DE", "name": "Germany"}},
+    }
+
+
+def test_a_duplicate_account_code_is_said_in_french_with_its_code_unchanged(
+    client: TestClient,
+) -> None:
+    assert _post(client, ACCOUNT, {"code": "411000"})["createAccount"]["userErrors"] == []
+    french = _post(client, ACCOUNT, {"code": "411000"}, FRENCH)["createAccount"]["userErrors"]
+    english = _post(client, ACCOUNT, {"code": "411000"})["createAccount"]["userErrors"]
+    assert english == [
+        {"field": ["code"], "code": "DUPLICATE", "message": "another account already has this code"}
+    ]
+    assert french == [
+        {"field": ["code"], "code": "DUPLICATE", "message": "un autre compte a déjà ce code"}
+    ]
+
+
+def test_a_message_made_of_values_is_translated_with_its_values(client: TestClient) -> None:
+    variables = {"input": {"kind": "COMPANY", "name": "Acme", "countryCode": "ZZ"}}
+    errors = _post(client, CREATE, variables, FRENCH)["createPartner"]["userErrors"]
+    assert errors == [
+        {
+            "code": "VALIDATION",
+            "message": "« ZZ » n'est pas un code pays ISO 3166-1 alpha-2",
+        }
+    ]
+
+
+def test_facet_labels_are_french_and_their_values_unchanged(
+    client: TestClient, invoice_address: str
+) -> None:
+    facets = _post(client, FACETS, headers=FRENCH)["partnerFacets"]
+    assert facets["countries"] == [{"value": "DE", "label": "Allemagne"}]
+    assert {"value": "COMPANY", "label": "Société"} in facets["kinds"]
+    assert {"value": "PERSON", "label": "Personne"} in facets["kinds"]
+    assert {"value": "CUSTOMER", "label": "Client"} in facets["roles"]
+    assert facets["languages"] == [{"value": "de_DE", "label": "Allemand"}]
+    english = _post(client, FACETS)["partnerFacets"]
+    assert english["countries"] == [{"value": "DE", "label": "Germany"}]
+    assert {"value": "COMPANY", "label": "Company"} in english["kinds"]
+    assert {"value": "CUSTOMER", "label": "Customer"} in english["roles"]
+    assert english["languages"] == [{"value": "de_DE", "label": "German"}]
+
+
+def test_the_locale_argument_overrides_the_header(client: TestClient) -> None:
+    query = """{ countries(search: "allem", locale: "fr") { code name }
+      languages(search: "allem", locale: "fr-BE") { code name } }"""
+    data = _post(client, query, headers={"Accept-Language": "de"})
+    assert {"code": "DE", "name": "Allemagne"} in data["countries"]
+    assert {"code": "de_DE", "name": "Allemand (Allemagne)"} in data["languages"]
+    german = _post(
+        client, '{ countries(search: "deutsch") { code name } }', headers={"Accept-Language": "de"}
+    )
+    assert german["countries"] == [{"code": "DE", "name": "Deutschland"}]
+
+
+def test_money_is_formatted_for_the_locale(client: TestClient) -> None:
+    query = """mutation { createDeliveryMethod(input: {name: "Express",
+      fixedPrice: {amount: "1234.56", currency: "EUR"}}) {
+        deliveryMethod { fixedPrice { amount formatted } } } }"""
+    money = _post(client, query, headers=FRENCH)["createDeliveryMethod"]["deliveryMethod"]
+    assert money["fixedPrice"] == {"amount": "1234.56", "formatted": "1\u202f234,56\xa0€"}
+    english = _post(
+        client,
+        "{ deliveryMethods { edges { node { ... on DeliveryMethod {"
+        " fixedPrice { formatted } } } } } }",
+    )
+    assert english["deliveryMethods"]["edges"][0]["node"]["fixedPrice"] == {
+        "formatted": "€1,234.56"
+    }
+
+
+def test_a_huge_accept_language_header_is_answered_in_english_at_the_cost_of_a_small_one(
+    client: TestClient, invoice_address: str
+) -> None:
+    many = ",".join(["zz"] * 10_000 + ["fr"])  # fr comes after the ranges that are read
+    long = "fr-" + "x" * 100_000  # one tag of 100 kB
+    for header in (many, long):
+        partner = _post(client, PARTNER, {"id": invoice_address}, {"Accept-Language": header})
+        assert partner["partner"]["typeLabel"] == "Invoice Address"
+
+
+def test_over_websocket_the_connection_init_locale_says_timeline_summaries_in_french(
+    client: TestClient, admin_key: str
+) -> None:
+    partner = _create(client, kind="COMPANY", name="Acme")
+    payload = {"Authorization": f"Bearer {admin_key}", "locale": "fr"}
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": payload})
+        assert ws.receive_json()["type"] == "connection_ack"
+        query = """subscription($id: ID!, $after: String) {
+          timeline(partnerId: $id, after: $after) { kind summary } }"""
+        variables = {"id": partner, "after": encode_cursor(0)}
+        ws.send_json(
+            {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+        message = ws.receive_json()
+    assert message["type"] == "next", message
+    assert message["payload"]["data"]["timeline"] == {
+        "kind": "PARTNER_CREATED",
+        "summary": "Acme créé",
+    }
