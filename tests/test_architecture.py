@@ -32,6 +32,7 @@ LAYERS: dict[str, set[str]] = {
         "cli_keys",
         "cli_maintenance",
         "cli_persisted",
+        "cli_report",
         "cli_projections",
         "demo",
         "lane_process",

@@ -89,6 +89,20 @@ def _quality(params: str) -> float:
     return quality if 0.0 <= quality <= 1.0 else 0.0
 
 
+def from_environment(environ: Mapping[str, str]) -> str:
+    """The locale of a command-line run: LANGUAGE, LC_ALL, LC_MESSAGES, then LANG, as
+    gettext reads them (`fr_FR.UTF-8`: fr); English when none names a shipped locale."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        for entry in value.split(":")[:MAX_LANGUAGE_RANGES]:
+            found = pick(entry.split(".")[0].split("@")[0])
+            if found is not None:
+                return found
+        if value:
+            break  # the first variable set decides, as for gettext
+    return DEFAULT
+
+
 @functools.lru_cache(maxsize=len(LOCALES))
 def translations(locale: str) -> gettext.NullTranslations:
     """Partnerbook's messages in `locale` (a shipped one): its `.po` compiled in memory."""

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import UnknownCurrencyError, format_currency
+from babel.numbers import UnknownCurrencyError, format_currency, format_decimal
 
 from app.locales import DEFAULT, LOCALES
 
@@ -18,6 +18,13 @@ def money(amount: Decimal, currency: str, locale: str) -> str:
         return format_currency(amount, currency, locale=_cldr(locale))
     except (UnknownCurrencyError, ValueError):
         return f"{amount} {currency}"
+
+
+def number(value: float | Decimal, locale: str, decimals: int = 0) -> str:
+    """A count or a measure with the locale's separators ("12,345.5"; "12 345,5" in
+    French), with exactly `decimals` digits after the separator."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=_cldr(locale))
 
 
 def date(value: dt.date, locale: str) -> str:

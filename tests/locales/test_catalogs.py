@@ -25,9 +25,7 @@ def template() -> Catalog:
 
 
 @pytest.mark.parametrize("locale", locales.MESSAGE_LOCALES)
-def test_every_message_the_code_says_is_in_the_catalog(
-    template: Catalog, locale: str
-) -> None:
+def test_every_message_the_code_says_is_in_the_catalog(template: Catalog, locale: str) -> None:
     missing = catalogs.missing(locale, template)
     assert not missing, (
         f"{len(missing)} message(s) the code says have no translation in "
