@@ -6,13 +6,12 @@
 `update` extracts every message from `app/` (the keywords below: a `Message(...)`, the
 message argument of the domain's error helpers) and merges it into each
 `app/locales/<lang>/LC_MESSAGES/partnerbook.po`: new msgids arrive with an empty
-translation, for a translator to fill in. The same extraction with pybabel:
+translation, for a translator to fill in; messages the code no longer says are dropped;
+no source locations are written, so branches that add messages merge cleanly.
 
-    pybabel extract -F pyproject.toml -o partnerbook.pot --no-default-keywords \\
-        -k Message -k validation -k not_found -k conflict -k archived \\
-        -k invalid_hierarchy -k single:2 -k FieldError:3 -k summary:2 -k Problem:3 -k fail:2 \\
-        -k Invalid -k FieldInvalid -k ClientError -k refuse:2 -k warn_about:2 app
-    pybabel update -i partnerbook.pot -d app/locales -D partnerbook
+Babel's own command line reads the same settings from pyproject.toml (`[tool.babel]`):
+`pybabel extract` writes build/partnerbook.pot; `pybabel update` merges it (it also
+writes source locations, which `update` here leaves out).
 """
 
 from __future__ import annotations

@@ -189,3 +189,22 @@ def test_the_path_check_sees_a_message_built_on_the_spot(tmp_path: Path) -> None
         "f'{value} is wrong'",
         "text2",
     ]
+
+
+def test_pybabel_extracts_with_the_same_keywords_as_the_update_command() -> None:
+    import tomllib
+
+    config = tomllib.loads((APP.parent / "pyproject.toml").read_text())
+    given = config["tool"]["babel"]["extract_messages"]["keywords"].split()
+    keywords = {k.partition(":")[0]: int(k.partition(":")[2] or 1) for k in given}
+    assert keywords == {name: spec[0] for name, spec in catalogs.KEYWORDS.items()}
+
+
+def test_the_catalogs_are_package_data() -> None:
+    import tomllib
+
+    config = tomllib.loads((APP.parent / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["app.locales"]
+    for locale in locales.MESSAGE_LOCALES:
+        path = catalogs.catalog_path(locale).relative_to(catalogs.DIRECTORY)
+        assert any(path.match(p) for p in patterns), path
