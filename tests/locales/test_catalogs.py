@@ -206,5 +206,5 @@ def test_the_catalogs_are_package_data() -> None:
     config = tomllib.loads((APP.parent / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["app.locales"]
     for locale in locales.MESSAGE_LOCALES:
-        path = catalogs.catalog_path(locale).relative_to(catalogs.DIRECTORY)
+        path = catalogs.catalog_path(locale).relative_to(locales.DIRECTORY)
         assert any(path.match(p) for p in patterns), path

@@ -183,3 +183,15 @@ def test_over_websocket_the_connection_init_locale_says_timeline_summaries_in_fr
         "kind": "PARTNER_CREATED",
         "summary": "Acme créé",
     }
+
+
+def test_an_imports_row_problems_are_said_in_french(client: TestClient) -> None:
+    query = """mutation($input: ImportPartnersInput!) { importPartners(input: $input) {
+      rejected { row field message } } }"""
+    rows = [{"externalId": "x.acme", "name": "Acme", "country": "Atlantis"}]
+    variables = {"input": {"rows": rows, "dryRun": True}}
+    french = _post(client, query, variables, FRENCH)["importPartners"]["rejected"]
+    english = _post(client, query, variables)["importPartners"]["rejected"]
+    assert [p["field"] for p in french] == [p["field"] for p in english]
+    assert english[0]["message"] == "unknown country 'Atlantis'"
+    assert french[0]["message"] == "pays inconnu « Atlantis »"
