@@ -28,6 +28,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from app import locales, observability
+from app.domain.messages import Message
 from app.infra import api_keys, database
 from app.runtime import Runtime
 from app.schema import persisted
@@ -38,9 +39,9 @@ from app.schema.http import StrictGraphQL
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
-_BAD_KEY = "the API key is unknown, revoked or expired"
-_NO_KEY = "an API key is required (Authorization: Bearer <key>)"
-_UNAVAILABLE = "The database is unavailable; try again shortly"
+_BAD_KEY = Message("the API key is unknown, revoked or expired")
+_NO_KEY = Message("an API key is required (Authorization: Bearer <key>)")
+_UNAVAILABLE = Message("The database is unavailable; try again shortly")
 
 
 class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):

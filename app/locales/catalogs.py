@@ -43,6 +43,7 @@ KEYWORDS: dict[str, tuple[int, ...]] = {
     "ClientError": (1,),  # a coded top-level error (app/schema/errors.py)
     "refuse": (2,),  # OdooRow.refuse(column, message): the import report
     "warn_about": (2,),  # OdooRow.warn_about(column, message)
+    "limit_error": (1,),  # a LIMIT_EXCEEDED error (app/schema/limits/rules.py)
 }
 UPDATE_COMMAND = "python -m app.locales.catalogs update"
 

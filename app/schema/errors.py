@@ -148,7 +148,8 @@ class MaskInternalErrors(SchemaExtension):
         if isinstance(original, ClientError):
             return _like(error, translate(original.message, locale), original.extensions)
         if original is None or isinstance(original, GraphQLError):
-            return _like(error, error.message, {"code": "BAD_REQUEST", **(error.extensions or {})})
+            extensions = {"code": "BAD_REQUEST", **(error.extensions or {})}
+            return _like(error, translate(error.message, locale), extensions)
         with_id = {"requestId": request_id}
         if is_statement_timeout(original):
             log.warning("request %s: a statement ran out of time: %s", request_id, original)

@@ -195,3 +195,18 @@ def test_an_imports_row_problems_are_said_in_french(client: TestClient) -> None:
     assert [p["field"] for p in french] == [p["field"] for p in english]
     assert english[0]["message"] == "unknown country 'Atlantis'"
     assert french[0]["message"] == "pays inconnu « Atlantis »"
+
+
+def test_top_level_errors_are_said_in_french_with_their_codes_unchanged(
+    client: TestClient,
+) -> None:
+    deep = "{ partners { nodes { " + "parent { " * 30 + "id" + " }" * 30 + " } } }"
+    response = client.post("/graphql", json={"query": deep}, headers=FRENCH)
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
+    assert error["message"].startswith("l'opération imbrique des champs sur")
+    client.headers.pop("Authorization")
+    response = client.post("/graphql", json={"query": "{ auditHead { position } }"}, headers=FRENCH)
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert error["message"] == "une clé d'API est requise (Authorization: Bearer <clé>)"
