@@ -59,15 +59,7 @@ def countries(search: str | None, locale: str) -> list[tuple[str, str]]:
     `locale` (or in English) contains it, case-insensitive."""
     if locale == DEFAULT:
         return cf.countries(search)
-    needle = (search or "").strip().casefold()
-    return [
-        (code, name)
-        for code, name, english in _countries(locale)
-        if not needle
-        or needle == code.casefold()
-        or needle in name.casefold()
-        or needle in english.casefold()
-    ]
+    return _matching(_countries(locale), search, whole_code=True)
 
 
 def locale_name(code: str, locale: str) -> str:
@@ -90,12 +82,20 @@ def languages(search: str | None, locale: str) -> list[tuple[str, str]]:
     "allem" finds German (Germany) in French."""
     if locale == DEFAULT:
         return cf.languages(search)
+    return _matching(_languages(locale), search, whole_code=False)
+
+
+def _matching(
+    rows: tuple[tuple[str, str, str], ...], search: str | None, whole_code: bool
+) -> list[tuple[str, str]]:
+    """(code, name) of the rows whose name (in the locale or in English) contains
+    `search`, or whose code is it (`whole_code`) or contains it."""
     needle = (search or "").strip().casefold()
     return [
         (code, name)
-        for code, name, english in _languages(locale)
+        for code, name, english in rows
         if not needle
-        or needle in code.casefold()
+        or (needle == code.casefold() if whole_code else needle in code.casefold())
         or needle in name.casefold()
         or needle in english.casefold()
     ]

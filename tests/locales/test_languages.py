@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.schema.live.cursors import encode_cursor
-from tests.conftest import gql
+from tests.schema.partner_ops import create
 
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
 CREATE = """mutation($input: CreatePartnerInput!) {
@@ -38,49 +38,34 @@ def _post(
     return body["data"]  # type: ignore[no-any-return]
 
 
-def _create(client: TestClient, **fields: Any) -> str:
-    data = gql(client, CREATE, {"input": fields})["createPartner"]
-    assert data["userErrors"] == [], data
-    return str(data["partner"]["id"])
-
-
 @pytest.fixture
 def invoice_address(client: TestClient) -> str:
-    company = _create(
-        client,
-        kind="COMPANY",
-        name="Müller GmbH",
-        countryCode="DE",
-        lang="de_DE",
-        isCustomer=True,
-    )
-    return _create(client, kind="PERSON", type="INVOICE", parentId=company, countryCode="DE")
+    company = create(
+        client, kind="COMPANY", name="Müller GmbH", countryCode="DE", lang="de_DE", isCustomer=True
+    )["id"]
+    invoice = create(client, kind="PERSON", type="INVOICE", parentId=company, countryCode="DE")
+    return str(invoice["id"])
 
 
-def test_in_french_an_invoice_address_and_its_country_read_french(
-    client: TestClient, invoice_address: str
-) -> None:
-    partner = _post(client, PARTNER, {"id": invoice_address}, FRENCH)["partner"]
-    assert partner == {
-        "type": "INVOICE",
-        "typeLabel": "Adresse de facturation",
-        "name": "Adresse de facturation",
-        "displayName": "Müller GmbH, Adresse de facturation",
-        "address": {"country": {"code": "DE", "name": "Allemagne"}},
-    }
-
-
-@pytest.mark.parametrize("headers", [{"Accept-Language": "en"}, {}, {"Accept-Language": "xx"}])
-def test_in_english_or_without_a_header_nothing_changes(
-    client: TestClient, invoice_address: str, headers: dict[str, str]
+@pytest.mark.parametrize(
+    ("headers", "label", "country"),
+    [
+        (FRENCH, "Adresse de facturation", "Allemagne"),
+        ({"Accept-Language": "en"}, "Invoice Address", "Germany"),
+        ({}, "Invoice Address", "Germany"),
+        ({"Accept-Language": "xx"}, "Invoice Address", "Germany"),
+    ],
+)
+def test_an_invoice_address_and_its_country_read_in_the_requests_language(
+    client: TestClient, invoice_address: str, headers: dict[str, str], label: str, country: str
 ) -> None:
     partner = _post(client, PARTNER, {"id": invoice_address}, headers)["partner"]
     assert partner == {
         "type": "INVOICE",
-        "typeLabel": "Invoice Address",
-        "name": "Invoice Address",
-        "displayName": "Müller GmbH, Invoice Address",
-        "address": {"country": {"code": "DE", "name": "Germany"}},
+        "typeLabel": label,
+        "name": label,
+        "displayName": f"Müller GmbH, {label}",
+        "address": {"country": {"code": "DE", "name": country}},
     }
 
 
@@ -166,7 +151,7 @@ def test_a_huge_accept_language_header_is_answered_in_english_at_the_cost_of_a_s
 def test_over_websocket_the_connection_init_locale_says_timeline_summaries_in_french(
     client: TestClient, admin_key: str
 ) -> None:
-    partner = _create(client, kind="COMPANY", name="Acme")
+    partner = create(client, kind="COMPANY", name="Acme")["id"]
     payload = {"Authorization": f"Bearer {admin_key}", "locale": "fr"}
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init", "payload": payload})
