@@ -122,19 +122,28 @@ def test_the_locale_argument_overrides_the_header(client: TestClient) -> None:
     assert german["countries"] == [{"code": "DE", "name": "Deutschland"}]
 
 
-def test_money_is_formatted_for_the_locale(client: TestClient) -> None:
-    query = """mutation { createDeliveryMethod(input: {name: "Express",
-      fixedPrice: {amount: "1234.56", currency: "EUR"}}) {
-        deliveryMethod { fixedPrice { amount formatted } } } }"""
-    money = _post(client, query, headers=FRENCH)["createDeliveryMethod"]["deliveryMethod"]
-    assert money["fixedPrice"] == {"amount": "1234.56", "formatted": "1\u202f234,56\xa0€"}
-    english = _post(
-        client,
-        "{ deliveryMethods { edges { node { ... on DeliveryMethod {"
-        " fixedPrice { formatted } } } } } }",
-    )
-    assert english["deliveryMethods"]["edges"][0]["node"]["fixedPrice"] == {
-        "formatted": "€1,234.56"
+MONEY = """mutation($price: MoneyInput!) { createDeliveryMethod(input: {name: "Express",
+  fixedPrice: $price}) { deliveryMethod { fixedPrice { amount formatted currencyName } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("headers", "currency", "formatted", "name"),
+    [
+        (FRENCH, "EUR", "1\u202f234,56\xa0€", "Euro"),
+        (FRENCH, "USD", "1\u202f234,56\xa0$US", "Dollar américain"),
+        ({}, "EUR", "€1,234.56", "Euro"),
+        ({}, "USD", "$1,234.56", "US Dollar"),
+    ],
+)
+def test_money_is_formatted_and_its_currency_named_for_the_locale(
+    client: TestClient, headers: dict[str, str], currency: str, formatted: str, name: str
+) -> None:
+    price = {"amount": "1234.56", "currency": currency}
+    created = _post(client, MONEY, {"price": price}, headers)["createDeliveryMethod"]
+    assert created["deliveryMethod"]["fixedPrice"] == {
+        "amount": "1234.56",
+        "formatted": formatted,
+        "currencyName": name,
     }
 
 

@@ -35,6 +35,10 @@ class Money:
     def formatted(self, info: Info) -> str:
         return formats.money(self.amount, self.currency, info.context.locale)
 
+    @strawberry.field(description="The currency's name in the request's language (Euro).")
+    def currency_name(self, info: Info) -> str:
+        return names.currency_name(self.currency, info.context.locale)
+
     @classmethod
     def of(cls, value: dict[str, Any] | None) -> Money | None:
         if not value:
