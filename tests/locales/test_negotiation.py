@@ -4,6 +4,8 @@ the bounds an attacker's header meets (length, ranges, the caches)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app import locales
 from app.locales import names
@@ -95,3 +97,10 @@ def test_every_kind_of_timeline_entry_has_its_summaries_listed() -> None:
 
     untranslated = {k.value for k in TimelineKind} - set(summaries.SUMMARIES)
     assert untranslated == {"DOCUMENT_RECORDED"}  # the document's kind, reference, amount
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_any_header_or_locale_a_client_sends_picks_a_shipped_locale(text: str) -> None:
+    assert locales.negotiate(text) in locales.LOCALES
+    assert locales.pick(text) in (*locales.LOCALES, None)
