@@ -113,6 +113,7 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
     if "locale" in params:  # else the upgrade request's Accept-Language stands
         given = params["locale"]
         context.locale = locales.pick(given if isinstance(given, str) else None) or "en"
+        locales.use(context.locale)
     key = key_of_connection_params(params)
     keys = context.services.keys
     try:
@@ -162,6 +163,7 @@ class PartnerbookGraphQL(StrictGraphQL):
             disconnect=websocket.close if websocket is not None else None,
             locale=locales.negotiate(request.headers.get("accept-language")),
         )
+        locales.use(context.locale)  # for what is built without `info` (Partner.from_row)
         if websocket is None:  # a WebSocket authenticates in its connection_init
             key = bearer_key(request.headers.get("authorization"))
             keys = runtime.services.keys

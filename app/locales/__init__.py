@@ -14,6 +14,7 @@ import functools
 import gettext
 import io
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,21 @@ formats of numbers come from pycountry's and Babel's data for all of them."""
 MESSAGE_LOCALES = ("fr",)
 """The locales with a catalog of Partnerbook's own messages (English needs none). The
 others say Partnerbook's messages in English, and the standard names in their language."""
+
+_REQUEST_LOCALE: ContextVar[str] = ContextVar("partnerbook_locale", default=DEFAULT)
+"""The locale of the request being answered (set with the request's context), for code
+that builds values without `info`, such as a type's `from_row`."""
+
+
+def use(locale: str) -> None:
+    """Makes `locale` the current request's (the rest of this task and the tasks it
+    starts)."""
+    _REQUEST_LOCALE.set(locale)
+
+
+def current() -> str:
+    return _REQUEST_LOCALE.get()
+
 
 MAX_ACCEPT_LANGUAGE = 512
 """Characters of an Accept-Language header looked at; the rest is ignored."""

@@ -20,7 +20,6 @@ from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
 from app.schema.descriptions import PAGING, RECORD, described
 from app.schema.ids import to_global_id
-from app.schema.language import Translated
 from app.schema.partners.descriptions import PARTNER_FIELDS
 from app.schema.partners.naming import named
 from app.schema.partners.terms import CommercialTerms, load_entry
@@ -127,8 +126,8 @@ class Partner(Node):
     row: strawberry.Private[PartnerRow]
     kind: PartnerKind
     type: AddressType
-    name: str = strawberry.field(extensions=[Translated()])
-    display_name: str = strawberry.field(extensions=[Translated()])
+    name: str
+    display_name: str
     email: str | None
     phone: str | None
     mobile: str | None
