@@ -157,26 +157,36 @@ def test_a_huge_accept_language_header_is_answered_in_english_at_the_cost_of_a_s
         assert partner["partner"]["typeLabel"] == "Invoice Address"
 
 
-def test_over_websocket_the_connection_init_locale_says_timeline_summaries_in_french(
-    client: TestClient, admin_key: str
+@pytest.mark.parametrize(
+    ("protocol", "subscribe", "data"),
+    [("graphql-transport-ws", "subscribe", "next"), ("graphql-ws", "start", "data")],
+)
+@pytest.mark.parametrize(("locale", "summary"), [("fr", "Acme créé"), (None, "Acme created")])
+def test_over_websocket_the_connection_init_locale_says_timeline_summaries_in_it(
+    client: TestClient,
+    admin_key: str,
+    protocol: str,
+    subscribe: str,
+    data: str,
+    locale: str | None,
+    summary: str,
 ) -> None:
     partner = create(client, kind="COMPANY", name="Acme")["id"]
-    payload = {"Authorization": f"Bearer {admin_key}", "locale": "fr"}
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    payload = {"Authorization": f"Bearer {admin_key}"} | ({"locale": locale} if locale else {})
+    with client.websocket_connect("/graphql", subprotocols=[protocol]) as ws:
         ws.send_json({"type": "connection_init", "payload": payload})
         assert ws.receive_json()["type"] == "connection_ack"
         query = """subscription($id: ID!, $after: String) {
           timeline(partnerId: $id, after: $after) { kind summary } }"""
         variables = {"id": partner, "after": encode_cursor(0)}
         ws.send_json(
-            {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+            {"id": "1", "type": subscribe, "payload": {"query": query, "variables": variables}}
         )
         message = ws.receive_json()
-    assert message["type"] == "next", message
-    assert message["payload"]["data"]["timeline"] == {
-        "kind": "PARTNER_CREATED",
-        "summary": "Acme créé",
-    }
+        while message["type"] == "ka":  # graphql-ws's keep-alive
+            message = ws.receive_json()
+    assert message["type"] == data, message
+    assert message["payload"]["data"]["timeline"] == {"kind": "PARTNER_CREATED", "summary": summary}
 
 
 def test_an_imports_row_problems_are_said_in_french(client: TestClient) -> None:

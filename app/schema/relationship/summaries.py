@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
-
-from strawberry.extensions import FieldExtension
 
 from app import locales
 from app.domain.messages import Message
 from app.domain.partner_fields import TYPE_LABELS
-from app.schema.context import Info
 
 SUMMARIES: dict[str, tuple[Message, ...]] = {}
 """Timeline kind -> the templates of its summaries (as the projection writes them)."""
@@ -93,16 +89,3 @@ def translated(kind: str, text: str, locale: str) -> str:
         return text
     message = parse(kind, text)
     return text if message is None else locales.translate(message, locale)
-
-
-class TranslatedSummary(FieldExtension):
-    """`TimelineEntry.summary` in the request's language (the entry's kind picks the
-    templates)."""
-
-    def resolve(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
-        text = next_(source, info, **kwargs)
-        return translated(source.row.kind, text, info.context.locale)
-
-    async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
-        text = await next_(source, info, **kwargs)
-        return translated(source.row.kind, text, info.context.locale)
