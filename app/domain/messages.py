@@ -22,7 +22,10 @@ class Message(str):
     template: str
     params: Mapping[str, Any]
 
-    def __new__(cls, template: str, **params: Any) -> Message:
+    def __new__(cls, template: str, /, **params: Any) -> Message:
+        # An exception is kept as its text (a Message stays one): no traceback is held,
+        # and the message pickles (the import checks rows in worker processes).
+        params = {k: str(v) if isinstance(v, BaseException) else v for k, v in params.items()}
         self = super().__new__(cls, template % params if params else template)
         self.template = template
         self.params = params
