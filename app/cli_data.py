@@ -20,13 +20,13 @@ import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from app.application import Partnerbook
 from app.application.importing.known import ImportLookups
 from app.application.importing.lookups import read_lookups
 from app.application.importing.report import ImportReport
 from app.application.importing.saving import MAX_BATCH
+from app.cli_report import print_summary
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.formula_cells import neutralize
@@ -169,7 +169,7 @@ def import_partners(
         elapsed = time.monotonic() - started
         if not dry_run:
             catch_up(projector)
-    _summary(result, len(rows), elapsed, unknown, dry_run)
+    print_summary(result, len(rows), elapsed, unknown, dry_run)
     if report is not None:
         _write_report(report, result, unknown)
         err.print(f"report written to {report}", markup=False)
@@ -189,47 +189,6 @@ def _read_contacts(file: Path) -> tuple[list[str], list[oc.OdooRow]]:
 async def _lookups(db: database.Database, rows: list[oc.OdooRow]) -> ImportLookups:
     async with await psycopg.AsyncConnection.connect(db.conninfo(), autocommit=True) as conn:
         return await read_lookups(ImportLookupQueries(conn), rows)
-
-
-def _summary(
-    result: ImportReport, total: int, elapsed: float, unknown: list[str], dry_run: bool
-) -> None:
-    table = Table(title="Import (dry run: nothing written)" if dry_run else "Import")
-    table.add_column("rows", justify="right")
-    for name in ("created", "updated", "unchanged", "rejected", "warnings"):
-        table.add_column(name, justify="right")
-    rejected_rows = sum(1 for o in result.outcomes.values() if o == "REJECTED")
-    table.add_row(
-        str(total),
-        str(result.created),
-        str(result.updated),
-        str(result.unchanged),
-        str(rejected_rows),
-        str(len(result.warnings)),
-    )
-    console = Console()
-    console.print(table)
-    console.print(
-        f"{total:,} rows in {elapsed:.1f} s: {total / max(elapsed, 1e-6):,.0f} rows/s", markup=False
-    )
-    if unknown:
-        console.print(f"ignored unknown columns: {', '.join(unknown)}", markup=False)
-    for label, names in (
-        ("new tags", result.new_tags),
-        ("new industries", result.new_industries),
-        ("new salespersons", result.new_salespersons),
-    ):
-        if names:
-            shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
-            console.print(f"{label} ({len(names)}): {shown}", markup=False)
-    for severity, problems in (("rejected", result.rejected), ("warning", result.warnings)):
-        problems = sorted(problems, key=lambda p: p.row)
-        for problem in problems[:10]:
-            console.print(
-                f"row {problem.row} {severity} [{problem.column}]: {problem.message}", markup=False
-            )
-        if len(problems) > 10:
-            console.print(f"… {len(problems) - 10} more ({severity}); see --report", markup=False)
 
 
 def _write_report(path: Path, result: ImportReport, unknown: list[str]) -> None:

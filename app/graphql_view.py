@@ -27,7 +27,8 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from app import observability
+from app import locales, observability
+from app.domain.messages import Message
 from app.graphiql import GraphiQLAssets
 from app.infra import api_keys, database
 from app.runtime import Runtime
@@ -39,9 +40,9 @@ from app.schema.http import StrictGraphQL, refusal
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
-_BAD_KEY = "the API key is unknown, revoked or expired"
-_NO_KEY = "an API key is required (Authorization: Bearer <key>)"
-_UNAVAILABLE = "The database is unavailable; try again shortly"
+_BAD_KEY = Message("the API key is unknown, revoked or expired")
+_NO_KEY = Message("an API key is required (Authorization: Bearer <key>)")
+_UNAVAILABLE = Message("The database is unavailable; try again shortly")
 
 
 class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -110,6 +111,10 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
     """Sets the principal of a WebSocket connection from its `connection_init` payload."""
     if context.principal is not None:
         return True
+    if "locale" in params:  # else the upgrade request's Accept-Language stands
+        given = params["locale"]
+        context.locale = locales.pick(given if isinstance(given, str) else None) or "en"
+        locales.use(context.locale)
     key = key_of_connection_params(params)
     keys = context.services.keys
     try:
@@ -165,7 +170,9 @@ class PartnerbookGraphQL(StrictGraphQL):
             actor="anonymous",
             long_lived=websocket is not None,
             disconnect=websocket.close if websocket is not None else None,
+            locale=locales.negotiate(request.headers.get("accept-language")),
         )
+        locales.use(context.locale)  # for what is built without `info` (Partner.from_row)
         if websocket is None:  # a WebSocket authenticates in its connection_init
             key = bearer_key(request.headers.get("authorization"))
             keys = runtime.services.keys

@@ -4,6 +4,7 @@
     python -m bench --quick          # tiny sizes: checks that every benchmark still runs
     python -m bench --only P1,P5     # some of them
     python -m bench --events 1000000 # P3 over a million events (P4/P5/P7/P9 then serve 500k)
+    python -m bench --only P4,P5 --locale fr   # as a French client (Accept-Language: fr)
 
 Starts its own PostgreSQL (embedded, or a fresh database per benchmark on the server of
 PARTNERBOOK_DATABASE_URL), runs every benchmark after a warm-up, prints a table (figure,
@@ -38,6 +39,7 @@ from rich.table import Table
 
 from app.infra import database
 from app.infra.database import Database
+from bench import http as bench_http
 from bench.core import ROOT, Progress, Result, Run, Sizes, console
 
 ALL = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P9", "A1")
@@ -91,6 +93,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=ROOT / "bench" / "results" / "latest.json",
         help="where to write the results (default bench/results/latest.json)",
+    )
+    parser.add_argument(
+        "--locale",
+        default="",
+        help="send this Accept-Language with every API request (e.g. fr: the answers' "
+        "names and labels are then translated, as a French client's are)",
     )
     for name, (kind, text) in SIZE_FLAGS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=text)
@@ -280,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     chosen = selected(args.only)
     sizes = sizes_from(args)
+    bench_http.ACCEPT_LANGUAGE = args.locale
     say = Progress()
     workdir = Path(tempfile.mkdtemp(prefix="partnerbook-bench-"))
     started = datetime.now(UTC)
@@ -292,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             say(
                 f"benchmarks {', '.join(chosen)} on {where} (PostgreSQL "
                 f"{settings['server_version']}), {os.cpu_count()} CPUs, load average "
-                f"{os.getloadavg()[0]:.1f}; sizes: "
+                f"{os.getloadavg()[0]:.1f}; Accept-Language: {args.locale or '(none)'}; sizes: "
                 + ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(sizes).items())
             )
             try:
@@ -308,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": started.isoformat(),
         "seconds": time.monotonic() - say.started,
         "quick": args.quick,
+        "locale": args.locale,
         "selected": chosen,
         "sizes": dataclasses.asdict(sizes),
         "machine": {

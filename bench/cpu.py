@@ -2,6 +2,7 @@
 
     python -m bench.cpu                       # this checkout's server
     python -m bench.cpu --base /tmp/old-copy  # and another checkout's, alternating rounds
+    python -m bench.cpu --locale fr           # every request with Accept-Language: fr
 
 Wall-clock rates on a shared machine move with the load; the server process's own CPU
 time per request (user + system, from psutil, all its threads) moves much less. Seeds a
@@ -36,6 +37,7 @@ import psutil  # type: ignore[import-untyped]
 from app.infra.database import Database
 from app.schema.ids import to_global_id
 from bench import data
+from bench import http as bench_http
 from bench.__main__ import server_of_this_run
 from bench.core import ROOT, Progress, Run, Server, Sizes, serving
 from bench.http import Connection, HttpError, closed_loop
@@ -114,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--only", default="create,page,search,partner")
     parser.add_argument("--spy", type=Path, help="a directory for py-spy's samples")
+    parser.add_argument("--locale", default="", help="Accept-Language of every request (fr)")
     args = parser.parse_args(argv)
+    bench_http.ACCEPT_LANGUAGE = args.locale
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     say = Progress()
     workdir = Path(tempfile.mkdtemp(prefix="partnerbook-cpu-"))

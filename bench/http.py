@@ -13,6 +13,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+ACCEPT_LANGUAGE = ""
+"""Sent as Accept-Language with every request when set (`python -m bench --locale fr`)."""
+
 
 class HttpError(RuntimeError):
     """A response that is not a success, or a GraphQL response with errors."""
@@ -55,6 +58,8 @@ class Connection:
         reader, writer = await self._open()
         key = self.key or KEYS.get(self.port)
         auth = f"Authorization: Bearer {key}\r\n" if key else ""
+        if ACCEPT_LANGUAGE:
+            auth += f"Accept-Language: {ACCEPT_LANGUAGE}\r\n"
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{auth}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"

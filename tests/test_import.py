@@ -23,6 +23,9 @@ runner = CliRunner()
 def env(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     monkeypatch.setenv("PARTNERBOOK_DATABASE_URL", db.dsn)
     monkeypatch.setenv("PARTNERBOOK_DATA_DIR", str(tmp_path / "data"))
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):  # the report in English (LANG=C)
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C")
     return db
 
 

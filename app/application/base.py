@@ -29,6 +29,7 @@ from app.domain.errors import (
     validation,
 )
 from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, same_input
+from app.domain.messages import Message
 from app.domain.partner import Partner
 from app.domain.partner_fields import input_name
 from app.domain.reservation import Reservation, reservation_id
@@ -222,7 +223,11 @@ class CommandBase(Application[UUID]):
             aggregate = self._get(aggregate_id, cls)
             if expected_version is not None and aggregate.version != expected_version:
                 raise conflict(
-                    f"the record is at version {aggregate.version}, not {expected_version}",
+                    Message(
+                        "the record is at version %(version)s, not %(expected_version)s",
+                        version=aggregate.version,
+                        expected_version=expected_version,
+                    ),
                     "expectedVersion",
                 )
             to_save = change(aggregate)
@@ -263,7 +268,7 @@ class CommandBase(Application[UUID]):
     def _get(self, aggregate_id: UUID, cls: type[AggregateT], field: str = "id") -> AggregateT:
         aggregate = self._find(aggregate_id, cls)
         if aggregate is None:
-            raise not_found(f"no {cls.__name__.lower()} with this id", field)
+            raise not_found(Message("no %(value)s with this id", value=cls.__name__.lower()), field)
         return aggregate
 
     def _get_partner(self, partner_id: UUID) -> Partner:
@@ -342,7 +347,9 @@ class CommandBase(Application[UUID]):
                     FieldError(
                         (input_name(field),),
                         ErrorCode.NOT_FOUND,
-                        f"no {catalog.lower().replace('_', ' ')} with this id",
+                        Message(
+                            "no %(value)s with this id", value=catalog.lower().replace("_", " ")
+                        ),
                     )
                 )
             elif entry.archived:
@@ -350,7 +357,9 @@ class CommandBase(Application[UUID]):
                     FieldError(
                         (input_name(field),),
                         ErrorCode.ARCHIVED,
-                        f"{entry.name!r} is archived and cannot be newly assigned",
+                        Message(
+                            "%(name)r is archived and cannot be newly assigned", name=entry.name
+                        ),
                     )
                 )
         if errors:
@@ -360,9 +369,9 @@ class CommandBase(Application[UUID]):
         for tag_id in tag_ids:
             tag = _try_uuid(tag_id) and self._find(UUID(str(tag_id)), Tag)
             if not tag:
-                raise not_found(f"no tag with id {tag_id}", "tagIds")
+                raise not_found(Message("no tag with id %(tag_id)s", tag_id=tag_id), "tagIds")
             if tag.archived:
-                raise archived(f"tag {tag.name!r} is archived", "tagIds")
+                raise archived(Message("tag %(name)r is archived", name=tag.name), "tagIds")
 
 
 def _try_uuid(value: Any) -> bool:
@@ -381,10 +390,10 @@ def _duplicate_field(key: str) -> str:
 
 def _duplicate_message(key: str) -> str:
     if key.startswith("account-code:"):
-        return "another account already has this code"
+        return Message("another account already has this code")
     if key.startswith("document:"):
-        return "this module already recorded a document of this kind with this reference"
-    return "another tag with this name has the same parent"
+        return Message("this module already recorded a document of this kind with this reference")
+    return Message("another tag with this name has the same parent")
 
 
 def _duplicate_from_race() -> DomainError:

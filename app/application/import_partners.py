@@ -15,6 +15,7 @@ from app.application.read_your_writes import ReadYourWrites
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.errors import validation
+from app.domain.messages import Message
 
 MAX_ROWS = 1000
 """Rows per request at most (files go through `partnerbook import partners`)."""
@@ -43,8 +44,11 @@ class PartnerImport(Generic[Row]):
         """`records`: Odoo column -> cell, one a row. Raises DomainError for too many rows."""
         if len(records) > MAX_ROWS:
             raise validation(
-                f"at most {MAX_ROWS} rows per request ({len(records)} given); "
-                "use `partnerbook import partners` for files",
+                Message(
+                    "at most %(max_rows)s rows per request (%(count)s given); use `partnerbook import partners` for files",
+                    max_rows=MAX_ROWS,
+                    count=len(records),
+                ),
                 "rows",
             )
         rows = [oc.read_row(n, r) for n, r in enumerate(records, start=1)]

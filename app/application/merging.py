@@ -24,6 +24,7 @@ from app.domain.audited import Audit
 from app.domain.bank_account import BankAccount
 from app.domain.document import Document
 from app.domain.errors import DomainError, ErrorCode, conflict, not_found
+from app.domain.messages import Message
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
 from app.domain.reservation import Reservation, reservation_id
@@ -133,7 +134,11 @@ class MergeCommands(CommandBase):
         destination = self._get(destination_id, Partner, "destinationId")
         if expected_version is not None and destination.version != expected_version:
             raise conflict(
-                f"the destination is at version {destination.version}, not {expected_version}",
+                Message(
+                    "the destination is at version %(version)s, not %(expected_version)s",
+                    version=destination.version,
+                    expected_version=expected_version,
+                ),
                 "expectedVersion",
             )
         return destination
@@ -141,7 +146,9 @@ class MergeCommands(CommandBase):
     def _sources(self, source_ids: Sequence[UUID]) -> list[Partner]:
         if len(source_ids) > rules.MAX_SOURCES:
             raise DomainError.single(
-                ErrorCode.VALIDATION, f"give 1 to {rules.MAX_SOURCES} sources", "sourceIds"
+                ErrorCode.VALIDATION,
+                Message("give 1 to %(max_sources)s sources", max_sources=rules.MAX_SOURCES),
+                "sourceIds",
             )
         return [self._get(s, Partner, "sourceIds") for s in source_ids]
 
@@ -161,8 +168,11 @@ class MergeCommands(CommandBase):
         if len(moved) > rules.MAX_MOVED:
             raise DomainError.single(
                 ErrorCode.VALIDATION,
-                f"this merge would move {len(moved)} records; at most {rules.MAX_MOVED} "
-                "move in one merge",
+                Message(
+                    "this merge would move %(count)s records; at most %(max_moved)s move in one merge",
+                    count=len(moved),
+                    max_moved=rules.MAX_MOVED,
+                ),
                 "sourceIds",
             )
         by_source: dict[UUID, MovedIds] = {s.id: {} for s in sources}

@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import AttributesChanged
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.domain.moved import MovedToPartner
 
 ACTIVITY_TYPES = ("CALL", "EMAIL", "MEETING", "TODO", "FOLLOW_UP", "UPLOAD_DOCUMENT")
@@ -30,13 +31,24 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
         if field == "activity_type":
             if value not in ACTIVITY_TYPES:
-                fail("activityType", f"activityType must be one of {ACTIVITY_TYPES}")
+                fail(
+                    "activityType",
+                    Message(
+                        "activityType must be one of %(activity_types)s",
+                        activity_types=ACTIVITY_TYPES,
+                    ),
+                )
             clean[field] = value
         elif field in ("summary", "note"):
             text = value.strip() if isinstance(value, str) else None
             limit = MAX_SUMMARY if field == "summary" else MAX_NOTE
             if text is not None and len(text) > limit:
-                fail(field, f"{field} is longer than {limit} characters")
+                fail(
+                    field,
+                    Message(
+                        "%(field)s is longer than %(limit)s characters", field=field, limit=limit
+                    ),
+                )
             clean[field] = text or None
         elif field == "due_date":
             if not isinstance(value, str):
@@ -45,11 +57,11 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
             try:
                 clean[field] = date.fromisoformat(value).isoformat()
             except ValueError:
-                fail("dueDate", f"'{value}' is not a date like 2026-12-31")
+                fail("dueDate", Message("'%(value)s' is not a date like 2026-12-31", value=value))
         elif field == "assignee_id":
             clean[field] = None if value is None else str(UUID(str(value)))
         else:
-            fail(field, f"unknown field {field}")
+            fail(field, Message("unknown field %(field)s", field=field))
     if errors:
         raise DomainError(errors)
     return clean
@@ -179,7 +191,9 @@ class Activity(Aggregate):
     def _check_open(self) -> None:
         if self.status != OPEN:
             raise DomainError.single(
-                ErrorCode.VALIDATION, f"the activity is already {self.status.lower()}", "id"
+                ErrorCode.VALIDATION,
+                Message("the activity is already %(value)s", value=self.status.lower()),
+                "id",
             )
 
     class Moved(MovedToPartner):

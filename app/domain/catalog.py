@@ -15,6 +15,7 @@ from app.domain.archiving import Archivable, WasArchived, WasRestored
 from app.domain.audited import Audit, AuditedCreated
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived
+from app.domain.messages import Message
 
 CATALOGS = (
     "INDUSTRY",
@@ -31,7 +32,11 @@ MAX_LINES = 20
 
 
 class Invalid(ValueError):
-    """A catalog value that cannot be accepted (message for the client)."""
+    """A catalog value that cannot be accepted (message for the client): a template and
+    its values, e.g. `Invalid("line %(index)s is not a line", index=3)`."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(Message(message, **params) if params else message)
 
 
 def _text(value: Any, limit: int = 200) -> str | None:
@@ -41,14 +46,14 @@ def _text(value: Any, limit: int = 200) -> str | None:
         raise Invalid("must be text")
     text = value.strip()
     if len(text) > limit:
-        raise Invalid(f"is longer than {limit} characters")
+        raise Invalid("is longer than %(limit)s characters", limit=limit)
     return text or None
 
 
 def normalize_currency(value: Any) -> str:
     code = str(value).strip().upper()
     if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-        raise Invalid(f"'{value}' is not an ISO 4217 currency code")
+        raise Invalid("'%(value)s' is not an ISO 4217 currency code", value=value)
     return code
 
 
@@ -57,11 +62,11 @@ def normalize_amount(value: Any, *, minimum: Decimal | None = Decimal(0)) -> str
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise Invalid(f"'{value}' is not an amount") from None
+        raise Invalid("'%(value)s' is not an amount", value=value) from None
     if not amount.is_finite() or abs(amount) >= Decimal("1e15"):
-        raise Invalid(f"'{value}' is not a usable amount")
+        raise Invalid("'%(value)s' is not a usable amount", value=value)
     if minimum is not None and amount < minimum:
-        raise Invalid(f"must be at least {minimum}")
+        raise Invalid("must be at least %(minimum)s", minimum=minimum)
     return str(amount.quantize(Decimal("0.01")) if amount == amount.to_integral() else amount)
 
 
@@ -78,7 +83,12 @@ def normalize_money(value: Any) -> dict[str, str] | None:
 
 def _int(value: Any, name: str, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise Invalid(f"{name} must be a whole number from {low} to {high}")
+        raise Invalid(
+            "%(name)s must be a whole number from %(low)s to %(high)s",
+            name=name,
+            low=low,
+            high=high,
+        )
     return value
 
 
@@ -89,14 +99,14 @@ def normalize_lines(value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > MAX_LINES:
-        raise Invalid(f"must be a list of at most {MAX_LINES} lines")
+        raise Invalid("must be a list of at most %(max_lines)s lines", max_lines=MAX_LINES)
     lines: list[dict[str, Any]] = []
     for index, raw in enumerate(value, start=1):
         if not isinstance(raw, Mapping):
-            raise Invalid(f"line {index} is not a line")
+            raise Invalid("line %(index)s is not a line", index=index)
         kind = raw.get("kind")
         if kind not in LINE_KINDS:
-            raise Invalid(f"line {index}: kind must be one of {LINE_KINDS}")
+            raise Invalid("line %(n)s: kind must be one of %(kinds)s", n=index, kinds=LINE_KINDS)
         line: dict[str, Any] = {
             "kind": kind,
             "value": None,
@@ -107,18 +117,21 @@ def normalize_lines(value: Any) -> list[dict[str, Any]]:
         }
         if kind == "BALANCE":
             if raw.get("value") not in (None, 0, "0"):
-                raise Invalid(f"line {index}: a BALANCE line takes no value")
+                raise Invalid("line %(index)s: a BALANCE line takes no value", index=index)
         else:
             if raw.get("value") is None:
-                raise Invalid(f"line {index}: a {kind} line needs a value")
+                raise Invalid("line %(n)s: a %(kind)s line needs a value", n=index, kind=kind)
             amount = Decimal(normalize_amount(raw["value"]))
             if amount <= 0 or (kind == "PERCENT" and amount > 100):
-                raise Invalid(f"line {index}: value must be above 0 (and at most 100 for PERCENT)")
+                raise Invalid(
+                    "line %(index)s: value must be above 0 (and at most 100 for PERCENT)",
+                    index=index,
+                )
             line["value"] = str(amount)
         if raw.get("discount_percent") is not None:
             discount = Decimal(normalize_amount(raw["discount_percent"]))
             if not 0 < discount < 100:
-                raise Invalid(f"line {index}: discountPercent must be between 0 and 100")
+                raise Invalid("line %(n)s: discountPercent must be between 0 and 100", n=index)
             line["discount_percent"] = str(discount)
             line["discount_days"] = _int(
                 raw.get("discount_days") or 0, f"line {index}: discountDays", 0, 3660
@@ -132,9 +145,14 @@ def normalize_lines(value: Any) -> list[dict[str, Any]]:
         if any(line["kind"] == "FIXED" for line in lines):
             raise Invalid("FIXED amounts need a BALANCE line after them")
         if percent != 100:
-            raise Invalid(f"the PERCENT lines total {percent} %; they must total 100 %")
+            raise Invalid(
+                "the PERCENT lines total %(percent)s %%; they must total 100 %%", percent=percent
+            )
     elif percent >= 100:
-        raise Invalid(f"the PERCENT lines total {percent} %; with a BALANCE line stay under 100 %")
+        raise Invalid(
+            "the PERCENT lines total %(percent)s %%; with a BALANCE line stay under 100 %%",
+            percent=percent,
+        )
     return lines
 
 
@@ -174,7 +192,7 @@ def _account_code(value: Any) -> str | None:
 
 def _account_type(value: Any) -> str | None:
     if value is not None and value not in ACCOUNT_TYPES:
-        raise Invalid(f"must be one of {ACCOUNT_TYPES}")
+        raise Invalid("must be one of %(account_types)s", account_types=ACCOUNT_TYPES)
     return value  # type: ignore[no-any-return]
 
 
@@ -216,12 +234,22 @@ def normalize(catalog: str, values: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         api = _API_NAMES.get(name, name)
         if name not in fields:
-            errors.append(FieldError((api,), ErrorCode.VALIDATION, f"{api} is not a field here"))
+            errors.append(
+                FieldError(
+                    (api,), ErrorCode.VALIDATION, Message("%(api)s is not a field here", api=api)
+                )
+            )
             continue
         try:
             clean[name] = fields[name](value)
         except Invalid as error:
-            errors.append(FieldError((api,), ErrorCode.VALIDATION, f"{api}: {error}"))
+            errors.append(
+                FieldError(
+                    (api,),
+                    ErrorCode.VALIDATION,
+                    Message("%(api)s: %(error)s", api=api, error=error),
+                )
+            )
     if errors:
         raise DomainError(errors)
     return clean
@@ -264,7 +292,9 @@ class CatalogEntry(Archivable, Aggregate):
         cls, *, entry_id: Any, catalog: str, values: Mapping[str, Any], audit: Audit
     ) -> CatalogEntry:
         if catalog not in CATALOGS:
-            raise DomainError.single(ErrorCode.VALIDATION, f"no catalog {catalog}", "catalog")
+            raise DomainError.single(
+                ErrorCode.VALIDATION, Message("no catalog %(catalog)s", catalog=catalog), "catalog"
+            )
         clean = normalize(catalog, {k: v for k, v in values.items() if v is not None})
         _check_required(catalog, clean)
         return cls._create(
@@ -295,5 +325,11 @@ class CatalogEntry(Archivable, Aggregate):
         return FieldError(
             (field,),
             ErrorCode.VALIDATION,
-            f"{self.name!r} is a {found} account; {field} takes a {wanted} account",
+            Message(
+                "%(name)r is a %(found)s account; %(field)s takes a %(wanted)s account",
+                name=self.name,
+                found=found,
+                field=field,
+                wanted=wanted,
+            ),
         )

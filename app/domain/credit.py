@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain.errors import ErrorCode, FieldError
+from app.domain.messages import Message
 
 WARNED_KINDS = ("SALE_ORDER", "INVOICE")
 """The documents that warn when they take the exposure over the limit."""
@@ -100,7 +101,13 @@ def credit_warning(
     return FieldError(
         (),
         ErrorCode.CREDIT_LIMIT,
-        f"this {label} {verb} the partner's credit exposure to {total} {credit.currency}, "
-        f"over its credit limit of {credit.limit} {credit.currency} by "
-        f"{total - credit.limit} {credit.currency}",
+        Message(
+            "this %(label)s %(verb)s the partner's credit exposure to %(total)s %(currency)s, over its credit limit of %(limit)s %(currency)s by %(value)s %(currency)s",
+            label=label,
+            verb=verb,
+            total=total,
+            currency=credit.currency,
+            limit=credit.limit,
+            value=total - credit.limit,
+        ),
     )

@@ -17,6 +17,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_amount, normalize_currency
 from app.domain.changes import AttributesChanged
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.domain.moved import MovedToPartner
 
 KINDS_BY_MODULE: dict[str, tuple[str, ...]] = {
@@ -74,7 +75,13 @@ def _amount(field: str, value: Any, errors: list[FieldError]) -> str | None:
     try:
         return normalize_amount(value)
     except Invalid as error:
-        errors.append(FieldError((field,), ErrorCode.VALIDATION, f"{field} {error}"))
+        errors.append(
+            FieldError(
+                (field,),
+                ErrorCode.VALIDATION,
+                Message("%(field)s %(error)s", field=field, error=error),
+            )
+        )
         return None
 
 
@@ -117,15 +124,18 @@ def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
 
 def _check_module_and_kind(module: Any, kind: Any, errors: list[FieldError]) -> None:
     if module not in KINDS_BY_MODULE:
-        errors.append(
-            FieldError(("module",), ErrorCode.VALIDATION, f"module must be one of {MODULES}")
-        )
+        message = Message("module must be one of %(modules)s", modules=MODULES)
+        errors.append(FieldError(("module",), ErrorCode.VALIDATION, message))
     elif kind not in KINDS_BY_MODULE[str(module)]:
         errors.append(
             FieldError(
                 ("kind",),
                 ErrorCode.VALIDATION,
-                f"the {module} module records {', '.join(KINDS_BY_MODULE[str(module)])}",
+                Message(
+                    "the %(module)s module records %(value)s",
+                    module=module,
+                    value=", ".join(KINDS_BY_MODULE[str(module)]),
+                ),
             )
         )
 
@@ -159,13 +169,8 @@ def _direction(kind: Any, value: Any, errors: list[FieldError]) -> str | None:
             )
         return None
     if value is not None and value not in PAYMENT_DIRECTIONS:
-        errors.append(
-            FieldError(
-                ("direction",),
-                ErrorCode.VALIDATION,
-                f"direction must be one of {PAYMENT_DIRECTIONS}",
-            )
-        )
+        message = Message("direction must be one of %(directions)s", directions=PAYMENT_DIRECTIONS)
+        errors.append(FieldError(("direction",), ErrorCode.VALIDATION, message))
     return direction_of(kind, value)
 
 
@@ -186,7 +191,9 @@ def _check_paid(kind: str, status: str, amount: str | None, paid: str | None) ->
     if kind not in PAYABLE_KINDS:
         if paid is not None and Decimal(paid) != 0:
             raise DomainError.single(
-                ErrorCode.VALIDATION, f"a {_label(kind)} has no amount paid", "amountPaid"
+                ErrorCode.VALIDATION,
+                Message("a %(value)s has no amount paid", value=_label(kind)),
+                "amountPaid",
             )
         return
     if paid is not None and amount is not None and Decimal(paid) > Decimal(amount):
@@ -373,7 +380,8 @@ def _label(kind: str) -> str:
 
 def _check_status(kind: str, status: Any) -> None:
     if status not in STATUSES_BY_KIND[kind]:
-        allowed = ", ".join(STATUSES_BY_KIND[kind])
-        raise DomainError.single(
-            ErrorCode.VALIDATION, f"the status of a {_label(kind)} is one of {allowed}", "status"
+        allowed, label = ", ".join(STATUSES_BY_KIND[kind]), _label(kind)
+        message = Message(
+            "the status of a %(label)s is one of %(allowed)s", label=label, allowed=allowed
         )
+        raise DomainError.single(ErrorCode.VALIDATION, message, "status")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.domain.partner_state import FlagField, PartnerField
 
 Side = Literal["CUSTOMER", "SUPPLIER"]
@@ -101,8 +102,12 @@ def explicit_terms(side: Side | None, values: Mapping[str, Any]) -> dict[Documen
         FieldError(
             (INPUT_NAMES[term],),
             ErrorCode.VALIDATION,
-            f"a {_label(values)} takes no {INPUT_NAMES[term]}; "
-            + (f"it takes {_names(taken)}" if taken else _NO_TERMS),
+            Message(
+                "a %(kind)s takes no %(term)s; %(reason)s",
+                kind=_label(values),
+                term=INPUT_NAMES[term],
+                reason=Message("it takes %(terms)s", terms=_names(taken)) if taken else _NO_TERMS,
+            ),
         )
         for term in given
         if term not in taken
@@ -139,7 +144,9 @@ def role_given(kind: str, status: str) -> tuple[FlagField, str] | None:
     return None if status == "CANCELLED" else ROLE_OF_KIND.get(kind)
 
 
-_NO_TERMS = "only quotations, orders, invoices, bills, credit notes and payments take terms"
+_NO_TERMS = Message(
+    "only quotations, orders, invoices, bills, credit notes and payments take terms"
+)
 
 
 def _label(values: Mapping[str, Any]) -> str:

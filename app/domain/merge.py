@@ -14,6 +14,7 @@ from uuid import UUID
 
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.domain.partner import Partner
 from app.domain.partner_fields import ADDRESS_FIELDS, input_name
 from app.domain.partner_rules import check_commercial_fields, check_complete
@@ -68,11 +69,11 @@ def check_merge(
     """Refuses a merge that cannot be done: every problem is reported at once."""
     errors: list[FieldError] = []
 
-    def fail(code: ErrorCode, message: str, *field: str) -> None:
-        errors.append(FieldError(tuple(field), code, message))
+    def fail(code: ErrorCode, message: str, *field: str, **params: Any) -> None:
+        errors.append(FieldError(tuple(field), code, Message(message, **params)))
 
     if not 1 <= len(sources) <= MAX_SOURCES:
-        fail(ErrorCode.VALIDATION, f"give 1 to {MAX_SOURCES} sources", "sourceIds")
+        fail(ErrorCode.VALIDATION, "give 1 to %(max)s sources", "sourceIds", max=MAX_SOURCES)
     ids = [s.id for s in sources]
     if len(set(ids)) != len(ids):
         fail(ErrorCode.VALIDATION, "a source is given more than once", "sourceIds")
@@ -86,29 +87,27 @@ def check_merge(
     for source in sources:
         name = source.state.name or str(source.id)
         if source.merged_into is not None:
-            fail(
-                ErrorCode.ARCHIVED, f"{name!r} is already merged into another partner", "sourceIds"
-            )
+            message = Message("%(name)r is already merged into another partner")
+            fail(ErrorCode.ARCHIVED, message, "sourceIds", name=name)
         elif source.archived:
-            fail(ErrorCode.ARCHIVED, f"{name!r} is archived", "sourceIds")
+            fail(ErrorCode.ARCHIVED, "%(name)r is archived", "sourceIds", name=name)
         if source.kind != destination.kind:
-            fail(
-                ErrorCode.VALIDATION,
-                f"{name!r} is a {source.kind.lower()} and the destination a "
-                f"{destination.kind.lower()}: only partners of one kind merge",
-                "sourceIds",
+            message = Message(
+                "%(name)r is a %(kind)s and the destination a %(other)s: only partners of one kind "
+                "merge"
             )
+            kinds = {"kind": source.kind.lower(), "other": destination.kind.lower()}
+            fail(ErrorCode.VALIDATION, message, "sourceIds", name=name, **kinds)
         for other in everyone:
             if other is not source and (
                 other.id in ancestors.get(source.id, set())
                 or source.id in ancestors.get(other.id, set())
             ):
-                fail(
-                    ErrorCode.INVALID_HIERARCHY,
-                    f"{name!r} is a parent or child (at any depth) of another partner of "
-                    "this merge; a partner cannot be merged with its own parent or child",
-                    "sourceIds",
+                message = Message(
+                    "%(name)r is a parent or child (at any depth) of another partner of this "
+                    "merge; a partner cannot be merged with its own parent or child"
                 )
+                fail(ErrorCode.INVALID_HIERARCHY, message, "sourceIds", name=name)
                 break
     if errors:
         raise DomainError(errors)
@@ -133,7 +132,11 @@ def resolve_choices(
                 FieldError(
                     (*path, "field"),
                     ErrorCode.VALIDATION,
-                    f"{field!r} cannot be chosen; one of {allowed}",
+                    Message(
+                        "%(field)r cannot be chosen; one of %(allowed)s",
+                        field=field,
+                        allowed=allowed,
+                    ),
                 )
             )
             continue
@@ -151,7 +154,7 @@ def resolve_choices(
                     FieldError(
                         (*path, "field"),
                         ErrorCode.VALIDATION,
-                        f"{input_name(f)} is chosen from two sources",
+                        Message("%(value)s is chosen from two sources", value=input_name(f)),
                     )
                 )
                 break

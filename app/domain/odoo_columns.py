@@ -9,13 +9,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import pycountry
 
 from app.domain.formula_cells import restore
+from app.domain.messages import Message
+from app.domain.odoo_rows import OdooRow as OdooRow  # re-exported: importers name oc.OdooRow
+from app.domain.odoo_rows import Problem as Problem
 from app.domain.text import storable, unstorable_reason
 
 PARTNERBOOK_PARTNER = "partnerbook.partner_"
@@ -119,41 +121,6 @@ _SUBDIVISIONS: Any = pycountry.subdivisions  # its look-ups are untyped
 ADDRESS_FIELDS = ("street", "street2", "zip", "city", "state_code", "country_code")
 Cells = Callable[[str], str | None]
 """A row's cells: column -> its text, stripped (None: the file has no such column)."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A rejection or a warning about one row: its line in the file (1 = header), the
-    column and why."""
-
-    row: int
-    column: str
-    message: str
-
-
-@dataclass
-class OdooRow:
-    line: int
-    xid: str | None = None
-    kind: str | None = None
-    """COMPANY or PERSON; None when the file has no is_company/company_type column."""
-    values: dict[str, Any] = field(default_factory=dict)
-    """Domain fields given by the row (None clears); only columns present in the file."""
-    parent_xid: str | None = None
-    parent_name: str | None = None
-    parent_given: bool = False
-    """The row has a parent column (empty: no parent)."""
-    tags: list[list[str]] | None = None
-    """Tag paths by name (["Region", "EMEA"] for "Region / EMEA"); None: column absent."""
-    tag_ids: list[UUID] = field(default_factory=list)
-    """Tags named by Partnerbook external ids."""
-    industry: str | None = None
-    salesperson: str | None = None
-    has_industry: bool = False
-    has_salesperson: bool = False
-    active: bool | None = None
-    rejected: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
 
 
 def unknown_columns(header: list[str]) -> list[str]:
@@ -263,7 +230,7 @@ def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
     if active is not None and active != "":
         row.active = parse_bool(active)
         if row.active is None:
-            row.rejected.append(Problem(line, "active", f"'{active}' is not true or false"))
+            row.refuse("active", "'%(value)s' is not true or false", value=active)
     return row
 
 
@@ -274,7 +241,8 @@ def _unstorable(line: int, record: Mapping[str, Any]) -> list[Problem]:
         for item in value if isinstance(value, list) else [value]:
             reason = unstorable_reason(item) if isinstance(item, str) else None
             if reason is not None:
-                problems.append(Problem(line, storable(str(column)), f"the text {reason}"))
+                because = Message("the text %(reason)s", reason=reason)
+                problems.append(Problem(line, storable(str(column)), because))
                 break
     return problems
 
@@ -285,9 +253,7 @@ def _read_kind_and_type(row: OdooRow, text: Cells) -> None:
     if company is not None:
         flag = parse_bool(company)
         if flag is None:
-            row.rejected.append(
-                Problem(row.line, "is_company", f"'{company}' is not true or false")
-            )
+            row.refuse("is_company", "'%(value)s' is not true or false", value=company)
         row.kind = "COMPANY" if flag else "PERSON"
     company_type = text("company_type")
     if company_type:
@@ -299,7 +265,7 @@ def _read_kind_and_type(row: OdooRow, text: Cells) -> None:
         elif kind_type.lower() in TYPES:
             row.values["type"] = TYPES[kind_type.lower()]
         else:
-            row.rejected.append(Problem(row.line, "type", f"unknown address type '{kind_type}'"))
+            row.refuse("type", "unknown address type '%(type)s'", type=kind_type)
 
 
 def _read_catalog_names(row: OdooRow, record: Mapping[str, Any], text: Cells) -> None:
@@ -319,13 +285,13 @@ def _role(row: OdooRow, text: Cells, role: str) -> bool | None:
         try:
             return int(float(rank)) > 0
         except ValueError:
-            row.rejected.append(Problem(row.line, f"{role}_rank", f"'{rank}' is not a number"))
+            row.refuse(f"{role}_rank", "'%(rank)s' is not a number", rank=rank)
             return None
     flag = text(role)
     if flag is not None and flag != "":
         value = parse_bool(flag)
         if value is None:
-            row.rejected.append(Problem(row.line, role, f"'{flag}' is not true or false"))
+            row.refuse(role, "'%(value)s' is not true or false", value=flag)
         return value
     return None
 
@@ -341,7 +307,7 @@ def _read_address(row: OdooRow, text: Cells) -> None:
             continue
         country = country_code(given, by_xid=by_xid)
         if country is None:
-            row.rejected.append(Problem(row.line, column, f"unknown country '{given}'"))
+            row.refuse(column, "unknown country '%(given)s'", given=given)
         else:
             row.values["country_code"] = country
         break
@@ -356,8 +322,8 @@ def _read_address(row: OdooRow, text: Cells) -> None:
             given = given.rpartition(".")[2].removeprefix("state_").replace("_", "-")
         code = state_code(given, country)
         if code is None:
-            row.warnings.append(
-                Problem(row.line, column, f"state '{text(column)}' not recognised: left empty")
+            row.warn_about(
+                column, "state '%(value)s' not recognised: left empty", value=text(column)
             )
         else:
             row.values["state_code"] = code
@@ -387,8 +353,10 @@ def _read_tags(row: OdooRow, record: Mapping[str, Any]) -> None:
 def _warn_unresolvable(row: OdooRow, xid_column: str, xid: str, what: str = "") -> None:
     """An external id of Odoo's own: only names can be resolved here."""
     column = xid_column.removesuffix("/id")
-    message = f"{what}external id '{xid}' not resolvable here: export {column} by name; ignored"
-    row.warnings.append(Problem(row.line, xid_column, message))
+    message = Message(
+        "%(what)sexternal id '%(xid)s' not resolvable here: export %(column)s by name; ignored"
+    )
+    row.warn_about(xid_column, message, what=what, xid=xid, column=column)
 
 
 def column_of(field_path: tuple[str, ...] | list[str]) -> str:

@@ -12,6 +12,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_money
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.domain.moved import MovedToPartner
 
 STAGES = ("NEW", "QUALIFIED", "PROPOSITION", "WON", "LOST")
@@ -37,7 +38,9 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
             except Invalid as error:
                 errors.append(
                     FieldError(
-                        ("expectedRevenue",), ErrorCode.VALIDATION, f"expectedRevenue {error}"
+                        ("expectedRevenue",),
+                        ErrorCode.VALIDATION,
+                        Message("expectedRevenue %(error)s", error=error),
                     )
                 )
         elif field == "probability":
@@ -52,14 +55,21 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
                     FieldError(
                         ("stage",),
                         ErrorCode.VALIDATION,
-                        f"stage is one of {OPEN_STAGES}; use markOpportunityWon/Lost",
+                        Message(
+                            "stage is one of %(open_stages)s; use markOpportunityWon/Lost",
+                            open_stages=OPEN_STAGES,
+                        ),
                     )
                 )
             clean[field] = value
         elif field == "salesperson_id":
             clean[field] = None if value is None else str(UUID(str(value)))
         else:
-            errors.append(FieldError((field,), ErrorCode.VALIDATION, f"unknown field {field}"))
+            errors.append(
+                FieldError(
+                    (field,), ErrorCode.VALIDATION, Message("unknown field %(field)s", field=field)
+                )
+            )
     if errors:
         raise DomainError(errors)
     return clean
@@ -142,7 +152,9 @@ class Opportunity(Aggregate):
     def _check_open(self) -> None:
         if self.stage not in OPEN_STAGES:
             raise DomainError.single(
-                ErrorCode.VALIDATION, f"the opportunity is already {self.stage.lower()}", "id"
+                ErrorCode.VALIDATION,
+                Message("the opportunity is already %(value)s", value=self.stage.lower()),
+                "id",
             )
 
     class Moved(MovedToPartner):

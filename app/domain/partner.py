@@ -17,6 +17,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.erasure import PERSONAL_FIELDS, check_can_anonymize, check_not_anonymized
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived
+from app.domain.messages import Message
 from app.domain.partner_fields import FIELDS, KINDS, TERM_FIELDS
 from app.domain.partner_rules import (
     check_commercial_fields,
@@ -107,7 +108,9 @@ class Partner(Archivable, Aggregate):
         parent_ancestry: Iterable[UUID] = (),
     ) -> Partner:
         if kind not in KINDS:
-            raise DomainError.single(ErrorCode.VALIDATION, f"kind must be one of {KINDS}", "kind")
+            raise DomainError.single(
+                ErrorCode.VALIDATION, Message("kind must be one of %(kinds)s", kinds=KINDS), "kind"
+            )
         draft = {"type": "CONTACT", "is_customer": False, "is_supplier": False}
         draft.update({k: v for k, v in values.items() if v is not None})
         clean = normalize_values(draft, region=_region(draft, parent))
@@ -134,7 +137,9 @@ class Partner(Archivable, Aggregate):
         unknown = set(changes) - set(FIELDS)
         if unknown:
             raise DomainError.single(
-                ErrorCode.VALIDATION, f"unknown fields: {sorted(unknown)}", *sorted(unknown)
+                ErrorCode.VALIDATION,
+                Message("unknown fields: %(value)s", value=sorted(unknown)),
+                *sorted(unknown),
             )
         check_not_anonymized(self.anonymized, changes)
         merged = self.values | dict(changes)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import get_args
 
+from app.domain.messages import Message
 from app.domain.partner_state import CodedField, FlagField, PartnerField, ReferenceField, TextField
 
 KINDS = ("COMPANY", "PERSON")
 ADDRESS_TYPES = ("CONTACT", "INVOICE", "DELIVERY", "OTHER")
-TYPE_LABELS = {
-    "CONTACT": "Contact",
-    "INVOICE": "Invoice Address",
-    "DELIVERY": "Delivery Address",
-    "OTHER": "Other Address",
+TYPE_LABELS: dict[str, str] = {
+    "CONTACT": Message("Contact"),
+    "INVOICE": Message("Invoice Address"),
+    "DELIVERY": Message("Delivery Address"),
+    "OTHER": Message("Other Address"),
 }
+"""Address types for people (messages: the API says them in the reader's language)."""
 
 TEXT_FIELDS: tuple[PartnerField, ...] = get_args(TextField)
 CODED_FIELDS: tuple[PartnerField, ...] = get_args(CodedField)

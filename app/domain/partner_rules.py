@@ -10,6 +10,7 @@ from uuid import UUID
 
 from app.domain import contact_fields as cf
 from app.domain.errors import DomainError, ErrorCode, FieldError, archived, invalid_hierarchy
+from app.domain.messages import Message
 from app.domain.partner_fields import COMMERCIAL_FIELDS, input_name
 
 if TYPE_CHECKING:
@@ -24,7 +25,10 @@ def check_commercial_fields(kind: str, values: Mapping[str, Any], given: Mapping
         FieldError(
             (input_name(field),),
             ErrorCode.VALIDATION,
-            f"{input_name(field)} is a commercial field: it is the company's, set it there",
+            Message(
+                "%(value)s is a commercial field: it is the company's, set it there",
+                value=input_name(field),
+            ),
             refers_to=("Partner", str(values["parent_id"])),
         )
         for field in COMMERCIAL_FIELDS

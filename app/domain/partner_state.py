@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, get_args
 
+from app.domain.messages import Message
+
 ReferenceField = Literal["parent_id", "industry_id", "salesperson_id"]
 """A field that holds the id of another record: its company, industry, salesperson."""
 TextField = Literal[
@@ -67,7 +69,7 @@ _NAMES = frozenset(PARTNER_FIELDS)
 def partner_field(name: str) -> PartnerField:
     """A field name read from stored data, checked."""
     if name not in _NAMES:
-        raise ValueError(f"{name!r} is not a partner field")
+        raise ValueError(Message("%(name)r is not a partner field", name=name))
     return name
 
 

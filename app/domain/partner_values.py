@@ -11,6 +11,7 @@ from uuid import UUID
 from app.domain import contact_fields as cf
 from app.domain.catalog import Invalid, normalize_money
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.domain.partner_fields import (
     ADDRESS_TYPES,
     FLAG_FIELDS,
@@ -50,7 +51,7 @@ def normalize_values(
             continue
         if value is None:
             if field in ("type", *FLAG_FIELDS):
-                fail(field, f"{input_name(field)} cannot be cleared")
+                fail(field, Message("%(value)s cannot be cleared", value=input_name(field)))
             clean[field] = None
             continue
         try:
@@ -69,22 +70,34 @@ def _normalize_one(field: str, value: Any, *, region: str | None, country: str |
         return sorted({_uuid_text(v, field) for v in value})
     if field in FLAG_FIELDS:
         if not isinstance(value, bool):
-            raise cf.FieldInvalid(f"{input_name(field)} must be true or false")
+            raise cf.FieldInvalid(
+                Message("%(value)s must be true or false", value=input_name(field))
+            )
         return value
     if not isinstance(value, str):
-        raise cf.FieldInvalid(f"{input_name(field)} must be text")
+        raise cf.FieldInvalid(Message("%(value)s must be text", value=input_name(field)))
     if field in TEXT_FIELDS:
         text = value.strip()
         limit = MAX_TEXT.get(field, DEFAULT_MAX_TEXT)
         if len(text) > limit:
-            raise cf.FieldInvalid(f"{input_name(field)} is longer than {limit} characters")
+            raise cf.FieldInvalid(
+                Message(
+                    "%(value)s is longer than %(limit)s characters",
+                    value=input_name(field),
+                    limit=limit,
+                )
+            )
         if "\x00" in text:
-            raise cf.FieldInvalid(f"{input_name(field)} contains a NUL character")
+            raise cf.FieldInvalid(
+                Message("%(value)s contains a NUL character", value=input_name(field))
+            )
         return text or None
     match field:
         case "type":
             if value not in ADDRESS_TYPES:
-                raise cf.FieldInvalid(f"type must be one of {ADDRESS_TYPES}")
+                raise cf.FieldInvalid(
+                    Message("type must be one of %(address_types)s", address_types=ADDRESS_TYPES)
+                )
             return value
         case "parent_id" | "industry_id" | "salesperson_id":
             return _uuid_text(value, field)
@@ -104,7 +117,7 @@ def _normalize_one(field: str, value: Any, *, region: str | None, country: str |
             return cf.normalize_state(value, country)
         case "vat":
             return cf.normalize_vat(value, country)
-    raise cf.FieldInvalid(f"unknown field {field}")
+    raise cf.FieldInvalid(Message("unknown field %(field)s", field=field))
 
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -117,7 +130,9 @@ def _uuid_text(value: Any, field: str) -> str:
     try:
         return str(UUID(str(value)))
     except ValueError:
-        raise cf.FieldInvalid(f"{input_name(field)}: '{value}' is not an id") from None
+        raise cf.FieldInvalid(
+            Message("%(value)s: '%(value2)s' is not an id", value=input_name(field), value2=value)
+        ) from None
 
 
 def normalize_terms(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,7 +142,9 @@ def normalize_terms(changes: Mapping[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
         try:
             if field not in TERM_FIELDS:
-                raise cf.FieldInvalid(f"{input_name(field)} is not a commercial term")
+                raise cf.FieldInvalid(
+                    Message("%(value)s is not a commercial term", value=input_name(field))
+                )
             if value is None:
                 clean[field] = None
             elif field == "credit_limit":
@@ -145,6 +162,6 @@ def _credit_limit(value: Any) -> dict[str, str]:
     try:
         money = normalize_money(value)
     except Invalid as error:
-        raise cf.FieldInvalid(f"creditLimit {error}") from None
+        raise cf.FieldInvalid(Message("creditLimit %(error)s", error=error)) from None
     assert money is not None
     return money

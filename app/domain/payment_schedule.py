@@ -16,6 +16,7 @@ from babel.numbers import get_currency_precision, list_currencies
 
 from app.domain.catalog import Invalid, normalize_amount, normalize_currency
 from app.domain.errors import validation
+from app.domain.messages import Message
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,10 @@ def minor_unit(currency: str) -> Decimal:
     except Invalid as error:
         raise validation(str(error), "currency") from None
     if code not in _known_currencies():
-        raise validation(f"'{currency}' is not a currency with known decimals", "currency")
+        raise validation(
+            Message("'%(currency)s' is not a currency with known decimals", currency=currency),
+            "currency",
+        )
     return Decimal(1).scaleb(-get_currency_precision(code))
 
 
@@ -88,7 +92,12 @@ def _total(amount: Decimal, currency: str, unit: Decimal) -> Decimal:
     except Invalid as error:
         raise validation(str(error), "amount") from None
     if total != _round(total, unit):
-        message = f"{amount} is finer than {currency.strip().upper()}'s smallest unit, {unit}"
+        message = Message(
+            "%(amount)s is finer than %(currency)s's smallest unit, %(unit)s",
+            amount=amount,
+            currency=currency.strip().upper(),
+            unit=unit,
+        )
         raise validation(message, "amount")
     return _round(total, unit)
 

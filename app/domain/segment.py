@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 
 MAX_FILTER_DEPTH = 8
 
@@ -55,7 +56,10 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
                     FieldError(
                         ("filter",),
                         ErrorCode.VALIDATION,
-                        f"a filter nests at most {MAX_FILTER_DEPTH} deep",
+                        Message(
+                            "a filter nests at most %(max_filter_depth)s deep",
+                            max_filter_depth=MAX_FILTER_DEPTH,
+                        ),
                     )
                 )
             clean[field] = dict(value) if value else None
@@ -69,7 +73,11 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
                 )
             clean[field] = text or None
         else:
-            errors.append(FieldError((field,), ErrorCode.VALIDATION, f"unknown field {field}"))
+            errors.append(
+                FieldError(
+                    (field,), ErrorCode.VALIDATION, Message("unknown field %(field)s", field=field)
+                )
+            )
     if errors:
         raise DomainError(errors)
     return clean

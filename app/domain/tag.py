@@ -12,6 +12,7 @@ from app.domain.archiving import Archivable, WasArchived, WasRestored
 from app.domain.audited import Audit, AuditedCreated
 from app.domain.changes import AttributesChanged, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, archived, invalid_hierarchy
+from app.domain.messages import Message
 
 MAX_COLOR = 11
 MAX_NAME = 100
@@ -25,20 +26,26 @@ def normalize_tag_values(values: Mapping[str, Any]) -> dict[str, Any]:
             if not name or len(name) > MAX_NAME or "/" in name:
                 raise DomainError.single(
                     ErrorCode.VALIDATION,
-                    f"a tag name is 1 to {MAX_NAME} characters, without '/'",
+                    Message(
+                        "a tag name is 1 to %(max_name)s characters, without '/'", max_name=MAX_NAME
+                    ),
                     "name",
                 )
             clean["name"] = name
         elif field == "color":
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COLOR:
                 raise DomainError.single(
-                    ErrorCode.VALIDATION, f"color is a number from 0 to {MAX_COLOR}", "color"
+                    ErrorCode.VALIDATION,
+                    Message("color is a number from 0 to %(max_color)s", max_color=MAX_COLOR),
+                    "color",
                 )
             clean["color"] = value
         elif field == "parent_id":
             clean["parent_id"] = None if value is None else str(UUID(str(value)))
         else:
-            raise DomainError.single(ErrorCode.VALIDATION, f"unknown field {field}", field)
+            raise DomainError.single(
+                ErrorCode.VALIDATION, Message("unknown field %(field)s", field=field), field
+            )
     return clean
 
 

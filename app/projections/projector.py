@@ -23,6 +23,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
+from app.domain.messages import Message
 from app.domain.text import storable
 from app.infra.database import Database
 from app.infra.positions import PROJECTED_CHANNEL
@@ -153,7 +154,13 @@ def construct_projection(env: dict[str, str], name: str, *, prefix: str = "") ->
         return RegistryProjection(construct_view(env, prefix=prefix))
     if name == AuditProjection.name:
         return AuditProjection(construct_audit_view(env, prefix=prefix))
-    raise ValueError(f"no projection named {name!r}; known: {', '.join(PROJECTION_NAMES)}")
+    raise ValueError(
+        Message(
+            "no projection named %(name)r; known: %(value)s",
+            name=name,
+            value=", ".join(PROJECTION_NAMES),
+        )
+    )
 
 
 PROJECTION_NAMES = (RegistryProjection.name, AuditProjection.name)

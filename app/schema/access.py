@@ -25,6 +25,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType
 
+from app.domain.messages import Message
 from app.infra.api_keys import ROLES
 from app.schema.errors import ClientError
 from app.schema.execution import PerFieldSet, ShortLeafExecutionContext
@@ -89,7 +90,12 @@ def read_refusal(role: str, fields: Iterable[tuple[str, str]]) -> str | None:
 
 
 def refusal_message(role: str | None, type_name: str, field_name: str) -> str:
-    return f"the {role} role cannot read `{type_name}.{field_name}`"
+    return Message(
+        "the %(role)s role cannot read `%(type)s.%(field)s`",
+        role=role,
+        type=type_name,
+        field=field_name,
+    )
 
 
 def roles_table() -> str:

@@ -102,6 +102,9 @@ class Context:
     auth_failure: Exception | None = None
     """The database could not be asked about the key (it is down): DATABASE_UNAVAILABLE."""
     connection_params: dict[str, Any] | None = None
+    locale: str = "en"
+    """The shipped locale the answers speak (app/locales): Accept-Language, or a
+    WebSocket's `connection_init` `locale`."""
     key_watch: asyncio.Task[None] | None = None
     """A WebSocket connection's watch on its key (closes it once the key is revoked)."""
     _now: datetime = field(init=False)

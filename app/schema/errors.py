@@ -16,9 +16,12 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import StreamExecutionResult
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.infra.database import is_statement_timeout, is_unavailable
+from app.locales import translate
 from app.schema.descriptions import describe_values
 from app.schema.ids import BadId, expect_id, to_global_id
+from app.schema.language import Translated
 
 log = logging.getLogger("partnerbook.errors")
 DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -58,7 +61,10 @@ class UserError:
         description='The path of the input field concerned (`["email"]`); null for the whole input.'
     )
     code: ErrorCode = strawberry.field(description="What went wrong: program against this.")
-    message: str = strawberry.field(description="What went wrong, for people.")
+    message: str = strawberry.field(
+        description="What went wrong, for people, in the request's language.",
+        extensions=[Translated(plain=True)],
+    )
 
 
 def user_errors(error: DomainError) -> list[UserError]:
@@ -69,7 +75,10 @@ def from_field_error(error: FieldError) -> UserError:
     message = error.message
     if error.refers_to is not None:
         type_name, ident = error.refers_to
-        message += f" ({type_name} {to_global_id(type_name, UUID(ident))})"
+        global_id = to_global_id(type_name, UUID(ident))
+        message = Message(
+            "%(message)s (%(type)s %(id)s)", message=message, type=type_name, id=global_id
+        )
     return UserError(
         field=list(error.field) or None,
         code=error.code,
@@ -111,7 +120,10 @@ class MaskInternalErrors(SchemaExtension):
             # Raised by an extension rather than a resolver: strawberry would answer
             # str(error). Masked like a resolver's error, and raised on as a GraphQLError.
             request_id = getattr(self.execution_context.context, "request_id", "-")
-            masked = self._masked(GraphQLError(str(error), original_error=error), request_id)
+            locale = getattr(self.execution_context.context, "locale", "en")
+            masked = self._masked(
+                GraphQLError(str(error), original_error=error), request_id, locale
+            )
             raise masked from error
         self._mask(self.execution_context.result)
 
@@ -126,34 +138,43 @@ class MaskInternalErrors(SchemaExtension):
         if not errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", "-")
-        result.errors = [self._masked(e, request_id) for e in errors]  # type: ignore[attr-defined]
+        locale = getattr(self.execution_context.context, "locale", "en")
+        masked = [self._masked(e, request_id, locale) for e in errors]
+        result.errors = masked  # type: ignore[attr-defined]
 
     @staticmethod
-    def _masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    def _masked(error: GraphQLError, request_id: str, locale: str = "en") -> GraphQLError:
         original = error.original_error
         if isinstance(original, ClientError):
-            return _like(error, error.message, original.extensions)
+            return _like(error, translate(original.message, locale), original.extensions)
         if original is None or isinstance(original, GraphQLError):
-            return _like(error, error.message, {"code": "BAD_REQUEST", **(error.extensions or {})})
+            extensions = {"code": "BAD_REQUEST", **(error.extensions or {})}
+            return _like(error, translate(error.message, locale), extensions)
         with_id = {"requestId": request_id}
         if is_statement_timeout(original):
             log.warning("request %s: a statement ran out of time: %s", request_id, original)
-            message = (
-                f"The query took too long and was stopped (request id {request_id}); "
-                "ask for less (a smaller page, a narrower filter) or try again later"
+            message = Message(
+                "The query took too long and was stopped (request id %(request_id)s); "
+                "ask for less (a smaller page, a narrower filter) or try again later",
+                request_id=request_id,
             )
-            return _like(error, message, {"code": TIMEOUT, **with_id})
+            return _like(error, translate(message, locale), {"code": TIMEOUT, **with_id})
         if is_unavailable(original):
             log.warning("request %s: database unavailable: %s", request_id, original)
-            message = f"The database is unavailable; try again shortly (request id {request_id})"
-            return _like(error, message, {"code": DATABASE_UNAVAILABLE, **with_id})
+            message = Message(
+                "The database is unavailable; try again shortly (request id %(request_id)s)",
+                request_id=request_id,
+            )
+            return _like(
+                error, translate(message, locale), {"code": DATABASE_UNAVAILABLE, **with_id}
+            )
         log.error(
             "internal error in request %s",
             request_id,
             exc_info=(type(original), original, original.__traceback__),
         )
-        message = f"Internal error (request id {request_id})"
-        return _like(error, message, {"code": "INTERNAL", **with_id})
+        message = Message("Internal error (request id %(request_id)s)", request_id=request_id)
+        return _like(error, translate(message, locale), {"code": "INTERNAL", **with_id})
 
 
 def _like(error: GraphQLError, message: str, extensions: dict[str, Any] | None) -> GraphQLError:

@@ -15,6 +15,7 @@ import strawberry
 from app.application import history
 from app.application.saved_rows import VersionNotFound
 from app.domain import partner_fields
+from app.domain.messages import Message
 from app.queries.history_queries import HistoryDirectory, at_instant
 from app.queries.keyset import MAX_PAGE
 from app.schema.context import Info
@@ -115,7 +116,9 @@ def _after_version(after: str | None) -> int:
             return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
-    raise ClientError(f"'{after}' is not a cursor of this list", "BAD_REQUEST")
+    raise ClientError(
+        Message("'%(after)s' is not a cursor of this list", after=after), "BAD_REQUEST"
+    )
 
 
 async def _display(info: Info, field: str, value: Any) -> str | None:
@@ -167,7 +170,10 @@ async def history_connection(
     info: Info, partner_id: UUID, first: int | None, after: str | None
 ) -> PartnerChangeConnection:
     if first is not None and not 0 <= first <= MAX_PAGE:
-        raise ClientError(f"`first` must be between 0 and {MAX_PAGE}", "LIMIT_EXCEEDED")
+        raise ClientError(
+            Message("`first` must be between 0 and %(max_page)s", max_page=MAX_PAGE),
+            "LIMIT_EXCEEDED",
+        )
     after_version = _after_version(after)
     limit = DEFAULT_HISTORY_PAGE if first is None else first
     app = info.context.services.app
@@ -261,7 +267,10 @@ class HistoryQueries:
             last = (await directory.audit_head()).position
             if position < 1 or position > last:
                 raise ClientError(
-                    f"`position` must be between 1 and the audit head ({last})", "BAD_REQUEST"
+                    Message(
+                        "`position` must be between 1 and the audit head (%(last)s)", last=last
+                    ),
+                    "BAD_REQUEST",
                 )
         head = await directory.audit_head(position)
         return AuditHead(position=head.position, chain_hash=head.chain_hash.hex())

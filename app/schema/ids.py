@@ -7,6 +7,7 @@ import binascii
 from uuid import UUID
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 
 
 class BadId(ValueError):
@@ -23,13 +24,22 @@ def from_global_id(global_id: str) -> tuple[str, UUID]:
         type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         return type_name, UUID(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadId(f"'{global_id}' is not an id issued by this API") from None
+        raise BadId(
+            Message("'%(global_id)s' is not an id issued by this API", global_id=global_id)
+        ) from None
 
 
 def expect_id(global_id: str, type_name: str) -> UUID:
     kind, ident = from_global_id(global_id)
     if kind != type_name:
-        raise BadId(f"'{global_id}' is the id of a {kind}, not of a {type_name}")
+        raise BadId(
+            Message(
+                "'%(global_id)s' is the id of a %(kind)s, not of a %(type_name)s",
+                global_id=global_id,
+                kind=kind,
+                type_name=type_name,
+            )
+        )
     return ident
 
 

@@ -14,6 +14,7 @@ from app.queries.partners.rows import PartnerRow
 from app.schema.context import Info
 from app.schema.descriptions import COMMAND, PAYLOAD, described
 from app.schema.errors import UserError, user_errors
+from app.schema.language import Translated
 from app.schema.partners.descriptions import PARTNER_FIELDS
 from app.schema.partners.types import Partner
 from app.schema.use_cases import audit, partner_import
@@ -135,7 +136,10 @@ class ImportPartnersInput:
 class ImportProblem:
     row: int = strawberry.field(description="1 for the first row of the input.")
     field: str = strawberry.field(description="The input field it concerns.")
-    message: str = strawberry.field(description="What is wrong with it, for people.")
+    message: str = strawberry.field(
+        description="What is wrong with it, for people, in the request's language.",
+        extensions=[Translated(plain=True)],
+    )
 
 
 @described(PAYLOAD)

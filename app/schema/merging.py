@@ -9,6 +9,7 @@ import strawberry
 from app.application.merge_partners import MergeAnswer, MergeRequest, UnmergeAnswer
 from app.application.merging import Moved
 from app.domain.errors import DomainError
+from app.domain.messages import Message
 from app.domain.partner_fields import input_name
 from app.queries.duplicates import Candidate, MergeDirectory
 from app.queries.partners.rows import PartnerRow
@@ -16,6 +17,7 @@ from app.schema.context import Info
 from app.schema.descriptions import COMMAND, PAYLOAD, described
 from app.schema.errors import UserError, argument_id, user_errors
 from app.schema.ids import to_global_id
+from app.schema.language import Translated
 from app.schema.partners.inputs import partner_id
 from app.schema.partners.types import Partner
 from app.schema.use_cases import audit, merging
@@ -38,11 +40,21 @@ class DuplicateReason(Enum):
 
 
 _MESSAGES = {
-    "SAME_EMAIL": "same email",
-    "SAME_VAT": "same VAT number",
-    "SAME_PHONE": "same phone number",
-    "SIMILAR_NAME": "similar name in the same country",
+    "SAME_EMAIL": Message("same email"),
+    "SAME_VAT": Message("same VAT number"),
+    "SAME_PHONE": Message("same phone number"),
+    "SIMILAR_NAME": Message("similar name in the same country"),
 }
+
+
+def _in_words(reasons: list[str]) -> str:
+    """The reasons joined with "; ", as a message each part of which is translated."""
+    if not reasons:
+        return ""
+    said = _MESSAGES[reasons[-1]]
+    for reason in reversed(reasons[:-1]):
+        said = Message("%(first)s; %(rest)s", first=_MESSAGES[reason], rest=said)
+    return said
 
 
 @strawberry.type(description="A partner that may be the same as the one asked about.")
@@ -53,7 +65,10 @@ class DuplicateCandidate:
         "0.6 phone, 0.7 * name similarity."
     )
     reasons: list[DuplicateReason] = strawberry.field(description="What the two share.")
-    message: str = strawberry.field(description="The reasons in words.")
+    message: str = strawberry.field(
+        description="The reasons in words, in the request's language.",
+        extensions=[Translated()],
+    )
 
 
 @described(
@@ -178,7 +193,7 @@ def _candidate(row: PartnerRow, candidate: Candidate) -> DuplicateCandidate:
         partner=Partner.from_row(row),
         score=candidate.score,
         reasons=[DuplicateReason(r) for r in candidate.reasons],
-        message="; ".join(_MESSAGES[r] for r in candidate.reasons),
+        message=_in_words(list(candidate.reasons)),
     )
 
 

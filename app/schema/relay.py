@@ -8,6 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
+from app.domain.messages import Message
 from app.queries.keyset import MAX_PAGE, BadCursor
 from app.schema.descriptions import RECORD, described
 from app.schema.errors import ClientError
@@ -95,7 +96,12 @@ def check_page_args(
     """`first`/`last` are 0..100; paging both ways at once is refused."""
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= MAX_PAGE:
-            raise ClientError(f"`{name}` must be between 0 and {MAX_PAGE}", "LIMIT_EXCEEDED")
+            raise ClientError(
+                Message(
+                    "`%(name)s` must be between 0 and %(max_page)s", name=name, max_page=MAX_PAGE
+                ),
+                "LIMIT_EXCEEDED",
+            )
     if first is not None and last is not None:
         raise ClientError("give `first` or `last`, not both", "BAD_REQUEST")
 

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 
 from app.application import CommandResult
 from app.domain.audited import Audit
+from app.domain.messages import Message
 from app.queries.catalog_queries import SegmentRow, segment_page, segments
 from app.queries.partners.ordering import Order
 from app.schema.commands import CommandBuilder, execute, record_command
@@ -130,7 +131,10 @@ class Segment(Node):
             )
             reason = filter_over_limit(self.row.filter, limits)
             if reason is not None:
-                raise ClientError(f"segment {self.name!r}: {reason}", LIMIT_EXCEEDED)
+                raise ClientError(
+                    Message("segment %(name)r: %(reason)s", name=self.name, reason=reason),
+                    LIMIT_EXCEEDED,
+                )
         where = filter_from_json(self.row.filter).to_filter() if self.row.filter else None
         return await partner_connection(
             info, where, [Order("NAME")], search=self.row.search, first=first, after=after

@@ -11,6 +11,8 @@ import strawberry
 
 from app.domain import payment_schedule as schedule
 from app.domain.errors import DomainError
+from app.domain.messages import Message
+from app.locales import formats
 from app.schema.catalogs.inputs import MoneyInput
 from app.schema.context import Info
 from app.schema.descriptions import described
@@ -31,13 +33,25 @@ class Instalment:
         description="The last day the discounted amount settles it."
     )
 
+    currency: strawberry.Private[str | None] = None
+
+    @strawberry.field(
+        description="`amount` with its currency, as people of the request's language write it "
+        "(`1 500,00 €` in French); null when the currency is unknown."
+    )
+    def amount_formatted(self, info: Info) -> str | None:
+        if self.currency is None:
+            return None
+        return formats.money(self.amount, self.currency, info.context.locale)
+
     @classmethod
-    def of(cls, instalment: schedule.Instalment) -> Instalment:
+    def of(cls, instalment: schedule.Instalment, currency: str | None = None) -> Instalment:
         return cls(
             due_date=instalment.due_date,
             amount=instalment.amount,
             discount_amount=instalment.discount_amount,
             discount_until=instalment.discount_until,
+            currency=currency,
         )
 
 
@@ -47,10 +61,16 @@ async def _term_lines(info: Info, payment_term_id: str) -> list[dict[str, Any]]:
     try:
         ident = expect_id(payment_term_id, "PaymentTerm")
     except BadId as error:
-        raise ClientError(f"paymentTermId: {error}", "NOT_FOUND") from None
+        raise ClientError(Message("paymentTermId: %(error)s", error=error), "NOT_FOUND") from None
     row = await info.context.catalog_entries.load(ident)
     if row is None or row.catalog != "PAYMENT_TERM":
-        raise ClientError(f"paymentTermId: no payment term {payment_term_id}", "NOT_FOUND")
+        raise ClientError(
+            Message(
+                "paymentTermId: no payment term %(payment_term_id)s",
+                payment_term_id=payment_term_id,
+            ),
+            "NOT_FOUND",
+        )
     lines: list[dict[str, Any]] = row.data.get("lines") or []
     return lines
 
@@ -71,8 +91,10 @@ def _instalments(
     except DomainError as error:
         first = error.errors[0]
         where = _ARGUMENTS.get(first.field, "paymentSchedule")
-        raise ClientError(f"{where}: {first.message}", first.code.value) from None
-    return [Instalment.of(instalment) for instalment in found]
+        raise ClientError(
+            Message("%(where)s: %(message)s", where=where, message=first.message), first.code.value
+        ) from None
+    return [Instalment.of(instalment, amount.currency) for instalment in found]
 
 
 @described(

@@ -9,13 +9,14 @@ from typing import Any
 
 import strawberry
 
-from app.domain import contact_fields as cf
+from app.locales import formats, names
 from app.queries.catalog_queries import CatalogRow
 from app.schema.catalogs.descriptions import (
     CATALOG_FIELDS,
     MONEY_FIELDS,
     PAYMENT_TERM_LINE_FIELDS,
 )
+from app.schema.context import Info
 from app.schema.descriptions import RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.relay import Node
@@ -27,6 +28,17 @@ class Money:
     amount: Decimal
     currency: str
 
+    @strawberry.field(
+        description="The amount as people of the request's language write it "
+        "(`€1,500.00`; `1 500,00 €` in French)."
+    )
+    def formatted(self, info: Info) -> str:
+        return formats.money(self.amount, self.currency, info.context.locale)
+
+    @strawberry.field(description="The currency's name in the request's language (Euro).")
+    def currency_name(self, info: Info) -> str:
+        return names.currency_name(self.currency, info.context.locale)
+
     @classmethod
     def of(cls, value: dict[str, Any] | None) -> Money | None:
         if not value:
@@ -37,17 +49,24 @@ class Money:
 @strawberry.type(description="A language as partners use it: a locale such as `fr_BE`.")
 class Language:
     code: str = strawberry.field(description="The locale: `fr_BE`, or a bare language (`fr`).")
-    name: str = strawberry.field(description="Its English name (French (Belgium)).")
+    name: str = strawberry.field(
+        description="Its name in the request's language (French (Belgium), Français (Belgique))."
+    )
 
 
 @strawberry.type(description="A country (ISO 3166-1).")
 class Country:
     code: str = strawberry.field(description="ISO 3166-1 alpha-2 (`BE`).")
-    name: str = strawberry.field(description="Its English name.")
+    locale: strawberry.Private[str | None] = None
+    """The locale its name is said in (None: the request's)."""
+
+    @strawberry.field(description="Its name in the request's language (Germany, Allemagne).")
+    def name(self, info: Info) -> str:
+        return names.country_name(self.code, self.locale or info.context.locale)
 
     @classmethod
     def of(cls, code: str | None) -> Country | None:
-        return cls(code=code, name=cf.country_name(code)) if code else None
+        return cls(code=code) if code else None
 
 
 @described(CATALOG_FIELDS, RECORD)

@@ -11,14 +11,18 @@ from graphql.error import GraphQLSyntaxError
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
 
+from app.domain.messages import Message
 from app.schema.limits.values import measure_value
 from app.schema.limits.walk import Walk
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
 
-def limit_error(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": LIMIT_EXCEEDED})
+def limit_error(message: str, **params: Any) -> GraphQLError:
+    """A LIMIT_EXCEEDED error; its message a template with `params` (said in the
+    request's language)."""
+    text = Message(message, **params) if params else message
+    return GraphQLError(text, extensions={"code": LIMIT_EXCEEDED})
 
 
 def is_document_limit(error: GraphQLError) -> bool:
@@ -50,41 +54,65 @@ def over_limit(walked: Walk, limits: Limits) -> GraphQLError | None:
     """The first limit the walked operation exceeds, as a LIMIT_EXCEEDED error."""
     if walked.depth > limits.max_depth:
         return limit_error(
-            f"the operation nests fields {walked.depth} deep; "
-            f"the maximum operation depth is {limits.max_depth}"
+            "the operation nests fields %(depth)s deep; the maximum operation depth is %(max)s",
+            depth=walked.depth,
+            max=limits.max_depth,
         )
     if walked.aliases > limits.max_aliases:
         return limit_error(
-            f"{walked.aliases} aliases found (a fragment's count each time it is spread); "
-            f"at most {limits.max_aliases}"
+            "%(aliases)s aliases found (a fragment's count each time it is spread); "
+            "at most %(max)s",
+            aliases=walked.aliases,
+            max=limits.max_aliases,
         )
     if walked.selections > limits.max_fields:
         return limit_error(
-            f"the document selects {walked.selections} fields once its fragments are "
-            f"expanded; at most {limits.max_fields}"
+            "the document selects %(fields)s fields once its fragments are expanded; "
+            "at most %(max)s",
+            fields=walked.selections,
+            max=limits.max_fields,
         )
     longest, where = walked.longest_list
     if longest > limits.max_batch:
-        return limit_error(f"`{where}` got a list of {longest}; at most {limits.max_batch}")
+        return limit_error(
+            "`%(where)s` got a list of %(size)s; at most %(max)s",
+            where=where,
+            size=longest,
+            max=limits.max_batch,
+        )
+    return _over_filter_or_cost_limit(walked, limits)
+
+
+def _over_filter_or_cost_limit(walked: Walk, limits: Limits) -> GraphQLError | None:
     nesting, where = walked.filter_nesting
     if nesting > limits.max_filter_depth:
         return limit_error(
-            f"`{where}`: filter nesting deeper than {limits.max_filter_depth} (`and`/`or`/`not`)"
+            "`%(where)s`: filter nesting deeper than %(max)s (`and`/`or`/`not`)",
+            where=where,
+            max=limits.max_filter_depth,
         )
     leaves, where = walked.filter_leaves
     if leaves > limits.max_filter_leaves:
         return limit_error(
-            f"`{where}`: filter has {leaves} leaves; at most {limits.max_filter_leaves}"
+            "`%(where)s`: filter has %(leaves)s leaves; at most %(max)s",
+            where=where,
+            leaves=leaves,
+            max=limits.max_filter_leaves,
         )
     if walked.leaves > limits.max_filter_leaves:
         return limit_error(
-            f"the operation's filters have {walked.leaves} leaves in all (each counted as "
-            f"often as its field runs); at most {limits.max_filter_leaves}"
+            "the operation's filters have %(leaves)s leaves in all (each counted as often as "
+            "its field runs); at most %(max)s",
+            leaves=walked.leaves,
+            max=limits.max_filter_leaves,
         )
     if walked.cost > limits.max_cost:
         return limit_error(
-            f"the operation may return {walked.cost} nodes; at most {limits.max_cost} "
-            f"(connections count `first`, or {limits.default_page}, times the ones above)"
+            "the operation may return %(cost)s nodes; at most %(max)s (connections count "
+            "`first`, or %(page)s, times the ones above)",
+            cost=walked.cost,
+            max=limits.max_cost,
+            page=limits.default_page,
         )
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from app.domain.messages import Message
 from app.schema.errors import ClientError
 
 
@@ -19,4 +20,6 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(kind)
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ClientError(f"'{cursor}' is not a cursor of this stream", "BAD_REQUEST") from None
+        raise ClientError(
+            Message("'%(cursor)s' is not a cursor of this stream", cursor=cursor), "BAD_REQUEST"
+        ) from None

@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from app.domain.messages import Message
 from app.queries.change_feed import FeedFilter
 from app.queries.timeline_queries import TimelineRow
 from app.schema.context import Info, Services
@@ -90,8 +91,10 @@ async def follow(
                         SLOW_SUBSCRIBER_CLOSE_CODE, f"slow subscriber; resume after {resume}"
                     )
                 raise ClientError(
-                    "this subscriber fell too far behind and was dropped; subscribe again "
-                    f"with after: {resume!r} to get the rest",
+                    Message(
+                        "this subscriber fell too far behind and was dropped; subscribe again with after: %(resume)r to get the rest",
+                        resume=resume,
+                    ),
                     "SLOW_SUBSCRIBER",
                 )
             delivery = await subscriber.queue.get()

@@ -6,7 +6,8 @@ from uuid import UUID
 
 import strawberry
 
-from app.domain import contact_fields as cf
+from app.domain.messages import Message
+from app.locales import names, translate
 from app.queries.partners.filters import PartnerFilter
 from app.schema.context import Info
 from app.schema.ids import to_global_id
@@ -15,7 +16,9 @@ from app.schema.ids import to_global_id
 @strawberry.type(description="One value of a facet and how many partners have it.")
 class FacetCount:
     value: str = strawberry.field(description="A country code, an id, CUSTOMER, COMPANY…")
-    label: str = strawberry.field(description="The value for people (a country's name…).")
+    label: str = strawberry.field(
+        description="The value for people (a country's name…), in the request's language."
+    )
     count: int = strawberry.field(description="How many of the partners selected have it.")
 
 
@@ -42,16 +45,19 @@ class PartnerFacets:
 
 
 ROLE_LABELS = {
-    "CUSTOMER": "Customer",
-    "SUPPLIER": "Supplier",
-    "BOTH": "Customer and supplier",
-    "NONE": "Prospect",
+    "CUSTOMER": Message("Customer"),
+    "SUPPLIER": Message("Supplier"),
+    "BOTH": Message("Customer and supplier"),
+    "NONE": Message("Prospect"),
 }
+KIND_LABELS = {"COMPANY": Message("Company"), "PERSON": Message("Person")}
 
 
 async def partner_facets(
-    info: Info, where: PartnerFilter | None, search: str | None
+    info: Info, where: PartnerFilter | None, search: str | None, locale: str
 ) -> PartnerFacets:
+    """The facets, labelled in `locale` (names of countries and languages from the
+    standards' translations, roles and kinds from Partnerbook's catalog)."""
     ctx = info.context
     counts = await ctx.services.directory.facet_counts(where, search, ctx.now)
 
@@ -67,17 +73,25 @@ async def partner_facets(
     tags = await ctx.tags.load_many([UUID(v) for v, _ in tag_rows])
     return PartnerFacets(
         countries=[
-            FacetCount(value=v, label=cf.country_name(v), count=n) for v, n in counts["countries"]
+            FacetCount(value=v, label=names.country_name(v, locale), count=n)
+            for v, n in counts["countries"]
         ],
         tags=[
             FacetCount(value=to_global_id("Tag", UUID(v)), label=t.full_name if t else v, count=n)
             for (v, n), t in zip(tag_rows, tags, strict=True)
         ],
-        roles=[FacetCount(value=v, label=ROLE_LABELS[v], count=n) for v, n in counts["roles"]],
-        kinds=[FacetCount(value=v, label=v.capitalize(), count=n) for v, n in counts["kinds"]],
+        roles=[_coded(v, ROLE_LABELS, n, locale) for v, n in counts["roles"]],
+        kinds=[_coded(v, KIND_LABELS, n, locale) for v, n in counts["kinds"]],
         industries=await entries("industries", "Industry"),
         languages=[
-            FacetCount(value=v, label=cf.language_name(v), count=n) for v, n in counts["languages"]
+            FacetCount(value=v, label=names.language_name(v, locale), count=n)
+            for v, n in counts["languages"]
         ],
         salespersons=await entries("salespersons", "Salesperson"),
     )
+
+
+def _coded(value: str, labels: dict[str, Message], count: int, locale: str) -> FacetCount:
+    label = labels.get(value)
+    text = translate(label, locale) if label is not None else value.capitalize()
+    return FacetCount(value=value, label=text, count=count)

@@ -6,11 +6,12 @@ from typing import Annotated
 
 import strawberry
 
-from app.domain import contact_fields as cf
+from app.locales import names
 from app.schema.catalogs.types import Country, Language
 from app.schema.context import Info
 from app.schema.descriptions import PAGING, described
 from app.schema.ids import BadId, expect_id
+from app.schema.language import LocaleArgument, locale_of
 from app.schema.partners.facets import PartnerFacets, partner_facets
 from app.schema.partners.inputs import PartnerFilterInput, PartnerOrder
 from app.schema.partners.types import Partner, partner_connection
@@ -24,7 +25,9 @@ _ARGUMENTS = {
 }
 _CountrySearch = Annotated[
     str | None,
-    strawberry.argument(description="A country code, or a part of the name (any case)."),
+    strawberry.argument(
+        description="A country code, or a part of the name (any case, in the locale or in English)."
+    ),
 ]
 _LanguageSearch = Annotated[
     str | None,
@@ -70,18 +73,32 @@ class PartnerQueries:
         "of the partners a filter and search select (for dashboards)."
     )
     async def partner_facets(
-        self, info: Info, filter: PartnerFilterInput | None = None, search: str | None = None
+        self,
+        info: Info,
+        filter: PartnerFilterInput | None = None,
+        search: str | None = None,
+        locale: LocaleArgument = None,
     ) -> PartnerFacets:
-        return await partner_facets(info, filter.to_filter() if filter else None, search)
+        where = filter.to_filter() if filter else None
+        return await partner_facets(info, where, search, locale_of(info, locale))
 
-    @strawberry.field(description="Countries (ISO 3166-1), optionally matching a search.")
-    def countries(self, search: _CountrySearch = None) -> list[Country]:
-        return [Country(code=code, name=name) for code, name in cf.countries(search)]
+    @strawberry.field(
+        description="Countries (ISO 3166-1), by name, optionally matching a search (in the "
+        "names of the locale and in English)."
+    )
+    def countries(
+        self, info: Info, search: _CountrySearch = None, locale: LocaleArgument = None
+    ) -> list[Country]:
+        chosen = locale_of(info, locale)
+        return [Country(code=c, locale=chosen) for c, _ in names.countries(search, chosen)]
 
     @strawberry.field(
         description="Locales for `Partner.lang` (`fr_BE`, `en_US`…), by name, optionally "
-        "matching a search in the code or the name. `lang` accepts any valid locale; these "
+        "matching a search in the code or the name (in the locale or in English). `lang` accepts any valid locale; these "
         "are the ones in common use."
     )
-    def languages(self, search: _LanguageSearch = None) -> list[Language]:
-        return [Language(code=code, name=name) for code, name in cf.languages(search)]
+    def languages(
+        self, info: Info, search: _LanguageSearch = None, locale: LocaleArgument = None
+    ) -> list[Language]:
+        found = names.languages(search, locale_of(info, locale))
+        return [Language(code=code, name=name) for code, name in found]

@@ -11,6 +11,8 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain.address_format import format_address
+from app.domain.partner_fields import TYPE_LABELS
+from app.locales import names, translate
 from app.queries.partners.filters import PartnerFilter
 from app.queries.partners.ordering import Order
 from app.queries.partners.rows import PartnerRow
@@ -25,6 +27,7 @@ from app.schema.context import Info
 from app.schema.descriptions import PAGING, RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.partners.descriptions import PARTNER_FIELDS
+from app.schema.partners.naming import named
 from app.schema.partners.terms import CommercialTerms, load_entry
 from app.schema.relationship.connections import (
     activity_connection,
@@ -86,12 +89,19 @@ class AddressType(Enum):
 @strawberry.type(description="A state or province (ISO 3166-2; `code` is the suffix).")
 class State:
     code: str = strawberry.field(description="The ISO 3166-2 suffix (`CA` for US-CA).")
-    name: str = strawberry.field(description="Its name (California).")
+    country_code: strawberry.Private[str]
+
+    @strawberry.field(description="Its name in the request's language (California, Californie).")
+    def name(self, info: Info) -> str:
+        return self.name_in(info.context.locale)
+
+    def name_in(self, locale: str) -> str:
+        return names.state_name(self.country_code, self.code, locale)
 
 
 def _state(row: PartnerRow) -> State | None:
     if row.state_code and row.country_code:
-        return State(code=row.state_code, name=cf.state_name(row.country_code, row.state_code))
+        return State(code=row.state_code, country_code=row.country_code)
     return None
 
 
@@ -155,8 +165,8 @@ class Partner(Node):
             id=strawberry.ID(to_global_id("Partner", row.id)),
             kind=PartnerKind(row.kind),
             type=AddressType(row.type),
-            name=row.name,
-            display_name=row.display_name,
+            name=named(row.name, row),
+            display_name=named(row.display_name, row),
             email=row.email,
             phone=row.phone,
             mobile=row.mobile,
@@ -208,17 +218,23 @@ class Partner(Node):
             inherited_from_id=row.address_from_id if row.address_from_id != row.id else None,
         )
 
+    @strawberry.field(description="The address type for people, in the request's language.")
+    def type_label(self, info: Info) -> str:
+        return translate(TYPE_LABELS[self.row.type], info.context.locale)
+
     @strawberry.field(description="The address laid out as the post of its country expects.")
-    def formatted_address(self) -> str | None:
+    def formatted_address(self, info: Info) -> str | None:
         row, state = self.row, _state(self.row)
-        country_name = cf.country_name(row.country_code) if row.country_code else None
+        locale = info.context.locale
         return format_address(
             {
                 **{f: getattr(row, f) for f in ("street", "street2", "city", "zip")},
                 "state_code": row.state_code,
-                "state_name": state.name if state else None,
+                "state_name": state.name_in(locale) if state else None,
                 "country_code": row.country_code,
-                "country_name": country_name,
+                "country_name": names.country_name(row.country_code, locale)
+                if row.country_code
+                else None,
             }
         )
 

@@ -13,6 +13,7 @@ import strawberry
 from app.domain import document_dues
 from app.domain.document import direction_of
 from app.domain.document_terms import DOCUMENT_TERMS
+from app.locales import formats
 from app.queries.document_queries import DocumentRow
 from app.schema.catalogs.schedule import Instalment
 from app.schema.catalogs.types import (
@@ -145,6 +146,16 @@ class Document(Node):
             updated_at=row.updated_at,
         )
 
+    @strawberry.field(
+        description="`amount` with its currency, as people of the request's language write it "
+        "(`1 500,00 €` in French)."
+    )
+    def amount_formatted(self, info: Info) -> str | None:
+        row = self.row
+        if row.amount is None or not row.currency:
+            return None
+        return formats.money(row.amount, row.currency, info.context.locale)
+
     @strawberry.field(description="What is still to be paid (invoices, bills, credit notes).")
     def amount_residual(self) -> Decimal | None:
         row = self.row
@@ -166,7 +177,8 @@ class Document(Node):
         "before documents had due dates."
     )
     def due_dates(self) -> list[Instalment]:
-        return [Instalment.of(item) for item in document_dues.instalments(self.row.due_dates)]
+        dues = document_dues.instalments(self.row.due_dates)
+        return [Instalment.of(item, self.row.currency) for item in dues]
 
     @strawberry.field(
         description="An open invoice or vendor bill (OPEN, PARTIALLY_PAID) with an instalment "

@@ -10,6 +10,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from app import locales
 from app.queries.activity_queries import ActivityRow
 from app.queries.opportunity_queries import OpportunityRow
 from app.queries.timeline_queries import TimelineRow
@@ -26,6 +27,7 @@ from app.schema.relationship.enums import (
     OpportunityStage,
     TimelineKind,
 )
+from app.schema.relationship.summaries import translated
 from app.schema.relay import Node
 
 if TYPE_CHECKING:
@@ -137,7 +139,9 @@ class TimelineEntry(Node):
     actor: str
     request_id: str | None
     reason: str | None
-    summary: str = strawberry.field(description="What happened, in one line.")
+    summary: str = strawberry.field(
+        description="What happened, in one line, in the request's language."
+    )
     changes: JSON = strawberry.field(description="The new values the event carried.")
 
     @classmethod
@@ -150,7 +154,7 @@ class TimelineEntry(Node):
             actor=row.actor,
             request_id=row.request_id,
             reason=row.reason,
-            summary=row.summary,
+            summary=translated(row.kind, row.summary, locales.current()),
             changes=JSON(row.changes),
         )
 
