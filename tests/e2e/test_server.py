@@ -88,8 +88,8 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
     finally:
         KEYS.pop(base, None)
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
+        try:  # a clean stop stops the embedded PostgreSQL too: give it the same bound
+            process.wait(timeout=STARTUP_GUARD)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
