@@ -14,6 +14,7 @@ from app.domain.affiliation import MAX_AFFILIATIONS, Affiliation
 from app.domain.audited import Audit
 from app.domain.bank_account import MAX_BANK_ACCOUNTS, BankAccount
 from app.domain.errors import DomainError, ErrorCode, conflict, validation
+from app.domain.messages import Message
 from app.domain.partner import Partner
 from app.domain.tally import Tally, tally_id
 
@@ -143,9 +144,11 @@ class AffiliationCommands(CommandBase):
     def _partner_of_kind(self, partner_id: UUID, kind: str, field: str) -> Partner:
         partner = self._get(partner_id, Partner, field)
         if partner.kind != kind:
-            raise DomainError.single(
-                ErrorCode.VALIDATION, f"{field} names a {partner.kind.lower()}", field
-            )
+            if partner.kind == "COMPANY":
+                message = Message("%(field)s names a company", field=field)
+            else:
+                message = Message("%(field)s names a person", field=field)
+            raise DomainError.single(ErrorCode.VALIDATION, message, field)
         if partner.archived:
             raise DomainError.single(ErrorCode.ARCHIVED, "the partner is archived", field)
         return partner

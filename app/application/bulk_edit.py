@@ -21,6 +21,7 @@ from app.domain.audited import Audit
 from app.domain.bulk_edit import MAX_REFUSED_KEPT, UNSET, BulkChanges, BulkEdit, BulkOutcome
 from app.domain.errors import DomainError, ErrorCode, FieldError, validation
 from app.domain.idempotency import input_digest, same_input
+from app.domain.messages import Message
 from app.domain.partner import Partner
 from app.infra.batch_loading import load_many
 
@@ -57,7 +58,13 @@ class BulkEditCommands(CommandBase):
     ) -> BulkResult:
         if len(partner_ids) > limit:
             # Not on one field: the partners came from `ids`, a filter or a segment.
-            raise validation(f"{len(partner_ids)} partners or more match; at most {limit} at once")
+            raise validation(
+                Message(
+                    "%(count)s partners or more match; at most %(limit)s at once",
+                    count=len(partner_ids),
+                    limit=limit,
+                )
+            )
         changes.check()
         request = {"ids": sorted(map(str, partner_ids)), "changes": changes.as_request()}
         job_id = bulk_job_id(idempotency_key) if idempotency_key else None

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError, validation
+from app.domain.messages import Message
 
 MAX_TEXT = 128
 """Characters of a role or a function."""
@@ -36,11 +37,10 @@ def _text(field: str, value: Any, errors: list[FieldError]) -> str | None:
         return None
     text = " ".join(value.split()) if isinstance(value, str) else ""
     if not text or len(text) > MAX_TEXT or not text.isprintable():
-        errors.append(
-            FieldError(
-                (field,), ErrorCode.VALIDATION, f"{field} is 1 to {MAX_TEXT} printable characters"
-            )
+        message = Message(
+            "%(field)s is 1 to %(max)s printable characters", field=field, max=MAX_TEXT
         )
+        errors.append(FieldError((field,), ErrorCode.VALIDATION, message))
     return text or None
 
 
@@ -50,7 +50,8 @@ def _date(field: str, value: Any, errors: list[FieldError]) -> str | None:
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        errors.append(FieldError((field,), ErrorCode.VALIDATION, f"{field} is a date"))
+        message = Message("%(field)s is a date", field=field)
+        errors.append(FieldError((field,), ErrorCode.VALIDATION, message))
         return None
 
 
@@ -64,7 +65,8 @@ def clean_values(changes: Mapping[str, Any]) -> dict[str, Any]:
         elif field in ("start_date", "end_date"):
             clean[field] = _date(field.replace("_d", "D"), value, errors)
         else:
-            errors.append(FieldError((field,), ErrorCode.VALIDATION, f"unknown field {field}"))
+            message = Message("unknown field %(field)s", field=field)
+            errors.append(FieldError((field,), ErrorCode.VALIDATION, message))
     if errors:
         raise DomainError(errors)
     return clean

@@ -19,6 +19,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.catalog import Invalid, normalize_currency
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError, validation
+from app.domain.messages import Message
 from app.domain.moved import MovedToPartner
 
 MAX_IBAN_INPUT = 64
@@ -72,7 +73,9 @@ def _holder(value: Any, errors: list[FieldError]) -> str | None:
         return None
     text = " ".join(value.split()) if isinstance(value, str) else ""
     if not text or len(text) > MAX_HOLDER or not text.isprintable():
-        message = f"holderName is 1 to {MAX_HOLDER} printable characters"
+        message = Message(
+            "%(field)s is 1 to %(max)s printable characters", field="holderName", max=MAX_HOLDER
+        )
         errors.append(FieldError(("holderName",), ErrorCode.VALIDATION, message))
     return text or None
 
@@ -81,7 +84,8 @@ def _currency(value: Any, errors: list[FieldError]) -> str | None:
     try:
         return None if value is None else normalize_currency(value)
     except Invalid as error:
-        errors.append(FieldError(("currency",), ErrorCode.VALIDATION, f"currency {error}"))
+        message = Message("%(field)s %(error)s", field="currency", error=error)
+        errors.append(FieldError(("currency",), ErrorCode.VALIDATION, message))
         return None
 
 
@@ -95,7 +99,8 @@ def clean_values(changes: Mapping[str, Any]) -> dict[str, Any]:
     for field, value in changes.items():
         check = _CHECKS.get(field)
         if check is None:
-            errors.append(FieldError((field,), ErrorCode.VALIDATION, f"unknown field {field}"))
+            message = Message("unknown field %(field)s", field=field)
+            errors.append(FieldError((field,), ErrorCode.VALIDATION, message))
         else:
             clean[field] = check(value, errors)
     if errors:

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.messages import Message
 
 MAX_BODY = 10_000
 _ALLOWED_CONTROLS = frozenset("\t\n")
@@ -30,13 +31,18 @@ def clean_body(body: str) -> str:
         raise DomainError.single(ErrorCode.VALIDATION, "a note needs a body", "body")
     if len(text) > MAX_BODY:
         raise DomainError.single(
-            ErrorCode.VALIDATION, f"a note holds at most {MAX_BODY:,} characters", "body"
+            ErrorCode.VALIDATION,
+            Message("a note holds at most %(max)s characters", max=f"{MAX_BODY:,}"),
+            "body",
         )
     for char in text:
         if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs"):
             raise DomainError.single(
                 ErrorCode.VALIDATION,
-                f"a note is plain text: U+{ord(char):04X} (a control character) is refused",
+                Message(
+                    "a note is plain text: U+%(code)s (a control character) is refused",
+                    code=f"{ord(char):04X}",
+                ),
                 "body",
             )
     return text

@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from app.domain.errors import validation
+from app.domain.messages import Message
 
 TALLIES = uuid5(NAMESPACE_URL, "https://partnerbook.dev/tallies")
 
@@ -34,7 +35,9 @@ class Tally(Aggregate):
     def add_one(self, limit: int, field: str) -> None:
         """One more, unless there are `limit` already (VALIDATION on `field`)."""
         if self.count >= limit:
-            raise validation(f"a partner has at most {limit} of these", field)
+            raise validation(
+                Message("a partner has at most %(limit)s of these", limit=limit), field
+            )
         self._counted(1)
 
     def remove_one(self) -> None:

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.domain.segment import MAX_FILTER_DEPTH, _depth
 
 MAX_URL = 2000
@@ -27,25 +28,27 @@ def url_problem(url: Any, *, allow_http: bool) -> str | None:
     """Why `url` cannot be an endpoint's address (its form only; where it points is
     checked when it is called), or None."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL:
-        return f"a URL of 1 to {MAX_URL} characters is required"
+        return Message("a URL of 1 to %(max)s characters is required", max=MAX_URL)
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return "the URL has spaces or control characters"
+        return Message("the URL has spaces or control characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises on a bad port)
     except ValueError:
-        return "not a URL"
+        return Message("not a URL")
     schemes = ("https", "http") if allow_http else ("https",)
     if parts.scheme not in schemes:
-        return "the URL must be https" + (" or http" if allow_http else "")
+        if allow_http:
+            return Message("the URL must be https or http")
+        return Message("the URL must be https")
     if not parts.hostname:
-        return "the URL has no host"
+        return Message("the URL has no host")
     if parts.username is not None or parts.password is not None:
-        return "the URL may not carry a user name or password"
+        return Message("the URL may not carry a user name or password")
     if parts.fragment:
-        return "the URL may not have a fragment"
+        return Message("the URL may not have a fragment")
     if not allow_http and _names_a_private_host(parts.hostname):
-        return "the URL points at a loopback or private address"
+        return Message("the URL points at a loopback or private address")
     return None
 
 
@@ -74,22 +77,34 @@ def _clean(field: str, value: Any, allow_http: bool, errors: list[FieldError]) -
     if field == "description":
         text = value.strip() if isinstance(value, str) else None
         if text is not None and len(text) > MAX_DESCRIPTION:
-            errors.append(_error(field, f"description is longer than {MAX_DESCRIPTION}"))
+            errors.append(
+                _error(field, Message("description is longer than %(max)s", max=MAX_DESCRIPTION))
+            )
         return text or None
     if field == "event_kinds":
         kinds = list(value) if isinstance(value, list | tuple) else None
         if kinds is not None and (
             len(kinds) > MAX_KINDS or not all(isinstance(k, str) and k for k in kinds)
         ):
-            errors.append(_error("eventKinds", f"at most {MAX_KINDS} event kinds"))
+            errors.append(
+                _error("eventKinds", Message("at most %(max)s event kinds", max=MAX_KINDS))
+            )
         return sorted(set(kinds)) if kinds else None
     if field == "filter":
         if value is not None and (
             not isinstance(value, Mapping) or _depth(value) > MAX_FILTER_DEPTH
         ):
-            errors.append(_error(field, f"a filter nests at most {MAX_FILTER_DEPTH} deep"))
+            errors.append(
+                _error(
+                    field,
+                    Message(
+                        "a filter nests at most %(max_filter_depth)s deep",
+                        max_filter_depth=MAX_FILTER_DEPTH,
+                    ),
+                )
+            )
         return dict(value) if value else None
-    errors.append(_error(field, f"unknown field {field}"))
+    errors.append(_error(field, Message("unknown field %(field)s", field=field)))
     return None
 
 

@@ -12,6 +12,7 @@ from uuid import UUID
 import strawberry
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
+from app.domain.messages import Message
 from app.infra import key_admin
 from app.infra.api_keys import KeyRow
 from app.schema.context import Info
@@ -112,7 +113,7 @@ def _checked_new_key(input: CreateApiKeyInput) -> str:
         raise DomainError.single(ErrorCode.VALIDATION, "the name takes 1 to 200 characters", "name")
     days = input.expires_in_days
     if days is not None and not 0 < days <= key_admin.MAX_EXPIRES_DAYS:
-        message = "expiresInDays must be between 1 and 3650"
+        message = Message("expiresInDays must be between 1 and 3650")
         raise DomainError.single(ErrorCode.VALIDATION, message, "expiresInDays")
     return name
 

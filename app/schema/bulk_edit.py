@@ -12,6 +12,7 @@ import strawberry
 from app.application.bulk_edit import BulkResult
 from app.domain.bulk_edit import UNSET, BulkChanges
 from app.domain.errors import DomainError, ErrorCode, validation
+from app.domain.messages import Message
 from app.queries.bulk_targets import matching_ids, segment_of
 from app.schema.context import Info
 from app.schema.descriptions import COMMAND, PAYLOAD, described
@@ -146,7 +147,7 @@ async def _targets(info: Info, input: BulkUpdatePartnersInput, limit: int) -> li
         max_filter_leaves=settings.max_filter_leaves,
     )
     if stored and (reason := filter_over_limit(stored, limits)) is not None:
-        raise validation(f"the segment's filter: {reason}", "segmentId")
+        raise validation(Message("the segment's filter: %(reason)s", reason=reason), "segmentId")
     where = filter_from_json(stored).to_filter() if stored else None
     return await matching_ids(pool, where, search, now, limit)
 

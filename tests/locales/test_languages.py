@@ -214,3 +214,36 @@ def test_top_level_errors_are_said_in_french_with_their_codes_unchanged(
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert error["message"] == "une clé d'API est requise (Authorization: Bearer <clé>)"
+
+
+ADD_ACCOUNT = """mutation($input: AddBankAccountInput!) { addBankAccount(input: $input) {
+  bankAccount { id } userErrors { field code message } } }"""
+TIMELINE = (
+    """query($id: ID!) { partner(id: $id) { timeline(first: 5) { nodes { kind summary } } } }"""
+)
+
+
+def test_a_bank_accounts_errors_and_timeline_are_said_in_french_with_codes_unchanged(
+    client: TestClient,
+) -> None:
+    """A feature built beside issue 22 (bank accounts): its userErrors, made of templates
+    with values (one a translated message itself), and its timeline summaries."""
+    company = create(client, kind="COMPANY", name="Gamma Trading")["id"]
+    bad = {"input": {"partnerId": company, "iban": "DE89370400440532013001", "currency": "XYZ"}}
+    french = _post(client, ADD_ACCOUNT, bad, FRENCH)["addBankAccount"]
+    english = _post(client, ADD_ACCOUNT, bad)["addBankAccount"]
+    assert french["bankAccount"] is None and english["bankAccount"] is None
+    assert sorted((e["field"], e["code"], e["message"]) for e in english["userErrors"]) == [
+        (["currency"], "VALIDATION", "currency 'XYZ' is not an ISO 4217 currency code"),
+        (["iban"], "VALIDATION", "iban is not a valid IBAN (check digits)"),
+    ]
+    assert sorted((e["field"], e["code"], e["message"]) for e in french["userErrors"]) == [
+        (["currency"], "VALIDATION", "currency « XYZ » n'est pas un code de devise ISO 4217"),
+        (["iban"], "VALIDATION", "iban n'est pas un IBAN valide (chiffres de contrôle)"),
+    ]
+    good = {"input": {"partnerId": company, "iban": "DE89370400440532013000"}}
+    assert _post(client, ADD_ACCOUNT, good)["addBankAccount"]["userErrors"] == []
+    entries = _post(client, TIMELINE, {"id": company}, FRENCH)["partner"]["timeline"]["nodes"]
+    assert {"kind": "BANK_ACCOUNT_ADDED", "summary": "Compte bancaire ajouté"} in entries
+    entries = _post(client, TIMELINE, {"id": company})["partner"]["timeline"]["nodes"]
+    assert {"kind": "BANK_ACCOUNT_ADDED", "summary": "Bank account added"} in entries

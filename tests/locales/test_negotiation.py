@@ -80,6 +80,18 @@ def test_the_caches_stay_bounded_whatever_clients_send() -> None:
         ("PARTNER_ABSORBED", "Absorbed 2 partner(s); took email", None),
         ("ACTIVITY_SCHEDULED", "call planned for 2026-12-31", "call prévu pour le 2026-12-31"),
         ("DOCUMENT_RECORDED", "Invoice INV/1: 10.00 EUR", "Invoice INV/1: 10.00 EUR"),
+        ("AFFILIATION_UPDATED", "Affiliation changed: role", "Affiliation modifiée : role"),
+        (
+            "AFFILIATION_ENDED",
+            "Affiliation ended on 2026-12-31",
+            "Affiliation terminée le 2026-12-31",
+        ),
+        (
+            "BANK_ACCOUNT_MOVED",
+            "Bank account moved to another partner",
+            "Compte bancaire déplacé vers un autre partenaire",
+        ),
+        ("NOTE", "Note edited", "Note modifiée"),
     ],
 )
 def test_a_stored_timeline_summary_is_said_in_the_locale(

@@ -12,6 +12,7 @@ import strawberry
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.domain.errors import ErrorCode, FieldError
+from app.domain.messages import Message
 from app.schema.affiliations.inputs import (
     AddAffiliationInput,
     AddBankAccountInput,
@@ -87,7 +88,7 @@ async def _account(info: Info, build: CommandBuilder, reason: str | None) -> Ban
     warnings: list[UserError] = []
     if row is not None and row.iban is not None and row.removed_at is None:
         for other in await reads.iban_holders(row.iban, row.partner_id):
-            message = "another partner has an account with this IBAN"
+            message = Message("another partner has an account with this IBAN")
             found = FieldError(("iban",), ErrorCode.DUPLICATE, message, ("Partner", str(other)))
             warnings.append(from_field_error(found))
     account = BankAccount.from_row(row) if row else None

@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 
 from app.domain.bank_account import format_iban
+from app.domain.messages import Message
 from app.queries.affiliation_queries import AffiliationDirectory, AffiliationRow, BankAccountRow
 from app.queries.history_queries import AsOfPartnerRow
 from app.queries.partners.rows import PartnerRow
@@ -122,7 +123,10 @@ async def affiliations_of(
     """A partner's affiliations in force (all, with `include_ended`); for a partner as of
     an instant, those in force then."""
     if not 0 <= first <= MAX_LISTED:
-        raise ClientError(f"`first` must be between 0 and {MAX_LISTED}", "BAD_REQUEST")
+        raise ClientError(
+            Message("`first` must be between 0 and %(max_page)s", max_page=MAX_LISTED),
+            "BAD_REQUEST",
+        )
     at = row.as_of_at if isinstance(row, AsOfPartnerRow) else None
     rows = await info.context.affiliations_of.load((row.id, include_ended, at, first))
     return [Affiliation.from_row(r) for r in rows]

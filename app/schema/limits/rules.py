@@ -121,11 +121,21 @@ def filter_over_limit(value: Any, limits: Limits) -> str | None:
     """Why a stored filter (JSON in the API's spelling) is refused, or None."""
     size = measure_value(value, in_filter=True)
     if size.nesting > limits.max_filter_depth:
-        return f"filter nesting deeper than {limits.max_filter_depth} (`and`/`or`/`not`)"
+        return Message(
+            "filter nesting deeper than %(max)s (`and`/`or`/`not`)", max=limits.max_filter_depth
+        )
     if size.leaves > limits.max_filter_leaves:
-        return f"filter has {size.leaves} leaves; at most {limits.max_filter_leaves}"
+        return Message(
+            "filter has %(leaves)s leaves; at most %(max)s",
+            leaves=size.leaves,
+            max=limits.max_filter_leaves,
+        )
     if size.longest > limits.max_batch:
-        return f"filter has a list of {size.longest}; at most {limits.max_batch}"
+        return Message(
+            "filter has a list of %(size)s; at most %(max)s",
+            size=size.longest,
+            max=limits.max_batch,
+        )
     return None
 
 

@@ -57,6 +57,17 @@ summary("OPPORTUNITY_CREATED", "Opportunity")
 summary("OPPORTUNITY_UPDATED", "Opportunity changed")
 summary("OPPORTUNITY_WON", "Opportunity won")
 summary("OPPORTUNITY_LOST", "Opportunity lost")
+summary("AFFILIATION_ADDED", "Affiliation added")
+summary("AFFILIATION_UPDATED", "Affiliation changed: %(fields)s")
+summary("AFFILIATION_ENDED", "Affiliation ended on %(date)s")
+summary("AFFILIATION_MOVED", "Affiliation moved to another partner")
+summary("BANK_ACCOUNT_ADDED", "Bank account added")
+summary("BANK_ACCOUNT_UPDATED", "Bank account changed: %(fields)s")
+summary("BANK_ACCOUNT_REMOVED", "Bank account removed")
+summary("BANK_ACCOUNT_MOVED", "Bank account moved to another partner")
+summary("NOTE", "Note logged")
+summary("NOTE", "Note edited")
+summary("NOTE", "Note deleted")
 # DOCUMENT_RECORDED ("Invoice INV/1: 120.00 EUR") is the document's kind, reference and
 # amount: data, shown as stored.
 

@@ -14,6 +14,7 @@ import strawberry
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.messages import Message
 from app.infra.webhook_secrets import new_secret
 from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
@@ -126,7 +127,8 @@ async def create_endpoint(info: Info, input: CreateWebhookEndpointInput) -> Webh
     stores = _stores(info)
     if len(await stores.deliveries.endpoints()) >= services.settings.max_webhook_endpoints:
         limit = services.settings.max_webhook_endpoints
-        return _refused(DomainError.single(ErrorCode.VALIDATION, f"at most {limit} endpoints"))
+        message = Message("at most %(limit)s endpoints", limit=limit)
+        return _refused(DomainError.single(ErrorCode.VALIDATION, message))
     ident, secret = uuid.uuid4(), new_secret()
     values = {
         "url": input.url,
