@@ -1,4 +1,4 @@
-"""The `Partner` type and the value types it shows (address, country, state)."""
+"""The `Partner` type and the value types it shows (address, country; its state: states.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from app.schema.descriptions import PAGING, RECORD, described
 from app.schema.ids import to_global_id
 from app.schema.partners.descriptions import PARTNER_FIELDS
 from app.schema.partners.naming import named
+from app.schema.partners.states import State, state_of
 from app.schema.partners.terms import CommercialTerms, load_entry
 from app.schema.relationship.connections import (
     activity_connection,
@@ -84,25 +85,6 @@ class AddressType(Enum):
     INVOICE = "INVOICE"
     DELIVERY = "DELIVERY"
     OTHER = "OTHER"
-
-
-@strawberry.type(description="A state or province (ISO 3166-2; `code` is the suffix).")
-class State:
-    code: str = strawberry.field(description="The ISO 3166-2 suffix (`CA` for US-CA).")
-    country_code: strawberry.Private[str]
-
-    @strawberry.field(description="Its name in the request's language (California, Californie).")
-    def name(self, info: Info) -> str:
-        return self.name_in(info.context.locale)
-
-    def name_in(self, locale: str) -> str:
-        return names.state_name(self.country_code, self.code, locale)
-
-
-def _state(row: PartnerRow) -> State | None:
-    if row.state_code and row.country_code:
-        return State(code=row.state_code, country_code=row.country_code)
-    return None
 
 
 @described(PARTNER_FIELDS)
@@ -213,7 +195,7 @@ class Partner(Node):
             street2=row.street2,
             city=row.city,
             zip=row.zip,
-            state=_state(row),
+            state=state_of(row),
             country=Country.of(row.country_code),
             inherited_from_id=row.address_from_id if row.address_from_id != row.id else None,
         )
@@ -224,7 +206,7 @@ class Partner(Node):
 
     @strawberry.field(description="The address laid out as the post of its country expects.")
     def formatted_address(self, info: Info) -> str | None:
-        row, state = self.row, _state(self.row)
+        row, state = self.row, state_of(self.row)
         locale = info.context.locale
         return format_address(
             {
