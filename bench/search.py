@@ -7,8 +7,12 @@
 2. Generates the partners through the application (`bench/generate.py`): a few tags and
    catalog entries by command, then `Partner.register` aggregates saved with
    `app.save(*aggregates)`, ~1,000 per transaction (the path an import takes).
-3. Projects them with the registry projector's `catch_up()`, and the audit projection,
-   then VACUUM ANALYZE.
+3. Projects them with the registry projector's `catch_up()`; then gives a share of the
+   commercial partners invoices on payment terms, payments, sale orders and credit
+   limits (`bench/commerce.py`) and projects those (the live path: each batch refreshes
+   the partners' overdue and credit columns); the audit projection; VACUUM ANALYZE.
+   The application is opened as the server opens it (`open_application`), so that the
+   server's projector finds the positions tracked here under its own name.
 4. Starts `python -m app.cli serve` on that database and times, after a warm-up, each
    query over HTTP; next to it, in this process, the very statements the app sends for
    that query (captured by running the app's own query code on a recording connection)
@@ -48,6 +52,7 @@ from psycopg import sql
 
 from app.application import Audit, Partnerbook
 from app.infra import api_keys, database
+from app.main import open_application
 from app.projections.projector import (
     AuditProjection,
     Projector,
@@ -61,6 +66,8 @@ from app.queries.partners.directory import PartnerDirectory
 from app.queries.partners.filters import PartnerFilter
 from app.queries.partners.ordering import Order
 from app.schema.ids import to_global_id
+from app.settings import Settings
+from bench.commerce import generate_commerce
 from bench.generate import Catalog, GenerationStats, create_catalog, generate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
@@ -706,7 +713,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         db = database.create_database(admin, name)
         database.prepare(db, 5)
         say(f"database {db.url} ({'embedded' if db.embedded else 'server'})")
-        app = Partnerbook(env=db.eventsourcing_env(4, 5))
+        # As the server opens it: the projections' positions are tracked under the
+        # application's name, and a different one would make the server's projector
+        # start again from the first event while it is being measured.
+        app = open_application(db, Settings(database_url=db.dsn))
         view = construct_view(db.eventsourcing_env(2, 5))
         try:
             report["machine"] = machine(db)
@@ -800,6 +810,7 @@ def build(
         stop.set()
     seconds = time.perf_counter() - started
     say(f"projected {done:,} events in {seconds:.0f} s: {done / seconds:,.0f} events/s")
+    commerce = trade(app, db, projector, audit, args.seed)
     # The audit projection too (chain hash, partner versions): otherwise the server
     # measured below spends its first minutes catching it up from the first event, and
     # every figure pays for it (seen: a request's fixed cost 1.5 ms instead of 0.7).
@@ -828,7 +839,39 @@ def build(
             "batch_size": args.projection_batch,
         },
         "vacuum_analyze_seconds": round(vacuum, 1),
+        "commerce": commerce,
     }
+
+
+def trade(
+    app: Partnerbook, db: database.Database, projector: Projector, audit: Audit, seed: int
+) -> dict[str, Any]:
+    """Documents and credit limits (bench/commerce.py), projected; what the filters on
+    documents then find."""
+    started = time.perf_counter()
+    stats = generate_commerce(app, db, audit, seed=seed)
+    generated = time.perf_counter() - started
+    started = time.perf_counter()
+    events = projector.catch_up()
+    projected = time.perf_counter() - started
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE overdue_from <= now()), "
+            "count(*) FILTER (WHERE credit_exceeded), "
+            "count(*) FILTER (WHERE credit_limit_amount IS NOT NULL) FROM partners"
+        ).fetchone()
+    assert row is not None
+    found = {
+        **asdict(stats),
+        "generation_seconds": round(generated, 1),
+        "projection_events": events,
+        "projection_seconds": round(projected, 1),
+        "partners_with_overdue_invoices": row[0],
+        "partners_over_credit_limit": row[1],
+        "partners_with_a_credit_limit": row[2],
+    }
+    say(f"commerce: {found}")
+    return found
 
 
 def serve_and_measure(
