@@ -77,6 +77,10 @@ PARTNERS = (
     "query($f: PartnerFilter, $s: String, $o: [PartnerOrder!], $first: Int, $after: String) "
     "{ partners(filter: $f, search: $s, orderBy: $o, first: $first, after: $after) { %s } }"
 )
+FLAT = "nodes { id name displayName email phone isCustomer isSupplier updatedAt } " + (
+    "pageInfo { hasNextPage endCursor }"
+)
+"""P4's page (bench/reads.py): leaf fields only, the shape its budget is set on."""
 FACET = "{ value label count }"
 FACETS = (
     "query($f: PartnerFilter, $s: String) { partnerFacets(filter: $f, search: $s) { "
@@ -352,6 +356,30 @@ def scenarios(
             ),
             (OVERHEAD, FACET_TIME),
         ),
+        # The same filters on P4's page (leaf fields only), next to P4's own filter.
+        *(
+            Scenario(
+                f"P4 page ({label}), first {page_size}",
+                PARTNERS % FLAT,
+                {"f": variables, "first": page_size},
+                page_of(where, first=page_size),
+                (OVERHEAD,),
+            )
+            for label, variables, where in (
+                (f"{country} customers", chosen, chosen_filter),
+                (
+                    "hasOverdueInvoices",
+                    {"hasOverdueInvoices": True},
+                    PartnerFilter(has_overdue_invoices=True),
+                ),
+                ("creditExceeded", {"creditExceeded": True}, PartnerFilter(credit_exceeded=True)),
+                (
+                    f"{country} customers, no overdue invoice",
+                    {**chosen, "hasOverdueInvoices": False},
+                    replace(chosen_filter, has_overdue_invoices=False),
+                ),
+            )
+        ),
         Scenario(
             f"keyset paging, {pages} pages of {page_size} (per page)",
             page,
@@ -475,7 +503,8 @@ def measure(
             g_pages[k].append(t * 1000)
         for k, statements in enumerate(s.captured.statements):
             r_pages[k].append(run_raw(conn, statements) * 1000)
-    rows = len(post(http, s.query, s.variables)["data"].get("partners", {}).get("edges", []))
+    page = post(http, s.query, s.variables)["data"].get("partners", {})
+    rows = len(page.get("edges", page.get("nodes", [])))
     return Measured(
         s.name,
         [t for page in g_pages for t in page],
