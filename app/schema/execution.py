@@ -269,18 +269,9 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if field is not None and not node.arguments:
                 plan = leaf_plan(field)
                 if plan is not None:
-                    read, leaf, nullable = plan
-                    try:
-                        value = read(source)
-                        if value is None:
-                            if nullable:
-                                return None
-                        elif not isinstance(value, Exception):
-                            coerced = leaf.coerce_output_value(value)
-                            if coerced is not None and coerced is not Undefined:
-                                return coerced
-                    except Exception:  # reported by the full path below
-                        pass
+                    value = _read_leaf(*plan, source)
+                    if value is not Undefined:  # else reported by the full path below
+                        return value
                 elif (read := field_reader(field)) is not None:
                     return self._complete_read(
                         field, read, parent_type, source, field_details_list, path, position_context
