@@ -138,7 +138,12 @@ class PartnerStanding:
             "SELECT DISTINCT commercial_partner_id FROM {t} WHERE id = ANY(%s::uuid[]) "
             "AND commercial_partner_id IS NOT NULL"
         ).format(t=partners)
-        self._all = [
+        self._all = self._full_statements(partners, documents)
+
+    def _full_statements(self, partners: Identifier, documents: Identifier) -> list[Composed]:
+        """`refresh_all`: every partner's standing from the tables as they are."""
+        parts = {"t": partners, "d": documents, "f": self.function}
+        return [
             SQL(
                 "UPDATE {t} SET invoices_overdue_from = NULL, overdue_from = NULL, "
                 "credit_exceeded = false WHERE invoices_overdue_from IS NOT NULL "
