@@ -17,6 +17,7 @@ from tests.schema.catalog_ops import set_terms
 from tests.schema.partner_ops import create, update
 from tests.schema.test_due_dates import at, recorded
 from tests.schema.test_due_dates import update as update_document
+from tests.schema.test_merge import merge, unmerge
 from tests.schema.test_relationship import set_clock
 from tests.test_cli_projections import run_cli
 
@@ -128,3 +129,20 @@ def test_a_rebuild_gives_the_rows_the_live_projection_kept(
     assert sum(row["overdue_from"] is not None for row in live) == 4
     assert run_cli(db, "projections", "rebuild").exit_code == 0
     assert standing(db) == live
+
+
+def test_a_merge_moves_the_overdue_invoice_and_an_unmerge_brings_it_back(
+    client: TestClient,
+) -> None:
+    azure = create(client, kind="COMPANY", name="Azure Interior")
+    wood = create(client, kind="COMPANY", name="Wood Corner")
+    brandon = create(client, kind="PERSON", name="Brandon", parentId=azure["id"])
+    brandon_too = create(client, kind="PERSON", name="Brandon too", parentId=wood["id"])
+    recorded(client, brandon_too, "INVOICE", reference="I1", **OPEN)
+    set_clock(client, at("2026-11-05"))
+    assert names(client, hasOverdueInvoices=True) == ["Brandon too", "Wood Corner"]
+    merged = merge(client, destinationId=brandon["id"], sourceIds=[brandon_too["id"]])
+    assert merged["userErrors"] == []
+    assert names(client, hasOverdueInvoices=True) == ["Azure Interior", "Brandon"]
+    assert unmerge(client, sourceId=brandon_too["id"])["userErrors"] == []
+    assert names(client, hasOverdueInvoices=True) == ["Brandon too", "Wood Corner"]
