@@ -7,8 +7,12 @@
 2. Generates the partners through the application (`bench/generate.py`): a few tags and
    catalog entries by command, then `Partner.register` aggregates saved with
    `app.save(*aggregates)`, ~1,000 per transaction (the path an import takes).
-3. Projects them with the registry projector's `catch_up()`, and the audit projection,
-   then VACUUM ANALYZE.
+3. Projects them with the registry projector's `catch_up()`; then gives a share of the
+   commercial partners invoices on payment terms, payments, sale orders and credit
+   limits (`bench/commerce.py`) and projects those (the live path: each batch refreshes
+   the partners' overdue and credit columns); the audit projection; VACUUM ANALYZE.
+   The application is opened as the server opens it (`open_application`), so that the
+   server's projector finds the positions tracked here under its own name.
 4. Starts `python -m app.cli serve` on that database and times, after a warm-up, each
    query over HTTP; next to it, in this process, the very statements the app sends for
    that query (captured by running the app's own query code on a recording connection)
@@ -48,6 +52,7 @@ from psycopg import sql
 
 from app.application import Audit, Partnerbook
 from app.infra import api_keys, database
+from app.main import open_application
 from app.projections.projector import (
     AuditProjection,
     Projector,
@@ -61,6 +66,8 @@ from app.queries.partners.directory import PartnerDirectory
 from app.queries.partners.filters import PartnerFilter
 from app.queries.partners.ordering import Order
 from app.schema.ids import to_global_id
+from app.settings import Settings
+from bench.commerce import generate_commerce
 from bench.generate import Catalog, GenerationStats, create_catalog, generate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
@@ -70,6 +77,10 @@ PARTNERS = (
     "query($f: PartnerFilter, $s: String, $o: [PartnerOrder!], $first: Int, $after: String) "
     "{ partners(filter: $f, search: $s, orderBy: $o, first: $first, after: $after) { %s } }"
 )
+FLAT = "nodes { id name displayName email phone isCustomer isSupplier updatedAt } " + (
+    "pageInfo { hasNextPage endCursor }"
+)
+"""P4's page (bench/reads.py): leaf fields only, the shape its budget is set on."""
 FACET = "{ value label count }"
 FACETS = (
     "query($f: PartnerFilter, $s: String) { partnerFacets(filter: $f, search: $s) { "
@@ -345,6 +356,30 @@ def scenarios(
             ),
             (OVERHEAD, FACET_TIME),
         ),
+        # The same filters on P4's page (leaf fields only), next to P4's own filter.
+        *(
+            Scenario(
+                f"P4 page ({label}), first {page_size}",
+                PARTNERS % FLAT,
+                {"f": variables, "first": page_size},
+                page_of(where, first=page_size),
+                (OVERHEAD,),
+            )
+            for label, variables, where in (
+                (f"{country} customers", chosen, chosen_filter),
+                (
+                    "hasOverdueInvoices",
+                    {"hasOverdueInvoices": True},
+                    PartnerFilter(has_overdue_invoices=True),
+                ),
+                ("creditExceeded", {"creditExceeded": True}, PartnerFilter(credit_exceeded=True)),
+                (
+                    f"{country} customers, no overdue invoice",
+                    {**chosen, "hasOverdueInvoices": False},
+                    replace(chosen_filter, has_overdue_invoices=False),
+                ),
+            )
+        ),
         Scenario(
             f"keyset paging, {pages} pages of {page_size} (per page)",
             page,
@@ -468,7 +503,8 @@ def measure(
             g_pages[k].append(t * 1000)
         for k, statements in enumerate(s.captured.statements):
             r_pages[k].append(run_raw(conn, statements) * 1000)
-    rows = len(post(http, s.query, s.variables)["data"].get("partners", {}).get("edges", []))
+    page = post(http, s.query, s.variables)["data"].get("partners", {})
+    rows = len(page.get("edges", page.get("nodes", [])))
     return Measured(
         s.name,
         [t for page in g_pages for t in page],
@@ -706,7 +742,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         db = database.create_database(admin, name)
         database.prepare(db, 5)
         say(f"database {db.url} ({'embedded' if db.embedded else 'server'})")
-        app = Partnerbook(env=db.eventsourcing_env(4, 5))
+        # As the server opens it: the projections' positions are tracked under the
+        # application's name, and a different one would make the server's projector
+        # start again from the first event while it is being measured.
+        app = open_application(db, Settings(database_url=db.dsn))
         view = construct_view(db.eventsourcing_env(2, 5))
         try:
             report["machine"] = machine(db)
@@ -800,6 +839,7 @@ def build(
         stop.set()
     seconds = time.perf_counter() - started
     say(f"projected {done:,} events in {seconds:.0f} s: {done / seconds:,.0f} events/s")
+    commerce = trade(app, db, projector, audit, args.seed)
     # The audit projection too (chain hash, partner versions): otherwise the server
     # measured below spends its first minutes catching it up from the first event, and
     # every figure pays for it (seen: a request's fixed cost 1.5 ms instead of 0.7).
@@ -828,7 +868,39 @@ def build(
             "batch_size": args.projection_batch,
         },
         "vacuum_analyze_seconds": round(vacuum, 1),
+        "commerce": commerce,
     }
+
+
+def trade(
+    app: Partnerbook, db: database.Database, projector: Projector, audit: Audit, seed: int
+) -> dict[str, Any]:
+    """Documents and credit limits (bench/commerce.py), projected; what the filters on
+    documents then find."""
+    started = time.perf_counter()
+    stats = generate_commerce(app, db, audit, seed=seed)
+    generated = time.perf_counter() - started
+    started = time.perf_counter()
+    events = projector.catch_up()
+    projected = time.perf_counter() - started
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE overdue_from <= now()), "
+            "count(*) FILTER (WHERE credit_exceeded), "
+            "count(*) FILTER (WHERE credit_limit_amount IS NOT NULL) FROM partners"
+        ).fetchone()
+    assert row is not None
+    found = {
+        **asdict(stats),
+        "generation_seconds": round(generated, 1),
+        "projection_events": events,
+        "projection_seconds": round(projected, 1),
+        "partners_with_overdue_invoices": row[0],
+        "partners_over_credit_limit": row[1],
+        "partners_with_a_credit_limit": row[2],
+    }
+    say(f"commerce: {found}")
+    return found
 
 
 def serve_and_measure(

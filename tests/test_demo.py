@@ -25,7 +25,10 @@ COMPANIES = """{
   }
   all: partners { totalCount }
   overdue: partners(filter: { hasOverdueActivities: true }) { totalCount }
-  documents(first: 100) { nodes { kind status amountResidual } }
+  lateInvoices: partners(filter: { hasOverdueInvoices: true }) { totalCount }
+  documents(first: 100) {
+    nodes { kind status amountResidual overdue dueDates { dueDate } terms { paymentTerm { name } } }
+  }
   partnerFacets { tags { label count } }
 }"""
 
@@ -56,6 +59,12 @@ def test_demo_data_shows_through_graphql(db: Database, settings: Settings, admin
     assert data["overdue"]["totalCount"] > 0
     statuses = {(d["kind"], d["status"]) for d in data["documents"]["nodes"]}
     assert {kind for kind, _ in statuses} >= {"INVOICE", "QUOTATION"}
+    # Documents take their partner's terms; invoices get due dates, some are overdue.
+    invoices = [d for d in data["documents"]["nodes"] if d["kind"] == "INVOICE"]
+    assert all(d["dueDates"] for d in invoices)
+    assert any(d["terms"]["paymentTerm"] for d in invoices)
+    assert any(d["overdue"] for d in invoices)
+    assert data["lateInvoices"]["totalCount"] > 0
     assert "Region / EMEA" in {t["label"] for t in data["partnerFacets"]["tags"]}
 
 

@@ -19,6 +19,7 @@ from app.demo.vocabulary import (
     TAG_TREE,
 )
 from app.domain.audited import Audit
+from app.domain.catalog import normalize_lines
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Catalog:
     industries: list[UUID]
     salespersons: list[UUID]
     payment_terms: list[UUID]
+    payment_term_lines: dict[UUID, list[dict[str, Any]]]
+    """Each payment term's lines, as a document takes them (its due dates)."""
     pricelists: dict[str, list[UUID]]
     """By currency."""
     delivery_methods: list[UUID]
@@ -70,13 +73,16 @@ def create_catalog(app: Partnerbook, audit: Audit, seed: int) -> Catalog:
         pricelists.setdefault(currency, []).append(
             entry("PRICELIST", name, {"name": name, "currency": currency})
         )
+    payment_terms = {
+        entry("PAYMENT_TERM", n, {"name": n, "lines": lines}): normalize_lines(lines)
+        for n, lines in PAYMENT_TERMS
+    }
     return Catalog(
         tags=tags,
         industries=[entry("INDUSTRY", n, {"name": n}) for n in INDUSTRIES],
         salespersons=salespersons,
-        payment_terms=[
-            entry("PAYMENT_TERM", n, {"name": n, "lines": lines}) for n, lines in PAYMENT_TERMS
-        ],
+        payment_terms=list(payment_terms),
+        payment_term_lines=payment_terms,
         pricelists=pricelists,
         delivery_methods=[
             entry(

@@ -27,6 +27,7 @@ from app.demo.vocabulary import (
 from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.document import Document, reference_key
+from app.domain.document_terms import terms_in_force
 from app.domain.errors import DomainError
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
@@ -255,7 +256,10 @@ class DemoFactory:
             "module": module,
             "kind": kind,
             "reference": f"{prefix}/DEMO{self.seed}/{self.documents:06d}",
-            "date": (self.today - timedelta(days=rng.randint(0, 365))).isoformat(),
+            # Invoices of the last four months: the open ones past their due date overdue.
+            "date": (
+                self.today - timedelta(days=rng.randint(0, 120 if kind == "INVOICE" else 365))
+            ).isoformat(),
         }
         if kind == "TICKET":
             values["status"] = rng.choice(("OPEN", "DONE"))
@@ -274,10 +278,26 @@ class DemoFactory:
                 )
         document_id = self.new_id()
         document = Document.record(
-            document_id=document_id, partner_id=partner.id, values=values, audit=self.audit
+            document_id=document_id,
+            partner_id=partner.id,
+            values=values,
+            audit=self.audit,
+            **self._terms(partner, kind),
         )
         yield document
         yield Reservation(reference_key(module, kind, values["reference"]), str(document_id))
+
+    def _terms(self, partner: Partner, kind: str) -> dict[str, Any]:
+        """What a customer-side document takes of its partner, as `record_document` does:
+        its terms in force, and its payment term's lines (the due dates of an invoice)."""
+        if kind == "TICKET":
+            return {}
+        terms = terms_in_force(
+            "CUSTOMER", {}, partner.values, commercial_id=str(partner.id), own=True
+        )
+        term = terms.get("payment_term_id")
+        lines = self.catalog.payment_term_lines.get(UUID(str(term))) if term else None
+        return {"terms": terms, "payment_term_lines": lines}
 
     def unit(self) -> list[Aggregate]:
         """A company (with children and records) or an individual (with records)."""

@@ -168,6 +168,7 @@ def normalize_country(value: str) -> str:
     return code
 
 
+@functools.lru_cache(maxsize=1024)
 def country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
     return str(country.name) if country is not None else code

@@ -57,6 +57,16 @@ def create_statements(t: Identifier, tags: Identifier, name: str) -> list[Compos
         # Tables made before partners had an external id (issue 10) gain the column.
         SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS external_id text").format(t=t),
         SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS merged_into uuid").format(t=t),
+        # Overdue invoices and credit (app/projections/partner_standing.py); a table made
+        # before them shows none until `partnerbook projections rebuild`.
+        *(
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {}").format(SQL(column), t=t)
+            for column in (
+                "invoices_overdue_from timestamptz",
+                "overdue_from timestamptz",
+                "credit_exceeded boolean NOT NULL DEFAULT false",
+            )
+        ),
         # Applying events looks children up by their parent (resolving them again).
         SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (parent_id)").format(
             Identifier(f"{name}_parent"), t=t
@@ -109,6 +119,22 @@ def query_index_statements(
             "CREATE INDEX IF NOT EXISTS {} ON {t} (id) "
             "WHERE credit_limit_amount IS NOT NULL AND commercial_partner_id = id"
         ).format(Identifier(f"{name}_credit_limited"), t=t),
+        # hasOverdueInvoices, creditExceeded: the few partners that have them; and a
+        # commercial partner's earliest overdue instant among its contacts'.
+        *(
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {t} ({}) WHERE {}").format(
+                Identifier(f"{name}_{suffix}"), SQL(columns), SQL(where), t=t
+            )
+            for suffix, columns, where in (
+                ("overdue_from", "overdue_from", "overdue_from IS NOT NULL"),
+                ("credit_exceeded", "name_key, id", "credit_exceeded"),
+                (
+                    "invoices_overdue_from",
+                    "commercial_partner_id, invoices_overdue_from",
+                    "invoices_overdue_from IS NOT NULL",
+                ),
+            )
+        ),
         *merge_indexes(t, name),
     ]
 

@@ -20,6 +20,7 @@ from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
 from app.projections.notes import NotesTable
 from app.projections.partner_runs import RUN_EVENTS
+from app.projections.partner_standing import PartnerStanding, StandingChanges
 from app.projections.partners import PartnersTable
 from app.projections.segments import SegmentsTable
 from app.projections.tables import COPY_FROM, ReadModelView, Table
@@ -43,12 +44,16 @@ class RegistryView(ReadModelView):
         self.prefix = prefix
         self.partners = PartnersTable(schema, prefix)
         self.timeline = TimelineTable(schema, prefix)
+        documents = DocumentsTable(schema, prefix)
+        self.standing = PartnerStanding(schema, self.partners.table, documents.documents)
+        self.standing_deferred = False
+        """While a rebuild fills its tables (no query indexes yet): computed at the end."""
         self.tables: list[Table] = [
             self.partners,
             TagsTable(schema, prefix),
             CatalogTable(schema, prefix),
             ActivitiesTable(schema, prefix),
-            DocumentsTable(schema, prefix),
+            documents,
             SegmentsTable(schema, prefix),
             AffiliationsTable(schema, prefix),
             NotesTable(schema, prefix),
@@ -59,6 +64,19 @@ class RegistryView(ReadModelView):
         for table in self.tables:
             self.sql_create_statements += table.create_statements()
             self.query_index_statements += table.query_index_statements()
+        self.sql_create_statements += self.standing.create_statements()
+
+    def create_table(self, *, query_indexes: bool = True) -> None:
+        self.standing_deferred = not query_indexes
+        super().create_table(query_indexes=query_indexes)
+
+    def create_query_indexes(self) -> None:
+        """The indexes, then (after a rebuild's replay) every partner's standing at once."""
+        super().create_query_indexes()
+        if self.standing_deferred:
+            with self.datastore.transaction(commit=True) as curs:
+                self.standing.refresh_all(curs)
+            self.standing_deferred = False
 
     @property
     def table_names(self) -> list[str]:
@@ -74,7 +92,13 @@ class RegistryView(ReadModelView):
         """Applies events in order; runs of consecutive partner events (an import, a
         rebuild, a busy API) go together: each partner row written once (see
         app/projections/partner_runs.py). Only the partners and timeline tables care
-        about those events."""
+        about those events. Then the partners' standing (overdue invoices, credit) of
+        the partners the batch concerns (app/projections/partner_standing.py)."""
+        changes = StandingChanges()
+        if not self.standing_deferred:
+            for event, _ in items:
+                changes.note(event)
+        roots = self.standing.roots_before(curs, changes)
         run: list[tuple[DomainEventProtocol[Any], int]] = []
         others: list[tuple[DomainEventProtocol[Any], int]] = []
         for event, position in items:
@@ -88,6 +112,7 @@ class RegistryView(ReadModelView):
                 others.append((event, position))
         self._apply_in_order(curs, others)
         self._apply_run(curs, run)
+        self.standing.refresh(curs, changes, roots)
 
     def _apply_run(self, curs: Cursor[DictRow], run: list[tuple[Any, int]]) -> None:
         """Partner events: a few statements, new rows copied in when there are many."""

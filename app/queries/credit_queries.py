@@ -1,6 +1,6 @@
 """Commercial partners' credit: the credit limit and the exposure against it, summed from
 the documents of the partner and its contacts when asked (app/domain/credit.py says what
-counts), and the partners filter `creditExceeded`."""
+counts), and the partners filter `creditExceeded` (kept on the partner's row)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from psycopg.sql import SQL, Composable, Literal
 
 from app.domain.credit import Credit
 from app.projections.documents import EXPOSED
+from app.projections.partner_standing import EXPOSURE
 from app.queries.record_pages import RecordReader
 
 
@@ -18,29 +19,20 @@ def exposure(commercial: Composable, currency: Composable) -> Composable:
     """The exposure of the commercial partner `commercial` in `currency` (expressions):
     open invoices' residual less open credit notes', plus confirmed sale orders. Read
     through the partial index on the documents that count (the same condition)."""
-    return SQL(
-        "(SELECT COALESCE(sum(CASE WHEN kind = 'SALE_ORDER' THEN amount "
-        "WHEN kind = 'INVOICE' THEN amount - COALESCE(amount_paid, 0) "
-        "ELSE COALESCE(amount_paid, 0) - amount END), 0.00) FROM documents "
-        "WHERE partner_id IN (SELECT id FROM partners WHERE commercial_partner_id = {c}) "
-        "AND currency = {currency} AND ({exposed}))"
-    ).format(c=commercial, currency=currency, exposed=EXPOSED)
+    return EXPOSURE.format(
+        d=SQL("documents"), t=SQL("partners"), c=commercial, currency=currency, exposed=EXPOSED
+    )
 
 
 LIMITED = SQL("c.credit_limit_amount IS NOT NULL AND c.commercial_partner_id = c.id")
 """A commercial partner `c` with a credit limit (a partial index of partners)."""
 
 
-def credit_exceeded_condition(partner: Composable) -> Composable:
-    """Used by the partners filter `creditExceeded`: the partner is a commercial partner
-    whose exposure is over its credit limit. Only partners with a limit are summed."""
-    return SQL(
-        "({p} IN (SELECT c.id FROM partners c WHERE {limited} AND {e} > c.credit_limit_amount))"
-    ).format(
-        p=partner,
-        limited=LIMITED,
-        e=exposure(SQL("c.id"), SQL("c.credit_limit_currency")),
-    )
+def credit_exceeded_condition(partners: Composable) -> Composable:
+    """Used by the partners filter `creditExceeded`: the partner (of the table aliased
+    `partners`) is a commercial partner whose exposure is over its credit limit, as the
+    projection keeps it on the partner's row (app/projections/partner_standing.py)."""
+    return SQL("{}.credit_exceeded").format(partners)
 
 
 class CreditDirectory(RecordReader):

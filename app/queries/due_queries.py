@@ -8,7 +8,7 @@ fell due before today (the `due_date` column, app/projections/documents.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from psycopg.sql import SQL, Composable, Literal
 
@@ -48,17 +48,11 @@ def overdue_amount(now: datetime) -> Composable:
     ).format(overdue=overdue(now, ("INVOICE",)), t=today)
 
 
-def overdue_invoices_condition(now: datetime, partner: Composable) -> Composable:
+def overdue_invoices_condition(now: datetime, partners: Composable) -> Composable:
     """Used by the partners filter `hasOverdueInvoices`: an invoice of the partner's view
-    (its own, and its contacts' for a commercial partner) is overdue. Read from the open
-    invoices by due date (an index), not partner by partner: no time zone is more than a
-    day ahead of UTC, so an invoice overdue somewhere fell due on UTC's today at the latest."""
-    return SQL(
-        "({p} IN (SELECT roots.id FROM documents d JOIN partners m ON m.id = d.partner_id "
-        "LEFT JOIN partners mc ON mc.id = m.commercial_partner_id "
-        "CROSS JOIN LATERAL (VALUES (m.id), (m.commercial_partner_id)) AS roots(id) "
-        "WHERE d.kind = 'INVOICE' AND d.status IN ('OPEN', 'PARTIALLY_PAID') "
-        "AND d.due_date <= {utc_today} "
-        "AND d.due_date < ({now}::timestamptz AT TIME ZONE COALESCE(m.tz, mc.tz, 'UTC'))::date "
-        "AND roots.id IS NOT NULL))"
-    ).format(p=partner, utc_today=Literal(now.astimezone(UTC).date()), now=Literal(now))
+    (its own, and its contacts' for a commercial partner) is overdue. The projection keeps
+    on the partner's row (of the table aliased `partners`) the instant from which the
+    earliest one is (app/projections/partner_standing.py): never null, indexed."""
+    return SQL("({p}.overdue_from IS NOT NULL AND {p}.overdue_from <= {now})").format(
+        p=partners, now=Literal(now)
+    )

@@ -3,6 +3,7 @@ execution answers: the same data, and the same errors at the same paths."""
 
 from __future__ import annotations
 
+import asyncio
 from enum import Enum
 from typing import Any
 
@@ -28,12 +29,47 @@ class Row:
 
 
 @strawberry.type
+class Detail:
+    size: int
+    label: str
+
+    @strawberry.field
+    async def later(self) -> str:  # awaited inside an object read on the short path
+        return self.label
+
+
+@strawberry.type
 class Item:
     name: str
     count: int
     note: str | None
     colour: Colour
     broken: str | None
+
+    # Plain resolvers (no arguments, no info): read without strawberry's wrapper.
+    @strawberry.field
+    def shout(self) -> str | None:
+        return self.name.upper()  # fails on a null name
+
+    @strawberry.field
+    def detail(self) -> Detail | None:
+        return Detail(size=self.count, label=self.name)
+
+    @strawberry.field
+    def strict(self) -> Detail:
+        return Detail(size=self.count, label=self.name)
+
+    @strawberry.field
+    def details(self) -> list[Detail]:
+        return [Detail(size=self.count, label=self.name)] * 2
+
+    @strawberry.field
+    def failing(self) -> Detail | None:
+        raise RuntimeError("the resolver failed")
+
+    @strawberry.field
+    def with_info(self, info: strawberry.Info) -> str:  # not plain: strawberry's path
+        return info.field_name
 
 
 ROWS = {
@@ -61,7 +97,7 @@ def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
 
 
 def answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str, Any]]]:
-    result = schema.execute_sync(query)
+    result = asyncio.run(schema.execute(query))
     errors = sorted((e.message, e.path) for e in result.errors or [])
     return result.data, errors
 
@@ -75,6 +111,13 @@ def answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str, 
         "alias: name count",
         "name __typename",  # not a plain leaf: the whole object takes the full path
         "name broken",  # a getter that raises
+        "shout",  # plain resolvers: a leaf, an object, a non-null object, one that raises
+        "name detail { size label }",
+        "strict { label size } count",
+        "failing { size } shout",
+        "withInfo detail { label }",
+        "name details { size label } count",
+        "name detail { later size } count",
     ],
 )
 def test_the_short_paths_answer_as_graphql_core_does(case: str, selection: str) -> None:

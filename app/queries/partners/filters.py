@@ -3,7 +3,7 @@ table (alias p); values are embedded as literals."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,14 +88,14 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
             parts.append(SQL("{} {} {}").format(Identifier(column), SQL(op), Literal(value)))
     if f.tag_ids is not None:
         parts.append(_tagged_with(f.tag_ids))
-    for wanted, condition in (
-        (f.has_overdue_activities, overdue_condition),
-        (f.has_overdue_invoices, overdue_invoices_condition),
-        (f.credit_exceeded, lambda _, p: credit_exceeded_condition(p)),
-    ):
+    conditions: tuple[tuple[bool | None, Callable[[], Composable]], ...] = (
+        (f.has_overdue_activities, lambda: overdue_condition(now, SQL("p.id"))),
+        (f.has_overdue_invoices, lambda: overdue_invoices_condition(now, SQL("p"))),
+        (f.credit_exceeded, lambda: credit_exceeded_condition(SQL("p"))),
+    )
+    for wanted, holds in conditions:
         if wanted is not None:
-            holds = condition(now, SQL("p.id"))
-            parts.append(holds if wanted else SQL("NOT {}").format(holds))
+            parts.append(holds() if wanted else SQL("NOT {}").format(holds()))
     if f.affiliated_with is not None:
         parts.append(affiliated_condition(f.affiliated_with, now.date()))
     if f.email is not None:
