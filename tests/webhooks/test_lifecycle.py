@@ -110,3 +110,23 @@ def test_only_an_admin_manages_webhooks(hooks: TestClient, db: Database) -> None
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = gql_raw(hooks, ENDPOINTS)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("bad_id", ["", "æü", "UGFydG5lcjox"])
+def test_an_id_that_is_no_endpoints_is_a_clear_error_not_an_internal_one(
+    hooks: TestClient, bad_id: str
+) -> None:
+    """Found by the fuzz test: an empty or foreign id made these two fields fail inside."""
+    rotated = gql(
+        hooks,
+        "mutation($id: ID!) { rotateWebhookSecret(input: {id: $id}) "
+        "{ endpoint { id } userErrors { field code } } }",
+        {"id": bad_id},
+    )["rotateWebhookSecret"]
+    assert rotated == {"endpoint": None, "userErrors": [{"field": ["id"], "code": "NOT_FOUND"}]}
+    listed = gql_raw(
+        hooks,
+        "query($id: ID!) { webhookDeliveries(endpointId: $id, first: 1) { totalCount } }",
+        {"id": bad_id},
+    )
+    assert [e["extensions"]["code"] for e in listed["errors"]] == ["BAD_REQUEST"]

@@ -20,7 +20,7 @@ from app.schema.commands import CommandBuilder, execute
 from app.schema.context import Info
 from app.schema.descriptions import COMMAND, PAGING, described
 from app.schema.errors import ClientError, UserError, user_errors
-from app.schema.ids import record_id
+from app.schema.ids import BadId, expect_id, record_id
 from app.schema.partners.inputs import PartnerFilterInput
 from app.schema.relationship.enums import TimelineKind
 from app.schema.relay import Connection, check_page_args, make_connection
@@ -166,7 +166,10 @@ async def update_endpoint(info: Info, input: UpdateWebhookEndpointInput) -> Webh
 async def rotate_secret(info: Info, input: WebhookEndpointInput) -> WebhookEndpointPayload:
     services = info.context.services
     grace = services.settings.webhook_secret_grace_seconds
-    ident, secret = record_id(input.id, "WebhookEndpoint"), new_secret()
+    try:
+        ident, secret = record_id(input.id, "WebhookEndpoint"), new_secret()
+    except DomainError as error:  # not an endpoint's id: nothing to rotate
+        return WebhookEndpointPayload(endpoint=None, user_errors=user_errors(error))
     outcome = await execute(
         info,
         lambda audit: lambda: services.app.rotate_webhook_secret(ident, grace, audit),
@@ -305,7 +308,10 @@ async def deliveries_page(
     info: Info, endpoint_id: str, first: int | None, after: str | None
 ) -> Connection[WebhookDelivery]:
     check_page_args(first, after, None, None)
-    ident = record_id(endpoint_id, "WebhookEndpoint", "endpointId")
+    try:
+        ident = expect_id(endpoint_id, "WebhookEndpoint")
+    except BadId as error:
+        raise ClientError(str(error), "BAD_REQUEST") from None
     try:
         before = int(after) if after is not None else None
     except ValueError:
