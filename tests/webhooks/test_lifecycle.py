@@ -130,3 +130,14 @@ def test_an_id_that_is_no_endpoints_is_a_clear_error_not_an_internal_one(
         {"id": bad_id},
     )
     assert [e["extensions"]["code"] for e in listed["errors"]] == ["BAD_REQUEST"]
+
+
+def test_an_endpoints_url_cannot_be_cleared(hooks: TestClient) -> None:
+    hook = endpoint(hooks, url="http://127.0.0.1:9/never")
+    updated = gql(
+        hooks,
+        "mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, url: null}) "
+        "{ endpoint { url } userErrors { field code } } }",
+        {"id": hook["id"]},
+    )["updateWebhookEndpoint"]
+    assert updated == {"endpoint": None, "userErrors": [{"field": ["url"], "code": "VALIDATION"}]}

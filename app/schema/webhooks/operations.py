@@ -55,7 +55,7 @@ class UpdateWebhookEndpointInput:
     id: strawberry.ID
     expected_version: int | None = None
     reason: str | None = None
-    url: strawberry.Maybe[str] = None
+    url: strawberry.Maybe[str | None] = None
     description: strawberry.Maybe[str | None] = None
     event_kinds: strawberry.Maybe[list[TimelineKind] | None] = None
     filter: strawberry.Maybe[PartnerFilterInput | None] = None
@@ -111,6 +111,8 @@ def _refused(error: DomainError) -> WebhookEndpointPayload:
 def _changes(input: UpdateWebhookEndpointInput) -> dict[str, object]:
     changes: dict[str, object] = {}
     if input.url is not None:
+        if input.url.value is None:
+            raise DomainError.single(ErrorCode.VALIDATION, "url cannot be cleared", "url")
         changes["url"] = input.url.value
     if input.description is not None:
         changes["description"] = input.description.value
