@@ -1,5 +1,5 @@
 """The timeline of the 360° view: a partner's events (its contacts' too when it is a
-commercial partner), newest first."""
+commercial partner, and those of activities naming it), newest first."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 
 from app.queries.keyset import BadCursor
-from app.queries.partner_scope import scope_of
+from app.queries.partner_scope import entry_in_view
 from app.queries.record_pages import (
     Page,
     RecordReader,
@@ -53,9 +53,7 @@ class TimelineDirectory(RecordReader):
         first: int | None,
         after: str | None,
     ) -> Page:
-        conditions: list[Composable] = [
-            SQL("t.partner_id IN {}").format(scope_of(Literal(partner_id)))
-        ]
+        conditions: list[Composable] = [entry_in_view(Literal(partner_id))]
         if kinds is not None:
             conditions.append(SQL("t.kind = ANY({})").format(Literal(list(kinds))))
         where = SQL(" AND ").join(conditions)
