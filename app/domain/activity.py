@@ -61,12 +61,9 @@ class Activity(Aggregate):
     a contact of, or one the partner is affiliated with; that company's 360° view shows it
     (app/domain/activity_company.py)."""
 
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """Snapshots taken before activities could name a company."""
-        state["company_id"] = None
+    company_id: str | None = None
+    """Set on the instance only when a company is named: an activity that names none has
+    the state it had before companies could be named (snapshots and stored states alike)."""
 
     class Scheduled(AuditedCreated):
         class_version = 2
@@ -126,7 +123,8 @@ class Activity(Aggregate):
         company_id: str | None,
     ) -> None:
         self.partner_id = partner_id
-        self.company_id = company_id
+        if company_id is not None:
+            self.company_id = company_id
         self.activity_type = activity_type
         self.summary = summary
         self.note = note

@@ -156,9 +156,7 @@ def test_the_activity_follows_a_merge_of_the_named_company(client: TestClient) -
     dest = create(client, kind="COMPANY", name="Beta Group")["id"]
     merged = mutate(client, MERGE, destinationId=dest, sourceIds=[w["b"]])
     assert merged["userErrors"] == []
-    assert {"kind": "ACTIVITY", "id": activity, "fromId": w["b"], "toId": dest} in merged[
-        "moved"
-    ]
+    assert {"kind": "ACTIVITY", "id": activity, "fromId": w["b"], "toId": dest} in merged["moved"]
     now = gql(client, ACTIVITY, {"id": activity})["node"]
     assert now == {"company": {"id": dest}, "partner": {"id": w["p"]}}  # the person stays
     assert _shows(_view(client, dest), activity)[::2] == (True, 1)
