@@ -42,6 +42,8 @@ class TimelineRow:
     """The partner's commercial partner (read by the change feed only)."""
     assignee_id: UUID | None = None
     """The assignee when the subject is an activity (read by the change feed only)."""
+    company_id: UUID | None = None
+    """The company an activity names, whose view shows it too (read by the change feed only)."""
 
 
 class TimelineDirectory(RecordReader):
