@@ -17,7 +17,7 @@ from psycopg.sql import SQL, Literal
 from app.queries.activity_queries import local_today
 from app.queries.document_queries import BILLED, INVOICED, PAID, PAID_TO_SUPPLIER, ordered
 from app.queries.due_queries import overdue_amount
-from app.queries.partner_scope import activity_in_view, entry_in_view, scope_of
+from app.queries.partner_scope import activity_in_view, entries_in_view, scope_of
 from app.queries.record_pages import RecordReader
 
 
@@ -103,12 +103,11 @@ class FigureDirectory(RecordReader):
             "(SELECT count(*) FROM activities a WHERE {a} AND a.status = 'OPEN' "
             " AND a.due_date < {today}), "
             "(SELECT count(*) FROM opportunities o WHERE o.partner_id IN {s}), "
-            "(SELECT max(t.occurred_at) FROM timeline t WHERE {t} "
-            " AND t.subject_type <> 'Partner') "
+            "(SELECT max(t.occurred_at) FROM {t} t WHERE t.subject_type <> 'Partner') "
             "FROM unnest({ids}::uuid[]) r(id)"
         ).format(
             a=activity_in_view(SQL("r.id")),
-            t=entry_in_view(SQL("r.id")),
+            t=entries_in_view(SQL("r.id")),
             s=scope_of(SQL("r.id")),
             today=local_today(now),
             ids=ids,

@@ -29,9 +29,21 @@ def activity_in_view(root: Any, activity: str = "a") -> Composable:
     )
 
 
+def entries_in_view(root: Any) -> Composable:
+    """The timeline rows of the view of `root` (to select from): those filed under a
+    partner of the scope, then those of activities naming a company in it (filed
+    elsewhere). Two indexed branches: one condition with OR would scan the timeline."""
+    return SQL(
+        "(SELECT * FROM timeline WHERE partner_id IN {s} UNION ALL SELECT * FROM timeline "
+        "WHERE subject_type = 'Activity' AND subject_id IN (SELECT named.id FROM activities "
+        "named WHERE named.company_id IN {s}) AND partner_id NOT IN {s})"
+    ).format(s=scope_of(root))
+
+
 def entry_in_view(root: Any, entry: str = "t") -> Composable:
     """A timeline entry (alias `entry`) shows in the view of `root`: filed under a partner
-    of the scope, or about an activity that names a company in it."""
+    of the scope, or about an activity that names a company in it. For rows already
+    bounded otherwise (the change feed reads a range of positions)."""
     return SQL(
         "({t}.partner_id = ANY(ARRAY{s}) OR ({t}.subject_type = 'Activity' AND "
         "{t}.subject_id = ANY(ARRAY(SELECT named.id FROM activities named "

@@ -12,7 +12,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 
 from app.queries.keyset import BadCursor
-from app.queries.partner_scope import entry_in_view
+from app.queries.partner_scope import entries_in_view
 from app.queries.record_pages import (
     Page,
     RecordReader,
@@ -55,10 +55,11 @@ class TimelineDirectory(RecordReader):
         first: int | None,
         after: str | None,
     ) -> Page:
-        conditions: list[Composable] = [entry_in_view(Literal(partner_id))]
+        conditions: list[Composable] = [SQL("TRUE")]
         if kinds is not None:
             conditions.append(SQL("t.kind = ANY({})").format(Literal(list(kinds))))
         where = SQL(" AND ").join(conditions)
+        view = entries_in_view(Literal(partner_id))
         seek: Composable = SQL("TRUE")
         if after is not None:
             (position,) = decode_cursor(after, 1)
@@ -67,13 +68,13 @@ class TimelineDirectory(RecordReader):
             seek = SQL("t.position < {}").format(Literal(position))
         size = page_size(first)
         query = SQL(
-            "SELECT * FROM timeline t WHERE {w} AND {seek} ORDER BY t.position DESC LIMIT {n}"
-        ).format(w=where, seek=seek, n=Literal(size + 1))
+            "SELECT * FROM {view} t WHERE {w} AND {seek} ORDER BY t.position DESC LIMIT {n}"
+        ).format(view=view, w=where, seek=seek, n=Literal(size + 1))
         rows = await self._rows(query, TimelineRow)
         return page_of(
             rows,
             size,
             after,
             lambda r: encode_cursor([r.position]),
-            SQL("SELECT count(*) FROM timeline t WHERE {}").format(where),
+            SQL("SELECT count(*) FROM {} t WHERE {}").format(view, where),
         )
