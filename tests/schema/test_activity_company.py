@@ -23,6 +23,7 @@ MERGE = """mutation($input: MergePartnersInput!) { mergePartners(input: $input) 
   moved { kind id fromId toId } userErrors { field code message } } }"""
 UNMERGE = """mutation($input: UnmergePartnerInput!) { unmergePartner(input: $input) {
   movedBack { kind id } leftInPlace { kind id } userErrors { field code message } } }"""
+TAG = 'mutation { createTag(input: {name: "Board"}) { tag { id } } }'
 ACTIVITY = "query($id: ID!) { node(id: $id) { ... on Activity { company { id } partner { id } } } }"
 
 
@@ -93,11 +94,14 @@ def test_the_company_itself_or_the_contacts_company_may_be_named(client: TestCli
 def test_a_company_the_partner_is_not_tied_to_is_refused(client: TestClient, db: Database) -> None:
     w = _world(client)
     other = create(client, kind="COMPANY", name="Unrelated")["id"]
+    w["tag"] = gql(client, TAG, {})["createTag"]["tag"]["id"]
     before = event_count(db)
     for company, code in (
         (other, "VALIDATION"),  # unrelated
         (w["p"], "VALIDATION"),  # a person
         ("UGFydG5lcjowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA=", "NOT_FOUND"),
+        ("not an id" * 500, "NOT_FOUND"),  # garbage, long: no such id
+        (w["tag"], "NOT_FOUND"),  # an id of another type: no such partner
     ):
         refused = _plan(client, w["p"], companyId=company)
         assert refused["activity"] is None
