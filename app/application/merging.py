@@ -325,8 +325,9 @@ def _owner(aggregate: Aggregate) -> str | None:
 
 
 def _belongs(aggregate: Aggregate, partner_id: str) -> bool:
-    """Whether the record is the partner's (an affiliation: on either side)."""
-    if isinstance(aggregate, Affiliation):
+    """Whether the record is the partner's (an affiliation: on either side; an activity:
+    its partner's or the company's it names)."""
+    if isinstance(aggregate, Affiliation | Activity):
         return aggregate.belongs_to(partner_id)
     return _owner(aggregate) == partner_id
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +11,8 @@ from eventsourcing.domain import Aggregate
 from app.application.base import MAX_RETRIES, CommandResult
 from app.application.terms import TermCommands
 from app.domain.activity import Activity
+from app.domain.activity_company import check_named_company
+from app.domain.affiliation import MAX_AFFILIATIONS, Affiliation
 from app.domain.audited import Audit
 from app.domain.document import Document, check_new_values, reference_key
 from app.domain.document_dues import DUE_KINDS
@@ -29,19 +31,34 @@ class RelationshipCommands(TermCommands):
         values: Mapping[str, Any],
         audit: Audit,
         idempotency_key: str | None = None,
+        *,
+        affiliation_ids: Sequence[UUID] = (),
     ) -> CommandResult:
+        """`values` may name a company (`company_id`); `affiliation_ids`: the partner's
+        affiliations with it as the read model knows them, each checked on its aggregate."""
+
         def schedule(activity_id: UUID) -> list[Aggregate]:
-            self._active_partner(partner_id)
+            partner = self._active_partner(partner_id)
             assignee = values.get("assignee_id")
             self._check_catalog_references({"assignee_id": (assignee, "SALESPERSON")})
-            return [
-                Activity.schedule(
-                    activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
-                )
-            ]
+            activity = Activity.schedule(
+                activity_id=activity_id, partner_id=partner_id, values=values, audit=audit
+            )
+            if activity.company_id is not None:
+                self._check_named_company(partner, activity, affiliation_ids)
+            return [activity]
 
         request = {"partnerId": partner_id, "values": values}
         return self._create("activity", Activity, idempotency_key, request, schedule)
+
+    def _check_named_company(
+        self, partner: Partner, activity: Activity, affiliation_ids: Sequence[UUID]
+    ) -> None:
+        assert activity.company_id is not None
+        company = self._get(UUID(activity.company_id), Partner, "companyId")
+        found = [a for i in affiliation_ids[:MAX_AFFILIATIONS] if (a := self._find(i, Affiliation))]
+        commercial = str(self._commercial_partner(partner).id)
+        check_named_company(partner, commercial, company, found, activity.due_date)
 
     def update_activity(
         self,

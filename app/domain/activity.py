@@ -58,7 +58,7 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
                 clean[field] = date.fromisoformat(value).isoformat()
             except ValueError:
                 fail("dueDate", Message("'%(value)s' is not a date like 2026-12-31", value=value))
-        elif field == "assignee_id":
+        elif field in ("assignee_id", "company_id"):
             clean[field] = None if value is None else str(UUID(str(value)))
         else:
             fail(field, Message("unknown field %(field)s", field=field))
@@ -68,15 +68,30 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Activity(Aggregate):
-    """Planned with a partner, assigned to a salesperson; done or cancelled at the end."""
+    """Planned with a partner, assigned to a salesperson; done or cancelled at the end.
+    It may name a company (`company_id`): the partner itself, the company the partner is
+    a contact of, or one the partner is affiliated with; that company's 360° view shows it
+    (app/domain/activity_company.py)."""
+
+    company_id: str | None = None
+    """Set on the instance only when a company is named: an activity that names none has
+    the state it had before companies could be named (snapshots and stored states alike)."""
 
     class Scheduled(AuditedCreated):
+        class_version = 2
+
         partner_id: str
         activity_type: str
         summary: str | None
         note: str | None
         due_date: str
         assignee_id: str | None
+        company_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Planned before activities could name a company: none named."""
+            state["company_id"] = None
 
     class Edited(AttributesChanged):
         """Summary, note or type edited."""
@@ -117,8 +132,11 @@ class Activity(Aggregate):
         note: str | None,
         due_date: str,
         assignee_id: str | None,
+        company_id: str | None,
     ) -> None:
         self.partner_id = partner_id
+        if company_id is not None:
+            self.company_id = company_id
         self.activity_type = activity_type
         self.summary = summary
         self.note = note
@@ -153,6 +171,7 @@ class Activity(Aggregate):
             note=clean.get("note"),
             due_date=clean["due_date"],
             assignee_id=clean.get("assignee_id"),
+            company_id=clean.get("company_id"),
             **audit.as_event_fields(),
         )
 
@@ -164,6 +183,10 @@ class Activity(Aggregate):
         if "activity_type" in changes and changes["activity_type"] is None:
             raise DomainError.single(
                 ErrorCode.VALIDATION, "activityType cannot be cleared", "activityType"
+            )
+        if "company_id" in changes:
+            raise DomainError.single(
+                ErrorCode.VALIDATION, "companyId is named when planning only", "companyId"
             )
         clean = _validate(changes)
         diff = {k: v for k, v in clean.items() if getattr(self, k) != v}
@@ -197,4 +220,17 @@ class Activity(Aggregate):
             )
 
     class Moved(MovedToPartner):
-        """Now belongs to another partner: a merge (or its undoing) moved it."""
+        """A merge (or its undoing) moved its partner's side, the named company's side, or
+        both (the partner is the company)."""
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Activity)
+            named = aggregate.company_id == self.previous_partner_id
+            if named:
+                aggregate.company_id = self.partner_id
+            if aggregate.partner_id == self.previous_partner_id or not named:
+                aggregate.partner_id = self.partner_id
+
+    def belongs_to(self, partner_id: str) -> bool:
+        """Whether a merge of `partner_id` moves it: its partner's, or the company's it names."""
+        return partner_id in (self.partner_id, self.company_id)

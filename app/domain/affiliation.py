@@ -141,6 +141,12 @@ class Affiliation(Aggregate):
     def belongs_to(self, partner_id: str) -> bool:
         return partner_id in (self.partner_id, self.company_id)
 
+    def in_force_on(self, day: str) -> bool:
+        """Started by `day` (or no start date) and not ended (its end date is the first
+        day it no longer holds)."""
+        start, end = self.values.get("start_date"), self.values.get("end_date")
+        return (start is None or start <= day) and (end is None or day < end)
+
     @property
     def ended(self) -> bool:
         end = self.values.get("end_date")

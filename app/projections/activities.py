@@ -21,8 +21,15 @@ class ActivitiesTable:
         t = self.table
         self._insert = SQL(
             "INSERT INTO {t} (id, partner_id, activity_type, summary, note, due_date, "
-            "assignee_id, status, version, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'OPEN', %s, %s, %s)"
+            "assignee_id, status, version, created_at, updated_at, company_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'OPEN', %s, %s, %s, %s)"
+        ).format(t=t)
+        # A merge moves the partner's side, the named company's, or both (Activity.Moved).
+        self._move = SQL(
+            "UPDATE {t} SET company_id = CASE WHEN company_id = %(from)s::uuid THEN %(to)s::uuid "
+            "ELSE company_id END, partner_id = CASE WHEN partner_id = %(from)s::uuid "
+            "OR company_id IS DISTINCT FROM %(from)s::uuid THEN %(to)s::uuid ELSE partner_id END "
+            "WHERE id = %(id)s"
         ).format(t=t)
         self._touch = SQL("UPDATE {t} SET version = %s, updated_at = %s WHERE id = %s").format(t=t)
         # Erasure: what was written about the person goes (as a rebuild reads it: null).
@@ -38,8 +45,10 @@ class ActivitiesTable:
                 "activity_type text NOT NULL, summary text, note text, due_date date NOT NULL, "
                 "assignee_id uuid, status text NOT NULL, feedback text, done_at timestamptz, "
                 "version integer NOT NULL, created_at timestamptz NOT NULL, "
-                "updated_at timestamptz NOT NULL)"
+                "updated_at timestamptz NOT NULL, company_id uuid)"
             ).format(t=t),
+            # Tables made before activities could name a company (issue 21) gain it.
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS company_id uuid").format(t=t),
         ]
 
     def query_index_statements(self) -> list[Composed]:
@@ -51,6 +60,10 @@ class ActivitiesTable:
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (assignee_id, due_date)").format(
                 Identifier(f"{self.names[0]}_assignee"), t=t
             ),
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON {t} (company_id, due_date) "
+                "WHERE company_id IS NOT NULL"
+            ).format(Identifier(f"{self.names[0]}_company"), t=t),
         ]
 
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
@@ -72,6 +85,7 @@ class ActivitiesTable:
                         event.originator_version,
                         event.timestamp,
                         event.timestamp,
+                        event.company_id,
                     ),
                     prepare=True,
                 )
@@ -91,7 +105,8 @@ class ActivitiesTable:
             case Activity.Cancelled():
                 self._set(curs, event, {"status": "CANCELLED", "done_at": event.timestamp})
             case Activity.Moved():
-                self._set(curs, event, {"partner_id": event.partner_id})
+                moved = {"from": event.previous_partner_id, "to": event.partner_id}
+                curs.execute(self._move, {**moved, "id": event.originator_id}, prepare=True)
             case _:
                 return
         curs.execute(

@@ -119,6 +119,10 @@ class TimelineTable:
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (partner_id, position DESC)").format(
                 Identifier(f"{self.names[0]}_partner"), t=self.table
             ),
+            # The entries of activities that name a company (partner_scope.entry_in_view).
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON {t} (subject_id) WHERE subject_type = 'Activity'"
+            ).format(Identifier(f"{self.names[0]}_activity"), t=self.table),
         ]
 
     def apply_many(

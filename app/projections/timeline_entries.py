@@ -193,16 +193,19 @@ def _moved(event: Any) -> Entry:
 @describes(Activity.Scheduled)
 def _scheduled(event: Any) -> Entry:
     label = event.summary or event.activity_type.replace("_", " ").lower()
+    changes = {
+        "activity_type": event.activity_type,
+        "due_date": event.due_date,
+        "summary": event.summary,
+        "assignee_id": event.assignee_id,
+    }
+    if event.company_id is not None:  # the company it names (entries before: no key)
+        changes["company_id"] = event.company_id
     return Entry(
         "ACTIVITY_SCHEDULED",
         "Activity",
         f"{label} planned for {event.due_date}",
-        {
-            "activity_type": event.activity_type,
-            "due_date": event.due_date,
-            "summary": event.summary,
-            "assignee_id": event.assignee_id,
-        },
+        changes,
         event.partner_id,
     )
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 
 from app.queries import record_pages as pages
-from app.queries.partner_scope import scope_of
+from app.queries.partner_scope import activity_in_view
 from app.queries.record_pages import Page, RecordReader, encode_cursor
 
 
@@ -38,9 +38,8 @@ def activity_state(now: datetime) -> Composable:
 def overdue_condition(now: datetime, partner: Composable) -> Composable:
     """Used by the partners filter `hasOverdueActivities`."""
     return SQL(
-        "EXISTS (SELECT 1 FROM activities a WHERE a.status = 'OPEN' AND a.partner_id IN {s} "
-        "AND a.due_date < {t})"
-    ).format(s=scope_of(partner), t=local_today(now))
+        "EXISTS (SELECT 1 FROM activities a WHERE a.status = 'OPEN' AND {v} AND a.due_date < {t})"
+    ).format(v=activity_in_view(partner), t=local_today(now))
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class ActivityRow:
     note: str | None
     due_date: date
     assignee_id: UUID | None
+    company_id: UUID | None
     status: str
     state: str
     feedback: str | None
@@ -74,7 +74,7 @@ class ActivityDirectory(RecordReader):
     def _activity_select(self, now: datetime) -> Composable:
         return SQL(
             "SELECT a.id, a.partner_id, a.activity_type, a.summary, a.note, a.due_date, "
-            "a.assignee_id, a.status, {state} AS state, a.feedback, a.done_at, a.version, "
+            "a.assignee_id, a.company_id, a.status, {state} AS state, a.feedback, a.done_at, a.version, "
             "a.created_at, a.updated_at FROM activities a"
         ).format(state=activity_state(now))
 
@@ -89,7 +89,7 @@ class ActivityDirectory(RecordReader):
     ) -> Page:
         conditions: list[Composable] = [SQL("TRUE")]
         if f.partner_id is not None:
-            conditions.append(SQL("a.partner_id IN {}").format(scope_of(Literal(f.partner_id))))
+            conditions.append(activity_in_view(Literal(f.partner_id)))
         if f.assignee_id is not None:
             conditions.append(SQL("a.assignee_id = {}").format(Literal(f.assignee_id)))
         if f.states is not None:

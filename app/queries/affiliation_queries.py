@@ -11,6 +11,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
+from app.domain.affiliation import MAX_AFFILIATIONS
 from app.domain.bank_account import compact_iban
 from app.queries.record_pages import RecordReader
 
@@ -108,6 +109,17 @@ class AffiliationDirectory(RecordReader):
     async def affiliations(self, ids: Sequence[UUID]) -> dict[UUID, AffiliationRow]:
         query = SQL("SELECT * FROM affiliations WHERE id = ANY({})").format(Literal(list(ids)))
         return {row.id: row for row in await self._rows(query, AffiliationRow)}
+
+    async def affiliation_ids_between(self, person_id: UUID, company_id: UUID) -> list[UUID]:
+        """A person's affiliations with a company, ended ones too (at most a person's
+        limit): what an activity naming the company is checked against."""
+        query = SQL(
+            "SELECT id FROM affiliations WHERE partner_id = {} AND company_id = {} "
+            "ORDER BY id LIMIT {}"
+        ).format(Literal(person_id), Literal(company_id), Literal(MAX_AFFILIATIONS))
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query)
+            return [row[0] for row in await cur.fetchall()]
 
     async def affiliations_of(
         self, keys: Sequence[AffiliationsAsked], now: datetime

@@ -12,7 +12,7 @@ from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.infra.rows import dataclass_row
-from app.queries.partner_scope import scope_of
+from app.queries.partner_scope import entry_in_view
 from app.queries.timeline_queries import TimelineRow
 
 BATCH = 500
@@ -21,7 +21,7 @@ BATCH = 500
 _SELECT = SQL(
     "SELECT t.position, t.occurred_at, t.kind, t.actor, t.request_id, t.reason, t.summary, "
     "t.subject_type, t.subject_id, t.changes, t.partner_id, p.commercial_partner_id, "
-    "a.assignee_id FROM timeline t LEFT JOIN partners p ON p.id = t.partner_id "
+    "a.assignee_id, a.company_id FROM timeline t LEFT JOIN partners p ON p.id = t.partner_id "
     "LEFT JOIN activities a ON t.subject_type = 'Activity' AND a.id = t.subject_id"
 )
 
@@ -31,7 +31,8 @@ class FeedFilter:
     """Which rows a replay wants (all given conditions hold)."""
 
     partner_scope: UUID | None = None
-    """A partner and, if it is a commercial partner, its contacts."""
+    """A partner and, if it is a commercial partner, its contacts; and the activities
+    that name it."""
     partner_ids: tuple[UUID, ...] | None = None
     assignee_id: UUID | None = None
     subject_type: str | None = None
@@ -39,7 +40,7 @@ class FeedFilter:
     def sql(self) -> Composable:
         parts: list[Composable] = [SQL("TRUE")]
         if self.partner_scope is not None:
-            parts.append(SQL("t.partner_id IN {}").format(scope_of(Literal(self.partner_scope))))
+            parts.append(entry_in_view(Literal(self.partner_scope)))
         if self.partner_ids is not None:
             parts.append(SQL("t.partner_id = ANY({})").format(Literal(list(self.partner_ids))))
         if self.assignee_id is not None:

@@ -24,6 +24,11 @@ AFFILIATIONS_OWNED = (
     "WHERE o = ANY(%s)"
 )
 """An affiliation is its person's and its company's: a merge of either moves it."""
+ACTIVITIES_OWNED = (
+    "SELECT DISTINCT o, a.id FROM activities a, unnest(ARRAY[a.partner_id, a.company_id]) o "
+    "WHERE o = ANY(%s)"
+)
+"""An activity is its partner's and the company's it names: a merge of either moves it."""
 
 _CANDIDATES = """
 WITH me AS (
@@ -107,7 +112,7 @@ class MergeDirectory:
         async with self.pool.connection() as conn:
             for kind, query in (
                 ("children", "SELECT parent_id, id FROM partners WHERE parent_id = ANY(%s)"),
-                ("activities", "SELECT partner_id, id FROM activities WHERE partner_id = ANY(%s)"),
+                ("activities", ACTIVITIES_OWNED),
                 ("documents", "SELECT partner_id, id FROM documents WHERE partner_id = ANY(%s)"),
                 (
                     "opportunities",

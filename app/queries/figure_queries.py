@@ -1,7 +1,8 @@
 """The figures of the 360° view, summed over a partner's records (its contacts' too when
 it is a commercial partner) when asked: document counts, money per currency (invoiced and
 paid on the customer side, billed and paid on the supplier side, ordered on both, overdue
-on invoices), open and overdue activities, opportunities, the last interaction."""
+on invoices), open and overdue activities (those naming it too), opportunities, the last
+interaction."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from psycopg.sql import SQL, Literal
 from app.queries.activity_queries import local_today
 from app.queries.document_queries import BILLED, INVOICED, PAID, PAID_TO_SUPPLIER, ordered
 from app.queries.due_queries import overdue_amount
-from app.queries.partner_scope import scope_of
+from app.queries.partner_scope import activity_in_view, entries_in_view, scope_of
 from app.queries.record_pages import RecordReader
 
 
@@ -98,14 +99,19 @@ class FigureDirectory(RecordReader):
         )
         others = SQL(
             "SELECT r.id, "
-            "(SELECT count(*) FROM activities a WHERE a.partner_id IN {s} AND a.status = 'OPEN'), "
-            "(SELECT count(*) FROM activities a WHERE a.partner_id IN {s} AND a.status = 'OPEN' "
+            "(SELECT count(*) FROM activities a WHERE {a} AND a.status = 'OPEN'), "
+            "(SELECT count(*) FROM activities a WHERE {a} AND a.status = 'OPEN' "
             " AND a.due_date < {today}), "
             "(SELECT count(*) FROM opportunities o WHERE o.partner_id IN {s}), "
-            "(SELECT max(t.occurred_at) FROM timeline t WHERE t.partner_id IN {s} "
-            " AND t.subject_type <> 'Partner') "
+            "(SELECT max(t.occurred_at) FROM {t} t WHERE t.subject_type <> 'Partner') "
             "FROM unnest({ids}::uuid[]) r(id)"
-        ).format(s=scope_of(SQL("r.id")), today=local_today(now), ids=ids)
+        ).format(
+            a=activity_in_view(SQL("r.id")),
+            t=entries_in_view(SQL("r.id")),
+            s=scope_of(SQL("r.id")),
+            today=local_today(now),
+            ids=ids,
+        )
         async with self.pool.connection() as conn:
             cur = await conn.execute(documents)
             names = list(COUNTED)

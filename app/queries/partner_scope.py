@@ -1,5 +1,6 @@
 """Whose records a partner's 360° view shows: the partner itself, and its contacts if it is
-a commercial partner (a company's view takes in the records of the people under it)."""
+a commercial partner (a company's view takes in the records of the people under it); and
+activities that name a company of the scope (`companyId`), whoever they are with."""
 
 from __future__ import annotations
 
@@ -18,3 +19,33 @@ a commercial partner."""
 
 def scope_of(root: Any) -> Composable:
     return SQL("({})").format(SCOPE.format(root=root))
+
+
+def activity_in_view(root: Any, activity: str = "a") -> Composable:
+    """An activity (alias `activity`) shows in the view of `root`: its partner is in the
+    scope, or it names a company in it (`companyId`; an affiliation alone never counts)."""
+    return SQL("({a}.partner_id = ANY(ARRAY{s}) OR {a}.company_id = ANY(ARRAY{s}))").format(
+        a=SQL(activity), s=scope_of(root)
+    )
+
+
+def entries_in_view(root: Any) -> Composable:
+    """The timeline rows of the view of `root` (to select from): those filed under a
+    partner of the scope, then those of activities naming a company in it (filed
+    elsewhere). Two indexed branches: one condition with OR would scan the timeline."""
+    return SQL(
+        "(SELECT * FROM timeline WHERE partner_id IN {s} UNION ALL SELECT * FROM timeline "
+        "WHERE subject_type = 'Activity' AND subject_id IN (SELECT named.id FROM activities "
+        "named WHERE named.company_id IN {s}) AND partner_id NOT IN {s})"
+    ).format(s=scope_of(root))
+
+
+def entry_in_view(root: Any, entry: str = "t") -> Composable:
+    """A timeline entry (alias `entry`) shows in the view of `root`: filed under a partner
+    of the scope, or about an activity that names a company in it. For rows already
+    bounded otherwise (the change feed reads a range of positions)."""
+    return SQL(
+        "({t}.partner_id = ANY(ARRAY{s}) OR ({t}.subject_type = 'Activity' AND "
+        "{t}.subject_id = ANY(ARRAY(SELECT named.id FROM activities named "
+        "WHERE named.company_id = ANY(ARRAY{s})))))"
+    ).format(t=SQL(entry), s=scope_of(root))

@@ -1,5 +1,5 @@
 """The timeline of the 360° view: a partner's events (its contacts' too when it is a
-commercial partner), newest first."""
+commercial partner, and those of activities naming it), newest first."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Literal
 
 from app.queries.keyset import BadCursor
-from app.queries.partner_scope import scope_of
+from app.queries.partner_scope import entries_in_view
 from app.queries.record_pages import (
     Page,
     RecordReader,
@@ -42,6 +42,8 @@ class TimelineRow:
     """The partner's commercial partner (read by the change feed only)."""
     assignee_id: UUID | None = None
     """The assignee when the subject is an activity (read by the change feed only)."""
+    company_id: UUID | None = None
+    """The company an activity names, whose view shows it too (read by the change feed only)."""
 
 
 class TimelineDirectory(RecordReader):
@@ -53,12 +55,11 @@ class TimelineDirectory(RecordReader):
         first: int | None,
         after: str | None,
     ) -> Page:
-        conditions: list[Composable] = [
-            SQL("t.partner_id IN {}").format(scope_of(Literal(partner_id)))
-        ]
+        conditions: list[Composable] = [SQL("TRUE")]
         if kinds is not None:
             conditions.append(SQL("t.kind = ANY({})").format(Literal(list(kinds))))
         where = SQL(" AND ").join(conditions)
+        view = entries_in_view(Literal(partner_id))
         seek: Composable = SQL("TRUE")
         if after is not None:
             (position,) = decode_cursor(after, 1)
@@ -67,13 +68,13 @@ class TimelineDirectory(RecordReader):
             seek = SQL("t.position < {}").format(Literal(position))
         size = page_size(first)
         query = SQL(
-            "SELECT * FROM timeline t WHERE {w} AND {seek} ORDER BY t.position DESC LIMIT {n}"
-        ).format(w=where, seek=seek, n=Literal(size + 1))
+            "SELECT * FROM {view} t WHERE {w} AND {seek} ORDER BY t.position DESC LIMIT {n}"
+        ).format(view=view, w=where, seek=seek, n=Literal(size + 1))
         rows = await self._rows(query, TimelineRow)
         return page_of(
             rows,
             size,
             after,
             lambda r: encode_cursor([r.position]),
-            SQL("SELECT count(*) FROM timeline t WHERE {}").format(where),
+            SQL("SELECT count(*) FROM {} t WHERE {}").format(view, where),
         )

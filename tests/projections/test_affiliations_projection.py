@@ -8,8 +8,8 @@ from uuid import UUID
 from app.application import Partnerbook
 from app.domain.audited import Audit
 from app.infra.database import Database
-from app.projections.projector import construct_view
-from tests.projections.test_partners_projection import projector_for, table_rows
+from tests.projections.rebuilt import live_and_rebuilt
+from tests.projections.test_partners_projection import table_rows
 
 AUDIT = Audit(actor="test", request_id="r-1", reason="zq reason")
 IBAN = "BE71096123456769"
@@ -50,21 +50,7 @@ def _owned(app: Partnerbook, partner: UUID) -> dict[str, list[str]]:
 
 
 def test_rebuild_equals_the_live_tables_after_merge_and_erasure(db: Database) -> None:
-    env = db.eventsourcing_env(2, 5)
-    app = Partnerbook(env=env)
-    live = construct_view(env)
-    try:
-        projector = projector_for(app, db, live)
-        erased, kept = _history(app)
-        projector.catch_up()
-    finally:
-        app.close()
-    reader = Partnerbook(env=env)
-    try:
-        rebuilt = construct_view(env, prefix="rebuild_")
-        projector_for(reader, db, rebuilt).catch_up()
-    finally:
-        reader.close()
+    erased, kept = live_and_rebuilt(db, _history)
     for table in ("affiliations", "bank_accounts", "timeline"):
         assert table_rows(db, table) == table_rows(db, f"rebuild_{table}"), table
     affiliations = table_rows(db, "affiliations")

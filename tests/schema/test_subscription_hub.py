@@ -131,3 +131,14 @@ def test_a_dropped_subscriber_gets_what_it_had_then_a_resume_cursor() -> None:
         assert closed == [(4429, f"slow subscriber; resume after {encode_cursor(2)}")]
 
     asyncio.run(scenario())
+
+
+def test_an_activity_naming_a_company_goes_to_that_companys_subscribers() -> None:
+    from dataclasses import replace
+
+    from app.schema.live.hub import keys_of
+
+    activity = replace(row(1, CONTACT, "Activity", COMPANY), company_id=OTHER)
+    keys = keys_of(activity)
+    assert {("timeline", OTHER), ("activity-partner", OTHER)} <= keys
+    assert ("timeline", OTHER) not in keys_of(row(2, CONTACT, "Activity", COMPANY))

@@ -34,8 +34,9 @@ class Delivery:
 
 
 def keys_of(row: TimelineRow) -> set[Key]:
-    """Where a row goes: its partner's and its commercial partner's subscribers."""
-    partners = {row.partner_id, row.commercial_partner_id} - {None}
+    """Where a row goes: its partner's and its commercial partner's subscribers, and
+    those of the company an activity names."""
+    partners = {row.partner_id, row.commercial_partner_id, row.company_id} - {None}
     keys: set[Key] = {("timeline", p) for p in partners}
     if row.subject_type == "Partner":
         keys |= {("partner", row.partner_id), ("partner", "*")}

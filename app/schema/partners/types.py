@@ -246,7 +246,10 @@ class Partner(Node):
             source = await info.context.partners.load(source.commercial_partner_id) or source
         return CommercialTerms(source=source, asked_for=self.row)
 
-    @strawberry.field(description="Its figures; a company's include its contacts'.")
+    @strawberry.field(
+        description="Its figures; a company's include its contacts' (and the activities that "
+        "name it)."
+    )
     async def stats(self, info: Info) -> PartnerStats:
         return PartnerStats(stats=await info.context.stats.load(self.row.id))
 
@@ -258,7 +261,10 @@ class Partner(Node):
     async def credit(self, info: Info) -> PartnerCredit | None:
         return await partner_credit(info, self.row.id)
 
-    @strawberry.field(description="Its activities (a company's include its contacts').")
+    @strawberry.field(
+        description="Its activities (a company's include its contacts', and those that name "
+        "it with `companyId`)."
+    )
     async def activities(
         self,
         info: Info,
@@ -288,8 +294,8 @@ class Partner(Node):
     @strawberry.field(
         description="Its affiliations (a person's companies besides `parent`, a company's "
         "affiliated people): those in force, all with `includeEnded`; as of an instant, "
-        "those in force then. An affiliation never adds the person's activities to the "
-        "company's 360° view.",
+        "those in force then. An affiliation alone never adds the person's activities to the "
+        "company's 360° view: only those that name the company (`companyId`) show there.",
     )
     async def affiliations(
         self,
@@ -305,7 +311,10 @@ class Partner(Node):
     async def bank_accounts(self, info: Info) -> list[BankAccount]:
         return await bank_accounts_of(info, self.row.id)
 
-    @strawberry.field(description="Everything that happened to it and its records, newest first.")
+    @strawberry.field(
+        description="Everything that happened to it and its records (a company's: its contacts' "
+        "and those of activities naming it too), newest first."
+    )
     async def timeline(
         self,
         info: Info,

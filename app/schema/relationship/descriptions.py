@@ -15,6 +15,11 @@ ACTIVITY_FIELDS = {
     "done_at": "When it was completed or cancelled.",
     "partner": "The partner it is with.",
     "assignee": "Who does it.",
+    "company_id": "The company it is about, whose 360° view then shows it too (a `Partner` id "
+    "of a company, not archived): the partner itself, the company the partner is a contact "
+    "of, or one the partner is affiliated with on the due date. Named when planning only.",
+    "company": "The company it names (`companyId`): its 360° view shows the activity besides "
+    "the partner's; null when none is named.",
 }
 
 DOCUMENT_FIELDS = {

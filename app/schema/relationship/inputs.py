@@ -22,6 +22,7 @@ class ScheduleActivityInput:
     note: str | None = None
     due_date: date = strawberry.field(description="The day it is due, in the assignee's zone.")
     assignee_id: strawberry.ID | None = None
+    company_id: strawberry.ID | None = None
     idempotency_key: str | None = None
     reason: str | None = None
 

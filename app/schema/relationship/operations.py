@@ -13,6 +13,7 @@ import strawberry
 from app.application import CommandResult
 from app.domain.audited import Audit
 from app.queries.activity_queries import ActivityFilter
+from app.queries.affiliation_queries import AffiliationDirectory
 from app.queries.document_queries import DocumentFilter, DocumentRow
 from app.schema.catalogs.inputs import plain
 from app.schema.commands import CommandBuilder, execute, record_command
@@ -160,6 +161,34 @@ def _camel(name: str) -> str:
 Build = Callable[[Audit], Callable[[], CommandResult]]
 
 
+def _activity_values(input: ScheduleActivityInput) -> dict[str, Any]:
+    values = {
+        "activity_type": plain(input.activity_type),
+        "summary": input.summary,
+        "note": input.note,
+        "due_date": input.due_date.isoformat(),
+        "assignee_id": _ref(input.assignee_id, "Salesperson", "assigneeId"),
+    }
+    if input.company_id is not None:  # absent otherwise: earlier requests' digests hold
+        values["company_id"] = _ref(input.company_id, "Partner", "companyId")
+    return values
+
+
+async def _named_affiliations(info: Info, input: ScheduleActivityInput) -> list[UUID]:
+    """The partner's affiliations with the company the activity names, as the read model
+    knows them (the command checks each on its aggregate); none when no company is named
+    or an id is bad (the command refuses those)."""
+    if input.company_id is None:
+        return []
+    try:
+        person = expect_id(input.partner_id, "Partner")
+        company = expect_id(input.company_id, "Partner")
+    except BadId:
+        return []
+    reads = AffiliationDirectory(info.context.services.directory.pool)
+    return await reads.affiliation_ids_between(person, company)
+
+
 def _opportunity_values(input: CreateOpportunityInput) -> dict[str, Any]:
     return {
         "name": input.name,
@@ -176,17 +205,15 @@ class RelationshipMutations:
     @strawberry.mutation(description="Plans an activity with a partner.")
     async def schedule_activity(self, info: Info, input: ScheduleActivityInput) -> ActivityPayload:
         app = info.context.services.app
+        affiliations = await _named_affiliations(info, input)
 
         def build(audit: Audit) -> Callable[[], CommandResult]:
             partner = record_id(input.partner_id, "Partner", "partnerId")
-            values = {
-                "activity_type": plain(input.activity_type),
-                "summary": input.summary,
-                "note": input.note,
-                "due_date": input.due_date.isoformat(),
-                "assignee_id": _ref(input.assignee_id, "Salesperson", "assigneeId"),
-            }
-            return lambda: app.schedule_activity(partner, values, audit, input.idempotency_key)
+            values = _activity_values(input)
+            key = input.idempotency_key
+            return lambda: app.schedule_activity(
+                partner, values, audit, key, affiliation_ids=affiliations
+            )
 
         return await _activity(info, build, input.reason)
 

@@ -82,6 +82,11 @@ class Activity(Node):
         return await load_partner(info, self.row.partner_id)
 
     @strawberry.field
+    async def company(self, info: Info) -> PartnerRef | None:
+        company_id = self.row.company_id
+        return await load_partner(info, company_id) if company_id else None
+
+    @strawberry.field
     async def assignee(self, info: Info) -> Salesperson | None:
         return await load_entry(info, self.row.assignee_id, Salesperson.from_row)
 
