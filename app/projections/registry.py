@@ -19,6 +19,7 @@ from app.projections.affiliations import AffiliationsTable
 from app.projections.catalogs import CatalogTable
 from app.projections.documents import DocumentsTable
 from app.projections.notes import NotesTable
+from app.projections.partner_counts import PartnerCube
 from app.projections.partner_runs import RUN_EVENTS
 from app.projections.partner_standing import PartnerStanding, StandingChanges
 from app.projections.partners import PartnersTable
@@ -50,6 +51,7 @@ class RegistryView(ReadModelView):
         """While a rebuild fills its tables (no query indexes yet): computed at the end."""
         self.tables: list[Table] = [
             self.partners,
+            PartnerCube(schema, prefix),  # kept by triggers on the partners tables
             TagsTable(schema, prefix),
             CatalogTable(schema, prefix),
             ActivitiesTable(schema, prefix),
