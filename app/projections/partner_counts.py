@@ -243,12 +243,11 @@ class PartnerCube:
             "JOIN {partners} p ON p.id = s.partner_id WHERE s.was_set <> s.now_set"
         ).format(old=old, new=new, tags=tags, partners=partners, core=core)
 
-    def _refill(self) -> list[Composed]:
-        """Every cuboid counted from the rows, when it has no cell yet."""
+    def grouped_statements(self) -> list[Composed]:
+        """Each cuboid as the rows grouped now (`SELECT dimensions…, count(*)`)."""
         partners, tags = self._tables(self.prefix)
         statements = []
-        for cuboid, dims in CUBOIDS.items():
-            c = self._cuboid(self.prefix, cuboid)
+        for dims in CUBOIDS.values():
             values = SQL(", ").join(
                 SQL("coalesce(s.tag_set, '{}')")
                 if d == TAG_SET
@@ -264,12 +263,7 @@ class PartnerCube:
                 else SQL("")
             )
             statements.append(
-                SQL(
-                    "INSERT INTO {c} ({cols}, n) SELECT {values}, count(*) FROM {t} r{join} "
-                    "WHERE NOT EXISTS (SELECT 1 FROM {c}) GROUP BY {groups}"
-                ).format(
-                    c=c,
-                    cols=_columns(dims),
+                SQL("SELECT {values}, count(*) FROM {t} r{join} GROUP BY {groups}").format(
                     values=values,
                     t=partners,
                     join=join,
@@ -277,6 +271,18 @@ class PartnerCube:
                 )
             )
         return statements
+
+    def _refill(self) -> list[Composed]:
+        """Every cuboid counted from the rows, when it has no cell yet."""
+        return [
+            SQL(
+                "INSERT INTO {c} ({cols}, n) SELECT * FROM ({grouped}) g "
+                "WHERE NOT EXISTS (SELECT 1 FROM {c})"
+            ).format(c=self._cuboid(self.prefix, cuboid), cols=_columns(dims), grouped=grouped)
+            for (cuboid, dims), grouped in zip(
+                CUBOIDS.items(), self.grouped_statements(), strict=True
+            )
+        ]
 
 
 def _type(dimension: str) -> str:
