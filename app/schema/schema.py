@@ -36,6 +36,7 @@ from app.schema.notes.operations import NoteMutations, NoteQueries
 from app.schema.parsing import SharedParserCache
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
+from app.schema.partners.trends import PartnerCountQueries
 from app.schema.partners.types import Partner
 from app.schema.relationship.documents import Document
 from app.schema.relationship.operations import RelationshipMutations, RelationshipQueries
@@ -52,6 +53,7 @@ Query = merge_types(
     (
         NodeQueries,
         PartnerQueries,
+        PartnerCountQueries,
         RelationshipQueries,
         SegmentQueries,
         TagQueries,

@@ -24,7 +24,12 @@ from tests.schema.catalog_ops import ADD_TAGS, REMOVE_TAGS
 from tests.schema.partner_ops import ARCHIVE, RESTORE
 
 COUNTRIES = ["BE", "FR", "DE", None]
-STATES = {"BE": ["BRU", "VAN"], "FR": [None], "DE": ["BY"], None: [None]}
+STATES: dict[str | None, list[str | None]] = {
+    "BE": ["BRU", "VAN"],
+    "FR": [None],
+    "DE": ["BY"],
+    None: [None],
+}
 LANGS = ["fr_BE", "nl_BE", "en_US", None]
 FACETS = """query($filter: PartnerFilter) { partnerFacets(filter: $filter) {
   countries { value count } tags { value count } roles { value count }

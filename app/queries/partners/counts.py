@@ -91,14 +91,14 @@ class PartnerCounts(PartnerReads):
         selection computed once; one statement."""
         from_cube = {} if search and search.strip() else cube_facets(where)
         async with self.pool.connection() as conn:
-            parts = [
+            parts: list[Composable] = [
                 SQL("SELECT {name}, v, n FROM ({q}) AS {alias}(v, n)").format(
                     name=Literal(name), q=q, alias=Identifier(f"cube_{name}")
                 )
                 for name, q in from_cube.items()
             ]
             rest = [name for name in FACETS if name not in from_cube]
-            query = SQL(" UNION ALL ").join(parts) if parts else None
+            query: Composable | None = SQL(" UNION ALL ").join(parts) if parts else None
             if rest:
                 query = await self._row_facets(conn, rest, parts, where, search, now)
             assert query is not None
@@ -127,7 +127,7 @@ class PartnerCounts(PartnerReads):
                 *(
                     SQL("SELECT {name}, v, n FROM ({q}) AS {alias}(v, n)").format(
                         name=Literal(name),
-                        q=SQL(FACETS[name]),  # type: ignore[arg-type]
+                        q=SQL(FACETS[name]),
                         alias=Identifier(f"facet_{name}"),
                     )
                     for name in names

@@ -144,7 +144,7 @@ def cube_facets(where: PartnerFilter | None) -> dict[str, Composable]:
     for name, own in FACET_DIMENSIONS.items():
         cuboid = cuboid_for(dimensions | set(own))
         if cuboid is not None:
-            found[name] = SQL(_FACETS[name]).format(c=cuboid, w=condition)  # type: ignore[arg-type]
+            found[name] = SQL(_FACETS[name]).format(c=cuboid, w=condition)
     return found
 
 
