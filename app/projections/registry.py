@@ -17,6 +17,7 @@ from app.domain.idempotency import IdempotencyRecord
 from app.projections.activities import ActivitiesTable
 from app.projections.affiliations import AffiliationsTable
 from app.projections.catalogs import CatalogTable
+from app.projections.document_totals import DocumentTotals
 from app.projections.documents import DocumentsTable
 from app.projections.notes import NotesTable
 from app.projections.partner_counts import PartnerCube
@@ -56,6 +57,7 @@ class RegistryView(ReadModelView):
             CatalogTable(schema, prefix),
             ActivitiesTable(schema, prefix),
             documents,
+            DocumentTotals(schema, prefix),  # kept by triggers on the documents table
             SegmentsTable(schema, prefix),
             AffiliationsTable(schema, prefix),
             NotesTable(schema, prefix),

@@ -40,6 +40,7 @@ from app.schema.partners.trends import PartnerCountQueries
 from app.schema.partners.types import Partner
 from app.schema.relationship.documents import Document
 from app.schema.relationship.operations import RelationshipMutations, RelationshipQueries
+from app.schema.relationship.totals import DocumentTotalQueries
 from app.schema.relationship.types import Activity, Opportunity, TimelineEntry
 from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
@@ -54,6 +55,7 @@ Query = merge_types(
         NodeQueries,
         PartnerQueries,
         PartnerCountQueries,
+        DocumentTotalQueries,
         RelationshipQueries,
         SegmentQueries,
         TagQueries,
