@@ -49,14 +49,22 @@ CORE = ("kind", "is_customer", "is_supplier", "archived", "country_code")
 CUBOIDS: dict[str, tuple[str, ...]] = {
     "base": (*CORE, "lang"),
     "state": (*CORE, "state_code"),
-    "industry": (*CORE, "industry_id"),
-    "salesperson": (*CORE, "salesperson_id"),
     "month": (*CORE, "created_month"),
-    "tags": (*CORE, TAG_SET),
+    "tags": ("kind", "is_customer", "is_supplier", "archived", TAG_SET),
+    "salesperson": (*CORE, "salesperson_id"),
+    "industry": (*CORE, "industry_id"),
+    "tags_salesperson": ("archived", TAG_SET, "salesperson_id"),
+    "tags_industry": ("archived", TAG_SET, "industry_id"),
+    "tags_lang": ("archived", TAG_SET, "lang"),
+    "tags_country": (*CORE, TAG_SET),
     "full": (*CORE, "state_code", "lang", "industry_id", "salesperson_id"),
 }
 """Cuboid name -> its dimensions, smallest first (a query takes the first that has every
-dimension it needs)."""
+dimension it needs). Measured with bench/generate.py's partners (60 countries, 20
+industries, 15 salespersons, 16 tags, 0 to 3 a partner): see docs/performance.md."""
+
+BY_COUNTRY = ("tags_country", "full")
+"""The large cuboids, indexed by country (a filter on a country reads its cells only)."""
 
 
 class PartnerCube:
@@ -87,6 +95,12 @@ class PartnerCube:
                     Identifier(f"{name}_empty"), t=t
                 ),
             ]
+            if cuboid in BY_COUNTRY:
+                statements.append(
+                    SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (country_code)").format(
+                        Identifier(f"{name}_country"), t=t
+                    )
+                )
         return [*statements, *self._functions()]
 
     def query_index_statements(self) -> list[Composed]:
@@ -222,11 +236,7 @@ class PartnerCube:
         none = "(SELECT NULL::uuid AS partner_id, NULL::uuid AS tag_id WHERE false)"
         old = SQL("old_rows" if event != "INSERT" else none)
         new = SQL("new_rows" if event != "DELETE" else none)
-        core = SQL(", ").join(
-            SQL("{} AS {}").format(SQL(DIMENSIONS[d][0].format(r="p")), Identifier(d))
-            for d in CUBOIDS["tags"]
-            if d != TAG_SET
-        )
+        core = _values("p")
         return SQL(
             "WITH touched AS (SELECT partner_id FROM {old} UNION SELECT partner_id FROM {new}), "
             "tag_rows AS (SELECT pt.partner_id, pt.tag_id, true AS now, NOT EXISTS ("

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.infra.database import Database
 from app.projections.partner_counts import CUBOIDS, PartnerCube
-from app.queries.partners.cube import cube_facets, cube_total
+from app.queries.partners.cube import FACET_DIMENSIONS, cube_facets, cube_total
 from app.queries.partners.filters import PartnerFilter
 from tests.conftest import gql
 from tests.schema.catalog_ops import ADD_TAGS, REMOVE_TAGS
@@ -250,6 +250,7 @@ def test_which_filters_the_cube_answers() -> None:
     assert cube_total(PartnerFilter(email="a@b.example")) is None
     assert cube_total(PartnerFilter(not_=PartnerFilter(parent_id=None, vat="X"))) is None
     # With a tag filter, the facets the tags' cuboid has (not industries, say).
-    tagged = cube_facets(PartnerFilter(tag_ids=()))
-    assert set(tagged) == {"countries", "kinds", "roles", "tags"}
+    assert set(cube_facets(PartnerFilter(tag_ids=()))) == set(FACET_DIMENSIONS)
+    tagged_customers = cube_facets(PartnerFilter(tag_ids=(), is_customer=True))
+    assert set(tagged_customers) == {"countries", "kinds", "roles", "tags"}
     assert set(cube_facets(PartnerFilter(industry_id=None, lang="fr_BE"))) >= {"languages"}
