@@ -96,14 +96,14 @@ class PartnerCube:
                 SQL("{} {}").format(Identifier(d), SQL(column_type(d))) for d in dims
             )
             statements += [
-                SQL("CREATE TABLE IF NOT EXISTS {t} ({typed}, n bigint NOT NULL)").format(
-                    t=t, typed=typed
-                ),
+                # Room on each page, and `n` in no index, so that adding to a cell
+                # updates its row in place (HOT), without new index entries.
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {t} ({typed}, n bigint NOT NULL) "
+                    "WITH (fillfactor = 50)"
+                ).format(t=t, typed=typed),
                 SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {t} ({}) NULLS NOT DISTINCT").format(
                     Identifier(f"{name}_cell"), columns(dims), t=t
-                ),
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {t} ((1)) WHERE n = 0").format(
-                    Identifier(f"{name}_empty"), t=t
                 ),
             ]
             if cuboid in BY_COUNTRY:
@@ -200,7 +200,7 @@ class PartnerCube:
             statements.append(
                 SQL(
                     "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$cube$ DECLARE noted bigint; BEGIN {code} RETURN NULL; END $cube$"
+                    "$cube$ DECLARE noted bigint; emptied tid[]; BEGIN {code} RETURN NULL; END $cube$"
                 ).format(f=self._function(name), code=code)
             )
         return statements
@@ -223,38 +223,30 @@ class PartnerCube:
         )
 
     def _flush(self, prefix: str) -> Composed:
-        """The transaction's deltas, grouped once, added to every cuboid; cells at zero
-        deleted; the delta and pending rows gone."""
-        upserts = [
+        """The transaction's deltas added to every cuboid, grouped; the cells that fall
+        to zero deleted (found by the upsert itself); the delta and pending rows gone."""
+        delta = self._delta(prefix)
+        statements = []
+        for cuboid, dims in CUBOIDS.items():
+            c = self._cuboid(prefix, cuboid)
+            statements.append(
+                SQL(
+                    "WITH up AS (INSERT INTO {c} AS c ({cols}, n) SELECT {cols}, sum(d) "
+                    "FROM {delta} GROUP BY {cols} HAVING sum(d) <> 0 "
+                    "ON CONFLICT ({cols}) DO UPDATE SET n = c.n + excluded.n "
+                    "RETURNING c.ctid AS at, c.n) SELECT array_agg(at) INTO emptied FROM up "
+                    "WHERE n = 0; IF emptied IS NOT NULL THEN "
+                    "DELETE FROM {c} WHERE ctid = ANY(emptied); END IF;"
+                ).format(c=c, cols=columns(dims), delta=delta)
+            )
+        # TRUNCATE, not DELETE: the next transaction reads no dead rows (one writer:
+        # the projector holding its lock; a rebuild writes tables of its own).
+        statements.append(
             SQL(
-                "INSERT INTO {c} AS c ({cols}, n) SELECT {cols}, sum(d) FROM g "
-                "GROUP BY {cols} HAVING sum(d) <> 0 ON CONFLICT ({cols}) DO UPDATE "
-                "SET n = c.n + excluded.n"
-            ).format(c=self._cuboid(prefix, c), cols=columns(dims))
-            for c, dims in CUBOIDS.items()
-        ]
-        deletes = [
-            SQL("DELETE FROM {} WHERE n = 0").format(self._cuboid(prefix, c)) for c in CUBOIDS
-        ]
-        return SQL(
-            "WITH g AS MATERIALIZED (SELECT {all}, sum(d) AS d FROM {delta} GROUP BY {all} "
-            "HAVING sum(d) <> 0), {ups} {last}; WITH {gones} {last_gone}; "
-            "DELETE FROM {delta}; DELETE FROM {pending} WHERE xact = pg_current_xact_id();"
-        ).format(
-            all=columns(ALL),
-            delta=self._delta(prefix),
-            ups=SQL(", ").join(
-                SQL("{} AS ({})").format(Identifier(f"up_{i}"), s)
-                for i, s in enumerate(upserts[:-1])
-            ),
-            last=upserts[-1],
-            gones=SQL(", ").join(
-                SQL("{} AS ({})").format(Identifier(f"gone_{i}"), s)
-                for i, s in enumerate(deletes[:-1])
-            ),
-            last_gone=deletes[-1],
-            pending=self._pending(prefix),
+                "TRUNCATE {delta}; DELETE FROM {pending} WHERE xact = pg_current_xact_id();"
+            ).format(delta=delta, pending=self._pending(prefix))
         )
+        return SQL(" ").join(statements)
 
     def _refill(self) -> list[Composed]:
         """Every cuboid counted from the rows, when it has no cell yet."""
