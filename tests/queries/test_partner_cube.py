@@ -232,6 +232,13 @@ def test_cube_counts_as_the_rows_do(client: TestClient, db: Database) -> None:
             assert_answers_as_rows(client, history, 15)
     assert_cube_exact(db)
     assert_answers_as_rows(client, history, 40)
+    with psycopg.connect(db.conninfo()) as conn:
+        merged, erased, archived, tagged = conn.execute(
+            "SELECT count(*) FILTER (WHERE merged_into IS NOT NULL), count(*) FILTER (WHERE "
+            "anonymized), count(*) FILTER (WHERE archived), (SELECT count(*) FROM partner_tags) "
+            "FROM partners"
+        ).fetchone() or (0, 0, 0, 0)
+    assert min(merged, erased, archived, tagged) > 0, "the history left a kind of change out"
 
     result = CliRunner().invoke(
         cli, ["projections", "rebuild", "registry"], env={"PARTNERBOOK_DATABASE_URL": db.dsn}
