@@ -44,7 +44,7 @@ class DocumentTotals:
             *(
                 SQL(
                     "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$totals$ BEGIN {body} RETURN NULL; END $totals$"
+                    "$totals$ DECLARE emptied tid[]; BEGIN {body} RETURN NULL; END $totals$"
                 ).format(f=self._function(event), body=self._dispatch(event))
                 for event in ("INSERT", "UPDATE", "DELETE")
             ),
@@ -107,11 +107,14 @@ class DocumentTotals:
             sides.append(SQL("SELECT {} FROM old_rows r").format(SQL(_VALUES.format(sign="-1"))))
         if event != "DELETE":
             sides.append(SQL("SELECT {} FROM new_rows r").format(SQL(_VALUES.format(sign="1"))))
+        # The cells that fall to zero, found by the upsert itself, deleted by their ctid.
         return SQL(
-            "INSERT INTO {t} AS c ({c}, n, amount) SELECT {c}, sum(d), sum(amount) FROM "
-            "({sides}) g GROUP BY {c} HAVING sum(d) <> 0 OR sum(amount) <> 0 "
+            "WITH up AS (INSERT INTO {t} AS c ({c}, n, amount) SELECT {c}, sum(d), sum(amount) "
+            "FROM ({sides}) g GROUP BY {c} HAVING sum(d) <> 0 OR sum(amount) <> 0 "
             "ON CONFLICT ({c}) DO UPDATE SET n = c.n + excluded.n, "
-            "amount = c.amount + excluded.amount; DELETE FROM {t} WHERE n = 0;"
+            "amount = c.amount + excluded.amount RETURNING c.ctid AS at, c.n) "
+            "SELECT array_agg(at) INTO emptied FROM up WHERE n = 0; "
+            "IF emptied IS NOT NULL THEN DELETE FROM {t} WHERE ctid = ANY(emptied); END IF;"
         ).format(t=t, c=_cell(), sides=SQL(" UNION ALL ").join(sides))
 
 
