@@ -74,7 +74,7 @@ class PartnerCounts(PartnerReads):
     ) -> tuple[int, bool]:
         """How many partners a filter and search select (`clause`): exact from the cube
         when the filter reads its dimensions only and there is no search, else `count`."""
-        statement = None if search and search.strip() else cube_total(where)
+        statement = None if search else cube_total(where)
         if statement is None:
             return await self.count(clause)
         async with self.pool.connection() as conn:
@@ -89,7 +89,7 @@ class PartnerCounts(PartnerReads):
         partners a filter and search select: from the cube the facets it answers (no
         search, a filter on its dimensions only), the others over the rows, with the
         selection computed once; one statement."""
-        from_cube = {} if search and search.strip() else cube_facets(where)
+        from_cube = {} if search else cube_facets(where)
         async with self.pool.connection() as conn:
             parts: list[Composable] = [
                 SQL("SELECT {name}, v, n FROM ({q}) AS {alias}(v, n)").format(
