@@ -13,8 +13,16 @@ own path again, which reports it exactly as before (the attribute read has no ef
 A field computed by a plain resolver (a method of the type with no arguments and no
 `info`, synchronous, no field extensions: an edge's `cursor`, a partner's `address`) is
 read the same way: strawberry's wrapper around it builds an `Info`, converts the (no)
-arguments and chains the (no) extensions, ~10 µs a call. One that returns an object is
-completed by graphql-core as before, only without that wrapper.
+arguments and chains the (no) extensions, ~10 µs a call.
+
+An object value (an edge, its node, a partner's address and its country; each item of a
+list of them) whose selected fields all take the short path is completed by running
+those fields directly: graphql-core's own completion of an object goes through five
+calls (`complete_value` twice for a non-null type, `complete_object_value`,
+`collect_and_execute_subfields`, `execute_collected_subfields`) and first builds a
+`GraphQLResolveInfo` for the field that returned it, none of which the short path uses.
+It only applies where graphql-core's would do no more: no `@defer` below, and an
+`is_type_of` that is strawberry's own (an isinstance check, which is made) or none.
 """
 
 from __future__ import annotations
@@ -131,6 +139,18 @@ def _read_leaf(read: Any, leaf: GraphQLLeafType, nullable: bool, source: Any) ->
     return Undefined if coerced is None else coerced
 
 
+def _strawberry_type_check(object_type: GraphQLObjectType) -> Any:
+    """The object type's `is_type_of` when there is none (None) or it is the check
+    strawberry generates for a type with interfaces, which never reads its `info` (see
+    `GraphQLCoreConverter.from_object`); Undefined for any other (it may read `info`)."""
+    check = object_type.is_type_of
+    if check is None:
+        return None
+    if getattr(check, "__qualname__", "").endswith("_get_is_type_of.<locals>.is_type_of"):
+        return check
+    return Undefined
+
+
 T = TypeVar("T")
 
 
@@ -172,6 +192,66 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         handlers = getattr(converter, "_exception_handler_specs", None)
         self._short = (manager is None or not manager.middlewares) and not handlers
         self._object_plan = PerFieldSet(self._plan_object)
+        # (return type, field details) -> (the details and type, kept alive so that
+        # their ids stay theirs; what `_object_of` says of them)
+        self._objects: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+
+    def _complete_object(
+        self, return_type: Any, field_details_list: Any, path: Any, result: Any, context: Any
+    ) -> Any:
+        """`result` (not awaitable) completed as an object of `return_type` on the short
+        path (see the module docstring), or Undefined when graphql-core's own path must
+        do it."""
+        if result is None or isinstance(result, Exception):
+            return Undefined
+        key = (id(return_type), id(field_details_list))
+        known = self._objects.get(key)
+        if known is None:
+            known = self._objects[key] = (
+                field_details_list,
+                return_type,
+                self._object_of(return_type, field_details_list),
+            )
+        shortcut = known[2]
+        if shortcut is None:
+            return Undefined
+        named, check, grouped_field_set = shortcut
+        if check is not None and not check(result, None):
+            return Undefined
+        return self.execute_fields(named, result, path, grouped_field_set, context)
+
+    def _object_of(self, return_type: Any, field_details_list: Any) -> Any:
+        """(object type, its strawberry `is_type_of` or None, grouped field set) when
+        values of `return_type` selected by `field_details_list` take the short path."""
+        named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        if not isinstance(named, GraphQLObjectType):
+            return None
+        check = _strawberry_type_check(named)
+        if check is Undefined:
+            return None
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(named, field_details_list)
+        if new_defer_usages or self._object_plan(named, grouped_field_set) is None:
+            return None
+        return named, check, grouped_field_set
+
+    def complete_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._short:
+            completed = self._complete_object(
+                return_type, field_details_list, path, result, position_context
+            )
+            if completed is not Undefined:
+                return completed
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def _plan_object(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> ObjectPlan:
         plan: list[Entry] = []
@@ -292,11 +372,22 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's `execute_field` for a field read by `read` (no arguments)."""
         return_type = field.type
-        info = self.build_resolve_info(
-            field, [d.node for d in field_details_list], parent_type, path
-        )
         try:
             result = read(source)
+            completed = (
+                Undefined
+                if self.is_awaitable(result)
+                else self._complete_object(
+                    return_type, field_details_list, path, result, position_context
+                )
+            )
+            if completed is not Undefined:
+                if self.is_awaitable(completed):
+                    return self._await_completed(completed, return_type, field_details_list, path)
+                return completed
+            info = self.build_resolve_info(
+                field, [d.node for d in field_details_list], parent_type, path
+            )
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, position_context
