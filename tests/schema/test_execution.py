@@ -83,6 +83,14 @@ class Item:
         return [Badge(label=self.name, size=self.count), Badge(label="b", size=1)]
 
     @strawberry.field
+    def mixed(self) -> list[Detail | None]:  # a list with a null, an impostor, a raising item
+        return [Detail(size=1, label="a"), None, Impostor(), Detail(size=2, label=None)]  # type: ignore[list-item,arg-type]
+
+    @strawberry.field
+    def strict_list(self) -> list[Detail]:  # a null label makes its item, then the list, null
+        return [Detail(size=1, label="a"), Detail(size=2, label=None)]  # type: ignore[arg-type]
+
+    @strawberry.field
     def impostor(self) -> Badge | None:
         return Impostor()  # type: ignore[return-value]
 
@@ -144,6 +152,9 @@ def answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str, 
         "badges { label size } name",  # objects with an interface: checked, then short
         "impostor { label } count",  # an object is_type_of refuses: graphql-core's error
         "details { ... on Detail { size } label }",  # a fragment in the object's selection
+        "mixed { size label } name",  # items that are null, of another type, or fail
+        "strictList { size label } count",
+        "mixed { later size }",  # awaitable fields in the items of a list
     ],
 )
 def test_the_short_paths_answer_as_graphql_core_does(case: str, selection: str) -> None:
