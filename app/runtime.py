@@ -17,6 +17,8 @@ from app.application import Partnerbook
 from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
+from app.infra.read_routing import ReplicatedReadSide, RoutedPool, add_replicas
+from app.infra.replicas import ReplicaSet
 from app.lane_process import renice_backend
 from app.observability import Metrics
 from app.projections.audit import AuditView
@@ -58,6 +60,7 @@ class Runtime:
     audit_thread: threading.Thread | None = None
     listener: notices.NoticeListener | None = None
     webhooks: WebhookDispatcher | None = None
+    replicas: ReplicaSet | None = None
 
 
 def open_application(db: database.Database, settings: Settings) -> Partnerbook:
@@ -82,6 +85,7 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
         thread = _start_projector(projector, stop, "projector")
         audit_thread = _start_projector(audit_projector, stop, "audit-projector")
     pool = await open_read_pool(db, settings)
+    replicas = await open_replicas(pool, settings)
     waiter = ProjectionWaiter(
         db,
         app.name,
@@ -95,6 +99,8 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
     limiter = anyio.CapacityLimiter(settings.command_threads)
     hooks, dispatcher = await open_webhooks(db, settings, app, pool, waiter, limiter, metrics)
     services = await _start_services(db, settings, app, pool, waiter, keys, limiter, hooks)
+    if replicas is not None:
+        services.read_side = ReplicatedReadSide(waiter, replicas)
     return Runtime(
         db,
         services,
@@ -106,6 +112,7 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
         audit_thread,
         listener,
         dispatcher,
+        replicas,
     )
 
 
@@ -130,9 +137,10 @@ def _start_projector(projector: Projector, stop: threading.Event, name: str) -> 
     return thread
 
 
-async def open_read_pool(db: database.Database, settings: Settings) -> AsyncConnectionPool[Any]:
-    """The pool every read query uses, opened (it waits for its first connection)."""
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+async def open_read_pool(db: database.Database, settings: Settings) -> RoutedPool:
+    """The pool every read query uses, opened (it waits for its first connection); a
+    query's reads may go to a standby (app/infra/read_routing.py)."""
+    pool = RoutedPool(
         db.conninfo(),
         min_size=1,
         max_size=settings.db_pool_size,
@@ -153,6 +161,33 @@ async def open_read_pool(db: database.Database, settings: Settings) -> AsyncConn
     )
     await pool.open(wait=True, timeout=settings.connect_timeout)
     return pool
+
+
+async def open_replicas(pool: RoutedPool, settings: Settings) -> ReplicaSet | None:
+    """The standbys of PARTNERBOOK_READ_DATABASE_URLS, watched (none need be up now)."""
+    if not settings.read_database_urls:
+        return None
+    replicas = ReplicaSet(
+        pool,
+        [],
+        max_lag_bytes=settings.replica_max_lag_bytes,
+        wait_timeout=settings.replica_wait_timeout,
+        check_interval=settings.replica_check_interval,
+        connect_timeout=settings.connect_timeout,
+    )
+    add_replicas(
+        replicas,
+        settings.read_database_urls,
+        settings.db_pool_size,
+        {
+            "autocommit": True,
+            "options": database.statement_timeout_option(settings.statement_timeout),
+        },
+        settings.pool_timeout or settings.connect_timeout,
+    )
+    pool.replicas = replicas
+    await replicas.start()
+    return replicas
 
 
 async def _renice(conn: Any) -> None:
@@ -221,6 +256,8 @@ async def close_runtime(runtime: Runtime) -> None:
         await runtime.listener.stop()
     if runtime.projector_thread is not None:
         await _wake_projectors(runtime)
+    if runtime.replicas is not None:
+        await runtime.replicas.stop()
     await runtime.pool.close()
     if runtime.projector_thread is not None:
         await anyio.to_thread.run_sync(runtime.projector_thread.join, 10)
