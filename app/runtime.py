@@ -95,7 +95,7 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
         },
     )
     await waiter.start()
-    listener, keys = await _listen_for_notices(db, settings, app, waiter, pool)
+    listener, keys = await _listen_for_notices(db, settings, app, waiter, pool, replicas)
     limiter = anyio.CapacityLimiter(settings.command_threads)
     hooks, dispatcher = await open_webhooks(db, settings, app, pool, waiter, limiter, metrics)
     services = await _start_services(db, settings, app, pool, waiter, keys, limiter, hooks)
@@ -200,11 +200,15 @@ async def _listen_for_notices(
     app: Partnerbook,
     waiter: ProjectionWaiter,
     pool: AsyncConnectionPool[Any],
+    replicas: ReplicaSet | None,
 ) -> tuple[notices.NoticeListener, api_keys.KeyStore]:
-    """One LISTEN connection: projected positions, and the erasures and revocations made
-    by any process (for this one's caches). Also returns the API key store it keeps fresh."""
+    """One LISTEN connection: projected positions, and the erasures, revocations and
+    standby floors of any process (for this one's caches). Also returns the API key store
+    it keeps fresh."""
     listener = notices.NoticeListener(db.conninfo())
     waiter.follow(listener)
+    if replicas is not None:
+        replicas.follow(listener, db.conninfo())
     if app.keys is not None:
         app.keys.follow(listener)
     keys = api_keys.KeyStore(pool, ttl=settings.key_cache_seconds)

@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import anyio.to_thread
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from app.infra import notices
 from app.infra.database import Database
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,10 @@ REPLAY_POSITION = (
     "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, pg_is_in_recovery(), "
     "pg_postmaster_start_time()"
 )
+FLOOR_CHANNEL = "partnerbook_replica_floor"
+"""A published notice (confirmed by every process): the WAL position below which no
+standby may serve a read any more, sent when a mutation answers while a standby had not
+replayed it (another process may see that standby in service)."""
 FAST_POLL_SECONDS = 0.002
 """How often a standby's replay position is read while a mutation waits for it."""
 
@@ -94,6 +100,11 @@ class ReplicaSet:
         self.required = 0
         """No standby replayed below this serves a read (see the module's text)."""
         self.primary_position: int | None = None
+        self.blind = False
+        """The notice listener is down: floors raised by other processes may be missed,
+        so no standby serves until it is back (see `follow`)."""
+        self.primary_conninfo: str | None = None
+        """Where floors are published (None: this process alone, as in unit tests)."""
         self.primary_reads = 0
         self._turn = itertools.count()
         self._changed = asyncio.Condition()
@@ -104,6 +115,8 @@ class ReplicaSet:
     # -- routing ----------------------------------------------------------------------
 
     def serving(self) -> list[Replica]:
+        if self.blind:
+            return []
         return [
             r
             for r in self.replicas
@@ -167,7 +180,38 @@ class ReplicaSet:
         finally:
             self._waiting -= 1
             self.required = max(self.required, position)
+        behind = [r for r in self.replicas if r.replayed is None or r.replayed < position]
+        if behind and self.primary_conninfo is not None:
+            # Another process may see one of them in service: it must not read there.
+            await anyio.to_thread.run_sync(self._publish_floor, self.primary_conninfo, position)
         return any(r.replayed is not None and r.replayed >= position for r in self.serving())
+
+    @staticmethod
+    def _publish_floor(conninfo: str, position: int) -> None:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            notices.publish(conn, FLOOR_CHANNEL, lambda _: position, str)
+
+    def follow(self, listener: notices.NoticeListener, primary_conninfo: str) -> None:
+        """Takes the floors other processes publish. While the listener is down none can
+        be heard: no standby serves; once it is back, the floor is the primary's
+        position then (every commit made meanwhile is below it)."""
+        self.primary_conninfo = primary_conninfo
+        self.blind = True
+        listener.on(FLOOR_CHANNEL, self._raise_floor)
+        listener.when_lost(self._lose_sight)
+        listener.when_connected(self._regain_sight)
+
+    async def _raise_floor(self, subject: str) -> None:
+        self.required = max(self.required, int(subject))
+        self._hurry.set()
+
+    def _lose_sight(self) -> None:
+        self.blind = True
+
+    async def _regain_sight(self) -> None:
+        self.required = max(self.required, await self.primary_now())
+        self.blind = False
+        self._hurry.set()
 
     # -- watching -----------------------------------------------------------------------
 

@@ -98,7 +98,7 @@ def open_client(
         replica_check_interval=0.2,
         **extra,
     )
-    key = api_keys.create_key(db.conninfo(), "test-admin", "admin")
+    key = api_keys.create_key(db.conninfo(), f"test-admin-{uuid.uuid4().hex[:6]}", "admin")
     with TestClient(create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {key}"
         eventually(lambda: serving(client), "the standby serves reads")
@@ -200,3 +200,28 @@ def test_queries_answer_from_the_primary_while_the_standby_is_down(
     before = standby_reads(client)
     assert gql(client, READ, {"id": partner})["partner"] == {"name": "Gemini Furniture 2"}
     assert standby_reads(client) > before
+
+
+def test_a_query_on_another_process_reads_what_a_mutation_wrote(
+    app_db: Database, servers: tuple[Database, Standby], tmp_path: Path
+) -> None:
+    """Process A answers a mutation its standby has not replayed (replay paused); process
+    B, which sees that standby in service (no lag limit), must not read there."""
+    standby = servers[1]
+    lenient = {"replica_wait_timeout": 0.5, "replica_max_lag_bytes": 10**12}
+    with (
+        open_client(app_db, standby, tmp_path / "a", **lenient) as a,
+        open_client(app_db, standby, tmp_path / "b", **lenient) as b,
+        psycopg.connect(standby.database("postgres").conninfo(), autocommit=True) as conn,
+    ):
+        conn.execute("SELECT pg_wal_replay_pause()")
+        try:
+            for i in range(3):
+                partner = create(a, f"Elsewhere {i}")
+                assert gql(b, READ, {"id": partner})["partner"] == {"name": f"Elsewhere {i}"}
+        finally:
+            conn.execute("SELECT pg_wal_replay_resume()")
+        eventually(lambda: serving(b), "the standby is taken back")
+        before = standby_reads(b)
+        assert gql(b, READ, {"id": partner})["partner"] == {"name": "Elsewhere 2"}
+        assert standby_reads(b) > before
