@@ -17,7 +17,7 @@ from app.application import Partnerbook
 from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
-from app.infra.read_routing import ReplicatedReadSide, RoutedPool, add_replicas
+from app.infra.read_routing import ReplicatedReadSide, RoutedPool
 from app.infra.replicas import ReplicaSet
 from app.lane_process import renice_backend
 from app.observability import Metrics
@@ -35,6 +35,7 @@ from app.queries.catalog_queries import CatalogDirectory
 from app.queries.change_feed import ChangeFeed
 from app.queries.partners.directory import PartnerDirectory
 from app.queries.relationship_queries import RelationshipDirectory
+from app.runtime_replicas import StandbyFeed, open_replicas
 from app.runtime_webhooks import open_webhooks
 from app.schema.context import Services
 from app.schema.live.hub import SubscriptionHub
@@ -98,9 +99,9 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
     listener, keys = await _listen_for_notices(db, settings, app, waiter, pool, replicas)
     limiter = anyio.CapacityLimiter(settings.command_threads)
     hooks, dispatcher = await open_webhooks(db, settings, app, pool, waiter, limiter, metrics)
-    services = await _start_services(db, settings, app, pool, waiter, keys, limiter, hooks)
-    if replicas is not None:
-        services.read_side = ReplicatedReadSide(waiter, replicas)
+    services = await _start_services(
+        db, settings, app, pool, waiter, keys, limiter, hooks, replicas
+    )
     return Runtime(
         db,
         services,
@@ -163,33 +164,6 @@ async def open_read_pool(db: database.Database, settings: Settings) -> RoutedPoo
     return pool
 
 
-async def open_replicas(pool: RoutedPool, settings: Settings) -> ReplicaSet | None:
-    """The standbys of PARTNERBOOK_READ_DATABASE_URLS, watched (none need be up now)."""
-    if not settings.read_database_urls:
-        return None
-    replicas = ReplicaSet(
-        pool,
-        [],
-        max_lag_bytes=settings.replica_max_lag_bytes,
-        wait_timeout=settings.replica_wait_timeout,
-        check_interval=settings.replica_check_interval,
-        connect_timeout=settings.connect_timeout,
-    )
-    add_replicas(
-        replicas,
-        settings.read_database_urls,
-        settings.db_pool_size,
-        {
-            "autocommit": True,
-            "options": database.statement_timeout_option(settings.statement_timeout),
-        },
-        settings.pool_timeout or settings.connect_timeout,
-    )
-    pool.replicas = replicas
-    await replicas.start()
-    return replicas
-
-
 async def _renice(conn: Any) -> None:
     renice_backend(conn)
 
@@ -226,11 +200,13 @@ async def _start_services(
     keys: api_keys.KeyStore,
     limiter: anyio.CapacityLimiter,
     webhooks: WebhookStores,
+    replicas: ReplicaSet | None,
 ) -> Services:
     """What resolvers use (read directories, the command limiter, keys), with the
-    subscription hub started."""
+    subscription hub started (reading from the standbys when there are)."""
     feed = ChangeFeed(pool)
-    hub = SubscriptionHub(feed, waiter, settings.subscription_queue_size)
+    hub_feed = StandbyFeed(pool, replicas) if replicas is not None else feed
+    hub = SubscriptionHub(hub_feed, waiter, settings.subscription_queue_size)
     services = Services(
         settings=settings,
         app=app,
@@ -247,6 +223,9 @@ async def _start_services(
         webhooks=webhooks,
     )
     hub.enrich = record_loader(services)
+    if isinstance(hub_feed, StandbyFeed):
+        hub.enrich = hub_feed.enriching(hub.enrich)
+        services.read_side = ReplicatedReadSide(waiter, hub_feed.replicas)
     await hub.start()
     return services
 

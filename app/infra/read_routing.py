@@ -34,6 +34,8 @@ class ReadRoute:
 
     replica_ok: bool = False
     primary_only: bool = False
+    at_least: int = 0
+    """A standby must have replayed this WAL position too (a read that needs it)."""
     failed: bool = False
     """A standby connection broke under it: run it again on the primary."""
 
@@ -80,7 +82,7 @@ class RoutedPool(AsyncConnectionPool[Any]):
         route = READ_ROUTE.get()
         replica = None
         if self.replicas is not None and route is not None and route.replica_ok:
-            replica = self.replicas.choose()
+            replica = self.replicas.choose(route.at_least)
         if replica is None:
             async with super().connection(timeout) as conn:
                 yield conn

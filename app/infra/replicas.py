@@ -123,9 +123,10 @@ class ReplicaSet:
             if r.state == "up" and r.replayed is not None and r.replayed >= self.required
         ]
 
-    def choose(self) -> Replica | None:
-        """A standby for the next read (in turn), or None: read on the primary."""
-        ready = self.serving()
+    def choose(self, at_least: int = 0) -> Replica | None:
+        """A standby for the next read (in turn) that has replayed `at_least` too, or
+        None: read on the primary."""
+        ready = [r for r in self.serving() if r.replayed is not None and r.replayed >= at_least]
         if not ready:
             self.primary_reads += 1
             return None
@@ -185,6 +186,26 @@ class ReplicaSet:
             # Another process may see one of them in service: it must not read there.
             await anyio.to_thread.run_sync(self._publish_floor, self.primary_conninfo, position)
         return any(r.replayed is not None and r.replayed >= position for r in self.serving())
+
+    async def replayed(self, position: int) -> bool:
+        """Waits (at most `wait_timeout`) until some standby in service has replayed
+        `position`, for one read that needs it (no floor is raised)."""
+
+        def caught_up() -> bool:
+            return any(r.replayed is not None and r.replayed >= position for r in self.serving())
+
+        if caught_up():
+            return True
+        self._waiting += 1
+        self._hurry.set()
+        try:
+            async with asyncio.timeout(self.wait_timeout), self._changed:
+                await self._changed.wait_for(caught_up)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._waiting -= 1
 
     @staticmethod
     def _publish_floor(conninfo: str, position: int) -> None:

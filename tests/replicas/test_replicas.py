@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from app.infra import api_keys, database
 from app.infra.database import Database
 from app.main import create_app
+from app.schema.live.cursors import encode_cursor
 from app.settings import Settings
 from bench.standby import Standby, make_standby
 from tests.conftest import gql, outside_pytest_tmp
@@ -225,3 +226,23 @@ def test_a_query_on_another_process_reads_what_a_mutation_wrote(
         before = standby_reads(b)
         assert gql(b, READ, {"id": partner})["partner"] == {"name": "Elsewhere 2"}
         assert standby_reads(b) > before
+
+
+def test_a_subscription_is_fed_from_the_standby(client: TestClient) -> None:
+    partner = create(client, "Lumber Inc")
+    query = """subscription($id: ID!, $after: String) {
+      timeline(partnerId: $id, after: $after) { kind partner { name } } }"""
+    variables = {"id": partner, "after": encode_cursor(0)}
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": dict(client.headers)})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json(
+            {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+        replayed = ws.receive_json()["payload"]["data"]["timeline"]
+        assert replayed["kind"] == "PARTNER_CREATED"
+        before = standby_reads(client)
+        gql(client, RENAME, {"id": partner, "name": "Lumber 2"})
+        live = ws.receive_json()["payload"]["data"]["timeline"]
+    assert live == {"kind": "PARTNER_UPDATED", "partner": {"name": "Lumber 2"}}
+    assert standby_reads(client) > before  # the hub's timeline and partner reads
