@@ -94,7 +94,8 @@ class RoutedPool(AsyncConnectionPool[Any]):
                 )
             except (psycopg.Error, PoolTimeout) as error:
                 assert self.replicas is not None
-                self.replicas.failed(replica, error)
+                if not isinstance(error, PoolTimeout):  # busy is not away: only spill over
+                    self.replicas.failed(replica, error)
                 conn = await stack.enter_async_context(super().connection(timeout))
                 yield conn
                 return
@@ -131,7 +132,7 @@ class ReplicatedReadSide:
         except Exception:
             # Without the position, no standby can be trusted to show the change.
             log.warning("cannot read the primary's WAL position; reads go to the primary")
-            self.replicas.required = 2**63 - 1
+            self.replicas.unsure = True
             return True
         await self.replicas.show(lsn)
         return True

@@ -103,6 +103,9 @@ class ReplicaSet:
         self.blind = False
         """The notice listener is down: floors raised by other processes may be missed,
         so no standby serves until it is back (see `follow`)."""
+        self.unsure = False
+        """A mutation answered without knowing its WAL position: no standby serves until
+        the primary's position is read again (it is then the floor)."""
         self.primary_conninfo: str | None = None
         """Where floors are published (None: this process alone, as in unit tests)."""
         self.primary_reads = 0
@@ -115,7 +118,7 @@ class ReplicaSet:
     # -- routing ----------------------------------------------------------------------
 
     def serving(self) -> list[Replica]:
-        if self.blind:
+        if self.blind or self.unsure:
             return []
         return [
             r
@@ -254,7 +257,11 @@ class ReplicaSet:
     async def _follow_primary(self) -> None:
         while True:
             try:
-                await self.primary_now()
+                unsure = self.unsure
+                position = await self.primary_now()
+                if unsure:
+                    self.required = max(self.required, position)
+                    self.unsure = False
             except Exception:  # the primary is away: the standbys' lag keeps its last value
                 log.debug("cannot read the primary's WAL position", exc_info=True)
             await asyncio.sleep(self.check_interval)

@@ -246,3 +246,40 @@ def test_a_subscription_is_fed_from_the_standby(client: TestClient) -> None:
         live = ws.receive_json()["payload"]["data"]["timeline"]
     assert live == {"kind": "PARTNER_UPDATED", "partner": {"name": "Lumber 2"}}
     assert standby_reads(client) > before  # the hub's timeline and partner reads
+
+
+def test_a_standby_away_at_start_leaves_every_read_on_the_primary(
+    app_db: Database, tmp_path: Path
+) -> None:
+    nowhere = f"postgresql://postgres@:5432/{app_db.dbname}?host={tmp_path / 'nowhere'}"
+    settings = Settings(
+        database_url=app_db.dsn,
+        read_database_urls=[nowhere],
+        data_dir=tmp_path / "data",
+        heavy_lane=False,
+        connect_timeout=1,
+        replica_check_interval=0.2,
+    )
+    key = api_keys.create_key(app_db.conninfo(), "test-admin", "admin")
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        partner = create(client, "Ready Mat")
+        assert gql(client, READ, {"id": partner})["partner"] == {"name": "Ready Mat"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert [(r["state"], r["serving"]) for r in ready.json()["replicas"]] == [("down", False)]
+        assert standby_reads(client) == 0
+
+
+def test_the_urls_are_read_from_one_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "PARTNERBOOK_READ_DATABASE_URLS",
+        "postgresql://a@s1:5432/pb, postgresql://a@s2:5432/pb postgresql://a@:5432/pb?host=/s",
+    )
+    assert Settings().read_database_urls == [
+        "postgresql://a@s1:5432/pb",
+        "postgresql://a@s2:5432/pb",
+        "postgresql://a@:5432/pb?host=/s",
+    ]
+    monkeypatch.setenv("PARTNERBOOK_READ_DATABASE_URLS", "")
+    assert Settings().read_database_urls == []
