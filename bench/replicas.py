@@ -146,7 +146,7 @@ async def read_your_writes(
     print(
         f"  stale reads: without standby {without.stale}, through the standby {with_standby.stale}"
     )
-    print(f"  reads served by the standby: {reads:.0f} of {tries + 20 + 1}")
+    print(f"  reads served by the standby: {reads:.0f} (queries: {tries + 20})")
     print(f"  pair p50: {p50[0]:.2f} ms without, {p50[1]:.2f} ms with: +{p50[1] - p50[0]:.2f} ms")
     print(f"  pair p99: {p99[0]:.2f} ms without, {p99[1]:.2f} ms with: +{p99[1] - p99[0]:.2f} ms")
     raw = await raw_replay(primary, standby, tries)
