@@ -285,6 +285,8 @@ class ReplicaSet:
                 if replica.state != "down":
                     log.warning("standby %s is out of service: %s", replica.name, error)
                 self._set(replica, "down", str(error).strip().splitlines()[0] if str(error) else "")
+                async with self._changed:  # a mutation waiting for it waits no more
+                    self._changed.notify_all()
                 await asyncio.sleep(self.check_interval)
 
     async def _pause(self) -> None:
