@@ -31,6 +31,7 @@ from app import locales, observability
 from app.domain.messages import Message
 from app.graphiql import GraphiQLAssets
 from app.infra import api_keys, database
+from app.infra.read_routing import ReadRoute, routed
 from app.runtime import Runtime
 from app.schema import persisted
 from app.schema.auth import bearer_key, key_of_connection_params
@@ -214,14 +215,17 @@ class PartnerbookGraphQL(StrictGraphQL):
             )
         except ClientError as error:
             return ExecutionResult(data=None, errors=[error])
-        result = await super().execute_single(
-            request,
-            request_adapter,
-            sub_response,
-            context,
-            root_value,
-            dataclasses.replace(request_data, query=resolved.query),
-        )
+        request_data = dataclasses.replace(request_data, query=resolved.query)
+        with routed(ReadRoute()) as route:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        if route.failed:  # a standby went away under this query: the primary answers it
+            context.forget_loaded()
+            with routed(ReadRoute(primary_only=True)):
+                result = await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
         if resolved.remember is not None and resolved.query and persisted.ran(result):
             await persisted.remember(documents, resolved.remember, resolved.query)
         return result

@@ -61,6 +61,9 @@ async def readyz(request: Request) -> JSONResponse:
         )
     behind = max(0, last - projected)
     body: dict[str, Any] = {"status": "ready", "lag": behind, "maxLag": max_lag}
+    if runtime.replicas is not None:
+        # Shown, never a reason for 503: without standbys the primary serves the reads.
+        body["replicas"] = runtime.replicas.describe()
     if stuck_at:
         # Said, but not by itself a reason to take every API process out of service
         # (reads still work): the lag decides, as for any lag.
@@ -88,6 +91,7 @@ def metrics_endpoint(
         metrics.subscribers.set(runtime.services.hub.subscriber_count)
         metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
         await _webhook_series(runtime, metrics)
+        _replica_series(runtime, metrics)
         try:
             last, projected = await _projection_positions(runtime)
             stuck_at = {s.name: s.position for s in await _stuck_projections(runtime)}
@@ -120,6 +124,23 @@ async def _webhook_series(runtime: Runtime, metrics: observability.Metrics) -> N
     metrics.webhook_lag.clear()
     for ident, position in cursors.items():
         metrics.webhook_lag.labels(str(ident)).set(max(0, projected - position))
+
+
+def _replica_series(runtime: Runtime, metrics: observability.Metrics) -> None:
+    replicas = runtime.replicas
+    if replicas is None:
+        return
+    serving = replicas.serving()
+    metrics.replica_lag.clear()
+    for replica in replicas.replicas:
+        metrics.replica_serving.labels(replica.name).set(1 if replica in serving else 0)
+        for state in ("up", "lagging", "down", "not_standby"):
+            metrics.replica_state.labels(replica.name, state).set(replica.state == state)
+        if replica.lag_bytes is not None:
+            metrics.replica_lag.labels(replica.name).set(replica.lag_bytes)
+        metrics.count_to(metrics.replica_reads, replica.name, replica.reads)
+        metrics.count_to(metrics.replica_failures, replica.name, replica.failures)
+    metrics.count_to(metrics.replica_reads, "primary", replicas.primary_reads)
 
 
 async def _projection_positions(runtime: Runtime) -> tuple[int, int]:

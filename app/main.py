@@ -22,6 +22,7 @@ from app import health, observability
 from app.graphiql import GraphiQLAssets
 from app.graphql_view import PartnerbookGraphQL
 from app.infra import database
+from app.infra.read_routing import RouteQueries
 from app.lane_process import LaneProcess
 from app.runtime import Runtime, close_runtime, open_application, open_runtime
 from app.schema.lane import HeavyLane, LanePolicy
@@ -120,7 +121,11 @@ def _schema(
         )
     )
     # First, so it times the whole operation; the Guard stays the last extension.
-    schema.extensions = (lambda: observability.MetricsExtension(metrics), *schema.extensions)
+    schema.extensions = (
+        lambda: observability.MetricsExtension(metrics),
+        RouteQueries,
+        *schema.extensions,
+    )
     return schema
 
 

@@ -153,6 +153,7 @@ class Metrics:
             registry=r,
         )
         self._projection_series(r)
+        self._replica_series(r)
         self.subscribers = Gauge(
             "partnerbook_subscribers", "Live GraphQL subscriptions on this process.", registry=r
         )
@@ -208,6 +209,48 @@ class Metrics:
             "1 when this process holds the projector's advisory lock.",
             registry=r,
         )
+
+    def _replica_series(self, r: CollectorRegistry) -> None:
+        """The standbys of PARTNERBOOK_READ_DATABASE_URLS, read at scrape time."""
+        self.replica_serving = Gauge(
+            "partnerbook_replica_serving",
+            "1 when the standby serves reads (reachable, not lagging, caught up with "
+            "this process's mutations).",
+            ["replica"],
+            registry=r,
+        )
+        self.replica_state = Gauge(
+            "partnerbook_replica_state",
+            "1 for the standby's state: up, lagging, down or not_standby.",
+            ["replica", "state"],
+            registry=r,
+        )
+        self.replica_lag = Gauge(
+            "partnerbook_replica_lag_bytes",
+            "WAL bytes the standby's replay is behind the primary (absent while it is down).",
+            ["replica"],
+            registry=r,
+        )
+        self.replica_reads = Counter(
+            "partnerbook_replica_reads_total",
+            "Query reads (connections taken) by server: a standby's name, or primary.",
+            ["server"],
+            registry=r,
+        )
+        self.replica_failures = Counter(
+            "partnerbook_replica_failures_total",
+            "Standby connections that broke or could not be had (the read went to the primary).",
+            ["replica"],
+            registry=r,
+        )
+        self._counted: dict[tuple[str, str], int] = {}
+
+    def count_to(self, counter: Counter, label: str, total: int) -> None:
+        """Brings `counter{label}` up to `total`, a running count kept elsewhere."""
+        seen = self._counted.get((counter._name, label), 0)
+        if total > seen:
+            counter.labels(label).inc(total - seen)
+            self._counted[(counter._name, label)] = total
 
     def operation_label(self, name: str | None) -> str:
         if not name:

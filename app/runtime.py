@@ -17,6 +17,8 @@ from app.application import Partnerbook
 from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
+from app.infra.read_routing import ReplicatedReadSide, RoutedPool
+from app.infra.replicas import ReplicaSet
 from app.lane_process import renice_backend
 from app.observability import Metrics
 from app.projections.audit import AuditView
@@ -33,6 +35,7 @@ from app.queries.catalog_queries import CatalogDirectory
 from app.queries.change_feed import ChangeFeed
 from app.queries.partners.directory import PartnerDirectory
 from app.queries.relationship_queries import RelationshipDirectory
+from app.runtime_replicas import StandbyFeed, open_replicas
 from app.runtime_webhooks import open_webhooks
 from app.schema.context import Services
 from app.schema.live.hub import SubscriptionHub
@@ -58,6 +61,7 @@ class Runtime:
     audit_thread: threading.Thread | None = None
     listener: notices.NoticeListener | None = None
     webhooks: WebhookDispatcher | None = None
+    replicas: ReplicaSet | None = None
 
 
 def open_application(db: database.Database, settings: Settings) -> Partnerbook:
@@ -82,6 +86,7 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
         thread = _start_projector(projector, stop, "projector")
         audit_thread = _start_projector(audit_projector, stop, "audit-projector")
     pool = await open_read_pool(db, settings)
+    replicas = await open_replicas(pool, settings)
     waiter = ProjectionWaiter(
         db,
         app.name,
@@ -91,10 +96,12 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
         },
     )
     await waiter.start()
-    listener, keys = await _listen_for_notices(db, settings, app, waiter, pool)
+    listener, keys = await _listen_for_notices(db, settings, app, waiter, pool, replicas)
     limiter = anyio.CapacityLimiter(settings.command_threads)
     hooks, dispatcher = await open_webhooks(db, settings, app, pool, waiter, limiter, metrics)
-    services = await _start_services(db, settings, app, pool, waiter, keys, limiter, hooks)
+    services = await _start_services(
+        db, settings, app, pool, waiter, keys, limiter, hooks, replicas
+    )
     return Runtime(
         db,
         services,
@@ -106,6 +113,7 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
         audit_thread,
         listener,
         dispatcher,
+        replicas,
     )
 
 
@@ -130,9 +138,10 @@ def _start_projector(projector: Projector, stop: threading.Event, name: str) -> 
     return thread
 
 
-async def open_read_pool(db: database.Database, settings: Settings) -> AsyncConnectionPool[Any]:
-    """The pool every read query uses, opened (it waits for its first connection)."""
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+async def open_read_pool(db: database.Database, settings: Settings) -> RoutedPool:
+    """The pool every read query uses, opened (it waits for its first connection); a
+    query's reads may go to a standby (app/infra/read_routing.py)."""
+    pool = RoutedPool(
         db.conninfo(),
         min_size=1,
         max_size=settings.db_pool_size,
@@ -165,11 +174,15 @@ async def _listen_for_notices(
     app: Partnerbook,
     waiter: ProjectionWaiter,
     pool: AsyncConnectionPool[Any],
+    replicas: ReplicaSet | None,
 ) -> tuple[notices.NoticeListener, api_keys.KeyStore]:
-    """One LISTEN connection: projected positions, and the erasures and revocations made
-    by any process (for this one's caches). Also returns the API key store it keeps fresh."""
+    """One LISTEN connection: projected positions, and the erasures, revocations and
+    standby floors of any process (for this one's caches). Also returns the API key store
+    it keeps fresh."""
     listener = notices.NoticeListener(db.conninfo())
     waiter.follow(listener)
+    if replicas is not None:
+        replicas.follow(listener, db.conninfo())
     if app.keys is not None:
         app.keys.follow(listener)
     keys = api_keys.KeyStore(pool, ttl=settings.key_cache_seconds)
@@ -187,11 +200,13 @@ async def _start_services(
     keys: api_keys.KeyStore,
     limiter: anyio.CapacityLimiter,
     webhooks: WebhookStores,
+    replicas: ReplicaSet | None,
 ) -> Services:
     """What resolvers use (read directories, the command limiter, keys), with the
-    subscription hub started."""
+    subscription hub started (reading from the standbys when there are)."""
     feed = ChangeFeed(pool)
-    hub = SubscriptionHub(feed, waiter, settings.subscription_queue_size)
+    hub_feed = StandbyFeed(pool, replicas) if replicas is not None else feed
+    hub = SubscriptionHub(hub_feed, waiter, settings.subscription_queue_size)
     services = Services(
         settings=settings,
         app=app,
@@ -208,6 +223,9 @@ async def _start_services(
         webhooks=webhooks,
     )
     hub.enrich = record_loader(services)
+    if isinstance(hub_feed, StandbyFeed):
+        hub.enrich = hub_feed.enriching(hub.enrich)
+        services.read_side = ReplicatedReadSide(waiter, hub_feed.replicas)
     await hub.start()
     return services
 
@@ -221,6 +239,8 @@ async def close_runtime(runtime: Runtime) -> None:
         await runtime.listener.stop()
     if runtime.projector_thread is not None:
         await _wake_projectors(runtime)
+    if runtime.replicas is not None:
+        await runtime.replicas.stop()
     await runtime.pool.close()
     if runtime.projector_thread is not None:
         await anyio.to_thread.run_sync(runtime.projector_thread.join, 10)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -15,6 +15,27 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL URL; unset starts the embedded server under data_dir.",
+    )
+    read_database_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="PostgreSQL streaming standbys of database_url (comma-separated URLs) "
+        "that serve GraphQL queries; commands, the projector and key checks stay on the "
+        "primary (docs/scaling.md#read-replicas).",
+    )
+    replica_max_lag_bytes: int = Field(
+        default=16_000_000,
+        ge=0,
+        description="WAL bytes a standby may be behind the primary and still serve reads.",
+    )
+    replica_wait_timeout: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Seconds a mutation waits for the standbys to replay its commit; a "
+        "standby still behind then serves no read until it has (they go to the primary).",
+    )
+    replica_check_interval: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between two checks of a standby."
     )
     data_dir: Path = Field(default=Path(".partnerbook"), description="Embedded server data.")
     connect_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds to reach the db.")
@@ -182,3 +203,11 @@ class Settings(BaseSettings):
     max_webhook_endpoints: int = Field(
         default=100, ge=1, le=10_000, description="Webhook endpoints an installation may have."
     )
+
+    @field_validator("read_database_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        """`url1,url2` (or separated by spaces) from the environment; a list as given."""
+        if isinstance(value, str):
+            return [u for u in value.replace(",", " ").split() if u]
+        return value

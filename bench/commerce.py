@@ -167,9 +167,16 @@ class Trade:
 
 
 def generate_commerce(
-    app: Partnerbook, db: Database, audit: Audit, *, seed: int, batch_size: int = 400
+    app: Partnerbook,
+    db: Database,
+    audit: Audit,
+    *,
+    seed: int,
+    batch_size: int = 400,
+    max_partners: int | None = None,
 ) -> CommerceStats:
-    """Documents and credit limits over the partners of the read side (see the module)."""
+    """Documents and credit limits over the partners of the read side (see the module);
+    at most `max_partners` trading partners when given."""
     terms = create_payment_terms(app, audit)
     trade = Trade(terms, audit, seed)
     rng = random.Random(seed + 1)
@@ -178,6 +185,8 @@ def generate_commerce(
     for commercial, contacts in commercial_partners(db).items():
         if rng.random() >= SHARE:
             continue
+        if max_partners is not None and stats.partners >= max_partners:
+            break
         stats.partners += 1
         documents = trade.documents(commercial, contacts)
         stats.documents += len(documents)

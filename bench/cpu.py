@@ -10,7 +10,10 @@ database of `--partners` partners (registered and updated once, projected), then
 each round starts a server (from this checkout, or alternately from `--base`), warms it
 up and measures: createPartner (`--clients` clients, read-your-writes, the projector in
 the same process), the P4 filtered page, the P4 3-letter search page and P5's
-`partner(id)`. Prints the median over rounds of µs of server CPU per request.
+`partner(id)`; with `--only`, also bench.search's nested page (`nested`: address,
+country and a cursor a row), that page and the next one by its cursor (`keyset`: two
+requests a figure) and P4's page with `hasOverdueInvoices: false` (`unpaid`). Prints
+the median over rounds of µs of server CPU per request.
 """
 
 from __future__ import annotations
@@ -42,10 +45,23 @@ from bench.__main__ import server_of_this_run
 from bench.core import ROOT, Progress, Run, Server, Sizes, serving
 from bench.http import Connection, HttpError, closed_loop
 from bench.projection import seed
-from bench.reads import FILTERED, PARTNER, SEARCHED, sample_ids
+from bench.reads import FILTERED, PAGE_FIELDS, PARTNER, SEARCHED, sample_ids
 from bench.writes import CREATE
 
 Op = Callable[[Connection, int], Awaitable[None]]
+
+NESTED = (
+    "query($c: String!, $after: String) { partners(filter: {countryCode: $c, isCustomer: true}, "
+    "first: 50, after: $after) { edges { cursor node { id name displayName email isCustomer "
+    "isSupplier address { city country { code } } } } pageInfo { hasNextPage endCursor } } }"
+)
+"""bench.search's page: nested address and country, a cursor a row (issue 19's rows)."""
+UNPAID = (
+    "query($c: String!) { partners(filter: {countryCode: $c, isCustomer: true, "
+    f"hasOverdueInvoices: false}}, first: 50) {{ nodes {{ {PAGE_FIELDS} }} "
+    "pageInfo { hasNextPage endCursor } } }"
+)
+"""P4's page with a second condition (issue 18's filter on documents)."""
 
 
 def server_cpu(server: Server) -> float:
@@ -157,7 +173,24 @@ def main(argv: list[str] | None = None) -> int:
                         if found["partner"] is None:
                             raise HttpError("partner(id) found nothing")
 
+                    async def nested(conn: Connection, i: int) -> None:
+                        c = data.COUNTRIES[i % len(data.COUNTRIES)]
+                        await conn.graphql(NESTED, {"c": c})
+
+                    async def keyset(conn: Connection, i: int) -> None:
+                        c = data.COUNTRIES[i % len(data.COUNTRIES)]
+                        first = await conn.graphql(NESTED, {"c": c})
+                        after = first["partners"]["pageInfo"]["endCursor"]
+                        await conn.graphql(NESTED, {"c": c, "after": after})
+
+                    async def unpaid(conn: Connection, i: int) -> None:
+                        c = data.COUNTRIES[i % len(data.COUNTRIES)]
+                        await conn.graphql(UNPAID, {"c": c})
+
                     ops: dict[str, tuple[Op, int]] = {
+                        "nested": (nested, 1),
+                        "keyset": (keyset, 1),
+                        "unpaid": (unpaid, 1),
                         "create": (create, 8),
                         "page": (page, 1),
                         "search": (search, 1),

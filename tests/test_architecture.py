@@ -25,6 +25,7 @@ LAYERS: dict[str, set[str]] = {
         "main",
         "runtime",
         "runtime_webhooks",
+        "runtime_replicas",
         "graphql_view",
         "graphiql",
         "graphiql_vendor",

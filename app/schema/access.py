@@ -28,7 +28,8 @@ from graphql import GraphQLObjectType
 from app.domain.messages import Message
 from app.infra.api_keys import ROLES
 from app.schema.errors import ClientError
-from app.schema.execution import PerFieldSet, ShortLeafExecutionContext
+from app.schema.execution import ShortLeafExecutionContext
+from app.schema.execution_plans import PerFieldSet
 
 FORBIDDEN = "FORBIDDEN"
 PAST_READERS = frozenset({"admin", "editor", "auditor"})
@@ -150,6 +151,14 @@ class RoleCheckedExecutionContext(ShortLeafExecutionContext):
             )
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def may_shortcut(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> bool:
+        # Objects completed on the short path skip `execute_fields` (below): not those
+        # with a refused field, which must go through `execute_field`.
+        return not (
+            parent_type.name in self._guarded_types
+            and self._refuses_some(parent_type, grouped_field_set)
         )
 
     def execute_field(

@@ -17,6 +17,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.application import Partnerbook
+from app.application.ports import ReadSide
 from app.domain.credit import Credit
 from app.infra.api_keys import KeyStore, Principal
 from app.infra.database import Outage, is_unavailable
@@ -67,6 +68,9 @@ class Services:
     """Persisted documents (APQ and the allow-list); None: none can be found."""
     webhooks: WebhookStores | None = None
     """Webhook secrets and delivery records (None: webhooks cannot be managed)."""
+    read_side: ReadSide | None = None
+    """What a mutation waits for before it answers (the projections, then the standbys
+    when there are any); None: the waiter."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
@@ -237,6 +241,12 @@ class Context:
             return [found[i] for i in ids]
 
         return self._loader(bank_accounts_of)
+
+    def forget_loaded(self) -> None:
+        """Drops the loaders made so far (an operation run again starts afresh)."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, DataLoader):
+                del self.__dict__[name]
 
     @property
     def now(self) -> datetime:

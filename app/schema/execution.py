@@ -13,152 +13,36 @@ own path again, which reports it exactly as before (the attribute read has no ef
 A field computed by a plain resolver (a method of the type with no arguments and no
 `info`, synchronous, no field extensions: an edge's `cursor`, a partner's `address`) is
 read the same way: strawberry's wrapper around it builds an `Info`, converts the (no)
-arguments and chains the (no) extensions, ~10 µs a call. One that returns an object is
-completed by graphql-core as before, only without that wrapper.
+arguments and chains the (no) extensions, ~10 µs a call.
+
+An object value (an edge, its node, a partner's address and its country; each item of a
+list of them) whose selected fields all take the short path is completed by running
+those fields directly: graphql-core's own completion of an object goes through five
+calls (`complete_value` twice for a non-null type, `complete_object_value`,
+`collect_and_execute_subfields`, `execute_collected_subfields`) and first builds a
+`GraphQLResolveInfo` for the field that returned it, none of which the short path uses.
+It only applies where graphql-core's would do no more: no `@defer` below, and an
+`is_type_of` that is strawberry's own (an isinstance check, which is made) or none.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from graphql import (
-    GraphQLField,
-    GraphQLLeafType,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    Undefined,
-    is_leaf_type,
-)
+from graphql import GraphQLField, GraphQLNonNull, GraphQLObjectType, Undefined
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.field import StrawberryField
 
-Plan = tuple[Any, GraphQLLeafType, bool] | None
-"""How to read a plain leaf field: a function of the source object, its scalar or enum
-type, nullable."""
-
-_PLANS: dict[int, tuple[GraphQLField, Plan]] = {}
-
-
-def leaf_plan(field: GraphQLField) -> Plan:
-    """The short path of `field`, or None when it needs graphql-core's full one."""
-    known = _PLANS.get(id(field))
-    if known is not None and known[0] is field:
-        return known[1]
-    plan: Plan = None
-    read = field_reader(field)
-    if read is not None:
-        kind = field.type
-        nullable = not isinstance(kind, GraphQLNonNull)
-        named = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
-        if is_leaf_type(named):
-            plan = (read, named, nullable)
-    _PLANS[id(field)] = (field, plan)
-    return plan
-
-
-_READERS: dict[int, tuple[GraphQLField, Any]] = {}
-
-
-def field_reader(field: GraphQLField) -> Any:
-    """A one-argument function of the source object giving the field's value, when the
-    field is a plain attribute or has a plain resolver (see the module docstring); None
-    when it needs strawberry's resolver (arguments, `info`, async, extensions)."""
-    known = _READERS.get(id(field))
-    if known is not None and known[0] is field:
-        return known[1]
-    read: Any = None
-    resolve = field.resolve
-    basic = getattr(resolve, "_is_default", False) and (
-        getattr(resolve, "__name__", "") == "_get_basic_result"
-    )
-    if field.args:
-        pass
-    elif basic:
-        read = _reader(field, resolve)
-    elif getattr(resolve, "__name__", "") == "_resolver":
-        read = _plain_resolver(field)
-    _READERS[id(field)] = (field, read)
-    return read
-
-
-def _plain_resolver(field: GraphQLField) -> Any:
-    definition = (field.extensions or {}).get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or definition.extensions:
-        return None
-    resolver = definition.base_resolver
-    if resolver is None or resolver.is_async or definition.arguments:
-        return None
-    if resolver.info_parameter or resolver.root_parameter or resolver.parent_parameter:
-        return None
-    function: Any = resolver.wrapped_func
-    if resolver.self_parameter:
-        return function
-    return lambda source: function()
-
-
-def _reader(field: GraphQLField, resolve: Any) -> Any:
-    """A one-argument function reading the field from its source object:
-    `attrgetter(name)` when strawberry's basic resolver would only do
-    `getattr(source, name)` (the field's default resolver, no resolver of its own; the
-    basic resolver takes three Python calls to get there, ~1 µs a field), else a call of
-    that resolver."""
-    definition = (field.extensions or {}).get("strawberry-definition")
-    if (
-        isinstance(definition, StrawberryField)
-        and definition.base_resolver is None
-        and definition.default_resolver is getattr
-        and definition.python_name
-    ):
-        return operator.attrgetter(definition.python_name)
-    return lambda source: resolve(source, None)
-
-
-def _read_leaf(read: Any, leaf: GraphQLLeafType, nullable: bool, source: Any) -> Any:
-    """The serialized value of a plain leaf, or Undefined when it is unusual (a null
-    where the schema says non-null, an exception, a value the type refuses)."""
-    try:
-        value = read(source)
-        if value is None:
-            return None if nullable else Undefined
-        if isinstance(value, Exception):
-            return Undefined
-        coerced = leaf.coerce_output_value(value)
-    except Exception:  # reported by the full path
-        return Undefined
-    return Undefined if coerced is None else coerced
-
-
-T = TypeVar("T")
-
-
-class PerFieldSet(Generic[T]):
-    """What an execution works out once per grouped field set: graphql-core collects the
-    selection set of a list's items once (memoized per request), so the 50 nodes of a
-    page share one grouped field set, and one answer. Keyed by identity; the set is held
-    with its answer, so another cannot take its id while it is remembered."""
-
-    def __init__(self, work_out: Callable[[GraphQLObjectType, Any], T]) -> None:
-        self._work_out = work_out
-        self._known: dict[int, tuple[Any, T]] = {}
-
-    def __call__(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> T:
-        known = self._known.get(id(grouped_field_set))
-        if known is not None and known[0] is grouped_field_set:
-            return known[1]
-        answer = self._work_out(parent_type, grouped_field_set)
-        self._known[id(grouped_field_set)] = (grouped_field_set, answer)
-        return answer
-
-
-Entry = tuple[str, Any, GraphQLLeafType | None, bool, GraphQLField, Any]
-"""A field of a selection set on the short path: (response name, reader, leaf type or
-None for a value graphql-core completes (an object, a list), nullable, the field, its
-field details)."""
-ObjectPlan = list[Entry] | None
-"""Every field of a selection set, when each is a plain leaf or read by a plain reader."""
+from app.schema.execution_lists import Shortcut, complete_objects
+from app.schema.execution_plans import (
+    Entry,
+    ObjectPlan,
+    PerFieldSet,
+    field_reader,
+    leaf_plan,
+    read_leaf,
+    strawberry_type_check,
+)
 
 
 class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -172,6 +56,97 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         handlers = getattr(converter, "_exception_handler_specs", None)
         self._short = (manager is None or not manager.middlewares) and not handlers
         self._object_plan = PerFieldSet(self._plan_object)
+        self._objects: dict[tuple[int, int], tuple[Any, Any, Shortcut]] = {}
+
+    def _shortcut(self, return_type: Any, field_details_list: Any) -> Shortcut:
+        """What `_object_of` says of values of `return_type` selected by
+        `field_details_list`, worked out once per request."""
+        key = (id(return_type), id(field_details_list))
+        known = self._objects.get(key)
+        if known is None:
+            # The type and details are kept with the answer, so that their ids stay theirs.
+            known = self._objects[key] = (
+                field_details_list,
+                return_type,
+                self._object_of(return_type, field_details_list),
+            )
+        return known[2]
+
+    def _object_of(self, return_type: Any, field_details_list: Any) -> Shortcut:
+        """(object type, its strawberry `is_type_of` or None, grouped field set, plan)
+        when values of `return_type` take the short path; None when they do not."""
+        named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        if not isinstance(named, GraphQLObjectType):
+            return None
+        check = strawberry_type_check(named)
+        if check is Undefined:
+            return None
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(named, field_details_list)
+        plan = None if new_defer_usages else self._object_plan(named, grouped_field_set)
+        if plan is None or not self.may_shortcut(named, grouped_field_set):
+            return None
+        return named, check, grouped_field_set, plan
+
+    def may_shortcut(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> bool:
+        """Whether objects of this selection may skip `execute_fields` (a subclass that
+        checks fields there says no for the selections it refuses something of)."""
+        return True
+
+    def _complete_object(
+        self, return_type: Any, field_details_list: Any, path: Any, result: Any, context: Any
+    ) -> Any:
+        """`result` (not awaitable) completed as an object of `return_type` on the short
+        path (see the module docstring), or Undefined when graphql-core's own path must
+        do it."""
+        if result is None or isinstance(result, Exception):
+            return Undefined
+        shortcut = self._shortcut(return_type, field_details_list)
+        if shortcut is None:
+            return Undefined
+        named, check, _, plan = shortcut
+        if check is not None and not check(result, None):
+            return Undefined
+        return self._execute_planned(plan, named, result, path, context)
+
+    def complete_iterable_value(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of objects on the short path (a page's edges or nodes) completed in one
+        loop; anything else, or an item that is unusual (null, an error, awaitable, of
+        another type), as graphql-core completes it."""
+        shortcut = self._shortcut(item_type, field_details_list) if self._short else None
+        if shortcut is None or self.get_stream_usage(field_details_list, path) is not None:
+            return super().complete_iterable_value(
+                item_type, field_details_list, info, path, items, position_context
+            )
+        return complete_objects(
+            self, shortcut, item_type, field_details_list, info, path, items, position_context
+        )
+
+    def complete_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._short:
+            completed = self._complete_object(
+                return_type, field_details_list, path, result, position_context
+            )
+            if completed is not Undefined:
+                return completed
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def _plan_object(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> ObjectPlan:
         plan: list[Entry] = []
@@ -224,7 +199,7 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaiting: list[str] = []
         try:
             for response_name, read, leaf, nullable, field, details in plan:
-                value = Undefined if leaf is None else _read_leaf(read, leaf, nullable, source)
+                value = Undefined if leaf is None else read_leaf(read, leaf, nullable, source)
                 if value is Undefined:
                     field_path = Path(path, response_name, parent_type.name)
                     if leaf is None:
@@ -269,7 +244,7 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if field is not None and not node.arguments:
                 plan = leaf_plan(field)
                 if plan is not None:
-                    value = _read_leaf(*plan, source)
+                    value = read_leaf(*plan, source)
                     if value is not Undefined:  # else reported by the full path below
                         return value
                 elif (read := field_reader(field)) is not None:
@@ -292,11 +267,22 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's `execute_field` for a field read by `read` (no arguments)."""
         return_type = field.type
-        info = self.build_resolve_info(
-            field, [d.node for d in field_details_list], parent_type, path
-        )
         try:
             result = read(source)
+            completed = (
+                Undefined
+                if self.is_awaitable(result)
+                else self._complete_object(
+                    return_type, field_details_list, path, result, position_context
+                )
+            )
+            if completed is not Undefined:
+                if self.is_awaitable(completed):
+                    return self._await_completed(completed, return_type, field_details_list, path)
+                return completed
+            info = self.build_resolve_info(
+                field, [d.node for d in field_details_list], parent_type, path
+            )
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, position_context

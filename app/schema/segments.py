@@ -24,7 +24,8 @@ from app.schema.errors import ClientError, UserError
 from app.schema.ids import record_id, to_global_id
 from app.schema.limits import LIMIT_EXCEEDED, Limits, filter_over_limit
 from app.schema.partners.inputs import PartnerFilterInput
-from app.schema.partners.types import Partner, PartnerKind, partner_connection
+from app.schema.partners.row_fields import PartnerKind
+from app.schema.partners.types import Partner, partner_connection
 from app.schema.relay import (
     Connection,
     Node,

@@ -25,7 +25,7 @@ def commands(info: Info) -> ReadYourWrites[PartnerRow]:
     return ReadYourWrites(
         app=services.app,
         run=info.context.run,
-        read_side=services.waiter,
+        read_side=services.read_side or services.waiter,
         within=services.settings.read_your_writes_timeout,
         partners=services.directory,
     )

@@ -5,6 +5,7 @@ queries only, and no cache may keep an answer."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2 as httpx
@@ -12,6 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.infra.database import Database
+from app.schema.http import StrictGraphQL
+from app.schema.schema import build_schema
 from tests.conftest import as_key, event_count, key_for
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -189,3 +192,13 @@ def test_graphiql_is_still_served_to_a_browser(client: TestClient) -> None:
     page = client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+def test_answers_are_encoded_even_where_the_fast_encoder_refuses() -> None:
+    """orjson encodes answers; what it refuses (an integer beyond 64 bits, a lone
+    surrogate in a string) is still encoded, by json.dumps, rather than failing."""
+    view = StrictGraphQL(build_schema())
+    page = {"data": {"partners": [{"name": "Ünïcode ✓", "n": 1, "ok": True, "x": None}]}}
+    assert json.loads(view.encode_json(page)) == page
+    assert view.encode_json({"n": 2**70}) == '{"n":1180591620717411303424}'
+    assert json.loads(view.encode_json({"s": "a\ud800b"})) == {"s": "a\ud800b"}

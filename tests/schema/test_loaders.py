@@ -14,7 +14,7 @@ from graphql import GraphQLObjectType
 from strawberry.dataloader import DataLoader
 
 from app.schema.context import Context, Loader, Services
-from app.schema.execution import leaf_plan
+from app.schema.execution_plans import leaf_plan
 from app.schema.schema import build_schema
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from psycopg.sql import SQL, Composable, Literal
 
 from app.queries.document_queries import total_invoiced
@@ -79,8 +80,10 @@ def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
 
 
 def encode_cursor(row: PartnerRow, orders: Sequence[Order]) -> str:
+    # orjson: a cursor a row of each page, ~4x faster than json.dumps; the JSON differs
+    # only in spacing and in not escaping non-ASCII, which decode_cursor reads alike.
     payload = [[o.field for o in orders], _sort_values(row, orders), str(row.id)]
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
 
 
 def decode_cursor(cursor: str, orders: Sequence[Order]) -> tuple[list[Any], UUID]:

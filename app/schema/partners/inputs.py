@@ -17,7 +17,7 @@ from app.schema.catalogs.inputs import MoneyInput
 from app.schema.descriptions import COMMAND, described
 from app.schema.ids import NO_MATCH, filter_id, record_id
 from app.schema.partners.descriptions import FILTER_FIELDS, PARTNER_FIELDS, TERMS
-from app.schema.partners.types import AddressType, PartnerKind
+from app.schema.partners.row_fields import AddressType, PartnerKind
 from app.schema.relay import OrderDirection
 
 """An id no partner has: an unknown id in a filter matches nothing, it is not an error."""
