@@ -17,7 +17,7 @@ from app.schema.descriptions import described
 from app.schema.errors import ClientError
 from app.schema.ids import to_global_id
 from app.schema.partners.inputs import PartnerFilterInput
-from app.schema.partners.types import PartnerKind
+from app.schema.partners.row_fields import PartnerKind
 
 MAX_GROUPS = 10_000
 """Groups one answer may hold (`limit`)."""
