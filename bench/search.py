@@ -55,6 +55,7 @@ from psycopg import sql
 from app.application import Audit, Partnerbook
 from app.infra import api_keys, database
 from app.main import open_application
+from app.projections.partner_counts import CUBOIDS
 from app.projections.projector import (
     AuditProjection,
     Projector,
@@ -91,6 +92,11 @@ FACETS = (
         for name in ("countries", "tags", "roles", "kinds", "industries", "languages")
     )
     + f" salespersons {FACET} }} }}"
+)
+
+COUNTS = (
+    "query($f: PartnerFilter, $g: [PartnerCountDimension!]!) { partnerCounts(filter: $f, "
+    "groupBy: $g) { groups { createdMonth countryCode count } truncated } }"
 )
 
 Statement = tuple[Any, Any]
@@ -181,7 +187,7 @@ def page_of(
     async def capture(r: Readers) -> Captured:
         page = await r.directory.page(where, orders, now=r.now, search=search, first=first)
         if with_count:
-            await r.directory.count(page.where)
+            await r.directory.total(where, search, page.where)
         return Captured([r.pool.take()], [page.cursors[-1] if page.cursors else None])
 
     return capture
@@ -196,6 +202,16 @@ def facets_of(where: PartnerFilter | None, search: str | None = None) -> Capture
         await r.catalogs.tags([UUID(v) for v, _ in counts["tags"]])
         await r.catalogs.entries([UUID(v) for v, _ in counts["industries"]])
         await r.catalogs.entries([UUID(v) for v, _ in counts["salespersons"]])
+        return Captured([r.pool.take()], [])
+
+    return capture
+
+
+def counts_of(where: PartnerFilter | None, group_by: Sequence[str]) -> Capture:
+    """`PartnerDirectory.grouped_counts` (partnerCounts), 1,000 groups at most."""
+
+    async def capture(r: Readers) -> Captured:
+        await r.directory.grouped_counts(where, group_by, r.now, 1000)
         return Captured([r.pool.take()], [])
 
     return capture
@@ -255,6 +271,9 @@ class Target:
 OVERHEAD = Target("≤ raw + 3 ms", lambda g, r: g <= r + 3)
 SEARCH = Target("≤ 10 ms", lambda g, r: g <= 10)
 FACET_TIME = Target("≤ 150 ms", lambda g, r: g <= 150)
+# Issue 19: counts from the partner cube (app/projections/partner_counts.py).
+CUBE_FACETS = Target("≤ 50 ms", lambda g, r: g <= 50)
+CUBE_TOTAL = Target("≤ 10 ms", lambda g, r: g <= 10)
 
 
 @dataclass
@@ -381,6 +400,35 @@ def scenarios(
                     replace(chosen_filter, has_overdue_invoices=False),
                 ),
             )
+        ),
+        # Issue 19: the counts the partner cube answers (dimension-only filters).
+        Scenario(
+            "partnerFacets (all partners) [cube]",
+            FACETS,
+            {},
+            facets_of(None),
+            (CUBE_FACETS,),
+        ),
+        Scenario(
+            f"totalCount ({country} customers) [cube]",
+            PARTNERS % "totalCount pageInfo { hasNextPage endCursor }",
+            {"f": chosen, "first": 1},
+            page_of(chosen_filter, first=1, with_count=True),
+            (CUBE_TOTAL,),
+        ),
+        Scenario(
+            'partnerFacets (tag filter "Segment") [cube]',
+            FACETS,
+            {"f": {"tagIds": [to_global_id("Tag", segment)]}},
+            facets_of(PartnerFilter(tag_ids=(segment,))),
+            (FACET_TIME,),
+        ),
+        Scenario(
+            "partnerCounts (customers) by CREATED_MONTH x COUNTRY [cube]",
+            COUNTS,
+            {"f": {"isCustomer": True}, "g": ["CREATED_MONTH", "COUNTRY"]},
+            counts_of(PartnerFilter(is_customer=True), ["CREATED_MONTH", "COUNTRY"]),
+            (CUBE_FACETS,),
         ),
         Scenario(
             f"keyset paging, {pages} pages of {page_size} (per page)",
@@ -587,6 +635,17 @@ def sizes(db: database.Database) -> dict[str, str]:
         return found
 
 
+def cube_cells(db: database.Database) -> dict[str, int]:
+    """How many cells each cuboid of the partner cube holds (issue 19)."""
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        found: dict[str, int] = {}
+        for name in CUBOIDS:
+            table = sql.Identifier(f"partner_cube_{name}")
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
+            found[name] = int(row[0]) if row else 0
+        return found
+
+
 def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -767,6 +826,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             report.update(build(app, view, db, args))
             report["sizes"] = sizes(db)
             say(f"sizes: {report['sizes']}")
+            report["cube_cells"] = cube_cells(db)
+            say(f"partner cube cells: {report['cube_cells']}")
             measured = serve_and_measure(db, args, report)
         finally:
             app.close()

@@ -17,8 +17,10 @@ from app.domain.idempotency import IdempotencyRecord
 from app.projections.activities import ActivitiesTable
 from app.projections.affiliations import AffiliationsTable
 from app.projections.catalogs import CatalogTable
+from app.projections.document_totals import DocumentTotals
 from app.projections.documents import DocumentsTable
 from app.projections.notes import NotesTable
+from app.projections.partner_counts import PartnerCube
 from app.projections.partner_runs import RUN_EVENTS
 from app.projections.partner_standing import PartnerStanding, StandingChanges
 from app.projections.partners import PartnersTable
@@ -50,10 +52,12 @@ class RegistryView(ReadModelView):
         """While a rebuild fills its tables (no query indexes yet): computed at the end."""
         self.tables: list[Table] = [
             self.partners,
+            PartnerCube(schema, prefix),  # kept by triggers on the partners tables
             TagsTable(schema, prefix),
             CatalogTable(schema, prefix),
             ActivitiesTable(schema, prefix),
             documents,
+            DocumentTotals(schema, prefix),  # kept by triggers on the documents table
             SegmentsTable(schema, prefix),
             AffiliationsTable(schema, prefix),
             NotesTable(schema, prefix),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from app.queries.activity_queries import ActivityDirectory
 from app.queries.credit_queries import CreditDirectory
 from app.queries.document_queries import DocumentDirectory
+from app.queries.document_totals import DocumentTotalsDirectory
 from app.queries.figure_queries import FigureDirectory
 from app.queries.opportunity_queries import OpportunityDirectory
 from app.queries.timeline_queries import TimelineDirectory
@@ -20,5 +21,6 @@ class RelationshipDirectory(
     TimelineDirectory,
     FigureDirectory,
     CreditDirectory,
+    DocumentTotalsDirectory,
 ):
     """Every read of the 360° view (each class it is made of reads one kind of record)."""

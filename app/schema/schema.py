@@ -36,9 +36,11 @@ from app.schema.notes.operations import NoteMutations, NoteQueries
 from app.schema.parsing import SharedParserCache
 from app.schema.partners.mutations import PartnerMutations, PartnerTermsMutations
 from app.schema.partners.queries import PartnerQueries
+from app.schema.partners.trends import PartnerCountQueries
 from app.schema.partners.types import Partner
 from app.schema.relationship.documents import Document
 from app.schema.relationship.operations import RelationshipMutations, RelationshipQueries
+from app.schema.relationship.totals import DocumentTotalQueries
 from app.schema.relationship.types import Activity, Opportunity, TimelineEntry
 from app.schema.segments import SegmentMutations, SegmentQueries
 from app.schema.tags.operations import TagMutations, TagQueries
@@ -52,6 +54,8 @@ Query = merge_types(
     (
         NodeQueries,
         PartnerQueries,
+        PartnerCountQueries,
+        DocumentTotalQueries,
         RelationshipQueries,
         SegmentQueries,
         TagQueries,

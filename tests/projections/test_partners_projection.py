@@ -44,6 +44,8 @@ def table_rows(db: Database, table: str) -> list[dict[str, Any]]:
         rows = conn.execute(
             psycopg.sql.SQL("SELECT * FROM {} ORDER BY 1, 2").format(psycopg.sql.Identifier(table))
         ).fetchall()
+    # Rows that tie on the first two columns (the cube's cells) in a stable order.
+    rows.sort(key=lambda row: [repr(value) for value in row.values()])
     return rows
 
 

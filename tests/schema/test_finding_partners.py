@@ -215,9 +215,14 @@ def test_large_counts_are_estimated_and_flagged(
     monkeypatch.setattr(counts, "ESTIMATE_ABOVE", 3)
     for i in range(5):
         create(client, kind="PERSON", name=f"P{i}")
-    query = "{ partners(first: 1) { totalCount totalCountIsEstimate } }"
+    # A filter the partner cube cannot answer (a date) is counted, then estimated.
+    query = """{ partners(first: 1, filter: {createdAfter: "2000-01-01T00:00:00Z"}) {
+      totalCount totalCountIsEstimate } }"""
     data = gql(client, query)["partners"]
     assert data["totalCountIsEstimate"] is True and data["totalCount"] >= 4
+    # One on the cube's dimensions only is exact, however large (app/queries/partners/cube.py).
+    exact = gql(client, "{ partners(first: 1) { totalCount totalCountIsEstimate } }")
+    assert exact["partners"] == {"totalCount": 5, "totalCountIsEstimate": False}
     small = gql(client, "{ partners(filter: {kind: COMPANY}) { totalCount totalCountIsEstimate } }")
     assert small["partners"] == {"totalCount": 0, "totalCountIsEstimate": False}
 

@@ -271,6 +271,8 @@ ARGUMENTS: dict[tuple[str, str], str] = {
     ("Query", "partnerHistory"): 'id: "{partner}"',
     ("Query", "partnerAsOf"): 'id: "{partner}", version: 1',
     ("Query", "notes"): 'partnerId: "{partner}"',
+    ("Query", "partnerCounts"): "groupBy: [COUNTRY]",
+    ("Query", "documentTotals"): "groupBy: [MONTH]",
     ("Query", "paymentSchedule"): (
         'paymentTermId: "{paymentTerm}", date: "2026-01-15", '
         'amount: {{ amount: "100.00", currency: "EUR" }}'

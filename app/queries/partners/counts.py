@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
+from app.queries.partners.cube import cube_facets, cube_total
 from app.queries.partners.filters import PartnerFilter, search_term, selection_clause
 from app.queries.partners.rows import PartnerReads
 
@@ -68,29 +69,73 @@ class PartnerCounts(PartnerReads):
                 return exact, False
             return max(await planner_rows(conn, self.table, clause), exact), True
 
+    async def total(
+        self, where: PartnerFilter | None, search: str | None, clause: Composable
+    ) -> tuple[int, bool]:
+        """How many partners a filter and search select (`clause`): exact from the cube
+        when the filter reads its dimensions only and there is no search, else `count`."""
+        statement = None if search else cube_total(where)
+        if statement is None:
+            return await self.count(clause)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(statement)
+            row = await cur.fetchone()
+        return (int(row[0]) if row else 0), False
+
     async def facet_counts(
         self, where: PartnerFilter | None, search: str | None, now: datetime
     ) -> dict[str, list[tuple[str, int]]]:
         """Counts by country, kind, role, industry, language, salesperson and tag of the
-        partners a filter and search select: one query, the selection computed once."""
+        partners a filter and search select: from the cube the facets it answers (no
+        search, a filter on its dimensions only), the others over the rows, with the
+        selection computed once; one statement."""
+        from_cube = {} if search else cube_facets(where)
         async with self.pool.connection() as conn:
-            term = await search_term(conn, search)
-            clause = selection_clause(where, now, term, search)
-            parts = SQL(" UNION ALL ").join(
+            parts: list[Composable] = [
                 SQL("SELECT {name}, v, n FROM ({q}) AS {alias}(v, n)").format(
-                    name=Literal(name),
-                    q=SQL(query),
-                    alias=Identifier(f"facet_{name}"),
+                    name=Literal(name), q=q, alias=Identifier(f"cube_{name}")
                 )
-                for name, query in FACETS.items()
-            )
-            query = SQL(
-                "WITH f AS MATERIALIZED (SELECT p.id, p.country_code, p.kind, p.is_customer, "
-                "p.is_supplier, p.effective_industry_id, p.lang, p.effective_salesperson_id "
-                "FROM {t} p WHERE {w}) {parts} ORDER BY 1, 3 DESC, 2"
-            ).format(t=self.table, w=clause, parts=parts)
-            cur = await conn.execute(query)
+                for name, q in from_cube.items()
+            ]
+            rest = [name for name in FACETS if name not in from_cube]
+            query: Composable | None = SQL(" UNION ALL ").join(parts) if parts else None
+            if rest:
+                query = await self._row_facets(conn, rest, parts, where, search, now)
+            assert query is not None
+            cur = await conn.execute(SQL("{} ORDER BY 1, 3 DESC, 2").format(query))
             found: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
             for name, value, count in await cur.fetchall():
                 found[name].append((value, int(count)))
             return found
+
+    async def _row_facets(
+        self,
+        conn: Any,
+        names: list[str],
+        cube_parts: list[Composable],
+        where: PartnerFilter | None,
+        search: str | None,
+        now: datetime,
+    ) -> Composable:
+        """The facets counted over the rows the filter and search select (computed once),
+        beside those counted from the cube."""
+        term = await search_term(conn, search)
+        clause = selection_clause(where, now, term, search)
+        parts = SQL(" UNION ALL ").join(
+            [
+                *cube_parts,
+                *(
+                    SQL("SELECT {name}, v, n FROM ({q}) AS {alias}(v, n)").format(
+                        name=Literal(name),
+                        q=SQL(FACETS[name]),
+                        alias=Identifier(f"facet_{name}"),
+                    )
+                    for name in names
+                ),
+            ]
+        )
+        return SQL(
+            "WITH f AS MATERIALIZED (SELECT p.id, p.country_code, p.kind, p.is_customer, "
+            "p.is_supplier, p.effective_industry_id, p.lang, p.effective_salesperson_id "
+            "FROM {t} p WHERE {w}) {parts}"
+        ).format(t=self.table, w=clause, parts=parts)

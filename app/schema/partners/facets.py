@@ -31,7 +31,8 @@ class PartnerFacets:
         description="By country code of the address that applies (`countryCode`)."
     )
     tags: list[FacetCount] = strawberry.field(
-        description="By tag id (`tagIds`), counting the tag itself, not its sub-tags."
+        description="By tag id (`tagIds`): the partners with the tag or one of its "
+        "sub-tags, each once (as the `tagIds` filter selects them)."
     )
     roles: list[FacetCount] = strawberry.field(description="CUSTOMER, SUPPLIER, BOTH, NONE")
     kinds: list[FacetCount] = strawberry.field(description="COMPANY or PERSON (`kind`).")

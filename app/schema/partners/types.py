@@ -343,5 +343,5 @@ async def partner_connection(
         page.cursors,
         has_next_page=page.has_next_page,
         has_previous_page=page.has_previous_page,
-        count=lambda: directory.count(page.where),
+        count=lambda: directory.total(where, search, page.where),
     )

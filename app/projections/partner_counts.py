@@ -1,0 +1,261 @@
+"""The partner cube: how many partners each combination of the dimensions that facets,
+filters and trends use most has (kind, roles, archived, country, state, language,
+industry, salesperson, month of creation, set of tags), kept in the same transaction as
+the `partners` and `partner_tags` rows, so that counts never scan the partners.
+
+One table holding every combination would have nearly one cell per partner at a million
+partners; the counts are kept instead in a few narrow cuboids (`CUBOIDS`), each keyed by
+a few dimensions. A query sums the smallest cuboid that has every dimension it needs
+(app/queries/partners/cube.py).
+
+Statement-level AFTER triggers with transition tables note what each statement changed,
+set-based (the rows before -1, after +1, only those whose dimensions changed: see
+app/projections/partner_count_sql.py) in `partner_cube_delta`; at commit, a deferred
+constraint trigger adds the transaction's deltas, grouped, to every cuboid (one
+`INSERT … ON CONFLICT DO UPDATE` each) and deletes the cells that fall to zero (so the
+cube built incrementally equals a rebuild's, row for row). A batch that inserts partners
+and then resolves them (their country comes from their company) thus pays the cuboids
+once, its +1 and -1 cancelled first. Whatever statement changes a partner (a new row,
+an own value, a resolution cascading from a company to its contacts, archiving,
+merging, erasure), the cube follows without the projection's Python knowing about it.
+A rebuild fills its tables without the triggers and counts every cell at once when it
+makes its query indexes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier, Literal
+
+from app.projections.partner_count_sql import (
+    ALL,
+    DIMENSIONS,
+    TAG_SET,
+    column_type,
+    columns,
+    grouped_statements,
+    partner_changes,
+    tag_changes,
+)
+
+__all__ = ["CUBOIDS", "DIMENSIONS", "TAG_SET", "PartnerCube"]
+
+CORE = ("kind", "is_customer", "is_supplier", "archived", "country_code")
+
+CUBOIDS: dict[str, tuple[str, ...]] = {
+    "base": (*CORE, "lang"),
+    "state": (*CORE, "state_code"),
+    "month": (*CORE, "created_month"),
+    "tags": ("kind", "is_customer", "is_supplier", "archived", TAG_SET),
+    "salesperson": (*CORE, "salesperson_id"),
+    "industry": (*CORE, "industry_id"),
+    "tags_salesperson": ("archived", TAG_SET, "salesperson_id"),
+    "tags_industry": ("archived", TAG_SET, "industry_id"),
+    "tags_lang": ("archived", TAG_SET, "lang"),
+    "tags_country": (*CORE, TAG_SET),
+    "full": (*CORE, "state_code", "lang", "industry_id", "salesperson_id"),
+}
+"""Cuboid name -> its dimensions, smallest first (a query takes the first that has every
+dimension it needs). Measured with bench/generate.py's partners (60 countries, 20
+industries, 15 salespersons, 16 tags, 0 to 3 a partner): see docs/performance.md."""
+
+BY_COUNTRY = ("tags_country", "full")
+"""The large cuboids, indexed by country (a filter on a country reads its cells only)."""
+
+_REFERENCING = {
+    "INSERT": "NEW TABLE AS new_rows",
+    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "DELETE": "OLD TABLE AS old_rows",
+}
+
+
+class PartnerCube:
+    """The cuboids of the partners tables named with `prefix`, their delta and pending
+    tables (empty between transactions); `apply` does nothing: the triggers keep them."""
+
+    def __init__(self, schema: str, prefix: str = "") -> None:
+        self.schema = schema
+        self.prefix = prefix
+        self.names: tuple[str, ...] = (
+            *(f"{prefix}partner_cube_{c}" for c in CUBOIDS),
+            f"{prefix}partner_cube_delta",
+            f"{prefix}partner_cube_pending",
+        )
+
+    def create_statements(self) -> list[Composed]:
+        statements: list[Composed] = []
+        for cuboid, dims in CUBOIDS.items():
+            name = f"{self.prefix}partner_cube_{cuboid}"
+            t = Identifier(self.schema, name)
+            typed = SQL(", ").join(
+                SQL("{} {}").format(Identifier(d), SQL(column_type(d))) for d in dims
+            )
+            statements += [
+                # Room on each page, and `n` in no index, so that adding to a cell
+                # updates its row in place (HOT), without new index entries.
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {t} ({typed}, n bigint NOT NULL) "
+                    "WITH (fillfactor = 50)"
+                ).format(t=t, typed=typed),
+                SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {t} ({}) NULLS NOT DISTINCT").format(
+                    Identifier(f"{name}_cell"), columns(dims), t=t
+                ),
+            ]
+            if cuboid in BY_COUNTRY:
+                statements.append(
+                    SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (country_code)").format(
+                        Identifier(f"{name}_country"), t=t
+                    )
+                )
+        typed = SQL(", ").join(SQL("{} {}").format(Identifier(d), SQL(column_type(d))) for d in ALL)
+        # Unlogged: their rows never outlive the transaction that writes them.
+        statements += [
+            SQL("CREATE UNLOGGED TABLE IF NOT EXISTS {t} ({typed}, d integer NOT NULL)").format(
+                t=self._delta(self.prefix), typed=typed
+            ),
+            SQL(
+                "CREATE UNLOGGED TABLE IF NOT EXISTS {t} (xact xid8 PRIMARY KEY, "
+                "noted_at timestamptz NOT NULL DEFAULT now())"
+            ).format(t=self._pending(self.prefix)),
+        ]
+        return [*statements, *self._functions()]
+
+    def query_index_statements(self) -> list[Composed]:
+        """The triggers, then the cells counted from the rows when the cube is empty (a
+        rebuild's replay, or tables made before the cube)."""
+        partners, tags = self._tables(self.prefix)
+        pending = self._pending(self.prefix)
+        statements = [
+            SQL(
+                "CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {t} REFERENCING {ref} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {f}()"
+            ).format(
+                name=Identifier(f"cube_{event.lower()}"),
+                event=SQL(event),
+                t=t,
+                ref=SQL(ref),
+                f=self._function(f"{table}_{event.lower()}"),
+            )
+            for table, t in (("partners", partners), ("partner_tags", tags))
+            for event, ref in _REFERENCING.items()
+        ]
+        statements += [
+            SQL("DROP TRIGGER IF EXISTS cube_flush ON {}").format(pending),
+            SQL(
+                "CREATE CONSTRAINT TRIGGER cube_flush AFTER INSERT ON {t} DEFERRABLE "
+                "INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {f}()"
+            ).format(t=pending, f=self._function("flush")),
+        ]
+        return [*statements, *self._refill()]
+
+    def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
+        return None  # the triggers keep the cube
+
+    def grouped_statements(self) -> list[Composed]:
+        """Each cuboid as the rows grouped now (`SELECT dimensions…, count(*)`)."""
+        return grouped_statements(CUBOIDS, *self._tables(self.prefix))
+
+    # -- the SQL -------------------------------------------------------------------------
+
+    def _tables(self, prefix: str) -> tuple[Identifier, Identifier]:
+        return (
+            Identifier(self.schema, f"{prefix}partners"),
+            Identifier(self.schema, f"{prefix}partner_tags"),
+        )
+
+    def _cuboid(self, prefix: str, cuboid: str) -> Identifier:
+        return Identifier(self.schema, f"{prefix}partner_cube_{cuboid}")
+
+    def _delta(self, prefix: str) -> Identifier:
+        return Identifier(self.schema, f"{prefix}partner_cube_delta")
+
+    def _pending(self, prefix: str) -> Identifier:
+        return Identifier(self.schema, f"{prefix}partner_cube_pending")
+
+    def _function(self, name: str) -> Identifier:
+        return Identifier(self.schema, f"{self.prefix}cube_{name}")
+
+    def _functions(self) -> list[Composed]:
+        """A function a table and event, and the flush. A body names the tables of this
+        prefix, and the live ones for when a rebuild's swap has renamed its tables into
+        their place (the triggers go with the tables)."""
+        bodies: dict[str, tuple[str, Callable[[str], Composed]]] = {
+            f"{table}_{event.lower()}": (table, functools.partial(self._note, table, event))
+            for table in ("partners", "partner_tags")
+            for event in _REFERENCING
+        }
+        bodies["flush"] = ("partner_cube_pending", self._flush)
+        statements = []
+        for name, (table, body) in bodies.items():
+            code = body(self.prefix)
+            if self.prefix:
+                code = SQL("IF TG_TABLE_NAME = {} THEN {} ELSE {} END IF;").format(
+                    Literal(f"{self.prefix}{table}"), code, body("")
+                )
+            statements.append(
+                SQL(
+                    "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$cube$ DECLARE noted bigint; emptied tid[]; BEGIN {code} RETURN NULL; END $cube$"
+                ).format(f=self._function(name), code=code)
+            )
+        return statements
+
+    def _note(self, table: str, event: str, prefix: str) -> Composed:
+        """One statement's changes into the delta table; the transaction marked pending
+        (its flush runs at commit)."""
+        partners, tags = self._tables(prefix)
+        changes = (partner_changes if table == "partners" else tag_changes)(event, partners, tags)
+        return SQL(
+            "INSERT INTO {delta} ({all}, d) SELECT {all}, d FROM ({changes}) c; "
+            "GET DIAGNOSTICS noted = ROW_COUNT; IF noted > 0 THEN "
+            "INSERT INTO {pending} (xact) VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING; "
+            "END IF;"
+        ).format(
+            delta=self._delta(prefix),
+            all=columns(ALL),
+            changes=changes,
+            pending=self._pending(prefix),
+        )
+
+    def _flush(self, prefix: str) -> Composed:
+        """The transaction's deltas added to every cuboid, grouped; the cells that fall
+        to zero deleted (found by the upsert itself); the delta and pending rows gone."""
+        delta = self._delta(prefix)
+        statements = []
+        for cuboid, dims in CUBOIDS.items():
+            c = self._cuboid(prefix, cuboid)
+            statements.append(
+                SQL(
+                    "WITH up AS (INSERT INTO {c} AS c ({cols}, n) SELECT {cols}, sum(d) "
+                    "FROM {delta} GROUP BY {cols} HAVING sum(d) <> 0 "
+                    "ON CONFLICT ({cols}) DO UPDATE SET n = c.n + excluded.n "
+                    "RETURNING c.ctid AS at, c.n) SELECT array_agg(at) INTO emptied FROM up "
+                    "WHERE n = 0; IF emptied IS NOT NULL THEN "
+                    "DELETE FROM {c} WHERE ctid = ANY(emptied); END IF;"
+                ).format(c=c, cols=columns(dims), delta=delta)
+            )
+        # TRUNCATE, not DELETE: the next transaction reads no dead rows (one writer:
+        # the projector holding its lock; a rebuild writes tables of its own).
+        statements.append(
+            SQL(
+                "TRUNCATE {delta}; DELETE FROM {pending} WHERE xact = pg_current_xact_id();"
+            ).format(delta=delta, pending=self._pending(prefix))
+        )
+        return SQL(" ").join(statements)
+
+    def _refill(self) -> list[Composed]:
+        """Every cuboid counted from the rows, when it has no cell yet."""
+        return [
+            SQL(
+                "INSERT INTO {c} ({cols}, n) SELECT * FROM ({grouped}) g "
+                "WHERE NOT EXISTS (SELECT 1 FROM {c})"
+            ).format(c=self._cuboid(self.prefix, cuboid), cols=columns(dims), grouped=grouped)
+            for (cuboid, dims), grouped in zip(
+                CUBOIDS.items(), self.grouped_statements(), strict=True
+            )
+        ]
