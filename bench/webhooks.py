@@ -212,12 +212,16 @@ def interference(
 
 
 @contextlib.contextmanager
-def topology(run: Run, db: Database, deliver_from: str) -> Iterator[tuple[Server, list[int]]]:
+def topology(
+    run: Run, db: Database, deliver_from: str, profile: Path | None = None
+) -> Iterator[tuple[Server, list[int]]]:
     """The API process, delivering itself (`api`) or leaving it to a second `serve`
     process that runs neither the projector nor the heavy lane (`separate`); and the
-    ids of the processes whose CPU time counts."""
+    ids of the processes whose CPU time counts. With `profile`, the delivery process
+    (`separate`) runs under cProfile and writes its profile there when it stops."""
     allow = {"PARTNERBOOK_WEBHOOKS_ALLOW_PRIVATE": "true"}
     serve = ["app.cli", "serve"]
+    profiled = ["cProfile", "-o", str(profile), "-m", *serve] if profile else serve
     if deliver_from == "api":
         with serving(run, "partnerbook", serve, db, env=allow) as server:
             yield server, [server.pid]
@@ -226,7 +230,7 @@ def topology(run: Run, db: Database, deliver_from: str) -> Iterator[tuple[Server
     api = {**allow, "PARTNERBOOK_RUN_WEBHOOKS": "false"}
     with (
         serving(run, "partnerbook", serve, db, env=api) as server,
-        serving(run, "delivery", serve, db, env=delivery) as deliverer,
+        serving(run, "delivery", profiled, db, env=delivery) as deliverer,
     ):
         yield server, [server.pid, deliverer.pid]
 
@@ -250,6 +254,12 @@ def main() -> None:
         help="webhooks delivered by a serve process of their own (PARTNERBOOK_RUN_WEBHOOKS="
         "false on the API; the default) or by the API process itself",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the delivery process (--deliver-from separate) under cProfile and write "
+        "its profile to this file when it stops",
+    )
     args = parser.parse_args()
     say = Progress()
     with tempfile.TemporaryDirectory() as tmp, server_of_this_run(Path(tmp)) as admin:
@@ -258,7 +268,7 @@ def main() -> None:
         try:
             with (
                 receivers(args.endpoints) as hooks,
-                topology(run, db, args.deliver_from) as (server, pids),
+                topology(run, db, args.deliver_from, args.profile) as (server, pids),
             ):
                 say(
                     f"delivery: {args.endpoints} endpoints, {args.rate:g} events/s for {args.seconds:g} s"

@@ -74,6 +74,9 @@ class Deps:
     """The endpoint's partners filter compiled to SQL (None: no filter)."""
     feed: Callable[[], Feed | None]
     metrics: Metrics | None = None
+    connection: Callable[[], Any] = lambda: None
+    """The dispatcher's connection (that holds the locks), to record acknowledgements on;
+    None: a pooled one."""
 
 
 class EndpointWorker:
@@ -239,7 +242,7 @@ class EndpointWorker:
         prune = self._unpruned + len(attempts) >= max(1, keep // 10)
         try:
             await self.deps.store.acknowledge(
-                self.endpoint_id, cursor, attempts, keep if prune else None
+                self.endpoint_id, cursor, attempts, keep if prune else None, self.deps.connection()
             )
         except BaseException:
             self._attempts = attempts + self._attempts
