@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -56,6 +56,22 @@ class Feed:
     after: int
     upto: int
     rows: list[TimelineRow]
+    bodies: dict[int, tuple[TimelineRow, str, bytes]] = field(default_factory=dict)
+    """By position: a row of this read, its webhook-id and body as sent, rendered once
+    for every endpoint that sends it (at most a batch of them: only rows in the range)."""
+
+    def encoded(
+        self, row: TimelineRow, encode: Callable[[TimelineRow], tuple[str, bytes]]
+    ) -> tuple[str, bytes]:
+        """`encode(row)`, once for this very row (a row read again, e.g. after an
+        erasure, is another row: rendered anew)."""
+        found = self.bodies.get(row.position)
+        if found is not None and found[0] is row:
+            return found[1], found[2]
+        webhook_id, raw = encode(row)
+        if self.after < row.position <= self.upto:
+            self.bodies[row.position] = (row, webhook_id, raw)
+        return webhook_id, raw
 
 
 @dataclass
@@ -207,9 +223,8 @@ class EndpointWorker:
     ) -> tuple[Outcome, dict[str, Any]]:
         """One attempt of one event, and its record."""
         s = self.deps.settings
-        body = self.deps.render(row)
-        webhook_id = str(body["eventId"])
-        raw = encode(body, s.webhook_max_body_bytes)
+        feed = self.deps.feed()
+        webhook_id, raw = feed.encoded(row, self._encode) if feed else self._encode(row)
         outcome = await self.session.post(
             endpoint.url,
             signed_headers(signers, webhook_id, raw),
@@ -230,6 +245,10 @@ class EndpointWorker:
             "error": outcome.error,
             "next_attempt_at": None,
         }
+
+    def _encode(self, row: TimelineRow) -> tuple[str, bytes]:
+        body = self.deps.render(row)
+        return str(body["eventId"]), encode(body, self.deps.settings.webhook_max_body_bytes)
 
     async def _flush(self) -> None:
         """Writes the cursor and the attempts since the last flush (one transaction); the

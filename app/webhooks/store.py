@@ -92,6 +92,14 @@ _WAKE = SQL(
     "SELECT s.stamp, f.* FROM (SELECT md5(coalesce(string_agg(e.id::text || ':' || e.version, "
     "',' ORDER BY e.id), '')) AS stamp FROM webhook_endpoints e) s "
     "LEFT JOIN LATERAL ({feed}) f ON true ORDER BY f.position"
+).format(
+    feed=_FEED.format(
+        after=SQL("%(after)s"),
+        upto=SQL("%(upto)s"),
+        kinds=SQL("TRUE"),
+        where=SQL("TRUE"),
+        limit=SQL("%(limit)s"),
+    )
 )
 """What the dispatcher reads at each wake, in one statement: a fingerprint of the
 endpoints (their ids and versions: every change of one is an event that moves its
@@ -210,15 +218,8 @@ class DeliveryStore:
     ) -> tuple[str, list[TimelineRow]]:
         """The endpoints' fingerprint and the timeline rows in (after, upto] (every kind
         and partner, in log order), in one statement on `conn`."""
-        feed = _FEED.format(
-            after=Literal(after),
-            upto=Literal(upto),
-            kinds=SQL("TRUE"),
-            where=SQL("TRUE"),
-            limit=Literal(limit),
-        )
         cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(_WAKE.format(feed=feed))
+        await cur.execute(_WAKE, {"after": after, "upto": upto, "limit": limit})
         found = await cur.fetchall()
         stamp = str(found[0]["stamp"]) if found else ""
         rows = [
