@@ -198,10 +198,11 @@ def interference(
             )
             hooks.collect()
             started, cpu = time.perf_counter(), cpu_seconds(pids)
-            receiving = cpu_seconds([hooks.pid])
+            receiving, delivering = cpu_seconds([hooks.pid]), cpu_seconds(pids[1:])
             found = one_round(server, conninfo, ids, args, 2 * r + (mode == "on"))
             busy = time.perf_counter() - started
             found["server_cpu_share"] = (cpu_seconds(pids) - cpu) / busy
+            found["delivery_cpu_share"] = (cpu_seconds(pids[1:]) - delivering) / busy
             found["receivers_cpu_share"] = (cpu_seconds([hooks.pid]) - receiving) / busy
             found["load_average"] = os.getloadavg()[0]
             if endpoints:
@@ -210,7 +211,7 @@ def interference(
                 asyncio.run(delete_endpoints(server.port, endpoints))
             rounds[mode].append(found)
             say(
-                f"round {r + 1}, webhooks {mode}: {json.dumps({k: round(v, 1) for k, v in found.items()})}"
+                f"round {r + 1}, webhooks {mode}: {json.dumps({k: round(v, 3) for k, v in found.items()})}"
             )
     return rounds
 
@@ -310,12 +311,15 @@ def report_delivery(d: dict[str, Any]) -> None:
 
 
 def report_rounds(rounds: dict[str, list[dict[str, float]]]) -> None:
-    for key in ("p1_creates_per_s", "p1_p99_ms", "p7_p50_ms", "p7_p99_ms", "receivers_cpu_share"):
+    keys = ("p1_creates_per_s", "p1_p99_ms", "p7_p50_ms", "p7_p99_ms")
+    for key in (*keys, "server_cpu_share", "delivery_cpu_share", "receivers_cpu_share"):
         off = [r[key] for r in rounds["off"]]
         on = [r[key] for r in rounds["on"]]
+        f = ".2f" if key.endswith("share") else ".1f"
         print(
-            f"{key:>17}: without webhooks median {median(off):.1f} (rounds {min(off):.1f}-{max(off):.1f}), "
-            f"with median {median(on):.1f} (rounds {min(on):.1f}-{max(on):.1f}), "
+            f"{key:>19}: without webhooks median {median(off):{f}} "
+            f"(rounds {min(off):{f}}-{max(off):{f}}), "
+            f"with median {median(on):{f}} (rounds {min(on):{f}}-{max(on):{f}}), "
             f"ratio {median(on) / median(off) if median(off) else float('nan'):.2f}"
         )
 
