@@ -130,3 +130,124 @@ def test_a_url_that_would_split_the_request_is_not_sent(url: str) -> None:
 def test_a_header_value_that_would_split_the_request_is_not_sent() -> None:
     with pytest.raises(ProtocolError):
         request(request_head("http://127.0.0.1/"), {"webhook-id": "a\r\nX: y"}, b"")
+
+
+def answer_in_pieces(pieces: list[bytes], cap: int = CAP) -> tuple[int, bool]:
+    """The answer as it comes over a network: each piece once the reader waits for more."""
+
+    async def read() -> tuple[int, bool]:
+        reader = asyncio.StreamReader()
+
+        async def send() -> None:
+            for piece in pieces:
+                await asyncio.sleep(0)
+                reader.feed_data(piece)
+            reader.feed_eof()
+
+        sending = asyncio.create_task(send())
+        try:
+            return await read_answer(reader, cap)
+        finally:
+            await sending
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        ([b"HTTP/1.1 200 OK\r\nContent-Le", b"ngth: 2\r\n", b"\r", b"\nok"], (200, True)),
+        ([b"HTTP/1.", b"1 204 No Content\r\n\r", b"\n"], (204, True)),
+        (
+            [
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1",
+                b"0\r\n" + b"x" * 10,
+                b"x" * 6 + b"\r\n0\r",
+                b"\n\r\n",
+            ],
+            (200, True),
+        ),
+        ([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no", b"k"], (200, True)),
+        (
+            [b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2", b"00 OK\r\nContent-Length: 0\r\n\r\n"],
+            (200, True),
+        ),
+    ],
+)
+def test_an_answer_split_across_reads_reads_as_a_whole(
+    pieces: list[bytes], expected: tuple[int, bool]
+) -> None:
+    assert answer_in_pieces(pieces) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Informational answers, with headers of their own (a Content-Length there does
+        # not frame the final answer), are skipped.
+        (
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\nContent-Length: 5\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            (200, True),
+        ),
+        # A chunk straddling the cap: read up to it, then the connection is dropped.
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"30\r\n" + b"x" * 48 + b"\r\n20\r\n" + b"x" * 32 + b"\r\n0\r\n\r\n",
+            (200, False),
+        ),
+        # A body of exactly the cap is read and the connection goes on.
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + b"x" * 64, (200, True)),
+        # Trailers past the framing's allowance (64 KiB beside the cap): not read on.
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: "
+            + b"a" * 70_000
+            + b"\r\n\r\n",
+            (200, False),
+        ),
+        # Bytes after a chunked answer (one request at a time: none may come).
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200",
+            (200, False),
+        ),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nJUNK", (200, False)),
+        # A connection that closes after the answer: its body is not waited for.
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10\r\n\r\nshort", (200, False)),
+        (b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", (204, False)),
+        (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok", (200, True)),
+        (b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", (304, True)),
+    ],
+)
+def test_what_frames_an_answer_and_whether_the_connection_goes_on(
+    raw: bytes, expected: tuple[int, bool]
+) -> None:
+    assert answer(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+        b"HTTP/1.1 200 OK\r\nX: \x00\r\n\r\n",
+        b"HTTP/1.1 000 OK\r\n\r\n",
+        b"HTTP/1.1 099 OK\r\n\r\n",
+        b"\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n",
+    ],
+)
+def test_an_answer_llhttp_refuses_is_an_error(raw: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        answer(raw)
+
+
+def test_informational_heads_count_toward_the_head_limit() -> None:
+    early = b"HTTP/1.1 103 Early Hints\r\nLink: </" + b"a" * 1000 + b">\r\n\r\n"
+    final = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    assert answer(early * 60 + final) == (200, True)
+    with pytest.raises(ProtocolError, match="too long"):
+        answer(early * 70 + final)
