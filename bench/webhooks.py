@@ -127,8 +127,10 @@ def delivery(
     asyncio.run(delete_endpoints(server.port, ids))
     # The same renames without endpoints: the server's CPU for the writes alone.
     alone = cpu_seconds(pids)
-    asyncio.run(renames(server.port, partners, args.rate, args.seconds, {}))
+    alone_answered: dict[str, float] = {}
+    sent = asyncio.run(renames(server.port, partners, args.rate, args.seconds, alone_answered))
     alone = cpu_seconds(pids) - alone
+    without = ms([alone_answered[n] - sent[n] for n in alone_answered])
     latencies = ms([at - committed[name] for name, at in arrivals if name in committed])
     after_answer = ms([at - answered[name] for name, at in arrivals if name in answered])
     mutation = ms([answered[n] - committed[n] for n in answered])
@@ -144,6 +146,8 @@ def delivery(
         "deliveries_per_s": len(latencies) / window,
         "mutation_p50_ms": median(mutation),
         "mutation_p99_ms": percentile(mutation, 0.99),
+        "mutation_without_endpoints_p50_ms": median(without),
+        "mutation_without_endpoints_p99_ms": percentile(without, 0.99),
         "answer_to_receiver_p50_ms": median(after_answer) if after_answer else float("nan"),
         "answer_to_receiver_p99_ms": percentile(after_answer, 0.99)
         if after_answer
@@ -194,10 +198,11 @@ def interference(
             )
             hooks.collect()
             started, cpu = time.perf_counter(), cpu_seconds(pids)
-            receiving = cpu_seconds([hooks.pid])
+            receiving, delivering = cpu_seconds([hooks.pid]), cpu_seconds(pids[1:])
             found = one_round(server, conninfo, ids, args, 2 * r + (mode == "on"))
             busy = time.perf_counter() - started
             found["server_cpu_share"] = (cpu_seconds(pids) - cpu) / busy
+            found["delivery_cpu_share"] = (cpu_seconds(pids[1:]) - delivering) / busy
             found["receivers_cpu_share"] = (cpu_seconds([hooks.pid]) - receiving) / busy
             found["load_average"] = os.getloadavg()[0]
             if endpoints:
@@ -206,18 +211,22 @@ def interference(
                 asyncio.run(delete_endpoints(server.port, endpoints))
             rounds[mode].append(found)
             say(
-                f"round {r + 1}, webhooks {mode}: {json.dumps({k: round(v, 1) for k, v in found.items()})}"
+                f"round {r + 1}, webhooks {mode}: {json.dumps({k: round(v, 3) for k, v in found.items()})}"
             )
     return rounds
 
 
 @contextlib.contextmanager
-def topology(run: Run, db: Database, deliver_from: str) -> Iterator[tuple[Server, list[int]]]:
+def topology(
+    run: Run, db: Database, deliver_from: str, profile: Path | None = None
+) -> Iterator[tuple[Server, list[int]]]:
     """The API process, delivering itself (`api`) or leaving it to a second `serve`
     process that runs neither the projector nor the heavy lane (`separate`); and the
-    ids of the processes whose CPU time counts."""
+    ids of the processes whose CPU time counts. With `profile`, the delivery process
+    (`separate`) runs under cProfile and writes its profile there when it stops."""
     allow = {"PARTNERBOOK_WEBHOOKS_ALLOW_PRIVATE": "true"}
     serve = ["app.cli", "serve"]
+    profiled = ["cProfile", "-o", str(profile), "-m", *serve] if profile else serve
     if deliver_from == "api":
         with serving(run, "partnerbook", serve, db, env=allow) as server:
             yield server, [server.pid]
@@ -226,7 +235,7 @@ def topology(run: Run, db: Database, deliver_from: str) -> Iterator[tuple[Server
     api = {**allow, "PARTNERBOOK_RUN_WEBHOOKS": "false"}
     with (
         serving(run, "partnerbook", serve, db, env=api) as server,
-        serving(run, "delivery", serve, db, env=delivery) as deliverer,
+        serving(run, "delivery", profiled, db, env=delivery) as deliverer,
     ):
         yield server, [server.pid, deliverer.pid]
 
@@ -250,6 +259,12 @@ def main() -> None:
         help="webhooks delivered by a serve process of their own (PARTNERBOOK_RUN_WEBHOOKS="
         "false on the API; the default) or by the API process itself",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the delivery process (--deliver-from separate) under cProfile and write "
+        "its profile to this file when it stops",
+    )
     args = parser.parse_args()
     say = Progress()
     with tempfile.TemporaryDirectory() as tmp, server_of_this_run(Path(tmp)) as admin:
@@ -258,7 +273,7 @@ def main() -> None:
         try:
             with (
                 receivers(args.endpoints) as hooks,
-                topology(run, db, args.deliver_from) as (server, pids),
+                topology(run, db, args.deliver_from, args.profile) as (server, pids),
             ):
                 say(
                     f"delivery: {args.endpoints} endpoints, {args.rate:g} events/s for {args.seconds:g} s"
@@ -285,7 +300,9 @@ def report_delivery(d: dict[str, Any]) -> None:
         f"p99 {d['p99_ms']:.1f} ms, {d['deliveries_per_s']:.0f} deliveries/s  "
         f"(target p99 <= 100 ms: {verdict})\n"
         f"  the renames alone (commit -> answer): p50 {d['mutation_p50_ms']:.1f} ms, p99 "
-        f"{d['mutation_p99_ms']:.1f} ms; answer -> receiver: p50 "
+        f"{d['mutation_p99_ms']:.1f} ms (the same renames without endpoints: p50 "
+        f"{d['mutation_without_endpoints_p50_ms']:.1f} ms, p99 "
+        f"{d['mutation_without_endpoints_p99_ms']:.1f} ms); answer -> receiver: p50 "
         f"{d['answer_to_receiver_p50_ms']:.1f} ms, p99 {d['answer_to_receiver_p99_ms']:.1f} ms\n"
         f"  server CPU {d['server_cpu_s_with_endpoints']:.1f} s with endpoints, "
         f"{d['server_cpu_s_without']:.1f} s for the same renames without: "
@@ -294,12 +311,15 @@ def report_delivery(d: dict[str, Any]) -> None:
 
 
 def report_rounds(rounds: dict[str, list[dict[str, float]]]) -> None:
-    for key in ("p1_creates_per_s", "p1_p99_ms", "p7_p50_ms", "p7_p99_ms", "receivers_cpu_share"):
+    keys = ("p1_creates_per_s", "p1_p99_ms", "p7_p50_ms", "p7_p99_ms")
+    for key in (*keys, "server_cpu_share", "delivery_cpu_share", "receivers_cpu_share"):
         off = [r[key] for r in rounds["off"]]
         on = [r[key] for r in rounds["on"]]
+        f = ".2f" if key.endswith("share") else ".1f"
         print(
-            f"{key:>17}: without webhooks median {median(off):.1f} (rounds {min(off):.1f}-{max(off):.1f}), "
-            f"with median {median(on):.1f} (rounds {min(on):.1f}-{max(on):.1f}), "
+            f"{key:>19}: without webhooks median {median(off):{f}} "
+            f"(rounds {min(off):{f}}-{max(off):{f}}), "
+            f"with median {median(on):{f}} (rounds {min(on):{f}}-{max(on):{f}}), "
             f"ratio {median(on) / median(off) if median(off) else float('nan'):.2f}"
         )
 

@@ -3,10 +3,11 @@ lock. It takes the events after its acknowledged position in batches (the rows t
 dispatcher read for every endpoint at the last wake when it is caught up and has no
 partners filter, else one query of its own), sends them one at a time over a kept-alive
 connection, and stops at the first failure (order: nothing after an event is sent before
-a 2xx acknowledged it). The cursor and the attempts are written in one transaction at
-most every FLUSH_SECONDS, at once after a failure (docs/webhooks.md, "What a crash
-re-sends"): the cursor never passes an event without a 2xx, so a crash re-sends only
-events whose 2xx came but was not yet recorded."""
+a 2xx acknowledged it). The cursor and the attempts are written in one statement at
+most every FLUSH_SECONDS, in the background while the sends go on, and at once (waited
+for) after a failure (docs/webhooks.md, "What a crash re-sends"): the cursor never passes
+an event without a 2xx, so a crash re-sends only events whose 2xx came but was not yet
+recorded."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -56,6 +57,22 @@ class Feed:
     after: int
     upto: int
     rows: list[TimelineRow]
+    bodies: dict[int, tuple[TimelineRow, str, bytes]] = field(default_factory=dict)
+    """By position: a row of this read, its webhook-id and body as sent, rendered once
+    for every endpoint that sends it (at most a batch of them: only rows in the range)."""
+
+    def encoded(
+        self, row: TimelineRow, encode: Callable[[TimelineRow], tuple[str, bytes]]
+    ) -> tuple[str, bytes]:
+        """`encode(row)`, once for this very row (a row read again, e.g. after an
+        erasure, is another row: rendered anew)."""
+        found = self.bodies.get(row.position)
+        if found is not None and found[0] is row:
+            return found[1], found[2]
+        webhook_id, raw = encode(row)
+        if self.after < row.position <= self.upto:
+            self.bodies[row.position] = (row, webhook_id, raw)
+        return webhook_id, raw
 
 
 @dataclass
@@ -74,6 +91,9 @@ class Deps:
     """The endpoint's partners filter compiled to SQL (None: no filter)."""
     feed: Callable[[], Feed | None]
     metrics: Metrics | None = None
+    connection: Callable[[], Any] = lambda: None
+    """The dispatcher's connection (that holds the locks), to record acknowledgements on;
+    None: a pooled one."""
 
 
 class EndpointWorker:
@@ -88,6 +108,8 @@ class EndpointWorker:
         self._dirty = False
         """The cursor moved since it was written."""
         self._flushed_at = time.monotonic()
+        self._recording: asyncio.Task[None] | None = None
+        """A write started by `_record_soon`, while the sends go on."""
         self._signers: tuple[float, int, list[Webhook]] = (0.0, 0, [])
         self._unpruned = 0
 
@@ -128,7 +150,7 @@ class EndpointWorker:
             # wants none: a failing event its new kinds or filter leave out is not retried).
             self._advance(replace(done, position=upto, failures=0, next_attempt_at=None))
         if time.monotonic() - self._flushed_at > FLUSH_SECONDS:
-            await self._flush()
+            self._record_soon()
         return enabled
 
     async def _batch(
@@ -168,7 +190,7 @@ class EndpointWorker:
         signers = await self._signing(endpoint)
         for row in rows:
             if time.monotonic() - self._flushed_at > FLUSH_SECONDS:
-                await self._flush()  # a long batch (a slow receiver) records as it goes
+                self._record_soon()  # a long batch (a slow receiver) records as it goes
             assert self._cursor is not None
             outcome, attempt = await self._deliver(endpoint, row, self._cursor.failures, signers)
             self._attempts.append(attempt)
@@ -204,9 +226,8 @@ class EndpointWorker:
     ) -> tuple[Outcome, dict[str, Any]]:
         """One attempt of one event, and its record."""
         s = self.deps.settings
-        body = self.deps.render(row)
-        webhook_id = str(body["eventId"])
-        raw = encode(body, s.webhook_max_body_bytes)
+        feed = self.deps.feed()
+        webhook_id, raw = feed.encoded(row, self._encode) if feed else self._encode(row)
         outcome = await self.session.post(
             endpoint.url,
             signed_headers(signers, webhook_id, raw),
@@ -228,8 +249,31 @@ class EndpointWorker:
             "next_attempt_at": None,
         }
 
+    def _encode(self, row: TimelineRow) -> tuple[str, bytes]:
+        body = self.deps.render(row)
+        return str(body["eventId"]), encode(body, self.deps.settings.webhook_max_body_bytes)
+
+    def _record_soon(self) -> None:
+        """Starts writing what was acknowledged, in the background: a send never waits
+        for the database (one write at a time; the failure of the last one is raised
+        here, and the worker starts again from the recorded cursor)."""
+        last = self._recording
+        if last is not None:
+            if not last.done():
+                return
+            self._recording = None
+            last.result()
+        self._recording = asyncio.create_task(self._write(), name="webhook-record")
+
     async def _flush(self) -> None:
-        """Writes the cursor and the attempts since the last flush (one transaction); the
+        """Writes what was acknowledged now (after a write in the background ends)."""
+        last, self._recording = self._recording, None
+        if last is not None:
+            await last
+        await self._write()
+
+    async def _write(self) -> None:
+        """Writes the cursor and the attempts since the last write (one statement); the
         oldest attempts are dropped once a tenth of the kept number came in."""
         if self._cursor is None or not (self._dirty or self._attempts):
             return
@@ -239,7 +283,7 @@ class EndpointWorker:
         prune = self._unpruned + len(attempts) >= max(1, keep // 10)
         try:
             await self.deps.store.acknowledge(
-                self.endpoint_id, cursor, attempts, keep if prune else None
+                self.endpoint_id, cursor, attempts, keep if prune else None, self.deps.connection()
             )
         except BaseException:
             self._attempts = attempts + self._attempts

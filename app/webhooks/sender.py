@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import h11
-
-USER_AGENT = "Partnerbook-Webhooks/1"
+from app.webhooks import http1
+from app.webhooks.http1 import StaleConnection
 
 
 @dataclass(frozen=True)
@@ -63,16 +62,13 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> list[tuple[in
     return found
 
 
-class StaleConnection(OSError):
-    """A kept-alive connection the receiver had closed: nothing of an answer came."""
-
-
 @dataclass
 class _Open:
     url: str
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    http: h11.Connection
+    head: bytes
+    """What every request on it starts with (app/webhooks/http1.py)."""
 
 
 class Session:
@@ -110,7 +106,7 @@ class Session:
             error = f"no answer within {within:g} s"
         except RefusedAddress as refused:
             error = str(refused)
-        except (OSError, ssl.SSLError, h11.ProtocolError) as failure:
+        except (OSError, ssl.SSLError, http1.ProtocolError) as failure:
             error = f"{type(failure).__name__}: {failure}"[:300]
         if error is not None and status is None:
             await self.close()
@@ -147,9 +143,7 @@ class Session:
         self, conn: _Open, headers: Mapping[str, str], body: bytes, response_cap: int
     ) -> int:
         status, reusable = await _request(conn, headers, body, response_cap)
-        if reusable:
-            conn.http.start_next_cycle()
-        else:
+        if not reusable:
             await self.close()
         return status
 
@@ -161,6 +155,7 @@ async def _connect(url: str, allow_private: bool) -> _Open:
     if not secure and not allow_private:
         raise RefusedAddress("webhooks go over https")
     port = parts.port or (443 if secure else 80)
+    head = http1.request_head(url)
     addresses = await resolve(host, port, allow_private=allow_private)
     context = ssl.create_default_context() if secure else None
     last: OSError | None = None
@@ -172,7 +167,7 @@ async def _connect(url: str, allow_private: bool) -> _Open:
         except OSError as error:
             last = error
             continue
-        return _Open(url, reader, writer, h11.Connection(h11.CLIENT))
+        return _Open(url, reader, writer, head)
     raise last or OSError(f"cannot connect to {host}")
 
 
@@ -180,47 +175,9 @@ async def _request(
     conn: _Open, headers: Mapping[str, str], body: bytes, response_cap: int
 ) -> tuple[int, bool]:
     """The answer's status, and whether the connection may carry the next request."""
-    parts = urlsplit(conn.url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    http = conn.http
-    sent = [
-        ("Host", parts.netloc),
-        ("User-Agent", USER_AGENT),
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
-        *headers.items(),
-    ]
-    request = http.send(h11.Request(method="POST", target=target, headers=sent)) or b""
     try:
-        conn.writer.write(request + (http.send(h11.Data(data=body)) or b""))
-        conn.writer.write(http.send(h11.EndOfMessage()) or b"")
+        conn.writer.write(http1.request(conn.head, headers, body))
         await conn.writer.drain()
     except (ConnectionError, RuntimeError) as error:
         raise StaleConnection(str(error)) from None
-    status: int | None = None
-    read = 0
-    answered = False
-    while True:
-        event = http.next_event()
-        if event is h11.NEED_DATA:
-            try:
-                chunk = await conn.reader.read(4096)
-            except ConnectionError as error:
-                if not answered:
-                    raise StaleConnection(str(error)) from None
-                raise
-            if not chunk and not answered:
-                raise StaleConnection("the connection closed before an answer")
-            answered = True
-            http.receive_data(chunk)
-            continue
-        if isinstance(event, h11.Response):
-            status = event.status_code
-        elif isinstance(event, h11.Data):
-            read += len(event.data)
-        if isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-            if status is None:
-                raise OSError("the connection closed before an answer")
-            return status, http.our_state is h11.DONE and http.their_state is h11.DONE
-        if status is not None and read >= response_cap:
-            return status, False  # the rest is not read: the connection cannot go on
+    return await http1.read_answer(conn.reader, response_cap)

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import class_row, dict_row
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
@@ -88,6 +88,23 @@ _FEED = SQL(
 )
 
 
+_WAKE = SQL(
+    "SELECT s.stamp, f.* FROM (SELECT md5(coalesce(string_agg(e.id::text || ':' || e.version, "
+    "',' ORDER BY e.id), '')) AS stamp FROM webhook_endpoints e) s "
+    "LEFT JOIN LATERAL ({feed}) f ON true ORDER BY f.position"
+).format(
+    feed=_FEED.format(
+        after=SQL("%(after)s"),
+        upto=SQL("%(upto)s"),
+        kinds=SQL("TRUE"),
+        where=SQL("TRUE"),
+        limit=SQL("%(limit)s"),
+    )
+)
+"""What the dispatcher reads at each wake, in one statement: a fingerprint of the
+endpoints (their ids and versions: every change of one is an event that moves its
+version) and the timeline rows of every kind and partner since the last wake."""
+
 _COLUMNS = (
     "endpoint_id",
     "position",
@@ -99,12 +116,22 @@ _COLUMNS = (
     "error",
     "next_attempt_at",
 )
-_RECORD = (
-    "INSERT INTO webhook_attempts ({}) SELECT {} FROM unnest("
-    "%s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::integer[], %s::integer[], "
-    "%s::real[], %s::text[], %s::timestamptz[]) WITH ORDINALITY AS a({}, n) ORDER BY n"
+_ACKNOWLEDGE = (
+    "WITH moved AS (UPDATE webhook_cursors SET position = greatest(position, %(position)s), "
+    "failures = %(failures)s, next_attempt_at = %(next_attempt_at)s "
+    "WHERE endpoint_id = %(endpoint)s), "
+    "recorded AS (INSERT INTO webhook_attempts ({}) SELECT {} FROM unnest("
+    "%(c0)s::uuid[], %(c1)s::bigint[], %(c2)s::text[], %(c3)s::text[], %(c4)s::integer[], "
+    "%(c5)s::integer[], %(c6)s::real[], %(c7)s::text[], %(c8)s::timestamptz[]) "
+    "WITH ORDINALITY AS a({}, n) ORDER BY n) "
+    "DELETE FROM webhook_attempts WHERE %(prune)s AND endpoint_id = %(endpoint)s AND id <= "
+    "(SELECT id FROM webhook_attempts WHERE endpoint_id = %(endpoint)s "
+    "ORDER BY id DESC OFFSET %(keep)s LIMIT 1)"
 ).format(", ".join(_COLUMNS), ", ".join(_COLUMNS), ", ".join(_COLUMNS))
-"""The attempts of a flush in one statement (one array per column), in their order."""
+"""A flush in one statement (one transaction, one round trip): the cursor, the attempts
+(one array per column, in their order) and, when pruning, the endpoint's oldest attempts
+past `keep` (the statement's parts see the table as it was before it: `keep` less the
+new attempts are kept of those already there)."""
 
 
 def _attempt_values(attempt: dict[str, Any]) -> tuple[Any, ...]:
@@ -186,9 +213,21 @@ class DeliveryStore:
             rows: list[TimelineRow] = await cur.fetchall()
             return rows
 
-    async def advance(self, endpoint_id: UUID, position: int) -> None:
-        """Nothing it wants up to `position` (the cursor moves past events it skips)."""
-        await self.acknowledge(endpoint_id, Cursor(position, 0, 0, None), [], None)
+    async def wake(
+        self, conn: psycopg.AsyncConnection[Any], after: int, upto: int, limit: int
+    ) -> tuple[str, list[TimelineRow]]:
+        """The endpoints' fingerprint and the timeline rows in (after, upto] (every kind
+        and partner, in log order), in one statement on `conn`."""
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute(_WAKE, {"after": after, "upto": upto, "limit": limit})
+        found = await cur.fetchall()
+        stamp = str(found[0]["stamp"]) if found else ""
+        rows = [
+            TimelineRow(**{k: v for k, v in r.items() if k != "stamp"})
+            for r in found
+            if r["position"] is not None
+        ]
+        return stamp, rows
 
     async def acknowledge(
         self,
@@ -196,31 +235,33 @@ class DeliveryStore:
         cursor: Cursor,
         attempts: list[dict[str, Any]],
         keep: int | None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
     ) -> None:
-        """One transaction: the cursor (its position only ever moves forward, to an event a
+        """One statement: the cursor (its position only ever moves forward, to an event a
         2xx acknowledged or past events it does not want), its failures and next attempt,
         the attempts made since the last call, and when `keep` is given the oldest
-        attempts of the endpoint dropped past `keep`."""
-        async with self.pool.connection() as conn, conn.transaction():
+        attempts of the endpoint dropped past `keep`. On `conn` (the dispatcher's, whose
+        session does not wait for the WAL flush) when given, else on a pooled one."""
+        columns = [list(c) for c in zip(*map(_attempt_values, attempts), strict=True)]
+        params: dict[str, Any] = {f"c{i}": c for i, c in enumerate(columns or [[]] * 9)}
+        params |= {
+            "endpoint": endpoint_id,
+            "position": cursor.position,
+            "failures": cursor.failures,
+            "next_attempt_at": cursor.next_attempt_at,
+            "prune": keep is not None,
+            # The new attempts are the newest: keep that many fewer of those recorded.
+            "keep": max(0, (keep or 0) - len(attempts)),
+        }
+        if conn is not None:
+            await conn.execute(_ACKNOWLEDGE, params)
+            return
+        async with self.pool.connection() as pooled, pooled.transaction():
             # Not waiting for the WAL flush: a crash of PostgreSQL may lose the last
             # fraction of a second of acknowledgements (re-sent, never skipped: the WAL
             # keeps their order), and delivery does not wait on the disk.
-            await conn.execute("SET LOCAL synchronous_commit = off")
-            await conn.execute(
-                "UPDATE webhook_cursors SET position = greatest(position, %s), failures = %s, "
-                "next_attempt_at = %s WHERE endpoint_id = %s",
-                (cursor.position, cursor.failures, cursor.next_attempt_at, endpoint_id),
-            )
-            if attempts:
-                columns = [list(c) for c in zip(*map(_attempt_values, attempts), strict=True)]
-                await conn.execute(_RECORD, columns)
-            if keep is not None:
-                await conn.execute(
-                    "DELETE FROM webhook_attempts WHERE endpoint_id = %s AND id <= "
-                    "(SELECT id FROM webhook_attempts WHERE endpoint_id = %s "
-                    "ORDER BY id DESC OFFSET %s LIMIT 1)",
-                    (endpoint_id, endpoint_id, keep),
-                )
+            await pooled.execute("SET LOCAL synchronous_commit = off")
+            await pooled.execute(_ACKNOWLEDGE, params)
 
     async def attempts(self, endpoint_id: UUID, before: int | None, limit: int) -> list[AttemptRow]:
         """Newest first."""

@@ -2,6 +2,10 @@
 does: per endpoint one worker at a time across processes (a PostgreSQL advisory lock, held
 on one connection of this process), woken when the projections move (NOTIFY), reading the
 timeline rows after the endpoint's acknowledged position, in order (app/webhooks/endpoint.py).
+A wake costs one statement on the locks' connection (the new rows for every endpoint and
+a fingerprint of the endpoints: they are read again only when it changed); the workers
+record their acknowledgements on that connection too, so a process whose locks went with
+their connection records nothing more there.
 An event is sent until a 2xx acknowledges it; a failure waits (exponential backoff with
 jitter) and blocks the events after it, so each endpoint gets its events in log order, at
 least once; after the last attempt the endpoint is disabled with the reason. The body is
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -29,7 +34,13 @@ from app.webhooks.store import DeliveryStore, EndpointRow
 
 log = logging.getLogger(__name__)
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
-_LOCK = "SELECT pg_try_advisory_lock(hashtext('partnerbook:webhooks'), hashtext(%s))"
+_LOCK = (
+    "SELECT id::uuid, pg_try_advisory_lock(hashtext('partnerbook:webhooks'), hashtext(id)) "
+    "FROM unnest(%s::text[]) AS id"
+)
+CLAIM_SECONDS = 1.0
+"""How often the endpoints that another process serves are tried again (it may have
+stopped); at once when the endpoints changed."""
 _UNLOCK = "SELECT pg_advisory_unlock(hashtext('partnerbook:webhooks'), hashtext(%s))"
 
 CompileWhere = Callable[[dict[str, Any]], Composable]
@@ -63,11 +74,20 @@ class WebhookDispatcher:
             lambda e: compile_where(e.filter) if e.filter else None,
             lambda: self.feed,
             metrics,
+            self._connection,
         )
         self.feed: Feed | None = None
         """The rows of the last wake, for the endpoints that are caught up."""
         self.serving: dict[UUID, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._locks: psycopg.AsyncConnection[Any] | None = None
+        self._stamp: str | None = None
+        """The endpoints' fingerprint when they were last read."""
+        self._claimed_at = 0.0
+
+    def _connection(self) -> psycopg.AsyncConnection[Any] | None:
+        locks = self._locks
+        return locks if locks is not None and not locks.closed else None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
@@ -86,7 +106,15 @@ class WebhookDispatcher:
                     self.conninfo, autocommit=True
                 ) as locks:
                     delay = RECONNECT_MIN
-                    await self._dispatch(locks)
+                    # The acknowledgements written on it do not wait for the WAL flush
+                    # (docs/webhooks.md, "What a crash re-sends").
+                    await locks.execute("SET synchronous_commit = off")
+                    self._locks, self._stamp = locks, None
+                    try:
+                        await self._dispatch(locks)
+                    finally:
+                        await self._stop_all()  # they record what they acknowledged first
+                        self._locks = None
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -100,41 +128,50 @@ class WebhookDispatcher:
         """Takes the endpoints no other process serves, wakes them as the log moves."""
         seen = self.waiter.position
         while True:
-            await asyncio.gather(self._claim(locks), self._read_feed())
+            await self._look(locks)
             for _, wake in self.serving.values():
                 wake.set()
             await self.waiter.wait_for(seen + 1, within=IDLE)
             seen = self.waiter.position
 
-    async def _read_feed(self) -> None:
-        """The timeline rows since the last wake, once for every endpoint served here."""
+    async def _look(self, locks: psycopg.AsyncConnection[Any]) -> None:
+        """The timeline rows since the last wake, once for every endpoint served here
+        (for them all, a failure of the locks' connection ends here), the endpoints when
+        they changed, and the claims."""
         upto = self.waiter.position
         after = self.feed.upto if self.feed is not None else upto
-        if not self.serving or upto <= after:
-            self.feed = Feed(upto, upto, []) if self.feed is None else self.feed
-            return
+        reading = bool(self.serving) and upto > after
         limit = self.deps.settings.webhook_batch_size
-        rows = await self.deps.store.pending(None, after, upto, None, limit)
-        # A full batch is complete up to its last row only.
-        self.feed = Feed(after, rows[-1].position if len(rows) == limit else upto, rows)
+        stamp, rows = await self.deps.store.wake(locks, after if reading else upto, upto, limit)
+        if reading:
+            # A full batch is complete up to its last row only.
+            self.feed = Feed(after, rows[-1].position if len(rows) == limit else upto, rows)
+        elif self.feed is None:
+            self.feed = Feed(upto, upto, [])
+        changed = stamp != self._stamp
+        if changed:
+            found = await self.deps.store.endpoints()
+            self.endpoints.clear()
+            self.endpoints.update((e.id, e) for e in found)
+            self._stamp = stamp
+        await self._claim(locks, changed)
 
-    async def _claim(self, locks: psycopg.AsyncConnection[Any]) -> None:
-        for ident in [i for i, (task, _) in self.serving.items() if task.done()]:
+    async def _claim(self, locks: psycopg.AsyncConnection[Any], changed: bool) -> None:
+        ended = [i for i, (task, _) in self.serving.items() if task.done()]
+        for ident in ended:
             self.serving.pop(ident)
             await locks.execute(_UNLOCK, (str(ident),))
-        await locks.execute("SELECT 1")  # the locks are this connection's: is it alive?
-        found = await self.deps.store.endpoints()
-        self.endpoints.clear()
-        self.endpoints.update((e.id, e) for e in found)
-        for endpoint in found:
-            if not endpoint.enabled or endpoint.id in self.serving:
-                continue
-            cur = await locks.execute(_LOCK, (str(endpoint.id),))
-            row = await cur.fetchone()
-            if row is not None and row[0]:
+        wanted = [i for i, e in self.endpoints.items() if e.enabled and i not in self.serving]
+        due = time.monotonic() - self._claimed_at >= CLAIM_SECONDS
+        if not wanted or not (changed or ended or due):
+            return
+        self._claimed_at = time.monotonic()
+        cur = await locks.execute(_LOCK, ([str(i) for i in wanted],))
+        for ident, got in await cur.fetchall():
+            if got:
                 wake = asyncio.Event()
-                task = asyncio.create_task(self._serve(endpoint.id, wake), name="webhook")
-                self.serving[endpoint.id] = (task, wake)
+                task = asyncio.create_task(self._serve(ident, wake), name="webhook")
+                self.serving[ident] = (task, wake)
 
     async def _stop_all(self) -> None:
         tasks = [task for task, _ in self.serving.values()]
