@@ -135,14 +135,12 @@ RELEVANCE_TIE = Order("NAME")
 
 
 def with_relevance_ties(orders: Sequence[Order]) -> list[Order]:
-    """The ordering with RELEVANCE's own tie order (NAME) right after it, which its
-    cursors then carry."""
-    out: list[Order] = []
-    for i, order in enumerate(orders):
-        out.append(order)
-        if order.field == "RELEVANCE" and orders[i + 1 : i + 2] != [RELEVANCE_TIE]:
-            out.append(RELEVANCE_TIE)
-    return out
+    """The ordering with RELEVANCE's own tie order (NAME) after it when nothing else
+    follows it (an order asked for after RELEVANCE is kept as asked); its cursors carry
+    it."""
+    if orders and orders[-1].field == "RELEVANCE":
+        return [*orders, RELEVANCE_TIE]
+    return list(orders)
 
 
 def relevance_prefix(term: str) -> Composable:
