@@ -107,8 +107,8 @@ class Resolving:
     contacts_among: str
     """Of these ids, the contacts of companies."""
     children_of_any: str
-    """The contacts of these companies: those whose inherited values changed, and new
-    ones (a contact saved with its company can be projected before it)."""
+    """The children of these companies: those whose inherited values changed, and new
+    ones (a child saved with its company can be projected before it)."""
 
     @classmethod
     def of(cls, t: Identifier) -> Resolving:
@@ -131,7 +131,9 @@ class Resolving:
             contacts_among=where(
                 "c.id = ANY(%s) AND c.kind = 'PERSON' AND c.parent_id IS NOT NULL"
             ),
-            children_of_any=where("c.parent_id = ANY(%s) AND c.kind = 'PERSON'"),
+            # Every child, as `children` does: a subsidiary shows its group's VAT in its
+            # search text (batches and single events then give the same rows).
+            children_of_any=where("c.parent_id = ANY(%s)"),
         )
 
 
