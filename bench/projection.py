@@ -9,6 +9,7 @@ read benchmarks.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
-from app.application import Partnerbook
+from app.application import Audit, Partnerbook
 from app.domain.partner import Partner
 from app.infra.database import Database
 from app.main import open_application
@@ -253,3 +254,135 @@ def rates_by_kind(projection: TimedProjection, per_batch: list[float]) -> dict[s
     if not all(seconds for _, seconds in totals.values()):
         return {}
     return {kind: events / seconds for kind, (events, seconds) in totals.items()}
+
+
+# -- the pace of a live catch-up as the tables grow (issue 19, item 5) --------------------
+
+
+def catch_up_pace(
+    db: Database, partners: int, slices: int, batch: int, seed: int
+) -> dict[str, Any]:
+    """Generates `partners` new partners (bench/generate.py: one `Registered` event each,
+    saved 400 a transaction), then times the registry projector's live `catch_up()` over
+    them into tables that have every index (as a running server's are), `batch` events a
+    transaction; returns the events/s of each slice of the catch-up (the table grows from
+    one slice to the next) and the raw side, reading and decoding the same events."""
+    from bench.generate import create_catalog, generate  # faker: only this bench needs it
+
+    app = open_application(db, Settings(database_url=db.dsn))
+    view = construct_view(db.eventsourcing_env(2, 5))
+    try:
+        catalog = create_catalog(app, Audit("bench", "bench-pace"))
+        started = time.perf_counter()
+        generate(app, catalog, partners, batch_size=400, seed=seed)
+        print(f"generated {partners:,} partners in {time.perf_counter() - started:.0f} s")
+        raw = read_and_decode(app, batch)
+        projector = Projector(app, RegistryProjection(view), db, batch_size=batch)
+        marks = [(0, time.perf_counter())]
+
+        def progress(events: int) -> None:
+            marks.append((marks[-1][0] + events, time.perf_counter()))
+
+        cpu = time.process_time()
+        done = projector.catch_up(progress)
+        cpu = time.process_time() - cpu
+        backends = backends_cpu_seconds(db)
+    finally:
+        view.datastore.close()
+        app.close()
+    seconds = marks[-1][1] - marks[0][1]
+    return {
+        "python_cpu_us_per_event": cpu / done * 1e6,
+        "postgres_cpu_us_per_event": backends / done * 1e6 if backends else None,
+        "partners": partners,
+        "events": done,
+        "batch": batch,
+        "events_per_s": done / seconds,
+        "slices": slice_rates(marks, slices),
+        "raw_read_decode_events_per_s": raw.events / raw.seconds,
+    }
+
+
+def backends_cpu_seconds(db: Database) -> float:
+    """CPU seconds the database's server processes have used (from /proc; 0 where it
+    cannot be read): on a shared machine, a steadier measure than the wall clock."""
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = 0.0
+    for (pid,) in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds += (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def slice_rates(marks: Sequence[tuple[int, float]], slices: int) -> list[dict[str, float]]:
+    """Events/s between the batches that end each `1/slices` of the events."""
+    total = marks[-1][0]
+    out: list[dict[str, float]] = []
+    last = marks[0]
+    for k in range(1, slices + 1):
+        end = next(m for m in marks if m[0] >= total * k / slices)
+        if end[0] > last[0]:
+            rate = (end[0] - last[0]) / (end[1] - last[1])
+            out.append({"from": last[0], "to": end[0], "events_per_s": rate})
+            last = end
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    from app.infra import database
+
+    parser = argparse.ArgumentParser(
+        description="The registry projector's live catch-up pace as its tables grow: "
+        "events/s per slice of N new partners (issue 19: >= 10,000 events/s from start to end)."
+    )
+    parser.add_argument("--partners", type=int, default=100_000)
+    parser.add_argument("--slices", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=1000, help="events per transaction")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="pb_pace_", ignore_cleanup_errors=True) as tmp:
+        admin = database.resolve(os.environ.get("PARTNERBOOK_DATABASE_URL"), Path(tmp) / "data")
+        name = f"pb_pace_{uuid.uuid4().hex[:8]}"
+        db = database.create_database(admin, name)
+        try:
+            database.prepare(db, 5)
+            found = catch_up_pace(db, args.partners, args.slices, args.batch, args.seed)
+        finally:
+            database.drop_database(admin, name)
+    print(f"catch-up of {found['events']:,} events, {found['batch']} a transaction:")
+    for s in found["slices"]:
+        print(
+            f"  events {s['from']:>9,.0f} to {s['to']:>9,.0f}: {s['events_per_s']:>8,.0f} events/s"
+        )
+    first, last = found["slices"][0], found["slices"][-1]
+    raw = found["raw_read_decode_events_per_s"]
+    print(
+        f"overall {found['events_per_s']:,.0f} events/s; first slice "
+        f"{first['events_per_s']:,.0f}, last {last['events_per_s']:,.0f} (target >= 10,000 "
+        f"each: {'pass' if min(s['events_per_s'] for s in found['slices']) >= 10_000 else 'miss'}); "
+        f"raw read + decode {raw:,.0f} events/s, last slice {last['events_per_s'] / raw:.2f}x raw"
+    )
+    if found["postgres_cpu_us_per_event"]:
+        print(
+            f"CPU an event: the projector's process {found['python_cpu_us_per_event']:.0f} µs, "
+            f"the database's {found['postgres_cpu_us_per_event']:.0f} µs (its own processes; "
+            "a steadier figure than events/s on a shared machine)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import LiteralString
 
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from app.domain import partner_fields, resolution
 from app.projections.partner_layout import ADDRESS_COLUMNS, OWN_COLUMNS
@@ -30,48 +30,63 @@ _DISPLAY_NAME = SQL(
 _INHERITS_ADDRESS = SQL("(c.kind = 'PERSON' AND c.type = 'CONTACT' AND p.id IS NOT NULL)")
 _COMMERCIAL = SQL("(c.kind = 'COMPANY' OR p.id IS NULL)")
 
-RESOLVED = SQL(", ").join(
-    [
-        SQL("name = {}").format(_NAME),
-        SQL("display_name = {}").format(_DISPLAY_NAME),
+RESOLVED_COLUMNS: list[tuple[str, Composable]] = [
+    ("name", _NAME),
+    ("display_name", _DISPLAY_NAME),
+    (
+        "commercial_partner_id",
+        SQL("CASE WHEN {com} THEN c.id ELSE p.commercial_partner_id END").format(com=_COMMERCIAL),
+    ),
+    (
+        "address_from_id",
+        SQL("CASE WHEN {i} THEN p.address_from_id ELSE c.id END").format(i=_INHERITS_ADDRESS),
+    ),
+    ("email_normalized", SQL("lower(c.email)")),
+    # Sort keys: alphabetical as people read it, accents aside (é with e).
+    ("name_key", SQL("lower(unaccent({}))").format(_NAME)),
+    ("display_name_key", SQL("lower(unaccent({}))").format(_DISPLAY_NAME)),
+    # What text search looks in: names (the company's too, as in the display name),
+    # email, reference and VAT, lower-cased and without accents; and the digits of the
+    # phone numbers.
+    (
+        "search_text",
         SQL(
-            "commercial_partner_id = CASE WHEN {com} THEN c.id ELSE p.commercial_partner_id END"
-        ).format(com=_COMMERCIAL),
-        SQL("address_from_id = CASE WHEN {i} THEN p.address_from_id ELSE c.id END").format(
-            i=_INHERITS_ADDRESS
-        ),
-        SQL("email_normalized = lower(c.email)"),
-        # Sort keys: alphabetical as people read it, accents aside (é with e).
-        SQL("name_key = lower(unaccent({}))").format(_NAME),
-        SQL("display_name_key = lower(unaccent({}))").format(_DISPLAY_NAME),
-        # What text search looks in: names (the company's too, as in the display
-        # name), email, reference and VAT, lower-cased and without accents; and
-        # the digits of the phone numbers.
-        SQL(
-            "search_text = lower(unaccent(concat_ws(' ', {name}, "
-            "CASE WHEN c.kind = 'PERSON' THEN p.name END, c.email, c.ref, "
-            "COALESCE(c.vat, p.effective_vat))))"
+            "lower(unaccent(concat_ws(' ', {name}, CASE WHEN c.kind = 'PERSON' THEN p.name END, "
+            "c.email, c.ref, COALESCE(c.vat, p.effective_vat))))"
         ).format(name=_NAME),
-        SQL("phone_digits = regexp_replace(concat_ws(' ', c.phone, c.mobile), '[^0-9]', '', 'g')"),
-        *(
-            SQL("{e} = CASE WHEN {com} THEN c.{own} ELSE p.{e} END").format(
+    ),
+    ("phone_digits", SQL("regexp_replace(concat_ws(' ', c.phone, c.mobile), '[^0-9]', '', 'g')")),
+    *(
+        (
+            e,
+            SQL("CASE WHEN {com} THEN c.{own} ELSE p.{e} END").format(
                 e=Identifier(e), own=Identifier(OWN_COLUMNS[own]), com=_COMMERCIAL
-            )
-            for e, own in resolution.FROM_COMMERCIAL.items()
-        ),
-        *(
-            SQL("{e} = COALESCE(c.{own}, CASE WHEN {com} THEN NULL ELSE p.{e} END)").format(
+            ),
+        )
+        for e, own in resolution.FROM_COMMERCIAL.items()
+    ),
+    *(
+        (
+            e,
+            SQL("COALESCE(c.{own}, CASE WHEN {com} THEN NULL ELSE p.{e} END)").format(
                 e=Identifier(e), own=Identifier(OWN_COLUMNS[own]), com=_COMMERCIAL
-            )
-            for e, own in resolution.OWN_ELSE_COMMERCIAL.items()
-        ),
-        *(
-            SQL("{col} = CASE WHEN {i} THEN p.{col} ELSE c.{own} END").format(
+            ),
+        )
+        for e, own in resolution.OWN_ELSE_COMMERCIAL.items()
+    ),
+    *(
+        (
+            col,
+            SQL("CASE WHEN {i} THEN p.{col} ELSE c.{own} END").format(
                 col=Identifier(col), own=Identifier(f"own_{col}"), i=_INHERITS_ADDRESS
-            )
-            for col in ADDRESS_COLUMNS
-        ),
-    ]
+            ),
+        )
+        for col in ADDRESS_COLUMNS
+    ),
+]
+"""Every effective column and how it follows from `c` and `p`."""
+RESOLVED = SQL(", ").join(
+    SQL("{} = {}").format(Identifier(col), expr) for col, expr in RESOLVED_COLUMNS
 )
 """The SET list of a resolution: every effective column from `c` and `p`."""
 
@@ -92,8 +107,8 @@ class Resolving:
     contacts_among: str
     """Of these ids, the contacts of companies."""
     children_of_any: str
-    """The contacts of these companies: those whose inherited values changed, and new
-    ones (a contact saved with its company can be projected before it)."""
+    """The children of these companies: those whose inherited values changed, and new
+    ones (a child saved with its company can be projected before it)."""
 
     @classmethod
     def of(cls, t: Identifier) -> Resolving:
@@ -116,5 +131,43 @@ class Resolving:
             contacts_among=where(
                 "c.id = ANY(%s) AND c.kind = 'PERSON' AND c.parent_id IS NOT NULL"
             ),
-            children_of_any=where("c.parent_id = ANY(%s) AND c.kind = 'PERSON'"),
+            # Every child, as `children` does: a subsidiary shows its group's VAT in its
+            # search text (batches and single events then give the same rows).
+            children_of_any=where("c.parent_id = ANY(%s)"),
+        )
+
+
+@dataclass(frozen=True)
+class StagedInserts:
+    """New partners written once, resolved as they go in: their own values are staged
+    (`stage`, a temporary table holding `columns`), then two INSERT … SELECT statements
+    add them to the table with every effective column computed, the companies and the
+    partners on their own first, the contacts of companies then (they read their
+    company's resolved row). Inserting them unresolved and resolving them with UPDATEs
+    wrote each row two or three times, each time into every index (issue 19)."""
+
+    commercial: str
+    contacts: str
+
+    @classmethod
+    def of(cls, t: Identifier, stage: Identifier, columns: list[str]) -> StagedInserts:
+        names = SQL(", ").join(Identifier(c) for c in [*columns, *(c for c, _ in RESOLVED_COLUMNS)])
+        values = SQL(", ").join(
+            [
+                *(SQL("c.{}").format(Identifier(c)) for c in columns),
+                *(expr for _, expr in RESOLVED_COLUMNS),
+            ]
+        )
+        insert = SQL(
+            "INSERT INTO {t} ({names}) SELECT {values} FROM {stage} AS c "
+            "LEFT JOIN {t} AS p ON p.id = c.parent_id WHERE "
+        ).format(t=t, names=names, values=values, stage=stage)
+        return cls(
+            commercial=(insert + SQL("(c.kind = 'COMPANY' OR c.parent_id IS NULL)")).as_string(
+                None
+            ),
+            # Every other row (never lost, whatever its kind).
+            contacts=(insert + SQL("NOT (c.kind = 'COMPANY' OR c.parent_id IS NULL)")).as_string(
+                None
+            ),
         )

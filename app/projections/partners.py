@@ -25,9 +25,21 @@ from app.projections.partner_layout import (
     REGISTER_COLUMNS,
     REGISTER_FIELDS,
 )
-from app.projections.partner_resolution import Resolving
+from app.projections.partner_resolution import Resolving, StagedInserts
 from app.projections.partner_runs import CASCADING, RUN_EVENTS, ChangedPartner, NewPartner
 from app.projections.tables import add_rows
+
+STAGED_COLUMNS = [
+    "id",
+    "kind",
+    "version",
+    "created_at",
+    "updated_at",
+    "position",
+    *REGISTER_COLUMNS,
+    "archived",
+]
+"""What a new partner's row holds before it is resolved."""
 
 
 class PartnersTable:
@@ -41,7 +53,6 @@ class PartnersTable:
             SQL("UPDATE {t} SET version = %s, updated_at = %s, position = %s WHERE id = %s"),
             t=t,
         )
-        self._set_archived = _render(SQL("UPDATE {t} SET archived = %s WHERE id = %s"), t=t)
         self._set_merged = _render(
             SQL("UPDATE {t} SET archived = %s, merged_into = %s WHERE id = %s"), t=t
         )
@@ -57,18 +68,28 @@ class PartnersTable:
         )
         self._clear_tags = _render(SQL("DELETE FROM {pt} WHERE partner_id = %s"), pt=pt)
         self._resolve = Resolving.of(t)
-        # New partners and their tags: by COPY in bulk, by INSERT when few (tables.add_rows;
-        # the rows are new, nothing to conflict with).
-        new_columns = SQL("id, kind, version, created_at, updated_at, position, {}").format(
-            SQL(", ").join(Identifier(c) for c in REGISTER_COLUMNS)
-        )
-        self._copy_new = _render(SQL("COPY {t} ({c}) FROM STDIN"), t=t, c=new_columns)
-        self._insert_new_row = _render(
-            SQL("INSERT INTO {t} ({c}) VALUES ({p})"),
+        # New partners: their own values staged (by COPY in bulk, by INSERT when few:
+        # tables.add_rows) in a temporary table of this session, emptied at commit, then
+        # inserted resolved (partner_resolution.StagedInserts); their tags straight in.
+        self._stage = stage = Identifier("pg_temp", f"{self.names[0]}_new")
+        staged = SQL(", ").join(Identifier(c) for c in STAGED_COLUMNS)
+        self._create_stage = _render(
+            SQL(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {s} ON COMMIT DELETE ROWS AS "
+                "SELECT {c} FROM {t} WITH NO DATA"
+            ),
+            s=stage,
+            c=staged,
             t=t,
-            c=new_columns,
-            p=SQL(", ").join(SQL("%s") for _ in range(6 + len(REGISTER_COLUMNS))),
         )
+        self._copy_new = _render(SQL("COPY {s} ({c}) FROM STDIN"), s=stage, c=staged)
+        self._insert_new_row = _render(
+            SQL("INSERT INTO {s} ({c}) VALUES ({p})"),
+            s=stage,
+            c=staged,
+            p=SQL(", ").join(SQL("%s") for _ in STAGED_COLUMNS),
+        )
+        self._staged = StagedInserts.of(t, stage, STAGED_COLUMNS)
         self._copy_tags = _render(SQL("COPY {pt} (partner_id, tag_id) FROM STDIN"), pt=pt)
         self._insert_tag = _render(
             SQL("INSERT INTO {pt} (partner_id, tag_id) VALUES (%s, %s)"), pt=pt
@@ -122,19 +143,17 @@ class PartnersTable:
         self, curs: Cursor[DictRow], run: Sequence[tuple[Any, int]], *, by_copy: bool = False
     ) -> None:
         """Consecutive partner events (`partner_runs.RUN_EVENTS`), folded: each new partner
-        inserted once, each changed one updated once (its last version, time and position
-        included), then every partner of the run resolved in two statements, companies
-        first, and the children of those whose changes they inherit."""
+        written once, resolved as it is inserted; each changed one updated once (its last
+        version, time and position included) and resolved; companies first, then their
+        contacts, and the children of those whose changes they inherit. A few statements
+        a run, each over all its partners (set-based, whatever the run's size)."""
         folded = partner_runs.fold(run)
         if folded.new:
-            self._insert_new(curs, folded.new, by_copy)
+            self._stage_new(curs, folded.new, by_copy)
         with curs.connection.pipeline():
             self._apply_folded(curs, folded)
 
     def _apply_folded(self, curs: Cursor[DictRow], folded: partner_runs.Fold) -> None:
-        archived = [(True, pid) for pid, partner in folded.new.items() if partner.archived]
-        if archived:
-            curs.executemany(self._set_archived, archived)
         by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
         for pid, changed in folded.changed.items():
             columns = self._changed_columns(changed)
@@ -151,23 +170,31 @@ class PartnersTable:
                 )
         for names, rows in by_columns.items():
             curs.executemany(self._update_statement(names), rows)
-        # One partner (the usual API command) is resolved by id: a third of the time of
-        # the statements over arrays, which pay off from a few partners on.
-        ids = [*folded.new, *folded.changed]
-        if len(ids) == 1:
-            curs.execute(self._resolve.one, (ids[0],), prepare=True)
-        else:
-            curs.execute(self._resolve.commercial_among, (ids,), prepare=True)
-            curs.execute(self._resolve.contacts_among, (ids,), prepare=True)
+        # The order of the statements is the order of resolution: a company before its
+        # contacts, a partner before the children that inherit from it. New partners are
+        # inserted resolved (StagedInserts), changed ones resolved where they are; one
+        # changed partner (the usual API command) by id: a third of the time of the
+        # statements over arrays, which pay off from a few partners on.
+        updated = list(folded.changed)
+        if len(updated) == 1:
+            curs.execute(self._resolve.one, (updated[0],), prepare=True)
+        elif updated:
+            curs.execute(self._resolve.commercial_among, (updated,), prepare=True)
+        if folded.new:
+            curs.execute(self._staged.commercial)
+        if len(updated) > 1:
+            curs.execute(self._resolve.contacts_among, (updated,), prepare=True)
         cascading = list(folded.cascading)
         if len(cascading) == 1:
             curs.execute(self._resolve.children, (cascading[0],), prepare=True)
         elif cascading:
             curs.execute(self._resolve.children_of_any, (cascading,), prepare=True)
+        if folded.new:  # after the cascade: it finds them resolved from their company
+            curs.execute(self._staged.contacts)
 
-    def _insert_new(
-        self, curs: Cursor[DictRow], new: dict[UUID, NewPartner], by_copy: bool
-    ) -> None:
+    def _stage_new(self, curs: Cursor[DictRow], new: dict[UUID, NewPartner], by_copy: bool) -> None:
+        """New partners' own values into the staging table (their tags into the table)."""
+        curs.execute(self._create_stage)
         rows = []
         tags = []
         for pid, partner in new.items():
@@ -188,6 +215,7 @@ class PartnersTable:
                     last.timestamp,
                     last.position,
                     *own_values,
+                    bool(partner.archived),
                 )
             )
             tags += [(pid, tag) for tag in partner.tags]

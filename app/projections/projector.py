@@ -9,17 +9,14 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
 from eventsourcing import persistence
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import InfrastructureFactory, Mapper, Notification, Tracking
+from eventsourcing.persistence import InfrastructureFactory, Notification, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
-from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
-from psycopg import Cursor
-from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from app.application import Partnerbook
@@ -28,7 +25,11 @@ from app.domain.text import storable
 from app.infra.database import Database
 from app.infra.positions import PROJECTED_CHANNEL
 from app.projections import stuck
+from app.projections.applying import AnyProjection as AnyProjection
+from app.projections.applying import AuditProjection as AuditProjection
+from app.projections.applying import RegistryProjection as RegistryProjection
 from app.projections.audit import AuditView
+from app.projections.read_ahead import Batch, ReadAhead
 from app.projections.registry import RegistryView
 from app.projections.storable_text import write_storable_text
 
@@ -56,69 +57,20 @@ class EventNotApplied(Exception):
         super().__init__(self.at.describe())
 
 
-class RegistryProjection(Projection[RegistryView]):
-    """eventsourcing's projection interface over the registry view, plus batches."""
+@dataclass
+class _Care:
+    """Up to which positions a catch-up applies with care after a failed batch."""
 
-    name = "registry"
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.process_batch([(domain_event, tracking)])
-
-    def process_batch(self, items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]) -> None:
-        if not items:
-            return
-        with self.view.datastore.transaction(commit=True) as curs:
-            self.apply_items(curs, items)
-
-    def process_in(
-        self, curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
-    ) -> None:
-        """Applies a batch inside the caller's transaction (the projector's)."""
-        app_name = self.app_name
-        self.apply_items(
-            curs,
-            [(mapper.to_domain_event(n), Tracking(app_name, n.id)) for n in notifications],
-        )
-
-    app_name = "Partnerbook"
-
-    def apply_items(
-        self, curs: Cursor[DictRow], items: Sequence[tuple[DomainEventProtocol[Any], Tracking]]
-    ) -> None:
-        last = items[-1][1]
-        self.view.apply_batch(
-            curs, [(event, tracking.notification_id) for event, tracking in items]
-        )
-        _record_position(curs, self.view, self.name, last)
+    careful_until: int = 0
+    """Text made storable (app/projections/storable_text.py)."""
+    one_by_one_until: int = 0
+    """One event a transaction."""
 
 
-class AuditProjection:
-    """The chain hash and the partner-version index (see app/projections/audit.py); it
-    works on the stored notifications themselves, not on decoded events."""
-
-    name = "audit"
-    app_name = "Partnerbook"
-
-    def __init__(self, view: AuditView) -> None:
-        self.view = view
-
-    def process_in(
-        self, curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
-    ) -> None:
-        self.view.apply_notifications(curs, notifications, mapper)
-        _record_position(curs, self.view, self.name, Tracking(self.app_name, notifications[-1].id))
-
-
-def _record_position(
-    curs: Cursor[DictRow], view: RegistryView | AuditView, name: str, last: Tracking
-) -> None:
-    """Records the position a batch reached, in the batch's transaction, and announces it
-    (NOTIFY: mutations waiting for it wake at once)."""
-    view._insert_tracking(curs, last)
-    curs.execute("SELECT pg_notify(%s, %s)", (PROJECTED_CHANNEL, f"{name}:{last.notification_id}"))
-
-
-AnyProjection = RegistryProjection | AuditProjection
+class _BatchFailed(Exception):
+    def __init__(self, read: Sequence[Notification], error: Exception) -> None:
+        super().__init__(str(error))
+        self.read, self.error = read, error
 
 
 ViewT = TypeVar("ViewT", RegistryView, AuditView)
@@ -224,53 +176,87 @@ class Projector:
         the events before the one that still fails are applied, and that one raises
         `EventNotApplied` (position, topic, error)."""
         done = 0
+        care = _Care()
+        ahead = ReadAhead(self._read_batch)
+        try:
+            while True:
+                try:
+                    read, limit = self._apply_next(ahead, care)
+                except _BatchFailed as failed:
+                    done += self._after_failure(failed.read, failed.error, care)
+                    continue
+                if not read:
+                    return done
+                done += len(read)
+                if progress is not None:
+                    progress(len(read))
+                if len(read) < limit:
+                    # The log held no more when this batch was read: asking again would
+                    # cost a transaction for nothing (events written since send a NOTIFY).
+                    return done
+        finally:
+            ahead.close()
+
+    def _apply_next(self, ahead: ReadAhead, care: _Care) -> tuple[Sequence[Notification], int]:
+        """One batch in one transaction: the notifications it applied (none: the log
+        held no more) and how many it asked for."""
+        view = self.projection.view
+        read: Sequence[Notification] = ()
+        try:
+            with view.datastore.transaction(commit=True) as curs:
+                if self.swap_lock:
+                    curs.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.swap_key,))
+                curs.execute(view.max_tracking_id_statement, (self.app.name,))
+                row = curs.fetchone()
+                position = (row["max"] if row else None) or 0
+                limit = 1 if position < care.one_by_one_until else self.batch_size
+                batch = ahead.take(position) if limit == self.batch_size else None
+                if batch is None:
+                    batch = self._read_batch(position, limit, decode=False)
+                read = batch.notifications
+                if not read:
+                    return read, limit
+                if len(read) == self.batch_size:  # more may follow: read them meanwhile
+                    ahead.prepare(read[-1].id)
+                if position < care.careful_until:
+                    write_storable_text(curs)
+                self.projection.process_in(curs, read, self.app.mapper, batch.events)
+            return read, limit
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as error:
+            if not read:
+                raise  # before any event was read: not an event's doing
+            raise _BatchFailed(read, error) from error
+
+    def _after_failure(self, read: Sequence[Notification], error: Exception, care: _Care) -> int:
+        """After a batch failed: tries it again with its text made storable, then event by
+        event; an event that still fails is passed over if an operator skipped it (1:
+        counted as done), else raises `EventNotApplied`."""
+        last = read[-1].id
+        if care.careful_until < last:
+            care.careful_until = last
+        elif len(read) > 1:
+            care.one_by_one_until = last
+        elif self._pass_over_if_skipped(read[0]):
+            return 1
+        else:
+            raise EventNotApplied(self.projection.name, read[0].id, read[0].topic, error) from error
+        return 0
+
+    def _read_batch(self, position: int, limit: int = 0, *, decode: bool = True) -> Batch:
+        """The notifications after `position` (`limit`, or a batch), their keys loaded,
+        decoded when `decode` and the projection takes events."""
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
-        view = self.projection.view
-        careful_until = one_by_one_until = 0
-        while True:
-            read: Sequence[Notification] = ()
-            try:
-                with view.datastore.transaction(commit=True) as curs:
-                    if self.swap_lock:
-                        curs.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.swap_key,))
-                    curs.execute(view.max_tracking_id_statement, (self.app.name,))
-                    row = curs.fetchone()
-                    position = (row["max"] if row else None) or 0
-                    limit = 1 if position < one_by_one_until else self.batch_size
-                    read = recorder.select_notifications(
-                        start=position, limit=limit, inclusive_of_start=False
-                    )
-                    if not read:
-                        return done
-                    if position < careful_until:
-                        write_storable_text(curs)
-                    self.app.prefetch_keys(read)
-                    self.projection.process_in(curs, read, self.app.mapper)
-            except TRANSIENT_ERRORS:
-                raise
-            except Exception as error:
-                if not read:
-                    raise  # before any event was read: not an event's doing
-                last = read[-1].id
-                if careful_until < last:
-                    careful_until = last
-                elif len(read) > 1:
-                    one_by_one_until = last
-                elif self._pass_over_if_skipped(read[0]):
-                    done += 1
-                else:
-                    raise EventNotApplied(
-                        self.projection.name, read[0].id, read[0].topic, error
-                    ) from error
-                continue
-            done += len(read)
-            if progress is not None:
-                progress(len(read))
-            if len(read) < limit:
-                # The log held no more when this batch was read: asking again would cost
-                # a transaction for nothing (events written since then send a NOTIFY).
-                return done
+        read = recorder.select_notifications(
+            start=position, limit=limit or self.batch_size, inclusive_of_start=False
+        )
+        if read:
+            self.app.prefetch_keys(read)
+        if not (decode and isinstance(self.projection, RegistryProjection)):
+            return Batch(read, None)
+        return Batch(read, [self.app.mapper.to_domain_event(n) for n in read])
 
     def catch_up_unless_running(self) -> bool:
         """`catch_up` when no other process runs this projector (holds its lock), holding

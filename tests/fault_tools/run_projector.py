@@ -42,18 +42,21 @@ def _pause_in_batch(projection: RegistryProjection, batch: int) -> None:
     seen = 0
 
     def process_in(
-        curs: Cursor[DictRow], notifications: Sequence[Notification], mapper: Mapper[Any]
+        curs: Cursor[DictRow],
+        notifications: Sequence[Notification],
+        mapper: Mapper[Any],
+        events: Sequence[Any] | None = None,
     ) -> None:
         nonlocal seen
         seen += 1
         if seen != batch:
-            apply(curs, notifications, mapper)
+            apply(curs, notifications, mapper, events)
             return
         # The position this batch starts from, as the projector read it in this transaction.
         curs.execute(projection.view.max_tracking_id_statement, (projection.app_name,))
         row = curs.fetchone()
         position = (row["max"] if row else None) or 0
-        apply(curs, notifications, mapper)
+        apply(curs, notifications, mapper, events)
         print(f"paused {position} {notifications[-1].id}", flush=True)
         sys.stdin.read()  # until killed; a closed stdin (the test gone) ends it too
         os._exit(3)  # no COMMIT: the open batch is rolled back

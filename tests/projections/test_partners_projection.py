@@ -361,3 +361,52 @@ def test_a_company_and_its_contacts_registered_in_one_batch(app: Partnerbook, db
     assert rows["Brandon"]["city"] == "Fremont"
     assert rows["Brandon"]["commercial_partner_id"] == company.id
     assert rows["Brandon"]["is_customer"] is True and rows["Azure"]["is_supplier"] is False
+
+
+def test_a_hierarchy_projected_in_one_batch_equals_it_projected_event_by_event(
+    app: Partnerbook, db: Database
+) -> None:
+    """New partners are inserted resolved (partner_resolution.StagedInserts), companies
+    first: a subsidiary, its parent, their contacts, a partner archived and one updated
+    in the same run give the rows that one event a batch gives."""
+    from uuid import uuid4
+
+    from app.domain.partner import Partner
+
+    def register(kind: str, parent: Partner | None = None, **values: Any) -> Partner:
+        if parent is not None:
+            values["parent_id"] = str(parent.id)
+        return Partner.register(
+            partner_id=uuid4(), kind=kind, values=values, audit=AUDIT, parent=parent
+        )
+
+    group = register("COMPANY", name="Azure Group", vat="BE0477472701", city="Brussels")
+    subsidiary = register("COMPANY", group, name="Azure Fremont", city="Fremont")
+    brandon = register("PERSON", subsidiary, name="Brandon Freeman", email="B@Azure.example")
+    invoice = register("PERSON", group, type="INVOICE", street="Rue Haute 1")
+    loner = register("PERSON", name="Lone Ranger", country_code="US")
+    loner.archive(AUDIT)
+    group.update({"city": "Bruxelles"}, AUDIT)
+    # Children before their parents in the log: projected before them when one by one.
+    app.save(brandon, invoice, subsidiary, group, loner)
+    existing = register("PERSON", name="Already There")
+    app.save(existing)
+    projector_for(app, db, construct_view(db.eventsourcing_env(2, 5))).catch_up()
+    moved = register("PERSON", group, name="Joined Later")
+    existing.update({"parent_id": str(group.id)}, AUDIT, parent=group)
+    app.save(existing, moved)
+    whole = Projector(app, RegistryProjection(construct_view(db.eventsourcing_env(2, 5))), db)
+    whole.catch_up()
+    one_by_one = construct_view(db.eventsourcing_env(2, 5), prefix="single_")
+    Projector(app, RegistryProjection(one_by_one), db, batch_size=1).catch_up()
+    batched, single = table_rows(db, "partners"), table_rows(db, "single_partners")
+    for a, b in zip(batched, single, strict=True):
+        assert a == b, {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+    rows = {r["own_name"]: r for r in table_rows(db, "partners")}
+    assert rows["Brandon Freeman"]["display_name"] == "Azure Fremont, Brandon Freeman"
+    assert rows["Brandon Freeman"]["city"] == "Fremont"
+    assert rows["Brandon Freeman"]["effective_vat"] is None  # its commercial partner's
+    assert rows["Lone Ranger"]["archived"] is True
+    assert rows[None]["city"] is None and rows[None]["street"] == "Rue Haute 1"
+    assert rows["Already There"]["commercial_partner_id"] == group.id
+    assert rows["Joined Later"]["effective_vat"] == "BE0477472701"

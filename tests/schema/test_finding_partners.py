@@ -104,6 +104,28 @@ def test_search_ranks_the_best_match_first_when_asked(client: TestClient) -> Non
     assert refused["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
+def test_relevance_puts_names_starting_with_the_search_first_then_alphabetical(
+    client: TestClient,
+) -> None:
+    for name in ("Zoë Marchal", "Marie Zed", "Anna Mara", "Márta Boros", "Omar Akil", "Maz"):
+        create(client, kind="PERSON", name=name)
+    query = """query($q: String, $d: OrderDirection) { partners(search: $q,
+      orderBy: [{field: RELEVANCE, direction: $d}]) { nodes { name } } }"""
+    ranked = gql(client, query, {"q": "mar", "d": "DESC"})["partners"]["nodes"]
+    assert [n["name"] for n in ranked] == [
+        "Marie Zed",
+        "Márta Boros",  # accents aside, as the search and NAME order
+        "Anna Mara",
+        "Omar Akil",
+        "Zoë Marchal",
+    ]
+    worst_first = gql(client, query, {"q": "mar", "d": "ASC"})["partners"]["nodes"]
+    assert [n["name"] for n in worst_first] == [
+        *("Anna Mara", "Omar Akil", "Zoë Marchal"),
+        *("Marie Zed", "Márta Boros"),
+    ]
+
+
 def test_search_and_filter_combine(client: TestClient, people: dict[str, Any]) -> None:
     assert found(client, "a", countryCode="FR") == ["Jérôme Dupont", "Zoë Martin"]
 
@@ -397,7 +419,10 @@ def test_search_pages_are_the_same_whichever_plan_reads_them(
     index and sorts their keys (BOUNDED_SEARCH_MATCHES); otherwise it walks the sort
     order. Both give the same pages, in every ordering, both ways."""
     for i in range(13):
-        create(client, kind="PERSON", name=f"Mar {i % 5} {i:02d}", countryCode=["BE", "FR"][i % 2])
+        # Names starting with the search, and names holding it further on (RELEVANCE's
+        # two ranks), mixed in the alphabet.
+        name = f"Mar {i % 5} {i:02d}" if i % 3 else f"{'ABZ'[i % 3 + i % 2]}mar {i:02d}"
+        create(client, kind="PERSON", name=name, countryCode=["BE", "FR"][i % 2])
         create(client, kind="PERSON", name=f"Other {i:02d}")
     orders = [
         [],
@@ -406,6 +431,8 @@ def test_search_pages_are_the_same_whichever_plan_reads_them(
         [{"field": "CREATED_AT", "direction": "DESC"}],
         [{"field": "TOTAL_INVOICED"}],
         [{"field": "RELEVANCE", "direction": "DESC"}],
+        [{"field": "RELEVANCE"}],
+        [{"field": "RELEVANCE", "direction": "DESC"}, {"field": "COUNTRY"}],
     ]
     for order in orders:
         monkeypatch.setattr(pages, "BOUNDED_SEARCH_MATCHES", 1_000_000)

@@ -6,13 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from app.infra.rows import dataclass_row
 from app.queries.keyset import MAX_PAGE, LazyCursors
 from app.queries.partners.counts import planner_rows
-from app.queries.partners.filters import PartnerFilter, search_term, selection_clause
+from app.queries.partners.filters import (
+    PartnerFilter,
+    search_term,
+    selection_clause,
+    where_clause,
+)
 from app.queries.partners.ordering import (
     SORT_KEYS,
     Order,
@@ -20,6 +26,8 @@ from app.queries.partners.ordering import (
     computed_keys,
     encode_cursor,
     order_clause,
+    relevance_prefix,
+    with_relevance_ties,
 )
 from app.queries.partners.rows import COLUMNS, PartnerReads, PartnerRow
 
@@ -57,10 +65,9 @@ class PartnerPages(PartnerReads):
     ) -> Page:
         async with self.pool.connection() as conn:
             term = await search_term(conn, search)
-            # Alphabetical unless RELEVANCE is asked for: at 1M partners a 3-letter search
-            # ordered by similarity scores every match (~590 ms), by name it reads the
-            # name index until the page is full (~7 ms).
-            orders = list(orders) or [Order("NAME")]
+            # Alphabetical unless RELEVANCE is asked for (names starting with the search
+            # first, then alphabetical too: ordering.relevance).
+            orders = with_relevance_ties(orders) or [Order("NAME")]
             backward = last is not None and first is None
             requested = last if backward else first
             size = min(50 if requested is None else requested, MAX_PAGE)
@@ -75,15 +82,38 @@ class PartnerPages(PartnerReads):
                 size + 1,
             )
             if term and await planner_rows(conn, self.table, clause) <= BOUNDED_SEARCH_MATCHES:
-                query = statement.bounded()
+                queries = [statement.bounded()]
+            elif term and orders[0].field == "RELEVANCE":
+                # A name that starts with the search is found by it: the first rank
+                # needs the filter only (which keeps its estimate honest).
+                filtered = where_clause(where, now)
+                queries = statement.ranked(term, filtered, await self._codepoint_order(conn))
             else:
-                query = statement.walking()
+                queries = [statement.walking()]
             cur = conn.cursor(row_factory=dataclass_row(PartnerRow))
-            await cur.execute(query)
-            rows = await cur.fetchall()
+            rows: list[PartnerRow] = []
+            for query in queries:  # the next one only while the page is not full
+                await cur.execute(query)
+                rows += await cur.fetchall()
+                if len(rows) > size:
+                    break
         return _page_of(
             rows, size, orders, backward=backward, after=after, before=before, where=clause
         )
+
+    async def _codepoint_order(self, conn: Any) -> bool:
+        """Whether the database sorts text by code point (C, C.UTF-8, builtin): then the
+        names starting with a search are the range [search, its successor) of the name
+        index. Read once."""
+        known: bool | None = getattr(self, "_codepoints", None)
+        if known is None:
+            cur = await conn.execute(
+                "SELECT datlocprovider = 'b' OR datcollate IN ('C', 'POSIX', 'C.UTF-8', "
+                "'C.utf8') FROM pg_database WHERE datname = current_database()"
+            )
+            row = await cur.fetchone()
+            known = self._codepoints = bool(row and row[0])
+        return known
 
 
 @dataclass(frozen=True)
@@ -117,6 +147,39 @@ class _PageStatement:
             "SELECT * FROM (SELECT {cols} FROM {t} p WHERE {w}) AS partners "
             "WHERE {seek} ORDER BY {o} LIMIT {n}"
         ).format(**self._parts())
+
+    def ranked(self, term: str, filtered: Composable, codepoint_order: bool) -> list[Composable]:
+        """RELEVANCE first (ordering.relevance): a statement for each rank, in the order
+        the page reads them (the next one runs only if the page is not full), each read
+        along the name index until the page is full. The first rank is a range of that
+        index where the database sorts by code point; elsewhere the planner finds it as
+        it can (a walk, or the trigram index and a sort)."""
+        first = relevance_prefix(term)
+        successor = term[:-1] + chr(ord(term[-1]) + 1) if ord(term[-1]) < 0x10FFFF else ""
+        if codepoint_order and successor:
+            # The same partners, as a range the planner reads along the index.
+            first = SQL("p.name_key >= {} AND p.name_key < {}").format(
+                Literal(term), Literal(successor)
+            )
+        parts = self._parts()
+        ranks: list[Composable] = [
+            SQL(
+                "(SELECT * FROM (SELECT {cols}, {rank} AS relevance FROM {t} p WHERE {w}) "
+                "AS partners WHERE {seek} ORDER BY {o} LIMIT {n})"
+            ).format(
+                rank=Literal(rank),
+                w=condition,
+                # RELEVANCE is the last computed key (ordering.computed_keys): a constant here.
+                cols=SQL(", ").join([COLUMNS, *self.computed[:-1]]),
+                **{k: v for k, v in parts.items() if k not in ("cols", "w")},
+            )
+            for rank, condition in (
+                (1, SQL("{} AND {}").format(filtered, first)),
+                (0, SQL("{} AND ({}) IS NOT TRUE").format(self.clause, first)),
+            )
+        ]
+        first_rank_first = self.orders[0].descending != self.backward
+        return ranks if first_rank_first else ranks[::-1]
 
     def bounded(self) -> Composable:
         """The page of a search with few matches (BOUNDED_SEARCH_MATCHES), in one

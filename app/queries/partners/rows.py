@@ -66,7 +66,7 @@ class PartnerRow:
     name_key: str
     display_name_key: str
     total_invoiced: Decimal | None = None
-    relevance: Decimal | None = None
+    relevance: int | None = None
     """Computed only when the page is ordered by them."""
     merged_into: UUID | None = None
     """The partner this one was merged into (see app/domain/merge.py)."""

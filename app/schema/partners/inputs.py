@@ -203,7 +203,8 @@ class PartnerFilterInput:
         "UPDATED_AT": "When it last changed.",
         "COUNTRY": "The country code of the address that applies (none first).",
         "TOTAL_INVOICED": "`stats.totalInvoiced`, summed over currencies unconverted.",
-        "RELEVANCE": "How well it matches the `search` (needs one); best with DESC.",
+        "RELEVANCE": "How well it matches the `search` (needs one): a name starting with it "
+        "ranks above a match elsewhere, each rank alphabetical (NAME); best with DESC.",
     }
 )
 @strawberry.enum(description="What partners can be sorted by.")

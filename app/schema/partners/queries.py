@@ -50,8 +50,8 @@ class PartnerQueries:
     @strawberry.field(
         description="Partners matching a filter and a search, in pages (`first` ≤ 100). The "
         "search finds a substring of the name (its company's too), email, reference, VAT or "
-        "phone, ignoring case and accents. Alphabetical by default; orderBy RELEVANCE puts "
-        "the best matches first (costly for broad searches on large registries)."
+        "phone, ignoring case and accents. Alphabetical by default; orderBy RELEVANCE (DESC) "
+        "puts the partners whose name starts with the search first."
     )
     async def partners(
         self,
