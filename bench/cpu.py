@@ -12,7 +12,8 @@ up and measures: createPartner (`--clients` clients, read-your-writes, the proje
 the same process), the P4 filtered page, the P4 3-letter search page and P5's
 `partner(id)`; with `--only`, also bench.search's nested page (`nested`: address,
 country and a cursor a row), that page and the next one by its cursor (`keyset`: two
-requests a figure) and P4's page with `hasOverdueInvoices: false` (`unpaid`). Prints
+requests a figure), P4's page with `hasOverdueInvoices: false` (`unpaid`) and
+bench.search's facets (`facets`). Prints
 the median over rounds of µs of server CPU per request.
 """
 
@@ -62,6 +63,15 @@ UNPAID = (
     "pageInfo { hasNextPage endCursor } } }"
 )
 """P4's page with a second condition (issue 18's filter on documents)."""
+FACETS = (
+    "query($c: String!) { partnerFacets(filter: {countryCode: $c, isCustomer: true}) { "
+    + " ".join(
+        f"{name} {{ value label count }}"
+        for name in ("countries", "tags", "roles", "kinds", "industries", "languages")
+    )
+    + " salespersons { value label count } } }"
+)
+"""bench.search's facets (every facet of the partners filter)."""
 
 
 def server_cpu(server: Server) -> float:
@@ -187,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
                         c = data.COUNTRIES[i % len(data.COUNTRIES)]
                         await conn.graphql(UNPAID, {"c": c})
 
+                    async def facets(conn: Connection, i: int) -> None:
+                        c = data.COUNTRIES[i % len(data.COUNTRIES)]
+                        await conn.graphql(FACETS, {"c": c})
+
                     ops: dict[str, tuple[Op, int]] = {
+                        "facets": (facets, 1),
                         "nested": (nested, 1),
                         "keyset": (keyset, 1),
                         "unpaid": (unpaid, 1),
