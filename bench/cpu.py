@@ -13,7 +13,7 @@ the same process), the P4 filtered page, the P4 3-letter search page and P5's
 `partner(id)`; with `--only`, also bench.search's nested page (`nested`: address,
 country and a cursor a row), that page and the next one by its cursor (`keyset`: two
 requests a figure), P4's page with `hasOverdueInvoices: false` (`unpaid`) and
-bench.search's facets (`facets`). Prints
+bench.search's facets (`facets`) and `{ __typename }` (`tiny`: the fixed cost). Prints
 the median over rounds of µs of server CPU per request.
 """
 
@@ -201,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
                         c = data.COUNTRIES[i % len(data.COUNTRIES)]
                         await conn.graphql(FACETS, {"c": c})
 
+                    async def tiny(conn: Connection, i: int) -> None:
+                        await conn.graphql("{ __typename }", {})
+
                     ops: dict[str, tuple[Op, int]] = {
+                        "tiny": (tiny, 1),
                         "facets": (facets, 1),
                         "nested": (nested, 1),
                         "keyset": (keyset, 1),
