@@ -69,6 +69,11 @@ COMPACT_FROM = 2_000
 this and more than the rows it kept then: each row is thus rewritten a bounded number of
 times on average, and a cuboid holds at most about twice its cells, plus this."""
 
+SPACING_UP_TO = 8
+"""A compaction that keeps more than 3/4 of the rows (a cuboid with about a cell a
+partner, `full` say, where new partners add new cells) waits twice as long before the
+next, up to this many times the rows kept; one that merges more resets it to 1."""
+
 BY_COUNTRY = ("tags_country", "full")
 """The large cuboids, indexed by country (a filter on a country reads its cells only)."""
 
@@ -124,12 +129,14 @@ class PartnerCube:
                 "CREATE UNLOGGED TABLE IF NOT EXISTS {t} (xact xid8 PRIMARY KEY, "
                 "noted_at timestamptz NOT NULL DEFAULT now())"
             ).format(t=self._pending(self.prefix)),
-            # Per cuboid: its rows after its last compaction, the rows added since, and
-            # how many must be added at least before the next (tests lower it).
+            # Per cuboid: its rows after its last compaction, the rows added since, how
+            # many must be added at least before the next (tests lower it), and how many
+            # times the rows kept (doubled after a compaction that kept most rows).
             SQL(
                 "CREATE TABLE IF NOT EXISTS {t} (cuboid text PRIMARY KEY, "
                 "compacted bigint NOT NULL DEFAULT 0, added bigint NOT NULL DEFAULT 0, "
-                "compact_from bigint NOT NULL DEFAULT {least})"
+                "compact_from bigint NOT NULL DEFAULT {least}, "
+                "spacing integer NOT NULL DEFAULT 1)"
             ).format(t=self._sizes(self.prefix), least=Literal(COMPACT_FROM)),
         ]
         return [*statements, *self._functions()]
@@ -253,11 +260,14 @@ class PartnerCube:
         compactions = [
             SQL(
                 "IF {name} = ANY(to_compact) THEN {compact} GET DIAGNOSTICS noted = ROW_COUNT; "
-                "UPDATE {sizes} SET compacted = noted, added = 0 WHERE cuboid = {name}; END IF;"
+                "UPDATE {sizes} SET spacing = CASE WHEN noted * 4 > (compacted + added) * 3 "
+                "THEN least(spacing * 2, {most}) ELSE 1 END, compacted = noted, added = 0 "
+                "WHERE cuboid = {name}; END IF;"
             ).format(
                 name=Literal(cuboid),
                 compact=self.compact_statement(cuboid, prefix),
                 sizes=sizes,
+                most=Literal(SPACING_UP_TO),
             )
             for cuboid in CUBOIDS
         ]
@@ -266,7 +276,7 @@ class PartnerCube:
             "HAVING sum(d) <> 0), {appends} SELECT ARRAY[{counts}] INTO counts; "
             "WITH up AS (UPDATE {sizes} s SET added = s.added + a.k FROM unnest({names}::text[], "
             "counts) a(cuboid, k) WHERE s.cuboid = a.cuboid AND a.k > 0 RETURNING s.cuboid, "
-            "s.added > greatest(s.compacted, s.compact_from) AS due) "
+            "s.added > greatest(s.spacing * s.compacted, s.compact_from) AS due) "
             "SELECT array_agg(cuboid) FILTER (WHERE due) INTO to_compact FROM up; "
             "IF to_compact IS NOT NULL THEN {compactions} END IF; "
             # TRUNCATE, not DELETE: the next transaction reads no dead rows (one writer:
