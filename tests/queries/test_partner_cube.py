@@ -266,6 +266,9 @@ def test_cube_counts_as_the_rows_do(client: TestClient, db: Database) -> None:
             "FROM partners"
         ).fetchone() or (0, 0, 0, 0)
     assert min(merged, erased, archived, tagged) > 0, "the history left a kind of change out"
+    with psycopg.connect(db.conninfo()) as conn:
+        compacted = conn.execute("SELECT cuboid FROM partner_cube_sizes WHERE compacted > 0")
+        assert {row[0] for row in compacted} == set(CUBOIDS), "a cuboid never compacted at commit"
 
     result = CliRunner().invoke(
         cli, ["projections", "rebuild", "registry"], env={"PARTNERBOOK_DATABASE_URL": db.dsn}
