@@ -21,9 +21,9 @@ makes its query indexes.
 
 The cuboids are append-only: no index on the cells, no `ON CONFLICT`; a cell may have
 several rows, which every read sums (`sum(n) … GROUP BY`, values whose rows sum to zero
-left out). Upserting the cells cost ~90 µs a new partner at commit (an index probe, a
-tuple lock and a new row version per cell, ~8 cells a partner); appending them ~16 µs
-(docs/decisions.md). A cuboid is compacted, at commit in the projector's transaction, by
+left out). Upserting the cells cost ~70-85 µs a new partner at commit (an index probe,
+a tuple lock and a new row version per cell, ~9 cells a partner); appending them ~20 µs,
+with the compactions ~35 µs (docs/performance.md, docs/decisions.md). A cuboid is compacted, at commit in the projector's transaction, by
 one statement (`compact_statement`: its rows deleted and inserted back summed) once the
 rows added since its last compaction outnumber both `COMPACT_FROM` and the rows it kept
 then times its spacing (1, doubled after a compaction that kept most rows, up to
