@@ -121,11 +121,13 @@ class PartnerCube:
             )
             # Append-only: no index on the cells (a cell may have several rows, summed
             # by every read), so that a commit adds its grouped deltas as plain rows.
-            statements.append(
+            statements += [
                 SQL("CREATE TABLE IF NOT EXISTS {t} ({typed}, n bigint NOT NULL)").format(
                     t=t, typed=typed
-                )
-            )
+                ),
+                # The unique index of the cells that tables made before kept.
+                SQL("DROP INDEX IF EXISTS {}").format(Identifier(self.schema, f"{name}_cell")),
+            ]
             if cuboid in BY_COUNTRY:
                 statements.append(
                     SQL("CREATE INDEX IF NOT EXISTS {} ON {t} (country_code)").format(

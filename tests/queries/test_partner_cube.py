@@ -324,3 +324,21 @@ def test_compaction_beside_a_commit_and_a_reader(db: Database) -> None:
         compactor.commit()
         assert reader.execute(total).fetchone() == (10,)
     assert_cube_exact(db)
+
+
+def test_a_cube_made_before_appends_after(db: Database) -> None:
+    """Cuboids made with a unique index on their cells (before cells were appended) lose
+    it when the tables are made again, so that a cell's second row can be appended."""
+    cube = PartnerCube("public")
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            "CREATE UNIQUE INDEX partner_cube_base_cell ON partner_cube_base "
+            "(kind, is_customer, is_supplier, archived, country_code, lang) NULLS NOT DISTINCT"
+        )
+        for statement in [*cube.create_statements(), *cube.query_index_statements()]:
+            conn.execute(statement)
+        conn.execute(NEW_PARTNERS, ("BE", 1))
+        conn.execute(NEW_PARTNERS, ("BE", 1))  # the same cell, another commit
+        rows = conn.execute("SELECT count(*) FROM partner_cube_base").fetchone()
+    assert rows == (2,)
+    assert_cube_exact(db)
