@@ -636,12 +636,18 @@ def sizes(db: database.Database) -> dict[str, str]:
 
 
 def cube_cells(db: database.Database) -> dict[str, int]:
-    """How many cells each cuboid of the partner cube holds (issue 19)."""
+    """How many cells each cuboid of the partner cube holds (issue 19): its rows summed
+    by cell (a cell may have several rows until the cuboid is compacted)."""
     with psycopg.connect(db.conninfo(), autocommit=True) as conn:
         found: dict[str, int] = {}
-        for name in CUBOIDS:
+        for name, dims in CUBOIDS.items():
             table = sql.Identifier(f"partner_cube_{name}")
-            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
+            cols = sql.SQL(", ").join(sql.Identifier(d) for d in dims)
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT count(*) FROM (SELECT 1 FROM {} GROUP BY {} HAVING sum(n) <> 0) c"
+                ).format(table, cols)
+            ).fetchone()
             found[name] = int(row[0]) if row else 0
         return found
 

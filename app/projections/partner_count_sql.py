@@ -46,11 +46,13 @@ def partner_changes(event: str, partners: Identifier, tags: Identifier) -> Compo
     if event == "DELETE":
         return side("old_rows", -1, SQL(""))
     # One pass over the pairs (before, after) whose dimensions differ: most statements
-    # (a touch, a standing refresh) change none, and then nothing else is read.
+    # (a touch, a standing refresh) change none, and then nothing else is read; the
+    # partner's tags read once for both.
     dims = [Identifier(d) for d in DIMENSIONS]
     return SQL(
         "SELECT v.* FROM old_rows o JOIN new_rows r ON r.id = o.id "
-        "CROSS JOIN LATERAL (VALUES ({old}, {tag_set}, -1), ({new}, {tag_set}, 1)) "
+        "CROSS JOIN LATERAL (SELECT {tag_set} AS tag_set) t "
+        "CROSS JOIN LATERAL (VALUES ({old}, t.tag_set, -1), ({new}, t.tag_set, 1)) "
         "AS v({cols}, tag_set, d) WHERE ({old}) IS DISTINCT FROM ({new})"
     ).format(
         old=values("o", named=False),

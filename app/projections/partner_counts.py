@@ -11,15 +11,28 @@ a few dimensions. A query sums the smallest cuboid that has every dimension it n
 Statement-level AFTER triggers with transition tables note what each statement changed,
 set-based (the rows before -1, after +1, only those whose dimensions changed: see
 app/projections/partner_count_sql.py) in `partner_cube_delta`; at commit, a deferred
-constraint trigger adds the transaction's deltas, grouped, to every cuboid (one
-`INSERT … ON CONFLICT DO UPDATE` each) and deletes the cells that fall to zero (so the
-cube built incrementally equals a rebuild's, row for row). A batch that inserts partners
-and then resolves them (their country comes from their company) thus pays the cuboids
-once, its +1 and -1 cancelled first. Whatever statement changes a partner (a new row,
-an own value, a resolution cascading from a company to its contacts, archiving,
+constraint trigger nets the transaction's deltas once (a batch that inserts partners and
+then resolves them pays the cuboids once, its +1 and -1 cancelled) and appends them,
+grouped, to every cuboid, in one statement. Whatever statement changes a partner (a new
+row, an own value, a resolution cascading from a company to its contacts, archiving,
 merging, erasure), the cube follows without the projection's Python knowing about it.
 A rebuild fills its tables without the triggers and counts every cell at once when it
-makes its query indexes."""
+makes its query indexes.
+
+The cuboids are append-only: no index on the cells, no `ON CONFLICT`; a cell may have
+several rows, which every read sums (`sum(n) … GROUP BY`, values whose rows sum to zero
+left out). Upserting the cells cost ~70-85 µs a new partner at commit (an index probe,
+a tuple lock and a new row version per cell, ~9 cells a partner); appending them ~20 µs,
+with the compactions ~35 µs (docs/performance.md, docs/decisions.md). A cuboid is compacted, at commit in the projector's transaction, by
+one statement (`compact_statement`: its rows deleted and inserted back summed) once the
+rows added since its last compaction outnumber both `COMPACT_FROM` and the rows it kept
+then times its spacing (1, doubled after a compaction that kept most rows, up to
+`SPACING_UP_TO`): every row is thus rewritten about once or twice on average, and a
+cuboid holds at most (1 + spacing) times the rows of its last compaction, plus
+`COMPACT_FROM`. One statement: a reader sees the rows before it or after it; rows that
+another transaction commits meanwhile are not in its snapshot, so neither deleted nor
+lost. Its cost is the cuboid's size, paid rarely: at a million partners, compacting
+`full` (about a cell a partner) takes seconds, once each time it has grown several-fold."""
 
 from __future__ import annotations
 
@@ -64,6 +77,16 @@ CUBOIDS: dict[str, tuple[str, ...]] = {
 dimension it needs). Measured with bench/generate.py's partners (60 countries, 20
 industries, 15 salespersons, 16 tags, 0 to 3 a partner): see docs/performance.md."""
 
+COMPACT_FROM = 8_000
+"""A cuboid is compacted when the rows added since its last compaction are more than
+this and more than the rows it kept then: each row is thus rewritten a bounded number of
+times on average, and a cuboid holds at most about twice its cells, plus this."""
+
+SPACING_UP_TO = 8
+"""A compaction that keeps more than 3/4 of the rows (a cuboid with about a cell a
+partner, `full` say, where new partners add new cells) waits twice as long before the
+next, up to this many times the rows kept; one that merges more resets it to 1."""
+
 BY_COUNTRY = ("tags_country", "full")
 """The large cuboids, indexed by country (a filter on a country reads its cells only)."""
 
@@ -85,6 +108,7 @@ class PartnerCube:
             *(f"{prefix}partner_cube_{c}" for c in CUBOIDS),
             f"{prefix}partner_cube_delta",
             f"{prefix}partner_cube_pending",
+            f"{prefix}partner_cube_sizes",
         )
 
     def create_statements(self) -> list[Composed]:
@@ -95,16 +119,14 @@ class PartnerCube:
             typed = SQL(", ").join(
                 SQL("{} {}").format(Identifier(d), SQL(column_type(d))) for d in dims
             )
+            # Append-only: no index on the cells (a cell may have several rows, summed
+            # by every read), so that a commit adds its grouped deltas as plain rows.
             statements += [
-                # Room on each page, and `n` in no index, so that adding to a cell
-                # updates its row in place (HOT), without new index entries.
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {t} ({typed}, n bigint NOT NULL) "
-                    "WITH (fillfactor = 50)"
-                ).format(t=t, typed=typed),
-                SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {t} ({}) NULLS NOT DISTINCT").format(
-                    Identifier(f"{name}_cell"), columns(dims), t=t
+                SQL("CREATE TABLE IF NOT EXISTS {t} ({typed}, n bigint NOT NULL)").format(
+                    t=t, typed=typed
                 ),
+                # The unique index of the cells that tables made before kept.
+                SQL("DROP INDEX IF EXISTS {}").format(Identifier(self.schema, f"{name}_cell")),
             ]
             if cuboid in BY_COUNTRY:
                 statements.append(
@@ -122,6 +144,15 @@ class PartnerCube:
                 "CREATE UNLOGGED TABLE IF NOT EXISTS {t} (xact xid8 PRIMARY KEY, "
                 "noted_at timestamptz NOT NULL DEFAULT now())"
             ).format(t=self._pending(self.prefix)),
+            # Per cuboid: its rows after its last compaction, the rows added since, how
+            # many must be added at least before the next (tests lower it), and how many
+            # times the rows kept (doubled after a compaction that kept most rows).
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {t} (cuboid text PRIMARY KEY, "
+                "compacted bigint NOT NULL DEFAULT 0, added bigint NOT NULL DEFAULT 0, "
+                "compact_from bigint NOT NULL DEFAULT {least}, "
+                "spacing integer NOT NULL DEFAULT 1)"
+            ).format(t=self._sizes(self.prefix), least=Literal(COMPACT_FROM)),
         ]
         return [*statements, *self._functions()]
 
@@ -177,6 +208,9 @@ class PartnerCube:
     def _pending(self, prefix: str) -> Identifier:
         return Identifier(self.schema, f"{prefix}partner_cube_pending")
 
+    def _sizes(self, prefix: str) -> Identifier:
+        return Identifier(self.schema, f"{prefix}partner_cube_sizes")
+
     def _function(self, name: str) -> Identifier:
         return Identifier(self.schema, f"{self.prefix}cube_{name}")
 
@@ -200,7 +234,7 @@ class PartnerCube:
             statements.append(
                 SQL(
                     "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$cube$ DECLARE noted bigint; emptied tid[]; BEGIN {code} RETURN NULL; END $cube$"
+                    "$cube$ DECLARE noted bigint; counts bigint[]; to_compact text[]; BEGIN {code} RETURN NULL; END $cube$"
                 ).format(f=self._function(name), code=code)
             )
         return statements
@@ -223,39 +257,86 @@ class PartnerCube:
         )
 
     def _flush(self, prefix: str) -> Composed:
-        """The transaction's deltas added to every cuboid, grouped; the cells that fall
-        to zero deleted (found by the upsert itself); the delta and pending rows gone."""
-        delta = self._delta(prefix)
-        statements = []
-        for cuboid, dims in CUBOIDS.items():
-            c = self._cuboid(prefix, cuboid)
-            statements.append(
-                SQL(
-                    "WITH up AS (INSERT INTO {c} AS c ({cols}, n) SELECT {cols}, sum(d) "
-                    "FROM {delta} GROUP BY {cols} HAVING sum(d) <> 0 "
-                    "ON CONFLICT ({cols}) DO UPDATE SET n = c.n + excluded.n "
-                    "RETURNING c.ctid AS at, c.n) SELECT array_agg(at) INTO emptied FROM up "
-                    "WHERE n = 0; IF emptied IS NOT NULL THEN "
-                    "DELETE FROM {c} WHERE ctid = ANY(emptied); END IF;"
-                ).format(c=c, cols=columns(dims), delta=delta)
-            )
-        # TRUNCATE, not DELETE: the next transaction reads no dead rows (one writer:
-        # the projector holding its lock; a rebuild writes tables of its own).
-        statements.append(
+        """The transaction's deltas netted once (a partner inserted then resolved: its +1
+        and -1 cancel), then added to every cuboid, grouped, as new rows, in one
+        statement; a cuboid compacted when the rows added since its last compaction
+        outnumber the rows it kept then (`compact_statement`); the delta and pending
+        rows gone."""
+        delta, sizes = self._delta(prefix), self._sizes(prefix)
+        appends = [
             SQL(
-                "TRUNCATE {delta}; DELETE FROM {pending} WHERE xact = pg_current_xact_id();"
-            ).format(delta=delta, pending=self._pending(prefix))
+                "{a} AS (INSERT INTO {c} ({cols}, n) SELECT {cols}, sum(d) FROM net "
+                "GROUP BY {cols} HAVING sum(d) <> 0 RETURNING 1)"
+            ).format(
+                a=Identifier(f"add_{cuboid}"), c=self._cuboid(prefix, cuboid), cols=columns(dims)
+            )
+            for cuboid, dims in CUBOIDS.items()
+        ]
+        compactions = [
+            SQL(
+                "IF {name} = ANY(to_compact) THEN {compact} GET DIAGNOSTICS noted = ROW_COUNT; "
+                "UPDATE {sizes} SET spacing = CASE WHEN noted * 4 > (compacted + added) * 3 "
+                "THEN least(spacing * 2, {most}) ELSE 1 END, compacted = noted, added = 0 "
+                "WHERE cuboid = {name}; END IF;"
+            ).format(
+                name=Literal(cuboid),
+                compact=self.compact_statement(cuboid, prefix),
+                sizes=sizes,
+                most=Literal(SPACING_UP_TO),
+            )
+            for cuboid in CUBOIDS
+        ]
+        return SQL(
+            "WITH net AS MATERIALIZED (SELECT {all}, sum(d) AS d FROM {delta} GROUP BY {all} "
+            "HAVING sum(d) <> 0), {appends} SELECT ARRAY[{counts}] INTO counts; "
+            "WITH up AS (UPDATE {sizes} s SET added = s.added + a.k FROM unnest({names}::text[], "
+            "counts) a(cuboid, k) WHERE s.cuboid = a.cuboid AND a.k > 0 RETURNING s.cuboid, "
+            "s.added > greatest(s.spacing * s.compacted, s.compact_from) AS due) "
+            "SELECT array_agg(cuboid) FILTER (WHERE due) INTO to_compact FROM up; "
+            "IF to_compact IS NOT NULL THEN {compactions} END IF; "
+            # TRUNCATE, not DELETE: the next transaction reads no dead rows (one writer:
+            # the projector holding its lock; a rebuild writes tables of its own).
+            "TRUNCATE {delta}; DELETE FROM {pending} WHERE xact = pg_current_xact_id();"
+        ).format(
+            all=columns(ALL),
+            delta=delta,
+            appends=SQL(", ").join(appends),
+            counts=SQL(", ").join(
+                SQL("(SELECT count(*) FROM {})").format(Identifier(f"add_{c}")) for c in CUBOIDS
+            ),
+            sizes=sizes,
+            names=Literal(list(CUBOIDS)),
+            compactions=SQL(" ").join(compactions),
+            pending=self._pending(prefix),
         )
-        return SQL(" ").join(statements)
+
+    def compact_statement(self, cuboid: str, prefix: str | None = None) -> Composed:
+        """One statement: every row of the cuboid deleted, and its cells inserted back
+        summed (those that sum to zero left out). One statement, so a reader sees the
+        rows before or after, never between; rows that another transaction adds meanwhile
+        are not in its snapshot, so not deleted, and kept."""
+        c = self._cuboid(self.prefix if prefix is None else prefix, cuboid)
+        cols = columns(CUBOIDS[cuboid])
+        return SQL(
+            "WITH gone AS (DELETE FROM {c} RETURNING {cols}, n) INSERT INTO {c} ({cols}, n) "
+            "SELECT {cols}, sum(n) FROM gone GROUP BY {cols} HAVING sum(n) <> 0;"
+        ).format(c=c, cols=cols)
 
     def _refill(self) -> list[Composed]:
-        """Every cuboid counted from the rows, when it has no cell yet."""
-        return [
-            SQL(
-                "INSERT INTO {c} ({cols}, n) SELECT * FROM ({grouped}) g "
-                "WHERE NOT EXISTS (SELECT 1 FROM {c})"
-            ).format(c=self._cuboid(self.prefix, cuboid), cols=columns(dims), grouped=grouped)
-            for (cuboid, dims), grouped in zip(
-                CUBOIDS.items(), self.grouped_statements(), strict=True
-            )
-        ]
+        """Every cuboid counted from the rows, when it has no cell yet; its rows noted as
+        compacted (the next compaction when as many again have been added)."""
+        sizes = self._sizes(self.prefix)
+        statements = []
+        for (cuboid, dims), grouped in zip(CUBOIDS.items(), self.grouped_statements(), strict=True):
+            c = self._cuboid(self.prefix, cuboid)
+            statements += [
+                SQL(
+                    "INSERT INTO {c} ({cols}, n) SELECT * FROM ({grouped}) g "
+                    "WHERE NOT EXISTS (SELECT 1 FROM {c})"
+                ).format(c=c, cols=columns(dims), grouped=grouped),
+                SQL(
+                    "INSERT INTO {sizes} (cuboid, compacted) SELECT {name}, count(*) FROM {c} "
+                    "ON CONFLICT (cuboid) DO UPDATE SET compacted = excluded.compacted, added = 0"
+                ).format(sizes=sizes, name=Literal(cuboid), c=c),
+            ]
+        return statements

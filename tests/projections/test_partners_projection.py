@@ -23,6 +23,7 @@ from app.projections.projector import (
     construct_view,
 )
 from app.projections.registry import RegistryView
+from tests.conftest import cube_rows
 
 AUDIT = Audit(actor="test", request_id="r-1")
 CITIES = [("Ghent", "BE"), ("Lyon", "FR"), ("Fremont", "US"), (None, None)]
@@ -40,10 +41,12 @@ def projector_for(app: Partnerbook, db: Database, view: RegistryView) -> Project
 
 
 def table_rows(db: Database, table: str) -> list[dict[str, Any]]:
+    """A table's rows; a partner cube table's as `cube_rows` reads it (cells summed)."""
+    statement = cube_rows(table) or psycopg.sql.SQL("SELECT * FROM {} ORDER BY 1, 2").format(
+        psycopg.sql.Identifier(table)
+    )
     with psycopg.connect(db.conninfo(), row_factory=dict_row) as conn:
-        rows = conn.execute(
-            psycopg.sql.SQL("SELECT * FROM {} ORDER BY 1, 2").format(psycopg.sql.Identifier(table))
-        ).fetchall()
+        rows = conn.execute(statement).fetchall()
     # Rows that tie on the first two columns (the cube's cells) in a stable order.
     rows.sort(key=lambda row: [repr(value) for value in row.values()])
     return rows

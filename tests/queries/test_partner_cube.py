@@ -194,24 +194,50 @@ ERASE = """mutation($input: AnonymizePartnerInput!) { anonymizePartner(input: $i
 
 
 def cells(db: Database, prefix: str = "") -> dict[str, list[tuple[Any, ...]]]:
-    """Every cuboid as stored, and as the rows grouped now: (stored, grouped)."""
+    """Every cuboid as stored (its rows summed by cell: a cell may have several rows
+    between compactions), as stored row for row, and as the rows grouped now."""
     found: dict[str, list[tuple[Any, ...]]] = {}
     cube = PartnerCube("public", prefix)
     with psycopg.connect(db.conninfo()) as conn:
-        for name, statement in zip(CUBOIDS, cube.grouped_statements(), strict=True):
+        for (name, dims), statement in zip(CUBOIDS.items(), cube.grouped_statements(), strict=True):
             table = Identifier(f"{prefix}partner_cube_{name}")
+            cols = SQL(", ").join(Identifier(d) for d in dims)
+            summed = conn.execute(
+                SQL("SELECT {cols}, sum(n) FROM {t} GROUP BY {cols} HAVING sum(n) <> 0").format(
+                    cols=cols, t=table
+                )
+            ).fetchall()
+            found[name] = sorted(summed, key=repr)
             stored = conn.execute(SQL("SELECT * FROM {}").format(table)).fetchall()
-            found[name] = sorted(stored, key=repr)
+            found[f"{name} rows"] = sorted(stored, key=repr)
             grouped = conn.execute(statement).fetchall()
             found[f"{name} grouped"] = sorted(grouped, key=repr)
     return found
 
 
 def assert_cube_exact(db: Database) -> None:
+    """Every cell sums to the rows' count, none to zero or less; and once compacted
+    (as the flush compacts: one statement a cuboid), the cuboids equal the rows grouped
+    row for row, with no zero cell."""
     found = cells(db)
     for name in CUBOIDS:
         assert found[name] == found[f"{name} grouped"], name
         assert all(row[-1] > 0 for row in found[name]), name
+    cube = PartnerCube("public")
+    with psycopg.connect(db.conninfo()) as conn:
+        for name in CUBOIDS:
+            conn.execute(cube.compact_statement(name))
+    found = cells(db)
+    for name in CUBOIDS:
+        assert found[f"{name} rows"] == found[f"{name} grouped"], name
+        assert all(row[-1] > 0 for row in found[f"{name} rows"]), name
+
+
+def compact_often(db: Database) -> None:
+    """The flush compacts a cuboid once a few rows have been added (instead of
+    thousands), so that the history runs through compactions at commit too."""
+    with psycopg.connect(db.conninfo()) as conn:
+        conn.execute("UPDATE partner_cube_sizes SET compact_from = 3")
 
 
 def assert_answers_as_rows(client: TestClient, history: History, tries: int) -> None:
@@ -223,6 +249,7 @@ def assert_answers_as_rows(client: TestClient, history: History, tries: int) -> 
 
 
 def test_cube_counts_as_the_rows_do(client: TestClient, db: Database) -> None:
+    compact_often(db)
     history = History(client, seed=19)
     history.catalogs()
     for n in range(120):
@@ -239,11 +266,15 @@ def test_cube_counts_as_the_rows_do(client: TestClient, db: Database) -> None:
             "FROM partners"
         ).fetchone() or (0, 0, 0, 0)
     assert min(merged, erased, archived, tagged) > 0, "the history left a kind of change out"
+    with psycopg.connect(db.conninfo()) as conn:
+        compacted = conn.execute("SELECT cuboid FROM partner_cube_sizes WHERE compacted > 0")
+        assert {row[0] for row in compacted} == set(CUBOIDS), "a cuboid never compacted at commit"
 
     result = CliRunner().invoke(
         cli, ["projections", "rebuild", "registry"], env={"PARTNERBOOK_DATABASE_URL": db.dsn}
     )
     assert result.exit_code == 0, result.output
+    compact_often(db)
     assert_cube_exact(db)
     for n in range(120, 160):  # the swapped-in tables' triggers keep the live cube
         history.step(n)
@@ -261,3 +292,53 @@ def test_which_filters_the_cube_answers() -> None:
     tagged_customers = cube_facets(PartnerFilter(tag_ids=(), is_customer=True))
     assert set(tagged_customers) == {"countries", "kinds", "roles", "tags"}
     assert set(cube_facets(PartnerFilter(industry_id=None, lang="fr_BE"))) >= {"languages"}
+
+
+NEW_PARTNERS = (
+    "INSERT INTO partners (id, kind, country_code, version, created_at, updated_at, position) "
+    "SELECT gen_random_uuid(), 'COMPANY', %s, 1, now(), now(), g FROM generate_series(1, %s) g"
+)
+
+
+def test_compaction_beside_a_commit_and_a_reader(db: Database) -> None:
+    """A compaction running while the projector commits new cells, and read meanwhile:
+    the new cells survive it, a reader sees every partner counted once throughout."""
+    cube = PartnerCube("public")
+    total = "SELECT sum(n) FROM partner_cube_base WHERE NOT archived"
+    with (
+        psycopg.connect(db.conninfo(), autocommit=True) as reader,
+        psycopg.connect(db.conninfo()) as projector,
+        psycopg.connect(db.conninfo()) as compactor,
+    ):
+        projector.execute(NEW_PARTNERS, ("BE", 3))
+        projector.commit()
+        projector.execute(NEW_PARTNERS, ("BE", 2))  # more of the same cell
+        projector.execute(NEW_PARTNERS, ("FR", 1))
+        projector.commit()
+        assert reader.execute(total).fetchone() == (6,)
+        compactor.execute(cube.compact_statement("base"))  # not yet committed
+        assert reader.execute(total).fetchone() == (6,)
+        projector.execute(NEW_PARTNERS, ("BE", 4))
+        projector.commit()  # its flush appends beside the compaction
+        assert reader.execute(total).fetchone() == (10,)
+        compactor.commit()
+        assert reader.execute(total).fetchone() == (10,)
+    assert_cube_exact(db)
+
+
+def test_a_cube_made_before_appends_after(db: Database) -> None:
+    """Cuboids made with a unique index on their cells (before cells were appended) lose
+    it when the tables are made again, so that a cell's second row can be appended."""
+    cube = PartnerCube("public")
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            "CREATE UNIQUE INDEX partner_cube_base_cell ON partner_cube_base "
+            "(kind, is_customer, is_supplier, archived, country_code, lang) NULLS NOT DISTINCT"
+        )
+        for statement in [*cube.create_statements(), *cube.query_index_statements()]:
+            conn.execute(statement)
+        conn.execute(NEW_PARTNERS, ("BE", 1))
+        conn.execute(NEW_PARTNERS, ("BE", 1))  # the same cell, another commit
+        rows = conn.execute("SELECT count(*) FROM partner_cube_base").fetchone()
+    assert rows == (2,)
+    assert_cube_exact(db)
