@@ -66,12 +66,14 @@ def tag_changes(event: str, partners: Identifier, tags: Identifier) -> Composed:
     """Each partner whose set of tags the statement changed: -1 with the set it had,
     +1 with the set it has (the tags now, less the rows the statement added, plus
     those it removed)."""
-    none = "(SELECT NULL::uuid AS partner_id, NULL::uuid AS tag_id WHERE false)"
-    old = SQL("old_rows" if event != "INSERT" else none)
-    new = SQL("new_rows" if event != "DELETE" else none)
+    # No rows, for the side a statement has no transition table of; a named CTE, since
+    # PostgreSQL before 16 wants an alias on every subquery in FROM.
+    old = SQL("old_rows" if event != "INSERT" else "no_rows")
+    new = SQL("new_rows" if event != "DELETE" else "no_rows")
     core = values("p")
     return SQL(
-        "WITH touched AS (SELECT partner_id FROM {old} UNION SELECT partner_id FROM {new}), "
+        "WITH no_rows AS (SELECT NULL::uuid AS partner_id, NULL::uuid AS tag_id WHERE false), "
+        "touched AS (SELECT partner_id FROM {old} UNION SELECT partner_id FROM {new}), "
         "tag_rows AS (SELECT pt.partner_id, pt.tag_id, true AS now, NOT EXISTS ("
         "SELECT 1 FROM {new} x WHERE x.partner_id = pt.partner_id AND x.tag_id = pt.tag_id"
         ") AS was FROM {tags} pt WHERE pt.partner_id IN (SELECT partner_id FROM touched) "
