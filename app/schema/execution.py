@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLField, GraphQLNonNull, GraphQLObjectType, Undefined
-from graphql.pyutils import Path, gather_with_cancel
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.schema.execution_lists import Shortcut, complete_objects
@@ -39,6 +39,7 @@ from app.schema.execution_plans import (
     ObjectPlan,
     PerFieldSet,
     field_reader,
+    gathered,
     leaf_plan,
     read_leaf,
     strawberry_type_check,
@@ -219,16 +220,7 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaiting:
             return results
-        return self._gathered(results, awaiting)
-
-    @staticmethod
-    async def _gathered(results: dict[str, Any], awaiting: list[str]) -> dict[str, Any]:
-        if len(awaiting) == 1:  # as graphql-core: awaited in line, not as a task of its own
-            results[awaiting[0]] = await results[awaiting[0]]
-            return results
-        values = await gather_with_cancel(*(results[name] for name in awaiting))
-        results.update(zip(awaiting, values, strict=True))
-        return results
+        return gathered(results, awaiting)
 
     def execute_field(
         self,

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLObjectType
-from graphql.pyutils import gather_with_cancel
+
+from app.schema.execution_plans import gathered
 
 if TYPE_CHECKING:
     from app.schema.execution import ShortLeafExecutionContext
@@ -50,7 +51,9 @@ def complete_objects(
                     context.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     value = None
                 if is_awaitable(value):
-                    value = _settled(context, value, item_type, field_details_list, item_path)
+                    value = context._await_completed(
+                        value, item_type, field_details_list, item_path
+                    )
                     awaiting.append(index)
                 completed.append(value)
             elif context.complete_list_item_value(
@@ -63,28 +66,4 @@ def complete_objects(
         raise
     if not awaiting:
         return completed
-    return _gathered(completed, awaiting)
-
-
-async def _settled(
-    context: ShortLeafExecutionContext,
-    value: Any,
-    item_type: Any,
-    field_details_list: Any,
-    item_path: Any,
-) -> Any:
-    try:
-        return await value
-    except Exception as raw_error:
-        context.handle_field_error(raw_error, item_type, field_details_list, item_path)
-        return None
-
-
-async def _gathered(completed: list[Any], awaiting: list[int]) -> list[Any]:
-    if len(awaiting) == 1:
-        completed[awaiting[0]] = await completed[awaiting[0]]
-        return completed
-    values = await gather_with_cancel(*(completed[index] for index in awaiting))
-    for index, value in zip(awaiting, values, strict=True):
-        completed[index] = value
-    return completed
+    return gathered(completed, awaiting)

@@ -15,6 +15,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
+from graphql.pyutils import gather_with_cancel
 from strawberry.types.field import StrawberryField
 
 Plan = tuple[Any, GraphQLLeafType, bool] | None
@@ -153,3 +154,15 @@ None for a value graphql-core completes (an object, a list), nullable, the field
 field details)."""
 ObjectPlan = list[Entry] | None
 """Every field of a selection set, when each is a plain leaf or read by a plain reader."""
+
+
+async def gathered(results: Any, keys: list[Any]) -> Any:
+    """`results` (a dict of an object's fields, or a list's items) with the awaitables
+    at `keys` awaited in place: as graphql-core does, one in line, several together."""
+    if len(keys) == 1:
+        results[keys[0]] = await results[keys[0]]
+        return results
+    values = await gather_with_cancel(*(results[key] for key in keys))
+    for key, value in zip(keys, values, strict=True):
+        results[key] = value
+    return results
