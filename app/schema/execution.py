@@ -41,7 +41,6 @@ from app.schema.execution_plans import (
     field_reader,
     gathered,
     leaf_plan,
-    read_leaf,
     strawberry_type_check,
 )
 
@@ -158,12 +157,12 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             leaf = leaf_plan(field)
             if leaf is not None:
-                plan.append((response_name, *leaf, field, field_details_list))
+                plan.append((response_name, leaf, None, field, field_details_list))
                 continue
             read = field_reader(field)
             if read is None:
                 return None
-            plan.append((response_name, read, None, False, field, field_details_list))
+            plan.append((response_name, None, read, field, field_details_list))
         return plan
 
     def execute_fields(
@@ -199,8 +198,8 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         awaiting: list[str] = []
         try:
-            for response_name, read, leaf, nullable, field, details in plan:
-                value = Undefined if leaf is None else read_leaf(read, leaf, nullable, source)
+            for response_name, leaf, read, field, details in plan:
+                value = Undefined if leaf is None else leaf(source)
                 if value is Undefined:
                     field_path = Path(path, response_name, parent_type.name)
                     if leaf is None:
@@ -234,9 +233,9 @@ class ShortLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             node = field_details_list[0].node
             field = self.schema.get_field(parent_type, node.name.value)
             if field is not None and not node.arguments:
-                plan = leaf_plan(field)
-                if plan is not None:
-                    value = read_leaf(*plan, source)
+                leaf = leaf_plan(field)
+                if leaf is not None:
+                    value = leaf(source)
                     if value is not Undefined:  # else reported by the full path below
                         return value
                 elif (read := field_reader(field)) is not None:

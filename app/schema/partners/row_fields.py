@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import strawberry
@@ -61,25 +62,25 @@ FROM_ROW: dict[str, Callable[[PartnerRow], Any]] = {
     # request's execution, whose locale is the request's.
     "name": lambda row: named(row.name, row),
     "display_name": lambda row: named(row.display_name, row),
-    "email": lambda row: row.email,
-    "phone": lambda row: row.phone,
-    "mobile": lambda row: row.mobile,
-    "website": lambda row: row.website,
-    "lang": lambda row: row.lang,
-    "tz": lambda row: row.tz,
-    "function": lambda row: row.function,
-    "vat": lambda row: row.effective_vat,
-    "ref": lambda row: row.ref,
-    "external_id": lambda row: row.external_id,
-    "company_registry": lambda row: row.company_registry,
-    "notes": lambda row: row.notes,
-    "is_customer": lambda row: row.is_customer,
-    "is_supplier": lambda row: row.is_supplier,
-    "archived": lambda row: row.archived,
-    "anonymized": lambda row: row.anonymized,
-    "version": lambda row: row.version,
-    "created_at": lambda row: row.created_at,
-    "updated_at": lambda row: row.updated_at,
+    "email": attrgetter("email"),
+    "phone": attrgetter("phone"),
+    "mobile": attrgetter("mobile"),
+    "website": attrgetter("website"),
+    "lang": attrgetter("lang"),
+    "tz": attrgetter("tz"),
+    "function": attrgetter("function"),
+    "vat": attrgetter("effective_vat"),
+    "ref": attrgetter("ref"),
+    "external_id": attrgetter("external_id"),
+    "company_registry": attrgetter("company_registry"),
+    "notes": attrgetter("notes"),
+    "is_customer": attrgetter("is_customer"),
+    "is_supplier": attrgetter("is_supplier"),
+    "archived": attrgetter("archived"),
+    "anonymized": attrgetter("anonymized"),
+    "version": attrgetter("version"),
+    "created_at": attrgetter("created_at"),
+    "updated_at": attrgetter("updated_at"),
 }
 """How each plain field of `Partner` (no resolver of its own) comes from its row."""
 
