@@ -132,8 +132,8 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
         coerced = coerce(value)
         return Undefined if coerced is None else coerced
 
-    from_row = _row_field(field)
-    if from_row is None:
+    name = _attribute_of(field)
+    if name is None:
 
         def answer_read(source: Any) -> Any:
             try:
@@ -142,15 +142,19 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
                 return Undefined
 
         return answer_read
-    owner, name, work_out = from_row
+    row_work: dict[type, Any] = {}
 
     def answer_from_row(source: Any) -> Any:
         try:
-            if type(source) is owner:
+            kind = type(source)
+            work_out = row_work.get(kind, _Never)
+            if work_out is _Never:
+                work_out = row_work[kind] = _row_work(kind, name)
+            if work_out is None:
+                value = read(source)
+            else:
                 state = source.__dict__
                 value = state[name] if name in state else work_out(state["row"])
-            else:
-                value = read(source)
             if type(value) is exact:
                 return value
             return answer(value)
@@ -164,22 +168,33 @@ class _Never:
     """The type of no value (`leaf_reader`'s `exact` for a serializer not known)."""
 
 
-def _row_field(field: GraphQLField) -> tuple[type, str, Callable[[Any], Any]] | None:
-    """(the type, the attribute, how it is worked out from an instance's `row`) when
-    strawberry reads `field` as a plain attribute that a descriptor of the type works out
-    from the instance's `row` when it is not in its `__dict__` (a `_FromRow`)."""
+def _attribute_of(field: GraphQLField) -> str | None:
+    """The attribute strawberry reads `field` from with `getattr` (no resolver of its
+    own), or None."""
     definition = (field.extensions or {}).get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or definition.base_resolver is not None:
+    if (
+        not isinstance(definition, StrawberryField)
+        or definition.base_resolver is not None
+        or definition.default_resolver is not getattr
+    ):
         return None
-    owner = definition.origin
-    name = definition.python_name
-    if not isinstance(owner, type) or not name:
-        return None
-    descriptor = owner.__dict__.get(name)
+    return definition.python_name or None
+
+
+def _row_work(kind: type, name: str) -> Callable[[Any], Any] | None:
+    """How instances of `kind` work out attribute `name` from their `row` when it is not
+    in their `__dict__` (a `_FromRow` descriptor's `work_out`), or None for a plain
+    attribute read. (A field of an interface, such as `Node.id`, is read from instances of
+    several types: each is looked up once.)"""
+    descriptor = None
+    for base in kind.__mro__:  # as Python finds a class attribute
+        descriptor = base.__dict__.get(name)
+        if descriptor is not None:
+            break
     work_out = getattr(descriptor, "work_out", None)
     if work_out is None or getattr(descriptor, "name", None) != name:
         return None
-    return owner, name, work_out
+    return work_out  # type: ignore[no-any-return]
 
 
 def strawberry_type_check(object_type: GraphQLObjectType) -> Any:
