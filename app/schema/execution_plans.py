@@ -161,7 +161,56 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
         except Exception:  # reported by the full path
             return Undefined
 
+    def row_read(kind: type) -> tuple[Callable[[Any], Any], type, Callable[[Any], Any]] | None:
+        work_out = row_work.get(kind, _Never)
+        if work_out is _Never:
+            work_out = row_work[kind] = _row_work(kind, name)
+        return None if work_out is None else (work_out, exact, answer)
+
+    answer_from_row.row_read = row_read  # type: ignore[attr-defined]
     return answer_from_row
+
+
+RowReads = tuple[tuple[str, ...], list[Callable[[Any], Any]], list[type], list[Any]]
+"""(response names, how each is worked out from a row, the type each is answered as it
+is when it has, how each is answered otherwise)."""
+
+
+def row_reads(plan: list[Entry], kind: type) -> RowReads | None:
+    """How to answer a selection of instances of `kind` straight from their `row`: when
+    every field of `plan` is a leaf that `kind` works out from the row (a page's partners
+    with their names, emails, flags…; see `complete_objects`)."""
+    names: list[str] = []
+    works: list[Callable[[Any], Any]] = []
+    exacts: list[type] = []
+    answers: list[Any] = []
+    for response_name, leaf, _, _, _ in plan:
+        row_read = getattr(leaf, "row_read", None)
+        read = None if row_read is None else row_read(kind)
+        if read is None:
+            return None
+        names.append(response_name)
+        works.append(read[0])
+        exacts.append(read[1])
+        answers.append(read[2])
+    return tuple(names), works, exacts, answers
+
+
+def answered_from_row(reads: RowReads, row: Any) -> dict[str, Any] | None:
+    """An object's answer from its row (`row_reads`), or None when a value is unusual
+    (the full path then answers it, and reports what it must)."""
+    names, works, exacts, answers = reads
+    try:
+        values = [work_out(row) for work_out in works]
+        if list(map(type, values)) != exacts:
+            for index, value in enumerate(values):
+                if type(value) is not exacts[index]:
+                    value = values[index] = answers[index](value)
+                    if value is Undefined:
+                        return None
+    except Exception:  # reported by the full path
+        return None
+    return dict(zip(names, values, strict=True))
 
 
 class _Never:

@@ -155,6 +155,26 @@ TICKETS = {
     "refused_by_scalar": [ticket(Row(key="k", title="t", flag="yes", when="not a date"))],
     "missing_in_row": [ticket(Row(key="k", flag=None, when=None))],  # work_out raises
     "already_read": [ticket(Row(key="k", title="t", flag=None, when=None), title="kept")],
+    # After the first item, the others of its class are answered straight from their row.
+    "mixed": [
+        ticket(Row(key="k1", title="t1", flag=True, when=datetime(2026, 1, 1))),
+        ticket(Row(key=7, title=5, flag=0, when=None)),
+        ticket(Row(key="k3", title="t3", flag=None, when=None), title="kept"),
+        ticket(Row(key="k4", title="t4", flag=False, when=datetime(2026, 2, 1, 12, 30))),
+        ticket(Row(key="k5", title="t5", flag=None, when=None), extra="set"),
+    ],
+    "later_null": [
+        ticket(Row(key="k1", title="t1", flag=True, when=None)),
+        ticket(Row(key="k2", title=None, flag=True, when=None)),
+    ],
+    "later_refused": [
+        ticket(Row(key="k1", title="t1", flag=True, when=None)),
+        ticket(Row(key="k2", title="t2", flag="yes", when=None)),
+    ],
+    "later_missing": [
+        ticket(Row(key="k1", title="t1", flag=True, when=None)),
+        ticket(Row(key="k2", flag=True, when=None)),
+    ],
 }
 
 
@@ -167,6 +187,10 @@ class Query:
     @strawberry.field
     def tickets(self, case: str) -> list[Ticket]:
         return TICKETS[case]
+
+    @strawberry.field
+    def maybe_tickets(self, case: str) -> list[Ticket | None]:  # an item's error nulls it
+        return [*TICKETS[case], None]
 
     @strawberry.field
     def first_ticket(self, case: str) -> Ticket | None:
@@ -218,7 +242,7 @@ def test_the_short_paths_answer_as_graphql_core_does(case: str, selection: str) 
 @pytest.mark.parametrize("case", list(TICKETS))
 @pytest.mark.parametrize(
     "field",
-    ["tickets", "firstTicket"],
+    ["tickets", "maybeTickets", "firstTicket"],
 )
 @pytest.mark.parametrize(
     "selection",
