@@ -7,8 +7,9 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
@@ -25,6 +26,7 @@ from app.schema.catalogs.schedule import PaymentScheduleQueries
 from app.schema.catalogs.types import CATALOG_TYPES
 from app.schema.erasure import ErasureMutations
 from app.schema.errors import MaskInternalErrors
+from app.schema.extension_hooks import HooksFoundOnce
 from app.schema.history import HistoryQueries
 from app.schema.imports import ImportMutations
 from app.schema.input_conversion import install as install_input_conversion
@@ -110,6 +112,11 @@ class PartnerbookSchema(strawberry.Schema):
             # Syntax and validation errors never reach the operation's result: code them here.
             if error.original_error is None and not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return HooksFoundOnce(execution_context=execution_context, extensions=extensions)
 
 
 DEFAULT_LIMITS = Limits()
