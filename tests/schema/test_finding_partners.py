@@ -416,9 +416,8 @@ def test_search_pages_are_the_same_whichever_plan_reads_them(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A search the planner expects few matches for reads all of them through the trigram
-    index and sorts their keys (BOUNDED_SEARCH_MATCHES), after looking for the page in a
-    window of the sort order first (SEARCH_WALK_ROWS); otherwise it walks the sort order.
-    All give the same pages, in every ordering, both ways."""
+    index and sorts their keys (BOUNDED_SEARCH_MATCHES); otherwise it walks the sort
+    order. Both give the same pages, in every ordering, both ways."""
     for i in range(13):
         # Names starting with the search, and names holding it further on (RELEVANCE's
         # two ranks), mixed in the alphabet.
@@ -435,34 +434,11 @@ def test_search_pages_are_the_same_whichever_plan_reads_them(
         [{"field": "RELEVANCE"}],
         [{"field": "RELEVANCE", "direction": "DESC"}, {"field": "COUNTRY"}],
     ]
-    calls: list[None] = []
-    read_all = pages._PageStatement.bounded
-
-    def counted(statement: Any) -> Any:
-        calls.append(None)
-        return read_all(statement)
-
-    monkeypatch.setattr(pages._PageStatement, "bounded", counted)
     for order in orders:
         monkeypatch.setattr(pages, "BOUNDED_SEARCH_MATCHES", 1_000_000)
-        # A window of the sort order that never holds a page, then one that sometimes
-        # does, then one that always does (SEARCH_WALK_ROWS): all matches are read when
-        # the window holds no full page.
-        windows = []
-        all_read = []
-        for rows in (0, 3, 9, 1_000):
-            monkeypatch.setattr(pages, "SEARCH_WALK_ROWS", rows)
-            calls.clear()
-            windows.append(search_pages(client, order))
-            all_read.append(len(calls))
-        bounded = windows[0]
+        bounded = search_pages(client, order)
         monkeypatch.setattr(pages, "BOUNDED_SEARCH_MATCHES", -1)
         walked = search_pages(client, order)
         assert bounded == walked, order
-        assert windows == [bounded] * len(windows), order
-        if order and order[0]["field"] in ("TOTAL_INVOICED", "RELEVANCE"):
-            assert all_read[0] == all_read[-1], order  # computed keys: no window
-        else:  # a window that holds the page answers it
-            assert all_read[-1] < all_read[0], order
         forward, backward = bounded
         assert forward == backward and len(forward) == 13, order

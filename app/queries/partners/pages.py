@@ -3,7 +3,7 @@ page at a time (forward after a cursor, or backward before one)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,6 @@ from app.queries.keyset import MAX_PAGE, LazyCursors
 from app.queries.partners.counts import planner_rows
 from app.queries.partners.filters import (
     PartnerFilter,
-    search_condition,
     search_term,
     selection_clause,
     where_clause,
@@ -38,15 +37,6 @@ matches through the trigram index and sorts them (~1.5 µs a match: ≤ 15 ms), 
 walking the sort order's index until a page is full: that walk is quick when matches are
 spread through the order, but reads most of the table when they are not (a search for
 "lum" whose matches all sort under L read 65,000 rows: 107 ms at 100,000 partners)."""
-
-SEARCH_WALK_ROWS = 2_000
-"""Before reading all of a bounded search's matches, its page is looked for among the
-first this many partners of the filter in the sort order (~1 µs each, along the sort
-order's index): matches spread through the order fill a page there (at 100,000
-partners, "mar"'s ~8,000 matches fill it within ~650 rows: ~1.3 ms, against ~12 ms to
-read and sort them all), and the planner's estimate, near the bound, no longer flips a
-search between the two costs. Only when that window holds no full page are all matches
-read, as before: the worst case gains this window (~2-4 ms)."""
 
 
 @dataclass(frozen=True)
@@ -91,34 +81,20 @@ class PartnerPages(PartnerReads):
                 backward,
                 size + 1,
             )
-            bounded = term is not None and (
-                await planner_rows(conn, self.table, clause) <= BOUNDED_SEARCH_MATCHES
-            )
-            if term and not bounded and orders[0].field == "RELEVANCE":
+            if term and await planner_rows(conn, self.table, clause) <= BOUNDED_SEARCH_MATCHES:
+                queries = [statement.bounded()]
+            elif term and orders[0].field == "RELEVANCE":
                 # A name that starts with the search is found by it: the first rank
                 # needs the filter only (which keeps its estimate honest).
                 filtered = where_clause(where, now)
-                ranks = statement.ranked(term, filtered, await self._codepoint_order(conn))
-                queries = _following(ranks)
-            elif term and bounded:
-                window = (
-                    None
-                    if statement.computed
-                    else statement.walking_within(
-                        SEARCH_WALK_ROWS,
-                        where_clause(where, now),
-                        search_condition(term, search or ""),
-                    )
-                )
-                queries = _window_then_all(window, statement)
+                queries = statement.ranked(term, filtered, await self._codepoint_order(conn))
             else:
-                queries = iter([(statement.walking(), True)])
+                queries = [statement.walking()]
             cur = conn.cursor(row_factory=dataclass_row(PartnerRow))
             rows: list[PartnerRow] = []
-            for query, instead in queries:  # the next one only while the page is not full
+            for query in queries:  # the next one only while the page is not full
                 await cur.execute(query)
-                found = await cur.fetchall()
-                rows = found if instead else rows + found
+                rows += await cur.fetchall()
                 if len(rows) > size:
                     break
         return _page_of(
@@ -138,23 +114,6 @@ class PartnerPages(PartnerReads):
             row = await cur.fetchone()
             known = self._codepoints = bool(row and row[0])
         return known
-
-
-Statements = Iterator[tuple[Composable, bool]]
-"""The statements that read a page, made as they are needed, each with whether its rows
-replace those read before (the same page, read another way) or follow them (the next
-rank of RELEVANCE)."""
-
-
-def _following(ranks: list[Composable]) -> Statements:
-    for rank in ranks:
-        yield rank, False
-
-
-def _window_then_all(window: Composable | None, statement: _PageStatement) -> Statements:
-    if window is not None:
-        yield window, True
-    yield statement.bounded(), True
 
 
 @dataclass(frozen=True)
@@ -188,23 +147,6 @@ class _PageStatement:
             "SELECT * FROM (SELECT {cols} FROM {t} p WHERE {w}) AS partners "
             "WHERE {seek} ORDER BY {o} LIMIT {n}"
         ).format(**self._parts())
-
-    def walking_within(self, rows: int, filtered: Composable, match: Composable) -> Composable:
-        """`walking`, looking only among the first `rows` partners of the filter alone in
-        the ordering (SEARCH_WALK_ROWS): the page when it is full, else fewer rows than
-        the page asks for, and the page must be read another way. For an ordering with
-        no computed key (the window is then a walk along the sort order's index)."""
-        return SQL(
-            "SELECT {columns} FROM (SELECT * FROM (SELECT {cols}, {match} AS matched "
-            "FROM {t} p WHERE {filtered}) AS partners WHERE {seek} ORDER BY {o} LIMIT {rows}) "
-            "AS partners WHERE matched ORDER BY {o} LIMIT {n}"
-        ).format(
-            columns=COLUMNS,
-            match=match,
-            filtered=filtered,
-            rows=Literal(rows),
-            **self._parts(),
-        )
 
     def ranked(self, term: str, filtered: Composable, codepoint_order: bool) -> list[Composable]:
         """RELEVANCE first (ordering.relevance): a statement for each rank, in the order
