@@ -13,6 +13,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from app.projections.tables import statement_triggers
+
 CELL = ("month", "module", "kind", "currency", "status")
 _VALUES = (
     "(date_trunc('month', r.date))::date AS month, r.module, r.kind, r.currency, r.status, "
@@ -54,25 +56,8 @@ class DocumentTotals:
         """The triggers, then the totals counted from the rows when there are none yet
         (a rebuild's replay, or tables made before them)."""
         documents = Identifier(self.schema, f"{self.prefix}documents")
-        refs = {
-            "INSERT": "NEW TABLE AS new_rows",
-            "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-            "DELETE": "OLD TABLE AS old_rows",
-        }
         return [
-            *(
-                SQL(
-                    "CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {t} REFERENCING {ref} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION {f}()"
-                ).format(
-                    name=Identifier(f"totals_{event.lower()}"),
-                    event=SQL(event),
-                    t=documents,
-                    ref=SQL(ref),
-                    f=self._function(event),
-                )
-                for event, ref in refs.items()
-            ),
+            *statement_triggers("totals", documents, self._function),
             SQL(
                 "INSERT INTO {t} ({c}, n, amount) SELECT {c}, sum(d), sum(amount) FROM "
                 "(SELECT {values} FROM {documents} r) g WHERE NOT EXISTS (SELECT 1 FROM {t}) "

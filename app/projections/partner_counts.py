@@ -55,6 +55,7 @@ from app.projections.partner_count_sql import (
     partner_changes,
     tag_changes,
 )
+from app.projections.tables import TRANSITION_TABLES, statement_triggers
 
 __all__ = ["CUBOIDS", "DIMENSIONS", "TAG_SET", "PartnerCube"]
 
@@ -89,12 +90,6 @@ next, up to this many times the rows kept; one that merges more resets it to 1."
 
 BY_COUNTRY = ("tags_country", "full")
 """The large cuboids, indexed by country (a filter on a country reads its cells only)."""
-
-_REFERENCING = {
-    "INSERT": "NEW TABLE AS new_rows",
-    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-    "DELETE": "OLD TABLE AS old_rows",
-}
 
 
 class PartnerCube:
@@ -162,18 +157,11 @@ class PartnerCube:
         partners, tags = self._tables(self.prefix)
         pending = self._pending(self.prefix)
         statements = [
-            SQL(
-                "CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {t} REFERENCING {ref} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION {f}()"
-            ).format(
-                name=Identifier(f"cube_{event.lower()}"),
-                event=SQL(event),
-                t=t,
-                ref=SQL(ref),
-                f=self._function(f"{table}_{event.lower()}"),
-            )
+            trigger
             for table, t in (("partners", partners), ("partner_tags", tags))
-            for event, ref in _REFERENCING.items()
+            for trigger in statement_triggers(
+                "cube", t, functools.partial(self._event_function, table)
+            )
         ]
         statements += [
             SQL("DROP TRIGGER IF EXISTS cube_flush ON {}").format(pending),
@@ -214,6 +202,9 @@ class PartnerCube:
     def _function(self, name: str) -> Identifier:
         return Identifier(self.schema, f"{self.prefix}cube_{name}")
 
+    def _event_function(self, table: str, event: str) -> Identifier:
+        return self._function(f"{table}_{event.lower()}")
+
     def _functions(self) -> list[Composed]:
         """A function a table and event, and the flush. A body names the tables of this
         prefix, and the live ones for when a rebuild's swap has renamed its tables into
@@ -221,7 +212,7 @@ class PartnerCube:
         bodies: dict[str, tuple[str, Callable[[str], Composed]]] = {
             f"{table}_{event.lower()}": (table, functools.partial(self._note, table, event))
             for table in ("partners", "partner_tags")
-            for event in _REFERENCING
+            for event in TRANSITION_TABLES
         }
         bodies["flush"] = ("partner_cube_pending", self._flush)
         statements = []

@@ -3,14 +3,14 @@ that keep tables with their tracking record share."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.postgres import PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composable, Composed, Identifier
 
 
 class Table(Protocol):
@@ -83,3 +83,33 @@ class ReadModelView(PostgresTrackingRecorder):
                 curs.execute(
                     SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.datastore.schema, name))
                 )
+
+
+TRANSITION_TABLES = {
+    "INSERT": "NEW TABLE AS new_rows",
+    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "DELETE": "OLD TABLE AS old_rows",
+}
+"""What a statement-level trigger of each event sees of the rows it changed."""
+
+
+def statement_triggers(
+    name: str, table: Composable, function: Callable[[str], Composable]
+) -> list[Composed]:
+    """A statement-level trigger `{name}_{event}` on `table` for each event of
+    TRANSITION_TABLES, running `function(event)` with the rows changed (`new_rows`,
+    `old_rows`): what keeps the partner cube and the document totals in the same
+    transaction as the rows."""
+    return [
+        SQL(
+            "CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {t} REFERENCING {ref} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION {f}()"
+        ).format(
+            name=Identifier(f"{name}_{event.lower()}"),
+            event=SQL(event),
+            t=table,
+            ref=SQL(ref),
+            f=function(event),
+        )
+        for event, ref in TRANSITION_TABLES.items()
+    ]

@@ -144,12 +144,16 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
         return answer_read
     row_work: dict[type, Any] = {}
 
+    def work_of(kind: type) -> Any:
+        if kind not in row_work:
+            row_work[kind] = _row_work(kind, name)
+        return row_work[kind]
+
     def answer_from_row(source: Any) -> Any:
         try:
-            kind = type(source)
-            work_out = row_work.get(kind, _Never)
+            work_out = row_work.get(type(source), _Never)
             if work_out is _Never:
-                work_out = row_work[kind] = _row_work(kind, name)
+                work_out = work_of(type(source))
             if work_out is None:
                 value = read(source)
             else:
@@ -162,9 +166,7 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
             return Undefined
 
     def row_read(kind: type) -> tuple[Callable[[Any], Any], type, Callable[[Any], Any]] | None:
-        work_out = row_work.get(kind, _Never)
-        if work_out is _Never:
-            work_out = row_work[kind] = _row_work(kind, name)
+        work_out = work_of(kind)
         return None if work_out is None else (work_out, exact, answer)
 
     answer_from_row.row_read = row_read  # type: ignore[attr-defined]
