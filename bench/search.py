@@ -16,7 +16,8 @@
    The application is opened as the server opens it (`open_application`), so that the
    server's projector finds the positions tracked here under its own name.
 4. Starts `python -m app.cli serve` on that database and times, after a warm-up, each
-   query over HTTP; next to it, in this process, the very statements the app sends for
+   query over HTTP (a keep-alive `http.client` connection, bench.http.SyncClient: httpx
+   cost ~0.3 ms of client time a request); next to it, in this process, the very statements the app sends for
    that query (captured by running the app's own query code on a recording connection)
    executed raw with psycopg.
 5. Prints the table (p50/p99, difference, ratio, target, pass/fail) and the machine, and
@@ -72,6 +73,7 @@ from app.schema.ids import to_global_id
 from app.settings import Settings
 from bench.commerce import generate_commerce
 from bench.generate import Catalog, GenerationStats, create_catalog, generate
+from bench.http import SyncClient
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
 NODE = "id name displayName email isCustomer isSupplier address { city country { code } }"
@@ -449,21 +451,21 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def post(http: httpx.Client, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    response = http.post("/graphql", json={"query": query, "variables": variables})
-    body = cast(dict[str, Any], response.json())
-    if response.status_code != 200 or body.get("errors"):
-        raise SystemExit(f"GraphQL error: {response.status_code} {body.get('errors')}")
+def post(http: SyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    status, answer = http.post_json("/graphql", {"query": query, "variables": variables})
+    body = cast(dict[str, Any], answer)
+    if status != 200 or body.get("errors"):
+        raise SystemExit(f"GraphQL error: {status} {body.get('errors')}")
     return body
 
 
-def post_ms(http: httpx.Client, query: str) -> float:
+def post_ms(http: SyncClient, query: str) -> float:
     started = time.perf_counter()
     post(http, query, {})
     return (time.perf_counter() - started) * 1000
 
 
-def graphql_run(http: httpx.Client, s: Scenario) -> tuple[list[float], list[str | None]]:
+def graphql_run(http: SyncClient, s: Scenario) -> tuple[list[float], list[str | None]]:
     """Seconds per request (one per page) and the end cursor of each page."""
     times: list[float] = []
     cursors: list[str | None] = []
@@ -529,7 +531,7 @@ class Measured:
 
 
 def measure(
-    http: httpx.Client,
+    http: SyncClient,
     conn: psycopg.Connection[Any],
     s: Scenario,
     runs: int,
@@ -1012,7 +1014,7 @@ def serve_and_measure(
             say(f"server up: {health}")
             measured = []
             with (
-                httpx.Client(base_url=base, timeout=120, headers=auth) as http,
+                SyncClient(args.port, auth) as http,
                 psycopg.connect(db.conninfo(), autocommit=True) as conn,
             ):
                 baseline = [post_ms(http, "{ __typename }") for _ in range(args.runs + 5)][5:]
