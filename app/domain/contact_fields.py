@@ -231,6 +231,7 @@ def normalize_lang(value: str) -> str:
     return lang + (match["variant"] or "")
 
 
+@functools.lru_cache(maxsize=1024)
 def language_name(code: str) -> str:
     lang = code.split("_")[0].split("@")[0]
     found = pycountry.languages.get(alpha_2=lang) if len(lang) == 2 else None

@@ -12,6 +12,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Composable, Identifier, Literal
 from psycopg_pool import AsyncConnectionPool
 
+from app.infra.params import uuid_array
 from app.infra.rows import dataclass_row
 from app.queries.keyset import decode_name_cursor, encode_name_cursor
 from app.queries.record_pages import Page, RecordReader, page_of, page_size
@@ -54,27 +55,29 @@ class CatalogDirectory(RecordReader):
     """Reads catalog entries and tags through the async pool."""
 
     async def entries(self, ids: Sequence[UUID]) -> dict[UUID, CatalogRow]:
-        query = SQL("SELECT * FROM catalog_entries WHERE id = ANY(%s)")
+        query = SQL("SELECT * FROM catalog_entries WHERE id = ANY(%s::uuid[])")
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dataclass_row(CatalogRow))
-            await cur.execute(query, (list(ids),))
+            await cur.execute(query, (uuid_array(ids),))
             return {row.id: row for row in await cur.fetchall()}
 
     async def tags(self, ids: Sequence[UUID]) -> dict[UUID, TagRow]:
-        query = SQL("SELECT {cols} FROM tags t WHERE id = ANY(%s)").format(cols=_TAG_COLUMNS)
+        query = SQL("SELECT {cols} FROM tags t WHERE id = ANY(%s::uuid[])").format(
+            cols=_TAG_COLUMNS
+        )
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dataclass_row(TagRow))
-            await cur.execute(query, (list(ids),))
+            await cur.execute(query, (uuid_array(ids),))
             return {row.id: row for row in await cur.fetchall()}
 
     async def tags_of_partners(self, partner_ids: Sequence[UUID]) -> dict[UUID, list[TagRow]]:
         query = SQL(
             "SELECT pt.partner_id, {cols} FROM partner_tags pt JOIN tags t ON t.id = pt.tag_id "
-            "WHERE pt.partner_id = ANY(%s) ORDER BY lower(t.name), t.id"
+            "WHERE pt.partner_id = ANY(%s::uuid[]) ORDER BY lower(t.name), t.id"
         ).format(cols=_TAG_COLUMNS)
         found: dict[UUID, list[TagRow]] = {i: [] for i in partner_ids}
         async with self.pool.connection() as conn:
-            cur = await conn.execute(query, (list(partner_ids),))
+            cur = await conn.execute(query, (uuid_array(partner_ids),))
             for partner_id, *values in await cur.fetchall():
                 found[partner_id].append(TagRow(*values))
         return found

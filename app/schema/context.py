@@ -86,7 +86,9 @@ class Loader(DataLoader[K, V]):
 
     def load(self, key: K) -> Awaitable[V]:
         batch = self.batch
-        if batch is not None and batch.tasks and all(t.future.cancelled() for t in batch.tasks):
+        tasks = batch.tasks if batch is not None else None
+        # (The first task's future looked at before the others: this runs for every key.)
+        if tasks and tasks[0].future.cancelled() and all(t.future.cancelled() for t in tasks):
             self.batch = None  # nobody waits on it: a fresh batch, dispatched anew
         return super().load(key)
 

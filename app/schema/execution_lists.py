@@ -40,23 +40,34 @@ def complete_objects(
     is_awaitable = context.is_awaitable
     completed: list[Any] = []
     awaiting: list[int] = []
-    # Items of one class answered straight from their rows (see `row_reads`): the class
-    # of the first usual item, once it has passed the checks below.
-    from_rows: tuple[type, RowReads | None] | None = None
+    # Items of one class answered straight from their rows, or from themselves (see
+    # `row_reads`): the class of the first usual item, once it has passed the checks below.
+    from_rows: tuple[type, RowReads | None, bool] | None = None
     try:
         for index, item in enumerate(items):
             if from_rows is not None and type(item) is from_rows[0] and from_rows[1]:
-                state = item.__dict__
-                if len(state) == 1 and "row" in state:  # nothing read or set yet
-                    answered = answered_from_row(from_rows[1], state["row"])
+                if not from_rows[2]:
+                    answered = answered_from_row(from_rows[1], item)
                     if answered is not None:
                         completed.append(answered)
                         continue
+                else:
+                    state = item.__dict__
+                    if len(state) == 1 and "row" in state:  # nothing read or set yet
+                        answered = answered_from_row(from_rows[1], state["row"])
+                        if answered is not None:
+                            completed.append(answered)
+                            continue
             item_path = path.add_key(index, None)
             usual = not (item is None or isinstance(item, Exception) or is_awaitable(item))
             if usual and (check is None or check(item, None)):
                 if from_rows is None:
-                    from_rows = (type(item), row_reads(plan, type(item)))
+                    reads = row_reads(plan, type(item))
+                    from_rows = (
+                        (type(item), reads, True)
+                        if reads is not None
+                        else (type(item), row_reads(plan, type(item), "object_read"), False)
+                    )
                 try:
                     value = execute(plan, named, item, item_path, position_context)
                 except Exception as raw_error:

@@ -141,6 +141,7 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
             except Exception:  # reported by the full path
                 return Undefined
 
+        answer_read.object_read = lambda kind: (read, exact, answer)  # type: ignore[attr-defined]
         return answer_read
     row_work: dict[type, Any] = {}
 
@@ -169,7 +170,11 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
         work_out = work_of(kind)
         return None if work_out is None else (work_out, exact, answer)
 
+    def object_read(kind: type) -> tuple[Callable[[Any], Any], type, Callable[[Any], Any]] | None:
+        return (read, exact, answer) if work_of(kind) is None else None
+
     answer_from_row.row_read = row_read  # type: ignore[attr-defined]
+    answer_from_row.object_read = object_read  # type: ignore[attr-defined]
     return answer_from_row
 
 
@@ -178,16 +183,18 @@ RowReads = tuple[tuple[str, ...], list[Callable[[Any], Any]], list[type], list[A
 is when it has, how each is answered otherwise)."""
 
 
-def row_reads(plan: list[Entry], kind: type) -> RowReads | None:
+def row_reads(plan: list[Entry], kind: type, way: str = "row_read") -> RowReads | None:
     """How to answer a selection of instances of `kind` straight from their `row`: when
     every field of `plan` is a leaf that `kind` works out from the row (a page's partners
-    with their names, emails, flags…; see `complete_objects`)."""
+    with their names, emails, flags…; see `complete_objects`). With `way="object_read"`,
+    how to answer it from the instances themselves, when every field is a leaf read as
+    the short path reads it (an attribute, a plain resolver: facet counts, tags…)."""
     names: list[str] = []
     works: list[Callable[[Any], Any]] = []
     exacts: list[type] = []
     answers: list[Any] = []
     for response_name, leaf, _, _, _ in plan:
-        row_read = getattr(leaf, "row_read", None)
+        row_read = getattr(leaf, way, None)
         read = None if row_read is None else row_read(kind)
         if read is None:
             return None

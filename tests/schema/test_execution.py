@@ -31,6 +31,14 @@ class Row:
         raise RuntimeError("the getter failed")
 
 
+class OtherRow(Row):
+    """Another class of item in the same list (each class is looked at on its own)."""
+
+    @property
+    def broken(self) -> str:
+        return "not broken here"
+
+
 @strawberry.type
 class Detail:
     size: int
@@ -114,6 +122,23 @@ ROWS = {
     ],
     "refused_by_scalar": [Row(name="a", count="not a number", note=None, colour=Colour.RED)],
     "not_an_enum": [Row(name="a", count=1, note=None, colour="GREEN")],
+    # Items after the first of their class are answered from themselves (attribute reads,
+    # execution_lists.complete_objects): the same answers when a later one is unusual.
+    "later_unusual": [
+        Row(name="a", count=1, note="x", colour=Colour.RED),
+        Row(name=7, count=2, note=None, colour=Colour.BLUE),  # an int as a String
+        Row(name="c", count="many", note=None, colour=Colour.RED),  # refused by Int
+        Row(name="d", count=4, note=3.5, colour="GREEN"),  # a float as a String; not an enum
+        Row(name="e", count=5, colour=Colour.RED),  # no `note` at all
+        Row(name=None, count=6, note=None, colour=Colour.RED),  # null in a non-null field
+        Row(name="g", count=7, note=None, colour=Colour.BLUE),
+    ],
+    "other_classes": [
+        Row(name="a", count=1, note=None, colour=Colour.RED),
+        OtherRow(name="b", count=2, note=None, colour=Colour.BLUE),
+        Row(name="c", count=3, note=None, colour=Colour.RED),
+        OtherRow(name="d", count="four", note=None, colour=Colour.BLUE),
+    ],
 }
 
 
@@ -185,6 +210,10 @@ class Query:
         return ROWS[case]  # type: ignore[return-value]
 
     @strawberry.field
+    def maybe_items(self, case: str) -> list[Item | None]:  # an item's error nulls it alone
+        return [*ROWS[case], None]  # type: ignore[list-item]
+
+    @strawberry.field
     def tickets(self, case: str) -> list[Ticket]:
         return TICKETS[case]
 
@@ -236,6 +265,20 @@ def answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str, 
 def test_the_short_paths_answer_as_graphql_core_does(case: str, selection: str) -> None:
     plain, short = schemas()
     query = f'{{ items(case: "{case}") {{ {selection} }} }}'
+    assert answer(short, query) == answer(plain, query)
+
+
+@pytest.mark.parametrize("case", list(ROWS))
+@pytest.mark.parametrize(
+    "selection", ["name count note colour", "note alias: name", "shout count", "name broken"]
+)
+def test_items_answered_from_themselves_answer_as_graphql_core_does(
+    case: str, selection: str
+) -> None:
+    """In a list of nullable items an unusual item is null on its own, and the items
+    after it are still answered from themselves."""
+    plain, short = schemas()
+    query = f'{{ maybeItems(case: "{case}") {{ {selection} }} }}'
     assert answer(short, query) == answer(plain, query)
 
 

@@ -442,3 +442,60 @@ def test_search_pages_are_the_same_whichever_plan_reads_them(
         assert bounded == walked, order
         forward, backward = bounded
         assert forward == backward and len(forward) == 13, order
+
+
+def test_facets_name_industries_salespersons_and_tags_as_they_are_now(
+    client: TestClient,
+) -> None:
+    """The labels of the facets whose values are records (read with the counts): an
+    industry's and a salesperson's name, a tag's full name, as they are when asked, an
+    archived entry still by its name."""
+    from tests.schema.catalog_ops import create_industry, create_partner, create_salesperson
+
+    retail, services = create_industry(client, "Retail"), create_industry(client, "Services")
+    mitchell = create_salesperson(client, "Mitchell Admin")
+    region = gql(client, 'mutation { createTag(input: {name: "Region"}) { tag { id } } }')
+    region_id = region["createTag"]["tag"]["id"]
+    emea = gql(
+        client,
+        'mutation($p: ID) { createTag(input: {name: "EMEA", parentId: $p}) { tag { id } } }',
+        {"p": region_id},
+    )["createTag"]["tag"]["id"]
+    for n, industry in enumerate((retail, retail, services)):
+        partner = create_partner(
+            client,
+            kind="COMPANY",
+            name=f"Labelled {n}",
+            industryId=industry["id"],
+            salespersonId=mitchell["id"],
+        )
+        gql(
+            client,
+            "mutation($id: ID!, $t: [ID!]!) { addPartnerTags(input: {id: $id, tagIds: $t}) "
+            "{ userErrors { code } } }",
+            {"id": partner["id"], "t": [emea]},
+        )
+    gql(
+        client,
+        'mutation($id: ID!) { updateIndustry(input: {id: $id, name: "Retail trade"}) '
+        "{ userErrors { code } } }",
+        {"id": retail["id"]},
+    )
+    gql(
+        client,
+        "mutation($id: ID!) { archiveIndustry(input: {id: $id}) { userErrors { code } } }",
+        {"id": services["id"]},
+    )
+    for search in (None, "Labelled"):  # from the cube, and counted over the rows
+        facets = gql(client, FACETS, {"q": search})["partnerFacets"]
+        assert facets["industries"] == [
+            {"value": retail["id"], "label": "Retail trade", "count": 2},
+            {"value": services["id"], "label": "Services", "count": 1},
+        ]
+        assert facets["salespersons"] == [
+            {"value": mitchell["id"], "label": "Mitchell Admin", "count": 3}
+        ]
+        assert sorted(facets["tags"], key=lambda f: f["label"]) == [  # a tie: by id
+            {"value": region_id, "label": "Region", "count": 3},
+            {"value": emea, "label": "Region / EMEA", "count": 3},
+        ]

@@ -58,37 +58,33 @@ async def partner_facets(
     info: Info, where: PartnerFilter | None, search: str | None, locale: str
 ) -> PartnerFacets:
     """The facets, labelled in `locale` (names of countries and languages from the
-    standards' translations, roles and kinds from Partnerbook's catalog)."""
+    standards' translations, roles and kinds from Partnerbook's catalog; tags, industries
+    and salespersons by their names, read with the counts)."""
     ctx = info.context
     counts = await ctx.services.directory.facet_counts(where, search, ctx.now)
 
-    async def entries(name: str, type_name: str) -> list[FacetCount]:
-        rows = counts[name]
-        found = await ctx.catalog_entries.load_many([UUID(v) for v, _ in rows])
+    def named(name: str, type_name: str) -> list[FacetCount]:
         return [
-            FacetCount(value=to_global_id(type_name, UUID(v)), label=e.name if e else v, count=n)
-            for (v, n), e in zip(rows, found, strict=True)
+            FacetCount(
+                value=to_global_id(type_name, UUID(v)), label=v if label is None else label, count=n
+            )
+            for v, n, label in counts[name]
         ]
 
-    tag_rows = counts["tags"]
-    tags = await ctx.tags.load_many([UUID(v) for v, _ in tag_rows])
     return PartnerFacets(
         countries=[
             FacetCount(value=v, label=names.country_name(v, locale), count=n)
-            for v, n in counts["countries"]
+            for v, n, _ in counts["countries"]
         ],
-        tags=[
-            FacetCount(value=to_global_id("Tag", UUID(v)), label=t.full_name if t else v, count=n)
-            for (v, n), t in zip(tag_rows, tags, strict=True)
-        ],
-        roles=[_coded(v, ROLE_LABELS, n, locale) for v, n in counts["roles"]],
-        kinds=[_coded(v, KIND_LABELS, n, locale) for v, n in counts["kinds"]],
-        industries=await entries("industries", "Industry"),
+        tags=named("tags", "Tag"),
+        roles=[_coded(v, ROLE_LABELS, n, locale) for v, n, _ in counts["roles"]],
+        kinds=[_coded(v, KIND_LABELS, n, locale) for v, n, _ in counts["kinds"]],
+        industries=named("industries", "Industry"),
         languages=[
             FacetCount(value=v, label=names.language_name(v, locale), count=n)
-            for v, n in counts["languages"]
+            for v, n, _ in counts["languages"]
         ],
-        salespersons=await entries("salespersons", "Salesperson"),
+        salespersons=named("salespersons", "Salesperson"),
     )
 
 
