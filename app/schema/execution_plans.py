@@ -16,7 +16,14 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import gather_with_cancel
-from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    serialize_boolean,
+    serialize_id,
+    serialize_int,
+    serialize_string,
+)
 from strawberry.types.field import StrawberryField
 
 Leaf = Callable[[Any], Any] | None
@@ -121,12 +128,17 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
     row without going through the descriptor."""
     exact = _SERIALIZED_AS_IS.get(getattr(leaf, "serialize", None), _Never)
     coerce = leaf.coerce_output_value
+    # An Int that is exactly an int of 32 bits is answered as it is, too (a facet's
+    # count, a total): what graphql-core's serializer answers for it.
+    int32 = getattr(leaf, "serialize", None) is serialize_int
 
     def answer(value: Any) -> Any:
         if type(value) is exact:
             return value
         if value is None:
             return None if nullable else Undefined
+        if int32 and type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT:
+            return value
         if isinstance(value, Exception):
             return Undefined
         coerced = coerce(value)

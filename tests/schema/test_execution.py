@@ -133,6 +133,15 @@ ROWS = {
         Row(name=None, count=6, note=None, colour=Colour.RED),  # null in a non-null field
         Row(name="g", count=7, note=None, colour=Colour.BLUE),
     ],
+    # An Int that is an int of 32 bits is answered as it is; any other goes to the scalar.
+    "int_bounds": [
+        Row(name="max", count=2**31 - 1, note=None, colour=Colour.RED),
+        Row(name="min", count=-(2**31), note=None, colour=Colour.RED),
+        Row(name="bool", count=True, note=None, colour=Colour.RED),
+        Row(name="float", count=3.0, note=None, colour=Colour.RED),
+        Row(name="over", count=2**31, note=None, colour=Colour.RED),
+        Row(name="under", count=-(2**31) - 1, note=None, colour=Colour.RED),
+    ],
     "other_classes": [
         Row(name="a", count=1, note=None, colour=Colour.RED),
         OtherRow(name="b", count=2, note=None, colour=Colour.BLUE),
