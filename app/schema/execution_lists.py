@@ -25,6 +25,32 @@ Shortcut = tuple[GraphQLObjectType, Any, Any, Any] | None
 """(object type, strawberry's `is_type_of` or None, grouped field set, plan)."""
 
 
+FromRows = tuple[type, RowReads | None, bool]
+"""(a class, how its instances are answered quickly or None, whether from their rows)."""
+
+
+def reads_of(plan: Any, kind: type) -> FromRows:
+    """How instances of `kind` are answered from their rows, else from themselves."""
+    reads = row_reads(plan, kind)
+    if reads is not None:
+        return kind, reads, True
+    return kind, row_reads(plan, kind, "object_read"), False
+
+
+def answered_quickly(from_rows: FromRows, item: Any) -> dict[str, Any] | None:
+    """`item`'s answer from its row or from itself (`reads_of`), or None when it is of
+    another class or unusual (graphql-core's path then answers it)."""
+    kind, reads, on_row = from_rows
+    if reads is None or type(item) is not kind:
+        return None
+    if not on_row:
+        return answered_from_row(reads, item)
+    state = item.__dict__
+    if len(state) == 1 and "row" in state:  # nothing read or set yet
+        return answered_from_row(reads, state["row"])
+    return None
+
+
 def complete_objects(
     context: ShortLeafExecutionContext,
     shortcut: Any,
@@ -42,32 +68,19 @@ def complete_objects(
     awaiting: list[int] = []
     # Items of one class answered straight from their rows, or from themselves (see
     # `row_reads`): the class of the first usual item, once it has passed the checks below.
-    from_rows: tuple[type, RowReads | None, bool] | None = None
+    from_rows: FromRows | None = None
     try:
         for index, item in enumerate(items):
-            if from_rows is not None and type(item) is from_rows[0] and from_rows[1]:
-                if not from_rows[2]:
-                    answered = answered_from_row(from_rows[1], item)
-                    if answered is not None:
-                        completed.append(answered)
-                        continue
-                else:
-                    state = item.__dict__
-                    if len(state) == 1 and "row" in state:  # nothing read or set yet
-                        answered = answered_from_row(from_rows[1], state["row"])
-                        if answered is not None:
-                            completed.append(answered)
-                            continue
+            if from_rows is not None:
+                answered = answered_quickly(from_rows, item)
+                if answered is not None:
+                    completed.append(answered)
+                    continue
             item_path = path.add_key(index, None)
             usual = not (item is None or isinstance(item, Exception) or is_awaitable(item))
             if usual and (check is None or check(item, None)):
                 if from_rows is None:
-                    reads = row_reads(plan, type(item))
-                    from_rows = (
-                        (type(item), reads, True)
-                        if reads is not None
-                        else (type(item), row_reads(plan, type(item), "object_read"), False)
-                    )
+                    from_rows = reads_of(plan, type(item))
                 try:
                     value = execute(plan, named, item, item_path, position_context)
                 except Exception as raw_error:

@@ -126,24 +126,7 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
     serializer answers for it), and a field that the source's type works out from the
     instance's `row` (a `Partner`'s, app/schema/partners/row_fields.py) is read from the
     row without going through the descriptor."""
-    exact = _SERIALIZED_AS_IS.get(getattr(leaf, "serialize", None), _Never)
-    coerce = leaf.coerce_output_value
-    # An Int that is exactly an int of 32 bits is answered as it is, too (a facet's
-    # count, a total): what graphql-core's serializer answers for it.
-    int32 = getattr(leaf, "serialize", None) is serialize_int
-
-    def answer(value: Any) -> Any:
-        if type(value) is exact:
-            return value
-        if value is None:
-            return None if nullable else Undefined
-        if int32 and type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT:
-            return value
-        if isinstance(value, Exception):
-            return Undefined
-        coerced = coerce(value)
-        return Undefined if coerced is None else coerced
-
+    exact, answer = _answerer(leaf, nullable)
     name = _attribute_of(field)
     if name is None:
 
@@ -188,6 +171,30 @@ def leaf_reader(field: GraphQLField, read: Any, leaf: GraphQLLeafType, nullable:
     answer_from_row.row_read = row_read  # type: ignore[attr-defined]
     answer_from_row.object_read = object_read  # type: ignore[attr-defined]
     return answer_from_row
+
+
+def _answerer(leaf: GraphQLLeafType, nullable: bool) -> tuple[type, Callable[[Any], Any]]:
+    """The type a value of `leaf` is answered as it is when it has exactly, and how any
+    value is answered (see `leaf_reader`)."""
+    exact = _SERIALIZED_AS_IS.get(getattr(leaf, "serialize", None), _Never)
+    coerce = leaf.coerce_output_value
+    # An Int that is exactly an int of 32 bits is answered as it is, too (a facet's
+    # count, a total): what graphql-core's serializer answers for it.
+    int32 = getattr(leaf, "serialize", None) is serialize_int
+
+    def answer(value: Any) -> Any:
+        if type(value) is exact:
+            return value
+        if value is None:
+            return None if nullable else Undefined
+        if int32 and type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT:
+            return value
+        if isinstance(value, Exception):
+            return Undefined
+        coerced = coerce(value)
+        return Undefined if coerced is None else coerced
+
+    return exact, answer
 
 
 RowReads = tuple[tuple[str, ...], list[Callable[[Any], Any]], list[type], list[Any]]

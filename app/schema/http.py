@@ -60,6 +60,10 @@ _OVER_WEBSOCKET = (
 _BAD = {"code": "BAD_REQUEST"}
 ANSWER_MEDIA: ContextVar[str | None] = ContextVar("answer_media", default=media.JSON)
 """The media type the request being served asked for (None: none we serve)."""
+DECODED_BODY: ContextVar[tuple[bytes, object] | None] = ContextVar("decoded_body", default=None)
+"""A request body and what `decode_json` made of it, when the heavy lane (app/schema/
+lane.py) decoded it to judge the request: the view takes it instead of decoding the same
+bytes again (~35 µs a request)."""
 
 
 class UndecodableJSON(json.JSONDecodeError):
@@ -166,6 +170,9 @@ class StrictGraphQL(GraphQL[Context, None]):
             return json.dumps(data, separators=(",", ":"))
 
     def parse_json(self, data: str | bytes) -> Any:
+        known = DECODED_BODY.get()
+        if known is not None and known[0] == data:
+            return known[1]
         try:
             return decode_json(data)
         except UndecodableJSON as error:

@@ -34,7 +34,7 @@ from graphql import GraphQLError, GraphQLSchema, OperationType
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.schema.auth import bearer_key, walk_cached
-from app.schema.http import UndecodableJSON, decode_json
+from app.schema.http import DECODED_BODY, UndecodableJSON, decode_json
 from app.schema.limits import Limits, over_limit
 from app.schema.limits.body import replaying, send_error
 from app.schema.parsing import parse_operation
@@ -259,6 +259,8 @@ class HeavyLane:
         payload = operation_payload(body, query_string)
         if payload is None:
             return False
+        if query_string is None:  # the view reads the same body: it takes this
+            DECODED_BODY.set((body, payload))
         find = self.documents(scope)
         if not payload.get("query") and find is not None:
             try:

@@ -65,7 +65,8 @@ LABELS = SQL(
 tag's full name (as `Tag.fullName`: its ancestors' names and its own, joined by " / "),
 an industry's or a salesperson's name. Looked up by the request's data loaders after
 the counts, they took two more statements, each with its list of ids to adapt and its
-rows to build: ~0.5 ms of the 5.5 ms the API spent on the facets of 180 values."""
+whole rows to build (the API's CPU for facets of 180 values at 100,000 partners went
+from 5.9 to 3.9 ms with this and the short path's answers of plain objects)."""
 
 
 class PartnerCounts(PartnerReads):
