@@ -7,7 +7,10 @@ for a page's 50 edges and 50 nodes that is ~700 calls that only pass the item al
 Here each item whose selection is all short (the `Shortcut` worked out once per request)
 is run directly, with graphql-core's handling kept: an error in an item makes it null
 (or its list, for a non-null item type) at the item's path; awaitable results are
-awaited together, as graphql-core awaits them.
+awaited together, as graphql-core awaits them. The items after the first of their class
+are answered in one step when every selected field is a plain leaf: from their rows (a
+page's partners) or from themselves (a facet's counts); an item with an unusual value
+takes the way above.
 """
 
 from __future__ import annotations

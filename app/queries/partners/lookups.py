@@ -26,8 +26,8 @@ class PartnerLookups(PartnerReads):
             .format(cols=COLUMNS, t=self.table)
             .as_string(None)
         )
-        # One id (`partner(id)`, a mutation's result) without an array: a lone uuid is
-        # adapted in C (several: app/infra/params.uuid_array).
+        # One id (`partner(id)`, a mutation's result) without an array; several as one
+        # `uuid[]` literal (app/infra/params.uuid_array).
         self._get_one = (
             SQL("SELECT {cols} FROM {t} WHERE id = %s")
             .format(cols=COLUMNS, t=self.table)
