@@ -41,13 +41,17 @@ class TagRow:
     full_name: str
 
 
-_TAG_COLUMNS = SQL(
-    "id, name, color, parent_id, archived, version, "
+TAG_FULL_NAME = SQL(
     "(WITH RECURSIVE up(id, parent_id, name, depth) AS ("
     " SELECT t.id, t.parent_id, t.name, 0 UNION ALL"
     " SELECT p.id, p.parent_id, p.name, up.depth + 1 FROM tags p JOIN up ON p.id = up.parent_id"
     " WHERE up.depth < 64)"
-    " SELECT string_agg(name, ' / ' ORDER BY depth DESC) FROM up) AS full_name"
+    " SELECT string_agg(name, ' / ' ORDER BY depth DESC) FROM up)"
+)
+"""The full name ("Region / EMEA") of the tag aliased `t`: its ancestors' names and its
+own, joined by " / " (`Tag.fullName`, and the tags facet's labels)."""
+_TAG_COLUMNS = SQL("id, name, color, parent_id, archived, version, {} AS full_name").format(
+    TAG_FULL_NAME
 )
 
 

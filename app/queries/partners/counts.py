@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
+from app.queries.catalog_queries import TAG_FULL_NAME
 from app.queries.partners.cube import cube_facets, cube_total
 from app.queries.partners.filters import PartnerFilter, search_term, selection_clause
 from app.queries.partners.rows import PartnerReads
@@ -53,17 +54,12 @@ FACETS = {
 
 
 LABELS = SQL(
-    "CASE x.facet WHEN 'tags' THEN (WITH RECURSIVE up(parent_id, name, depth) AS ("
-    "SELECT t.parent_id, t.name, 0 FROM tags t WHERE t.id = x.v::uuid UNION ALL "
-    "SELECT p.parent_id, p.name, up.depth + 1 FROM tags p JOIN up ON p.id = up.parent_id "
-    "WHERE up.depth < 64) SELECT string_agg(name, ' / ' ORDER BY depth DESC) FROM up) "
-    "WHEN 'industries' THEN (SELECT e.name FROM catalog_entries e WHERE e.id = x.v::uuid) "
-    "WHEN 'salespersons' THEN (SELECT e.name FROM catalog_entries e WHERE e.id = x.v::uuid) "
-    "END"
-)
+    "CASE WHEN x.facet = 'tags' THEN (SELECT {full_name} FROM tags t WHERE t.id = x.v::uuid) "
+    "WHEN x.facet IN ('industries', 'salespersons') THEN "
+    "(SELECT e.name FROM catalog_entries e WHERE e.id = x.v::uuid) END"
+).format(full_name=TAG_FULL_NAME)
 """The label of a facet value that is a record's id, read in the facets' statement: a
-tag's full name (as `Tag.fullName`: its ancestors' names and its own, joined by " / "),
-an industry's or a salesperson's name. Looked up by the request's data loaders after
+tag's full name (`Tag.fullName`'s own SQL), an industry's or a salesperson's name. Looked up by the request's data loaders after
 the counts, they took two more statements, each with its list of ids to adapt and its
 whole rows to build (the API's CPU for facets of 180 values at 100,000 partners went
 from 5.9 to 3.9 ms with this and the short path's answers of plain objects)."""
