@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from graphql import (
     GraphQLField,
@@ -194,12 +194,22 @@ def _answerer(leaf: GraphQLLeafType, nullable: bool) -> tuple[type, Callable[[An
         coerced = coerce(value)
         return Undefined if coerced is None else coerced
 
+    answer.int32 = int32  # type: ignore[attr-defined]
     return exact, answer
 
 
-RowReads = tuple[tuple[str, ...], list[Callable[[Any], Any]], list[type], list[Any]]
+RowReads = tuple[
+    tuple[str, ...],
+    list[Callable[[Any], Any]],
+    list[type],
+    list[Any],
+    tuple[int, ...],
+    Callable[[Any], Any] | None,
+]
 """(response names, how each is worked out from a row, the type each is answered as it
-is when it has, how each is answered otherwise)."""
+is when it has, how each is answered otherwise, which are Ints (answered as they are
+when they are ints within 32 bits), and one getter of them all when each is an
+attribute of the object)."""
 
 
 def row_reads(plan: list[Entry], kind: type, way: str = "row_read") -> RowReads | None:
@@ -212,27 +222,52 @@ def row_reads(plan: list[Entry], kind: type, way: str = "row_read") -> RowReads 
     works: list[Callable[[Any], Any]] = []
     exacts: list[type] = []
     answers: list[Any] = []
+    ints: list[int] = []
     for response_name, leaf, _, _, _ in plan:
         row_read = getattr(leaf, way, None)
         read = None if row_read is None else row_read(kind)
         if read is None:
             return None
+        work_out, exact, answer = read
+        if exact is _Never and getattr(answer, "int32", False):
+            # A count: an int is answered as it is once its bounds are checked.
+            exact = int
+            ints.append(len(names))
         names.append(response_name)
-        works.append(read[0])
-        exacts.append(read[1])
-        answers.append(read[2])
-    return tuple(names), works, exacts, answers
+        works.append(work_out)
+        exacts.append(exact)
+        answers.append(answer)
+    attributes = [_attribute_read(work_out) for work_out in works]
+    together = None
+    if len(attributes) > 1 and None not in attributes:
+        # Facet counts, tags: their attributes in one call (`attrgetter` of them all).
+        together = operator.attrgetter(*cast(list[str], attributes))
+    return tuple(names), works, exacts, answers, tuple(ints), together
+
+
+def _attribute_read(work_out: Any) -> str | None:
+    """The attribute `work_out` reads when it is `attrgetter(name)` of one, else None."""
+    if type(work_out) is not operator.attrgetter:
+        return None
+    args = work_out.__reduce__()[1]
+    if len(args) != 1 or not isinstance(args[0], str) or "." in args[0]:
+        return None
+    return args[0]
 
 
 def answered_from_row(reads: RowReads, row: Any) -> dict[str, Any] | None:
     """An object's answer from its row (`row_reads`), or None when a value is unusual
     (the full path then answers it, and reports what it must)."""
-    names, works, exacts, answers = reads
+    names, works, exacts, answers, ints, together = reads
     try:
-        values = [work_out(row) for work_out in works]
-        if list(map(type, values)) != exacts:
+        values = list(together(row)) if together else [work_out(row) for work_out in works]
+        usual = list(map(type, values)) == exacts
+        for index in ints:
+            if usual and not GRAPHQL_MIN_INT <= values[index] <= GRAPHQL_MAX_INT:
+                usual = False
+        if not usual:
             for index, value in enumerate(values):
-                if type(value) is not exacts[index]:
+                if type(value) is not exacts[index] or index in ints:
                     value = values[index] = answers[index](value)
                     if value is Undefined:
                         return None
