@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import logging
 import multiprocessing
 from collections.abc import AsyncIterator, Callable
@@ -82,6 +83,7 @@ def _lifespan(
             )
             await lane.process.start()
         starlette.state.lane = lane.process
+        collect_less_often()
         log.info("Partnerbook ready; database %s", runtime.db.url)
         try:
             yield
@@ -95,6 +97,22 @@ def _lifespan(
                 await anyio.to_thread.run_sync(database.release_embedded, settings.data_dir)
 
     return lifespan
+
+
+GC_FIRST_THRESHOLD = 10_000
+"""Allocations (less deallocations) between two collections of the youngest generation.
+Python's default, 700, made a request collect every few hundred objects it allocated;
+each collection walks the young objects and each tenth the middle generation: 9 % of
+the instructions of a facets request (176 values, measured with callgrind), the same
+with 5,000 or more. Garbage cycles live a little longer (at most this many objects)."""
+
+
+def collect_less_often() -> None:
+    """Raises the youngest generation's threshold to GC_FIRST_THRESHOLD (not lowers it:
+    a deployment's own tuning, `gc.set_threshold` in a `sitecustomize`, stays)."""
+    first, *older = gc.get_threshold()
+    if 0 < first < GC_FIRST_THRESHOLD:
+        gc.set_threshold(GC_FIRST_THRESHOLD, *older)
 
 
 def _limits(settings: Settings) -> Limits:

@@ -108,3 +108,22 @@ def test_lag_makes_readyz_503_and_log_lines_carry_the_request_id(
 
 def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_served_app_collects_its_youngest_objects_less_often(settings: Settings) -> None:
+    """The server raises the youngest generation's threshold (app/main.py: 9 % of a
+    facets request's instructions went to collections), and leaves a higher one as it is."""
+    import gc
+
+    from app.main import GC_FIRST_THRESHOLD
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, *before[1:])
+        with TestClient(create_app(settings)):
+            assert gc.get_threshold() == (GC_FIRST_THRESHOLD, *before[1:])
+        gc.set_threshold(GC_FIRST_THRESHOLD * 5, *before[1:])
+        with TestClient(create_app(settings)):
+            assert gc.get_threshold()[0] == GC_FIRST_THRESHOLD * 5
+    finally:
+        gc.set_threshold(*before)
