@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from uuid import UUID
 
 from app.domain.errors import DomainError, ErrorCode, FieldError
@@ -16,6 +17,15 @@ class BadId(ValueError):
 
 def to_global_id(type_name: str, ident: UUID) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{ident}".encode()).decode().rstrip("=")
+
+
+@functools.lru_cache(maxsize=8192)
+def catalog_global_id(type_name: str, text: str) -> str:
+    """The global id of a catalog record (a tag, an industry, a salesperson) whose uuid
+    is `text` as PostgreSQL's `uuid::text` writes it (the canonical form `str(UUID)`
+    writes too): a facet's values, the same few thousand at most on every request, so
+    cached; `to_global_id` parsed each one into a UUID and encoded it again (~2 µs)."""
+    return base64.urlsafe_b64encode(f"{type_name}:{text}".encode()).decode().rstrip("=")
 
 
 def from_global_id(global_id: str) -> tuple[str, UUID]:

@@ -3,10 +3,11 @@ ESTIMATE_ABOVE, then the planner's estimate) and the facets of a dashboard."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from psycopg.sql import SQL, Composable, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from app.queries.catalog_queries import TAG_FULL_NAME
 from app.queries.partners.cube import cube_facets, cube_total
@@ -65,6 +66,24 @@ whole rows to build (the API's CPU for facets of 180 values at 100,000 partners 
 from 5.9 to 3.9 ms with this and the short path's answers of plain objects)."""
 
 
+ANSWER = (
+    SQL("SELECT x.facet, x.v, x.n, {labels} FROM (").format(labels=LABELS).as_string(None),
+    ") AS x(facet, v, n) ORDER BY 1, 3 DESC, 2",
+)
+"""The facets' statement around the union of their counts: text, rendered once."""
+
+
+@functools.lru_cache(maxsize=2 ** len(FACETS))
+def _row_counts(names: tuple[str, ...]) -> SQL:
+    """The facets `names` counted over the selection `f`, one union (constant text: its
+    composition and rendering were ~0.1 ms of each facets request)."""
+    return SQL(
+        " UNION ALL ".join(
+            f"SELECT '{name}', v, n FROM ({FACETS[name]}) AS facet_{name}(v, n)" for name in names
+        )
+    )
+
+
 class PartnerCounts(PartnerReads):
     """The counts of a selection of partners."""
 
@@ -117,12 +136,7 @@ class PartnerCounts(PartnerReads):
             if rest:
                 query = await self._row_facets(conn, rest, parts, where, search, now)
             assert query is not None
-            cur = await conn.execute(
-                SQL(
-                    "SELECT x.facet, x.v, x.n, {labels} FROM ({q}) AS x(facet, v, n) "
-                    "ORDER BY 1, 3 DESC, 2"
-                ).format(labels=LABELS, q=query)
-            )
+            cur = await conn.execute(Composed([SQL(ANSWER[0]), query, SQL(ANSWER[1])]))
             found: dict[str, list[tuple[str, int, str | None]]] = {name: [] for name in FACETS}
             for name, value, count, label in await cur.fetchall():
                 found[name].append((value, int(count), label))
@@ -141,19 +155,8 @@ class PartnerCounts(PartnerReads):
         beside those counted from the cube."""
         term = await search_term(conn, search)
         clause = selection_clause(where, now, term, search)
-        parts = SQL(" UNION ALL ").join(
-            [
-                *cube_parts,
-                *(
-                    SQL("SELECT {name}, v, n FROM ({q}) AS {alias}(v, n)").format(
-                        name=Literal(name),
-                        q=SQL(FACETS[name]),
-                        alias=Identifier(f"facet_{name}"),
-                    )
-                    for name in names
-                ),
-            ]
-        )
+        rows = _row_counts(tuple(names))
+        parts = SQL(" UNION ALL ").join([*cube_parts, rows]) if cube_parts else rows
         return SQL(
             "WITH f AS MATERIALIZED (SELECT p.id, p.country_code, p.kind, p.is_customer, "
             "p.is_supplier, p.effective_industry_id, p.lang, p.effective_salesperson_id "

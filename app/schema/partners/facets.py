@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import strawberry
 
 from app.domain.messages import Message
 from app.locales import names, translate
 from app.queries.partners.filters import PartnerFilter
 from app.schema.context import Info
-from app.schema.ids import to_global_id
+from app.schema.ids import catalog_global_id
 
 
 @strawberry.type(description="One value of a facet and how many partners have it.")
@@ -66,7 +64,7 @@ async def partner_facets(
     def named(name: str, type_name: str) -> list[FacetCount]:
         return [
             FacetCount(
-                value=to_global_id(type_name, UUID(v)), label=v if label is None else label, count=n
+                value=catalog_global_id(type_name, v), label=v if label is None else label, count=n
             )
             for v, n, label in counts[name]
         ]
