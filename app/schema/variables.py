@@ -3,11 +3,43 @@ cost checks read them: a wrong type or an out-of-range number is the client's BA
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from contextvars import ContextVar
+from typing import Any
 
-from graphql import get_operation_ast
-from graphql.execution.values import get_variable_values
+import graphql.execution.executor as _executor
+from graphql import GraphQLError, GraphQLSchema, VariableDefinitionNode, get_operation_ast
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
+
+_COERCED: ContextVar[tuple[object, object, VariableValues] | None] = ContextVar(
+    "coerced_variables", default=None
+)
+"""(variable definitions, raw variables, their coercion) of the request's operation, as
+CheckVariables coerced them: the executor takes them instead of coercing them again."""
+
+
+def _coerced_once(
+    schema: GraphQLSchema,
+    var_def_nodes: Collection[VariableDefinitionNode],
+    inputs: dict[str, Any],
+    max_errors: int | None = None,
+    hide_suggestions: bool = False,
+) -> list[GraphQLError] | VariableValues:
+    """graphql-core's `get_variable_values` for the executor, answered from CheckVariables'
+    coercion of the same definitions and the same variables (the same objects) when
+    there is one: the coercion of a filter nested three deep was ~3.5 % of a facets
+    request's instructions, spent twice. A coercion that succeeded does not depend on
+    `max_errors` or `hide_suggestions` (they shape errors only)."""
+    known = _COERCED.get()
+    if known is not None and known[0] is var_def_nodes and known[1] is inputs:
+        _COERCED.set(None)
+        return known[2]
+    return get_variable_values(schema, var_def_nodes, inputs, max_errors, hide_suggestions)
+
+
+if getattr(_executor, "get_variable_values", None) is get_variable_values:  # its look-up
+    setattr(_executor, "get_variable_values", _coerced_once)  # noqa: B010
 
 
 class CheckVariables(SchemaExtension):
@@ -15,10 +47,12 @@ class CheckVariables(SchemaExtension):
     error in it). When they do not coerce to their declared types, the walk sees none
     (every argument given by a variable counts as left out) and the executor then
     refuses the operation with graphql-core's own message, coded BAD_REQUEST; nothing
-    runs. Place it just before the Guard."""
+    runs. Place it just before the Guard. When they do coerce, the executor takes that
+    coercion (`_coerced_once`)."""
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
+        _COERCED.set(None)
         if not self._variables_refused():
             yield
             return
@@ -37,7 +71,12 @@ class CheckVariables(SchemaExtension):
         operation = get_operation_ast(document, ec.operation_name)
         if operation is None or not operation.variable_definitions:
             return False
+        given = ec.variables or {}
         coerced = get_variable_values(
-            ec.schema._schema, operation.variable_definitions, ec.variables or {}, max_errors=1
+            ec.schema._schema, operation.variable_definitions, given, max_errors=1
         )
-        return isinstance(coerced, list)
+        if isinstance(coerced, list):
+            return True
+        if ec.variables is given:
+            _COERCED.set((operation.variable_definitions, given, coerced))
+        return False

@@ -190,3 +190,43 @@ def test_cyclic_and_unused_fragments_end_the_walk() -> None:
         f"fragment U{i} on Query {{ ...U{i + 1} ...U{i + 1} }}" for i in range(40)
     )
     assert walked(unused + " fragment U40 on Query { __typename }").selections == 2**40
+
+
+FILTERED = (
+    "query($f: PartnerFilter, $n: Int) { partners(filter: $f, first: $n) "
+    "{ totalCount nodes { name } } }"
+)
+
+
+def test_variables_are_coerced_once_and_wrong_ones_still_refused(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CheckVariables' coercion is the one the executor runs on (app/schema/variables.py),
+    each request its own; variables that do not coerce are refused."""
+    from graphql.execution import values
+
+    from tests.schema.partner_ops import create
+
+    create(client, kind="COMPANY", name="Azure Interior", countryCode="BE")
+    coercions: list[object] = []
+    real = values.coerce_input_value
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        coercions.append(args[0])
+        return real(*args, **kwargs)
+
+    # graphql-core coerces each variable through this, once per coercion of them all.
+    monkeypatch.setattr(values, "coerce_input_value", counted)
+    nested = {"or": [{"countryCode": "BE"}, {"countryCode": "FR", "isCustomer": True}]}
+    data = gql(client, FILTERED, {"f": nested, "n": 5})
+    assert data["partners"] == {"totalCount": 1, "nodes": [{"name": "Azure Interior"}]}
+    assert len(coercions) == 2  # $f and $n, once
+
+    for country, total in (("BE", 1), ("FR", 0), ("BE", 1)):
+        data = gql(client, FILTERED, {"f": {"countryCode": country}, "n": 5})
+        assert data["partners"]["totalCount"] == total
+    assert len(coercions) == 8
+
+    refused = gql_raw(client, FILTERED, {"f": {"countryCode": "BE"}, "n": "five"})
+    assert [error["extensions"]["code"] for error in refused["errors"]] == ["BAD_REQUEST"]
+    assert "data" not in refused or refused["data"] is None
