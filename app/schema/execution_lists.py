@@ -36,8 +36,8 @@ Quick = Callable[[Any], "dict[str, Any] | None"]
 
 def reads_of(plan: Any, kind: type) -> Quick:
     """How instances of `kind` are answered from their rows, else from themselves: one
-    function per list, the checks of the usual case in it (each item took two calls,
-    and the zip of a dict and a list of types, ~15,000 instructions a facet value)."""
+    function per list, with the checks of the usual case in it (two calls an item and a
+    keyword-checked zip were ~1,800 of the ~13,000 instructions a facet value cost)."""
     reads = row_reads(plan, kind)
     if reads is not None:
         return _from_rows(kind, reads)

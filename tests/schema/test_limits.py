@@ -203,20 +203,20 @@ def test_variables_are_coerced_once_and_wrong_ones_still_refused(
 ) -> None:
     """CheckVariables' coercion is the one the executor runs on (app/schema/variables.py),
     each request its own; variables that do not coerce are refused."""
-    from graphql.execution import values
+    from graphql.utilities.coerce_input_value import coerce_input_value
 
     from tests.schema.partner_ops import create
 
     create(client, kind="COMPANY", name="Azure Interior", countryCode="BE")
     coercions: list[object] = []
-    real = values.coerce_input_value
+    real = coerce_input_value
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         coercions.append(args[0])
         return real(*args, **kwargs)
 
     # graphql-core coerces each variable through this, once per coercion of them all.
-    monkeypatch.setattr(values, "coerce_input_value", counted)
+    monkeypatch.setattr("graphql.execution.values.coerce_input_value", counted)
     nested = {"or": [{"countryCode": "BE"}, {"countryCode": "FR", "isCustomer": True}]}
     data = gql(client, FILTERED, {"f": nested, "n": 5})
     assert data["partners"] == {"totalCount": 1, "nodes": [{"name": "Azure Interior"}]}
