@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
 from app.domain.messages import Message
 from app.queries.keyset import MAX_PAGE, BadCursor
@@ -152,6 +154,43 @@ def page_connection(
         has_previous_page=page.has_previous_page,
         count=lambda: count(page.count_query),
     )
+
+
+COUNT_FIELDS = frozenset({"totalCount", "totalCountIsEstimate"})
+
+
+def selects_count(info: Any) -> bool:
+    """Whether the connection a resolver answers has `totalCount` (or whether it is an
+    estimate) in its selection, directly or through fragments. `@skip`/`@include` are not
+    read: a count started for a skipped field is work done for nothing, never a wrong
+    answer. Reads graphql-core's own nodes (strawberry's `selected_fields` converts the
+    whole selection below the field, the page's nodes too, on every call)."""
+    raw = info._raw_info
+    pending: list[SelectionSetNode | None] = [node.selection_set for node in raw.field_nodes]
+    spread: set[str] = set()
+    while pending:
+        selection_set = pending.pop()
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                if selection.name.value in COUNT_FIELDS:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in spread:
+                spread.add(selection.name.value)
+                fragment = raw.fragments.get(selection.name.value)
+                pending.append(fragment.selection_set if fragment else None)
+    return False
+
+
+def count_beside(counting: Awaitable[T]) -> asyncio.Future[T]:
+    """`counting` started now, to run beside the page's statement on a connection of its
+    own: a page with its `totalCount` then waits for the longer of the two statements,
+    not for both one after the other. Its error, if no field awaits it, is retrieved
+    (not logged as never retrieved); cancel it when the page fails."""
+    task = asyncio.ensure_future(counting)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return task
 
 
 async def read_page(fetch: Awaitable[T]) -> T:

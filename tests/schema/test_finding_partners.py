@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -499,3 +500,60 @@ def test_facets_name_industries_salespersons_and_tags_as_they_are_now(
             {"value": region_id, "label": "Region", "count": 3},
             {"value": emea, "label": "Region / EMEA", "count": 3},
         ]
+
+
+def test_a_page_and_its_total_count_are_read_side_by_side(
+    client: TestClient, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `totalCount` selected the count starts with the page: here the page's read
+    waits until the count has finished, which before ran only after the page."""
+    counted = asyncio.Event()
+    read_page, count = pages.PartnerPages.page, counts.PartnerCounts.total_at
+
+    async def page_after_count(self: Any, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.wait_for(counted.wait(), 60)  # bounds a failure, never a pass
+        return await read_page(self, *args, **kwargs)
+
+    async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await count(self, *args, **kwargs)
+        finally:
+            counted.set()
+
+    monkeypatch.setattr(pages.PartnerPages, "page", page_after_count)
+    monkeypatch.setattr(counts.PartnerCounts, "total_at", counting)
+    query = """query($f: PartnerFilter, $q: String) { partners(filter: $f, search: $q, first: 1) {
+      nodes { name } ...Counted } }
+    fragment Counted on PartnerConnection { ... on PartnerConnection { totalCount } }"""
+    data = gql(client, query, {"f": {"kind": "PERSON"}})["partners"]
+    assert data["totalCount"] == 3 and len(data["nodes"]) == 1
+    counted.clear()
+    searched = gql(client, query, {"q": "müller"})["partners"]
+    assert searched["totalCount"] == len(found(client, "müller")) == 2
+
+
+def test_a_page_that_fails_answers_its_error_with_a_count_selected(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    query = """{ partners(first: 1, after: "not-a-cursor") { totalCount totalCountIsEstimate
+      nodes { name } } }"""
+    answer = gql_raw(client, query)
+    assert answer["data"] is None
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    # The count started beside it leaves nothing behind: the next page counts as before.
+    again = gql(client, "{ partners(first: 1) { totalCount totalCountIsEstimate } }")
+    assert again["partners"] == {"totalCount": 4, "totalCountIsEstimate": False}
+
+
+def test_a_page_without_total_count_starts_no_count(
+    client: TestClient, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[Any] = []
+
+    async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started.append(args)
+        raise AssertionError("no count was asked for")
+
+    monkeypatch.setattr(counts.PartnerCounts, "total_at", counting)
+    data = gql(client, "{ partners(first: 2) { nodes { name } pageInfo { hasNextPage } } }")
+    assert len(data["partners"]["nodes"]) == 2 and started == []

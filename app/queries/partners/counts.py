@@ -114,6 +114,18 @@ class PartnerCounts(PartnerReads):
             row = await cur.fetchone()
         return (int(row[0]) if row else 0), False
 
+    async def total_at(
+        self, where: PartnerFilter | None, search: str | None, now: datetime
+    ) -> tuple[int, bool]:
+        """`total` on a connection of its own, with the selection worked out here (the
+        clause of a page read at `now`), so that it can run beside the page's statement."""
+        if search:
+            async with self.pool.connection() as conn:
+                term = await search_term(conn, search)
+        else:
+            term = None
+        return await self.total(where, search, selection_clause(where, now, term, search))
+
     async def facet_counts(
         self, where: PartnerFilter | None, search: str | None, now: datetime
     ) -> dict[str, list[tuple[str, int, str | None]]]:

@@ -43,8 +43,10 @@ from app.schema.relay import (
     Connection,
     Node,
     check_page_args,
+    count_beside,
     make_connection,
     read_page,
+    selects_count,
 )
 from app.schema.tags.types import Tag
 
@@ -326,22 +328,31 @@ async def partner_connection(
 ) -> Connection[Partner]:
     check_page_args(first, after, last, before)
     directory = info.context.services.directory
-    page = await read_page(
-        directory.page(
-            where,
-            orders,
-            now=info.context.now,
-            search=search,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+    now = info.context.now
+    counting = count_beside(directory.total_at(where, search, now)) if selects_count(info) else None
+    try:
+        page = await read_page(
+            directory.page(
+                where,
+                orders,
+                now=now,
+                search=search,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+            )
         )
-    )
+    except BaseException:
+        if counting is not None:
+            counting.cancel()
+        raise
     return make_connection(
         [Partner.from_row(row) for row in page.rows],
         page.cursors,
         has_next_page=page.has_next_page,
         has_previous_page=page.has_previous_page,
-        count=lambda: directory.total(where, search, page.where),
+        count=(lambda: counting)
+        if counting is not None
+        else lambda: directory.total(where, search, page.where),
     )
