@@ -7,6 +7,8 @@ import binascii
 import functools
 from uuid import UUID
 
+import orjson
+
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.messages import Message
 
@@ -15,8 +17,18 @@ class BadId(ValueError):
     """Not a global id of the expected type."""
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def to_global_id(type_name: str, ident: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{ident}".encode()).decode().rstrip("=")
+    """`base64url("Type:uuid")` without padding. The uuid's text is orjson's (its
+    canonical form, as `str` writes it, in C: `UUID.__str__` is Python, ~1 µs of the
+    ~2 µs an id took, on every node of every page)."""
+    if type(ident) is UUID:
+        text = type_name.encode() + b":" + orjson.dumps(ident)[1:-1]
+    else:
+        text = f"{type_name}:{ident}".encode()
+    return binascii.b2a_base64(text, newline=False).translate(_URL_SAFE).decode().rstrip("=")
 
 
 @functools.lru_cache(maxsize=8192)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.queries.partners.ordering import Order, decode_cursor, encode_cursor
 
@@ -23,3 +27,13 @@ def test_a_cursor_of_an_earlier_release_reads_as_the_one_given_now() -> None:
         encode_cursor(row, orders), orders
     )
     assert decode_cursor(earlier_cursor, orders) == (["müller ørsted"], IDENT)
+
+
+@given(st.uuids(), st.text(max_size=40), st.datetimes())
+def test_a_cursor_is_the_json_it_was(ident: UUID, name: str, created: datetime) -> None:
+    row = SimpleNamespace(id=ident, name_key=name, created_at=created)
+    orders = [Order("NAME"), Order("CREATED_AT", descending=True)]
+    cursor = encode_cursor(row, orders)  # type: ignore[arg-type]
+    payload = json.loads(base64.urlsafe_b64decode(cursor))
+    assert payload == [["NAME", "CREATED_AT"], [name, created.isoformat()], str(ident)]
+    assert decode_cursor(cursor, orders) == ([name, created], ident)

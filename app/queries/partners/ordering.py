@@ -82,7 +82,8 @@ def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
 def encode_cursor(row: PartnerRow, orders: Sequence[Order]) -> str:
     # orjson: a cursor a row of each page, ~4x faster than json.dumps; the JSON differs
     # only in spacing and in not escaping non-ASCII, which decode_cursor reads alike.
-    payload = [[o.field for o in orders], _sort_values(row, orders), str(row.id)]
+    # orjson writes the uuid as `str` does (canonical, lower case), in C.
+    payload = [[o.field for o in orders], _sort_values(row, orders), row.id]
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
 
 
