@@ -8,7 +8,14 @@ from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql import (
+    BooleanValueNode,
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+    VariableNode,
+)
 
 from app.domain.messages import Message
 from app.queries.keyset import MAX_PAGE, BadCursor
@@ -161,16 +168,20 @@ COUNT_FIELDS = frozenset({"totalCount", "totalCountIsEstimate"})
 
 def selects_count(info: Any) -> bool:
     """Whether the connection a resolver answers has `totalCount` (or whether it is an
-    estimate) in its selection, directly or through fragments. `@skip`/`@include` are not
-    read: a count started for a skipped field is work done for nothing, never a wrong
-    answer. Reads graphql-core's own nodes (strawberry's `selected_fields` converts the
-    whole selection below the field, the page's nodes too, on every call)."""
+    estimate) in its selection, directly or through fragments, and not left out by
+    `@skip`/`@include`. Reads graphql-core's own nodes (strawberry's `selected_fields`
+    converts the whole selection below the field, the page's nodes too, on every call).
+    A count started here that no field awaits would still run after the answer, so a
+    directive that cannot be read counts as leaving the field out: the field, if it is
+    executed after all, then counts as it did before, after the page."""
     raw = info._raw_info
     pending: list[SelectionSetNode | None] = [node.selection_set for node in raw.field_nodes]
     spread: set[str] = set()
     while pending:
         selection_set = pending.pop()
         for selection in selection_set.selections if selection_set else ():
+            if selection.directives and not _included(selection, raw.variable_values):
+                continue
             if isinstance(selection, FieldNode):
                 if selection.name.value in COUNT_FIELDS:
                     return True
@@ -181,6 +192,26 @@ def selects_count(info: Any) -> bool:
                 fragment = raw.fragments.get(selection.name.value)
                 pending.append(fragment.selection_set if fragment else None)
     return False
+
+
+def _included(node: Any, variables: Any) -> bool:
+    """Not left out by `@skip(if: true)` or `@include(if: false)`, a literal or a
+    variable (validation made both Booleans); anything else counts as left out."""
+    values = getattr(variables, "coerced", variables) or {}
+    for directive in node.directives:
+        name = directive.name.value
+        if name not in ("skip", "include"):
+            continue
+        condition = next((a.value for a in directive.arguments if a.name.value == "if"), None)
+        if isinstance(condition, BooleanValueNode):
+            holds = condition.value
+        elif isinstance(condition, VariableNode):
+            holds = values.get(condition.name.value)
+        else:
+            return False
+        if not isinstance(holds, bool) or holds == (name == "skip"):
+            return False
+    return True
 
 
 def count_beside(counting: Awaitable[T]) -> asyncio.Future[T]:

@@ -557,3 +557,13 @@ def test_a_page_without_total_count_starts_no_count(
     monkeypatch.setattr(counts.PartnerCounts, "total_at", counting)
     data = gql(client, "{ partners(first: 2) { nodes { name } pageInfo { hasNextPage } } }")
     assert len(data["partners"]["nodes"]) == 2 and started == []
+    # Left out by a directive: nothing is counted beside the page (it would run on after
+    # the answer); where the directive keeps it, it is counted after the page, as before.
+    skipped = """query($skip: Boolean!, $keep: Boolean!) { partners(first: 1) {
+      nodes { name } totalCount @skip(if: $skip) ...C @include(if: $keep) }
+      } fragment C on PartnerConnection { totalCountIsEstimate }"""
+    data = gql(client, skipped, {"skip": True, "keep": False})["partners"]
+    assert data == {"nodes": [{"name": "Acme Müller GmbH"}]} and started == []
+    monkeypatch.undo()
+    data = gql(client, skipped, {"skip": False, "keep": True})["partners"]
+    assert data["totalCount"] == 4 and data["totalCountIsEstimate"] is False
