@@ -203,6 +203,7 @@ def _included(node: Any, variables: Any) -> bool:
         if name not in ("skip", "include"):
             continue
         condition = next((a.value for a in directive.arguments if a.name.value == "if"), None)
+        holds: object
         if isinstance(condition, BooleanValueNode):
             holds = condition.value
         elif isinstance(condition, VariableNode):
