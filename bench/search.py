@@ -21,7 +21,9 @@
    statements the app sends for that query (captured by running the app's own query
    code on a recording connection) executed raw with psycopg, planned as the app's are:
    a statement whose text holds the request's clock (captured twice, a second apart, it
-   differs) is planned on each run (`run_raw`).
+   differs) is planned on each run (`run_raw`); what the app runs beside the rest on a
+   connection of its own (a page's count, started with the page) runs beside it on a
+   second connection here too (`Beside`).
 5. Prints the table (p50/p99, difference, ratio, target, pass/fail) and the machine, and
    writes bench/results/search.json.
 
@@ -45,6 +47,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -174,6 +177,10 @@ class Captured:
     per_request: list[list[bool]] = field(default_factory=list)
     """For each statement, whether its text is the request's own (it holds the request's
     clock: the filters on overdue invoices), found by capturing again a second later."""
+    beside_from: list[int | None] = field(default_factory=list)
+    """For each request, where the statements the app runs beside the others on a
+    connection of its own start (a page's count, started with the page): the raw side
+    runs them beside the others too."""
 
 
 Capture = Callable[[Readers], Awaitable[Captured]]
@@ -190,9 +197,14 @@ def page_of(
 ) -> Capture:
     async def capture(r: Readers) -> Captured:
         page = await r.directory.page(where, orders, now=r.now, search=search, first=first)
-        if with_count:
-            await r.directory.total(where, search, page.where)
-        return Captured([r.pool.take()], [page.cursors[-1] if page.cursors else None])
+        statements = r.pool.take()
+        beside = None
+        if with_count:  # as `partner_connection`: the count beside the page
+            beside = len(statements)
+            await r.directory.total_at(where, search, r.now)
+            statements += r.pool.take()
+        end = page.cursors[-1] if page.cursors else None
+        return Captured([statements], [end], beside_from=[beside])
 
     return capture
 
@@ -262,10 +274,29 @@ def mark_per_request(captured: Captured, again: Captured) -> None:
     ]
 
 
+class Beside:
+    """A second connection and a thread of its own: what the app runs beside a request's
+    other statements (a page's count) runs beside them on the raw side too, so that the
+    difference stays the app's own cost, not the overlap."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-beside")
+
+    def start(self, statements: Sequence[Statement], per_request: Sequence[bool]) -> Future[Any]:
+        return self.thread.submit(_execute, self.conn, statements, per_request)
+
+    def close(self) -> None:
+        self.thread.shutdown()
+        self.conn.close()
+
+
 def run_raw(
     conn: psycopg.Connection[Any],
     statements: Sequence[Statement],
     per_request: Sequence[bool] = (),
+    beside_from: int | None = None,
+    beside: Beside | None = None,
 ) -> float:
     """Seconds to execute the statements and fetch every row, as the app does. A
     statement whose text is the request's own (`Captured.per_request`) is planned each
@@ -274,12 +305,26 @@ def run_raw(
     (2.3 ms of the 39 ms of the facets of customers with overdue invoices, at 100,000
     partners on PostgreSQL 15), which the app, sending a new text each time, never is."""
     started = time.perf_counter()
+    split = len(statements) if beside_from is None or beside is None else beside_from
+    running = (
+        beside.start(statements[split:], per_request[split:])
+        if beside is not None and split < len(statements)
+        else None
+    )
+    _execute(conn, statements[:split], per_request[:split])
+    if running is not None:
+        running.result()
+    return time.perf_counter() - started
+
+
+def _execute(
+    conn: psycopg.Connection[Any], statements: Sequence[Statement], per_request: Sequence[bool]
+) -> None:
     for k, (query, params) in enumerate(statements):
         own = k < len(per_request) and per_request[k]
         cur = conn.execute(query, params, prepare=False if own else None)
         if cur.description is not None:
             cur.fetchall()
-    return time.perf_counter() - started
 
 
 # -- scenarios -------------------------------------------------------------------------
@@ -558,15 +603,17 @@ def measure(
     s: Scenario,
     runs: int,
     warmup: int,
+    beside: Beside | None = None,
 ) -> Measured:
     _, cursors = graphql_run(http, s)
     if s.captured.end_cursors and cursors != s.captured.end_cursors:
         say(f"  warning: {s.name}: GraphQL and the captured statements return other rows")
     own = s.captured.per_request or [[] for _ in s.captured.statements]
+    split = s.captured.beside_from or [None for _ in s.captured.statements]
     for _ in range(warmup):
         graphql_run(http, s)
-        for statements, per_request in zip(s.captured.statements, own, strict=True):
-            run_raw(conn, statements, per_request)
+        for k, statements in enumerate(s.captured.statements):
+            run_raw(conn, statements, own[k], split[k], beside)
     pages = len(s.captured.statements)
     g_pages: list[list[float]] = [[] for _ in range(pages)]
     r_pages: list[list[float]] = [[] for _ in range(pages)]
@@ -577,7 +624,7 @@ def measure(
         for k, t in enumerate(times):
             g_pages[k].append(t * 1000)
         for k, statements in enumerate(s.captured.statements):
-            r_pages[k].append(run_raw(conn, statements, own[k]) * 1000)
+            r_pages[k].append(run_raw(conn, statements, own[k], split[k], beside) * 1000)
     page = post(http, s.query, s.variables)["data"].get("partners", {})
     rows = len(page.get("edges", page.get("nodes", [])))
     return Measured(
@@ -1047,6 +1094,7 @@ def serve_and_measure(
             with (
                 SyncClient(args.port, auth) as http,
                 psycopg.connect(db.conninfo(), autocommit=True) as conn,
+                contextlib.closing(Beside(db.conninfo())) as beside,
             ):
                 baseline = [post_ms(http, "{ __typename }") for _ in range(args.runs + 5)][5:]
                 report["graphql_typename_p50_ms"] = round(percentile(baseline, 0.5), 3)
@@ -1057,7 +1105,7 @@ def serve_and_measure(
                     f"{report['load_average_before'][0]:.2f}"
                 )
                 for s in chosen:
-                    m = measure(http, conn, s, args.runs, args.warmup)
+                    m = measure(http, conn, s, args.runs, args.warmup, beside)
                     rows = f" ({m.rows} rows on the first page)" if "Facets" not in s.query else ""
                     say(f"  {m.name}: GraphQL p50 {m.g50:.2f} ms, raw p50 {m.r50:.2f} ms{rows}")
                     measured.append(m)
