@@ -4,8 +4,12 @@ opened in order by `open_runtime` and closed in reverse by `close_runtime`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import threading
+import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,26 +234,107 @@ async def _start_services(
     return services
 
 
-async def close_runtime(runtime: Runtime) -> None:
+SHUTDOWN_STEP_SECONDS = 30.0
+"""How long one step of `close_runtime` may take before the shutdown goes on without it
+(named in an error with where it waits). Each step's own waits are shorter (pools: 5 s,
+projector threads: 10 s): a step past this hangs, and a process that cannot stop would
+hold its port, its locks and its database connections until it is killed."""
+
+
+async def close_runtime(runtime: Runtime, step_seconds: float = SHUTDOWN_STEP_SECONDS) -> None:
+    """Closes what `open_runtime` opened, in reverse. Every step is bounded by
+    `step_seconds` and one that fails or hangs does not keep the next from running."""
     runtime.stop.set()
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     if runtime.webhooks is not None:
-        await runtime.webhooks.stop()
-    await runtime.services.hub.stop()
+        steps.append(("the webhook dispatcher", runtime.webhooks.stop))
+    steps.append(("the subscription hub", runtime.services.hub.stop))
     if runtime.listener is not None:
-        await runtime.listener.stop()
+        steps.append(("the notice listener", runtime.listener.stop))
     if runtime.projector_thread is not None:
-        await _wake_projectors(runtime)
+        steps.append(("waking the projectors", lambda: _wake_projectors(runtime)))
     if runtime.replicas is not None:
-        await runtime.replicas.stop()
-    await runtime.pool.close()
-    if runtime.projector_thread is not None:
-        await anyio.to_thread.run_sync(runtime.projector_thread.join, 10)
-    if runtime.audit_thread is not None:
-        await anyio.to_thread.run_sync(runtime.audit_thread.join, 10)
-    await anyio.to_thread.run_sync(runtime.services.app.close)
-    runtime.projector.projection.view.datastore.close()
-    if runtime.audit_projector is not None:
-        runtime.audit_projector.projection.view.datastore.close()
+        steps.append(("the standbys", runtime.replicas.stop))
+    steps.append(("the read pool", runtime.pool.close))
+    for thread in (runtime.projector_thread, runtime.audit_thread):
+        if thread is not None:
+            steps.append((f"the {thread.name} thread", _InThread(thread.join, 10)))
+    steps.append(("the event store", _InThread(runtime.services.app.close)))
+    views = [runtime.projector, runtime.audit_projector]
+    for projector in filter(None, views):
+        close = projector.projection.view.datastore.close
+        steps.append((f"the {projector.projection.name} view", _InThread(close)))
+    for what, step in steps:
+        await bounded_step(what, step, step_seconds)
+
+
+class _InThread:
+    """A step that runs `function(*args)` in a worker thread (it may block); if it hangs,
+    the error shows the thread's stack."""
+
+    def __init__(self, function: Callable[..., object], *args: object) -> None:
+        self.function, self.args = function, args
+        self.thread: int | None = None
+
+    async def __call__(self) -> object:
+        return await anyio.to_thread.run_sync(self._run, abandon_on_cancel=True)
+
+    def _run(self) -> object:
+        self.thread = threading.get_ident()
+        return self.function(*self.args)
+
+
+async def bounded_step(what: str, step: Callable[[], Awaitable[object]], seconds: float) -> None:
+    """Runs one shutdown step for at most `seconds`. A step that fails is logged; one
+    that does not finish is left behind (cancelling it could wait as long: a task may
+    delay its cancellation), with an error saying where it and every other task wait."""
+    task = asyncio.ensure_future(step())
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        log.error(
+            "shutdown: %s did not finish within %.0f s; going on without it.\n%s",
+            what,
+            seconds,
+            where_they_wait(task, getattr(step, "thread", None)),
+        )
+        task.add_done_callback(_retrieve)
+        return
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("shutdown: %s failed: %s", what, error, exc_info=error)
+
+
+def _retrieve(task: asyncio.Future[object]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def where_they_wait(first: asyncio.Future[object], thread: int | None = None) -> str:
+    """Where `first`, then every other pending task of the loop, is suspended (the chain
+    of awaits, innermost last: a task's `get_stack` shows its outermost frame only), and
+    the stack of `thread`."""
+    current = asyncio.current_task()
+    others = [t for t in asyncio.all_tasks() if t is not first and t is not current]
+    lines = [_awaits(first, "the step")]
+    lines += [_awaits(t, f"task {t.get_name()!r}") for t in others]
+    frame = sys._current_frames().get(thread) if thread is not None else None
+    if frame is not None:
+        lines.append("its thread:\n" + "".join(traceback.format_stack(frame)).rstrip())
+    return "\n".join(lines)
+
+
+def _awaits(task: asyncio.Future[object], name: str) -> str:
+    lines = [f"{name} waits at:"]
+    awaited: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    for _ in range(100):  # a chain of awaits is finite; the bound is for safety
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        lines.append(f"  {code.co_filename}:{frame.f_lineno} in {code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+    if awaited is not None:
+        lines.append(f"  on {awaited!r}")
+    return "\n".join(lines)
 
 
 async def _wake_projectors(runtime: Runtime) -> None:

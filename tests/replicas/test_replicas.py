@@ -8,6 +8,7 @@ No timing is asserted: waits are bounds on progress (`eventually`)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -91,10 +92,26 @@ def open_client(
         **extra,
     )
     key = api_keys.create_key(db.conninfo(), f"test-admin-{uuid.uuid4().hex[:6]}", "admin")
-    with TestClient(create_app(settings)) as client:
+    with stops_cleanly(), TestClient(create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {key}"
         eventually(lambda: serving(client), "the standby serves reads")
         yield client
+
+
+@contextlib.contextmanager
+def stops_cleanly() -> Iterator[None]:
+    """Fails if a step of the app's shutdown hung (app/runtime.py bounds each and logs
+    where it waited): once, in CI, one hung here for good."""
+    hung: list[str] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = lambda record: hung.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("partnerbook")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in hung if m.startswith("shutdown: ")], "\n".join(hung)
 
 
 @pytest.fixture
