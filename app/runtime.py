@@ -98,6 +98,7 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
             RegistryProjection.name: view.tracking_table_name,
             AuditProjection.name: audit_view.tracking_table_name,
         },
+        connect=pool.primary,
     )
     await waiter.start()
     listener, keys = await _listen_for_notices(db, settings, app, waiter, pool, replicas)

@@ -24,7 +24,9 @@
    differs) is planned on each run (`run_raw`); what the app runs beside the rest on a
    connection of its own (a page's count, started with the page) runs beside it on a
    second connection here too (`Beside`).
-5. Prints the table (p50/p99, difference, ratio, target, pass/fail) and the machine, and
+5. Prints the table (p50/p99, difference, ratio, the server's CPU a request, target,
+   pass/fail) and the machine, with the fixed cost of a request (`{ __typename }`) sent
+   back to back and after pauses as long as the slower statements (`PAUSES_MS`), and
    writes bench/results/search.json.
 
 Targets (issue 4): GraphQL p50 <= raw SQL p50 + 3 ms; 3-letter search p50 <= 10 ms;
@@ -54,6 +56,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx2 as httpx
+import psutil  # type: ignore[import-untyped]
 import psycopg
 from psycopg import sql
 
@@ -79,6 +82,10 @@ from bench.generate import Catalog, GenerationStats, create_catalog, generate
 from bench.http import SyncClient
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
+PAUSES_MS = (10, 30)
+"""Pauses before `{ __typename }` in the machine's line: as long as the slower statements
+take in the database, during which the server waits idle (docs/performance.md, "the
+machine after a pause")."""
 NODE = "id name displayName email isCustomer isSupplier address { city country { code } }"
 PAGE = f"edges {{ cursor node {{ {NODE} }} }} pageInfo {{ hasNextPage endCursor }}"
 PARTNERS = (
@@ -532,6 +539,43 @@ def post_ms(http: SyncClient, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def server_cpu(server: psutil.Process | None) -> float:
+    """CPU seconds the server process's threads have run so far; 0 without one. From
+    the scheduler's nanoseconds (`/proc/PID/task/*/schedstat`) where Linux gives them:
+    user + system time come in clock ticks (10 ms), coarser than a request."""
+    if server is None:
+        return 0.0
+    try:
+        total = 0
+        for task in Path(f"/proc/{server.pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that has just ended
+                total += int((task / "schedstat").read_text().split()[0])
+        return total / 1e9
+    except OSError:
+        pass
+    with contextlib.suppress(psutil.Error):
+        times = server.cpu_times()
+        return float(times.user + times.system)
+    return 0.0
+
+
+def after_pause(
+    http: SyncClient, server: psutil.Process | None, pause_ms: float, runs: int
+) -> tuple[float, float]:
+    """p50 ms and the server's CPU µs of `{ __typename }` sent `pause_ms` after the
+    previous answer: what a request costs on this machine once it has sat idle as long
+    as the database takes for a slow statement (a machine's caches, a virtual CPU's
+    core, go to others while it waits; the code that runs after the wait pays)."""
+    times: list[float] = []
+    cpu = 0.0
+    for _ in range(runs):
+        time.sleep(pause_ms / 1000)
+        before = server_cpu(server)
+        times.append(post_ms(http, "{ __typename }"))
+        cpu += server_cpu(server) - before
+    return percentile(times, 0.5), cpu / runs * 1e6
+
+
 def graphql_run(http: SyncClient, s: Scenario) -> tuple[list[float], list[str | None]]:
     """Seconds per request (one per page) and the end cursor of each page."""
     times: list[float] = []
@@ -560,6 +604,8 @@ class Measured:
     targets: tuple[Target, ...]
     rows: int
     per_page_p50: list[tuple[float, float]] = field(default_factory=list)
+    server_cpu_us: float | None = None
+    """The API server's CPU a request (page), averaged over the timed runs."""
 
     @property
     def g50(self) -> float:
@@ -586,6 +632,11 @@ class Measured:
                 "p99": round(percentile(self.raw_ms, 0.99), 3),
             },
             "difference_p50_ms": round(self.g50 - self.r50, 3),
+            **(
+                {"server_cpu_us_per_request": round(self.server_cpu_us)}
+                if self.server_cpu_us is not None
+                else {}
+            ),
             "ratio_p50": round(self.g50 / self.r50, 2) if self.r50 else None,
             "targets": [{"target": label, "pass": ok} for label, ok in self.met()],
             "pass": all(ok for _, ok in self.met()),
@@ -604,6 +655,7 @@ def measure(
     runs: int,
     warmup: int,
     beside: Beside | None = None,
+    server: psutil.Process | None = None,
 ) -> Measured:
     _, cursors = graphql_run(http, s)
     if s.captured.end_cursors and cursors != s.captured.end_cursors:
@@ -617,8 +669,11 @@ def measure(
     pages = len(s.captured.statements)
     g_pages: list[list[float]] = [[] for _ in range(pages)]
     r_pages: list[list[float]] = [[] for _ in range(pages)]
+    cpu = 0.0
     for _ in range(runs):  # alternating, so both see the same cache state
+        before = server_cpu(server)
         times, cursors = graphql_run(http, s)
+        cpu += server_cpu(server) - before
         if len(times) != pages:
             raise SystemExit(f"{s.name}: {len(times)} GraphQL pages but {pages} captured")
         for k, t in enumerate(times):
@@ -636,6 +691,7 @@ def measure(
         [(percentile(g, 0.5), percentile(r, 0.5)) for g, r in zip(g_pages, r_pages, strict=True)]
         if pages > 1
         else [],
+        cpu / (runs * pages) * 1e6 if server is not None and runs else None,
     )
 
 
@@ -822,7 +878,7 @@ def watch_projection(projector: Projector, total: int, stop: threading.Event) ->
 def print_table(measured: Sequence[Measured]) -> None:
     header = (
         f"{'query':<52} {'GraphQL p50/p99 ms':>19} {'raw SQL p50/p99 ms':>19} "
-        f"{'diff p50':>9} {'ratio':>6}  {'target':<26} result"
+        f"{'diff p50':>9} {'ratio':>6} {'API CPU µs':>10}  {'target':<26} result"
     )
     say(header)
     say("-" * len(header))
@@ -831,7 +887,8 @@ def print_table(measured: Sequence[Measured]) -> None:
         say(
             f"{m.name:<52} {m.g50:>9.2f} /{percentile(m.graphql_ms, 0.99):>8.2f} "
             f"{m.r50:>9.2f} /{percentile(m.raw_ms, 0.99):>8.2f} "
-            f"{m.g50 - m.r50:>+8.2f} {m.g50 / m.r50 if m.r50 else 0:>5.1f}x  "
+            f"{m.g50 - m.r50:>+8.2f} {m.g50 / m.r50 if m.r50 else 0:>5.1f}x "
+            f"{'' if m.server_cpu_us is None else f'{m.server_cpu_us:,.0f}':>10}  "
             f"{', '.join(label for label, _ in met):<26} "
             f"{'pass' if all(ok for _, ok in met) else 'FAIL'}"
             + (
@@ -933,8 +990,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{report['vacuum_analyze_seconds']:.0f} s"
     )
     say(
-        f"{{ __typename }} over HTTP p50 {report['graphql_typename_p50_ms']:.2f} ms (the fixed "
-        f"cost of any request); load average {report['load_average_before'][0]:.2f} before, "
+        f"{{ __typename }} over HTTP p50 {report['graphql_typename_p50_ms']:.2f} ms, server CPU "
+        f"{report['graphql_typename_server_cpu_us']} µs (the fixed cost of any request); "
+        + "; ".join(
+            f"{pause} ms after the previous answer {x['p50_ms']:.2f} ms, {x['server_cpu_us']} µs"
+            for pause, x in report["graphql_typename_after_pause"].items()
+        )
+        + f"; load average {report['load_average_before'][0]:.2f} before, "
         f"{report['load_average_after'][0]:.2f} after the queries"
     )
     report["queries"] = [x.as_json() for x in measured]
@@ -1096,16 +1158,29 @@ def serve_and_measure(
                 psycopg.connect(db.conninfo(), autocommit=True) as conn,
                 contextlib.closing(Beside(db.conninfo())) as beside,
             ):
-                baseline = [post_ms(http, "{ __typename }") for _ in range(args.runs + 5)][5:]
-                report["graphql_typename_p50_ms"] = round(percentile(baseline, 0.5), 3)
+                server = psutil.Process(process.pid)
+                for _ in range(5):
+                    post_ms(http, "{ __typename }")
+                typename_ms, typename_cpu = after_pause(http, server, 0, args.runs)
+                report["graphql_typename_p50_ms"] = round(typename_ms, 3)
+                report["graphql_typename_server_cpu_us"] = round(typename_cpu)
                 report["load_average_before"] = os.getloadavg()
                 say(
                     f"  {{ __typename }} over HTTP (the fixed cost of a request): p50 "
-                    f"{report['graphql_typename_p50_ms']:.2f} ms; load average "
+                    f"{typename_ms:.2f} ms, server CPU {typename_cpu:.0f} µs; load average "
                     f"{report['load_average_before'][0]:.2f}"
                 )
+                paused: dict[str, dict[str, float]] = {}
+                for pause in PAUSES_MS:
+                    ms, cpu = after_pause(http, server, pause, min(args.runs, 50))
+                    paused[str(pause)] = {"p50_ms": round(ms, 3), "server_cpu_us": round(cpu)}
+                    say(
+                        f"  {{ __typename }} {pause} ms after the previous answer: p50 "
+                        f"{ms:.2f} ms, server CPU {cpu:.0f} µs"
+                    )
+                report["graphql_typename_after_pause"] = paused
                 for s in chosen:
-                    m = measure(http, conn, s, args.runs, args.warmup, beside)
+                    m = measure(http, conn, s, args.runs, args.warmup, beside, server)
                     rows = f" ({m.rows} rows on the first page)" if "Facets" not in s.query else ""
                     say(f"  {m.name}: GraphQL p50 {m.g50:.2f} ms, raw p50 {m.r50:.2f} ms{rows}")
                     measured.append(m)

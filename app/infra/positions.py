@@ -5,7 +5,11 @@ rather than by polling."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import psycopg
 from psycopg.sql import SQL, Identifier
@@ -18,12 +22,28 @@ PROJECTED_CHANNEL = "partnerbook_projected"
 """Where the projector announces `<projection>:<position>` after each batch."""
 
 
+Connect = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]]
+"""A connection to the primary for the time of a `with` block."""
+
+
 class ProjectionWaiter:
-    def __init__(self, db: Database, app_name: str, projections: dict[str, str]) -> None:
-        """`projections` maps a projection name to its tracking table."""
+    def __init__(
+        self,
+        db: Database,
+        app_name: str,
+        projections: dict[str, str],
+        connect: Connect | None = None,
+    ) -> None:
+        """`projections` maps a projection name to its tracking table. The positions are
+        read again (on each reconnection of the listener, after a wait that timed out)
+        on a connection from `connect`: the server's pool (`RoutedPool.primary`); without
+        it, a connection opened for each read. Each of the change feed's followers (the
+        subscription hub, the webhooks) waits at most 5 s at a time: on an idle server
+        that opened two connections every 5 s."""
         self.db = db
         self.app_name = app_name
         self.projections = projections
+        self._connect = connect or self._own_connection
         self.positions: dict[str, int] = dict.fromkeys(projections, 0)
         self._changed = asyncio.Condition()
 
@@ -66,10 +86,15 @@ class ProjectionWaiter:
             async with self._changed:
                 self._changed.notify_all()
 
-    async def _refresh(self) -> None:
+    @contextlib.asynccontextmanager
+    async def _own_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         async with await psycopg.AsyncConnection.connect(
             self.db.conninfo(), autocommit=True
         ) as conn:
+            yield conn
+
+    async def _refresh(self) -> None:
+        async with self._connect() as conn:
             for name, table in self.projections.items():
                 try:
                     cur = await conn.execute(

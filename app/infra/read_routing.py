@@ -78,6 +78,13 @@ class RoutedPool(AsyncConnectionPool[Any]):
     replicas: ReplicaSet | None = None
 
     @contextlib.asynccontextmanager
+    async def primary(self, timeout: float | None = None) -> AsyncIterator[Any]:  # noqa: ASYNC109
+        """A connection to the primary, whatever the request's route (the projections'
+        positions, which a standby may show late)."""
+        async with super().connection(timeout) as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
     async def connection(self, timeout: float | None = None) -> AsyncIterator[Any]:  # noqa: ASYNC109 (psycopg_pool's signature)
         route = READ_ROUTE.get()
         replica = None
