@@ -169,7 +169,10 @@ class NoticeListener:
                     while True:
                         # Outside the generator the connection is free to confirm; what
                         # arrives meanwhile waits in psycopg's backlog.
-                        for notify in [n async for n in conn.notifies(stop_after=1)]:
+                        arrived = [n async for n in conn.notifies(timeout=0)]
+                        if not arrived:
+                            await _readable(conn)
+                        for notify in arrived:
                             await self._handle(conn, notify)
             except asyncio.CancelledError:
                 raise
@@ -205,6 +208,25 @@ class NoticeListener:
                 await _call(hook)
             except Exception:
                 log.exception("a notice hook failed")
+
+
+async def _readable(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Until the connection's socket has something to read (a notice, or its end), with
+    the event loop asleep meanwhile: psycopg's own wait for notifies wakes it every 0.1 s
+    (~4 ms of CPU a second on an idle server)."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+
+    def on_ready() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    fd = conn.fileno()
+    loop.add_reader(fd, on_ready)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 async def _call(function: Callable[..., Awaitable[None] | None], *args: Any) -> None:
