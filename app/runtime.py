@@ -339,10 +339,10 @@ def _awaits(task: asyncio.Future[object], name: str) -> str:
 
 
 async def _wake_projectors(runtime: Runtime) -> None:
-    """The projectors wait for news on their LISTEN connection, looking at `stop` every
-    0.1 s: a NOTIFY on that channel lets them see it at once."""
+    """The projectors wait for news on their LISTEN connection, looking at `stop` once a
+    second (`STOP_SEEN_WITHIN`): a NOTIFY on that channel lets them see it at once."""
     try:
         async with runtime.pool.connection(timeout=1) as conn:
             await wake_projectors(conn, runtime.services.app)
-    except Exception:  # the database is away: they notice within 0.1 s anyway
+    except Exception:  # the database is away: they notice within a second anyway
         log.debug("could not wake the projectors", exc_info=True)
