@@ -139,6 +139,15 @@ async def wake_projectors(conn: psycopg.AsyncConnection[Any], app: Partnerbook) 
     await conn.execute(SQL("NOTIFY {}").format(Identifier(recorder.channel_name)))
 
 
+def wait_readable(fd: int, seconds: float) -> None:
+    """Until `fd` has something to read (or has ended), or `seconds` pass: `poll`, which
+    takes a descriptor of any number (`select` refuses those over 1023, which a busy
+    server's connections reach)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    poller.poll(seconds * 1000)
+
+
 class Projector:
     """Runs one projection for one application, as the only writer of its tables.
 
@@ -380,7 +389,7 @@ class Projector:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            select.select([conn.fileno()], [], [], min(remaining, STOP_SEEN_WITHIN))
+            wait_readable(conn.fileno(), min(remaining, STOP_SEEN_WITHIN))
 
     def _acquire_lock(self, conn: psycopg.Connection[Any], stop: threading.Event) -> bool:
         while not stop.is_set():

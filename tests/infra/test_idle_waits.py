@@ -5,6 +5,8 @@ threads and the notice listener cost an idle server ~15 ms of CPU a second)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 import threading
 from typing import Any
 
@@ -17,21 +19,20 @@ from app.projections import projector
 from app.projections.projector import Projector
 
 
-class _Select:
-    """`select.select` as the projector calls it, noting each timeout."""
+class _Sleeps:
+    """`projector.wait_readable` as the projector calls it, noting each timeout."""
 
     def __init__(self, then: Any = None) -> None:
         self.timeouts: list[float] = []
         self.then = then
+        self.real = projector.wait_readable
 
-    def select(self, r: Any, w: Any, x: Any, timeout: float) -> Any:
-        self.timeouts.append(timeout)
+    def __call__(self, fd: int, seconds: float) -> None:
+        self.timeouts.append(seconds)
         if self.then is not None:
             self.then()
-            return [], [], []
-        import select
-
-        return select.select(r, w, x, timeout)
+        else:
+            self.real(fd, seconds)
 
 
 def _listening(db: Database, channel: str) -> psycopg.Connection[Any]:
@@ -44,8 +45,8 @@ def test_a_waiting_projector_sleeps_a_second_at_a_time_and_sees_its_stop(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stop = threading.Event()
-    spy = _Select(then=stop.set)  # the stop request comes while it sleeps
-    monkeypatch.setattr(projector, "select", spy)
+    spy = _Sleeps(then=stop.set)  # the stop request comes while it sleeps
+    monkeypatch.setattr(projector, "wait_readable", spy)
     with _listening(db, "news") as conn:
         Projector._wait_for_news(conn, stop)
     assert spy.timeouts == [projector.STOP_SEEN_WITHIN] == [1.0]
@@ -53,8 +54,8 @@ def test_a_waiting_projector_sleeps_a_second_at_a_time_and_sees_its_stop(
 
 def test_a_notify_ends_a_projector_s_wait(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(projector, "NEWS_WAIT", 600.0)  # only the NOTIFY can end it early
-    spy = _Select()
-    monkeypatch.setattr(projector, "select", spy)
+    spy = _Sleeps()
+    monkeypatch.setattr(projector, "wait_readable", spy)
     stop = threading.Event()
     with (
         _listening(db, "news") as conn,
@@ -66,13 +67,45 @@ def test_a_notify_ends_a_projector_s_wait(db: Database, monkeypatch: pytest.Monk
     assert len(spy.timeouts) < 600  # woken, not timed out
 
 
+def test_a_connection_numbered_over_1023_is_waited_on(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy server holds many descriptors; `select()` refuses those over 1023."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 1100), hard))
+    held: list[int] = []
+    try:
+        while len(held) < 1030 and (not held or held[-1] < 1030):
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        with (
+            _listening(db, "news") as conn,
+            psycopg.connect(db.conninfo(), autocommit=True) as other,
+        ):
+            assert conn.fileno() > 1023
+            sleeps = _Sleeps(then=lambda: other.execute("NOTIFY news"))
+            real = sleeps.real
+
+            def notify_then_sleep(fd: int, seconds: float) -> None:
+                sleeps(fd, seconds)  # the NOTIFY comes as it goes to sleep
+                real(fd, seconds)
+
+            monkeypatch.setattr(projector, "wait_readable", notify_then_sleep)
+            Projector._wait_for_news(conn, threading.Event())  # woken, no ValueError
+            assert sleeps.timeouts  # it did sleep on that connection
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_a_notify_read_by_a_query_meanwhile_ends_the_wait_at_once(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A NOTIFY that arrived with a query's answer is in psycopg's backlog, not on the
     socket: the wait takes it without sleeping."""
-    spy = _Select(then=lambda: pytest.fail("slept with a NOTIFY in hand"))
-    monkeypatch.setattr(projector, "select", spy)
+    spy = _Sleeps(then=lambda: pytest.fail("slept with a NOTIFY in hand"))
+    monkeypatch.setattr(projector, "wait_readable", spy)
     with _listening(db, "news") as conn:
         conn.execute("NOTIFY news")  # its own: delivered with this statement's answer
         conn.execute("SELECT 1")
