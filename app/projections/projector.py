@@ -38,12 +38,12 @@ log = logging.getLogger(__name__)
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
 """Backoff while the database is away: 0.5 s, doubling up to 5 s."""
 STUCK_RETRY = 5.0
+"""Seconds between two tries of an event a projection could not apply."""
 NEWS_WAIT = 5.0
 """Without a NOTIFY, a waiting projector looks for new events after this long anyway."""
 STOP_SEEN_WITHIN = 1.0
 """The longest a waiting projector sleeps before it looks at its stop request (the
 server's shutdown also wakes it at once, `wake_projectors`)."""
-"""Seconds between two tries of an event a projection could not apply."""
 TRANSIENT_ERRORS = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
