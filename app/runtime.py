@@ -92,7 +92,6 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
     pool = await open_read_pool(db, settings)
     replicas = await open_replicas(pool, settings)
     waiter = ProjectionWaiter(
-        db,
         app.name,
         {
             RegistryProjection.name: view.tracking_table_name,

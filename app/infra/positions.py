@@ -5,16 +5,14 @@ rather than by polling."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from app.infra.database import Database
 from app.infra.notices import NoticeListener
 
 log = logging.getLogger(__name__)
@@ -27,23 +25,16 @@ Connect = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]
 
 
 class ProjectionWaiter:
-    def __init__(
-        self,
-        db: Database,
-        app_name: str,
-        projections: dict[str, str],
-        connect: Connect | None = None,
-    ) -> None:
+    def __init__(self, app_name: str, projections: dict[str, str], connect: Connect) -> None:
         """`projections` maps a projection name to its tracking table. The positions are
         read again (on each reconnection of the listener, after a wait that timed out)
-        on a connection from `connect`: the server's pool (`RoutedPool.primary`); without
-        it, a connection opened for each read. Each of the change feed's followers (the
-        subscription hub, the webhooks) waits at most 5 s at a time: on an idle server
-        that opened two connections every 5 s."""
-        self.db = db
+        on a connection from `connect`, the server's pool (`RoutedPool.primary`): each of
+        the change feed's followers (the subscription hub, the webhooks) waits at most
+        5 s at a time, and a connection opened for each read was two every 5 s on an idle
+        server."""
         self.app_name = app_name
         self.projections = projections
-        self._connect = connect or self._own_connection
+        self._connect = connect
         self.positions: dict[str, int] = dict.fromkeys(projections, 0)
         self._changed = asyncio.Condition()
 
@@ -85,13 +76,6 @@ class ProjectionWaiter:
             self.positions[name] = position
             async with self._changed:
                 self._changed.notify_all()
-
-    @contextlib.asynccontextmanager
-    async def _own_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        async with await psycopg.AsyncConnection.connect(
-            self.db.conninfo(), autocommit=True
-        ) as conn:
-            yield conn
 
     async def _refresh(self) -> None:
         async with self._connect() as conn:

@@ -20,18 +20,20 @@ from app.projections.projector import Projector
 
 
 class _Sleeps:
-    """`projector.wait_readable` as the projector calls it, noting each timeout."""
+    """`projector.wait_readable` as the projector calls it: notes each timeout, runs
+    `then` (something that happens as it goes to sleep), then sleeps unless told not to."""
 
-    def __init__(self, then: Any = None) -> None:
+    def __init__(self, then: Any = None, *, sleep: bool = True) -> None:
         self.timeouts: list[float] = []
         self.then = then
+        self.sleep = sleep
         self.real = projector.wait_readable
 
     def __call__(self, fd: int, seconds: float) -> None:
         self.timeouts.append(seconds)
         if self.then is not None:
             self.then()
-        else:
+        if self.sleep:
             self.real(fd, seconds)
 
 
@@ -45,7 +47,7 @@ def test_a_waiting_projector_sleeps_a_second_at_a_time_and_sees_its_stop(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stop = threading.Event()
-    spy = _Sleeps(then=stop.set)  # the stop request comes while it sleeps
+    spy = _Sleeps(then=stop.set, sleep=False)  # the stop request comes while it sleeps
     monkeypatch.setattr(projector, "wait_readable", spy)
     with _listening(db, "news") as conn:
         Projector._wait_for_news(conn, stop)
@@ -76,21 +78,16 @@ def test_a_connection_numbered_over_1023_is_waited_on(
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 1100), hard))
     held: list[int] = []
     try:
-        while len(held) < 1030 and (not held or held[-1] < 1030):
+        while not held or held[-1] < 1030:
             held.append(os.open(os.devnull, os.O_RDONLY))
         with (
             _listening(db, "news") as conn,
             psycopg.connect(db.conninfo(), autocommit=True) as other,
         ):
             assert conn.fileno() > 1023
+            # The NOTIFY comes as it goes to sleep.
             sleeps = _Sleeps(then=lambda: other.execute("NOTIFY news"))
-            real = sleeps.real
-
-            def notify_then_sleep(fd: int, seconds: float) -> None:
-                sleeps(fd, seconds)  # the NOTIFY comes as it goes to sleep
-                real(fd, seconds)
-
-            monkeypatch.setattr(projector, "wait_readable", notify_then_sleep)
+            monkeypatch.setattr(projector, "wait_readable", sleeps)
             Projector._wait_for_news(conn, threading.Event())  # woken, no ValueError
             assert sleeps.timeouts  # it did sleep on that connection
     finally:
@@ -104,7 +101,7 @@ def test_a_notify_read_by_a_query_meanwhile_ends_the_wait_at_once(
 ) -> None:
     """A NOTIFY that arrived with a query's answer is in psycopg's backlog, not on the
     socket: the wait takes it without sleeping."""
-    spy = _Sleeps(then=lambda: pytest.fail("slept with a NOTIFY in hand"))
+    spy = _Sleeps(then=lambda: pytest.fail("slept with a NOTIFY in hand"), sleep=False)
     monkeypatch.setattr(projector, "wait_readable", spy)
     with _listening(db, "news") as conn:
         conn.execute("NOTIFY news")  # its own: delivered with this statement's answer

@@ -50,7 +50,7 @@ def test_timed_out_waits_read_the_positions_on_the_pool_not_new_connections(
 
         monkeypatch.setattr(psycopg.AsyncConnection, "connect", counted)
         try:
-            waiter = ProjectionWaiter(db, "app", {"registry": table}, connect=pool.primary)
+            waiter = ProjectionWaiter("app", {"registry": table}, connect=pool.primary)
             await waiter.start()
             # No NOTIFY comes (nothing listens here): every wait times out and reads again.
             missed = [await waiter.wait_for(3, within=0.01) for _ in range(5)]
@@ -63,15 +63,3 @@ def test_timed_out_waits_read_the_positions_on_the_pool_not_new_connections(
     answers, opened = asyncio.run(scenario())
     assert answers == [False] * 5 + [True]
     assert opened == 0
-
-
-def test_without_a_pool_each_read_has_a_connection_of_its_own(db: Database) -> None:
-    table = _tracking_table(db)
-
-    async def scenario() -> bool:
-        waiter = ProjectionWaiter(db, "app", {"registry": table})
-        await waiter.start()
-        _projected(db, 2)
-        return await waiter.wait_for(2, within=0.01)
-
-    assert asyncio.run(scenario())
