@@ -266,7 +266,8 @@ def catch_up_pace(
     saved 400 a transaction), then times the registry projector's live `catch_up()` over
     them into tables that have every index (as a running server's are), `batch` events a
     transaction; returns the events/s of each slice of the catch-up (the table grows from
-    one slice to the next) and the raw side, reading and decoding the same events."""
+    one slice to the next) and two raw sides: reading and decoding the same events, and
+    PostgreSQL alone writing the rows the catch-up wrote (`rows_ceiling`)."""
     from bench.generate import create_catalog, generate  # faker: only this bench needs it
 
     app = open_application(db, Settings(database_url=db.dsn))
@@ -291,7 +292,9 @@ def catch_up_pace(
         view.datastore.close()
         app.close()
     seconds = marks[-1][1] - marks[0][1]
+    ceiling = rows_ceiling(db, batch, slices)
     return {
+        "ceiling": ceiling,
         "python_cpu_us_per_event": cpu / done * 1e6,
         "postgres_cpu_us_per_event": backends / done * 1e6 if backends else None,
         "partners": partners,
@@ -303,6 +306,97 @@ def catch_up_pace(
     }
 
 
+_CEILING_TABLES = ("partners", "partner_tags", "timeline")
+"""The tables a catch-up of new partners writes rows to (the cube's aside)."""
+
+
+def rows_ceiling(db: Database, batch: int, slices: int) -> dict[str, Any]:
+    """The raw side of the pace: PostgreSQL alone writing the rows the catch-up wrote.
+
+    The projected partners, their tags and their timeline entries are copied out, `batch`
+    events' rows at a time (by the position of the event that wrote them), and COPY'd
+    into empty tables with the same columns and indexes (no triggers: the partner cube's
+    counts, the events' reading and decoding, the staging and the resolution are left
+    out), one transaction a batch, as the catch-up commits. Only the loading is timed, and
+    the CPU of the loading connection's server process is read from /proc: what no
+    projector of these tables can beat on this server. Returns events/s by slice and the
+    rows written to each table."""
+    with (
+        psycopg.connect(db.conninfo(), autocommit=True) as reader,
+        psycopg.connect(db.conninfo(), autocommit=True) as loader,
+    ):
+        for table in _CEILING_TABLES:
+            loader.execute(
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
+                    sql.Identifier(f"ceiling_{table}"), sql.Identifier(table)
+                )
+            )
+        # Reading a batch's rows by the position of their event (untimed) without a
+        # scan of the whole table each time.
+        reader.execute("CREATE INDEX ceiling_position ON partners (position)")
+        bounds = reader.execute("SELECT min(position), max(position) FROM partners").fetchone()
+        assert bounds is not None and bounds[0] is not None
+        low, high = bounds[0] - 1, bounds[1]
+        pid = loader.info.backend_pid
+        cpu_before = _process_cpu_seconds(pid)
+        marks: list[tuple[int, float]] = [(0, 0.0)]
+        clock = 0.0
+        rows = dict.fromkeys(_CEILING_TABLES, 0)
+        while low < high:
+            upper = low + batch
+            copied = {t: _copy_out(reader, t, low, upper) for t in _CEILING_TABLES}
+            started = time.perf_counter()
+            with loader.transaction(), loader.cursor() as curs:
+                for table, text in copied.items():
+                    with curs.copy(
+                        sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(f"ceiling_{table}"))
+                    ) as copy:
+                        copy.write(text)
+                    rows[table] += curs.rowcount
+            clock += time.perf_counter() - started
+            marks.append((marks[-1][0] + (min(upper, high) - low), clock))
+            low = upper
+        cpu = _process_cpu_seconds(pid) - cpu_before
+        reader.execute("DROP INDEX ceiling_position")
+        for table in _CEILING_TABLES:
+            loader.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"ceiling_{table}")))
+    events = marks[-1][0]
+    return {
+        "events_per_s": events / clock,
+        "slices": slice_rates(marks, slices),
+        "postgres_cpu_us_per_event": cpu / events * 1e6 if cpu else None,
+        "rows": rows,
+    }
+
+
+def _copy_out(conn: psycopg.Connection[Any], table: str, low: int, upper: int) -> bytes:
+    """The rows of `table` written by the events in (low, upper], as COPY text."""
+    if table == "partner_tags":
+        query = sql.SQL(
+            "COPY (SELECT t.* FROM partner_tags t JOIN partners p ON p.id = t.partner_id "
+            "WHERE p.position > {} AND p.position <= {}) TO STDOUT"
+        ).format(sql.Literal(low), sql.Literal(upper))
+    else:
+        query = sql.SQL(
+            "COPY (SELECT * FROM {} WHERE position > {} AND position <= {}) TO STDOUT"
+        ).format(sql.Identifier(table), sql.Literal(low), sql.Literal(upper))
+    out = bytearray()
+    with conn.cursor() as curs, curs.copy(query) as copy:
+        for data in copy:
+            out += data
+    return bytes(out)
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """CPU seconds a process of this machine has used (0 where /proc cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def backends_cpu_seconds(db: Database) -> float:
     """CPU seconds the database's server processes have used (from /proc; 0 where it
     cannot be read): on a shared machine, a steadier measure than the wall clock."""
@@ -311,16 +405,7 @@ def backends_cpu_seconds(db: Database) -> float:
             "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
-    tick = os.sysconf("SC_CLK_TCK")
-    seconds = 0.0
-    for (pid,) in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds += (int(fields[11]) + int(fields[12])) / tick
-    return seconds
+    return sum(_process_cpu_seconds(pid) for (pid,) in pids)
 
 
 def slice_rates(marks: Sequence[tuple[int, float]], slices: int) -> list[dict[str, float]]:
@@ -375,6 +460,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{first['events_per_s']:,.0f}, last {last['events_per_s']:,.0f} (target >= 10,000 "
         f"each: {'pass' if min(s['events_per_s'] for s in found['slices']) >= 10_000 else 'miss'}); "
         f"raw read + decode {raw:,.0f} events/s, last slice {last['events_per_s'] / raw:.2f}x raw"
+    )
+    ceiling = found["ceiling"]
+    print(
+        "raw PostgreSQL alone, COPYing the rows the catch-up wrote (partners, their tags, "
+        "their timeline) into empty tables with the same indexes, a transaction a batch:"
+    )
+    for s in ceiling["slices"]:
+        print(
+            f"  events {s['from']:>9,.0f} to {s['to']:>9,.0f}: {s['events_per_s']:>8,.0f} events/s"
+        )
+    print(
+        f"overall {ceiling['events_per_s']:,.0f} events/s; the catch-up "
+        f"{found['events_per_s'] / ceiling['events_per_s']:.2f}x that"
+        + (
+            f"; {ceiling['postgres_cpu_us_per_event']:.0f} µs of the database's CPU an event"
+            if ceiling["postgres_cpu_us_per_event"]
+            else ""
+        )
     )
     if found["postgres_cpu_us_per_event"]:
         print(

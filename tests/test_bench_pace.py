@@ -1,8 +1,12 @@
-"""The catch-up pace benchmark's arithmetic (bench/projection.py): events/s per slice."""
+"""The catch-up pace benchmark (bench/projection.py): its events/s per slice, and its raw
+side."""
 
 from __future__ import annotations
 
-from bench.projection import slice_rates
+import psycopg
+
+from app.infra.database import Database
+from bench.projection import catch_up_pace, slice_rates
 
 
 def test_each_slice_is_timed_from_the_batch_that_ended_the_one_before() -> None:
@@ -17,3 +21,26 @@ def test_each_slice_is_timed_from_the_batch_that_ended_the_one_before() -> None:
 def test_slices_smaller_than_a_batch_fold_into_the_next() -> None:
     marks = [(0, 0.0), (1000, 2.0)]
     assert slice_rates(marks, 4) == [{"from": 0, "to": 1000, "events_per_s": 500.0}]
+
+
+def test_the_raw_ceiling_writes_exactly_the_rows_the_catch_up_wrote(db: Database) -> None:
+    """The raw side of the pace COPYs the projected partners, their tags and their timeline
+    entries into tables of their own, and leaves nothing behind."""
+    found = catch_up_pace(db, partners=40, slices=2, batch=10, seed=1)
+    with psycopg.connect(db.conninfo()) as conn:
+        first = conn.execute("SELECT min(position) FROM partners").fetchone()
+        assert first is not None
+        written = {
+            "partners": conn.execute("SELECT count(*) FROM partners").fetchone(),
+            "partner_tags": conn.execute("SELECT count(*) FROM partner_tags").fetchone(),
+            "timeline": conn.execute(
+                "SELECT count(*) FROM timeline WHERE position >= %s", first
+            ).fetchone(),
+        }
+        left = conn.execute(
+            "SELECT relname FROM pg_class WHERE starts_with(relname, 'ceiling')"
+        ).fetchall()
+    assert found["events"] >= 40
+    assert found["ceiling"]["rows"] == {t: n[0] for t, n in written.items() if n}
+    assert written["partners"] == (40,) and written["partner_tags"] != (0,)
+    assert left == []
