@@ -71,12 +71,16 @@ def tag_changes(event: str, partners: Identifier, tags: Identifier) -> Composed:
     old = SQL("old_rows" if event != "INSERT" else "no_rows")
     new = SQL("new_rows" if event != "DELETE" else "no_rows")
     core = values("p")
+    # Whether a row was there before: a join with the added rows (one at most: they are
+    # unique by the table's key), not a NOT EXISTS in the select list, which PostgreSQL
+    # 15 ran as a scan of every added row for each row read (~0.5 s a batch of 1,000
+    # new partners, compiled by JIT on top).
     return SQL(
         "WITH no_rows AS (SELECT NULL::uuid AS partner_id, NULL::uuid AS tag_id WHERE false), "
         "touched AS (SELECT partner_id FROM {old} UNION SELECT partner_id FROM {new}), "
-        "tag_rows AS (SELECT pt.partner_id, pt.tag_id, true AS now, NOT EXISTS ("
-        "SELECT 1 FROM {new} x WHERE x.partner_id = pt.partner_id AND x.tag_id = pt.tag_id"
-        ") AS was FROM {tags} pt WHERE pt.partner_id IN (SELECT partner_id FROM touched) "
+        "tag_rows AS (SELECT pt.partner_id, pt.tag_id, true AS now, x.tag_id IS NULL AS was "
+        "FROM {tags} pt LEFT JOIN {new} x ON x.partner_id = pt.partner_id "
+        "AND x.tag_id = pt.tag_id WHERE pt.partner_id IN (SELECT partner_id FROM touched) "
         "UNION ALL SELECT partner_id, tag_id, false, true FROM {old}), "
         "sets AS (SELECT partner_id, "
         "coalesce(array_agg(DISTINCT tag_id) FILTER (WHERE now), '{{}}') AS now_set, "
