@@ -374,3 +374,13 @@ def ratio_result(
 
 
 Benchmark = Callable[..., list[Result]]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process of this machine has used so far (Linux /proc,
+    in clock ticks); 0 for a process that has ended or cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

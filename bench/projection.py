@@ -36,7 +36,7 @@ from app.projections.projector import (
 from app.projections.registry import RegistryView
 from app.settings import Settings
 from bench import data
-from bench.core import Result, Run, Sizes, median, percentile
+from bench.core import Result, Run, Sizes, median, percentile, process_cpu_seconds
 
 PREFIX = "rebuild_"
 
@@ -338,7 +338,7 @@ def rows_ceiling(db: Database, batch: int, slices: int) -> dict[str, Any]:
         assert bounds is not None and bounds[0] is not None
         low, high = bounds[0] - 1, bounds[1]
         pid = loader.info.backend_pid
-        cpu_before = _process_cpu_seconds(pid)
+        cpu_before = process_cpu_seconds(pid)
         marks: list[tuple[int, float]] = [(0, 0.0)]
         clock = 0.0
         rows = dict.fromkeys(_CEILING_TABLES, 0)
@@ -356,7 +356,7 @@ def rows_ceiling(db: Database, batch: int, slices: int) -> dict[str, Any]:
             clock += time.perf_counter() - started
             marks.append((marks[-1][0] + (min(upper, high) - low), clock))
             low = upper
-        cpu = _process_cpu_seconds(pid) - cpu_before
+        cpu = process_cpu_seconds(pid) - cpu_before
         reader.execute("DROP INDEX ceiling_position")
         for table in _CEILING_TABLES:
             loader.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"ceiling_{table}")))
@@ -387,16 +387,6 @@ def _copy_out(conn: psycopg.Connection[Any], table: str, low: int, upper: int) -
     return bytes(out)
 
 
-def _process_cpu_seconds(pid: int) -> float:
-    """CPU seconds a process of this machine has used (0 where /proc cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def backends_cpu_seconds(db: Database) -> float:
     """CPU seconds the database's server processes have used (from /proc; 0 where it
     cannot be read): on a shared machine, a steadier measure than the wall clock."""
@@ -405,7 +395,7 @@ def backends_cpu_seconds(db: Database) -> float:
             "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
-    return sum(_process_cpu_seconds(pid) for (pid,) in pids)
+    return sum(process_cpu_seconds(pid) for (pid,) in pids)
 
 
 def slice_rates(marks: Sequence[tuple[int, float]], slices: int) -> list[dict[str, float]]:

@@ -32,7 +32,17 @@ import psycopg
 
 from app.infra.database import Database
 from bench.__main__ import server_of_this_run
-from bench.core import ROOT, Progress, Run, Server, median, ms, percentile, serving
+from bench.core import (
+    ROOT,
+    Progress,
+    Run,
+    Server,
+    median,
+    ms,
+    percentile,
+    process_cpu_seconds,
+    serving,
+)
 from bench.freshness import round_trips
 from bench.http import Connection
 from bench.reads import sample_ids
@@ -63,11 +73,7 @@ async def delete_endpoints(port: int, ids: list[str]) -> None:
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of processes so far (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(process_cpu_seconds(pid) for pid in pids)
 
 
 async def renames(
