@@ -52,7 +52,8 @@ def overdue_invoices_condition(now: datetime, partners: Composable) -> Composabl
     """Used by the partners filter `hasOverdueInvoices`: an invoice of the partner's view
     (its own, and its contacts' for a commercial partner) is overdue. The projection keeps
     on the partner's row (of the table aliased `partners`) the instant from which the
-    earliest one is (app/projections/partner_standing.py): never null, indexed."""
-    return SQL("({p}.overdue_from IS NOT NULL AND {p}.overdue_from <= {now})").format(
-        p=partners, now=Literal(now)
-    )
+    earliest one is (app/projections/partner_standing.py), indexed where it is not null.
+    Unknown (not false) for a partner without one: the filters negate with IS NOT TRUE.
+    An `overdue_from IS NOT NULL AND` here made PostgreSQL count the empty rows out twice
+    (the comparison's estimate already leaves them out): a tenth of the rows expected."""
+    return SQL("({p}.overdue_from <= {now})").format(p=partners, now=Literal(now))

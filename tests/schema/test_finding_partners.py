@@ -178,6 +178,32 @@ def test_and_or_not_nest_three_deep(client: TestClient, people: dict[str, Any]) 
     assert sorted(names(client, filter=nested)) == ["Acme Müller GmbH", "Jérôme Dupont"]
 
 
+def test_not_selects_every_partner_the_filter_does_not(
+    client: TestClient, people: dict[str, Any]
+) -> None:
+    """`not: F` is the complement of F: a partner with no country is not in Germany, one
+    with no language does not speak German. (SQL's NOT of an unknown is unknown, which
+    left them out of every `not` on a field they leave empty.) The page, its totalCount
+    and the facets (from the cube, for these dimension-only filters) agree."""
+    create(client, kind="COMPANY", name="Nowhere Ltd")
+    everyone = set(names(client, first=100))
+    for field, value in (("countryCode", "DE"), ("lang", "de_DE"), ("isSupplier", True)):
+        chosen = set(names(client, filter={field: value}, first=100))
+        rest = {"not": {field: value}}
+        assert set(names(client, filter=rest, first=100)) == everyone - chosen, field
+        assert "Nowhere Ltd" in everyone - chosen
+        total = gql(client, SEARCH, {"filter": rest})["partners"]["totalCount"]
+        assert total == len(everyone - chosen), field
+        kinds = gql(client, FACETS, {"filter": rest})["partnerFacets"]["kinds"]
+        assert sum(k["count"] for k in kinds) == len(everyone - chosen), field
+        # Twice negated is the filter itself; the complement of an `or` holds neither.
+        assert set(names(client, filter={"not": rest}, first=100)) == chosen, field
+    either = {"or": [{"countryCode": "DE"}, {"lang": "fr_FR"}]}
+    neither = set(names(client, filter={"not": either}, first=100))
+    assert neither == everyone - set(names(client, filter=either, first=100))
+    assert "Nowhere Ltd" in neither
+
+
 def test_five_pages_forward_and_back_equal_the_full_list(client: TestClient) -> None:
     for i in range(23):
         create(client, kind="PERSON", name=f"P{i:02d}")

@@ -89,7 +89,8 @@ def _condition(f: PartnerFilter) -> Composable:
             SQL("({})").format(SQL(" OR ").join(SQL("({})").format(_condition(s)) for s in f.or_))
         )
     if f.not_ is not None:
-        parts.append(SQL("NOT ({})").format(_condition(f.not_)))
+        # As compile_filter: the complement, partners with the field empty included.
+        parts.append(SQL("({}) IS NOT TRUE").format(_condition(f.not_)))
     return SQL(" AND ").join(parts) if parts else SQL("TRUE")
 
 

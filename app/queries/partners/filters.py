@@ -95,7 +95,7 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
     )
     for wanted, holds in conditions:
         if wanted is not None:
-            parts.append(holds() if wanted else SQL("NOT {}").format(holds()))
+            parts.append(holds() if wanted else SQL("({}) IS NOT TRUE").format(holds()))
     if f.affiliated_with is not None:
         parts.append(affiliated_condition(f.affiliated_with, now.date()))
     if f.email is not None:
@@ -108,7 +108,8 @@ def compile_filter(f: PartnerFilter, now: datetime) -> Composable:
             )
         )
     if f.not_ is not None:
-        parts.append(SQL("NOT ({})").format(compile_filter(f.not_, now)))
+        # The complement: NOT of an unknown (a comparison with an empty field) is unknown.
+        parts.append(SQL("({}) IS NOT TRUE").format(compile_filter(f.not_, now)))
     return SQL(" AND ").join(parts) if parts else SQL("TRUE")
 
 
