@@ -246,6 +246,19 @@ def assert_answers_as_rows(client: TestClient, history: History, tries: int) -> 
         from_cube = gql(client, FACETS, {"filter": chosen})
         from_rows = gql(client, FACETS, {"filter": {"and": [chosen, ROW_ONLY]}})
         assert from_cube == from_rows, chosen
+        # `not` is the complement, partners with empty fields included: of the active
+        # partners, a filter and its negation count every one exactly once.
+        active: dict[str, Any] = {"archived": False}
+        for extra in ([], [ROW_ONLY]):
+            split = [
+                total(client, {"and": [active, part, *extra]}) for part in (chosen, {"not": chosen})
+            ]
+            assert sum(split) == total(client, {"and": [active, *extra]}), chosen
+
+
+def total(client: TestClient, chosen: dict[str, Any]) -> int:
+    count: int = gql(client, FACETS, {"filter": chosen})["partners"]["totalCount"]
+    return count
 
 
 def test_cube_counts_as_the_rows_do(client: TestClient, db: Database) -> None:
