@@ -80,7 +80,7 @@ def tag_changes(event: str, partners: Identifier, tags: Identifier) -> Composed:
         "touched AS (SELECT partner_id FROM {old} UNION SELECT partner_id FROM {new}), "
         "tag_rows AS (SELECT pt.partner_id, pt.tag_id, true AS now, x.tag_id IS NULL AS was "
         "FROM {tags} pt LEFT JOIN {new} x ON x.partner_id = pt.partner_id "
-        "AND x.tag_id = pt.tag_id WHERE pt.partner_id IN (SELECT partner_id FROM touched) "
+        "AND x.tag_id = pt.tag_id WHERE pt.partner_id = ANY(ARRAY(SELECT partner_id FROM touched)) "
         "UNION ALL SELECT partner_id, tag_id, false, true FROM {old}), "
         "sets AS (SELECT partner_id, "
         "coalesce(array_agg(DISTINCT tag_id) FILTER (WHERE now), '{{}}') AS now_set, "

@@ -181,7 +181,7 @@ class PartnersTable:
         elif updated:
             curs.execute(self._resolve.commercial_among, (updated,), prepare=True)
         if folded.new:
-            curs.execute(self._staged.commercial)
+            curs.execute(self._staged.commercial, prepare=False)
         if len(updated) > 1:
             curs.execute(self._resolve.contacts_among, (updated,), prepare=True)
         cascading = list(folded.cascading)
@@ -190,7 +190,7 @@ class PartnersTable:
         elif cascading:
             curs.execute(self._resolve.children_of_any, (cascading,), prepare=True)
         if folded.new:  # after the cascade: it finds them resolved from their company
-            curs.execute(self._staged.contacts)
+            curs.execute(self._staged.contacts, prepare=False)
 
     def _stage_new(self, curs: Cursor[DictRow], new: dict[UUID, NewPartner], by_copy: bool) -> None:
         """New partners' own values into the staging table (their tags into the table)."""

@@ -311,6 +311,47 @@ def test_catch_up_applies_each_event_exactly_once(app: Partnerbook, db: Database
     assert (row["city"], row["version"]) == ("Ghent", 2)
 
 
+def test_a_long_catch_up_plans_its_batches_for_the_tables_as_they_are(
+    app: Partnerbook, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statements that insert a batch's new partners from the staging table are not
+    kept prepared: psycopg prepares a statement on its fifth run, and PostgreSQL then kept
+    the plan it made for the table as it was (a hash join reading every partner, fit for
+    5,000 of them), which made each batch slower as the table grew. And a batch runs
+    without JIT compilation."""
+    view = construct_view(db.eventsourcing_env(2, 5))
+    projector = projector_for(app, db, view)
+    seen: list[tuple[int, str]] = []
+    process_in = projector.projection.process_in
+
+    def noting(curs: Any, read: Any, *args: Any) -> None:
+        row = curs.execute("SELECT current_setting('jit')").fetchone()
+        seen.append((len(read), row["current_setting"]))
+        process_in(curs, read, *args)
+
+    monkeypatch.setattr(projector.projection, "process_in", noting)
+    company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT)
+    for i in range(20 * 7):  # twenty batches of seven, over the pool's connections
+        app.create_partner("PERSON", {"name": f"P{i}", "parent_id": str(company.id)}, AUDIT)
+    assert projector.catch_up() == 141
+    assert {jit for size, jit in seen if size > 1} == {"off"}
+    assert len(table_rows(db, "partners")) == 141
+    pool = view.datastore.pool
+    held = [pool.getconn() for _ in range(pool.get_stats()["pool_size"])]
+    try:
+        prepared = [
+            row["statement"]
+            for conn in held
+            for row in conn.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+        ]
+    finally:
+        for conn in held:
+            pool.putconn(conn)
+    assert prepared, "the projector prepares its other statements"
+    reading_the_stage = 'FROM "pg_temp"."partners_new"'
+    assert not [statement for statement in prepared if reading_the_stage in statement]
+
+
 def test_a_failing_batch_leaves_no_trace(
     app: Partnerbook, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
