@@ -231,13 +231,6 @@ class Projector:
                 read = batch.notifications
                 if not read:
                     return read, limit
-                if len(read) > 1:
-                    # No JIT compilation: the statements over a batch's rows, estimated
-                    # costly before the tables have statistics, were compiled each time
-                    # (~100 ms a batch at PostgreSQL 15's defaults, for statements that
-                    # ran in tens of ms). One event's statements never reach its
-                    # threshold.
-                    curs.execute("SET LOCAL jit = off")
                 if len(read) == self.batch_size:  # more may follow: read them meanwhile
                     ahead.prepare(read[-1].id)
                 if position < care.careful_until:

@@ -325,9 +325,9 @@ def test_a_long_catch_up_plans_its_batches_for_the_tables_as_they_are(
     process_in = projector.projection.process_in
 
     def noting(curs: Any, read: Any, *args: Any) -> None:
+        process_in(curs, read, *args)
         row = curs.execute("SELECT current_setting('jit')").fetchone()
         seen.append((len(read), row["current_setting"]))
-        process_in(curs, read, *args)
 
     monkeypatch.setattr(projector.projection, "process_in", noting)
     company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT)
