@@ -180,7 +180,7 @@ class PartnersTable:
             curs.execute(self._resolve.one, (updated[0],), prepare=True)
         elif updated:
             curs.execute(self._resolve.commercial_among, (updated,), prepare=True)
-        if folded.new:
+        if folded.new:  # planned each time: a kept plan was made for the table when small
             curs.execute(self._staged.commercial, prepare=False)
         if len(updated) > 1:
             curs.execute(self._resolve.contacts_among, (updated,), prepare=True)
