@@ -58,10 +58,49 @@ def _names_a_private_host(host: str) -> bool:
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return True
     try:
-        ip = ipaddress.ip_address(host)
+        ipaddress.ip_address(host)
     except ValueError:
         return False
-    return not ip.is_global
+    return not is_public_address(host)
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local use: never public
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")
+_IETF_GLOBAL = (ipaddress.ip_address("192.0.0.9"), ipaddress.ip_address("192.0.0.10"))
+
+
+def is_public_address(address: str) -> bool:
+    """Whether a webhook may connect to `address` (an IP address's text, maybe with an IPv6
+    zone): globally reachable, not multicast, and, for an IPv6 address that carries an IPv4
+    address (IPv4-mapped or -compatible, 6to4, NAT64, Teredo), the IPv4 address it carries
+    public too: a relay or a translator would deliver it there."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _is_public_v4(ip)
+    inner: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        return _is_public_v4(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE:
+        inner.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        inner.append(ip.sixtofour)
+    if ip.teredo is not None:
+        inner.extend(ip.teredo)
+    if ip in _NAT64_LOCAL:
+        return False
+    if ip in _NAT64:
+        inner.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if inner:
+        return all(_is_public_v4(v4) for v4 in inner)
+    return ip.is_global and not ip.is_multicast
+
+
+def _is_public_v4(ip: ipaddress.IPv4Address) -> bool:
+    if ip in _IETF_PROTOCOL and ip not in _IETF_GLOBAL:
+        return False  # IANA: 192.0.0.0/24 is not globally reachable (Python 3.11 lists less)
+    return ip.is_global and not ip.is_multicast
 
 
 def _error(field: str, message: str) -> FieldError:

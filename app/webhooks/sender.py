@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 import ssl
 import time
@@ -17,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from app.domain.webhook import is_public_address
 from app.webhooks import http1
 from app.webhooks.http1 import StaleConnection
 
@@ -38,13 +38,6 @@ class RefusedAddress(Exception):
     """The URL points where webhooks may not go."""
 
 
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 async def resolve(host: str, port: int, *, allow_private: bool) -> list[tuple[int, str]]:
     """(family, address) of `host`, every one of them checked."""
     loop = asyncio.get_running_loop()
@@ -57,7 +50,7 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> list[tuple[in
         raise RefusedAddress(f"{host} resolves to no address")
     if not allow_private:
         for _, address in found:
-            if not is_public(address):
+            if not is_public_address(address):
                 raise RefusedAddress(f"{host} resolves to a non-public address ({address})")
     return found
 
