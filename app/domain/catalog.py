@@ -57,6 +57,12 @@ def normalize_currency(value: Any) -> str:
     return code
 
 
+MAX_DECIMALS = 6
+"""Decimals an amount or a percentage may have (Odoo's precision for payment terms; a
+currency's minor unit has at most 4). PostgreSQL's `numeric` holds 16,383: an event with
+more could not be projected."""
+
+
 def normalize_amount(value: Any, *, minimum: Decimal | None = Decimal(0)) -> str:
     """Amounts are kept as decimal strings: exact, and plain JSON in events."""
     try:
@@ -65,9 +71,23 @@ def normalize_amount(value: Any, *, minimum: Decimal | None = Decimal(0)) -> str
         raise Invalid("'%(value)s' is not an amount", value=value) from None
     if not amount.is_finite() or abs(amount) >= Decimal("1e15"):
         raise Invalid("'%(value)s' is not a usable amount", value=value)
+    if decimals(amount) > MAX_DECIMALS:
+        raise Invalid("at most %(places)s decimals", places=MAX_DECIMALS)
+    if amount == 0:
+        amount = Decimal(0)  # 0E-99999 and -0: plain zero
     if minimum is not None and amount < minimum:
         raise Invalid("must be at least %(minimum)s", minimum=minimum)
     return str(amount.quantize(Decimal("0.01")) if amount == amount.to_integral() else amount)
+
+
+def decimals(amount: Decimal) -> int:
+    """The decimals `amount` needs (trailing zeros do not count): 0 for 1E+3 or 0E-9."""
+    if amount == 0:
+        return 0
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
 
 
 def normalize_money(value: Any) -> dict[str, str] | None:

@@ -19,6 +19,7 @@ from app.domain.document import Document, direction_of
 from app.domain.erasure import ERASED_TEXT
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
+from app.projections.storable_text import storable_amount
 
 EXPOSED = SQL(
     "(kind IN ('INVOICE', 'CREDIT_NOTE') AND status IN ('OPEN', 'PARTIALLY_PAID')) "
@@ -144,6 +145,9 @@ class DocumentsTable:
                 return self.documents, {"status": event.status}
             case Document.AmountsChanged():
                 changes = dict(event.changes)
+                for name in ("amount", "amount_paid"):
+                    if name in changes:
+                        changes[name] = storable_amount(changes[name])
                 if "due_dates" in changes:
                     changes["due_dates"] = _jsonb(changes["due_dates"])
                 return self.documents, changes
@@ -181,10 +185,10 @@ def _recorded_row(event: Any) -> tuple[Any, ...]:
         event.kind,
         _text(event.reference),
         event.date,
-        event.amount,
+        storable_amount(event.amount),
         event.currency,
         event.status,
-        event.amount_paid,
+        storable_amount(event.amount_paid),
         event.originator_version,
         event.timestamp,
         event.timestamp,
@@ -205,7 +209,7 @@ def _created_row(event: Any) -> tuple[Any, ...]:
         event.originator_id,
         event.partner_id,
         _text(values.get("name")),
-        revenue.get("amount"),
+        storable_amount(revenue.get("amount")),
         revenue.get("currency"),
         values.get("probability"),
         values.get("stage", "NEW"),
@@ -223,6 +227,6 @@ def _opportunity_changes(changes: dict[str, Any]) -> dict[str, Any]:
         changes["name"] = _text(changes["name"])
     if "expected_revenue" in changes:
         revenue = changes.pop("expected_revenue") or {}
-        changes["expected_revenue_amount"] = revenue.get("amount")
+        changes["expected_revenue_amount"] = storable_amount(revenue.get("amount"))
         changes["expected_revenue_currency"] = revenue.get("currency")
     return changes

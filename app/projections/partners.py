@@ -27,6 +27,7 @@ from app.projections.partner_layout import (
 )
 from app.projections.partner_resolution import Resolving, StagedInserts
 from app.projections.partner_runs import CASCADING, RUN_EVENTS, ChangedPartner, NewPartner
+from app.projections.storable_text import storable_amount
 from app.projections.tables import add_rows
 
 STAGED_COLUMNS = [
@@ -204,7 +205,7 @@ class PartnersTable:
                 if own_values[i] is None:
                     own_values[i] = False
             limit = values.get("credit_limit") or {}
-            own_values += (limit.get("amount"), limit.get("currency"))
+            own_values += (storable_amount(limit.get("amount")), limit.get("currency"))
             last = partner.last
             rows.append(
                 (
@@ -264,7 +265,7 @@ class PartnersTable:
         if "credit_limit" in values:
             limit = values["credit_limit"] or {}
             columns += [
-                ("credit_limit_amount", limit.get("amount")),
+                ("credit_limit_amount", storable_amount(limit.get("amount"))),
                 ("credit_limit_currency", limit.get("currency")),
             ]
         return columns

@@ -11,6 +11,7 @@ a rebuild ~15%)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from psycopg import Cursor
@@ -41,6 +42,30 @@ _STR_DUMPERS = [
         string.StrDumperUnknown,
     )
 ]
+
+
+_NUMERIC_SCALE = 16_383
+"""Decimals PostgreSQL's `numeric` holds."""
+
+
+def storable_amount(value: Any) -> Any:
+    """An amount of an event (a decimal string) as `numeric` can hold it: one with more
+    decimals than `numeric` has (older code accepted `1E-99999`) is rounded to the
+    nearest value it holds; any other value is returned as it is (the domain refuses
+    more than 6 decimals today, so this changes nothing written since)."""
+    if not isinstance(value, str) or ("e-" not in value.lower() and len(value) < 1000):
+        return value
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return value
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or not isinstance(exponent, int) or exponent >= -_NUMERIC_SCALE:
+        return value
+    with localcontext() as context:
+        context.prec = _NUMERIC_SCALE + 20  # |amount| < 1e15: every kept digit exact
+        rounded = round(amount, _NUMERIC_SCALE)
+    return "0" if rounded == 0 else format(rounded, "f").rstrip("0").rstrip(".")
 
 
 def storable_value(value: Any) -> Any:
