@@ -465,3 +465,90 @@ def test_an_activitys_snapshot_is_sealed_with_its_partners_key(db: Database) -> 
         assert (gone.summary, gone.note, gone.status) == (None, None, "OPEN")
     finally:
         app.close()
+
+
+def _rows_about(db: Database, partner: UUID) -> list[dict[str, Any]]:
+    """Every row of the records and the timeline entries the read models hold about
+    `partner`."""
+    tables = ("activities", "opportunities", "documents", "bank_accounts", "timeline")
+    return [r for t in tables for r in table_rows(db, t) if r.get("partner_id") == partner]
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["after", "in-the-same-batch"])
+def test_a_record_written_between_the_erasure_and_its_key_deletion_is_blanked(
+    db: Database, together: bool
+) -> None:
+    """`anonymize_partner` records `Anonymized`, then deletes the key: a record about the
+    person saved in between is sealed with the key still there, and the projector, which
+    had it, read its text after the read models were blanked. It is blanked too, as a
+    rebuild (the key gone) reads it."""
+    app = Partnerbook(env=db.eventsourcing_env(2, 5))
+    env = db.eventsourcing_env(2, 5)
+    live = construct_view(env)
+    projector = projector_for(app, db, live)
+    try:
+        person = create_person(app)
+        projector.catch_up()
+        assert app.keys is not None
+        erase = app.keys.erase
+        app.keys.erase = lambda partner_id: None  # type: ignore[method-assign]
+        app.anonymize_partner(person, AUDIT)  # the key is still there: the window
+        app.keys.erase = erase  # type: ignore[method-assign]
+        if not together:
+            projector.catch_up()
+        audit = Audit(actor="test", request_id="r-late", reason="zq late reason")
+        call = {"activity_type": "CALL", "summary": "zq late call", "note": "zq late note"}
+        app.schedule_activity(person, {**call, "due_date": "2026-12-24"}, audit)
+        app.create_opportunity(person, {"name": "zq late deal"}, audit)
+        app.record_document(person, {**INVOICE, "reference": "ZQ-LATE"}, audit)
+        projector.catch_up()  # with the key in its cache, as a projector had it
+        app.keys.erase(person)  # the erasure's second step
+        projector.catch_up()
+    finally:
+        app.close()
+
+    rows = _rows_about(db, person)
+    assert len(rows) >= 5 and "zq" not in repr(rows).lower()
+    rebuilt = construct_view(env, prefix="rebuild_")
+    projector_for(fresh_app(db), db, rebuilt).catch_up()
+    for table in live.table_names:
+        assert table_rows(db, table) == table_rows(db, f"rebuild_{table}"), table
+
+
+def test_records_moved_back_to_an_erased_partner_are_blanked(db: Database) -> None:
+    """Merged into another partner, erased, then the merge undone: the records the merge
+    had moved come back to the erased person, their text blanked as a rebuild reads it."""
+    app = Partnerbook(env=db.eventsourcing_env(2, 5))
+    env = db.eventsourcing_env(2, 5)
+    live = construct_view(env)
+    projector = projector_for(app, db, live)
+    try:
+        source = create_person(app, name="Zq Source")
+        destination = create_person(app, name="Destination", email="dest@example.org")
+        call = {"activity_type": "CALL", "summary": "zq source call", "due_date": "2026-12-24"}
+        activity = app.schedule_activity(source, call, AUDIT).id
+        account = {"iban": "NL91ABNA0417164300", "holder_name": "Zq Holder"}
+        bank_account = app.add_bank_account(source, account, AUDIT).id
+        projector.catch_up()
+        owned = {"activities": [str(activity)], "bank_accounts": [str(bank_account)]}
+        app.merge_partners(destination, [source], {source: owned}, AUDIT)
+        projector.catch_up()
+        app.anonymize_partner(source, AUDIT)
+        projector.catch_up()
+        app.unmerge_partner(source, AUDIT)
+        projector.catch_up()
+    finally:
+        app.close()
+
+    records = [
+        r
+        for t in ("activities", "bank_accounts")
+        for r in table_rows(db, t)
+        if r["id"] in (activity, bank_account)
+    ]
+    assert [r["partner_id"] for r in records] == [source, source]
+    assert "zq" not in repr(records).lower() and "NL91" not in repr(records)
+    rebuilt = construct_view(env, prefix="rebuild_")
+    projector_for(fresh_app(db), db, rebuilt).catch_up()
+    for table in ("activities", "bank_accounts", "partners"):
+        assert table_rows(db, table) == table_rows(db, f"rebuild_{table}"), table

@@ -4,6 +4,7 @@ computed when asked, against the clock in the assignee's time zone."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
@@ -66,10 +67,14 @@ class ActivitiesTable:
             ).format(Identifier(f"{self.names[0]}_company"), t=t),
         ]
 
+    def erase(self, curs: Cursor[DictRow], partner_id: UUID) -> None:
+        """The texts of an erased person's activities go."""
+        curs.execute(self._erase, (partner_id,), prepare=True)
+
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         match event:
             case Partner.Anonymized():
-                curs.execute(self._erase, (event.originator_id,), prepare=True)
+                self.erase(curs, event.originator_id)
                 return
             case Activity.Scheduled():
                 curs.execute(

@@ -8,6 +8,7 @@ holder (a rebuild reads them as null: the same rows). A removed account keeps it
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
@@ -83,12 +84,17 @@ class AffiliationsTable:
             index.format(Identifier(f"{self.names[1]}_iban"), t=self.accounts, c=SQL("iban")),
         ]
 
+    def erase(self, curs: Cursor[DictRow], partner_id: UUID) -> None:
+        """An erased person's affiliations lose their role and function, its bank
+        accounts their IBAN and holder."""
+        for statement in self._erase:
+            curs.execute(statement, (partner_id,), prepare=True)
+
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         e: Any = event
         match event:
             case Partner.Anonymized():
-                for statement in self._erase:
-                    curs.execute(statement, (e.originator_id,), prepare=True)
+                self.erase(curs, e.originator_id)
             case Affiliation.Created():
                 v = e.values
                 row = (e.partner_id, e.company_id, v.get("role"), v.get("function"))

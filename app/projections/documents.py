@@ -8,6 +8,7 @@ order they fall due), null once nothing is left to pay, or when it is paid or ca
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
@@ -120,11 +121,16 @@ class DocumentsTable:
             ),
         ]
 
+    def erase(self, curs: Cursor[DictRow], partner_id: UUID) -> None:
+        """An erased person's documents lose their reference, its opportunities their
+        name and lost reason."""
+        for statement in (self._erase_documents, self._erase_opportunities):
+            curs.execute(statement, (ERASED_TEXT, partner_id), prepare=True)
+
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         match event:
             case Partner.Anonymized():
-                for statement in (self._erase_documents, self._erase_opportunities):
-                    curs.execute(statement, (ERASED_TEXT, event.originator_id), prepare=True)
+                self.erase(curs, event.originator_id)
             case Document.Recorded():
                 curs.execute(self._insert_document, _recorded_row(event), prepare=True)
                 if event.due_dates:

@@ -5,6 +5,7 @@ empties the bodies of the notes about them."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
@@ -49,6 +50,10 @@ class NotesTable:
             )
         ]
 
+    def erase(self, curs: Cursor[DictRow], partner_id: UUID) -> None:
+        """The bodies of the notes about an erased person go."""
+        curs.execute(self._erase, (partner_id,))
+
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         match event:
             case Note.Logged():
@@ -62,4 +67,4 @@ class NotesTable:
                 deleted = (event.originator_version, event.timestamp, event.originator_id)
                 curs.execute(self._delete, deleted)
             case Partner.Anonymized():
-                curs.execute(self._erase, (event.originator_id,))
+                self.erase(curs, event.originator_id)

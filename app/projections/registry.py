@@ -19,6 +19,7 @@ from app.projections.affiliations import AffiliationsTable
 from app.projections.catalogs import CatalogTable
 from app.projections.document_totals import DocumentTotals
 from app.projections.documents import DocumentsTable
+from app.projections.erasing import ErasingLate
 from app.projections.notes import NotesTable
 from app.projections.partner_counts import PartnerCube
 from app.projections.partner_runs import RUN_EVENTS
@@ -47,6 +48,9 @@ class RegistryView(ReadModelView):
         self.partners = PartnersTable(schema, prefix)
         self.timeline = TimelineTable(schema, prefix)
         documents = DocumentsTable(schema, prefix)
+        activities = ActivitiesTable(schema, prefix)
+        affiliations = AffiliationsTable(schema, prefix)
+        notes = NotesTable(schema, prefix)
         self.standing = PartnerStanding(schema, self.partners.table, documents.documents)
         self.standing_deferred = False
         """While a rebuild fills its tables (no query indexes yet): computed at the end."""
@@ -55,15 +59,25 @@ class RegistryView(ReadModelView):
             PartnerCube(schema, prefix),  # kept by triggers on the partners tables
             TagsTable(schema, prefix),
             CatalogTable(schema, prefix),
-            ActivitiesTable(schema, prefix),
+            activities,
             documents,
             DocumentTotals(schema, prefix),  # kept by triggers on the documents table
             SegmentsTable(schema, prefix),
-            AffiliationsTable(schema, prefix),
-            NotesTable(schema, prefix),
+            affiliations,
+            notes,
             WebhookEndpointsTable(schema, prefix),
             self.timeline,  # last: it reads the subjects' partner
         ]
+        records = (
+            activities.table,
+            documents.documents,
+            documents.opportunities,
+            affiliations.affiliations,
+            affiliations.accounts,
+            notes.table,
+        )
+        erasing = (activities, documents, affiliations, notes, self.timeline)
+        self.erasing = ErasingLate(self.partners.table, records, erasing)
         self.query_index_statements: list[Composed] = []
         for table in self.tables:
             self.sql_create_statements += table.create_statements()
@@ -116,6 +130,7 @@ class RegistryView(ReadModelView):
                 others.append((event, position))
         self._apply_in_order(curs, others)
         self._apply_run(curs, run)
+        self.erasing.sweep(curs, items)
         self.standing.refresh(curs, changes, roots)
 
     def _apply_run(self, curs: Cursor[DictRow], run: list[tuple[Any, int]]) -> None:

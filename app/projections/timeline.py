@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from psycopg import Cursor
@@ -157,6 +158,12 @@ class TimelineTable:
             )
         add_rows(curs, rows, by_copy=by_copy, copy=self._copy, insert=self._insert)
 
+    def erase(self, curs: Cursor[DictRow], partner_id: UUID) -> None:
+        """Every entry about an erased person or its records: reasons, erased values
+        and the summaries that quoted them."""
+        erased = sorted(ERASED_IN_TIMELINE)
+        curs.execute(self._scrub, (erased, erased, partner_id, partner_id), prepare=True)
+
     def apply(self, curs: Cursor[DictRow], event: DomainEventProtocol[Any], position: int) -> None:
         entry = describe(event)
         if entry is None:
@@ -164,9 +171,7 @@ class TimelineTable:
         e: Any = event
         reason = e.reason
         if isinstance(event, domain.Partner.Anonymized):
-            erased = sorted(ERASED_IN_TIMELINE)
-            who = e.originator_id
-            curs.execute(self._scrub, (erased, erased, who, who), prepare=True)
+            self.erase(curs, e.originator_id)
             reason = None  # erased with the rest (a rebuild reads it as null)
         values = (
             position,
