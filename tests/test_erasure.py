@@ -552,3 +552,22 @@ def test_records_moved_back_to_an_erased_partner_are_blanked(db: Database) -> No
     projector_for(fresh_app(db), db, rebuilt).catch_up()
     for table in ("activities", "bank_accounts", "partners"):
         assert table_rows(db, table) == table_rows(db, f"rebuild_{table}"), table
+
+
+def test_a_bulk_edits_record_keeps_no_reason(app: Partnerbook, db: Database) -> None:
+    """The reason of a bulk edit is about every partner it changed: it goes on each
+    partner's event (sealed with that partner's key), not on the bulk edit's own record,
+    which no erasure reaches."""
+    from app.domain.bulk_edit import BulkChanges
+
+    person = create_person(app)
+    audit = Audit(actor="test", request_id="r-bulk", reason="Zq asked for it")
+    changes = BulkChanges(is_customer=True)
+    result = app.bulk_update_partners([person], changes, audit, limit=10, idempotency_key="k")
+    assert result.job_id is not None and result.outcome.changed == 1
+    app.anonymize_partner(person, AUDIT)
+    assert b"Zq asked" not in b"".join(raw_states(db, "partnerbook_events"))
+    again = fresh_app(db).bulk_update_partners(
+        [person], changes, audit, limit=10, idempotency_key="k"
+    )
+    assert again.job_id == result.job_id and again.outcome.changed == 1

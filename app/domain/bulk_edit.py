@@ -141,5 +141,7 @@ class BulkEdit(Aggregate):
             unchanged=outcome.unchanged,
             refused=[[pid, errors] for pid, errors in outcome.refused],
             refused_count=outcome.refused_count,
-            **audit.as_event_fields(),
+            # The reason is about every partner changed: it goes on each one's event,
+            # sealed with its key; here no erasure would reach it.
+            **Audit(audit.actor, audit.request_id).as_event_fields(),
         )

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from graphql.language import Lexer, Source, TokenKind
+from graphql.language import Lexer, Source, Token, TokenKind
 from strawberry.types import ExecutionResult
 
 from app.infra.persisted_documents import StoredDocument, sha256_of
@@ -133,14 +133,22 @@ def ran(result: ExecutionResult) -> bool:
     return result.data is not None or any(e.path for e in result.errors or ())
 
 
+_FREE_TEXT = (TokenKind.STRING, TokenKind.BLOCK_STRING, TokenKind.COMMENT)
+
+
 def holds_literal_text(text: str) -> bool:
     """Whether a document writes a string value into its text (`name: "Ann Lee"`) instead
-    of passing it in variables. Such a value may be personal data, which an erasure could
-    not reach in the stored document, so it is never stored."""
+    of passing it in variables, or a comment (`# looking for Ann Lee`). Such text may be
+    personal data, which an erasure could not reach in the stored document, so it is
+    never stored. (The lexer's `advance` skips comments; its token list holds them.)"""
     lexer = Lexer(Source(text))
-    while (token := lexer.advance()).kind != TokenKind.EOF:
-        if token.kind in (TokenKind.STRING, TokenKind.BLOCK_STRING):
+    while lexer.advance().kind != TokenKind.EOF:
+        pass
+    token: Token | None = lexer.token
+    while token is not None:
+        if token.kind in _FREE_TEXT:
             return True
+        token = token.prev
     return False
 
 

@@ -192,5 +192,9 @@ def test_a_document_with_literal_text_runs_but_is_not_stored(client: TestClient)
     with_text(client, described)
     assert code_of(by_hash(client, described)) == "PERSISTED_QUERY_NOT_FOUND"
 
+    commented = "# looking for Ann Lee, ann.lee@example.org\n" + COUNT
+    with_text(client, commented)
+    assert code_of(by_hash(client, commented)) == "PERSISTED_QUERY_NOT_FOUND"
+
     with_text(client, COUNT)  # no literal text: stored as before
     assert by_hash(client, COUNT).json() == {"data": {"partners": {"totalCount": 0}}}
