@@ -571,3 +571,52 @@ def test_a_bulk_edits_record_keeps_no_reason(app: Partnerbook, db: Database) -> 
         [person], changes, audit, limit=10, idempotency_key="k"
     )
     assert again.job_id == result.job_id and again.outcome.changed == 1
+
+
+def _originators(db: Database) -> set[UUID]:
+    with psycopg.connect(db.conninfo()) as conn:
+        return {r[0] for r in conn.execute("SELECT originator_id FROM partnerbook_events")}
+
+
+def _codes(call: Any) -> list[str]:
+    with pytest.raises(DomainError) as refused:
+        call()
+    return [e.code.name for e in refused.value.errors]
+
+
+def test_an_erased_persons_document_reference_is_neither_held_nor_guessable(
+    app: Partnerbook, db: Database
+) -> None:
+    """The uniqueness reservation of a person's document reference: its id is keyed with
+    the installation's secret (a copy of the log does not tell whether a guessed
+    reference was there), and once its key is erased it holds nothing (the API can no
+    longer be asked whether a guessed reference was the erased person's)."""
+    from app.domain.document import reference_key
+    from app.domain.reservation import reservation_id
+
+    person = create_person(app)
+    company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT).id
+    app.record_document(person, {**INVOICE, "reference": "ZQ-REF-1"}, AUDIT)
+    again = {**INVOICE, "reference": "zq-ref-1"}
+    assert _codes(lambda: app.record_document(company, again, AUDIT)) == ["DUPLICATE"]
+    unkeyed = reservation_id(reference_key("ACCOUNTING", "INVOICE", "ZQ-REF-1"))
+    assert unkeyed not in _originators(db)
+
+    app.anonymize_partner(person, AUDIT)
+    other = fresh_app(db)
+    assert other.record_document(company, again, AUDIT).id is not None
+    assert _codes(lambda: other.record_document(person, again, AUDIT)) == ["DUPLICATE"]
+
+
+def test_a_reservation_stored_before_its_id_was_keyed_still_holds(
+    app: Partnerbook, db: Database
+) -> None:
+    from app.domain.document import reference_key
+    from app.domain.reservation import Reservation
+
+    company = app.create_partner("COMPANY", {"name": "Acme"}, AUDIT).id
+    legacy = Reservation(reference_key("ACCOUNTING", "INVOICE", "OLD-1"), str(uuid4()))
+    app.save(legacy)  # as older code stored it: its id the plain hash of the reference
+    old = {**INVOICE, "reference": "old-1"}
+    assert _codes(lambda: app.record_document(company, old, AUDIT)) == ["DUPLICATE"]
+    assert app.record_document(company, {**INVOICE, "reference": "NEW-1"}, AUDIT).id

@@ -32,7 +32,7 @@ from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, s
 from app.domain.messages import Message
 from app.domain.partner import Partner
 from app.domain.partner_fields import input_name
-from app.domain.reservation import Reservation, reservation_id
+from app.domain.reservation import Reservation, reservation_id, stored_key
 from app.domain.tag import Tag
 from app.infra import saving
 from app.infra.pool_check import check_lazily
@@ -283,20 +283,28 @@ class CommandBase(Application[UUID]):
         for key in keys:
             if key in previous:
                 continue
-            held = self._find(reservation_id(key), Reservation)
-            if held is None:
-                result.append(Reservation(key, str(owner_id)))
-            elif held.is_held_by_other(owner_id):
+            stored = stored_key(key, self.idempotency_secret)
+            held = self._find(reservation_id(stored), Reservation)
+            older = self._find(reservation_id(key), Reservation) if stored != key else None
+            if any(r and not r.erased and r.is_held_by_other(owner_id) for r in (held, older)):
                 raise DomainError.single(
                     ErrorCode.DUPLICATE, _duplicate_message(key), _duplicate_field(key)
                 )
+            if held is None:
+                result.append(Reservation(stored, str(owner_id)))
+            elif held.erased:
+                held.retake(stored, str(owner_id))
+                result.append(held)
             else:
                 held.reclaim(str(owner_id))
                 result.append(held)
         for key in previous:
-            if key not in keys and (held := self._find(reservation_id(key), Reservation)):
-                held.release()
-                result.append(held)
+            if key in keys:
+                continue
+            for form in dict.fromkeys((stored_key(key, self.idempotency_secret), key)):
+                if (held := self._find(reservation_id(form), Reservation)) is not None:
+                    held.release()
+                    result.append(held)
         return result
 
     def _parent_and_ancestry(self, parent_id: Any) -> tuple[Partner, list[UUID]]:

@@ -122,7 +122,7 @@ class ErasureCommands(CommandBase):
                 record = batch.get(served) or self._find(served, Aggregate)
                 return self._key_owner(record, batch) if record is not None else None
             case Reservation():
-                if not aggregate.key.startswith("document:") or aggregate.owner_id is None:
+                if not (aggregate.key or "").startswith("document:") or aggregate.owner_id is None:
                     return None
                 document = batch.get(UUID(aggregate.owner_id))
                 return self._key_owner(document, batch) if document is not None else None

@@ -31,7 +31,7 @@ from app.domain.document_terms import terms_in_force
 from app.domain.errors import DomainError
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
-from app.domain.reservation import Reservation
+from app.domain.reservation import Reservation, stored_key
 
 
 @dataclass
@@ -48,6 +48,8 @@ class DemoFactory:
     serial: int = 0
     documents: int = 0
     weights: list[float] = field(default_factory=lambda: [c[3] for c in COUNTRIES])
+    secret: bytes = b""
+    """The installation's secret (`stored_key`: a document reference's reservation)."""
     ids: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -285,7 +287,8 @@ class DemoFactory:
             **self._terms(partner, kind),
         )
         yield document
-        yield Reservation(reference_key(module, kind, values["reference"]), str(document_id))
+        key = stored_key(reference_key(module, kind, values["reference"]), self.secret)
+        yield Reservation(key, str(document_id))
 
     def _terms(self, partner: Partner, kind: str) -> dict[str, Any]:
         """What a customer-side document takes of its partner, as `record_document` does:

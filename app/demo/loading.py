@@ -73,6 +73,7 @@ def load_demo(
     factory = DemoFactory(
         catalog, build_pools(seed), audit, random.Random(seed), seed, today or date.today()
     )
+    factory.secret = app.idempotency_secret
     stats = DemoStats()
     pending: list[Aggregate] = []
 

@@ -6,21 +6,37 @@ under concurrency without a read model (as eventsourcing's content-management ex
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 RESERVATIONS = uuid5(NAMESPACE_URL, "https://partnerbook.dev/reservations")
+DOCUMENT = "document:"
+KEYED_DOCUMENT = "document:hmac-sha256:"
 
 
 def reservation_id(key: str) -> UUID:
     return uuid5(RESERVATIONS, key)
 
 
+def stored_key(key: str, secret: bytes) -> str:
+    """The key a reservation is stored under. A document's reference is keyed with the
+    installation's secret (as idempotency digests are): the id, in the clear in the log,
+    is a hash of it, and a copy of the log must not let anyone test a guessed reference.
+    (Reservations stored before are under the plain key: `_claims` reads both.) Other
+    keys (account codes, tag names) are not personal: stored as they are."""
+    if not key.startswith(DOCUMENT) or key.startswith(KEYED_DOCUMENT):
+        return key
+    return KEYED_DOCUMENT + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
 class Reservation(Aggregate):
     @event("Claimed")
     def __init__(self, key: str, owner_id: str) -> None:
-        self.key = key
+        self.key: str | None = key
+        """None once erased: a person's document reference is sealed with its key."""
         self.owner_id: str | None = owner_id
 
     @staticmethod
@@ -37,3 +53,15 @@ class Reservation(Aggregate):
     @event("Released")
     def release(self) -> None:
         self.owner_id = None
+
+    @property
+    def erased(self) -> bool:
+        """Its key was erased with the person whose document held it: it holds nothing
+        (a refusal would tell that the guessed reference was the erased person's)."""
+        return self.key is None
+
+    @event("Retaken")
+    def retake(self, key: str, owner_id: str) -> None:
+        """Claimed again after its key was erased."""
+        self.key = key
+        self.owner_id = owner_id
