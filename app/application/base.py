@@ -17,6 +17,7 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Recor
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import EnvType, get_topic
 
+from app.application.claims import claims
 from app.application.group_commit import GroupCommit
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import (
@@ -32,7 +33,7 @@ from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, s
 from app.domain.messages import Message
 from app.domain.partner import Partner
 from app.domain.partner_fields import input_name
-from app.domain.reservation import Reservation, reservation_id, stored_key
+from app.domain.reservation import Reservation
 from app.domain.tag import Tag
 from app.infra import saving
 from app.infra.pool_check import check_lazily
@@ -278,34 +279,13 @@ class CommandBase(Application[UUID]):
         self, owner_id: UUID, keys: Iterable[str], previous: Iterable[str]
     ) -> list[Aggregate]:
         """Reservations to save with the owner: new keys claimed, old keys released."""
-        keys, previous = list(keys), list(previous)
-        result: list[Aggregate] = []
-        for key in keys:
-            if key in previous:
-                continue
-            stored = stored_key(key, self.idempotency_secret)
-            held = self._find(reservation_id(stored), Reservation)
-            older = self._find(reservation_id(key), Reservation) if stored != key else None
-            if any(r and not r.erased and r.is_held_by_other(owner_id) for r in (held, older)):
-                raise DomainError.single(
-                    ErrorCode.DUPLICATE, _duplicate_message(key), _duplicate_field(key)
-                )
-            if held is None:
-                result.append(Reservation(stored, str(owner_id)))
-            elif held.erased:
-                held.retake(stored, str(owner_id))
-                result.append(held)
-            else:
-                held.reclaim(str(owner_id))
-                result.append(held)
-        for key in previous:
-            if key in keys:
-                continue
-            for form in dict.fromkeys((stored_key(key, self.idempotency_secret), key)):
-                if (held := self._find(reservation_id(form), Reservation)) is not None:
-                    held.release()
-                    result.append(held)
-        return result
+        return claims(
+            lambda rid: self._find(rid, Reservation),
+            self.idempotency_secret,
+            owner_id,
+            keys,
+            previous,
+        )
 
     def _parent_and_ancestry(self, parent_id: Any) -> tuple[Partner, list[UUID]]:
         """The would-be parent and the ids above it, to refuse cycles."""
@@ -388,20 +368,6 @@ def _try_uuid(value: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _duplicate_field(key: str) -> str:
-    if key.startswith("account-code:"):
-        return "code"
-    return "reference" if key.startswith("document:") else "name"
-
-
-def _duplicate_message(key: str) -> str:
-    if key.startswith("account-code:"):
-        return Message("another account already has this code")
-    if key.startswith("document:"):
-        return Message("this module already recorded a document of this kind with this reference")
-    return Message("another tag with this name has the same parent")
 
 
 def _duplicate_from_race() -> DomainError:
