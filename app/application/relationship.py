@@ -148,9 +148,34 @@ class RelationshipCommands(TermCommands):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._update(
-            Document, document_id, expected_version, lambda d: d.update(changes, audit)
-        )
+        """A document that stops being cancelled counts from then on, as if recorded so:
+        its commercial partner becomes a customer or supplier with it, as in
+        `record_document`."""
+        gained: list[Aggregate] = []
+
+        def update(document: Document) -> list[Aggregate]:
+            gained.clear()
+            reopened = document.status == "CANCELLED"
+            if not document.update(changes, audit):
+                return []
+            if reopened and (partner := self._find(UUID(document.partner_id), Partner)):
+                commercial = self._commercial_partner(partner)
+                gained.extend(self._roles_gained(document, commercial, audit))
+            return [document, *gained]
+
+        for _ in range(MAX_RETRIES):
+            gained.clear()
+            try:
+                return self._change(Document, document_id, expected_version, update)
+            except DomainError as error:
+                # Saving the partner it marked met a concurrent change of the partner, which
+                # `_change` (retrying by itself without one) takes for a change of the
+                # document when a version was expected: done again on fresh state, where a
+                # document that did change is refused for its version.
+                code = error.errors[0].code
+                if expected_version is None or not gained or code is not ErrorCode.CONFLICT:
+                    raise
+        raise conflict("the partner is being changed by others; try again", "id")
 
     def create_opportunity(
         self,

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
+from babel.numbers import get_currency_precision
 from eventsourcing.domain import Aggregate
 
 from app.domain import contact_fields as cf
@@ -90,15 +91,30 @@ def decimals(amount: Decimal) -> int:
     return max(0, -(exponent + trailing))
 
 
+def check_smallest_unit(amount: str, currency: str) -> None:
+    """Refuses an amount finer than its currency's smallest unit (0.5 JPY, 4.999 EUR): no
+    one can pay it. The unit is Babel's (CLDR), as for due dates (payment_schedule.py)."""
+    unit = Decimal(1).scaleb(-get_currency_precision(currency))
+    value = Decimal(amount)
+    if value != value.quantize(unit):
+        raise Invalid(
+            "%(amount)s is finer than %(currency)s's smallest unit, %(unit)s",
+            amount=amount,
+            currency=currency,
+            unit=unit,
+        )
+
+
 def normalize_money(value: Any) -> dict[str, str] | None:
+    """An amount in a currency, in whole units of that currency."""
     if value is None:
         return None
     if not isinstance(value, Mapping) or set(value) != {"amount", "currency"}:
         raise Invalid("needs an amount and a currency")
-    return {
-        "amount": normalize_amount(value["amount"]),
-        "currency": normalize_currency(value["currency"]),
-    }
+    amount = normalize_amount(value["amount"])
+    currency = normalize_currency(value["currency"])
+    check_smallest_unit(amount, currency)
+    return {"amount": amount, "currency": currency}
 
 
 def _int(value: Any, name: str, low: int, high: int) -> int:
@@ -112,10 +128,30 @@ def _int(value: Any, name: str, low: int, high: int) -> int:
     return value
 
 
+def _discount(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """A line's early-payment discount (none: nothing). Not on a FIXED line, as in Odoo:
+    "You can't mix fixed amount with early payment percentage"."""
+    if raw.get("discount_percent") is None:
+        return {}
+    if raw.get("kind") == "FIXED":
+        raise Invalid(
+            "line %(n)s: a FIXED line takes no early-payment discount (discountPercent)", n=index
+        )
+    discount = Decimal(normalize_amount(raw["discount_percent"]))
+    if not 0 < discount < 100:
+        raise Invalid("line %(n)s: discountPercent must be between 0 and 100", n=index)
+    return {
+        "discount_percent": str(discount),
+        "discount_days": _int(
+            raw.get("discount_days") or 0, f"line {index}: discountDays", 0, 3660
+        ),
+    }
+
+
 def normalize_lines(value: Any) -> list[dict[str, Any]]:
     """Payment term lines. No lines: the balance is due at once. Without a BALANCE line the
     PERCENT lines must total exactly 100 %; with one (it must be the last) they stay
-    under 100 %."""
+    under 100 %. An early-payment discount is for PERCENT and BALANCE lines only."""
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > MAX_LINES:
@@ -148,14 +184,7 @@ def normalize_lines(value: Any) -> list[dict[str, Any]]:
                     index=index,
                 )
             line["value"] = str(amount)
-        if raw.get("discount_percent") is not None:
-            discount = Decimal(normalize_amount(raw["discount_percent"]))
-            if not 0 < discount < 100:
-                raise Invalid("line %(n)s: discountPercent must be between 0 and 100", n=index)
-            line["discount_percent"] = str(discount)
-            line["discount_days"] = _int(
-                raw.get("discount_days") or 0, f"line {index}: discountDays", 0, 3660
-            )
+        line.update(_discount(raw, index))
         lines.append(line)
     balances = [i for i, line in enumerate(lines) if line["kind"] == "BALANCE"]
     percent = sum(Decimal(line["value"]) for line in lines if line["kind"] == "PERCENT")

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from app.domain import document_dues
 from app.domain.audited import Audit, AuditedCreated, AuditedEvent
-from app.domain.catalog import Invalid, normalize_amount, normalize_currency
+from app.domain.catalog import Invalid, check_smallest_unit, normalize_amount, normalize_currency
 from app.domain.changes import AttributesChanged
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.messages import Message
@@ -85,6 +85,16 @@ def _amount(field: str, value: Any, errors: list[FieldError]) -> str | None:
         return None
 
 
+def _check_paid_unit(paid: str | None, currency: str | None, errors: list[FieldError]) -> None:
+    """Refuses an amount paid finer than its currency's smallest unit (`amount`: document_dues)."""
+    if paid is None or currency is None:
+        return
+    try:
+        check_smallest_unit(paid, currency)
+    except Invalid as error:
+        errors.append(FieldError(("amountPaid",), ErrorCode.VALIDATION, str(error)))
+
+
 @dataclass(frozen=True)
 class NewDocumentValues:
     """The values a new document is recorded with, checked and normalised (its status,
@@ -115,6 +125,7 @@ def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
         else _amount("amountPaid", values["amount_paid"], errors)
     )
     currency = _currency(values.get("currency"), amount, errors)
+    _check_paid_unit(paid, currency, errors)
     direction = _direction(kind, values.get("direction"), errors)
     if errors:
         raise DomainError(errors)
@@ -331,6 +342,7 @@ class Document(Aggregate):
             if field in changes:
                 value = changes[field]
                 amounts[field] = None if value is None else _amount(api, value, errors)
+        _check_paid_unit(amounts.get("amount_paid"), self.currency, errors)
         if errors:
             raise DomainError(errors)
         status = changes.get("status") or self.status
