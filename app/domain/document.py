@@ -85,14 +85,14 @@ def _amount(field: str, value: Any, errors: list[FieldError]) -> str | None:
         return None
 
 
-def _check_paid_unit(paid: str | None, currency: str | None, errors: list[FieldError]) -> None:
-    """Refuses an amount paid finer than its currency's smallest unit (`amount`: document_dues)."""
-    if paid is None or currency is None:
-        return
-    try:
-        check_smallest_unit(paid, currency)
-    except Invalid as error:
-        errors.append(FieldError(("amountPaid",), ErrorCode.VALIDATION, str(error)))
+def _check_units(amounts: Mapping[str, Any], currency: Any, errors: list[FieldError]) -> None:
+    """Refuses an amount finer than its currency's smallest unit (any kind of document)."""
+    for field, value in amounts.items():
+        try:
+            if value is not None and currency is not None:
+                check_smallest_unit(value, currency)
+        except Invalid as error:
+            errors.append(FieldError((field,), ErrorCode.VALIDATION, str(error)))
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def check_new_values(values: Mapping[str, Any]) -> NewDocumentValues:
         else _amount("amountPaid", values["amount_paid"], errors)
     )
     currency = _currency(values.get("currency"), amount, errors)
-    _check_paid_unit(paid, currency, errors)
+    _check_units({"amount": amount, "amountPaid": paid}, currency, errors)
     direction = _direction(kind, values.get("direction"), errors)
     if errors:
         raise DomainError(errors)
@@ -342,7 +342,8 @@ class Document(Aggregate):
             if field in changes:
                 value = changes[field]
                 amounts[field] = None if value is None else _amount(api, value, errors)
-        _check_paid_unit(amounts.get("amount_paid"), self.currency, errors)
+        named = {"amount": amounts.get("amount"), "amountPaid": amounts.get("amount_paid")}
+        _check_units(named, self.currency, errors)
         if errors:
             raise DomainError(errors)
         status = changes.get("status") or self.status

@@ -135,3 +135,27 @@ def test_a_fixed_line_cannot_carry_an_early_payment_discount(
     ]
     term = create_entry(client, PAYMENT_TERM, name="y", lines=lines)
     assert [line["discountPercent"] for line in term["lines"]] == ["2.00", None, "2.00"]
+
+
+def test_any_documents_amount_finer_than_the_currency_is_refused(
+    client: TestClient, db: Database
+) -> None:
+    """Not only the documents split into due dates: a sale order's amount counts in the
+    credit exposure, a quotation's and a payment's in the figures."""
+    company = create(client, kind="COMPANY", name="Sakura KK")
+    kinds = [("SALES", "SALE_ORDER"), ("SALES", "QUOTATION"), ("ACCOUNTING", "PAYMENT")]
+    before = event_count(db)
+    for module, kind in kinds:
+        values = invoice_values(company, module=module, kind=kind, amount="100.5")
+        result = gql(client, RECORD, {"input": values})["recordDocument"]
+        assert errors(result) == [
+            (["amount"], "VALIDATION", "100.5 is finer than JPY's smallest unit, 1")
+        ], kind
+    assert event_count(db) == before
+    order = invoice_values(company, module="SALES", kind="SALE_ORDER", reference="SO/1")
+    created = gql(client, RECORD, {"input": order})["recordDocument"]
+    assert created["userErrors"] == []
+    change = {"id": created["document"]["id"], "amount": "99.5"}
+    assert errors(gql(client, UPDATE, {"input": change})["updateDocument"]) == [
+        (["amount"], "VALIDATION", "99.5 is finer than JPY's smallest unit, 1")
+    ]
