@@ -43,6 +43,8 @@ def url_problem(url: Any, *, allow_http: bool) -> str | None:
         return Message("the URL must be https")
     if not parts.hostname:
         return Message("the URL has no host")
+    if not _encodes_as_idna(parts.hostname):
+        return Message("the URL's host is not a valid host name")
     if parts.username is not None or parts.password is not None:
         return Message("the URL may not carry a user name or password")
     if parts.fragment:
@@ -50,6 +52,17 @@ def url_problem(url: Any, *, allow_http: bool) -> str | None:
     if not allow_http and _names_a_private_host(parts.hostname):
         return Message("the URL points at a loopback or private address")
     return None
+
+
+def _encodes_as_idna(host: str) -> bool:
+    """Whether `host` encodes as the resolver and TLS encode a name (IDNA: no empty label
+    but the root's, none over 63 characters, no character nameprep forbids): "a..b"
+    parses as a URL, then fails at every delivery."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _names_a_private_host(host: str) -> bool:

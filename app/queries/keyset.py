@@ -4,20 +4,69 @@ inserts; and cursors encoded only when asked for."""
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Callable, Sequence
-from typing import TypeVar, overload
+from typing import Any, TypeVar, overload
 from uuid import UUID
+
+import orjson
+
+from app.domain.text import unstorable_reason
 
 T = TypeVar("T")
 
 MAX_PAGE = 100
 """The most rows one page may hold."""
 
+MAX_CURSOR = 16_384
+"""The longest cursor a list of records reads (the partners' read longer ones: ordering.py).
+The longest they issue is a name cursor: a name of 200 characters, each escaped as
+json.dumps writes one outside the BMP (12 bytes), in base64 is ~3,300 characters."""
+
+_BIGINT = 2**63
+NOT_A_CURSOR = "not a cursor of this list"
+
 
 class BadCursor(ValueError):
     """A cursor this query did not issue."""
+
+
+def cursor_payload(cursor: str, longest: int = MAX_CURSOR) -> Any:
+    """The JSON a cursor holds, read only when the cursor is at most `longest` characters;
+    BadCursor when it is not base64url of UTF-8 JSON. orjson refuses JSON nested past 1024
+    levels and escapes of lone surrogates (json.loads raises RecursionError for the one,
+    returns unstorable text for the other)."""
+    if len(cursor) > longest:
+        raise BadCursor(NOT_A_CURSOR)
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, RecursionError):  # binascii.Error, UnicodeError, JSONDecodeError
+        raise BadCursor(NOT_A_CURSOR) from None
+
+
+def cursor_text(value: Any) -> str:
+    """A string of a cursor, one PostgreSQL can compare: NUL and lone surrogates (which
+    `\\u0000` decodes to, and no list issues) are refused here, not by the database."""
+    if not isinstance(value, str) or unstorable_reason(value) is not None:
+        raise BadCursor(NOT_A_CURSOR)
+    return value
+
+
+def cursor_int(value: Any) -> int:
+    """An integer of a cursor, within bigint (a JSON `true` is no integer here)."""
+    if type(value) is not int or not -_BIGINT <= value < _BIGINT:
+        raise BadCursor(NOT_A_CURSOR)
+    return value
+
+
+def cursor_uuid(value: Any) -> UUID:
+    """The id a cursor ends with (UUID() of a non-string raises AttributeError)."""
+    if not isinstance(value, str):
+        raise BadCursor(NOT_A_CURSOR)
+    try:
+        return UUID(value)
+    except ValueError:
+        raise BadCursor(NOT_A_CURSOR) from None
 
 
 def encode_name_cursor(name: str, ident: UUID) -> str:
@@ -26,13 +75,10 @@ def encode_name_cursor(name: str, ident: UUID) -> str:
 
 
 def decode_name_cursor(cursor: str) -> tuple[str, UUID]:
-    try:
-        kind, name, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if kind != "name" or not isinstance(name, str):
-            raise ValueError("not a cursor of this list")
-        return name, UUID(ident)
-    except (ValueError, TypeError, binascii.Error) as error:
-        raise BadCursor(f"not a cursor of this list: {error}") from None
+    payload = cursor_payload(cursor)
+    if not isinstance(payload, list) or len(payload) != 3 or payload[0] != "name":
+        raise BadCursor(NOT_A_CURSOR)
+    return cursor_text(payload[1]), cursor_uuid(payload[2])
 
 
 class LazyCursors(Sequence[str]):

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 
-from app.queries.keyset import BadCursor
+from app.queries.keyset import BadCursor, cursor_uuid
 from app.queries.record_pages import (
     Page,
     RecordReader,
@@ -42,7 +42,7 @@ def _seek(after: str | None) -> Composable:
         return SQL("TRUE")
     at, ident = decode_cursor(after, 2)
     try:
-        values = Literal(datetime.fromisoformat(at)), Literal(UUID(ident))
+        values = Literal(datetime.fromisoformat(at)), Literal(cursor_uuid(ident))
     except (ValueError, TypeError):
         raise BadCursor("not a cursor of this list") from None
     return SQL("(n.created_at, n.id) < ({}, {})").format(*values)

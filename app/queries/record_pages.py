@@ -5,19 +5,25 @@ with their keyset cursors."""
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.infra.rows import dataclass_row
-from app.queries.keyset import MAX_PAGE, BadCursor
+from app.queries.keyset import (
+    MAX_PAGE,
+    NOT_A_CURSOR,
+    BadCursor,
+    cursor_int,
+    cursor_payload,
+    cursor_text,
+    cursor_uuid,
+)
 
 
 @dataclass(frozen=True)
@@ -35,14 +41,13 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str, size: int) -> list[Any]:
-    """The `size` values a cursor of `encode_cursor` holds; BadCursor for anything else."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error):
-        raise BadCursor("not a cursor of this list") from None
+    """The `size` values a cursor of `encode_cursor` holds, each a string PostgreSQL can
+    compare or an integer within bigint (what the lists put in them); BadCursor for
+    anything else."""
+    values = cursor_payload(cursor)
     if not isinstance(values, list) or len(values) != size:
-        raise BadCursor("not a cursor of this list")
-    return values
+        raise BadCursor(NOT_A_CURSOR)
+    return [cursor_int(v) if isinstance(v, int) else cursor_text(v) for v in values]
 
 
 def page_size(first: int | None) -> int:
@@ -58,9 +63,10 @@ def dated_seek(after: str | None, condition: SQL) -> Composable:
         return SQL("TRUE")
     day, ident = decode_cursor(after, 2)
     try:
-        return condition.format(Literal(date.fromisoformat(day)), Literal(UUID(ident)))
+        seek = Literal(date.fromisoformat(day))
     except (ValueError, TypeError):
-        raise BadCursor("not a cursor of this list") from None
+        raise BadCursor(NOT_A_CURSOR) from None
+    return condition.format(seek, Literal(cursor_uuid(ident)))
 
 
 def page_of(

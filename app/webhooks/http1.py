@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
@@ -41,13 +41,23 @@ class StaleConnection(OSError):
 def request_head(url: str) -> bytes:
     """The request line and the headers every attempt to `url` sends (up to its own)."""
     parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if not _SENDABLE.fullmatch(target) or not _SENDABLE.fullmatch(parts.netloc):
+    target = _ascii((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    netloc = parts.netloc
+    if not netloc.isascii():  # an internationalised name: its A-label (IDNA), as resolved
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        netloc = host + (f":{parts.port}" if parts.port else "")
+    if not _SENDABLE.fullmatch(target) or not _SENDABLE.fullmatch(netloc):
         raise ProtocolError("the URL's path or host cannot be sent as it is")
     return (
-        f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nUser-Agent: {USER_AGENT}\r\n"
+        f"POST {target} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: {USER_AGENT}\r\n"
         "Content-Type: application/json\r\n"
     ).encode("ascii")
+
+
+def _ascii(text: str) -> str:
+    """`text` with its non-ASCII characters percent-encoded as UTF-8, as browsers send a
+    URL's path and query (ASCII spaces and controls stay, to be refused)."""
+    return "".join(c if c.isascii() else quote(c, safe="") for c in text)
 
 
 def request(head: bytes, headers: Mapping[str, str], body: bytes) -> bytes:

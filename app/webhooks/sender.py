@@ -45,6 +45,8 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> list[tuple[in
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise RefusedAddress(f"cannot resolve {host}: {error.strerror}") from None
+    except ValueError:  # UnicodeError: a name IDNA cannot encode (saved before url_problem said so)
+        raise RefusedAddress(f"cannot resolve {host}: not a valid host name") from None
     found = [(int(family), str(sockaddr[0])) for family, _, _, _, sockaddr in infos]
     if not found:
         raise RefusedAddress(f"{host} resolves to no address")
@@ -99,7 +101,9 @@ class Session:
             error = f"no answer within {within:g} s"
         except RefusedAddress as refused:
             error = str(refused)
-        except (OSError, ssl.SSLError, http1.ProtocolError) as failure:
+        except (OSError, ssl.SSLError, http1.ProtocolError, UnicodeError) as failure:
+            # UnicodeError: a name TLS cannot encode (IDNA, as the resolver: resolve()
+            # refuses it first); a failed attempt all the same, never the worker's error.
             error = f"{type(failure).__name__}: {failure}"[:300]
         if error is not None and status is None:
             await self.close()

@@ -29,7 +29,11 @@ def test_a_cursor_of_an_earlier_release_reads_as_the_one_given_now() -> None:
     assert decode_cursor(earlier_cursor, orders) == (["müller ørsted"], IDENT)
 
 
-@given(st.uuids(), st.text(max_size=40), st.datetimes())
+STORABLE = st.characters(exclude_categories=["Cs"], exclude_characters=["\x00"])
+"""What a name key read from PostgreSQL may hold (a cursor holding more is refused)."""
+
+
+@given(st.uuids(), st.text(STORABLE, max_size=40), st.datetimes())
 def test_a_cursor_is_the_json_it_was(ident: UUID, name: str, created: datetime) -> None:
     row = SimpleNamespace(id=ident, name_key=name, created_at=created)
     orders = [Order("NAME"), Order("CREATED_AT", descending=True)]

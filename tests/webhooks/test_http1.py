@@ -119,6 +119,15 @@ def test_a_request_is_a_post_with_its_length_and_headers() -> None:
     )
 
 
+def test_an_internationalised_url_is_sent_as_ascii() -> None:
+    """The host's A-label (as the resolver and TLS encode it), the path and query's
+    non-ASCII characters percent-encoded (as browsers send them)."""
+    head = request_head("https://bücher.example:8443/café/in?q=müller")
+    assert head.startswith(
+        b"POST /caf%C3%A9/in?q=m%C3%BCller HTTP/1.1\r\nHost: xn--bcher-kva.example:8443\r\n"
+    )
+
+
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX: y", "http://127.0.0.1/\x00"]
 )

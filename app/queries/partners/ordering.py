@@ -4,8 +4,6 @@ a page where the last one ended (opaque, stable under inserts)."""
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,8 +14,17 @@ from uuid import UUID
 import orjson
 from psycopg.sql import SQL, Composable, Literal
 
+from app.domain.messages import Message
 from app.queries.document_queries import total_invoiced
-from app.queries.keyset import BadCursor
+from app.queries.keyset import (
+    MAX_CURSOR,
+    NOT_A_CURSOR,
+    BadCursor,
+    cursor_int,
+    cursor_payload,
+    cursor_text,
+    cursor_uuid,
+)
 from app.queries.partners.rows import PartnerRow
 
 
@@ -29,24 +36,47 @@ class SortKey:
     """The partners columns the expression reads (none for the computed keys)."""
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("bad cursor")
-    return value
+MAX_KEY_CURSOR = 32_768
+"""How much longer a partners cursor may be for each key it is sorted by: a display name
+is at most 1,002 characters (500, ", ", 500), 12 bytes each as an earlier release's
+json.dumps escaped one outside the BMP, a third more in base64 (~16,000), doubled for
+what lower() and unaccent() may expand."""
 
 
 def _time(value: Any) -> datetime:
-    return datetime.fromisoformat(_text(value))
+    try:
+        return datetime.fromisoformat(cursor_text(value))
+    except ValueError:
+        raise BadCursor(NOT_A_CURSOR) from None
+
+
+def _amount(value: Any) -> Decimal:
+    """A total as `str(Decimal)` wrote it: finite, and within what numeric holds (the text
+    of 1E+999999 is a Decimal, and a DataError from the database)."""
+    try:
+        amount = Decimal(cursor_text(value))
+    except ArithmeticError:  # decimal.InvalidOperation
+        raise BadCursor(NOT_A_CURSOR) from None
+    if not amount.is_finite() or not -1000 <= amount.adjusted() <= 1000:
+        raise BadCursor(NOT_A_CURSOR)
+    return amount
+
+
+def _rank(value: Any) -> int:
+    try:
+        return cursor_int(int(cursor_text(value)))
+    except ValueError:
+        raise BadCursor(NOT_A_CURSOR) from None
 
 
 SORT_KEYS: dict[str, SortKey] = {
-    "NAME": SortKey(SQL("name_key"), _text, ("name_key",)),
-    "DISPLAY_NAME": SortKey(SQL("display_name_key"), _text, ("display_name_key",)),
+    "NAME": SortKey(SQL("name_key"), cursor_text, ("name_key",)),
+    "DISPLAY_NAME": SortKey(SQL("display_name_key"), cursor_text, ("display_name_key",)),
     "CREATED_AT": SortKey(SQL("created_at"), _time, ("created_at",)),
     "UPDATED_AT": SortKey(SQL("updated_at"), _time, ("updated_at",)),
-    "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), _text, ("country_code",)),
-    "TOTAL_INVOICED": SortKey(SQL("total_invoiced"), lambda v: Decimal(_text(v))),
-    "RELEVANCE": SortKey(SQL("relevance"), lambda v: int(_text(v))),
+    "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), cursor_text, ("country_code",)),
+    "TOTAL_INVOICED": SortKey(SQL("total_invoiced"), _amount),
+    "RELEVANCE": SortKey(SQL("relevance"), _rank),
 }
 COMPUTED = {"TOTAL_INVOICED": "total_invoiced", "RELEVANCE": "relevance"}
 """Sort keys that are computed per row in an inner query, then ordered on."""
@@ -88,14 +118,18 @@ def encode_cursor(row: PartnerRow, orders: Sequence[Order]) -> str:
 
 
 def decode_cursor(cursor: str, orders: Sequence[Order]) -> tuple[list[Any], UUID]:
-    try:
-        fields, values, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if fields != [o.field for o in orders] or len(values) != len(orders):
-            raise BadCursor("this cursor belongs to another ordering")
-        parsed = [SORT_KEYS[o.field].parse(v) for o, v in zip(orders, values, strict=True)]
-        return parsed, UUID(ident)
-    except (ValueError, TypeError, KeyError, binascii.Error) as error:
-        raise BadCursor(f"not a cursor of this list: {error}") from None
+    """The sort values and the id a cursor of `encode_cursor` holds for this ordering, each
+    of its key's type; BadCursor for anything else (read only up to a length bound)."""
+    payload = cursor_payload(cursor, MAX_CURSOR + MAX_KEY_CURSOR * len(orders))
+    if not isinstance(payload, list) or len(payload) != 3:
+        raise BadCursor(NOT_A_CURSOR)
+    fields, values, ident = payload
+    if fields != [o.field for o in orders]:
+        raise BadCursor(Message("this cursor belongs to another ordering"))
+    if not isinstance(values, list) or len(values) != len(orders):
+        raise BadCursor(NOT_A_CURSOR)
+    parsed = [SORT_KEYS[o.field].parse(v) for o, v in zip(orders, values, strict=True)]
+    return parsed, cursor_uuid(ident)
 
 
 def _seek(
