@@ -12,6 +12,7 @@ from typing import LiteralString
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from app.domain import partner_fields, resolution
+from app.domain.contact_fields import NO_VAT
 from app.projections.partner_layout import ADDRESS_COLUMNS, OWN_COLUMNS
 
 _LABEL = SQL("CASE c.type {} END").format(
@@ -29,6 +30,22 @@ _DISPLAY_NAME = SQL(
 ).format(name=_NAME)
 _INHERITS_ADDRESS = SQL("(c.kind = 'PERSON' AND c.type = 'CONTACT' AND p.id IS NOT NULL)")
 _COMMERCIAL = SQL("(c.kind = 'COMPANY' OR p.id IS NULL)")
+# `effective_vat` as computed below (the SET list reads the row as it was).
+_EFFECTIVE_VAT = SQL("CASE WHEN {} THEN c.vat ELSE p.effective_vat END").format(_COMMERCIAL)
+
+_WHITE = r"\t\n\v\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SPACES = f"[{_WHITE}]{{2,}}|[{_WHITE.replace(' ', '')}]"
+"""What becomes one space: a run of white space, or one that is not a plain space.
+Python's `str.isspace` characters, listed: `[[:space:]]` depends on the locale (no
+no-break space in C.UTF-8) and costs several µs a row where this costs under one."""
+
+
+def searchable(text: Composable) -> Composable:
+    """`text` as text search compares it: lower-cased, without accents, each run of
+    spaces one space. The stored search text and the search itself
+    (app/queries/partners/filters.py, search_term) both go through it."""
+    return SQL("regexp_replace(lower(unaccent({})), {}, ' ', 'g')").format(text, Literal(SPACES))
+
 
 RESOLVED_COLUMNS: list[tuple[str, Composable]] = [
     ("name", _NAME),
@@ -45,15 +62,17 @@ RESOLVED_COLUMNS: list[tuple[str, Composable]] = [
     # Sort keys: alphabetical as people read it, accents aside (é with e).
     ("name_key", SQL("lower(unaccent({}))").format(_NAME)),
     ("display_name_key", SQL("lower(unaccent({}))").format(_DISPLAY_NAME)),
-    # What text search looks in: names (the company's too, as in the display name),
-    # email, reference and VAT, lower-cased and without accents; and the digits of the
-    # phone numbers.
+    # What text search looks in (`searchable`): names (the company's too, as in the
+    # display name), email, reference and the VAT that applies (`/` is none); and the
+    # digits of the phone numbers.
     (
         "search_text",
-        SQL(
-            "lower(unaccent(concat_ws(' ', {name}, CASE WHEN c.kind = 'PERSON' THEN p.name END, "
-            "c.email, c.ref, COALESCE(c.vat, p.effective_vat))))"
-        ).format(name=_NAME),
+        searchable(
+            SQL(
+                "concat_ws(' ', {name}, CASE WHEN c.kind = 'PERSON' THEN p.name END, "
+                "c.email, c.ref, NULLIF({vat}, {no_vat}))"
+            ).format(name=_NAME, vat=_EFFECTIVE_VAT, no_vat=Literal(NO_VAT))
+        ),
     ),
     ("phone_digits", SQL("regexp_replace(concat_ws(' ', c.phone, c.mobile), '[^0-9]', '', 'g')")),
     *(
@@ -131,8 +150,8 @@ class Resolving:
             contacts_among=where(
                 "c.id = ANY(%s) AND c.kind = 'PERSON' AND c.parent_id IS NOT NULL"
             ),
-            # Every child, as `children` does: a subsidiary shows its group's VAT in its
-            # search text (batches and single events then give the same rows).
+            # Every child, as `children` does (batches and single events then give the
+            # same rows).
             children_of_any=where("c.parent_id = ANY(%s)"),
         )
 

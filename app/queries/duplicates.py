@@ -15,6 +15,7 @@ from uuid import UUID
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from app.domain.contact_fields import NO_VAT
 from app.domain.merge import MOVED_KINDS
 
 WEIGHTS = {"SAME_VAT": 0.9, "SAME_EMAIL": 0.8, "SAME_PHONE": 0.6, "SIMILAR_NAME": 0.7}
@@ -30,16 +31,20 @@ ACTIVITIES_OWNED = (
 )
 """An activity is its partner's and the company's it names: a merge of either moves it."""
 
+# The VAT compared is the one that applies, where it is the partner's own (its commercial
+# partner's): a contact shows its company's, and keeps any own VAT hidden. `/` is none.
+# An anonymized person is nobody's duplicate: every one reads "Anonymized partner".
 _CANDIDATES = """
 WITH me AS (
-    SELECT id, kind, parent_id, email_normalized, vat,
+    SELECT id, kind, parent_id, email_normalized,
+           CASE WHEN commercial_partner_id = id AND vat <> %(no_vat)s THEN vat END AS vat,
            CASE WHEN phone LIKE '+%%' THEN phone END AS phone,
            CASE WHEN mobile LIKE '+%%' THEN mobile END AS mobile,
            name_key, country_code
-    FROM partners WHERE id = %(id)s
+    FROM partners WHERE id = %(id)s AND NOT anonymized
 ), found AS (
     SELECT p.id FROM partners p, me WHERE p.email_normalized = me.email_normalized
-    UNION SELECT p.id FROM partners p, me WHERE p.vat = me.vat
+    UNION SELECT p.id FROM partners p, me WHERE p.vat = me.vat AND p.commercial_partner_id = p.id
     UNION SELECT p.id FROM partners p, me WHERE p.phone IN (me.phone, me.mobile)
     UNION SELECT p.id FROM partners p, me WHERE p.mobile IN (me.phone, me.mobile)
     UNION SELECT p.id FROM partners p, me
@@ -48,12 +53,13 @@ WITH me AS (
 )
 SELECT p.id,
        p.email_normalized = me.email_normalized AS same_email,
-       p.vat = me.vat AS same_vat,
+       p.vat = me.vat AND p.commercial_partner_id = p.id AS same_vat,
        (p.phone IN (me.phone, me.mobile) OR p.mobile IN (me.phone, me.mobile)) AS same_phone,
        similarity(p.name_key, me.name_key) AS name_similarity,
        p.country_code IS NOT DISTINCT FROM me.country_code AS same_country
 FROM found JOIN partners p ON p.id = found.id, me
 WHERE p.id <> me.id AND p.kind = me.kind AND NOT p.archived AND p.merged_into IS NULL
+  AND NOT p.anonymized
   AND p.id IS DISTINCT FROM me.parent_id AND p.parent_id IS DISTINCT FROM me.id
 """
 
@@ -74,7 +80,7 @@ class MergeDirectory:
 
     async def candidates(self, partner_id: UUID, threshold: float) -> list[Candidate]:
         """Active partners of the same kind that may be the same as this one (not its
-        own parent or child), best first."""
+        own parent or child, nor anyone anonymized), best first."""
         async with self.pool.connection() as conn, conn.transaction():
             # `%` uses this threshold (and the trigram index); at least ours.
             await conn.execute(
@@ -82,7 +88,7 @@ class MergeDirectory:
                 (str(threshold),),
             )
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(_CANDIDATES, {"id": partner_id})
+            await cur.execute(_CANDIDATES, {"id": partner_id, "no_vat": NO_VAT})
             rows = await cur.fetchall()
         found = []
         for row in rows:

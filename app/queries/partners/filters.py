@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.sql import SQL, Composable, Identifier, Literal
+from psycopg.sql import SQL, Composable, Identifier, Literal, Placeholder
 
+from app.projections.partner_resolution import searchable
 from app.queries.activity_queries import overdue_condition
 from app.queries.affiliation_queries import affiliated_condition, iban_condition
 from app.queries.credit_queries import credit_exceeded_condition
@@ -129,13 +130,14 @@ def _like_escape(text: str) -> str:
 
 
 async def search_term(conn: Any, search: str | None) -> str | None:
-    """The search as it is matched: lower-case, accents removed by PostgreSQL's own
-    unaccent (the same function that built the indexed text)."""
+    """The search as it is matched: lower-case, accents removed and runs of spaces
+    collapsed by the same SQL that built the indexed text (`searchable`), spaces around
+    it left out."""
     if search is None or not search.strip():
         return None
-    cur = await conn.execute("SELECT lower(unaccent(%s))", (" ".join(search.split()),))
+    cur = await conn.execute(SQL("SELECT btrim({})").format(searchable(Placeholder())), (search,))
     row = await cur.fetchone()
-    return str(row[0]) if row else None
+    return (str(row[0]) or None) if row else None
 
 
 def search_condition(term: str, search: str) -> Composable:
