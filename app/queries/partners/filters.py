@@ -129,13 +129,17 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_SEARCH_TERM = SQL("SELECT btrim({})").format(searchable(Placeholder())).as_string(None)
+"""Rendered once: composing and rendering it cost each search ~12 µs."""
+
+
 async def search_term(conn: Any, search: str | None) -> str | None:
     """The search as it is matched: lower-case, accents removed and runs of spaces
     collapsed by the same SQL that built the indexed text (`searchable`), spaces around
     it left out."""
     if search is None or not search.strip():
         return None
-    cur = await conn.execute(SQL("SELECT btrim({})").format(searchable(Placeholder())), (search,))
+    cur = await conn.execute(_SEARCH_TERM, (search,))
     row = await cur.fetchone()
     return (str(row[0]) or None) if row else None
 
