@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import anyio
 import anyio.to_thread
@@ -106,6 +107,8 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
     services = await _start_services(
         db, settings, app, pool, waiter, keys, limiter, hooks, replicas
     )
+    # Queued subscription deliveries of a partner erased meanwhile are read again.
+    listener.on(notices.KEY_ERASED, lambda subject: services.hub.erased(UUID(subject)))
     return Runtime(
         db,
         services,

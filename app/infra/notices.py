@@ -115,7 +115,7 @@ class NoticeListener:
         self.conninfo = conninfo
         self.name = f"{LISTENER_PREFIX}{uuid.uuid4().hex[:16]}"
         self.live = False
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, list[Handler]] = {}
         self._confirmed: set[str] = set()
         self.when_connected_hooks: list[Hook] = []
         self.when_lost_hooks: list[Hook] = []
@@ -124,8 +124,10 @@ class NoticeListener:
 
     def on(self, channel: str, handler: Handler, *, confirm: bool = True) -> None:
         """`handler(subject)` for each notice `publish` sends on `channel`; with
-        `confirm=False`, `handler(payload)` for a plain NOTIFY, confirmed to nobody."""
-        self._handlers[channel] = handler
+        `confirm=False`, `handler(payload)` for a plain NOTIFY, confirmed to nobody. A
+        channel may have several handlers (each called, in order); one taken after
+        `start` hears a channel only if one taken before it opened the channel."""
+        self._handlers.setdefault(channel, []).append(handler)
         if confirm:
             self._confirmed.add(channel)
 
@@ -187,15 +189,17 @@ class NoticeListener:
                 delay = min(delay * 2, RECONNECT_MAX)
 
     async def _handle(self, conn: psycopg.AsyncConnection[Any], notify: psycopg.Notify) -> None:
-        handler = self._handlers.get(notify.channel)
-        if handler is None:
+        handlers = self._handlers.get(notify.channel)
+        if not handlers:
             return
         if notify.channel not in self._confirmed:
-            await _call(handler, notify.payload)
+            for handler in handlers:
+                await _call(handler, notify.payload)
             return
         token, _, subject = notify.payload.partition(" ")
         try:
-            await _call(handler, subject)
+            for handler in handlers:
+                await _call(handler, subject)
         except Exception:  # not confirmed: the sender names this process in a warning
             log.exception("cannot act on the %s notice %r", notify.channel, subject)
             return

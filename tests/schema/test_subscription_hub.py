@@ -142,3 +142,108 @@ def test_an_activity_naming_a_company_goes_to_that_companys_subscribers() -> Non
     keys = keys_of(activity)
     assert {("timeline", OTHER), ("activity-partner", OTHER)} <= keys
     assert ("timeline", OTHER) not in keys_of(row(2, CONTACT, "Activity", COMPANY))
+
+
+class ScrubbingFeed(FakeFeed):
+    """The timeline table: `between` reads what it holds now (scrubbed by an erasure)."""
+
+    def __init__(self, rows: list[TimelineRow], erase_while_replaying: Any = None) -> None:
+        super().__init__(rows)
+        self.erase_while_replaying = erase_while_replaying
+
+    async def between(self, after: int, upto: int) -> list[TimelineRow]:
+        return [r for r in self.rows if after < r.position <= upto]
+
+    async def replay(self, f: FeedFilter, after: int, upto: int) -> Any:
+        read = [r for r in self.rows if after < r.position <= upto]
+        if self.erase_while_replaying is not None:
+            self.erase_while_replaying()  # the erasure lands after the read, before the yield
+        yield read
+
+
+def _private(position: int) -> TimelineRow:
+    from dataclasses import replace
+
+    return replace(row(position, CONTACT), reason="Uma's private reason", changes={"name": "Uma"})
+
+
+def _scrub(feed: ScrubbingFeed, names: dict[UUID, str]) -> None:
+    """What the projection does in the erasure's transaction."""
+    from dataclasses import replace
+
+    feed.rows = [replace(r, reason=None, changes={"name": None}) for r in feed.rows]
+    names[CONTACT] = "Anonymized partner"
+
+
+def _anonymized(position: int) -> TimelineRow:
+    from dataclasses import replace
+
+    return replace(row(position, CONTACT), kind="PARTNER_ANONYMIZED")
+
+
+def _enriching(h: SubscriptionHub, names: dict[UUID, str]) -> None:
+    async def enrich(rows: Any) -> Any:
+        return {("Partner", r.subject_id): {"name": names[r.subject_id]} for r in rows}
+
+    h.enrich = enrich
+
+
+def test_a_queued_delivery_of_a_partner_erased_meanwhile_goes_out_as_erased() -> None:
+    """A slow subscriber's queue held what was read before an erasure: it went out after
+    `anonymizePartner` had answered, the erased values in it. The erasure's notice marks
+    it stale; it is read again once the read models are scrubbed."""
+
+    async def scenario() -> None:
+        h = hub()
+        names = {CONTACT: "Uma Hiddenname"}
+        feed = ScrubbingFeed([_private(1), _private(2)])
+        h.feed = feed  # type: ignore[assignment]
+        _enriching(h, names)
+        stream = follow(info_for(h, feed), {("timeline", CONTACT)}, FeedFilter(), None)
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0)  # registered, waiting
+        h.dispatch(feed.rows, await h.enrich(feed.rows), h.erasures)
+        assert (await first).row.reason == "Uma's private reason"  # before the erasure
+        h.erased(CONTACT)  # the notice, before the mutation answers
+        second = asyncio.ensure_future(anext(stream))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not second.done()  # nothing goes out before the read models are scrubbed
+        _scrub(feed, names)
+        feed.rows.append(_anonymized(3))
+        h.dispatch([feed.rows[-1]], await h.enrich([feed.rows[-1]]), h.erasures)
+        delivered = await second
+        assert delivered.row.position == 2
+        assert delivered.row.reason is None and delivered.row.changes == {"name": None}
+        assert delivered.record == {"name": "Anonymized partner"}
+        assert (await anext(stream)).row.kind == "PARTNER_ANONYMIZED"
+        await stream.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_replayed_batch_read_before_an_erasure_goes_out_as_erased() -> None:
+    async def scenario() -> None:
+        h = hub()
+        names = {CONTACT: "Uma Hiddenname"}
+        feed = ScrubbingFeed([_private(1), _private(2)])
+        h.feed = feed  # type: ignore[assignment]
+        _enriching(h, names)
+        h.position = 2
+
+        def erase() -> None:
+            h.erased(CONTACT)
+            _scrub(feed, names)
+            h.dispatch([_anonymized(3)])
+
+        feed.erase_while_replaying = erase
+        stream = follow(
+            info_for(h, feed), {("timeline", CONTACT)}, FeedFilter(), encode_cursor(0)
+        )
+        got = [await anext(stream), await anext(stream)]
+        assert [d.row.position for d in got] == [1, 2]
+        assert all(d.row.reason is None for d in got)
+        assert all(d.record == {"name": "Anonymized partner"} for d in got)
+        await stream.aclose()
+
+    asyncio.run(scenario())

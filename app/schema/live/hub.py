@@ -31,6 +31,12 @@ class Delivery:
 
     row: TimelineRow
     record: Any
+    seen: int = 0
+    """How many erasures the hub knew of before these were read (`SubscriptionHub.stale`)."""
+
+
+ERASED_KIND = "PARTNER_ANONYMIZED"
+MAX_ERASURES_KEPT = 100_000
 
 
 def keys_of(row: TimelineRow) -> set[Key]:
@@ -72,6 +78,10 @@ class SubscriptionHub:
         """Rows up to here have been handed out."""
         self._by_key: dict[Key, set[Subscriber]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
+        self.erasures = 0
+        """Erasures learned so far (a delivery read before one of its partner's is stale)."""
+        self._erased: dict[UUID, int] = {}
+        self._scrubbed: dict[UUID, asyncio.Event] = {}
 
     @property
     def subscriber_count(self) -> int:
@@ -104,10 +114,66 @@ class SubscriptionHub:
                 if not subs:
                     del self._by_key[key]
 
-    def dispatch(self, rows: Iterable[TimelineRow], records: Records | None = None) -> None:
-        records = records or {}
+    # -- erasures -------------------------------------------------------------------------
+    # A delivery waits in a subscriber's queue (up to `queue_size`) or in a replay's batch
+    # with what was read when it was read. If its partner is erased meanwhile, it must not
+    # go out as it was read: the erasure's notice (sent, and confirmed by every process,
+    # before `anonymizePartner` answers) marks the deliveries read before it stale, and a
+    # stale one is read again once the read models are scrubbed (the feed's
+    # PARTNER_ANONYMIZED row, written in the scrub's transaction, says so).
+
+    def erased(self, partner_id: UUID) -> None:
+        """A partner's key was erased (the notice): its read models are being scrubbed."""
+        self._learn(partner_id)
+        self._scrubbed.setdefault(partner_id, asyncio.Event())
+
+    def _learn(self, partner_id: UUID) -> None:
+        self.erasures += 1
+        self._erased.pop(partner_id, None)
+        self._erased[partner_id] = self.erasures
+        if len(self._erased) > MAX_ERASURES_KEPT:  # the oldest: long out of every queue
+            oldest = next(iter(self._erased))
+            del self._erased[oldest]
+            self._scrubbed.pop(oldest, None)
+
+    def _note_scrubbed(self, rows: Iterable[TimelineRow]) -> None:
         for row in rows:
-            delivery = Delivery(row, records.get((row.subject_type, row.subject_id)))
+            if row.kind == ERASED_KIND:
+                if row.partner_id not in self._scrubbed:  # no notice came (another path)
+                    self._learn(row.partner_id)
+                self._scrubbed.setdefault(row.partner_id, asyncio.Event()).set()
+
+    def stale(self, delivery: Delivery) -> UUID | None:
+        """The erased partner a delivery was read before the erasure of, if any."""
+        row = delivery.row
+        for partner_id in (row.partner_id, row.subject_id):
+            if self._erased.get(partner_id, 0) > delivery.seen:
+                return partner_id
+        return None
+
+    async def reread(self, delivery: Delivery, partner_id: UUID) -> Delivery | None:
+        """`delivery` read again once `partner_id`'s read models are scrubbed."""
+        await self._scrubbed.setdefault(partner_id, asyncio.Event()).wait()
+        seen, row = self.erasures, delivery.row
+        again = [
+            r
+            for r in await self.feed.between(row.position - 1, row.position)
+            if (r.subject_type, r.subject_id, r.kind)
+            == (row.subject_type, row.subject_id, row.kind)
+        ]
+        if not again:
+            return None
+        records = await self.enrich(again) if self.enrich else {}
+        return Delivery(again[0], records.get((row.subject_type, row.subject_id)), seen)
+
+    def dispatch(
+        self, rows: Sequence[TimelineRow], records: Records | None = None, seen: int = 0
+    ) -> None:
+        """Hands `rows` (and their `records`, read when `seen` erasures were known) out."""
+        records = records or {}
+        self._note_scrubbed(rows)
+        for row in rows:
+            delivery = Delivery(row, records.get((row.subject_type, row.subject_id)), seen)
             reached: set[Subscriber] = set()
             for key in keys_of(row):
                 reached |= self._by_key.get(key, set())
@@ -133,9 +199,10 @@ class SubscriptionHub:
                     # reads `position` gets every row after it from here.
                     self.position = upto
                 elif upto > self.position:
+                    seen = self.erasures
                     rows = await self.feed.between(self.position, upto)
                     records = await self.enrich(rows) if self.enrich and rows else {}
-                    self.dispatch(rows, records)
+                    self.dispatch(rows, records, seen)
                     self.position = max(self.position, upto)
             except asyncio.CancelledError:
                 raise

@@ -16,7 +16,7 @@ from app.schema.context import Info, Services
 from app.schema.descriptions import described
 from app.schema.errors import ClientError, argument_id
 from app.schema.live.cursors import decode_cursor, encode_cursor
-from app.schema.live.hub import Delivery, Key, Records
+from app.schema.live.hub import Delivery, Key, Records, SubscriptionHub
 from app.schema.partners.types import Partner
 from app.schema.relationship.enums import TimelineKind
 from app.schema.relationship.types import Activity, TimelineEntry
@@ -75,10 +75,20 @@ async def follow(
     try:
         last = upto
         if start is not None:
-            async for rows in services.feed.replay(replay, start, upto):
-                records = await services.hub.enrich(rows) if services.hub.enrich else {}
+            hub = services.hub
+            batches = aiter(services.feed.replay(replay, start, upto))
+            while True:
+                seen = hub.erasures  # before the read: an erasure meanwhile makes it stale
+                rows = await anext(batches, None)
+                if rows is None:
+                    break
+                records = await hub.enrich(rows) if hub.enrich else {}
                 for row in rows:
-                    yield Delivery(row, records.get((row.subject_type, row.subject_id)))
+                    delivery = await _current(
+                        hub, Delivery(row, records.get((row.subject_type, row.subject_id)), seen)
+                    )
+                    if delivery is not None:
+                        yield delivery
             last = max(start, upto)
         while True:
             if subscriber.queue.empty() and subscriber.overflowed.is_set():
@@ -97,13 +107,21 @@ async def follow(
                     ),
                     "SLOW_SUBSCRIBER",
                 )
-            delivery = await subscriber.queue.get()
-            if delivery.row.position <= last:
+            queued = await subscriber.queue.get()
+            if queued.row.position <= last:
                 continue
-            last = delivery.row.position
-            yield delivery
+            last = queued.row.position
+            delivery = await _current(services.hub, queued)
+            if delivery is not None:
+                yield delivery
     finally:
         services.hub.unregister(subscriber)
+
+
+async def _current(hub: SubscriptionHub, delivery: Delivery) -> Delivery | None:
+    """`delivery`, read again if its partner was erased after it was read."""
+    erased = hub.stale(delivery)
+    return delivery if erased is None else await hub.reread(delivery, erased)
 
 
 def _activity_keys(partner: UUID | None, assignee: UUID | None) -> set[Key]:
