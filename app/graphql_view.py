@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter
+from graphql import GraphQLFormattedError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -23,7 +25,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message as TransportMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionErrorMessage,
+    ErrorMessage,
+    OperationMessage,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
@@ -38,6 +48,9 @@ from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context
 from app.schema.errors import DATABASE_UNAVAILABLE, ClientError
 from app.schema.http import StrictGraphQL, refusal
+from app.schema.live.messages import BoundedWebSocketAdapter, legacy_ws_fault, transport_ws_fault
+
+log = logging.getLogger("partnerbook.http")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -47,7 +60,17 @@ _UNAVAILABLE = Message("The database is unavailable; try again shortly")
 
 
 class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws: a `connection_init` without a valid key closes with 4401."""
+    """graphql-transport-ws: a `connection_init` without a valid key closes with 4401; a
+    message not of the protocol's shape with 4400, as the spec says (app/schema/live/
+    messages.py)."""
+
+    async def handle_message(self, message: TransportMessage) -> None:
+        fault = transport_ws_fault(message)
+        if fault is not None:
+            log.info("WebSocket message refused (4400): %s", fault)
+            await self.handle_invalid_message(fault)
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload") or {}
@@ -71,7 +94,27 @@ class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class KeyWatchingLegacyWS(BaseGraphQLWSHandler[Context, None]):
-    """graphql-ws (legacy): authenticates in `on_ws_connect`; stops the key watch."""
+    """graphql-ws (legacy): authenticates in `on_ws_connect`; stops the key watch. A
+    message not of the protocol's shape is answered as the protocol answers a bad one,
+    and the connection stays open: an `error` for the operation it names, else a
+    `connection_error`; either BAD_REQUEST."""
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        fault = legacy_ws_fault(message)
+        starts = isinstance(message, dict) and message.get("type") == "start"
+        # A `start` before the connection is acknowledged is closed (4401), whatever its shape.
+        if fault is None or (starts and not self.connection_acknowledged):
+            await super().handle_message(message)
+            return
+        operation, reason = fault
+        log.info("WebSocket message refused: %s", reason)
+        error: GraphQLFormattedError = {"message": reason, "extensions": {"code": "BAD_REQUEST"}}
+        if operation is None:
+            await self.send_message(
+                ConnectionErrorMessage(type="connection_error", payload=dict(error))
+            )
+        else:
+            await self.send_message(ErrorMessage(type="error", id=operation, payload=error))
 
     async def cleanup(self) -> None:
         stop_watching_key(self.context)
@@ -138,6 +181,7 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
 class PartnerbookGraphQL(StrictGraphQL):
     graphql_transport_ws_handler_class = AuthenticatingTransportWS
     graphql_ws_handler_class = KeyWatchingLegacyWS
+    websocket_adapter_class = BoundedWebSocketAdapter
     graphiql: GraphiQLAssets | None = None
     """GraphiQL's page and assets, served from the package (set with `graphql_ide`)."""
 

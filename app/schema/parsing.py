@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from graphql import DocumentNode, parse
+from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
 CACHED_TEXTS = 256
@@ -27,8 +27,15 @@ class SharedParserCache(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        options = context.parse_options
-        context.graphql_document = parse_operation(
-            context.query or "", max_tokens=options.get("max_tokens")
-        )
+        query = context.query or ""
+        if not isinstance(query, str):  # the views refuse it; a list failed the cache here
+            raise GraphQLError("the query must be a string", extensions={"code": "BAD_REQUEST"})
+        try:
+            max_tokens = context.parse_options.get("max_tokens")
+            context.graphql_document = parse_operation(query, max_tokens=max_tokens)
+        except GraphQLError:
+            # Left to strawberry's own parse, which fails the same way where the error is
+            # reported: raised here, it escaped a subscription (a traceback, then only
+            # `complete`). Only a text that does not parse is parsed twice.
+            pass
         yield
