@@ -150,6 +150,9 @@ class MaskInternalErrors(SchemaExtension):
         if original is None or isinstance(original, GraphQLError):
             extensions = {"code": "BAD_REQUEST", **(error.extensions or {})}
             return _like(error, translate(error.message, locale), extensions)
+        if isinstance(original, _NOT_RUNNABLE):
+            # The client's, wrapped by a subscription (which re-raises nothing as such).
+            return _like(error, translate(_not_runnable(original), locale), {"code": "BAD_REQUEST"})
         with_id = {"requestId": request_id}
         if is_statement_timeout(original):
             log.warning("request %s: a statement ran out of time: %s", request_id, original)
@@ -175,6 +178,23 @@ class MaskInternalErrors(SchemaExtension):
         )
         message = Message("Internal error (request id %(request_id)s)", request_id=request_id)
         return _like(error, translate(message, locale), {"code": "INTERNAL", **with_id})
+
+
+_NOT_RUNNABLE = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+
+
+def _not_runnable(error: Exception) -> str:
+    """What to say of an operation that cannot run: HTTP answers these with a 400; over
+    WebSocket they reach the mask wrapped (an unknown `operationName`; a query or a
+    mutation over legacy graphql-ws, which runs subscriptions only)."""
+    if isinstance(error, InvalidOperationTypeError):
+        return Message(
+            "only subscriptions run over graphql-ws (legacy): send queries and mutations "
+            "over HTTP or graphql-transport-ws"
+        )
+    if isinstance(error, CannotGetOperationTypeError):
+        return Message("the document has no operation of that name, or names none of several")
+    return Message("the request has no query")
 
 
 def _like(error: GraphQLError, message: str, extensions: dict[str, Any] | None) -> GraphQLError:

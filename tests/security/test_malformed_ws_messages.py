@@ -255,6 +255,28 @@ def test_a_document_that_does_not_parse_is_an_error_for_its_id(
     _no_traceback(log)
 
 
+def test_an_operation_the_protocol_cannot_run_is_an_error_for_its_id(
+    live: Live, log: pytest.LogCaptureFixture
+) -> None:
+    """An `operationName` the document does not have (both protocols), and a query or a
+    mutation over legacy graphql-ws, which runs subscriptions only: INTERNAL and a
+    traceback before; now BAD_REQUEST for the operation, with what to do instead."""
+    unknown = {**FEED, "operationName": "Nope"}
+    cases = [
+        ("subscribe", False, unknown),
+        ("start", True, unknown),
+        ("start", True, TYPENAME),
+        ("start", True, {"query": "mutation { __typename }"}),
+    ]
+    for kind, legacy, payload in cases:
+        raw = _message(kind, id="1", payload=payload)
+        exchange = asyncio.run(_session(live, [raw], legacy=legacy, until=("error", "1")))
+        assert exchange.kinds() == [("error", "1")], (kind, payload, exchange)
+        answer = exchange.received[0]["payload"]
+        _bad_request(answer if legacy else answer[0])
+    _no_traceback(log)
+
+
 def test_a_close_reason_quoting_the_client_is_cut_to_fit_a_close_frame(
     live: Live, log: pytest.LogCaptureFixture
 ) -> None:
