@@ -82,6 +82,18 @@ def test_audit_verify_notices_a_deleted_event(client: TestClient, db: Database) 
     assert broken.exit_code == 1 and "notification 4" in broken.output
 
 
+def test_audit_verify_notices_the_last_chain_rows_removed(client: TestClient, db: Database) -> None:
+    """Removing the chain's last rows left the events after them "not chained yet", with
+    an OK, although the audit projection had chained them (and never would again)."""
+    some_history(client, 3)
+    assert gql(client, AUDIT_HEAD)["auditHead"]["position"] == 6
+    with psycopg.connect(db.conninfo()) as conn:
+        conn.execute("DELETE FROM audit_chain WHERE position >= 5")
+    broken = run_cli(db, "audit", "verify")
+    assert broken.exit_code == 1, broken.output
+    assert "TAMPERED: notification 5" in broken.output
+
+
 def test_status_shows_positions_and_lag(client: TestClient, db: Database) -> None:
     some_history(client, 2)
     result = run_cli(db, "projections", "status")

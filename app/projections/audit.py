@@ -190,8 +190,25 @@ def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int =
                     False, position, previous, nid, "its stored bytes do not match the chain"
                 )
             previous, position = digest, nid
+        chained = _chained_upto(chain_conn)
+        if chained > position:  # the projection chained them: their rows were removed
+            after = next(events, None)
+            at = int(after[0]) if after is not None else chained
+            return Verdict(False, position, previous, at, _ENDS_EARLY % chained)
         unprojected = sum(1 for _ in events)
         return Verdict(True, position, previous, unprojected=unprojected)
+
+
+_ENDS_EARLY = "the chain ends here, but the audit projection had chained up to notification %d"
+
+
+def _chained_upto(conn: psycopg.Connection[Any]) -> int:
+    """How far the audit projection says it chained (its tracking record)."""
+    try:
+        row = conn.execute("SELECT max(notification_id) FROM audit_tracking").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return 0
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 # -- noted heads -------------------------------------------------------------------------
