@@ -172,6 +172,9 @@ def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int =
         psycopg.connect(conninfo) as events_conn,
         psycopg.connect(conninfo) as chain_conn,
     ):
+        # Read first: the chain read after it holds at least the rows it counts (they
+        # commit with it); read after, it could count rows chained meanwhile.
+        chained = _chained_upto(chain_conn)
         previous = GENESIS
         position = 0
         events = _events(events_conn, events_table, batch)
@@ -190,7 +193,6 @@ def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int =
                     False, position, previous, nid, "its stored bytes do not match the chain"
                 )
             previous, position = digest, nid
-        chained = _chained_upto(chain_conn)
         if chained > position:  # the projection chained them: their rows were removed
             after = next(events, None)
             at = int(after[0]) if after is not None else chained
