@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
 
@@ -30,7 +31,8 @@ from app.cli_report import print_summary
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.formula_cells import neutralize
-from app.domain.text import storable
+from app.domain.odoo_csv import read_rows
+from app.domain.text import storable, unstorable_reason
 from app.infra import database
 from app.projections.projector import (
     EventNotApplied,
@@ -97,16 +99,12 @@ def catch_up(projector: Projector, timeout: float = 120.0) -> None:
 
 
 def read_csv(path: Path) -> tuple[list[str], list[oc.OdooRow]]:
-    """The header and the rows; row numbers as a spreadsheet shows them (header = 1).
-    A byte that is not UTF-8 reads as a lone surrogate (surrogateescape): its row is
-    rejected with the column (app/domain/odoo_columns.py), the others are imported."""
+    """The header and the rows (app/domain/odoo_csv.py). A byte that is not UTF-8 reads
+    as a lone surrogate (surrogateescape): its row is rejected with the column
+    (app/domain/odoo_columns.py), the others are imported. csv.Error: a file whose layout
+    cannot be trusted."""
     with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
-        reader = csv.DictReader(handle)
-        # A header cell that is not text names no known column: shown as U+FFFD.
-        header = [storable(h.strip()) for h in reader.fieldnames or []]
-        reader.fieldnames = header
-        rows = [oc.read_row(number, record) for number, record in enumerate(reader, start=2)]
-    return header, rows
+        return read_rows(handle)
 
 
 @import_app.command("partners")
@@ -237,20 +235,17 @@ def export_partners(
         _fail("--format is csv or jsonl")
     if filter and segment:
         _fail("give --filter or --segment, not both")
+    settings = Settings()
     where = None
     search = None
     segment_id = None
     if filter:
-        try:
-            where = filter_from_json(json.loads(filter)).to_filter()
-        except (ValueError, KeyError, TypeError) as error:
-            _fail(f"--filter is not a PartnerFilter: {error}")
+        where = _partner_filter(filter, settings)
     if segment:
         try:
             segment_id = expect_id(segment, "Segment")
         except BadId as error:
             _fail(f"--segment: {error}")
-    settings = Settings()
     with registry(settings) as (db, _app, _projector):
         if segment_id is not None:
             found = asyncio.run(_segment(db, segment_id))
@@ -263,13 +258,99 @@ def export_partners(
                 from app.queries.partners.filters import PartnerFilter
 
                 where = PartnerFilter()
-        handle: TextIO = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+        try:
+            handle: TextIO = (
+                output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+            )
+        except OSError as error:  # a missing directory, a directory, no permission
+            _fail(f"--output {output}: {error.strerror or error}", code=2)
         try:
             count = asyncio.run(_export(db, where, search, format, handle, raw=raw))
+        except OSError as error:  # a full disk, a closed pipe
+            _fail(f"cannot write {output or 'the output'}: {error.strerror or error}")
         finally:
             if output:
                 handle.close()
     err.print(f"exported {count} partners", markup=False)
+
+
+def _partner_filter(given: str, settings: Settings) -> Any:
+    """The PartnerFilter `--filter` spells, held to what the API holds one to (its text,
+    its nesting and size, its fields' types); else exits 2 saying why, before anything
+    runs. Python's own errors on such JSON (a list, `null`, a number for a string,
+    nesting 3,000 deep) were tracebacks."""
+    from graphql import GraphQLError, GraphQLInputObjectType
+    from graphql.utilities import coerce_input_value, validate_input_value
+
+    from app.schema.limits import Limits, filter_over_limit
+    from app.schema.schema import build_schema
+    from app.schema.segments import filter_from_json
+
+    try:
+        data = json.loads(given)
+    except ValueError as error:
+        _fail(f"--filter is not JSON: {error}", code=2)
+    except RecursionError:
+        _fail("--filter is not a PartnerFilter: nested too deeply", code=2)
+    if not isinstance(data, dict):
+        _fail("--filter is not a PartnerFilter: a JSON object is expected", code=2)
+    if (problem := _unstorable_in(data)) is not None:
+        _fail(f"--filter: {problem}", code=2)
+    limits = Limits(
+        max_batch=settings.max_batch,
+        max_filter_depth=settings.max_filter_depth,
+        max_filter_leaves=settings.max_filter_leaves,
+    )
+    if (reason := filter_over_limit(data, limits)) is not None:
+        _fail(f"--filter is not a PartnerFilter: {reason}", code=2)
+    type_ = build_schema()._schema.get_type("PartnerFilter")
+    assert isinstance(type_, GraphQLInputObjectType)
+    errors: list[str] = []
+
+    def refused(error: GraphQLError, path: list[str | int]) -> None:
+        where = ".".join(str(p) for p in path)
+        errors.append(f"{where}: {error.message}" if where else error.message)
+
+    validate_input_value(data, type_, refused)
+    if errors:
+        _fail(f"--filter is not a PartnerFilter: {errors[0]}", code=2)
+    # As the API coerces it (a single object for a list of one, dates parsed), then in
+    # the spelling segments store.
+    return filter_from_json(_spelled(coerce_input_value(data, type_))).to_filter()
+
+
+def _unstorable_in(value: Any) -> str | None:
+    """Where the JSON holds text PostgreSQL cannot store, and why (walked without
+    recursion: the JSON may nest as deep as the parser allows)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            reason = unstorable_reason(item)
+            if reason is not None:
+                return f"`{path}` {reason}" if path else reason
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                where = f"{path}.{storable(key)}" if path else storable(key)
+                if (reason := unstorable_reason(key)) is not None:
+                    return f"`{where}` (a name) {reason}"
+                stack.append((inner, where))
+        elif isinstance(item, list):
+            stack.extend((inner, f"{path}[{at}]") for at, inner in enumerate(item))
+    return None
+
+
+def _spelled(value: Any) -> Any:
+    """A coerced filter in the JSON the API spells (what `filter_from_json` reads)."""
+    if isinstance(value, dict):
+        return {k: _spelled(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_spelled(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 async def _segment(db: database.Database, segment_id: uuid.UUID) -> Any:

@@ -115,7 +115,7 @@ def test_a_bad_filter_is_a_clear_error(env: Database) -> None:
     from app.cli import cli
 
     result = CliRunner().invoke(cli, ["export", "partners", "--filter", '{"colour": 1}'])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "not a PartnerFilter" in result.output
 
 

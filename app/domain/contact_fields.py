@@ -158,9 +158,16 @@ def normalize_website(value: str) -> str:
     return text
 
 
+USER_ASSIGNED_COUNTRIES = {"XK": "Kosovo"}
+"""Countries without an ISO 3166-1 code that registries use anyway: Kosovo's XK, a
+user-assigned code (Odoo's `base.xk`, the EU's, SWIFT's), which pycountry lacks."""
+
+
 @functools.lru_cache(maxsize=4096)
 def normalize_country(value: str) -> str:
     code = value.strip().upper()
+    if code in USER_ASSIGNED_COUNTRIES:
+        return code
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise FieldInvalid(
             Message("'%(value)s' is not an ISO 3166-1 alpha-2 country code", value=value)
@@ -171,7 +178,7 @@ def normalize_country(value: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
-    return str(country.name) if country is not None else code
+    return str(country.name) if country is not None else USER_ASSIGNED_COUNTRIES.get(code, code)
 
 
 @functools.lru_cache(maxsize=4096)

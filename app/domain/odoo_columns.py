@@ -6,16 +6,19 @@ resolved against the registry (external ids, parent, tags, industry, salesperson
 
 from __future__ import annotations
 
-import functools
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
-import pycountry
-
 from app.domain.formula_cells import restore
 from app.domain.messages import Message
+from app.domain.odoo_places import COUNTRY_XIDS as COUNTRY_XIDS  # re-exported, as below
+from app.domain.odoo_places import country_code as country_code
+from app.domain.odoo_places import country_xid as country_xid
+from app.domain.odoo_places import state_code as state_code
+from app.domain.odoo_places import state_label as state_label
 from app.domain.odoo_rows import OdooRow as OdooRow  # re-exported: importers name oc.OdooRow
 from app.domain.odoo_rows import Problem as Problem
 from app.domain.text import storable, unstorable_reason
@@ -110,14 +113,8 @@ TYPES = {
 }
 TYPE_OUT = {"CONTACT": "contact", "INVOICE": "invoice", "DELIVERY": "delivery", "OTHER": "other"}
 
-COUNTRY_XIDS = {"uk": "GB"}
-"""Odoo's country external ids (`base.xx`, res_country_data.xml) are the lower-cased
-ISO code, except these."""
-
 _TRUE = {"1", "true", "t", "yes", "y", "x", "vrai", "oui"}
 _FALSE = {"", "0", "false", "f", "no", "n", "faux", "non"}
-_STATE_SUFFIX = re.compile(r"\s*\(([A-Za-z]{2})\)\s*$")
-_SUBDIVISIONS: Any = pycountry.subdivisions  # its look-ups are untyped
 ADDRESS_FIELDS = ("street", "street2", "zip", "city", "state_code", "country_code")
 Cells = Callable[[str], str | None]
 """A row's cells: column -> its text, stripped (None: the file has no such column)."""
@@ -150,51 +147,58 @@ def xid_of_partner(partner_id: UUID, external_id: str | None) -> str:
     return external_id or f"{PARTNERBOOK_PARTNER}{partner_id.hex}"
 
 
-@functools.lru_cache(maxsize=1024)
-def country_code(value: str, *, by_xid: bool = False) -> str | None:
-    """An ISO code from a country name, ISO code (alpha-2 or 3) or `base.xx` external id."""
-    text = value.strip()
-    if not text:
-        return None
-    if by_xid or text.startswith("base."):
-        suffix = text.removeprefix("base.").lower()
-        code = COUNTRY_XIDS.get(suffix, suffix.upper())
-        return code if pycountry.countries.get(alpha_2=code) is not None else None
-    try:
-        return str(pycountry.countries.lookup(text).alpha_2)
-    except LookupError:
-        return None
-
-
-@functools.lru_cache(maxsize=1024)
-def state_code(value: str, country: str | None) -> str | None:
-    """The ISO 3166-2 suffix from a code (`CA`, `US-CA`) or a name, Odoo's display name
-    `California (US)` included."""
-    text = value.strip()
-    match = _STATE_SUFFIX.search(text)
-    if match is not None:
-        country = country or match.group(1).upper()
-        text = text[: match.start()].strip()
-    if not text or country is None:
-        return None
-    upper = text.upper().removeprefix(f"{country}-")
-    if _SUBDIVISIONS.get(code=f"{country}-{upper}") is not None:
-        return upper
-    wanted = text.casefold()
-    for sub in _SUBDIVISIONS.get(country_code=country) or ():
-        if str(sub.name).casefold() == wanted:
-            return str(sub.code).split("-", 1)[1]
-    return None
-
-
 def tag_paths(text: str) -> list[list[str]]:
-    """`Region / EMEA, VIP` -> [["Region", "EMEA"], ["VIP"]]."""
-    paths = []
-    for part in text.split(","):
-        path = [p.strip() for p in part.split(" / ") if p.strip()]
-        if path:
-            paths.append(path)
-    return paths
+    """`Region / EMEA, VIP` -> [["Region", "EMEA"], ["VIP"]]; `Smith\\, Jones` is one tag
+    (see `tag_cell`)."""
+    return [path for name in _split_names(text) if (path := tag_path(name))]
+
+
+def tag_path(name: str) -> list[str]:
+    """`Region / EMEA` -> ["Region", "EMEA"]."""
+    return [p.strip() for p in name.split(" / ") if p.strip()]
+
+
+def tag_cell(paths: list[str]) -> str:
+    """The `category_id` cell of tag paths. Odoo joins names with commas and has no escape
+    (ir_fields splits on every comma): a comma in a name is written `\\,`, and a run of
+    backslashes that comes before a comma, or ends a name, is doubled; no other backslash
+    changes, so Odoo's own names (`C:\\Temp`) read as they are. `tag_paths` undoes it."""
+    return ",".join(_ESCAPED.sub(lambda m: m[1] * 2 + ("\\," if m[2] else ""), p) for p in paths)
+
+
+_ESCAPED = re.compile(r"(\\*)(,|\Z)")
+
+
+def _split_names(text: str) -> list[str]:
+    """A `category_id` cell split on its commas, `tag_cell`'s escapes undone: a run of
+    backslashes before a comma or at the end is halved, and an odd one escapes the comma."""
+    names: list[str] = []
+    current: list[str] = []
+    at = 0
+    while at < len(text):
+        if text[at] == "\\":
+            end = at
+            while end < len(text) and text[end] == "\\":
+                end += 1
+            run = end - at
+            if end < len(text) and text[end] == ",":
+                current.append("\\" * (run // 2) + ("," if run % 2 else ""))
+                if run % 2:
+                    end += 1
+            elif end == len(text):
+                current.append("\\" * ((run + 1) // 2))  # an odd run: not ours, one kept
+            else:
+                current.append("\\" * run)
+            at = end
+        elif text[at] == ",":
+            names.append("".join(current))
+            current = []
+            at += 1
+        else:
+            current.append(text[at])
+            at += 1
+    names.append("".join(current))
+    return names
 
 
 def read_row(line: int, record: Mapping[str, Any]) -> OdooRow:
@@ -283,10 +287,13 @@ def _role(row: OdooRow, text: Cells, role: str) -> bool | None:
     rank = text(f"{role}_rank")
     if rank is not None and rank != "":
         try:
-            return int(float(rank)) > 0
+            number = float(rank)
         except ValueError:
+            number = math.nan
+        if not math.isfinite(number):  # `inf` and `1e999` stopped the whole import
             row.refuse(f"{role}_rank", "'%(rank)s' is not a number", rank=rank)
             return None
+        return int(number) > 0
     flag = text(role)
     if flag is not None and flag != "":
         value = parse_bool(flag)
@@ -334,8 +341,9 @@ def _read_tags(row: OdooRow, record: Mapping[str, Any]) -> None:
     if "category_id" in record:
         given = record["category_id"]
         if isinstance(given, list | tuple):
-            names = [restore(str(g).strip()) for g in given]
-            row.tags = [tag_paths(n)[0] for n in names if tag_paths(n)]
+            # importPartners: each element is one tag path, commas and all.
+            paths = [tag_path(restore(str(g).strip())) for g in given]
+            row.tags = [p for p in paths if p]
         else:
             row.tags = tag_paths(restore(str(given or "").strip()))
     if record.get("category_id/id"):

@@ -13,7 +13,6 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composable
 
-from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
 from app.queries.partners.filters import (
     PartnerFilter,
@@ -137,13 +136,7 @@ def _flag(value: bool) -> str:
 
 def _export_row(r: dict[str, Any], names: ExportNames) -> dict[str, str]:
     country = r["country_code"]
-    state = ""
-    if r["state_code"] and country:
-        state = f"{cf.state_name(country, r['state_code'])} ({country})"
-    country_xid = ""
-    if country:
-        reverse = {v: k for k, v in oc.COUNTRY_XIDS.items()}
-        country_xid = f"base.{reverse.get(country, country.lower())}"
+    state = oc.state_label(country, r["state_code"]) if r["state_code"] and country else ""
     parent = ""
     if r["parent_id"] is not None:
         parent = oc.xid_of_partner(r["parent_id"], r["parent_xid"])
@@ -160,7 +153,7 @@ def _export_row(r: dict[str, Any], names: ExportNames) -> dict[str, str]:
         "zip": r["zip"],
         "city": r["city"],
         "state_id": state,
-        "country_id/id": country_xid,
+        "country_id/id": oc.country_xid(country) if country else "",
         "phone": r["phone"],
         "mobile": r["mobile"],
         "email": r["email"],
@@ -171,7 +164,7 @@ def _export_row(r: dict[str, Any], names: ExportNames) -> dict[str, str]:
         "tz": r["tz"],
         "company_registry": r["company_registry"],
         "comment": r["notes"],
-        "category_id": ",".join(t for t in tags if t),
+        "category_id": oc.tag_cell([t for t in tags if t]),
         "user_id": names.entries.get(r["salesperson_id"], "") if r["salesperson_id"] else "",
         "industry_id": names.entries.get(r["industry_id"], "") if r["industry_id"] else "",
         "customer_rank": "1" if r["is_customer"] else "0",
