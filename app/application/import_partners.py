@@ -55,7 +55,7 @@ class PartnerImport(Generic[Row]):
         commands = self.commands
         await commands.caught_up()
         async with self.lookups.reading() as reads:
-            lookups = await read_lookups(reads, rows)
+            lookups = await read_lookups(reads, rows, idempotency_key)
         report: ImportReport = await commands.run(
             commands.app.import_partners,
             rows,

@@ -237,9 +237,7 @@ def test_a_replayed_batch_read_before_an_erasure_goes_out_as_erased() -> None:
             h.dispatch([_anonymized(3)])
 
         feed.erase_while_replaying = erase
-        stream = follow(
-            info_for(h, feed), {("timeline", CONTACT)}, FeedFilter(), encode_cursor(0)
-        )
+        stream = follow(info_for(h, feed), {("timeline", CONTACT)}, FeedFilter(), encode_cursor(0))
         got = [await anext(stream), await anext(stream)]
         assert [d.row.position for d in got] == [1, 2]
         assert all(d.row.reason is None for d in got)

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from app.application.base import CommandBase
 from app.application.importing.check_ahead import CheckAhead
+from app.application.importing.keyed import KeyedRows
 from app.application.importing.known import KnownPartners
 from app.application.importing.planning import Plan
 from app.application.importing.references import ReferencesByName
@@ -40,6 +41,7 @@ class RowApplier:
         references: ReferencesByName,
         batches: Batches,
         outcomes: Outcomes,
+        keyed: KeyedRows | None = None,
     ) -> None:
         self.app = app
         self.audit = audit
@@ -47,10 +49,12 @@ class RowApplier:
         self.references = references
         self.batches = batches
         self.outcomes = outcomes
+        self.keyed = keyed
         self.ahead: CheckAhead | None = None
         self.aggregates: dict[UUID, Partner] = {}
-        self.to_archive: list[Partner] = []
-        """Partners created inactive: archived at the end (their contacts may be active)."""
+        self.to_archive: list[tuple[int, Partner]] = []
+        """Partners created inactive, with their rows: archived at the end (their contacts
+        may be active)."""
 
     def apply(self, plan: Plan) -> None:
         row = plan.row
@@ -75,9 +79,11 @@ class RowApplier:
             )
 
     def archive_inactive(self) -> None:
-        """Archives the partners created inactive, saved with the next batch."""
-        for partner in self.to_archive:
-            if partner.archive(self.audit):
+        """Archives the partners created inactive, saved with the next batch: those this
+        run saved (a batch not saved, or saved by another run, has nothing to archive)."""
+        created = self.outcomes.report.outcomes
+        for line, partner in self.to_archive:
+            if created.get(line) == "CREATED" and partner.archive(self.audit):
                 self.batches.add(partner)
 
     def _patch(self, plan: Plan) -> dict[str, Any]:
@@ -149,11 +155,12 @@ class RowApplier:
             parent=parent,
         )
         if plan.row.active is False:
-            self.to_archive.append(partner)
+            self.to_archive.append((plan.row.line, partner))
         plan.clean = dict(partner.values)
         self.aggregates[partner.id] = partner
         self._phone_warnings(plan.row, partner.values)
-        self.batches.stage(plan.row.line, "CREATED", plan.target, partner)
+        records = self.keyed.records(plan.row.line, plan.target) if self.keyed else []
+        self.batches.stage(plan.row.line, "CREATED", plan.target, partner, *records)
 
     def _update(self, plan: Plan, patch: dict[str, Any]) -> None:
         known = plan.known

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from app.application.base import CommandBase
 from app.application.importing.applying import RowApplier
 from app.application.importing.check_ahead import CheckAhead, worth_checking_ahead
+from app.application.importing.keyed import KeyedRows
 from app.application.importing.known import ImportLookups, KnownPartners
 from app.application.importing.planning import Planner
 from app.application.importing.references import ReferencesByName
@@ -36,13 +37,18 @@ class ImportCommands(CommandBase):
         """`workers` > 0: so many processes check the emails and phone numbers of a big
         file ahead (the slowest checks: email-validator, phonenumbers) while this one
         plans and saves; the answers are those the domain would compute (same functions),
-        so the outcome is the same as without."""
+        so the outcome is the same as without. `idempotency_key`: raises DomainError
+        (VALIDATION) when a partner it gave a row to was created from another row
+        (`keyed.py`); the look-ups must hold the partners it gave rows to."""
         rows = list(rows)
-        outcomes = Outcomes(progress)
-        batches = Batches(self, outcomes, dry_run=dry_run, batch_size=batch_size)
         known = KnownPartners(lookups.partners)
+        keyed = KeyedRows(self, rows, idempotency_key) if idempotency_key else None
+        if keyed is not None:
+            keyed.check(known)
+        outcomes = Outcomes(progress)
+        batches = Batches(self, outcomes, dry_run=dry_run, batch_size=batch_size, keyed=keyed)
         references = ReferencesByName(self, audit, lookups, batches, outcomes)
-        applier = RowApplier(self, audit, known, references, batches, outcomes)
+        applier = RowApplier(self, audit, known, references, batches, outcomes, keyed)
         with contextlib.ExitStack() as stack:
             if worth_checking_ahead(len(rows), workers):
                 applier.ahead = stack.enter_context(CheckAhead(rows, workers))

@@ -8,11 +8,20 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
 from app.domain.partner_state import PartnerState
+
+EXTERNAL_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/external-id")
+"""New partners' ids: uuid5 of their external id, or of an idempotency key and a row."""
+
+
+def keyed_id(idempotency_key: str, line: int) -> UUID:
+    """The id of the partner a row without an external id creates under an idempotency
+    key: the same on a repeat, so the repeat finds it (`keyed.py`)."""
+    return uuid5(EXTERNAL_ID_NAMESPACE, f"{idempotency_key}:{line}")
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,9 @@ class ImportLookups:
 @dataclass(frozen=True)
 class MatchKeys:
     """What the rows may find registered partners by: the ids and external ids they and
-    their parents have, references, VATs (normalised), emails (lower-cased) and the
-    company names of parents (casefolded)."""
+    their parents have (and, under an idempotency key, the ids it gives the rows without
+    an external id), references, VATs (normalised), emails (lower-cased) and the company
+    names of parents (casefolded)."""
 
     ids: list[UUID]
     xids: list[str]
@@ -61,15 +71,18 @@ class MatchKeys:
     company_names: list[str]
 
     @classmethod
-    def of(cls, rows: Sequence[oc.OdooRow]) -> MatchKeys:
+    def of(cls, rows: Sequence[oc.OdooRow], idempotency_key: str | None = None) -> MatchKeys:
         xids = {r.xid for r in rows if r.xid} | {r.parent_xid for r in rows if r.parent_xid}
+        keyed: list[UUID] = []
+        if idempotency_key:
+            keyed = [keyed_id(idempotency_key, r.line) for r in rows if not r.xid]
         vats: list[str] = []
         for r in rows:
             if r.values.get("vat"):
                 with contextlib.suppress(cf.FieldInvalid):
                     vats.append(cf.normalize_vat(r.values["vat"], r.values.get("country_code")))
         return cls(
-            ids=[i for x in xids if (i := oc.partner_id_of_xid(x)) is not None],
+            ids=[i for x in xids if (i := oc.partner_id_of_xid(x)) is not None] + keyed,
             xids=list(xids),
             refs=[r.values["ref"] for r in rows if r.values.get("ref")],
             vats=vats,

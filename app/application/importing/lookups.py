@@ -13,8 +13,11 @@ from app.application.ports import ImportLookupReads
 from app.domain import odoo_columns as oc
 
 
-async def read_lookups(reads: ImportLookupReads, rows: Sequence[oc.OdooRow]) -> ImportLookups:
-    partners = await reads.partners_matching(MatchKeys.of(rows))
+async def read_lookups(
+    reads: ImportLookupReads, rows: Sequence[oc.OdooRow], idempotency_key: str | None = None
+) -> ImportLookups:
+    """`idempotency_key`: the partners it gave rows without an external id are read too."""
+    partners = await reads.partners_matching(MatchKeys.of(rows, idempotency_key))
     have = {p.id for p in partners}
     parents = {
         UUID(parent_id)

@@ -3,22 +3,27 @@
 Matching (upsert) order: external id, then reference, then VAT, then normalised email.
 A fallback match (ref/VAT/email) must be unique and must not carry another external id.
 A new partner with an external id gets a deterministic id (uuid5 of the external id), so
-two imports racing on the same external id cannot both create it. A parent is named by
-external id or by company name, in the file or registered; parents come first."""
+two imports racing on the same external id cannot both create it; under an idempotency
+key, a row without one gets the id of the key and its row number (`keyed.py`), which a
+repeat finds before any fallback. A parent is named by external id or by company name,
+in the file or registered; parents come first."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID, uuid4, uuid5
 
-from app.application.importing.known import KnownPartner, KnownPartners
+from app.application.importing.known import (
+    EXTERNAL_ID_NAMESPACE,
+    KnownPartner,
+    KnownPartners,
+    keyed_id,
+)
 from app.application.importing.report import Outcomes
 from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
-
-EXTERNAL_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/external-id")
 
 
 @dataclass
@@ -98,7 +103,8 @@ class Planner:
         elif xid:
             known, new_id = self.known.by_xid.get(xid), uuid5(EXTERNAL_ID_NAMESPACE, xid)
         elif idempotency_key:
-            new_id = uuid5(EXTERNAL_ID_NAMESPACE, f"{idempotency_key}:{row.line}")
+            new_id = keyed_id(idempotency_key, row.line)
+            known = self.known.by_id.get(new_id)  # a repeat: what the first run created
         else:
             new_id = uuid4()
         if known is None:

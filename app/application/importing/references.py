@@ -1,10 +1,14 @@
 """The tags and catalog entries (industries, salespersons) an import's rows name: found by
 name among those registered, or created and saved with the batch of the first row that
-names them. An archived one is not assigned."""
+names them (a tag another writer saved under that name since the look-ups were read is
+found by its name's reservation). An archived one is not assigned."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
 
 from app.application.base import CommandBase
 from app.application.importing.known import ImportLookups, KnownEntry
@@ -14,6 +18,7 @@ from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import DomainError
+from app.domain.reservation import Reservation, reservation_id
 from app.domain.tag import Tag, name_key
 
 
@@ -40,6 +45,19 @@ class ReferencesByName:
             "SALESPERSON": {e.name.casefold(): e for e in lookups.salespersons},
         }
         self.new_tags: dict[UUID, Tag] = {}
+        batches.lost.append(self._forget)
+
+    def _forget(self, aggregates: Sequence[Aggregate]) -> None:
+        """The tags and entries of a batch that was not saved: no later row is given
+        their ids (one that names them creates them again, and meets what got in the
+        way: the writer that saved that name first)."""
+        lost = {a.id for a in aggregates if isinstance(a, Tag | CatalogEntry)}
+        if not lost:
+            return
+        self.new_tags = {i: t for i, t in self.new_tags.items() if i not in lost}
+        self.tags = {k: e for k, e in self.tags.items() if e.id not in lost}
+        for catalog, entries in self.catalogs.items():
+            self.catalogs[catalog] = {k: e for k, e in entries.items() if e.id not in lost}
 
     def tag(self, row: oc.OdooRow, path: list[str]) -> UUID | None:
         """The tag at the end of `path` (["Region", "EMEA"]), creating what is missing."""
@@ -59,17 +77,35 @@ class ReferencesByName:
                 except DomainError as error:
                     self.outcomes.warn(row, "category_id", f"tag '{name}' ignored: {error}")
                     return None
-                self.new_tags[tag.id] = tag
-                claims = self.app._claims(tag.id, [key], ())
-                self.batches.add(tag, *claims)
-                known = KnownEntry(tag.id, name, False, parent)
+                try:
+                    claims = self.app._claims(tag.id, [key], ())
+                except DomainError:
+                    known = self._saved_meanwhile(key)
+                    if known is None:
+                        raise
+                else:
+                    self.new_tags[tag.id] = tag
+                    self.batches.add(tag, *claims)
+                    known = KnownEntry(tag.id, name, False, parent)
+                    report.new_tags.append(" / ".join(path[: path.index(name) + 1]))
                 self.tags[key] = known
-                report.new_tags.append(" / ".join(path[: path.index(name) + 1]))
-            elif known.archived:
+            if known.archived:
                 self.outcomes.warn(row, "category_id", f"tag '{name}' is archived: not assigned")
                 return None
             parent = known.id
         return parent
+
+    def _saved_meanwhile(self, key: str) -> KnownEntry | None:
+        """The tag that holds the name `key` (name_key) now, when it is not in the
+        look-ups: another writer saved it since they were read (another import of the
+        same names, sent at the same time)."""
+        held = self.app._find(reservation_id(key), Reservation)
+        owner = held.owner_id if held is not None else None
+        tag = self.app._find(UUID(owner), Tag) if owner else None
+        if tag is None:
+            return None
+        parent = UUID(tag.parent_id) if tag.parent_id else None
+        return KnownEntry(tag.id, tag.name, tag.archived, parent)
 
     def _tag_aggregate(self, tag_id: UUID | None) -> Tag | None:
         if tag_id is None:

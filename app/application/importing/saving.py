@@ -1,14 +1,17 @@
 """An import's saves: the aggregates of many rows in one transaction, each row counted
-once the batch holding it is saved (or rejected, when another writer got in the way)."""
+once the batch holding it is saved (or rejected, when another writer got in the way;
+unchanged, when that writer was another run of the same rows under the same key)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from app.application.base import CommandBase
+from app.application.importing.keyed import KeyedRows
 from app.application.importing.report import Outcomes
 from app.domain import odoo_columns as oc
 
@@ -21,15 +24,24 @@ class Batches:
     nothing but counts the rows all the same."""
 
     def __init__(
-        self, app: CommandBase, outcomes: Outcomes, *, dry_run: bool, batch_size: int
+        self,
+        app: CommandBase,
+        outcomes: Outcomes,
+        *,
+        dry_run: bool,
+        batch_size: int,
+        keyed: KeyedRows | None = None,
     ) -> None:
         self.app = app
         self.outcomes = outcomes
         self.dry_run = dry_run
         self.batch_size = max(1, min(batch_size, MAX_BATCH))
+        self.keyed = keyed
         self.aggregates: list[Aggregate] = []
         self.rows: list[tuple[int, str, UUID]] = []
         """Line, outcome (CREATED or UPDATED) and partner id of the rows waiting."""
+        self.lost: list[Callable[[Sequence[Aggregate]], None]] = []
+        """Told the aggregates of a batch that was not saved."""
 
     def add(self, *aggregates: Aggregate) -> None:
         """Saved with the next batch, not counted as a row (a new tag, an archiving)."""
@@ -54,6 +66,11 @@ class Batches:
             except IntegrityError:
                 if not rows:
                     raise
+                for forget in self.lost:
+                    forget(aggregates)
+                if self.keyed is not None and self.keyed.raced(rows):
+                    self._saved_by_twin(rows)
+                    return
                 for line, _, _ in rows:
                     report.rejected.append(
                         oc.Problem(
@@ -70,4 +87,15 @@ class Batches:
                 report.position = recordings[-1].notification.id
         for line, outcome, target in rows:
             self.outcomes.count(line, outcome, target, tick=False)
+        self.outcomes.tick(len(rows))
+
+    def _saved_by_twin(self, rows: Sequence[tuple[int, str, UUID]]) -> None:
+        """The batch's partners, saved by another run of the same rows: unchanged, and
+        answered once the read model shows them (their events are older than the
+        newest now)."""
+        report = self.outcomes.report
+        head = self.app.recorder.max_notification_id()
+        report.position = max(report.position or 0, head or 0) or None
+        for line, _, target in rows:
+            self.outcomes.count(line, "UNCHANGED", target, tick=False)
         self.outcomes.tick(len(rows))

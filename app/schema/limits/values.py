@@ -27,11 +27,20 @@ def cap(value: int) -> int:
 @dataclass
 class ValueSize:
     """What one argument value holds: its longest list, its filter leaves (every scalar
-    and every list item inside a filter) and how deep `and`/`or`/`not` nest in it."""
+    and every list item inside a filter), how deep `and`/`or`/`not` nest in it, and the
+    length of its bulk list (not in `longest`)."""
 
     longest: int = 0
     leaves: int = 0
     nesting: int = 0
+    bulk: int = 0
+
+    def include(self, inner: ValueSize, depth: int) -> None:
+        """The size of a variable met inside this value, `depth` combinators deep."""
+        self.longest = max(self.longest, inner.longest)
+        self.leaves = cap(self.leaves + inner.leaves)
+        self.nesting = max(self.nesting, depth + inner.nesting)
+        self.bulk = max(self.bulk, inner.bulk)
 
 
 _CONTAINERS = (dict, list, ObjectValueNode, ListValueNode, VariableNode)
@@ -42,25 +51,26 @@ def measure_value(
     *,
     in_filter: bool = False,
     bulk: str | None = None,
-    variable: Callable[[str, bool, bool], ValueSize | None] | None = None,
+    counted: bool = True,
+    variable: Callable[[str, bool, bool, bool], ValueSize | None] | None = None,
 ) -> ValueSize:
     """The size of an argument value: a literal (AST) or what a client sent as a variable
     (plain JSON), without recursion, so no nesting can exhaust the stack. `bulk` names
-    the top-level list whose own length is not counted (its items' lists are);
-    `variable(name, in_filter, top)` sizes a variable met inside a literal."""
+    the top-level list whose own length is not counted (its items' lists are); `counted`
+    False: the value is that list itself (a variable sent for it). `variable(name,
+    in_filter, top, counted)` sizes a variable met inside a literal: the whole argument
+    (`top`), that list (`counted` False: `{rows: $rows}`) or anything else."""
     size = ValueSize()
     # (value, inside a filter, combinators above, top-level object, list length counts)
-    stack: list[tuple[Any, bool, int, bool, bool]] = [(value, in_filter, 0, True, True)]
+    stack: list[tuple[Any, bool, int, bool, bool]] = [(value, in_filter, 0, True, counted)]
     while stack:
         node, filtering, depth, top, counted = stack.pop()
         items: Iterable[tuple[str, Any]] | None = None
         elements: list[Any] | None = None
         if isinstance(node, VariableNode):
-            inner = variable(node.name.value, filtering, top) if variable else None
+            inner = variable(node.name.value, filtering, top, counted) if variable else None
             if inner is not None:
-                size.longest = max(size.longest, inner.longest)
-                size.leaves = cap(size.leaves + inner.leaves)
-                size.nesting = max(size.nesting, depth + inner.nesting)
+                size.include(inner, depth)
             continue
         if isinstance(node, ObjectValueNode):
             items = ((f.name.value, f.value) for f in node.fields)
@@ -80,6 +90,8 @@ def measure_value(
         if elements is not None:
             if counted:
                 size.longest = max(size.longest, len(elements))
+            else:
+                size.bulk = max(size.bulk, len(elements))
             # Scalars are most of a large list: counted here, only containers stacked.
             containers = [e for e in elements if isinstance(e, _CONTAINERS)]
             if filtering:

@@ -60,7 +60,8 @@ class Walk:
     the deepest field nesting, the aliases and the fields once fragments are expanded
     (over the whole document, the largest fragment too), the estimated number of nodes
     it may return, the filter leaves it sends, and the largest single values with where
-    they are (the longest list argument, the deepest and the largest filter)."""
+    they are (the longest list argument, the deepest and the largest filter, the longest
+    bulk list)."""
 
     operation: OperationType
     fields: set[tuple[str, str]] = field(default_factory=set)
@@ -72,6 +73,7 @@ class Walk:
     longest_list: tuple[int, str] = (0, "")
     filter_nesting: tuple[int, str] = (0, "")
     filter_leaves: tuple[int, str] = (0, "")
+    longest_bulk: tuple[int, str] = (0, "")
 
 
 _Frame = tuple[
@@ -85,8 +87,11 @@ how to fold it into the frame below (None for the bottom one)."""
 
 
 BULK_LISTS: dict[tuple[str, str, str], str] = {("Mutation", "importPartners", "input"): "rows"}
-"""Argument lists with a size limit of their own, checked by the operation (importPartners
-takes up to 1,000 rows); the lists inside them keep the general limit."""
+"""Argument lists with a size limit of their own: the operation checks its maximum
+(importPartners imports up to 1,000 rows; more is its VALIDATION user error), the walk
+`Limits.max_bulk`, far above, so that no body makes them cost more than that. However
+the list comes (the argument a variable, the list one inside a literal, a default, a
+literal), the lists inside it keep the general limit."""
 
 
 def _page_size(value: Any) -> int | None:
@@ -122,10 +127,14 @@ class _Walker:
         self.walk = walk
         self.touching = True
         self.memo: dict[tuple[str, str | None], _Shape] = {}
-        self.sized: dict[tuple[str, bool, str | None], ValueSize] = {}
+        self.sized: dict[tuple[str, bool, str | None, bool], ValueSize] = {}
 
-    def variable(self, name: str, in_filter: bool, bulk: str | None) -> ValueSize | None:
-        key = (name, in_filter, bulk)
+    def variable(
+        self, name: str, in_filter: bool, bulk: str | None, counted: bool
+    ) -> ValueSize | None:
+        """A variable's size: the whole argument (`bulk` its list not counted), or the
+        bulk list itself (`counted` False), or any other value; measured once each way."""
+        key = (name, in_filter, bulk, counted)
         known = self.sized.get(key)
         if known is None:
             if name in self.variables:
@@ -134,15 +143,15 @@ class _Walker:
                 value = self.defaults[name]
             else:
                 return None
-            known = measure_value(value, in_filter=in_filter, bulk=bulk)
+            known = measure_value(value, in_filter=in_filter, bulk=bulk, counted=counted)
             self.sized[key] = known
         return known
 
     def argument(self, value: ValueNode, where: str, in_filter: bool, bulk: str | None) -> int:
         """Records the sizes of one argument; returns its filter leaves."""
 
-        def variable(name: str, filtering: bool, top: bool) -> ValueSize | None:
-            return self.variable(name, filtering, bulk if top else None)
+        def variable(name: str, filtering: bool, top: bool, counted: bool) -> ValueSize | None:
+            return self.variable(name, filtering, bulk if top else None, counted)
 
         size = measure_value(value, in_filter=in_filter, bulk=bulk, variable=variable)
         walk = self.walk
@@ -152,6 +161,8 @@ class _Walker:
             walk.filter_nesting = (size.nesting, where)
         if size.leaves > walk.filter_leaves[0]:
             walk.filter_leaves = (size.leaves, where)
+        if size.bulk > walk.longest_bulk[0]:
+            walk.longest_bulk = (size.bulk, where)
         return size.leaves
 
     def resolve(self, value: ValueNode) -> Any:
