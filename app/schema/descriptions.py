@@ -36,7 +36,7 @@ COMMAND = {
     "id": "The global id of the record to change.",
     "expected_version": "The `version` this change was prepared against: if the record has changed since, a CONFLICT user error, and nothing changes.",
     "reason": "Why: recorded with the change, with who made it and the request id.",
-    "idempotency_key": "Repeating a create with the same key returns the first result and records nothing new (even if the rest differs).",
+    "idempotency_key": "Repeating a create with the same key and input returns the first result and records nothing new; the same key with another input is a VALIDATION error.",
     "user_errors": "Why the mutation was refused, one entry per problem; empty when it succeeded.",
 }
 
