@@ -181,11 +181,12 @@ def _anonymized(position: int) -> TimelineRow:
     return replace(row(position, CONTACT), kind="PARTNER_ANONYMIZED")
 
 
-def _enriching(h: SubscriptionHub, names: dict[UUID, str]) -> None:
+def _enriching(h: SubscriptionHub, names: dict[UUID, str]) -> Any:
     async def enrich(rows: Any) -> Any:
         return {("Partner", r.subject_id): {"name": names[r.subject_id]} for r in rows}
 
     h.enrich = enrich
+    return enrich
 
 
 def test_a_queued_delivery_of_a_partner_erased_meanwhile_goes_out_as_erased() -> None:
@@ -198,11 +199,11 @@ def test_a_queued_delivery_of_a_partner_erased_meanwhile_goes_out_as_erased() ->
         names = {CONTACT: "Uma Hiddenname"}
         feed = ScrubbingFeed([_private(1), _private(2)])
         h.feed = feed  # type: ignore[assignment]
-        _enriching(h, names)
+        enrich = _enriching(h, names)
         stream = follow(info_for(h, feed), {("timeline", CONTACT)}, FeedFilter(), None)
         first = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0)  # registered, waiting
-        h.dispatch(feed.rows, await h.enrich(feed.rows), h.erasures)
+        h.dispatch(feed.rows, await enrich(feed.rows), h.erasures)
         assert (await first).row.reason == "Uma's private reason"  # before the erasure
         h.erased(CONTACT)  # the notice, before the mutation answers
         second = asyncio.ensure_future(anext(stream))
@@ -211,7 +212,7 @@ def test_a_queued_delivery_of_a_partner_erased_meanwhile_goes_out_as_erased() ->
         assert not second.done()  # nothing goes out before the read models are scrubbed
         _scrub(feed, names)
         feed.rows.append(_anonymized(3))
-        h.dispatch([feed.rows[-1]], await h.enrich([feed.rows[-1]]), h.erasures)
+        h.dispatch([feed.rows[-1]], await enrich([feed.rows[-1]]), h.erasures)
         delivered = await second
         assert delivered.row.position == 2
         assert delivered.row.reason is None and delivered.row.changes == {"name": None}

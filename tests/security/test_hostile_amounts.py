@@ -123,7 +123,7 @@ def app(db: Database) -> Iterator[Partnerbook]:
 def _raw_terms(app: Partnerbook, partner_id: UUID, amount: str) -> None:
     """A `CommercialTermsSet` with a credit limit of `amount` as it is, written by the
     application's mapper and recorder (no domain rule): what older code recorded."""
-    partner = app.repository.get(partner_id)
+    partner: Partner = app.repository.get(partner_id)
     assert isinstance(partner, Partner)
     partner.set_commercial_terms({"credit_limit": {"amount": "1.00", "currency": "EUR"}}, AUDIT)
     [event] = partner.collect_events()
@@ -144,14 +144,15 @@ def test_an_older_event_with_such_an_amount_projects_and_rebuilds(
     live = construct_view(env)
     Projector(app, RegistryProjection(live), db, batch_size=7).catch_up()
     with psycopg.connect(db.conninfo()) as conn:
-        limits = dict(
+        limits: dict[UUID, Decimal | None] = dict(
             conn.execute(
                 "SELECT id, credit_limit_amount FROM partners WHERE id = ANY(%s)",
                 ([tiny, long, after],),
             ).fetchall()
         )
     assert limits[tiny] == 0
-    assert Decimal("0.3333") < limits[long] < Decimal("0.3334")
+    rounded = limits[long]
+    assert rounded is not None and Decimal("0.3333") < rounded < Decimal("0.3334")
     assert limits[after] is None
     rebuilt = construct_view(env, prefix="rebuild_")
     Projector(app, RegistryProjection(rebuilt), db, batch_size=1).catch_up()
