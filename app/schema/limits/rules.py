@@ -78,22 +78,15 @@ def over_limit(walked: Walk, limits: Limits) -> GraphQLError | None:
             fields=walked.selections,
             max=limits.max_fields,
         )
-    longest, where = walked.longest_list
-    if longest > limits.max_batch:
-        return limit_error(
-            "`%(where)s` got a list of %(size)s; at most %(max)s",
-            where=where,
-            size=longest,
-            max=limits.max_batch,
-        )
-    rows, where = walked.longest_bulk
-    if rows > limits.max_bulk:
-        return limit_error(
-            "`%(where)s` got a list of %(size)s; at most %(max)s",
-            where=where,
-            size=rows,
-            max=limits.max_bulk,
-        )
+    lists = ((walked.longest_list, limits.max_batch), (walked.longest_bulk, limits.max_bulk))
+    for (size, where), most in lists:
+        if size > most:
+            return limit_error(
+                "`%(where)s` got a list of %(size)s; at most %(max)s",
+                where=where,
+                size=size,
+                max=most,
+            )
     return _over_filter_or_cost_limit(walked, limits)
 
 
