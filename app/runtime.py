@@ -157,7 +157,7 @@ async def open_read_pool(db: database.Database, settings: Settings) -> RoutedPoo
         # connections of their own, without this limit.
         kwargs={
             "autocommit": True,
-            "options": database.statement_timeout_option(settings.statement_timeout),
+            "options": database.read_options(settings.statement_timeout),
         },
         # While the database is down (or every connection is busy): 503 after this.
         timeout=settings.pool_timeout or settings.connect_timeout,

@@ -30,7 +30,7 @@ async def open_replicas(pool: RoutedPool, settings: Settings) -> ReplicaSet | No
         check_interval=settings.replica_check_interval,
         connect_timeout=settings.connect_timeout,
     )
-    options = database.statement_timeout_option(settings.statement_timeout)
+    options = database.read_options(settings.statement_timeout)
     add_replicas(
         replicas,
         settings.read_database_urls,

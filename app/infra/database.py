@@ -219,9 +219,14 @@ def is_statement_timeout(error: BaseException) -> bool:
     return False
 
 
-def statement_timeout_option(seconds: float) -> str:
-    """The libpq `options` that give every statement of a connection `seconds` (0: none)."""
-    return f"-c statement_timeout={round(seconds * 1000)}"
+def read_options(seconds: float) -> str:
+    """The libpq `options` of the API's read connections: every statement gets `seconds`
+    (0: none), and no JIT compilation. The reads are statements of milliseconds, and
+    PostgreSQL compiles one whose estimated cost passes `jit_above_cost` (100,000 by
+    default; reached without statistics, or at scale): on PostgreSQL 15 a facets
+    request spent 2.5 s compiling (inlining and optimisation) to read a few hundred
+    rows."""
+    return f"-c statement_timeout={round(seconds * 1000)} -c jit=off"
 
 
 def is_unavailable(error: BaseException) -> bool:

@@ -104,3 +104,18 @@ def test_a_read_over_websocket_past_the_timeout_answers_timeout(live: Live) -> N
     errors = payload["errors"] if isinstance(payload, dict) else payload
     assert [e["extensions"]["code"] for e in errors] == ["TIMEOUT"], message
     assert "canceling statement" not in json.dumps(message)
+
+
+def test_reads_are_never_jit_compiled(client: Any) -> None:
+    """A read connection runs without JIT: a facets statement whose estimated cost passed
+    PostgreSQL's thresholds (tables without statistics) spent 2.5 s compiling on 15."""
+
+    async def settings_of_a_read_connection() -> tuple[str, str]:
+        runtime = client.app.state.runtime
+        async with runtime.pool.connection() as conn:
+            jit = await (await conn.execute("SHOW jit")).fetchone()
+            timeout = await (await conn.execute("SHOW statement_timeout")).fetchone()
+        return str(jit[0]), str(timeout[0])
+
+    jit, timeout = client.portal.call(settings_of_a_read_connection)
+    assert jit == "off" and timeout != "0"
