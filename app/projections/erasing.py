@@ -37,8 +37,6 @@ RECORD_EVENTS = (
 class Erases(Protocol):
     """A table that blanks what it holds about an erased person (on `Anonymized`)."""
 
-    names: tuple[str, ...]
-
     def erase(self, curs: Cursor[DictRow], partner_id: UUID) -> None: ...
 
 

@@ -101,6 +101,10 @@ def argument_id(global_id: str, type_name: str) -> UUID:
         raise ClientError(str(error), "BAD_REQUEST") from None
 
 
+_NOT_RUNNABLE = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+"""Strawberry's errors for an operation that cannot run: the client's (a 400 over HTTP)."""
+
+
 class MaskInternalErrors(SchemaExtension):
     """Bugs become "Internal error" plus the request id (the stack goes to the log);
     parse and validation errors are the client's and are kept, coded BAD_REQUEST; a read
@@ -109,12 +113,7 @@ class MaskInternalErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         try:
             yield
-        except (
-            GraphQLError,
-            MissingQueryError,
-            CannotGetOperationTypeError,
-            InvalidOperationTypeError,
-        ):
+        except (GraphQLError, *_NOT_RUNNABLE):
             raise  # the client's: strawberry answers them with a 400
         except Exception as error:
             # Raised by an extension rather than a resolver: strawberry would answer
@@ -178,9 +177,6 @@ class MaskInternalErrors(SchemaExtension):
         )
         message = Message("Internal error (request id %(request_id)s)", request_id=request_id)
         return _like(error, translate(message, locale), {"code": "INTERNAL", **with_id})
-
-
-_NOT_RUNNABLE = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def _not_runnable(error: Exception) -> str:
