@@ -59,9 +59,11 @@ RESOLVED_COLUMNS: list[tuple[str, Composable]] = [
         SQL("CASE WHEN {i} THEN p.address_from_id ELSE c.id END").format(i=_INHERITS_ADDRESS),
     ),
     ("email_normalized", SQL("lower(c.email)")),
-    # Sort keys: alphabetical as people read it, accents aside (é with e).
-    ("name_key", SQL("lower(unaccent({}))").format(_NAME)),
-    ("display_name_key", SQL("lower(unaccent({}))").format(_DISPLAY_NAME)),
+    # Sort keys: alphabetical as people read it, accents aside (é with e) and runs of
+    # spaces as one (`searchable`, as the search compares names: RELEVANCE's first rank
+    # is a name_key that starts with the search).
+    ("name_key", searchable(_NAME)),
+    ("display_name_key", searchable(_DISPLAY_NAME)),
     # What text search looks in (`searchable`): names (the company's too, as in the
     # display name), email, reference and the VAT that applies (`/` is none); and the
     # digits of the phone numbers.

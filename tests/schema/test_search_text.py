@@ -63,3 +63,27 @@ def test_no_break_spaces_are_spaces(client: TestClient) -> None:
     create(client, kind="COMPANY", name="Maison Blanche")
     assert found(client, "cafe noir") == ["Café\u00a0Noir"]
     assert found(client, "maison\u202fblanche") == ["Maison Blanche"]
+
+
+RANKED = """query($q: String!, $order: [PartnerOrder!]) {
+  partners(search: $q, orderBy: $order) { nodes { name } } }"""
+
+
+def test_a_name_with_spaces_in_a_row_ranks_and_sorts_as_collapsed(client: TestClient) -> None:
+    """RELEVANCE's first rank is a name that starts with the search: "Zoë  Ålund" (two
+    spaces) starts with `zoe alund` as it is searched, so it comes before a name that only
+    holds the words; and NAME sorts it as "zoe alund", before "Zoë Ålunda"."""
+    create(client, kind="PERSON", name="Anna Zoë Ålund")
+    create(client, kind="PERSON", name="Zoë  Ålund")
+    create(client, kind="PERSON", name="Zoë Ålunda")
+
+    def ranked(order: list[dict[str, str]]) -> list[str]:
+        data = gql(client, RANKED, {"q": "zoe alund", "order": order})
+        return [n["name"] for n in data["partners"]["nodes"]]
+
+    assert ranked([{"field": "RELEVANCE", "direction": "DESC"}]) == [
+        "Zoë  Ålund",
+        "Zoë Ålunda",
+        "Anna Zoë Ålund",
+    ]
+    assert ranked([{"field": "NAME"}]) == ["Anna Zoë Ålund", "Zoë  Ålund", "Zoë Ålunda"]
