@@ -4,6 +4,7 @@ the column layout of an Odoo contacts export (issue 10)."""
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import json
 import os
@@ -102,9 +103,23 @@ def read_csv(path: Path) -> tuple[list[str], list[oc.OdooRow]]:
     """The header and the rows (app/domain/odoo_csv.py). A byte that is not UTF-8 reads
     as a lone surrogate (surrogateescape): its row is rejected with the column
     (app/domain/odoo_columns.py), the others are imported. csv.Error: a file whose layout
-    cannot be trusted."""
+    cannot be trusted, or one in UTF-16 or UTF-32 (a byte order mark says so: read as
+    UTF-8 it had no column anyone would recognise)."""
+    with path.open("rb") as raw:
+        start = raw.read(4)
+    for mark, encoding in _WIDE_MARKS:
+        if start.startswith(mark):
+            raise csv.Error(f"the file is {encoding} (its first bytes say so): save it as UTF-8")
     with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         return read_rows(handle)
+
+
+_WIDE_MARKS = (  # UTF-32's before UTF-16's: FF FE 00 00 starts with FF FE
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 
 @import_app.command("partners")

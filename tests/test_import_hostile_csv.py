@@ -252,3 +252,24 @@ def test_a_filter_is_read_as_the_api_reads_it(
     assert [json.loads(line)["name"] for line in out.read_text().splitlines()] == ["Belgian"]
     result = run("export", "partners", "--filter", '{"parentId": "not-an-id"}')
     assert "exported 0 partners" in result.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_file_in_utf16_or_utf32_is_refused_saying_so(
+    env: Database,  # noqa: F811
+    tmp_path: Path,
+    encoding: str,
+) -> None:
+    """A spreadsheet's "Unicode text" is UTF-16: read as UTF-8, it was "no 'name' or 'id'
+    column: not a contacts export", which sent the user looking at the columns."""
+    path = tmp_path / "unicode.csv"
+    text = "id,name\nx.u1,Ünicode Co\n"
+    path.write_bytes(
+        text.encode(encoding) if encoding != "utf-16-be" else b"\xfe\xff" + text.encode(encoding)
+    )
+    result = runner.invoke(cli, ["import", "partners", str(path)])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert said.startswith("partnerbook: cannot read"), said
+    assert "the file is UTF-" in said and "save it as UTF-8" in said, said
+    assert names(env) == set()
