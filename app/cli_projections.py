@@ -27,7 +27,7 @@ from app.cli_database import fail, reach_database
 from app.domain.text import unstorable_reason
 from app.infra import database
 from app.observability import configure_logging
-from app.projections import audit, stuck
+from app.projections import audit, audit_replay, stuck
 from app.projections.projector import (
     PROJECTION_NAMES,
     Projector,
@@ -272,8 +272,29 @@ def verify(
             err=True,
         )
     heads_ok = _noted_heads_hold(db.conninfo(), noted) if noted else True
-    if not (verdict.ok and heads_ok):
+    replay_ok = _replay_agrees(db, settings)
+    if not (verdict.ok and heads_ok and replay_ok):
         raise typer.Exit(code=1)
+
+
+def _replay_agrees(db: database.Database, settings: Settings) -> bool:
+    """Whether the snapshots and `partner_versions` (read by history, not chained) agree
+    with the events; says where they do not."""
+    from app.main import open_application
+
+    app = open_application(db, settings)
+    try:
+        check = audit_replay.check(app, db.conninfo())
+    finally:
+        app.close()
+    if check.ok:
+        typer.echo(
+            f"OK: {check.snapshots} snapshots and {check.versions} partner versions "
+            "agree with the events"
+        )
+    else:
+        typer.echo(f"TAMPERED: {check.problem}", err=True)
+    return check.ok
 
 
 def _noted_heads_hold(conninfo: str, noted: dict[int, bytes]) -> bool:

@@ -189,9 +189,7 @@ def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int =
                 return Verdict(False, position, previous, at, what)
             digest = link(previous, stored_bytes(nid, event[1], int(event[2]), event[3], event[4]))
             if digest != recorded:
-                return Verdict(
-                    False, position, previous, nid, "its stored bytes do not match the chain"
-                )
+                return Verdict(False, position, previous, nid, _CHANGED)
             previous, position = digest, nid
         if chained > position:  # the projection chained them: their rows were removed
             after = next(events, None)
@@ -201,6 +199,10 @@ def verify(conninfo: str, events_table: str = "partnerbook_events", batch: int =
         return Verdict(True, position, previous, unprojected=unprojected)
 
 
+_CHANGED = (
+    "its stored bytes do not match the chain (it was changed, or an event before it was "
+    "removed with its chain row)"
+)
 _ENDS_EARLY = "the chain ends here, but the audit projection had chained up to notification %d"
 
 
