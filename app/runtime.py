@@ -109,6 +109,8 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
     )
     # Queued subscription deliveries of a partner erased meanwhile are read again.
     listener.on(notices.KEY_ERASED, lambda subject: services.hub.erased(UUID(subject)))
+    if dispatcher is not None:  # and webhook rows read before are read again
+        listener.on(notices.KEY_ERASED, lambda subject: dispatcher.erased(UUID(subject)))
     return Runtime(
         db,
         services,

@@ -159,11 +159,40 @@ class ErasureCommands(CommandBase):
             self.mapper.prefetch(stored_events)
 
     def anonymize_partner(self, partner_id: UUID, audit: Audit) -> CommandResult:
-        """Records `Anonymized` on a person, then deletes its data key. Asked again for an
-        anonymized person, it changes nothing but deletes the key again (so a crash
-        between the two steps is mended by repeating the request)."""
+        """Records `Anonymized` on a person, then deletes its data key; first the same for
+        every duplicate merged into it (archived with all its values: the same person).
+        Asked again for an anonymized person, it changes nothing but deletes the keys
+        again (so a crash between the steps is mended by repeating the request)."""
+        for source in self._merged_into(partner_id):
+            self._anonymize_one(source, audit)
+        return self._anonymize_one(partner_id, audit)
 
+    def _anonymize_one(self, partner_id: UUID, audit: Audit) -> CommandResult:
         result = self._update(Partner, partner_id, None, lambda p: p.anonymize(audit))
         if self.keys is not None:
             self.keys.erase(partner_id)
         return result
+
+    def _merged_into(self, partner_id: UUID) -> list[UUID]:
+        """The partners merged into this one and still merged, at any depth (a source
+        may have absorbed others before), sources before their destinations."""
+        found: list[UUID] = []
+        seen = {partner_id}
+
+        def visit(destination: UUID) -> None:
+            partner = self._find(destination, Partner)
+            if partner is None:
+                return
+            for merge in (partner.absorbed or {}).values():
+                for ident in merge.get("source_ids", ()):
+                    source_id = UUID(ident)
+                    if source_id in seen:
+                        continue
+                    seen.add(source_id)
+                    source = self._find(source_id, Partner)
+                    if source is not None and source.merged_into == str(destination):
+                        visit(source_id)
+                        found.append(source_id)
+
+        visit(partner_id)
+        return found

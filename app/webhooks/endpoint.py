@@ -27,6 +27,7 @@ from app.infra.webhook_secrets import SecretStore
 from app.observability import Metrics
 from app.queries.timeline_queries import TimelineRow
 from app.settings import Settings
+from app.webhooks.erasures import Erasures
 from app.webhooks.sender import Outcome, Session
 from app.webhooks.signing import backoff, encode, signed_headers
 from app.webhooks.store import Cursor, DeliveryStore, EndpointRow
@@ -57,6 +58,8 @@ class Feed:
     after: int
     upto: int
     rows: list[TimelineRow]
+    seen: int = 0
+    """`Erasures.tick` when the rows were read."""
     bodies: dict[int, tuple[TimelineRow, str, bytes]] = field(default_factory=dict)
     """By position: a row of this read, its webhook-id and body as sent, rendered once
     for every endpoint that sends it (at most a batch of them: only rows in the range)."""
@@ -94,6 +97,8 @@ class Deps:
     connection: Callable[[], Any] = lambda: None
     """The dispatcher's connection (that holds the locks), to record acknowledgements on;
     None: a pooled one."""
+    erasures: Erasures = field(default_factory=Erasures)
+    """The erasures this process was told of (app/webhooks/erasures.py)."""
 
 
 class EndpointWorker:
@@ -139,12 +144,13 @@ class EndpointWorker:
         if cursor.next_attempt_at is not None and cursor.next_attempt_at > now:
             await sleep(self.wake, (cursor.next_attempt_at - now).total_seconds())
             return True
-        upto, rows, complete = await self._batch(endpoint, cursor)
+        upto, rows, complete, seen = await self._batch(endpoint, cursor)
         if upto <= cursor.position:
             await self._idle()
             return True
-        enabled = await self._send(endpoint, rows)
+        enabled, whole = await self._send(endpoint, rows, seen)
         done = self._cursor
+        complete = complete and whole
         if enabled and complete and done is not None and (done.failures == 0 or not rows):
             # Every event it wants up to `upto` was in the batch, and acknowledged (or it
             # wants none: a failing event its new kinds or filter leave out is not retried).
@@ -155,22 +161,26 @@ class EndpointWorker:
 
     async def _batch(
         self, endpoint: EndpointRow, cursor: Cursor
-    ) -> tuple[int, list[TimelineRow], bool]:
-        """Up to where it looked, the rows it wants there, whether they are all of them."""
+    ) -> tuple[int, list[TimelineRow], bool, int]:
+        """Up to where it looked, the rows it wants there, whether they are all of them,
+        and the `Erasures.tick` they were read at."""
         feed = self.deps.feed()
+        erasures = self.deps.erasures
         if feed is not None and feed.after == cursor.position and endpoint.filter is None:
             kinds = endpoint.event_kinds
             rows = [r for r in feed.rows if kinds is None or r.kind in kinds]
-            return feed.upto, rows, True
+            if not any(erasures.stale(r, feed.seen) for r in rows):
+                return feed.upto, rows, True, feed.seen
         # Up to where the feed ends, so that the next wake's feed starts at the cursor.
         upto = feed.upto if feed is not None else self.deps.waiter.position
+        seen = erasures.tick
         if upto <= cursor.position:
-            return upto, [], True
+            return upto, [], True, seen
         limit = self.deps.settings.webhook_batch_size
         rows = await self.deps.store.pending(
             endpoint.event_kinds, cursor.position, upto, self.deps.where(endpoint), limit
         )
-        return upto, rows, len(rows) < limit
+        return upto, rows, len(rows) < limit, seen
 
     async def _idle(self) -> None:
         """Waits for a wake; records the acknowledgements first if none comes in time."""
@@ -185,10 +195,19 @@ class EndpointWorker:
         self._cursor = cursor
         self._dirty = True
 
-    async def _send(self, endpoint: EndpointRow, rows: list[TimelineRow]) -> bool:
-        """Sends `rows` in order until one fails; False when that disabled the endpoint."""
+    async def _send(
+        self, endpoint: EndpointRow, rows: list[TimelineRow], seen: int
+    ) -> tuple[bool, bool]:
+        """Sends `rows` (read at tick `seen`) in order until one fails: whether the
+        endpoint is still enabled, and whether every row was tried. It stops before a
+        row whose person was erased since it was read, once the read models show the
+        erasure: the next batch reads that row again, scrubbed."""
         signers = await self._signing(endpoint)
         for row in rows:
+            erased = self.deps.erasures.stale(row, seen)
+            if erased is not None:
+                await self._until_scrubbed(erased)
+                return True, False
             if time.monotonic() - self._flushed_at > FLUSH_SECONDS:
                 self._record_soon()  # a long batch (a slow receiver) records as it goes
             assert self._cursor is not None
@@ -197,8 +216,15 @@ class EndpointWorker:
             if outcome.ok:
                 self._advance(Cursor(row.position, self._cursor.replay_position, 0, None))
                 continue
-            return await self._failed(endpoint, row, attempt, outcome)
-        return True
+            return await self._failed(endpoint, row, attempt, outcome), True
+        return True, True
+
+    async def _until_scrubbed(self, partner_id: UUID) -> None:
+        """Waits (as the projections move) until the read models show the erasure."""
+        waiter = self.deps.waiter
+        while not await self.deps.store.erasure_projected(partner_id):
+            await waiter.wait_for(waiter.position + 1, within=IDLE)
+        self.deps.erasures.scrubbed(partner_id)
 
     async def _failed(
         self, endpoint: EndpointRow, row: TimelineRow, attempt: dict[str, Any], outcome: Outcome

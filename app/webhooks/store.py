@@ -213,6 +213,18 @@ class DeliveryStore:
             rows: list[TimelineRow] = await cur.fetchall()
             return rows
 
+    async def erasure_projected(self, partner_id: UUID) -> bool:
+        """Whether the read models show the partner's erasure: its PARTNER_ANONYMIZED
+        row, written in the transaction that scrubbed them."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM timeline WHERE partner_id = %s "
+                "AND kind = 'PARTNER_ANONYMIZED')",
+                (partner_id,),
+            )
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
     async def wake(
         self, conn: psycopg.AsyncConnection[Any], after: int, upto: int, limit: int
     ) -> tuple[str, list[TimelineRow]]:

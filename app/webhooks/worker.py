@@ -10,7 +10,7 @@ An event is sent until a 2xx acknowledges it; a failure waits (exponential backo
 jitter) and blocks the events after it, so each endpoint gets its events in log order, at
 least once; after the last attempt the endpoint is disabled with the reason. The body is
 built at send time from the read model: a person erased before then leaves nothing
-personal in it."""
+personal in it (a row read before the erasure is read again: app/webhooks/erasures.py)."""
 
 from __future__ import annotations
 
@@ -85,6 +85,11 @@ class WebhookDispatcher:
         """The endpoints' fingerprint when they were last read."""
         self._claimed_at = 0.0
 
+    def erased(self, partner_id: UUID) -> None:
+        """The notice of a person's erasure (every process gets it before
+        `anonymizePartner` answers): rows about it read before go out only read again."""
+        self.deps.erasures.erased(partner_id)
+
     def _connection(self) -> psycopg.AsyncConnection[Any] | None:
         locks = self._locks
         return locks if locks is not None and not locks.closed else None
@@ -142,10 +147,12 @@ class WebhookDispatcher:
         after = self.feed.upto if self.feed is not None else upto
         reading = bool(self.serving) and upto > after
         limit = self.deps.settings.webhook_batch_size
+        seen = self.deps.erasures.tick
         stamp, rows = await self.deps.store.wake(locks, after if reading else upto, upto, limit)
         if reading:
             # A full batch is complete up to its last row only.
-            self.feed = Feed(after, rows[-1].position if len(rows) == limit else upto, rows)
+            last = rows[-1].position if len(rows) == limit else upto
+            self.feed = Feed(after, last, rows, seen)
         elif self.feed is None:
             self.feed = Feed(upto, upto, [])
         changed = stamp != self._stamp
