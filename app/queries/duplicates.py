@@ -50,18 +50,34 @@ WITH me AS (
     UNION SELECT p.id FROM partners p, me
           WHERE p.name_key %% me.name_key
             AND p.country_code IS NOT DISTINCT FROM me.country_code
+), compared AS (
+    SELECT p.id,
+           p.email_normalized = me.email_normalized AS same_email,
+           p.vat = me.vat AND p.commercial_partner_id = p.id AS same_vat,
+           (p.phone IN (me.phone, me.mobile) OR p.mobile IN (me.phone, me.mobile)) AS same_phone,
+           similarity(p.name_key, me.name_key) AS name_similarity,
+           p.country_code IS NOT DISTINCT FROM me.country_code AS same_country
+    FROM found JOIN partners p ON p.id = found.id, me
+    WHERE p.id <> me.id AND p.kind = me.kind AND NOT p.archived AND p.merged_into IS NULL
+      AND NOT p.anonymized
+      AND p.id IS DISTINCT FROM me.parent_id AND p.parent_id IS DISTINCT FROM me.id
+), reasoned AS (
+    SELECT c.*, (c.same_country AND c.name_similarity >= %(threshold)s) AS similar_name
+    FROM compared c
 )
-SELECT p.id,
-       p.email_normalized = me.email_normalized AS same_email,
-       p.vat = me.vat AND p.commercial_partner_id = p.id AS same_vat,
-       (p.phone IN (me.phone, me.mobile) OR p.mobile IN (me.phone, me.mobile)) AS same_phone,
-       similarity(p.name_key, me.name_key) AS name_similarity,
-       p.country_code IS NOT DISTINCT FROM me.country_code AS same_country
-FROM found JOIN partners p ON p.id = found.id, me
-WHERE p.id <> me.id AND p.kind = me.kind AND NOT p.archived AND p.merged_into IS NULL
-  AND NOT p.anonymized
-  AND p.id IS DISTINCT FROM me.parent_id AND p.parent_id IS DISTINCT FROM me.id
-"""
+SELECT r.* FROM reasoned r
+WHERE (r.same_email OR r.same_vat OR r.same_phone OR r.similar_name) IS TRUE
+ORDER BY round((1::float8
+    - (CASE WHEN r.same_email THEN 1::float8 - {SAME_EMAIL}::float8 ELSE 1 END)
+    * (CASE WHEN r.same_vat THEN 1::float8 - {SAME_VAT}::float8 ELSE 1 END)
+    * (CASE WHEN r.same_phone THEN 1::float8 - {SAME_PHONE}::float8 ELSE 1 END)
+    * (CASE WHEN r.similar_name
+            THEN 1::float8 - {SIMILAR_NAME}::float8 * r.name_similarity ELSE 1 END)
+  )::numeric, 3) DESC, r.id::text COLLATE "C"
+LIMIT {MAX_CANDIDATES}
+""".format(**WEIGHTS, MAX_CANDIDATES=MAX_CANDIDATES)
+"""Only the best MAX_CANDIDATES are read, scored as `score` scores them (a partner in a
+group of thousands sharing an email or a name read every one of them, to answer 50)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,9 @@ class MergeDirectory:
                 (str(threshold),),
             )
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(_CANDIDATES, {"id": partner_id, "no_vat": NO_VAT})
+            await cur.execute(
+                _CANDIDATES, {"id": partner_id, "no_vat": NO_VAT, "threshold": threshold}
+            )
             rows = await cur.fetchall()
         found = []
         for row in rows:

@@ -34,7 +34,7 @@ from app.queries.catalog_queries import CatalogDirectory, CatalogRow, TagRow
 from app.queries.change_feed import ChangeFeed
 from app.queries.document_queries import DocumentRow
 from app.queries.figure_queries import Stats
-from app.queries.opportunity_queries import OpportunityRow
+from app.queries.opportunity_queries import OpportunitiesAsked, OpportunityRow
 from app.queries.partners.directory import PartnerDirectory
 from app.queries.partners.rows import PartnerRow
 from app.queries.relationship_queries import RelationshipDirectory
@@ -195,12 +195,14 @@ class Context:
         return self._loader(opportunities)
 
     @cached_property
-    def opportunities_of(self) -> DataLoader[UUID, list[OpportunityRow]]:
+    def opportunities_of(self) -> DataLoader[OpportunitiesAsked, list[OpportunityRow]]:
         relationships = self.services.relationships
 
-        async def opportunities_of(ids: Sequence[UUID]) -> list[list[OpportunityRow]]:
-            found = await relationships.opportunities_of(ids)
-            return [found.get(i, []) for i in ids]
+        async def opportunities_of(
+            keys: Sequence[OpportunitiesAsked],
+        ) -> list[list[OpportunityRow]]:
+            found = await relationships.opportunities_of(keys)
+            return [found.get(k, []) for k in keys]
 
         return self._loader(opportunities_of)
 

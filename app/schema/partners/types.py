@@ -40,6 +40,7 @@ from app.schema.relationship.filters import ActivityFilterInput, DocumentFilterI
 from app.schema.relationship.stats import PartnerStats
 from app.schema.relationship.types import Activity, Opportunity, TimelineEntry
 from app.schema.relay import (
+    DEFAULT_PAGE,
     Connection,
     Node,
     check_page_args,
@@ -237,9 +238,13 @@ class Partner(Node):
         f = (filter or DocumentFilterInput()).to_filter(partner_id=self.row.id)
         return await document_connection(info, f, first, after)
 
-    @strawberry.field(description="Its opportunities, newest first.")
-    async def opportunities(self, info: Info) -> list[Opportunity]:
-        rows = await info.context.opportunities_of.load(self.row.id)
+    @strawberry.field(
+        description="Its opportunities (a company's include its contacts'), newest first: "
+        "the newest `first` (default 50, at most 100)."
+    )
+    async def opportunities(self, info: Info, first: int = DEFAULT_PAGE) -> list[Opportunity]:
+        check_page_args(first, None, None, None)  # counted by the operation's cost as a page
+        rows = await info.context.opportunities_of.load((self.row.id, first))
         return [Opportunity.from_row(row) for row in rows]
 
     @strawberry.field(
