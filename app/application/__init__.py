@@ -21,6 +21,7 @@ from app.application.webhooks import WebhookCommands
 from app.domain.activity import Activity
 from app.domain.audited import Audit
 from app.domain.errors import DomainError
+from app.domain.hierarchy import HierarchyGuard
 from app.domain.partner import Partner
 
 
@@ -41,7 +42,11 @@ class Partnerbook(
     """The event-sourced application: aggregates in, events out, one transaction a command."""
 
     name = "partnerbook"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Partner: 100, Activity: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Partner: 100,
+        Activity: 100,
+        HierarchyGuard: 100,  # one a hierarchy, an event a move (app/domain/hierarchy.py)
+    }
 
 
 __all__ = ["Audit", "CommandResult", "DomainError", "Partnerbook"]

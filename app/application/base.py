@@ -29,6 +29,7 @@ from app.domain.errors import (
     not_found,
     validation,
 )
+from app.domain.hierarchy import HierarchyGuard, hierarchy_id
 from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, same_input
 from app.domain.messages import Message
 from app.domain.partner import Partner
@@ -237,7 +238,11 @@ class CommandBase(Application[UUID]):
             try:
                 recordings = self._save(*to_save)
             except IntegrityError:
-                if expected_version is not None:
+                # Another writer saved first: this record (refused when a version was
+                # expected), or only what is saved with it (a guard, a tally): again.
+                if expected_version is not None and (
+                    self._get(aggregate_id, cls).version != expected_version
+                ):
                     raise conflict(
                         "the record was changed by someone else at the same time",
                         "expectedVersion",
@@ -271,6 +276,11 @@ class CommandBase(Application[UUID]):
         if aggregate is None:
             raise not_found(Message("no %(value)s with this id", value=cls.__name__.lower()), field)
         return aggregate
+
+    def _hierarchy_guard(self, name: str) -> HierarchyGuard:
+        """The guard a move in hierarchy `name` is saved with (app/domain/hierarchy.py):
+        loaded before the ancestry the move is checked against is read."""
+        return self._find(hierarchy_id(name), HierarchyGuard) or HierarchyGuard(name)
 
     def _get_partner(self, partner_id: UUID) -> Partner:
         return self._get(partner_id, Partner)

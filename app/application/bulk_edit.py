@@ -4,22 +4,24 @@ Each batch of partners is loaded, changed (one event each, all with the same aud
 metadata and reason) and saved in one transaction. A batch that meets a concurrent writer
 (another command saved one of its partners in between) is not lost and does not
 overwrite: each of its partners is changed again from its latest version, one by one,
-as any command retries (`_change`). A key remembers the outcome (`BulkEdit`): repeating
-the request answers it and records nothing new."""
+as any command retries (`_change`). A key is taken before anything changes and then
+remembers the outcome (`BulkEdit`): repeating the request answers it and records nothing
+new; another input under the key is refused, also when both are sent at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from app.application.base import CommandBase
+from app.application.base import MAX_RETRIES, CommandBase
 from app.domain.audited import Audit
 from app.domain.bulk_edit import MAX_REFUSED_KEPT, UNSET, BulkChanges, BulkEdit, BulkOutcome
-from app.domain.errors import DomainError, ErrorCode, FieldError, validation
+from app.domain.errors import DomainError, ErrorCode, FieldError, conflict, validation
 from app.domain.idempotency import input_digest, same_input
 from app.domain.messages import Message
 from app.domain.partner import Partner
@@ -68,28 +70,63 @@ class BulkEditCommands(CommandBase):
         changes.check()
         request = {"ids": sorted(map(str, partner_ids)), "changes": changes.as_request()}
         job_id = bulk_job_id(idempotency_key) if idempotency_key else None
-        if job_id is not None and (done := self._find(job_id, BulkEdit)) is not None:
-            if not same_input(done.digest, request, self.idempotency_secret):
-                raise validation(
-                    "this idempotency key was already used for another bulk edit",
-                    "idempotencyKey",
-                )
-            return BulkResult(done.outcome, job_id, None)
+        if job_id is not None and (done := self._earlier_bulk(job_id, request)) is not None:
+            return done
         self._check_bulk_references(changes)
+        claimed = None if job_id is None or dry_run else self._claim_bulk(job_id, request, audit)
+        if claimed is not None:
+            return claimed
         outcome, position = BulkOutcome(matched=len(partner_ids)), None
         for start in range(0, len(partner_ids), batch):
             chunk = partner_ids[start : start + batch]
             position = self._bulk_batch(chunk, changes, audit, outcome, dry_run) or position
         if dry_run or job_id is None:
             return BulkResult(outcome, None, position)
+        return self._finish_bulk(job_id, outcome, audit, position)
+
+    def _earlier_bulk(self, job_id: UUID, request: dict[str, Any]) -> BulkResult | None:
+        """The outcome of the bulk edit under this key; None when there is none yet, or
+        when it is still running (or never finished) with the same input: then this
+        request runs it too (its changes are made once: a partner that has them already
+        is unchanged). Another input under the key is a VALIDATION error."""
+        done = self._find(job_id, BulkEdit)
+        if done is None:
+            return None
+        if not same_input(done.digest, request, self.idempotency_secret):
+            raise validation(
+                "this idempotency key was already used for another bulk edit", "idempotencyKey"
+            )
+        return None if done.outcome is None else BulkResult(done.outcome, job_id, None)
+
+    def _claim_bulk(self, job_id: UUID, request: dict[str, Any], audit: Audit) -> BulkResult | None:
+        """Takes the key before anything changes (`BulkEdit.Started`): of two requests
+        with another input under one key sent at once, the second is refused, having
+        changed nothing. None: go on."""
+        if self._find(job_id, BulkEdit) is not None:
+            return None  # started by the same input (checked by `_earlier_bulk`)
         digest = input_digest(request, self.idempotency_secret)
-        record = BulkEdit.record(job_id, digest, outcome, audit)
         try:
-            recordings = self._save(record)
-        except IntegrityError:  # the same key ran at the same time: its outcome stands
-            done = self._get(job_id, BulkEdit)
-            return BulkResult(done.outcome, job_id, position)
-        return BulkResult(outcome, job_id, recordings[-1].notification.id)
+            self._save(BulkEdit.start(job_id, digest, audit))
+        except IntegrityError:  # the key was taken meanwhile: by which input?
+            return self._earlier_bulk(job_id, request)
+        return None
+
+    def _finish_bulk(
+        self, job_id: UUID, outcome: BulkOutcome, audit: Audit, position: int | None
+    ) -> BulkResult:
+        """Records the outcome a repeat answers; when the same request, run at the same
+        time, finished first, its outcome stands (one answer for both)."""
+        for _ in range(MAX_RETRIES):
+            job = self._get(job_id, BulkEdit)
+            if job.outcome is not None:
+                return BulkResult(job.outcome, job_id, position)
+            job.finish(outcome, audit)
+            try:
+                recordings = self._save(job)
+            except IntegrityError:
+                continue
+            return BulkResult(outcome, job_id, recordings[-1].notification.id)
+        raise conflict("the record is being changed by others; try again", "idempotencyKey")
 
     def _bulk_batch(
         self,

@@ -12,6 +12,7 @@ from app.application.base import CommandBase, CommandResult
 from app.domain.audited import Audit
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import not_found
+from app.domain.hierarchy import TAGS
 from app.domain.tag import Tag, name_key
 
 
@@ -95,12 +96,19 @@ class CatalogCommands(CommandBase):
             parent: Tag | None = None
             ancestry: list[UUID] = []
             new_parent = changes.get("parent_id")
+            # A move may close a cycle with another made at the same time: saved with
+            # the hierarchy's guard, loaded before the ancestry is read.
+            moves = bool(new_parent) and str(new_parent) != tag.parent_id
+            guard = self._hierarchy_guard(TAGS) if moves else None
             if new_parent:
                 parent = self._find(UUID(str(new_parent)), Tag)
                 ancestry = self._tag_ancestry(parent) if parent else []
             if not tag.update(changes, audit, parent=parent, parent_ancestry=ancestry):
                 return []
-            return [tag, *self._claims(tag.id, [name_key(tag.parent_id, tag.name)], before)]
+            if guard is not None:
+                guard.record_move()
+            claims = self._claims(tag.id, [name_key(tag.parent_id, tag.name)], before)
+            return [tag, *claims, *([guard] if guard is not None else [])]
 
         return self._change(Tag, tag_id, expected_version, change)
 

@@ -24,6 +24,7 @@ from app.domain.audited import Audit
 from app.domain.bank_account import BankAccount
 from app.domain.document import Document
 from app.domain.errors import DomainError, ErrorCode, conflict, not_found
+from app.domain.hierarchy import PARTNERS, HierarchyGuard
 from app.domain.messages import Message
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
@@ -63,7 +64,8 @@ class UnmergeOutcome:
     result: CommandResult
     moved_back: list[Moved]
     left: list[Moved] = field(default_factory=list)
-    """Moved by the merge but since moved elsewhere: left where they are."""
+    """Moved by the merge but since moved elsewhere (or a child now above the source,
+    which it cannot go back under): left where they are."""
     fields_kept: list[str] = field(default_factory=list)
     """Fields of the destination changed since the merge: not reverted."""
 
@@ -99,6 +101,7 @@ class MergeCommands(CommandBase):
         for _ in range(MAX_RETRIES):
             if (found := earlier()) is not None:
                 return found
+            guard = self._hierarchy_guard(PARTNERS)  # before any ancestry is read
             destination = self._destination(destination_id, expected_version)
             sources = self._sources(source_ids)
             try:
@@ -114,6 +117,7 @@ class MergeCommands(CommandBase):
             if dry_run:
                 return _merge_outcome(destination, moved, None)
             to_save: list[Aggregate] = [destination, *sources, *(r for r, _ in records)]
+            to_save += _moves_companies(guard, [r for r, _ in records])
             if marker_key is not None:
                 to_save.append(Reservation(marker_key, str(destination.id)))
             try:
@@ -197,6 +201,7 @@ class MergeCommands(CommandBase):
         """Restores a merged partner and moves back what its merge moved, unless it was
         moved elsewhere since; later changes of the moved records stay."""
         for _ in range(MAX_RETRIES):
+            guard = self._hierarchy_guard(PARTNERS)  # before any ancestry is read
             source = self._get(source_id, Partner, "sourceId")
             rules.unmerge_checks(source)
             assert source.merge is not None
@@ -212,19 +217,9 @@ class MergeCommands(CommandBase):
             ]
             reverted, tags, kept = rules.plan_separation(destination, source, still_merged)
             fields = audit.as_event_fields()
-            back: list[Moved] = []
-            left: list[Moved] = []
-            to_save: list[Aggregate] = [source, destination]
-            for kind, ids in source.merge["moved"].items():
-                for raw in ids:
-                    m = Moved(kind, UUID(raw), destination.id, source.id)
-                    aggregate = self._owned_record(kind, m.id)
-                    if aggregate is None or not _belongs(aggregate, str(destination.id)):
-                        left.append(m)
-                        continue
-                    _move(aggregate, m, merge_id, fields)
-                    to_save.append(aggregate)
-                    back.append(m)
+            records, back, left = self._moves_back(source, destination, merge_id, fields)
+            to_save: list[Aggregate] = [source, destination, *records]
+            to_save += _moves_companies(guard, records)
             back += [Moved("tags", UUID(t), destination.id, source.id) for t in tags]
             destination.trigger_event(
                 Partner.Separated,
@@ -250,6 +245,33 @@ class MergeCommands(CommandBase):
         raise conflict("the partners are being changed by others; try again", "sourceId")
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _moves_back(
+        self, source: Partner, destination: Partner, merge_id: str, fields: dict[str, Any]
+    ) -> tuple[list[Aggregate], list[Moved], list[Moved]]:
+        """An unmerge's records moved back (their events triggered), what moved back and
+        what stays: records moved elsewhere since, and a child that is now an ancestor
+        of the source (moved back, it would be its own ancestor)."""
+        assert source.merge is not None
+        above_source = {source.id, *self._ancestors(source)}
+        records: list[Aggregate] = []
+        back: list[Moved] = []
+        left: list[Moved] = []
+        for kind, ids in source.merge["moved"].items():
+            for raw in ids:
+                m = Moved(kind, UUID(raw), destination.id, source.id)
+                aggregate = self._owned_record(kind, m.id)
+                if (
+                    aggregate is None
+                    or not _belongs(aggregate, str(destination.id))
+                    or m.id in above_source
+                ):
+                    left.append(m)
+                    continue
+                _move(aggregate, m, merge_id, fields)
+                records.append(aggregate)
+                back.append(m)
+        return records, back, left
 
     def _earlier_merge(
         self, key: str, merge_id: UUID, destination_id: UUID, source_ids: Sequence[UUID]
@@ -314,6 +336,15 @@ def _merge_outcome(destination: Partner, moved: list[Moved], position: int | Non
         destination,
         recorded=position is not None,
     )
+
+
+def _moves_companies(guard: HierarchyGuard, moved: Sequence[Aggregate]) -> list[Aggregate]:
+    """The hierarchy's guard, with a move, when companies get another parent (see
+    app/domain/hierarchy.py); nothing otherwise."""
+    if not any(isinstance(a, Partner) and a.kind == "COMPANY" for a in moved):
+        return []
+    guard.record_move()
+    return [guard]
 
 
 def _owner(aggregate: Aggregate) -> str | None:

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from app.application.base import CommandResult
 from app.application.terms import TermCommands
 from app.domain.audited import Audit
+from app.domain.hierarchy import PARTNERS
 from app.domain.partner import Partner
 from app.domain.partner_fields import ACCOUNT_TYPE_OF_TERM, TERM_REFERENCES
 
@@ -49,16 +50,24 @@ class PartnerCommands(TermCommands):
         audit: Audit,
         expected_version: int | None = None,
     ) -> CommandResult:
-        def update(partner: Partner) -> bool:
+        def update(partner: Partner) -> list[Aggregate]:
+            # A company given another parent may close a cycle with a move made at the
+            # same time: saved with the hierarchy's guard, loaded before the ancestry.
+            guard = self._hierarchy_guard(PARTNERS) if _moves_company(partner, changes) else None
             parent_id = changes.get("parent_id", partner.parent_id)
             parent, ancestry = self._parent_and_ancestry(parent_id) if parent_id else (None, [])
             new = partner.changed(changes)
             if new.get("tag_ids"):  # tags it already has may be archived: they stay
                 new["tag_ids"] = [t for t in new["tag_ids"] if str(t) not in partner.tag_ids]
             self._check_partner_references(new)
-            return partner.update(changes, audit, parent=parent, parent_ancestry=ancestry)
+            if partner.update(changes, audit, parent=parent, parent_ancestry=ancestry) is False:
+                return []
+            if guard is None:
+                return [partner]
+            guard.record_move()
+            return [partner, guard]
 
-        return self._update(Partner, partner_id, expected_version, update)
+        return self._change(Partner, partner_id, expected_version, update)
 
     def set_commercial_terms(
         self,
@@ -119,3 +128,12 @@ class PartnerCommands(TermCommands):
         self, partner_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
         return self._update(Partner, partner_id, expected_version, lambda p: p.restore(audit))
+
+
+def _moves_company(partner: Partner, changes: Mapping[str, Any]) -> bool:
+    """Whether `changes` give a company another parent (only companies have records
+    under them: a person moved cannot close a cycle)."""
+    new_parent = changes.get("parent_id")
+    if partner.kind != "COMPANY" or new_parent is None:
+        return False
+    return str(new_parent) != str(partner.parent_id)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.domain.audited import Audit, AuditedCreated
+from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Partner
 
@@ -106,7 +106,10 @@ MAX_REFUSED_KEPT = 100
 
 
 class BulkEdit(Aggregate):
-    """A bulk edit that was recorded: what it did, for a repeat with the same key."""
+    """A bulk edit under an idempotency key: the digest of its input, recorded before it
+    changes anything (`Started`: the key is taken, a request with another input under it
+    is refused), then what it did (`Finished`), which a repeat answers. Records made
+    before `Started` existed hold both in one event (`Recorded`)."""
 
     class Recorded(AuditedCreated):
         digest: str
@@ -116,32 +119,63 @@ class BulkEdit(Aggregate):
         refused: list[Any]
         refused_count: int
 
+    class Started(AuditedCreated):
+        digest: str
+
+    class Finished(AuditedEvent):
+        matched: int
+        changed: int
+        unchanged: int
+        refused: list[Any]
+        refused_count: int
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, BulkEdit)
+            aggregate.outcome = _outcome(
+                self.matched, self.changed, self.unchanged, self.refused, self.refused_count
+            )
+
     def __init__(
         self,
         digest: str,
-        matched: int,
-        changed: int,
-        unchanged: int,
-        refused: list[Any],
-        refused_count: int,
+        matched: int | None = None,
+        changed: int = 0,
+        unchanged: int = 0,
+        refused: list[Any] | None = None,
+        refused_count: int = 0,
     ) -> None:
         self.digest = digest
-        self.outcome = BulkOutcome(
-            matched, changed, unchanged, [(r[0], r[1]) for r in refused], refused_count
+        self.outcome: BulkOutcome | None = (
+            None
+            if matched is None
+            else _outcome(matched, changed, unchanged, refused or [], refused_count)
         )
+        """None while it runs (or if it never finished: a repeat runs it again)."""
 
     @classmethod
-    def record(cls, job_id: UUID, digest: str, outcome: BulkOutcome, audit: Audit) -> BulkEdit:
+    def start(cls, job_id: UUID, digest: str, audit: Audit) -> BulkEdit:
         return cls._create(
-            cls.Recorded,
+            cls.Started,
             id=job_id,
             digest=digest,
+            # The reason is about every partner changed: it goes on each one's event,
+            # sealed with its key; here no erasure would reach it.
+            **Audit(audit.actor, audit.request_id).as_event_fields(),
+        )
+
+    def finish(self, outcome: BulkOutcome, audit: Audit) -> None:
+        self.trigger_event(
+            self.Finished,
             matched=outcome.matched,
             changed=outcome.changed,
             unchanged=outcome.unchanged,
             refused=[[pid, errors] for pid, errors in outcome.refused],
             refused_count=outcome.refused_count,
-            # The reason is about every partner changed: it goes on each one's event,
-            # sealed with its key; here no erasure would reach it.
             **Audit(audit.actor, audit.request_id).as_event_fields(),
         )
+
+
+def _outcome(
+    matched: int, changed: int, unchanged: int, refused: list[Any], refused_count: int
+) -> BulkOutcome:
+    return BulkOutcome(matched, changed, unchanged, [(r[0], r[1]) for r in refused], refused_count)

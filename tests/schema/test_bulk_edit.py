@@ -91,7 +91,9 @@ def test_a_thousand_partner_segment_dry_run_then_real_then_repeated(
     done = bulk(client, **input)
     assert (done["matched"], done["changed"], done["unchanged"]) == (1000, 600, 400)
     assert done["refused"] == [] and done["jobId"] is not None
-    assert topics_since(db, before) == Counter({"Partner.Updated": 600, "BulkEdit.Recorded": 1})
+    assert topics_since(db, before) == Counter(
+        {"Partner.Updated": 600, "BulkEdit.Started": 1, "BulkEdit.Finished": 1}
+    )
     assert gql(client, TAGGED, {"tag": vip})["partners"]["totalCount"] == 1000
     with psycopg.connect(db.conninfo()) as conn:
         audits = conn.execute(
