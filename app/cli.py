@@ -42,6 +42,8 @@ def serve(
 ) -> None:
     """Runs the GraphQL API (GraphiQL at /graphql); starts the embedded PostgreSQL when
     PARTNERBOOK_DATABASE_URL is not set."""
+    from app.main import server_options
+
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     worker_count = workers or settings.workers
@@ -69,9 +71,8 @@ def serve(
         # Applied again in each worker process: every line with the request id.
         log_config=log_config(settings.log_format, settings.log_level),
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-        # A WebSocket message is held to the body limit too, refused (1009) as it arrives:
-        # uvicorn's default (16 MiB) let one be read whole before the view refused it.
-        ws_max_size=settings.max_body_bytes,
+        # The request's head and a WebSocket message held to their limits as they arrive.
+        **server_options(settings),
         # A worker answers the supervisor's pings only once it has booted: on a busy
         # machine that takes more than uvicorn's 5 s, and it would be killed and respawned.
         timeout_worker_healthcheck=30,

@@ -28,6 +28,7 @@ from app.lane_process import LaneProcess
 from app.runtime import Runtime, close_runtime, open_application, open_runtime
 from app.schema.lane import HeavyLane, LanePolicy
 from app.schema.limits import BodyLimit, Limits
+from app.schema.limits.body import BoundedHttpTools
 from app.schema.schema import build_schema
 from app.settings import Settings
 
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     graphql.graphiql = graphiql
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the view, which refuses all but GET and POST with a GraphQL
+        # error (405, `Allow`); starlette's own 405 was plain text.
+        Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
@@ -67,6 +70,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=_lifespan(settings, lane, metrics),
         middleware=_middleware(settings, schema, lane, limits, metrics),
     )
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """What `partnerbook serve` gives uvicorn besides the app: the request's head held to
+    a size (uvicorn's httptools protocol keeps headers and URL without limit), and a
+    WebSocket message held to the body limit, refused (1009) as it arrives (uvicorn's
+    default, 16 MiB, let one be read whole before the view refused it)."""
+    return {"http": BoundedHttpTools, "ws_max_size": settings.max_body_bytes}
 
 
 def _lifespan(

@@ -294,9 +294,14 @@ class MetricsExtension(SchemaExtension):
             kind = context.operation_type.value
         except Exception:  # no document (a parse error): nothing to name
             kind = "unknown"
-        self.metrics.latency.labels(
-            self.metrics.operation_label(context.operation_name), kind
-        ).observe(elapsed)
+        # A name becomes a label only for a key: without one, any client could take the
+        # MAX_OPERATION_NAMES labels for good (every real operation then counted "other").
+        label = (
+            self.metrics.operation_label(context.operation_name)
+            if getattr(context.context, "principal", None) is not None
+            else "unauthenticated"
+        )
+        self.metrics.latency.labels(label, kind).observe(elapsed)
         result = context.result
         errors = getattr(result, "errors", None) or []
         for error in errors:

@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -57,6 +58,7 @@ _NOT_ACCEPTABLE = (
 _OVER_WEBSOCKET = (
     "subscriptions are served over WebSocket at /graphql (graphql-transport-ws or graphql-ws)"
 )
+_ENCODED = "the body's Content-Encoding `%s` is not served: send it as it is (identity)"
 _BAD = {"code": "BAD_REQUEST"}
 ANSWER_MEDIA: ContextVar[str | None] = ContextVar("answer_media", default=media.JSON)
 """The media type the request being served asked for (None: none we serve)."""
@@ -93,6 +95,19 @@ def _float(text: str) -> float:
     return value
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object naming a key once: `{"query": "mutation…", "query": "{…}"}` ran the last
+    `query`, where a proxy or a log that read the first saw another operation."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise UndecodableJSON(f"the JSON names `{key[:64]}` twice in one object")
+            seen.add(key)
+    return value
+
+
 def _check_depth(value: object) -> None:
     """Iterative, so a deep value cannot exhaust the stack here either."""
     pending: list[tuple[object, int]] = [(value, 0)]
@@ -114,7 +129,7 @@ def _check_depth(value: object) -> None:
 
 def decode_json(data: str | bytes) -> object:
     """Strict JSON (RFC 8259): UTF-8, no NaN or Infinity, numbers of reasonable size,
-    nesting bounded. Raises UndecodableJSON."""
+    nesting bounded, no key twice in an object. Raises UndecodableJSON."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -122,7 +137,11 @@ def decode_json(data: str | bytes) -> object:
             raise UndecodableJSON(f"the body is not valid UTF-8 (byte {error.start})") from None
     try:
         value = json.loads(
-            data, parse_constant=_refuse_constant, parse_int=_integer, parse_float=_float
+            data,
+            parse_constant=_refuse_constant,
+            parse_int=_integer,
+            parse_float=_float,
+            object_pairs_hook=_object,
         )
     except UndecodableJSON:
         raise
@@ -134,6 +153,22 @@ def decode_json(data: str | bytes) -> object:
         ) from None
     _check_depth(value)
     return value
+
+
+def _body_media_refusal(content_type: str | None) -> str | None:
+    """Why a POST body of `content_type` is not read, or None: it must be
+    `application/json` (strawberry took any type containing it, `application/jsonx`), in
+    UTF-8 (a body declared `charset=latin-1` was read as UTF-8: `Ã©` became `é`)."""
+    mime, parameters = parse_content_type(content_type or "")
+    if mime.lower() != media.JSON:
+        return f"Unsupported content type: the body must be {media.JSON}"
+    charset = parameters.get("charset", "utf-8").strip().lower()
+    if charset not in ("utf-8", "utf8"):
+        return (
+            f"Unsupported content type: the charset `{charset[:40]}` is not served; "
+            f"send {media.JSON} in UTF-8"
+        )
+    return None
 
 
 def refusal(
@@ -189,6 +224,14 @@ class StrictGraphQL(GraphQL[Context, None]):
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         if ANSWER_MEDIA.get() is None:
             raise HTTPException(406, _NOT_ACCEPTABLE)
+        if request.method == "POST":
+            refused = _body_media_refusal(request.content_type)
+            if refused is not None:
+                raise HTTPException(400, refused)
+            # Not decoded: a gzip body was refused as not UTF-8, a plain one declared gzip ran.
+            encoding = request.headers.get("content-encoding", "").strip().lower()
+            if encoding not in ("", "identity"):
+                raise HTTPException(415, _ENCODED % encoding[:40])
         try:
             data = await super().parse_http_body(request)
         except AttributeError:  # the JSON was a string, a number, null…: it has no .get
@@ -265,10 +308,11 @@ class StrictGraphQL(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as error:
             log.info("request refused (%s): %s", error.status_code, error.reason)
-            allow = {"allow": "POST" if request.method == "GET" else "GET, POST"}
-            response = refusal(
-                error.status_code, error.reason, headers=allow if error.status_code == 405 else None
-            )
+            extra = {
+                405: {"allow": "POST" if request.method == "GET" else "GET, POST"},
+                415: {"accept-encoding": "identity"},
+            }.get(error.status_code)
+            response = refusal(error.status_code, error.reason, headers=extra)
         except Exception as error:
             response = _failure(error)
         if not response.headers.get("content-type", "").startswith("text/html"):
