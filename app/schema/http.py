@@ -5,6 +5,7 @@ client), the media type and status of each answer (app/schema/media.py), and the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -155,6 +156,27 @@ def decode_json(data: str | bytes) -> object:
     return value
 
 
+OFF_LOOP_BYTES = 16_384
+"""Bytes of a body (characters of a WebSocket message) from which it is decoded in a
+worker thread, not on the event loop: decoding and walking 1 MB of empty objects took
+~0.35 s, every other request of the process waiting. With the heavy lane on, such a body
+is the lane's (app/schema/lane.py) before it is decoded here."""
+
+
+async def _decode_big_body_off_loop(body: bytes) -> None:
+    """Decodes a big body in a worker thread, for `parse_json` to take (DECODED_BODY)."""
+    if len(body) <= OFF_LOOP_BYTES:
+        return
+    known = DECODED_BODY.get()
+    if known is not None and known[0] == body:
+        return
+    try:
+        value = await asyncio.to_thread(decode_json, body)
+    except UndecodableJSON as error:
+        raise HTTPException(400, error.reason) from None
+    DECODED_BODY.set((body, value))
+
+
 def _body_media_refusal(content_type: str | None) -> str | None:
     """Why a POST body of `content_type` is not read, or None: it must be
     `application/json` (strawberry took any type containing it, `application/jsonx`), in
@@ -232,6 +254,7 @@ class StrictGraphQL(GraphQL[Context, None]):
             encoding = request.headers.get("content-encoding", "").strip().lower()
             if encoding not in ("", "identity"):
                 raise HTTPException(415, _ENCODED % encoding[:40])
+            await _decode_big_body_off_loop(await request.get_body())
         try:
             data = await super().parse_http_body(request)
         except AttributeError:  # the JSON was a string, a number, null…: it has no .get

@@ -12,8 +12,8 @@ import threading
 import pytest
 from starlette.testclient import TestClient
 
-from app.schema.http import StrictGraphQL
-from app.schema.live.messages import OFF_LOOP_BYTES
+from app.schema import http
+from app.schema.http import OFF_LOOP_BYTES, StrictGraphQL
 
 FEED = "subscription($ids: [ID!]) { partnerChanged(partnerIds: $ids) { eventType } }"
 
@@ -57,3 +57,41 @@ def test_a_big_message_is_decoded_off_the_event_loop_and_a_small_one_on_it(
     threads = {size: thread for size, thread in decoded_on}
     assert threads[len(small)] in loop_threads
     assert threads[len(big)] not in loop_threads
+
+
+def test_a_big_body_is_decoded_off_the_event_loop_without_the_heavy_lane(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `PARTNERBOOK_HEAVY_LANE=false` (the `client` fixture's), a body over 16 KB is
+    not sent to the lane: it is decoded in a worker thread too."""
+    decoded_on: list[tuple[int, int]] = []
+    original = http.decode_json
+
+    def spying(data: str | bytes) -> object:
+        decoded_on.append((len(data), threading.get_ident()))
+        return original(data)
+
+    monkeypatch.setattr(http, "decode_json", spying)
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    small = {"query": "{ __typename }"}
+    big = {
+        "query": query,
+        "variables": {"ids": []},
+        "extensions": {"padding": "x" * OFF_LOOP_BYTES},
+    }
+    for body in (small, big):
+        answer = client.post("/graphql", json=body)
+        assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    [(small_size, small_thread), (big_size, big_thread)] = decoded_on
+    assert small_size < OFF_LOOP_BYTES < big_size
+    assert small_thread != big_thread  # the small one on the loop, the big one not
+
+
+def test_a_big_body_that_is_not_json_is_still_a_bad_request(client: TestClient) -> None:
+    answer = client.post(
+        "/graphql",
+        content=b'{"query": "{ __typename }", "x": "' + b"\xff" * (OFF_LOOP_BYTES + 1) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

@@ -15,6 +15,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 
+from app.schema.http import OFF_LOOP_BYTES
+
 MAX_OPERATION_ID = 128
 """Characters of an operation id (clients send a counter or a UUID): an id is kept for
 as long as its operation runs and echoed in each of its messages."""
@@ -25,10 +27,6 @@ MAX_REASON_BYTES = 123
 """UTF-8 bytes of a close reason (a control frame holds 125, the code takes 2)."""
 
 _NOT_A_MESSAGE = "a message must be a JSON object with a string `type`"
-OFF_LOOP_BYTES = 16_384
-"""Characters of a message from which it is decoded in a worker thread, not on the event
-loop (HTTP bodies of that size go to the heavy lane): decoding and walking 1 MB of
-empty objects took ~0.35 s, every other request of the process waiting."""
 _OPTIONAL = {
     "variables": (dict, "an object"),
     "operationName": (str, "a string"),
