@@ -19,6 +19,7 @@ import anyio.to_thread
 from psycopg_pool import AsyncConnectionPool
 
 from app.application import Partnerbook
+from app.domain.contact_fields import normalize_vat
 from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
@@ -45,6 +46,7 @@ from app.runtime_webhooks import open_webhooks
 from app.schema.context import Services
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
+from app.schema.parsing import parse_operation
 from app.settings import Settings
 from app.webhooks.store import WebhookStores
 from app.webhooks.worker import WebhookDispatcher
@@ -76,6 +78,14 @@ def open_application(db: database.Database, settings: Settings) -> Partnerbook:
     configured = type("Partnerbook", (Partnerbook,), {"snapshotting_intervals": intervals})
     app: Partnerbook = configured(env=env)
     return app
+
+
+def _forget_cached_values(_subject: str) -> None:
+    """Empties the process's caches that hold values as they were sent: the VATs
+    `normalize_vat` checked and the operation texts `parse_operation` parsed (values
+    written inline in a mutation). An erasure is rare; refilling them is cheap."""
+    normalize_vat.cache_clear()
+    parse_operation.cache_clear()
 
 
 async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
@@ -111,6 +121,7 @@ async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Ru
     listener.on(notices.KEY_ERASED, lambda subject: services.hub.erased(UUID(subject)))
     if dispatcher is not None:  # and webhook rows read before are read again
         listener.on(notices.KEY_ERASED, lambda subject: dispatcher.erased(UUID(subject)))
+    listener.on(notices.KEY_ERASED, _forget_cached_values)
     return Runtime(
         db,
         services,
