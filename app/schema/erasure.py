@@ -34,6 +34,7 @@ class ErasureMutations:
             "Erases a person's personal data: its data key is deleted, so the encrypted "
             "personal fields of its events and snapshots can no longer be read, and the "
             "read models are scrubbed. History still replays, with those fields null. "
+            "The duplicates merged into it (and still merged) are erased with it. "
             "People only; cannot be undone."
         )
     )
