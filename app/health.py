@@ -1,5 +1,11 @@
 """What a process says about itself: `/healthz` (the database answers), `/readyz` (the
-read models are close enough to the log to serve) and `/metrics` (Prometheus)."""
+read models are close enough to the log to serve) and `/metrics` (Prometheus).
+
+`/healthz` and `/readyz` answer anyone, without a key: they never say the text of an
+error. A PostgreSQL error can quote row values (`Key (email)=(jane@example.com) already
+exists`, a value that cannot be decoded), a connection error names the host and the
+user; the log keeps it, and `partnerbook projections status` prints a stuck
+projection's."""
 
 from __future__ import annotations
 
@@ -20,6 +26,10 @@ from app.runtime import Runtime
 
 log = logging.getLogger("partnerbook")
 
+DATABASE_DOWN = "the database does not answer (this process's log says why)"
+STUCK_ERROR = "not shown here: see the log or `partnerbook projections status`"
+"""What `/readyz` says in place of a stuck projection's error."""
+
 
 async def healthz(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
@@ -27,7 +37,8 @@ async def healthz(request: Request) -> JSONResponse:
         async with runtime.pool.connection() as conn:
             await conn.execute("SELECT 1")
     except Exception as error:  # the check reports; it must not raise
-        return JSONResponse({"status": "unavailable", "error": str(error)}, status_code=503)
+        log.warning("/healthz: the database does not answer: %s", _first_line(error))
+        return JSONResponse({"status": "unavailable", "error": DATABASE_DOWN}, status_code=503)
     return JSONResponse(
         {
             "status": "ok",
@@ -37,6 +48,11 @@ async def healthz(request: Request) -> JSONResponse:
             "pid": os.getpid(),
         }
     )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else repr(error)
 
 
 def _lane_state(lane: LaneProcess | None) -> str:
@@ -54,9 +70,9 @@ async def readyz(request: Request) -> JSONResponse:
         last, projected = await _projection_positions(runtime)
         stuck_at = await _stuck_projections(runtime)
     except Exception as error:  # the check reports; it must not raise
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        log.warning("/readyz: the database does not answer: %s", _first_line(error))
         return JSONResponse(
-            {"status": "unavailable", "reason": f"database unreachable: {reason}"},
+            {"status": "unavailable", "reason": f"database unreachable: {DATABASE_DOWN}"},
             status_code=503,
         )
     behind = max(0, last - projected)
@@ -68,7 +84,13 @@ async def readyz(request: Request) -> JSONResponse:
         # Said, but not by itself a reason to take every API process out of service
         # (reads still work): the lag decides, as for any lag.
         body["stuck"] = [
-            {"projection": s.name, "position": s.position, "topic": s.topic, "error": s.error}
+            {
+                "projection": s.name,
+                "position": s.position,
+                "topic": s.topic,
+                "since": s.since.isoformat() if s.since is not None else None,
+                "error": STUCK_ERROR,
+            }
             for s in stuck_at
         ]
     if behind > max_lag:

@@ -20,7 +20,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
-from app.schema.limits import Limits, Walk, over_limit, walk
+from app.schema.limits import MAX_SEARCH_CHARS, Limits, Walk, over_limit, walk
 
 WEBHOOK_MUTATIONS = frozenset(
     {
@@ -152,7 +152,8 @@ def _validate(
 def variables_shape(value: Any) -> tuple[Any, ...]:
     """What of the variables the walk can see, as one flat tuple (built without
     recursion: variables may nest deeply): list lengths and numbers, not the text of
-    strings (except those `int()` reads, which may be a page size)."""
+    strings (except those `int()` reads, which may be a page size), only whether one is
+    longer than a search may be (MAX_SEARCH_CHARS, spaces around it aside)."""
     shape: list[Any] = []
     stack: list[Any] = [value]
     close = object()  # marks where a list or an object ends
@@ -173,10 +174,14 @@ def variables_shape(value: Any) -> tuple[Any, ...]:
         elif isinstance(item, tuple):
             shape.append(item)  # a key
         elif isinstance(item, str):
-            shape.append(item if _is_int(item) else "")
+            shape.append(item if _is_int(item) else "+" if _over_search(item) else "")
         else:
             shape.append((type(item).__name__, item))
     return tuple(shape)
+
+
+def _over_search(text: str) -> bool:
+    return len(text) > MAX_SEARCH_CHARS and len(text.strip()) > MAX_SEARCH_CHARS
 
 
 def _is_int(text: str) -> bool:

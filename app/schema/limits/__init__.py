@@ -9,6 +9,7 @@ makes that validation expensive. `rules.py` holds the limits and their refusals,
 from app.schema.limits.body import BodyLimit
 from app.schema.limits.rules import (
     LIMIT_EXCEEDED,
+    MAX_SEARCH_CHARS,
     VALIDATION_BUDGET,
     Limits,
     bound_validation,
@@ -23,6 +24,7 @@ from app.schema.limits.walk import BULK_LISTS, Walk, walk
 __all__ = [
     "BULK_LISTS",
     "LIMIT_EXCEEDED",
+    "MAX_SEARCH_CHARS",
     "VALIDATION_BUDGET",
     "BodyLimit",
     "Limits",

@@ -17,6 +17,7 @@ from graphql import (
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
@@ -24,6 +25,7 @@ from graphql import (
     OperationType,
     SelectionNode,
     SelectionSetNode,
+    StringValueNode,
     ValueNode,
     VariableNode,
     get_named_type,
@@ -61,7 +63,7 @@ class Walk:
     (over the whole document, the largest fragment too), the estimated number of nodes
     it may return, the filter leaves it sends, and the largest single values with where
     they are (the longest list argument, the deepest and the largest filter, the longest
-    bulk list)."""
+    bulk list, the longest `search`)."""
 
     operation: OperationType
     fields: set[tuple[str, str]] = field(default_factory=set)
@@ -74,6 +76,7 @@ class Walk:
     filter_nesting: tuple[int, str] = (0, "")
     filter_leaves: tuple[int, str] = (0, "")
     longest_bulk: tuple[int, str] = (0, "")
+    longest_search: tuple[int, str] = (0, "")
 
 
 _Frame = tuple[
@@ -105,6 +108,19 @@ run, besides their page: 30 aliases of `history(first: 0)` on a page of 100 part
 counted 3,100 and replayed 3,000 aggregates. At 40, a request replays at most ~250, and a
 page of 100 partners with their 360° fields and `history(first: 10)` (bench/attacks.py)
 still fits MAX_COST (9,100)."""
+
+
+SEARCH_ARGUMENT = "search"
+"""String arguments of this name are searches: their length (spaces around them aside)
+is held to MAX_SEARCH_CHARS (app/schema/limits/rules.py)."""
+
+
+def _search_length(value: Any) -> int | None:
+    """A search's characters as sent (a literal, a variable's value or its default),
+    spaces around it aside; None when it is no string (the executor refuses it)."""
+    if isinstance(value, StringValueNode):
+        value = value.value
+    return len(value.strip()) if isinstance(value, str) else None
 
 
 def _page_size(value: Any) -> int | None:
@@ -178,6 +194,14 @@ class _Walker:
             walk.longest_bulk = (size.bulk, where)
         return size.leaves
 
+    def search(self, of_type: Any, value: Any, where: str) -> None:
+        """Records the length of a `search` argument of type String."""
+        if get_named_type(of_type) is not GraphQLString:
+            return
+        length = _search_length(value)
+        if length is not None and length > self.walk.longest_search[0]:
+            self.walk.longest_search = (length, where)
+
     def resolve(self, value: ValueNode) -> Any:
         """A variable's value as sent (or its default's node); literals as they are."""
         if isinstance(value, VariableNode):
@@ -208,6 +232,8 @@ class _Walker:
             if arg_name not in definition.args:
                 continue
             given[arg_name] = self.resolve(argument.value)
+            if arg_name == SEARCH_ARGUMENT:
+                self.search(definition.args[arg_name].type, given[arg_name], where)
             bulk = BULK_LISTS.get((parent.name, name, arg_name))
             leaves += self.argument(argument.value, where, arg_name == FILTER_FIELD, bulk)
         count = 0

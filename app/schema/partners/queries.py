@@ -20,18 +20,21 @@ from app.schema.relay import Connection
 _ARGUMENTS = {
     "id": "The partner's global id.",
     "filter": "Only the partners that match (archived ones only if it mentions `archived`).",
-    "search": "A substring of the name (a contact's company's too), email, reference, VAT or phone; case and accents ignored.",
+    "search": "A substring of the name (a contact's company's too), email, reference, VAT or phone; case and accents ignored (at most 200 characters).",
     "order_by": "Sort keys, in order (NAME ASC by default); the id breaks the last tie.",
 }
 _CountrySearch = Annotated[
     str | None,
     strawberry.argument(
-        description="A country code, or a part of the name (any case, in the locale or in English)."
+        description="A country code, or a part of the name (any case, in the locale or in "
+        "English; at most 200 characters)."
     ),
 ]
 _LanguageSearch = Annotated[
     str | None,
-    strawberry.argument(description="A part of the locale's code or name (any case)."),
+    strawberry.argument(
+        description="A part of the locale's code or name (any case; at most 200 characters)."
+    ),
 ]
 
 
