@@ -8,13 +8,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Literal
 from psycopg_pool import AsyncConnectionPool
 
 from app.queries.exports import export_condition, segment_definition
 from app.queries.partners.filters import PartnerFilter
 
-_IDS = SQL("SELECT p.id FROM partners p WHERE ({w}) ORDER BY p.id LIMIT %s")
+_IDS = SQL("SELECT p.id FROM partners p WHERE ({w}) ORDER BY p.id LIMIT {n}")
+"""Composed whole, no parameters: the condition holds literals (a search's `'%…%'`)
+that psycopg would read as placeholders beside a `%s` (a bulk edit by a filter and a
+search failed INTERNAL: "only '%s', '%b', '%t' are allowed as placeholders")."""
 
 
 async def matching_ids(
@@ -26,7 +29,7 @@ async def matching_ids(
 ) -> list[UUID]:
     async with pool.connection() as conn:
         condition = await export_condition(conn, where, now, search)
-        cur = await conn.execute(_IDS.format(w=condition), (limit + 1,))
+        cur = await conn.execute(_IDS.format(w=condition, n=Literal(limit + 1)))
         return [row[0] for row in await cur.fetchall()]
 
 

@@ -18,7 +18,7 @@ from app.schema.context import Info
 from app.schema.descriptions import COMMAND, PAYLOAD, described
 from app.schema.errors import UserError, user_errors
 from app.schema.ids import record_id, to_global_id
-from app.schema.limits import Limits, filter_over_limit
+from app.schema.limits import MAX_SEARCH_CHARS, Limits, filter_over_limit
 from app.schema.partners.inputs import PartnerFilterInput
 from app.schema.segments import filter_from_json
 from app.schema.use_cases import audit, commands
@@ -134,6 +134,10 @@ async def _targets(info: Info, input: BulkUpdatePartnersInput, limit: int) -> li
     if input.ids is not None:
         return list(dict.fromkeys(record_id(i, "Partner", "ids") for i in input.ids))
     if input.filter is not None:
+        if input.search is not None and len(input.search.strip()) > MAX_SEARCH_CHARS:
+            # An input field, which the operation's walk does not hold to it (a segment's
+            # search is held to it by the segment).
+            raise validation("search is longer than 200 characters", "search")
         return await matching_ids(pool, input.filter.to_filter(), input.search, now, limit)
     assert input.segment_id is not None
     found = await segment_of(pool, record_id(input.segment_id, "Segment", "segmentId"))

@@ -95,3 +95,19 @@ def test_a_segment_keeps_no_search_over_the_limit(live: Live) -> None:
     members = """query($id: ID!) { node(id: $id) { ... on Segment { search memberCount } } }"""
     node = live.data(members, {"id": segment["id"]}, role="viewer")["node"]
     assert node == {"search": "c" * MAX_SEARCH_CHARS, "memberCount": 0}
+
+
+BULK = """mutation($s: String) { bulkUpdatePartners(input: {filter: {isCustomer: true},
+  search: $s, changes: {isSupplier: true}}) { matched changed userErrors { field code message } } }"""
+
+
+def test_a_bulk_edit_by_filter_takes_no_search_over_the_limit(live: Live) -> None:
+    """`bulkUpdatePartners(input: {filter, search})`: an input field, not an argument the
+    walk sees; refused as a segment's is, nothing read or changed."""
+    for text in (LONG, "q" * 900_000):
+        refused = live.data(BULK, {"s": text}, role="editor")["bulkUpdatePartners"]
+        assert refused["matched"] == 0 and refused["changed"] == 0, refused
+        [error] = refused["userErrors"]
+        assert error["code"] == "VALIDATION" and error["field"][-1] == "search", error
+    answered = live.data(BULK, {"s": " " + "c" * MAX_SEARCH_CHARS + " "}, role="editor")
+    assert answered["bulkUpdatePartners"] == {"matched": 0, "changed": 0, "userErrors": []}
