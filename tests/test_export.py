@@ -141,3 +141,25 @@ def test_export_a_segment_while_a_server_projects(
         assert [(r["name"], r["category_id"]) for r in csv.DictReader(handle)] == [
             ("Belgian", "VIP")
         ]
+
+
+def test_export_a_segment_with_a_search(env: Database, client: Any, tmp_path: Path) -> None:
+    """A segment's search reaches the export as a LIKE literal (`'%bel%'`): beside the
+    page's own parameters psycopg read it as placeholders, and the export failed."""
+    from tests.conftest import gql
+
+    path = write(
+        tmp_path / "few.csv",
+        ["name", "is_company", "country_id"],
+        [["Belgian Bikes", "True", "BE"], ["French Fries", "True", "FR"]],
+    )
+    run("import", "partners", str(path))
+    made = gql(
+        client,
+        'mutation { createSegment(input: {name: "Bel", search: "bel"}) '
+        "{ segment { id } userErrors { message } } }",
+    )["createSegment"]
+    out = tmp_path / "segment.csv"
+    run("export", "partners", "--segment", made["segment"]["id"], "--output", str(out))
+    with out.open() as handle:
+        assert [r["name"] for r in csv.DictReader(handle)] == ["Belgian Bikes"]

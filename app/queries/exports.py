@@ -11,7 +11,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg.sql import SQL, Composable
+from psycopg.sql import SQL, Composable, Literal
 
 from app.domain import odoo_columns as oc
 from app.queries.partners.filters import (
@@ -60,8 +60,10 @@ _EXPORT = SQL(
     "p.is_supplier, p.archived, p.parent_id, p.salesperson_id, p.industry_id, "
     "(SELECT pp.external_id FROM partners pp WHERE pp.id = p.parent_id) AS parent_xid, "
     "ARRAY(SELECT pt.tag_id FROM partner_tags pt WHERE pt.partner_id = p.id) AS tag_ids "
-    "FROM partners p WHERE ({w}) AND p.id > %s ORDER BY p.id LIMIT %s"
+    "FROM partners p WHERE ({w}) AND p.id > {last} ORDER BY p.id LIMIT {n}"
 )
+"""Composed whole, no parameters: the condition holds literals (a segment's search,
+`'%bel%'`) that psycopg would read as placeholders beside a `%s`."""
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,8 @@ async def export_rows(
     names = await _names(conn)
     last = UUID(int=0)
     cur = conn.cursor(row_factory=dict_row)
-    query = _EXPORT.format(w=condition)
     while True:
-        await cur.execute(query, (last, page_size))
+        await cur.execute(_EXPORT.format(w=condition, last=Literal(last), n=Literal(page_size)))
         page = await cur.fetchall()
         for row in page:
             yield _export_row(row, names)
