@@ -1,15 +1,24 @@
 """An import's planned rows turned into events, with the rules of createPartner and
 updatePartner: the row's values as a patch (tags and catalog entries resolved, what a
 contact takes from its company dropped), then a new partner registered or the
-registered one updated, archived or restored."""
+registered one updated, archived or restored.
+
+A registered company given another parent may close a cycle with a move made at the same
+time (updatePartner, another import): as updatePartner's, its move is saved with the
+hierarchy's guard (app/domain/hierarchy.py), loaded before the ancestry is read, in a
+save of its own (after the rows before it, its new parent may be among them), tried again
+when another move was saved first. Rows that move no company load no guard."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from app.application.base import CommandBase
+from eventsourcing.domain import Aggregate
+
+from app.application.base import MAX_HIERARCHY_DEPTH, MAX_RETRIES, CommandBase
 from app.application.importing.check_ahead import CheckAhead
 from app.application.importing.keyed import KeyedRows
 from app.application.importing.known import KnownPartners
@@ -20,7 +29,8 @@ from app.application.importing.saving import Batches
 from app.domain import contact_fields as cf
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
-from app.domain.errors import DomainError, ErrorCode
+from app.domain.errors import DomainError, ErrorCode, conflict
+from app.domain.hierarchy import PARTNERS, HierarchyGuard
 from app.domain.partner import Partner
 from app.domain.partner_fields import ADDRESS_FIELDS, COMMERCIAL_FIELDS
 from app.domain.partner_values import normalize_values
@@ -55,36 +65,98 @@ class RowApplier:
         self.to_archive: list[tuple[int, Partner]] = []
         """Partners created inactive, with their rows: archived at the end (their contacts
         may be active)."""
+        batches.lost.append(self._forget)
+
+    def _forget(self, aggregates: Sequence[Aggregate]) -> None:
+        """The partners of a batch that was not saved: loaded again when a later row
+        needs them (these hold events that were not recorded)."""
+        for aggregate in aggregates:
+            self.aggregates.pop(aggregate.id, None)
 
     def apply(self, plan: Plan) -> None:
         row = plan.row
         if self.ahead is not None:
             self.ahead.wait_for(row.line)
         self.outcomes.take_warnings(row)
+        moving = _moves_company(plan) and not self.batches.dry_run
+        if moving:
+            self.batches.flush()  # the rows before it first: its new parent may be among them
         parent = plan.parent_plan
         if parent is not None and self.outcomes.report.outcomes.get(parent.row.line) == "REJECTED":
             self.outcomes.reject(
                 row, "parent_id", f"its parent (row {parent.row.line}) is rejected"
             )
             return
+        if moving:
+            self._apply_move(plan)
+        else:
+            self._apply(plan)
+
+    def _apply(self, plan: Plan, guard: HierarchyGuard | None = None) -> bool:
+        """Applies the row; False when it is rejected."""
+        row = plan.row
         try:
             patch = self._patch(plan)
             if plan.known is None:
                 self._create(plan, patch)
             else:
-                self._update(plan, patch)
+                self._update(plan, patch, guard)
         except DomainError as error:
             self.outcomes.reject_row(
                 row, [oc.Problem(row.line, oc.column_of(e.field), e.message) for e in error.errors]
             )
+            return False
+        return True
+
+    def _apply_move(self, plan: Plan) -> None:
+        """A registered company given another parent, saved on its own (the rows before
+        it are) with the guard, loaded before the ancestry is read. Another move saved
+        first: checked again against the hierarchy it left (INVALID_HIERARCHY for this
+        row only), as updatePartner; the partner itself changed: rejected, as a batch
+        that met another writer."""
+        for _ in range(MAX_RETRIES):
+            mark = self.outcomes.mark()
+            guard = self.app._hierarchy_guard(PARTNERS)
+            self.aggregates.pop(plan.target, None)
+            latest = self.aggregates[plan.target] = self._app_find(plan.target)
+            version = latest.version
+            if not self._apply(plan, guard) or self.batches.flush(again=True):
+                return
+            self.outcomes.undo(mark)
+            now = self.app._find(plan.target, Partner)
+            if now is None or now.version != version:
+                break
+        self.outcomes.reject(
+            plan.row,
+            "id",
+            "another writer changed these partners at the same time: run the import again",
+        )
 
     def archive_inactive(self) -> None:
-        """Archives the partners created inactive, saved with the next batch: those this
-        run saved (a batch not saved, or saved by another run, has nothing to archive)."""
+        """Archives the partners created inactive, saved together: those this run saved
+        (a batch not saved, or saved by another run, has nothing to archive). One changed
+        since (its id was known beforehand: an external id's, a key's) is archived again
+        from its latest version, as bulk edits retry."""
         created = self.outcomes.report.outcomes
-        for line, partner in self.to_archive:
-            if created.get(line) == "CREATED" and partner.archive(self.audit):
-                self.batches.add(partner)
+        archived = [
+            (line, partner)
+            for line, partner in self.to_archive
+            if created.get(line) == "CREATED" and partner.archive(self.audit)
+        ]
+        self.batches.add(*(partner for _, partner in archived))
+        if self.batches.flush(again=True):
+            return
+        report = self.outcomes.report
+        for line, partner in archived:
+            try:
+                result = self.app._update(
+                    Partner, partner.id, None, lambda p: p.archive(self.audit)
+                )
+            except DomainError as error:
+                report.warnings.append(oc.Problem(line, "active", str(error)))  # not archived
+                continue
+            if result.position is not None:
+                report.position = max(report.position or 0, result.position)
 
     def _patch(self, plan: Plan) -> dict[str, Any]:
         row = plan.row
@@ -162,7 +234,9 @@ class RowApplier:
         records = self.keyed.records(plan.row.line, plan.target) if self.keyed else []
         self.batches.stage(plan.row.line, "CREATED", plan.target, partner, *records)
 
-    def _update(self, plan: Plan, patch: dict[str, Any]) -> None:
+    def _update(
+        self, plan: Plan, patch: dict[str, Any], guard: HierarchyGuard | None = None
+    ) -> None:
         known = plan.known
         assert known is not None
         merged = known.values | patch
@@ -178,24 +252,51 @@ class RowApplier:
             self.outcomes.count(plan.row.line, "UNCHANGED", plan.target)
             return
         partner = self._app_find(plan.target)
+        moves = partner.kind == "COMPANY" and _new_parent(partner, patch)
+        if moves and guard is None and not self.batches.dry_run:
+            # The read model showed it under this parent: it moved since.
+            raise conflict(
+                "another writer changed these partners at the same time: run the import again", "id"
+            )
         if partner.archived and (diff or not archive):
             partner.restore(self.audit)
         if diff:
-            parent: Partner | None = None
-            ancestry: list[UUID] = []
-            if merged.get("parent_id"):
-                if merged.get("parent_id") != known.state.parent_id and plan.parent in (
-                    self.known.by_id
-                ):
-                    parent, ancestry = self.app._parent_and_ancestry(plan.parent)
-                else:
-                    parent = self._parent_aggregate(plan.parent)
+            parent, ancestry = self._parent_and_ancestry(plan.parent, moves=moves)
             partner.update(patch, self.audit, parent=parent, parent_ancestry=ancestry)
         if archive:
             partner.archive(self.audit)
         self._phone_warnings(plan.row, clean)
         self.aggregates[partner.id] = partner
-        self.batches.stage(plan.row.line, "UPDATED", plan.target, partner)
+        saved: list[Aggregate] = [partner]
+        if moves and guard is not None:
+            guard.record_move()
+            saved.append(guard)
+        self.batches.stage(plan.row.line, "UPDATED", plan.target, *saved, full=guard is None)
+
+    def _parent_and_ancestry(
+        self, parent_id: UUID | None, *, moves: bool
+    ) -> tuple[Partner | None, list[UUID]]:
+        """The parent a row names, and the ids above it when it moves a company (to
+        refuse cycles): read from the event store once the guard is loaded; a dry run's
+        also see what it would have saved."""
+        if parent_id is None:
+            return None, []
+        if not moves:
+            return self._parent_aggregate(parent_id), []
+        if not self.batches.dry_run:
+            return self.app._parent_and_ancestry(parent_id)
+
+        def find(partner_id: UUID) -> Partner | None:
+            return self.aggregates.get(partner_id) or self.app._find(partner_id, Partner)
+
+        parent = current = find(parent_id)
+        ancestry: list[UUID] = []
+        while current is not None and current.parent_id is not None:
+            if len(ancestry) >= MAX_HIERARCHY_DEPTH:
+                break
+            ancestry.append(current.parent_id)
+            current = find(current.parent_id)
+        return parent, ancestry
 
     def _values_of(self, partner_id: UUID | None) -> dict[str, Any]:
         if partner_id is None:
@@ -227,6 +328,21 @@ class RowApplier:
                 self.outcomes.warn(
                     row, name, f"'{value}' is not a valid phone number: kept as typed"
                 )
+
+
+def _moves_company(plan: Plan) -> bool:
+    """Whether the row gives a registered company another parent, as the read model
+    shows it (only companies have records under them: a person moved closes no cycle)."""
+    known = plan.known
+    if known is None or plan.kind != "COMPANY" or not plan.parent_given or plan.parent is None:
+        return False
+    return str(plan.parent) != str(known.values.get("parent_id"))
+
+
+def _new_parent(partner: Partner, patch: dict[str, Any]) -> bool:
+    """Whether `patch` gives `partner` (as registered) another parent, not none."""
+    new = patch.get("parent_id")
+    return new is not None and str(new) != str(partner.parent_id)
 
 
 def _same(name: str, value: Any, theirs: Any, country: str | None) -> bool:

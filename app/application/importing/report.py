@@ -52,6 +52,21 @@ class Outcomes:
         if tick:
             self.tick(1)
 
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where the report's lists end now (`undo` forgets what comes after)."""
+        r = self.report
+        return len(r.warnings), len(r.new_tags), len(r.new_industries), len(r.new_salespersons)
+
+    def undo(self, mark: tuple[int, int, int, int]) -> None:
+        """Forgets the warnings and new names reported since `mark`: a row whose save
+        met another writer, tried again (its new tags and entries were not saved)."""
+        r = self.report
+        del r.warnings[mark[0] :]
+        for names, length in zip(
+            (r.new_tags, r.new_industries, r.new_salespersons), mark[1:], strict=True
+        ):
+            del names[length:]
+
     def tick(self, count: int) -> None:
         if self.progress is not None:
             self.progress(count)

@@ -47,16 +47,23 @@ class Batches:
         """Saved with the next batch, not counted as a row (a new tag, an archiving)."""
         self.aggregates += aggregates
 
-    def stage(self, line: int, outcome: str, target: UUID, *aggregates: Aggregate) -> None:
-        """A row's aggregates; the batch is saved once it holds `batch_size` rows."""
+    def stage(
+        self, line: int, outcome: str, target: UUID, *aggregates: Aggregate, full: bool = True
+    ) -> None:
+        """A row's aggregates; the batch is saved once it holds `batch_size` rows (unless
+        not `full`: the caller saves it)."""
         self.aggregates += aggregates
         self.rows.append((line, outcome, target))
-        if len(self.rows) >= self.batch_size:
+        if full and len(self.rows) >= self.batch_size:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, *, again: bool = False) -> bool:
+        """Saves what is waiting; False when another writer got in the way. Its rows are
+        then rejected (to run again), unless `again`: the caller tries them again, and
+        they are neither counted nor rejected. A batch with no row in it holds new tags
+        and entries of rejected rows (nothing then is lost), or archivings (`again`)."""
         if not self.rows and not self.aggregates:
-            return
+            return True
         rows, aggregates = self.rows, self.aggregates
         self.rows, self.aggregates = [], []
         report = self.outcomes.report
@@ -64,30 +71,30 @@ class Batches:
             try:
                 recordings = self.app.save(*aggregates)
             except IntegrityError:
-                if not rows:
-                    raise
                 for forget in self.lost:
                     forget(aggregates)
+                if again or not rows:
+                    return False
                 if self.keyed is not None and self.keyed.raced(rows):
                     self._saved_by_twin(rows)
-                    return
+                    return False
                 for line, _, _ in rows:
                     report.rejected.append(
                         oc.Problem(
                             line,
                             "id",
-                            "another writer changed these partners at the same time: "
-                            "run the import again",
+                            "another writer changed these partners at the same time: run the import again",
                         )
                     )
                     report.outcomes[line] = "REJECTED"
                 self.outcomes.tick(len(rows))
-                return
+                return False
             if recordings:
                 report.position = recordings[-1].notification.id
         for line, outcome, target in rows:
             self.outcomes.count(line, outcome, target, tick=False)
         self.outcomes.tick(len(rows))
+        return True
 
     def _saved_by_twin(self, rows: Sequence[tuple[int, str, UUID]]) -> None:
         """The batch's partners, saved by another run of the same rows: unchanged, and
