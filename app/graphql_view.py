@@ -48,6 +48,7 @@ from app.schema.auth import bearer_key, key_of_connection_params
 from app.schema.context import Context
 from app.schema.errors import DATABASE_UNAVAILABLE, ClientError
 from app.schema.http import StrictGraphQL, refusal
+from app.schema.live import connections
 from app.schema.live.messages import BoundedWebSocketAdapter, legacy_ws_fault, transport_ws_fault
 
 log = logging.getLogger("partnerbook.http")
@@ -60,7 +61,8 @@ _UNAVAILABLE = Message("The database is unavailable; try again shortly")
 
 
 class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws: a `connection_init` without a valid key closes with 4401; a
+    """graphql-transport-ws: a `connection_init` without a valid key closes with 4401, one
+    of a key that already has PARTNERBOOK_MAX_CONNECTIONS_PER_KEY connections with 4429; a
     message not of the protocol's shape with 4400, as the spec says (app/schema/live/
     messages.py)."""
 
@@ -86,10 +88,17 @@ class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             else:
                 await self.websocket.close(code=4401, reason="Unauthorized")
             return
+        if not self.connection_init_received and not take_slot(self.view, self.context):
+            if self.connection_init_timeout_task:
+                self.connection_init_timeout_task.cancel()
+            reason = too_many_connections(self.context)
+            log.info("WebSocket connection refused (%s): %s", connections.CLOSE_CODE, reason)
+            await self.websocket.close(code=connections.CLOSE_CODE, reason=reason)
+            return
         await super().handle_connection_init(message)
 
     async def shutdown(self) -> None:
-        stop_watching_key(self.context)
+        end_connection(self.view, self.context)
         await super().shutdown()
 
 
@@ -117,7 +126,7 @@ class KeyWatchingLegacyWS(BaseGraphQLWSHandler[Context, None]):
             await self.send_message(ErrorMessage(type="error", id=operation, payload=error))
 
     async def cleanup(self) -> None:
-        stop_watching_key(self.context)
+        end_connection(self.view, self.context)
         await super().cleanup()
 
 
@@ -149,6 +158,29 @@ def stop_watching_key(context: Context) -> None:
     if context.key_watch is not None:
         context.key_watch.cancel()
         context.key_watch = None
+
+
+def end_connection(view: object, context: Context) -> None:
+    """What a WebSocket connection holds, let go when it ends however it ends (before any
+    await: the handler may be cancelled): its key watch and its slot of the key's."""
+    stop_watching_key(context)
+    if isinstance(view, PartnerbookGraphQL):
+        view.key_connections.give_back(context)
+
+
+def take_slot(view: object, context: Context) -> bool:
+    """A slot among the connections of the context's key; False past the key's cap
+    (PARTNERBOOK_MAX_CONNECTIONS_PER_KEY, per process). A connection without a key (it is
+    refused anyway) or already holding one takes none."""
+    if context.principal is None or not isinstance(view, PartnerbookGraphQL):
+        return True
+    limit = context.services.settings.max_connections_per_key
+    return view.key_connections.take(context, context.principal.key_id, limit)
+
+
+def too_many_connections(context: Context) -> str:
+    limit = context.services.settings.max_connections_per_key
+    return f"this API key already has {limit} WebSocket connections open, the most it may"
 
 
 async def authenticate_connection(context: Context, params: dict[str, Any]) -> bool:
@@ -185,6 +217,11 @@ class PartnerbookGraphQL(StrictGraphQL):
     graphiql: GraphiQLAssets | None = None
     """GraphiQL's page and assets, served from the package (set with `graphql_ide`)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_connections = connections.KeyConnections()
+        """This process's WebSocket connections per API key."""
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from this server (app/graphiql.py), never strawberry's CDN page."""
         if self.graphiql is None:
@@ -196,6 +233,12 @@ class PartnerbookGraphQL(StrictGraphQL):
             code = "UNAUTHENTICATED" if context.auth_failure is None else DATABASE_UNAVAILABLE
             raise ConnectionRejectionError(
                 {"message": context.auth_error, "extensions": {"code": code}}
+            )
+        if not take_slot(self, context):  # graphql-ws; graphql-transport-ws took it before
+            reason = too_many_connections(context)
+            log.info("WebSocket connection refused: %s", reason)
+            raise ConnectionRejectionError(
+                {"message": reason, "extensions": {"code": connections.REFUSAL_CODE}}
             )
         return await super().on_ws_connect(context)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
 import logging
 import multiprocessing
@@ -74,10 +75,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """What `partnerbook serve` gives uvicorn besides the app: the request's head held to
-    a size (uvicorn's httptools protocol keeps headers and URL without limit), and a
-    WebSocket message held to the body limit, refused (1009) as it arrives (uvicorn's
-    default, 16 MiB, let one be read whole before the view refused it)."""
-    return {"http": BoundedHttpTools, "ws_max_size": settings.max_body_bytes}
+    a size (uvicorn's httptools protocol keeps headers and URL without limit) and a
+    request held to its deadlines to arrive (uvicorn has none); a WebSocket message held
+    to the body limit, refused (1009) as it arrives (uvicorn's default, 16 MiB, let one be
+    read whole before the view refused it); and the connections a process serves at once
+    (uvicorn held any number). The protocol is a `partial` of a module's class: uvicorn
+    pickles its config into `--workers` processes."""
+    http = functools.partial(
+        BoundedHttpTools,
+        head_seconds=settings.request_head_seconds,
+        body_seconds=settings.request_body_seconds,
+    )
+    return {
+        "http": http,
+        "ws_max_size": settings.max_body_bytes,
+        # uvicorn answers 503 once open connections reach `limit_concurrency`, the asking
+        # one counted: one more, so that `max_connections` are served.
+        "limit_concurrency": settings.max_connections + 1,
+    }
 
 
 def _lifespan(

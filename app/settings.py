@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         default=1000, ge=10, le=100_000, description="Events a slow subscriber may lag by."
     )
     max_subscriptions_per_connection: int = Field(default=100, ge=1, le=10_000)
+    max_connections_per_key: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="WebSocket connections one API key may hold open in one process.",
+    )
     keep_alive_seconds: float = Field(default=15.0, gt=0, description="WebSocket ping interval.")
     allowed_origins: list[str] = Field(
         default_factory=list,
@@ -148,6 +154,27 @@ class Settings(BaseSettings):
         default=None,
         description="Lower the priority of the lane's database sessions too (a server on "
         "this machine); unset: only for the embedded server.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Connections (HTTP and WebSocket) one `serve` process holds; uvicorn "
+        "answers 503 to requests past them (its `limit_concurrency`).",
+    )
+    request_head_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request's line and headers may take to arrive (from the "
+        "connection's opening, or the request's first byte); past them 408 and a close.",
+    )
+    request_body_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request's body may take to arrive once its head has; past "
+        "them 408 and a close.",
     )
     graceful_shutdown_seconds: int = Field(
         default=10, ge=0, le=3600, description="On SIGTERM, how long open requests may finish."

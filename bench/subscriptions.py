@@ -149,6 +149,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=8797)
     args = parser.parse_args()
+    levels = [int(x) for x in args.subscribers.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         admin = database.resolve(os.environ.get("PARTNERBOOK_DATABASE_URL"), Path(tmp) / "data")
@@ -158,7 +159,14 @@ def main() -> None:
         AUTH["Authorization"] = "Bearer " + api_keys.create_key(db.conninfo(), "bench", "admin")
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(args.port)],
-            env={**os.environ, "PARTNERBOOK_DATABASE_URL": db.dsn},
+            env={
+                **os.environ,
+                "PARTNERBOOK_DATABASE_URL": db.dsn,
+                # One key opens every subscriber's connection: past the defaults (20 a key,
+                # 1,000 a process) they would be refused.
+                "PARTNERBOOK_MAX_CONNECTIONS_PER_KEY": str(max(levels) + 10),
+                "PARTNERBOOK_MAX_CONNECTIONS": str(max(levels) + 100),
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -183,7 +191,7 @@ def main() -> None:
                 ).json()["data"]["createPartner"]["partner"]["id"]
                 for i in range(args.partners)
             ]
-            for level in (int(x) for x in args.subscribers.split(",")):
+            for level in levels:
                 print(f"... {level} subscribers", flush=True)
                 results.append(
                     asyncio.run(run_level(base, level, partners, args.rate, args.seconds))

@@ -1,6 +1,7 @@
 """The HTTP request's size limits: the body's (ASGI middleware, before the application
 reads the body) and the head's (request line and headers, in uvicorn's protocol, before
-any of it reaches the application)."""
+any of it reaches the application); and its deadlines to arrive (in uvicorn's protocol:
+uvicorn waits for a request's head and body as long as they keep coming, or not)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ _LINGER_BYTES = 1_048_576
 """Bytes of a refused request still read (and dropped) after its answer, so that its
 client reads the answer before the connection closes (a socket closed with unread data
 resets the connection, and the client may lose the answer)."""
+BAD_REQUEST = "BAD_REQUEST"
+"""The code of a request that did not arrive in time (HTTP 408)."""
+BUSY = "BUSY"
+"""The code of a WebSocket handshake past the process's connections (HTTP 503)."""
+REQUEST_HEAD_SECONDS = 10.0
+"""The default of PARTNERBOOK_REQUEST_HEAD_SECONDS."""
+REQUEST_BODY_SECONDS = 30.0
+"""The default of PARTNERBOOK_REQUEST_BODY_SECONDS."""
 
 
 class BodyLimit:
@@ -114,12 +123,55 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     What is counted: every chunk that began and ended inside a head (a chunk that ends a
     body and begins the next request's head is not), so a head holds at most the limit
-    and two reads' worth. `partnerbook serve` runs it (`app.main.server_options`)."""
+    and two reads' worth. `partnerbook serve` runs it (`app.main.server_options`).
+
+    A request must also arrive in time: its head within `head_seconds` of its first byte
+    (the first request's, of the connection's opening), its body within `body_seconds`
+    of its head; past them, 408 with a GraphQL error BAD_REQUEST when nothing of an
+    answer was sent yet, and the connection is closed (one that sent nothing is closed
+    without an answer). uvicorn had no such deadline: a header sent a byte every few
+    seconds, or a body a byte a second, or a chunked body that never ends, held its
+    connection (and, for a body, a task in the app) for as long as the client liked.
+    Time while uvicorn itself stops reading (a pipelined request waiting for the one
+    before it) does not count: the deadline is put off.
+
+    uvicorn's `limit_concurrency` (PARTNERBOOK_MAX_CONNECTIONS) answers 503 to a request
+    past it, but let every WebSocket handshake through: one past it is answered 503 too
+    (BUSY, `Retry-After: 1`)."""
 
     _head_pending = True
     _head_bytes = 0
     _refused = False
     _lingered = 0
+    _request_began = False
+    _body_pending = False
+    _head_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
+
+    def __init__(
+        self,
+        *args: Any,
+        head_seconds: float = REQUEST_HEAD_SECONDS,
+        body_seconds: float = REQUEST_BODY_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_seconds = head_seconds
+        self.body_seconds = body_seconds
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer = self.loop.call_later(self.head_seconds, self._head_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._request_began = True
+        if self._head_timer is None:  # a later request on the connection: from its first byte
+            self._head_timer = self.loop.call_later(self.head_seconds, self._head_late)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -142,32 +194,107 @@ class BoundedHttpTools(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_pending = False
         self._head_bytes = 0
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before:  # a request, not an upgrade to a WebSocket
+            self._body_pending = True
+            self._body_timer = self.loop.call_later(self.body_seconds, self._body_late)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._head_pending = True
+        self._request_began = False
+        self._body_pending = False
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def handle_websocket_upgrade(self) -> None:
+        limit = self.limit_concurrency
+        if limit is not None and max(len(self.connections), len(self.tasks)) >= limit:
+            self.logger.warning("Exceeded concurrency limit.")
+            message = "the server holds as many connections as it may: try again shortly"
+            self._refuse(503, b"Service Unavailable", BUSY, message, b"retry-after: 1\r\n")
+            return
+        super().handle_websocket_upgrade()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._head_timer, self._body_timer):
+            if timer is not None:
+                timer.cancel()
+        self._head_timer = self._body_timer = None
+
+    def _put_off(self, seconds: float, late: Any) -> asyncio.TimerHandle | None:
+        """A new deadline when uvicorn stopped reading this connection (the client is not
+        the one late), else None."""
+        if self.flow is not None and self.flow.read_paused and not self.transport.is_closing():
+            return self.loop.call_later(seconds, late)
+        return None
+
+    def _head_late(self) -> None:
+        self._head_timer = self._put_off(self.head_seconds, self._head_late)
+        if self._head_timer is not None or self.transport.is_closing():
+            return
+        if not self._request_began:  # nothing of a request came: no one to answer
+            log.debug("connection closed: no request within %s s", self.head_seconds)
+            self.transport.close()
+            return
+        message = f"the request line and headers did not arrive within {self.head_seconds} s"
+        self._refuse(408, b"Request Timeout", BAD_REQUEST, message)
+
+    def _body_late(self) -> None:
+        self._body_timer = self._put_off(self.body_seconds, self._body_late)
+        if self._body_timer is not None or not self._body_pending:
+            return
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        # The app's task waiting for the body ends: it reads a disconnect (BodyLimit
+        # drops the request), and whatever it sends is dropped.
+        answered = cycle.response_started
+        cycle.disconnected = True
+        cycle.message_event.set()
+        if answered:
+            self._refused = True
+            self.transport.close()  # an answer is under way (or done): only a close
+            return
+        message = f"the request body did not arrive within {self.body_seconds} s of its head"
+        self._refuse(408, b"Request Timeout", BAD_REQUEST, message)
 
     def _refuse_head(self) -> None:
-        self._refused = True
         url = getattr(self, "url", b"") or b""
-        if self.cycle is not None and not self.cycle.response_complete:
-            self.transport.close()  # an answer to the previous request is under way
-            return
         if 2 * len(url) > self._head_bytes:
             status, reason = 414, b"URI Too Long"
             message = f"the URL is over {MAX_REQUEST_HEAD_BYTES} bytes: send the query by POST"
         else:
             status, reason = 431, b"Request Header Fields Too Large"
             message = f"the request line and headers are over {MAX_REQUEST_HEAD_BYTES} bytes"
+        self._refuse(status, reason, LIMIT_EXCEEDED, message)
+
+    def _refuse(
+        self, status: int, reason: bytes, code: str, message: str, headers: bytes = b""
+    ) -> None:
+        """Answers `status` with one GraphQL error, reads (and drops) what the client
+        still sends for a while, then closes; only closes when an answer to an earlier
+        request is under way."""
+        self._refused = True
+        self._cancel_timers()
+        if self._head_pending and self.cycle is not None and not self.cycle.response_complete:
+            self.transport.close()  # an answer to the previous request is under way
+            return
         log.info("request refused (%s): %s", status, message)
-        error = {"message": message, "extensions": {"code": LIMIT_EXCEEDED}}
+        error = {"message": message, "extensions": {"code": code}}
         payload = json.dumps({"errors": [error]}).encode()
         self.transport.write(
             b"HTTP/1.1 %d %s\r\n" % (status, reason)
             + b"content-type: application/json; charset=utf-8\r\n"
             + b"content-length: %d\r\n" % len(payload)
-            + b"cache-control: private, no-store\r\nconnection: close\r\n\r\n"
+            + b"cache-control: private, no-store\r\nconnection: close\r\n"
+            + headers
+            + b"\r\n"
             + payload
         )
         if self.transport.can_write_eof():
