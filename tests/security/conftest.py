@@ -13,10 +13,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import httpx2 as httpx
 import pytest
 
+from app.application import Partnerbook
+from app.domain.audited import Audit
+from app.domain.partner import Partner
 from app.infra import api_keys
 from app.infra.database import Database
 from app.lane_process import LaneProcess
@@ -115,3 +119,29 @@ def lane_pid(running: Instance) -> int:
     process = lane_of(running)._process
     assert process is not None
     return process.pid
+
+
+RACES = Audit(actor="test", request_id="r-races")
+
+
+@pytest.fixture
+def app(db: Database) -> Iterator[Partnerbook]:
+    application = Partnerbook(env=db.eventsourcing_env(4, 5))
+    yield application
+    application.close()
+
+
+def company(app: Partnerbook, name: str, parent: UUID | None = None) -> UUID:
+    values = {"name": name, **({"parent_id": str(parent)} if parent else {})}
+    return app.create_partner("COMPANY", values, RACES).id
+
+
+def chain(app: Partnerbook, start: UUID) -> list[UUID]:
+    seen: list[UUID] = [start]
+    current: Partner = app.repository.get(start)
+    while current.parent_id is not None and len(seen) < 10:
+        seen.append(current.parent_id)
+        if current.parent_id in seen[:-1]:
+            break
+        current = app.repository.get(current.parent_id)
+    return seen

@@ -10,7 +10,7 @@ writer runs to its end just before the import saves the move it checked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
@@ -23,9 +23,8 @@ from app.application.importing.known import ImportLookups, KnownPartner
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.partner import Partner
-from app.infra.database import Database
 from app.schema.ids import from_global_id
-from tests.security.conftest import Live
+from tests.security.conftest import Live, chain, company
 from tests.security.test_races_hierarchy import (
     PARENTS,
     PARTNER,
@@ -86,18 +85,6 @@ def test_an_import_and_an_update_putting_two_companies_under_each_other_make_no_
     assert_a_rebuild_agrees(live, "partners")
 
 
-@pytest.fixture
-def app(db: Database) -> Iterator[Partnerbook]:
-    application = Partnerbook(env=db.eventsourcing_env(4, 5))
-    yield application
-    application.close()
-
-
-def company(app: Partnerbook, name: str, parent: UUID | None = None) -> UUID:
-    values = {"name": name, **({"parent_id": str(parent)} if parent else {})}
-    return app.create_partner("COMPANY", values, AUDIT).id
-
-
 def known(app: Partnerbook, *ids: UUID) -> ImportLookups:
     """The look-ups the read model would give for these partners (as they are now)."""
     partners = []
@@ -135,17 +122,6 @@ def before_saving(
 
     monkeypatch.setattr(app, "save", other_first)
     return answered
-
-
-def chain(app: Partnerbook, start: UUID) -> list[UUID]:
-    seen: list[UUID] = [start]
-    current: Partner = app.repository.get(start)
-    while current.parent_id is not None and len(seen) < 10:
-        seen.append(current.parent_id)
-        if current.parent_id in seen[:-1]:
-            break
-        current = app.repository.get(current.parent_id)
-    return seen
 
 
 def assert_no_cycle(app: Partnerbook, *ids: UUID) -> None:

@@ -10,7 +10,6 @@ Driven by progress: the other writer runs to its end just before the import's la
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -21,16 +20,8 @@ from app.application.importing.known import EXTERNAL_ID_NAMESPACE, ImportLookups
 from app.domain import odoo_columns as oc
 from app.domain.audited import Audit
 from app.domain.partner import Partner
-from app.infra.database import Database
 
 AUDIT = Audit(actor="test", request_id="r-races-import-archive")
-
-
-@pytest.fixture
-def app(db: Database) -> Iterator[Partnerbook]:
-    application = Partnerbook(env=db.eventsourcing_env(4, 5))
-    yield application
-    application.close()
 
 
 def before_archiving(app: Partnerbook, monkeypatch: pytest.MonkeyPatch, other: Any) -> list[Any]:

@@ -6,10 +6,9 @@ waits until the other has read it too, so both check what was there before eithe
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -19,32 +18,9 @@ from app.application.merging import MergeCommands, MergeOutcome
 from app.domain.audited import Audit
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.partner import Partner
-from app.infra.database import Database
+from tests.security.conftest import chain, company
 
 AUDIT = Audit(actor="test", request_id="r-races-merge")
-
-
-@pytest.fixture
-def app(db: Database) -> Iterator[Partnerbook]:
-    application = Partnerbook(env=db.eventsourcing_env(4, 5))
-    yield application
-    application.close()
-
-
-def company(app: Partnerbook, name: str, parent: UUID | None = None) -> UUID:
-    values = {"name": name, **({"parent_id": str(parent)} if parent else {})}
-    return app.create_partner("COMPANY", values, AUDIT).id
-
-
-def chain(app: Partnerbook, start: UUID) -> list[UUID]:
-    seen: list[UUID] = [start]
-    current: Partner = app.repository.get(start)
-    while current.parent_id is not None and len(seen) < 10:
-        seen.append(current.parent_id)
-        if current.parent_id in seen[:-1]:
-            break
-        current = app.repository.get(current.parent_id)
-    return seen
 
 
 def test_an_unmerge_does_not_move_a_child_back_under_its_own_descendant(
