@@ -141,6 +141,10 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     _head_pending = True
     _head_bytes = 0
+    _head_tail = b""
+    """The last bytes of the head read so far (a blank line may straddle two reads)."""
+    _line_bytes: int | None = None
+    """Bytes of the request line, once its end was read."""
     _refused = False
     _lingered = 0
     _request_began = False
@@ -179,13 +183,27 @@ class BoundedHttpTools(HttpToolsProtocol):
             if self._lingered > _LINGER_BYTES:
                 self.transport.close()
             return
-        began_in_head = self._head_pending
-        super().data_received(data)
-        if not (began_in_head and self._head_pending) or self.transport.is_closing():
+        if self._head_pending and self._head_over(data):
+            self._refuse_head()  # before the parser takes any of it
             return
-        self._head_bytes += len(data)
-        if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
-            self._refuse_head()
+        super().data_received(data)
+
+    def _head_over(self, data: bytes) -> bool:
+        """Whether the head being read, with `data`, is over MAX_REQUEST_HEAD_BYTES: its
+        bytes up to the blank line that ends it, found in the bytes themselves (a read may
+        hold a whole request, head and body, and the next one's start: counting what the
+        parser had taken when it returned counted a whole request of 70 KB, body too, as
+        its head, and closed its connection)."""
+        seen = self._head_tail + data
+        before = self._head_bytes - len(self._head_tail)  # where `seen` starts in the head
+        end = seen.find(b"\r\n\r\n")
+        if self._line_bytes is None:  # the request line: how much of the head is the URL
+            line_end = seen.find(b"\r\n")
+            self._line_bytes = None if line_end < 0 else before + line_end
+        size = before + (len(seen) if end < 0 else end + 4)
+        self._head_bytes = size
+        self._head_tail = seen[-3:]
+        return size > MAX_REQUEST_HEAD_BYTES
 
     def eof_received(self) -> None:
         if self._refused:
@@ -194,6 +212,8 @@ class BoundedHttpTools(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_pending = False
         self._head_bytes = 0
+        self._head_tail = b""
+        self._line_bytes = None
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
@@ -265,8 +285,8 @@ class BoundedHttpTools(HttpToolsProtocol):
         self._refuse(408, b"Request Timeout", BAD_REQUEST, message)
 
     def _refuse_head(self) -> None:
-        url = getattr(self, "url", b"") or b""
-        if 2 * len(url) > self._head_bytes:
+        line = self._head_bytes if self._line_bytes is None else self._line_bytes
+        if 2 * line > self._head_bytes:
             status, reason = 414, b"URI Too Long"
             message = f"the URL is over {MAX_REQUEST_HEAD_BYTES} bytes: send the query by POST"
         else:
