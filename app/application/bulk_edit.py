@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -30,6 +31,12 @@ from app.infra.batch_loading import load_many
 BULK_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/bulk-edits")
 BATCH = 200
 """Partners per transaction (one `Updated` event each: well under the sizes that hang)."""
+
+
+STALE_AFTER = timedelta(minutes=10)
+"""How long a bulk edit that took its key but recorded no outcome is taken to be running
+(a repeat meanwhile is CONFLICT); past it, its process is taken to have died and a
+repeat with the same input runs it. 10,000 partners, the most at once, take well under."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +93,10 @@ class BulkEditCommands(CommandBase):
 
     def _earlier_bulk(self, job_id: UUID, request: dict[str, Any]) -> BulkResult | None:
         """The outcome of the bulk edit under this key; None when there is none yet, or
-        when it is still running (or never finished) with the same input: then this
-        request runs it too (its changes are made once: a partner that has them already
-        is unchanged). Another input under the key is a VALIDATION error."""
+        when one with the same input started over STALE_AFTER ago and never finished (its
+        process died): then this request runs it (its changes are made once: a partner
+        that has them already is unchanged). Another input under the key is VALIDATION;
+        the same input while it runs is CONFLICT (send it again once it has answered)."""
         done = self._find(job_id, BulkEdit)
         if done is None:
             return None
@@ -96,14 +104,20 @@ class BulkEditCommands(CommandBase):
             raise validation(
                 "this idempotency key was already used for another bulk edit", "idempotencyKey"
             )
-        return None if done.outcome is None else BulkResult(done.outcome, job_id, None)
+        if done.outcome is not None:
+            return BulkResult(done.outcome, job_id, None)
+        started = done.created_on
+        if datetime.now(started.tzinfo) - started >= STALE_AFTER:
+            return None
+        raise conflict("the record is being changed by others; try again", "idempotencyKey")
 
     def _claim_bulk(self, job_id: UUID, request: dict[str, Any], audit: Audit) -> BulkResult | None:
         """Takes the key before anything changes (`BulkEdit.Started`): of two requests
-        with another input under one key sent at once, the second is refused, having
-        changed nothing. None: go on."""
-        if self._find(job_id, BulkEdit) is not None:
-            return None  # started by the same input (checked by `_earlier_bulk`)
+        under one key sent at once, the second is refused (VALIDATION for another input,
+        CONFLICT for the same), having changed nothing. None: go on (the key is this
+        request's, or a stale one it takes over)."""
+        if self._find(job_id, BulkEdit) is not None:  # taken since `_earlier_bulk` looked
+            return self._earlier_bulk(job_id, request)
         digest = input_digest(request, self.idempotency_secret)
         try:
             self._save(BulkEdit.start(job_id, digest, audit))

@@ -8,12 +8,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
-from app.application import Partnerbook
+from app.application import Partnerbook, bulk_edit
 from app.application.bulk_edit import BulkEditCommands, bulk_job_id
 from app.domain.audited import Audit
 from app.domain.bulk_edit import BulkChanges, BulkEdit
@@ -97,24 +98,76 @@ def test_the_same_key_with_another_input_at_once_applies_one_and_refuses_the_oth
     assert tags_of(live, ids) == [[winner], [winner]]  # the refused one changed nothing
 
 
-def test_the_same_request_twice_at_once_changes_once_and_both_answer_alike(
+def test_the_same_request_twice_at_once_runs_once_and_the_other_is_told_to_retry(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Both ran, and the outcome recorded was the first to finish: under load the one
+    that found every partner changed already (changed 0) finished first, and the key
+    answered "changed 0" for good. Now, as a payment API answers a key in use, the one
+    that did not take the key is CONFLICT on `idempotencyKey` and changes nothing; sent
+    again, it gets the outcome."""
     ids, gold, _ = setup(live)
     hold_after_checks(monkeypatch)
     same = {"ids": ids, "changes": {"addTagIds": [gold]}, "idempotencyKey": "k-2"}
     answers = both_at_once(live, [same, same])
-    assert all(not a["userErrors"] for a in answers), answers
-    assert answers[0] == answers[1], answers
-    assert answers[0]["changed"] == 2 and answers[0]["jobId"]
+    accepted = [a for a in answers if not a["userErrors"]]
+    refused = [a for a in answers if a["userErrors"]]
+    assert len(accepted) == 1 and len(refused) == 1, answers
+    assert [(e["field"], e["code"]) for e in refused[0]["userErrors"]] == [
+        (["idempotencyKey"], "CONFLICT")
+    ], refused
+    assert accepted[0]["changed"] == 2 and accepted[0]["jobId"]
     assert tags_of(live, ids) == [["Gold"], ["Gold"]]
     again = live.data(BULK, {"input": same})["bulkUpdatePartners"]
-    assert again == answers[0]
+    assert again == accepted[0]
 
 
-def test_a_started_bulk_edit_that_never_finished_is_run_by_its_repeat(db: Database) -> None:
-    """A process that died between taking the key and recording the outcome: the same
-    input runs it (and records the outcome); another input is still refused."""
+def test_another_input_after_the_key_was_taken_is_refused(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order the first test leaves to the machine, forced: both found no bulk edit
+    under the key, then the first took it before the second looked again. The second
+    went on without comparing its input (it applied Silver beside Gold)."""
+    ids, gold, silver = setup(live)
+    hold_after_checks(monkeypatch)
+    original: Callable[..., Any] = BulkEditCommands._claim_bulk
+    claimed = threading.Event()
+    order: list[str] = []
+
+    def in_turn(self: BulkEditCommands, job_id: Any, request: Any, audit: Any) -> Any:
+        first = not order
+        order.append("first" if first else "second")
+        if not first:
+            assert claimed.wait(60)
+        try:
+            return original(self, job_id, request, audit)
+        finally:
+            if first:
+                claimed.set()
+
+    monkeypatch.setattr(BulkEditCommands, "_claim_bulk", in_turn)
+    answers = both_at_once(
+        live,
+        [
+            {"ids": ids, "changes": {"addTagIds": [gold]}, "idempotencyKey": "k-4"},
+            {"ids": ids, "changes": {"addTagIds": [silver]}, "idempotencyKey": "k-4"},
+        ],
+    )
+    refused = [a for a in answers if a["userErrors"]]
+    assert len(refused) == 1, answers
+    assert [(e["field"], e["code"]) for e in refused[0]["userErrors"]] == [
+        (["idempotencyKey"], "VALIDATION")
+    ], refused
+    assert tags_of(live, ids) in ([["Gold"], ["Gold"]], [["Silver"], ["Silver"]])
+
+
+def test_a_started_bulk_edit_that_never_finished_is_run_by_its_repeat(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that died between taking the key and recording the outcome: once the
+    key is older than a run may take (STALE_AFTER, set to nothing here), the same input
+    runs it (and records the outcome); another input is still refused."""
+    monkeypatch.setattr(bulk_edit, "STALE_AFTER", timedelta(0))
     app = Partnerbook(env=db.eventsourcing_env(2, 5))
     try:
         partner = app.create_partner("COMPANY", {"name": "P"}, AUDIT).id
