@@ -29,15 +29,9 @@ HEAD = "{ auditHead { position chainHash } }"
 
 
 @pytest.fixture
-def settings(db: Database, tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """Every event snapshotted: each snapshot is checked against the replay."""
-    return Settings(
-        database_url=db.dsn,
-        data_dir=tmp_path / "data",
-        read_your_writes_timeout=10,
-        heavy_lane=False,
-        snapshot_interval=1,
-    )
+    return settings.model_copy(update={"snapshot_interval": 1})
 
 
 def verified(db: Database, *args: str) -> str:
