@@ -86,7 +86,11 @@ QUERY_INDEXES = (
     ("display_name", "display_name_key, id"),
     ("created", "created_at, id"),
     ("updated", "updated_at, id"),
-    ("country", "country_code, id"),
+    # A country's partners by name (P4's page: a country and a role, ordered by name)
+    # walk this index from the first name of the country; with `(country_code, id)` they
+    # walked the name index past every other country's partners (2.6 against 0.07 ms for
+    # Belgium's customers at 100,000 partners). Equality on the country alone uses it too.
+    ("country_name", "country_code, name_key, id"),
     ("email", "email_normalized"),
     ("search", "search_text gin_trgm_ops"),
     ("phone", "phone_digits gin_trgm_ops"),
@@ -100,11 +104,13 @@ SPARSE = {"external_id": "external_id IS NOT NULL"}
 
 
 def query_index_statements(
-    t: Identifier, tags: Identifier, name: str, tags_name: str
+    t: Identifier, tags: Identifier, name: str, tags_name: str, *, schema: str
 ) -> list[Composed]:
-    """The indexes only queries use (the tables `t` and `tags`, named `name` and
-    `tags_name`)."""
+    """The indexes only queries use (the tables `t` and `tags` of `schema`, named `name`
+    and `tags_name`)."""
     return [
+        # What `country_name` replaced: tables made before it lose it.
+        SQL("DROP INDEX IF EXISTS {}").format(Identifier(schema, f"{name}_country")),
         *(
             SQL("CREATE INDEX IF NOT EXISTS {} ON {t} {using} ({}){where}").format(
                 Identifier(f"{name}_{suffix}"),

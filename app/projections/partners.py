@@ -45,6 +45,7 @@ STAGED_COLUMNS = [
 
 class PartnersTable:
     def __init__(self, schema: str, prefix: str = "") -> None:
+        self.schema = schema
         self.names: tuple[str, ...] = (f"{prefix}partners", f"{prefix}partner_tags")
         self.table = t = Identifier(schema, self.names[0])
         self.tags = pt = Identifier(schema, self.names[1])
@@ -102,7 +103,9 @@ class PartnersTable:
         return partner_layout.create_statements(self.table, self.tags, self.names[0])
 
     def query_index_statements(self) -> list[Composed]:
-        return partner_layout.query_index_statements(self.table, self.tags, *self.names)
+        return partner_layout.query_index_statements(
+            self.table, self.tags, *self.names, schema=self.schema
+        )
 
     # -- applying events -------------------------------------------------------------
 

@@ -454,3 +454,24 @@ def test_a_hierarchy_projected_in_one_batch_equals_it_projected_event_by_event(
     assert rows[None]["city"] is None and rows[None]["street"] == "Rue Haute 1"
     assert rows["Already There"]["commercial_partner_id"] == group.id
     assert rows["Joined Later"]["effective_vat"] == "BE0477472701"
+
+
+def test_a_registry_made_before_gets_the_country_and_name_index_at_start(db: Database) -> None:
+    """P4's page (a country and a role, by name) walks `partners_country_name` from the
+    country's first name. A registry whose tables came with `partners_country` (country
+    and id) gets the new index when the view starts, and loses the old one."""
+    env = db.eventsourcing_env(2, 5)
+    construct_view(env).datastore.close()
+    with psycopg.connect(db.conninfo(), autocommit=True) as conn:
+        conn.execute("DROP INDEX partners_country_name")
+        conn.execute("CREATE INDEX partners_country ON partners (country_code, id)")
+    construct_view(env).datastore.close()
+    with psycopg.connect(db.conninfo()) as conn:
+        found = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'partners' "
+                "AND schemaname = current_schema() AND indexname LIKE 'partners_country%'"
+            ).fetchall()
+        )
+    assert list(found) == ["partners_country_name"]
+    assert found["partners_country_name"].endswith("(country_code, name_key, id)")
