@@ -55,6 +55,15 @@ FAST_POLL_SECONDS = 0.002
 
 State = Literal["up", "lagging", "down", "not_standby"]
 
+RESTARTED = "restarted"
+NO_POSITION = "no replay position yet"
+PROMOTED = "not in recovery (promoted?)"
+OWN_REASONS = frozenset({RESTARTED, NO_POSITION, PROMOTED})
+"""Why a standby serves no read, in this module's words: /readyz shows them."""
+REPLICA_ERROR = "it does not answer (this process's log says why)"
+"""What /readyz shows in place of a standby's error: a connection error names the host
+and the user, a failed query's error can quote values."""
+
 
 @dataclass(eq=False)
 class Replica:
@@ -153,7 +162,7 @@ class ReplicaSet:
         cur = await conn.execute("SELECT pg_postmaster_start_time()")
         row = await cur.fetchone()
         if row is not None and replica.started is not None and row[0] != replica.started:
-            self._set(replica, "down", "restarted")
+            self._set(replica, "down", RESTARTED)
             self._hurry.set()
 
     # -- read-your-writes ---------------------------------------------------------------
@@ -305,7 +314,7 @@ class ReplicaSet:
             return
         replayed, in_recovery, started = row
         if not in_recovery:  # promoted: it no longer follows the primary we write to
-            self._set(replica, "not_standby", "not in recovery (promoted?)")
+            self._set(replica, "not_standby", PROMOTED)
             return
         if replica.started is not None and started != replica.started:
             # Restarted since last seen: its replay position may have gone back.
@@ -320,7 +329,7 @@ class ReplicaSet:
         )
         lagging = replica.lag_bytes is not None and replica.lag_bytes > self.max_lag_bytes
         if replica.replayed is None:
-            self._set(replica, "down", "no replay position yet")
+            self._set(replica, "down", NO_POSITION)
         else:
             self._set(replica, "lagging" if lagging else "up", None)
         async with self._changed:
@@ -333,6 +342,10 @@ class ReplicaSet:
             elif replica.state == "up":
                 log.warning("standby %s serves no read: %s (%s)", replica.name, state, error)
             replica.since = time.monotonic()
+        elif state != "up" and error is not None and error != replica.error:
+            # Down from the start, or down for another reason now: the log says why
+            # (/readyz does not).
+            log.warning("standby %s serves no read: %s (%s)", replica.name, state, error)
         if state == "down":
             replica.replayed = None
             replica.lag_bytes = None
@@ -340,7 +353,8 @@ class ReplicaSet:
         replica.error = error
 
     def describe(self) -> list[dict[str, Any]]:
-        """What /readyz shows of each standby."""
+        """What /readyz shows of each standby: its error when it is one of this module's
+        own words, else REPLICA_ERROR (/readyz answers anyone; the log has the text)."""
         return [
             {
                 "name": r.name,
@@ -348,7 +362,7 @@ class ReplicaSet:
                 "serving": r in self.serving(),
                 "lagBytes": r.lag_bytes,
                 "replayedPosition": r.replayed,
-                "error": r.error,
+                "error": r.error if r.error is None or r.error in OWN_REASONS else REPLICA_ERROR,
             }
             for r in self.replicas
         ]

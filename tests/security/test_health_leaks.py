@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import psycopg
@@ -29,6 +29,7 @@ from app.cli import cli
 from app.domain.audited import Audit
 from app.domain.partner import Partner
 from app.infra.database import Database
+from app.infra.replicas import Replica, ReplicaSet
 from tests.security.conftest import Live
 
 AUDIT = Audit(actor="health-test", request_id="r-health")
@@ -147,4 +148,53 @@ def test_a_database_failure_is_said_without_its_text(
     assert response.json()["status"] == "unavailable"
     for secret in ("db-secret", "10.9.8.7", "pb_secret_user", "password"):
         assert secret not in response.text, response.text
+    assert any("pb_secret_user" in r.getMessage() for r in caplog.records), caplog.records
+
+
+def test_readyz_says_a_standby_is_down_without_its_error(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A standby's connection error names its address and the user (and a failed query's
+    error can quote values): /readyz, which answers anyone, says the standby is down and
+    where to read why; the log says why."""
+    caplog.set_level(logging.WARNING, logger="partnerbook")
+    standby = Replica(
+        name="standby1:5432/partnerbook",
+        db=Database.from_url("postgresql://reader@standby1:5432/partnerbook"),
+        pool=cast(Any, None),
+        state="up",
+        replayed=10,
+        lag_bytes=0,
+    )
+    replicas = ReplicaSet(
+        cast(Any, None),
+        [standby],
+        max_lag_bytes=1000,
+        wait_timeout=1,
+        check_interval=1,
+        connect_timeout=1,
+    )
+    replicas.failed(standby, psycopg.OperationalError(SECRET))
+
+    async def positions(runtime: Any) -> tuple[int, int]:
+        return 7, 7
+
+    async def none_stuck(runtime: Any) -> list[Any]:
+        return []
+
+    monkeypatch.setattr(health, "_projection_positions", positions)
+    monkeypatch.setattr(health, "_stuck_projections", none_stuck)
+    with _unreachable() as client:
+        client.app.state.runtime.replicas = replicas  # type: ignore[attr-defined]
+        response = client.get("/readyz")
+    assert response.status_code == 200, response.text
+    [entry] = response.json()["replicas"]
+    assert (entry["name"], entry["state"], entry["serving"]) == (
+        "standby1:5432/partnerbook",
+        "down",
+        False,
+    )
+    for secret in ("db-secret", "10.9.8.7", "pb_secret_user", "password"):
+        assert secret not in response.text, response.text
+    assert "log" in entry["error"], entry
     assert any("pb_secret_user" in r.getMessage() for r in caplog.records), caplog.records
