@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import threading
 import time
@@ -200,17 +201,23 @@ def test_requests_that_arrive_in_time_are_served(served: Served) -> None:
         assert json.loads(ws.recv(timeout=GUARD))["type"] == "connection_ack"
 
 
-def test_a_process_serves_at_most_max_connections(db: Database, settings: Settings) -> None:
+def test_a_process_serves_at_most_max_connections(
+    db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     """uvicorn's `limit_concurrency` was not set: any number of connections were held.
-    Set, it let WebSocket handshakes through past it."""
+    Set, it let WebSocket handshakes through past it, and answered requests in plain
+    text."""
     capped = settings.model_copy(update={"max_connections": 2, "request_head_seconds": 3600})
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 
-    def status(sock: socket.socket) -> bytes:
+    def answer(sock: socket.socket) -> bytes:
         sock.sendall(request)
         answer = sock.recv(65536)
         assert answer, "closed without an answer"
-        return answer.split(b" ", 2)[1]
+        return answer
+
+    def status(sock: socket.socket) -> bytes:
+        return answer(sock).split(b" ", 2)[1]
 
     with _serving(capped, timeout_keep_alive=3600) as port:
         first = socket.create_connection(("127.0.0.1", port), timeout=GUARD)
@@ -219,7 +226,29 @@ def test_a_process_serves_at_most_max_connections(db: Database, settings: Settin
             assert status(first) == b"200"
             assert status(second) == b"200"
             with socket.create_connection(("127.0.0.1", port), timeout=GUARD) as third:
-                assert status(third) == b"503"
+                # As a GraphQL error with a code, as any refusal (uvicorn's own answer was
+                # "Service Unavailable" in plain text).
+                head, _, body = answer(third).partition(b"\r\n\r\n")
+                assert head.split(b" ", 2)[1] == b"503", head
+                assert b"\r\nretry-after: 1" in head.lower(), head
+                assert b"application/json" in head.lower(), head
+                busy = json.loads(body)["errors"][0]
+                assert busy["extensions"]["code"] == "BUSY", busy
+            with socket.create_connection(("127.0.0.1", port), timeout=GUARD) as fourth:
+                # A request with a body, read whole: one answer, nothing after it.
+                payload = b'{"query": "{ __typename }"}'
+                fourth.sendall(
+                    b"POST /graphql HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\n\r\n%s" % (len(payload), payload)
+                )
+                received = b""
+                while chunk := fourth.recv(65536):
+                    received += chunk
+                assert received.count(b"HTTP/1.1 ") == 1, received
+                assert received.startswith(b"HTTP/1.1 503"), received
+            # The parser's later callbacks of a refused request found no request to take
+            # them and failed ("protocol.data_received() call failed").
+            assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
             with pytest.raises(InvalidStatus) as refused:
                 connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=[PROTOCOL]).close()
             assert refused.value.response.status_code == 503

@@ -26,7 +26,8 @@ resets the connection, and the client may lose the answer)."""
 BAD_REQUEST = "BAD_REQUEST"
 """The code of a request that did not arrive in time (HTTP 408)."""
 BUSY = "BUSY"
-"""The code of a WebSocket handshake past the process's connections (HTTP 503)."""
+"""The code of a request or a WebSocket handshake past the process's connections (503)."""
+BUSY_MESSAGE = "the server holds as many connections as it may: try again shortly"
 REQUEST_HEAD_SECONDS = 10.0
 """The default of PARTNERBOOK_REQUEST_HEAD_SECONDS."""
 REQUEST_BODY_SECONDS = 30.0
@@ -135,9 +136,10 @@ class BoundedHttpTools(HttpToolsProtocol):
     Time while uvicorn itself stops reading (a pipelined request waiting for the one
     before it) does not count: the deadline is put off.
 
-    uvicorn's `limit_concurrency` (PARTNERBOOK_MAX_CONNECTIONS) answers 503 to a request
-    past it, but let every WebSocket handshake through: one past it is answered 503 too
-    (BUSY, `Retry-After: 1`)."""
+    Past uvicorn's `limit_concurrency` (PARTNERBOOK_MAX_CONNECTIONS) a request, or a
+    WebSocket handshake (which uvicorn let through), is answered 503 with a GraphQL error
+    BUSY and `Retry-After: 1` (uvicorn answered requests "Service Unavailable" in plain
+    text)."""
 
     _head_pending = True
     _head_bytes = 0
@@ -217,13 +219,26 @@ class BoundedHttpTools(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if not answering and not self.parser.should_upgrade() and self._busy():
+            # uvicorn's own answer past `limit_concurrency` is "Service Unavailable" in
+            # plain text; a client reads this one as any refusal. (Behind a pipelined
+            # request still being answered, uvicorn's answer keeps its turn.)
+            self._refuse(503, b"Service Unavailable", BUSY, BUSY_MESSAGE, b"retry-after: 1\r\n")
+            return
         before = self.cycle
         super().on_headers_complete()
         if self.cycle is not before:  # a request, not an upgrade to a WebSocket
             self._body_pending = True
             self._body_timer = self.loop.call_later(self.body_seconds, self._body_late)
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:  # a request refused at its head has no cycle to take it
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         super().on_message_complete()
         self._head_pending = True
         self._request_began = False
@@ -232,12 +247,17 @@ class BoundedHttpTools(HttpToolsProtocol):
             self._body_timer.cancel()
             self._body_timer = None
 
-    def handle_websocket_upgrade(self) -> None:
+    def _busy(self) -> bool:
+        """Past `limit_concurrency` (uvicorn's test, logged as uvicorn logs it)."""
         limit = self.limit_concurrency
         if limit is not None and max(len(self.connections), len(self.tasks)) >= limit:
             self.logger.warning("Exceeded concurrency limit.")
-            message = "the server holds as many connections as it may: try again shortly"
-            self._refuse(503, b"Service Unavailable", BUSY, message, b"retry-after: 1\r\n")
+            return True
+        return False
+
+    def handle_websocket_upgrade(self) -> None:
+        if self._busy():
+            self._refuse(503, b"Service Unavailable", BUSY, BUSY_MESSAGE, b"retry-after: 1\r\n")
             return
         super().handle_websocket_upgrade()
 
