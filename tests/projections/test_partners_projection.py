@@ -467,7 +467,7 @@ def test_a_registry_made_before_gets_the_country_and_name_index_at_start(db: Dat
         conn.execute("CREATE INDEX partners_country ON partners (country_code, id)")
     construct_view(env).datastore.close()
     with psycopg.connect(db.conninfo()) as conn:
-        found = dict(
+        found: dict[str, str] = dict(
             conn.execute(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'partners' "
                 "AND schemaname = current_schema() AND indexname LIKE 'partners_country%'"
