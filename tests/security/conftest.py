@@ -131,6 +131,18 @@ def app(db: Database) -> Iterator[Partnerbook]:
     application.close()
 
 
+@pytest.fixture
+def ungrouped_app(db: Database) -> Iterator[Partnerbook]:
+    """An application whose commands each commit alone (no group commit), for tests
+    that write events by hand beside it."""
+    application = Partnerbook(env=db.eventsourcing_env(2, 5))
+    application.group_commit = False
+    try:
+        yield application
+    finally:
+        application.close()
+
+
 def company(app: Partnerbook, name: str, parent: UUID | None = None) -> UUID:
     values = {"name": name, **({"parent_id": str(parent)} if parent else {})}
     return app.create_partner("COMPANY", values, RACES).id

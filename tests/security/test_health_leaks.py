@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -37,13 +36,8 @@ PERSONAL = "jane.doe.4711@example.com"
 
 
 @pytest.fixture
-def app(db: Database) -> Iterator[Partnerbook]:
-    application = Partnerbook(env=db.eventsourcing_env(2, 5))
-    application.group_commit = False
-    try:
-        yield application
-    finally:
-        application.close()
+def app(ungrouped_app: Partnerbook) -> Partnerbook:
+    return ungrouped_app
 
 
 def _poisoned_event(app: Partnerbook, partner_id: UUID) -> StoredEvent:

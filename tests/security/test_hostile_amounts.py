@@ -6,7 +6,6 @@ older event carries is projected as the nearest value `numeric` holds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -111,13 +110,8 @@ AUDIT = Audit(actor="amount-test", request_id="r-amount")
 
 
 @pytest.fixture
-def app(db: Database) -> Iterator[Partnerbook]:
-    application = Partnerbook(env=db.eventsourcing_env(2, 5))
-    application.group_commit = False
-    try:
-        yield application
-    finally:
-        application.close()
+def app(ungrouped_app: Partnerbook) -> Partnerbook:
+    return ungrouped_app
 
 
 def _raw_terms(app: Partnerbook, partner_id: UUID, amount: str) -> None:

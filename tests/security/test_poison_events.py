@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -39,13 +38,8 @@ R = "\ufffd"
 
 
 @pytest.fixture
-def app(db: Database) -> Iterator[Partnerbook]:
-    application = Partnerbook(env=db.eventsourcing_env(2, 5))
-    application.group_commit = False
-    try:
-        yield application
-    finally:
-        application.close()
+def app(ungrouped_app: Partnerbook) -> Partnerbook:
+    return ungrouped_app
 
 
 def _raw_update(app: Partnerbook, partner_id: UUID, changes: dict[str, Any]) -> int:
