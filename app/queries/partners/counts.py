@@ -27,32 +27,31 @@ async def planner_rows(conn: Any, table: Identifier, clause: Composable) -> int:
     return int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0
 
 
-FACETS = {
-    "countries": "SELECT country_code, count(*) FROM f WHERE country_code IS NOT NULL GROUP BY 1",
-    "kinds": "SELECT kind, count(*) FROM f GROUP BY 1",
-    "roles": (
-        "SELECT CASE WHEN is_customer AND is_supplier THEN 'BOTH' WHEN is_customer THEN "
-        "'CUSTOMER' WHEN is_supplier THEN 'SUPPLIER' ELSE 'NONE' END, count(*) FROM f GROUP BY 1"
-    ),
-    "industries": (
-        "SELECT effective_industry_id::text, count(*) FROM f "
-        "WHERE effective_industry_id IS NOT NULL GROUP BY 1"
-    ),
-    "languages": "SELECT lang, count(*) FROM f WHERE lang IS NOT NULL GROUP BY 1",
-    "salespersons": (
-        "SELECT effective_salesperson_id::text, count(*) FROM f "
-        "WHERE effective_salesperson_id IS NOT NULL GROUP BY 1"
-    ),
-    # A partner tagged "Region / EMEA" counts for "Region" too, as the tagIds filter does.
-    "tags": (
-        "WITH RECURSIVE tree(ancestor, id) AS (SELECT id, id FROM tags UNION "
-        "SELECT tree.ancestor, t.id FROM tags t JOIN tree ON t.parent_id = tree.id) "
-        "SELECT tree.ancestor::text, count(DISTINCT f.id) FROM f "
-        "JOIN partner_tags pt ON pt.partner_id = f.id JOIN tree ON tree.id = pt.tag_id "
-        "GROUP BY 1"
-    ),
+FACET_VALUES = {
+    "countries": "country_code",
+    "kinds": "kind",
+    "roles": "CASE WHEN is_customer AND is_supplier THEN 'BOTH' WHEN is_customer THEN "
+    "'CUSTOMER' WHEN is_supplier THEN 'SUPPLIER' ELSE 'NONE' END",
+    "industries": "effective_industry_id",
+    "languages": "lang",
+    "salespersons": "effective_salesperson_id",
 }
+"""The facets counted over the selection `f` in one pass of its rows (`GROUPING SETS`),
+by the value each partner has for them (none: not counted)."""
 
+TAGS_FACET = (
+    # A partner tagged "Region / EMEA" counts for "Region" too, as the tagIds filter does.
+    "WITH RECURSIVE tree(ancestor, id) AS (SELECT id, id FROM tags UNION "
+    "SELECT tree.ancestor, t.id FROM tags t JOIN tree ON t.parent_id = tree.id) "
+    "SELECT ancestor::text, n FROM (SELECT tree.ancestor, count(DISTINCT f.id) FROM f "
+    "JOIN partner_tags pt ON pt.partner_id = f.id JOIN tree ON tree.id = pt.tag_id "
+    "GROUP BY 1) AS by_tag(ancestor, n)"
+)
+"""The tags facet over `f`: grouped by the tag's id and only then written as text (the
+ten thousand rows of 100,000 partners' overdue customers, sorted by their ids' text in
+the collation, were 5 of its 29 ms on PostgreSQL 18)."""
+
+FACETS = (*FACET_VALUES, "tags")
 
 LABELS = SQL(
     "CASE WHEN x.facet = 'tags' THEN (SELECT {full_name} FROM tags t WHERE t.id = x.v::uuid) "
@@ -75,13 +74,27 @@ ANSWER = (
 
 @functools.lru_cache(maxsize=128)  # 2 ** 7 sets of facets
 def _row_counts(names: tuple[str, ...]) -> SQL:
-    """The facets `names` counted over the selection `f`, one union (constant text: its
-    composition and rendering were ~0.1 ms of each facets request)."""
-    return SQL(
-        " UNION ALL ".join(
-            f"SELECT '{name}', v, n FROM ({FACETS[name]}) AS facet_{name}(v, n)" for name in names
+    """The facets `names` counted over the selection `f` (constant text: its composition
+    and rendering were ~0.1 ms of each facets request): the tags facet on its own, the
+    others in one pass over `f` (six aggregates each reading all of it were 5.5 of the
+    29 ms of the facets of 100,000 partners' overdue customers on PostgreSQL 18; grouping
+    sets, 3.3). In a set's rows the other columns are null, so the first value that is
+    not null is the set's; a null value is no value, and its count is left out."""
+    simple = [name for name in names if name in FACET_VALUES]
+    parts = []
+    if simple:
+        columns = ", ".join(f"{FACET_VALUES[name]} AS c{k}" for k, name in enumerate(simple))
+        which = " ".join(f"WHEN GROUPING(c{k}) = 0 THEN '{name}'" for k, name in enumerate(simple))
+        values = ", ".join(f"c{k}::text" for k in range(len(simple)))
+        sets = ", ".join(f"(c{k})" for k in range(len(simple)))
+        parts.append(
+            f"SELECT facet, v, n FROM (SELECT CASE {which} END, COALESCE({values}), count(*) "
+            f"FROM (SELECT {columns} FROM f) AS s GROUP BY GROUPING SETS ({sets})) "
+            "AS by_value(facet, v, n) WHERE v IS NOT NULL"
         )
-    )
+    if "tags" in names:
+        parts.append(f"SELECT 'tags', v, n FROM ({TAGS_FACET}) AS facet_tags(v, n)")
+    return SQL(" UNION ALL ".join(parts))
 
 
 class PartnerCounts(PartnerReads):

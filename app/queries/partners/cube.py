@@ -114,7 +114,8 @@ FACET_DIMENSIONS: dict[str, tuple[str, ...]] = {
 }
 
 # A cell may have several rows, and a value's rows may sum to zero (partners gone since
-# the last compaction): a value is counted when its rows sum to more.
+# the last compaction): a value is counted when its rows sum to more. Ids are grouped as
+# ids and written as text after (sorting their text in the collation cost more).
 _FACETS = {
     "countries": "SELECT country_code, sum(n) FROM {c} WHERE {w} AND country_code IS NOT NULL "
     "GROUP BY 1 HAVING sum(n) > 0",
@@ -122,18 +123,18 @@ _FACETS = {
     "roles": "SELECT CASE WHEN is_customer AND is_supplier THEN 'BOTH' WHEN is_customer THEN "
     "'CUSTOMER' WHEN is_supplier THEN 'SUPPLIER' ELSE 'NONE' END, sum(n) FROM {c} WHERE {w} "
     "GROUP BY 1 HAVING sum(n) > 0",
-    "industries": "SELECT industry_id::text, sum(n) FROM {c} WHERE {w} AND industry_id IS NOT "
-    "NULL GROUP BY 1 HAVING sum(n) > 0",
+    "industries": "SELECT v::text, n FROM (SELECT industry_id, sum(n) FROM {c} WHERE {w} AND "
+    "industry_id IS NOT NULL GROUP BY 1 HAVING sum(n) > 0) AS by_id(v, n)",
     "languages": "SELECT lang, sum(n) FROM {c} WHERE {w} AND lang IS NOT NULL GROUP BY 1 "
     "HAVING sum(n) > 0",
-    "salespersons": "SELECT salesperson_id::text, sum(n) FROM {c} WHERE {w} AND salesperson_id "
-    "IS NOT NULL GROUP BY 1 HAVING sum(n) > 0",
+    "salespersons": "SELECT v::text, n FROM (SELECT salesperson_id, sum(n) FROM {c} WHERE {w} "
+    "AND salesperson_id IS NOT NULL GROUP BY 1 HAVING sum(n) > 0) AS by_id(v, n)",
     # A partner counts once for a tag and its sub-tags (its cell's set, by ancestor).
     "tags": "WITH RECURSIVE tree(ancestor, id) AS (SELECT id, id FROM tags UNION "
     "SELECT tree.ancestor, t.id FROM tags t JOIN tree ON t.parent_id = tree.id) "
-    "SELECT a.ancestor::text, sum(c.n) FROM {c} c CROSS JOIN LATERAL (SELECT DISTINCT "
-    "tree.ancestor FROM unnest(c.tag_set) u(id) JOIN tree ON tree.id = u.id) a "
-    "WHERE {w} GROUP BY 1 HAVING sum(c.n) > 0",
+    "SELECT v::text, n FROM (SELECT a.ancestor, sum(c.n) FROM {c} c CROSS JOIN LATERAL "
+    "(SELECT DISTINCT tree.ancestor FROM unnest(c.tag_set) u(id) JOIN tree ON tree.id = u.id) a "
+    "WHERE {w} GROUP BY 1 HAVING sum(c.n) > 0) AS by_id(v, n)",
 }
 
 
