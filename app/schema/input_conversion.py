@@ -5,9 +5,10 @@ Strawberry's own conversion (`convert_argument`) re-derives, for every field of 
 object on every request, the field's GraphQL name (a camel-case conversion) and its
 resolved type, then recurses even for plain strings and booleans: ~200 µs for a
 `CreatePartnerInput` (29 fields, which graphql-core fills in with their published
-defaults). Here each type's fields are read once; a scalar or enum value (or a null for
-an optional one) is taken as graphql-core coerced it, exactly what `convert_argument`
-returns for those; anything else (lists, nested inputs, `Maybe`, global ids) still goes
+defaults). Here each type's fields are read once; a scalar or enum value, and a null for
+any optional field (a filter's unset ids, lists and nested filters: two calls each),
+is taken as graphql-core coerced it, exactly what `convert_argument` returns for those;
+anything else (lists, nested inputs, `Maybe`, global ids) still goes
 through `convert_argument`, so the results are the same objects built the same way.
 
 Types with a `Maybe[T]` field that refuses null keep strawberry's path: its validation
@@ -85,14 +86,16 @@ def _converter(
     registry: Mapping[object, Any],
     graphql_name_of: Callable[[Any], str],
 ) -> FromInput:
-    fields: list[tuple[str, str, StrawberryType | type, bool]] = []
+    fields: list[tuple[str, str, StrawberryType | type, bool, bool]] = []
     implicit: dict[str, None] = {}
     for field in definition.fields:
         python_name = field.python_name
         assert python_name is not None
         kind = _field_type(definition, field)
         graphql_name = graphql_name_of(field)
-        fields.append((graphql_name, python_name, kind, _is_leaf(kind, registry)))
+        # `convert_argument` gives None for a null of an optional type (not `Maybe`).
+        nullable = isinstance(kind, StrawberryOptional) and not isinstance(kind, StrawberryMaybe)
+        fields.append((graphql_name, python_name, kind, _is_leaf(kind, registry), nullable))
         if (
             field.default_value is dataclasses.MISSING
             and field.default_factory is dataclasses.MISSING
@@ -101,11 +104,11 @@ def _converter(
 
     def from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
         kwargs: dict[str, Any] = dict(implicit)
-        for graphql_name, python_name, kind, leaf in fields:
+        for graphql_name, python_name, kind, leaf, nullable in fields:
             if graphql_name not in value:
                 continue
             item = value[graphql_name]
-            if leaf:
+            if leaf or (item is None and nullable):
                 kwargs[python_name] = item
             else:
                 kwargs[python_name] = convert_argument(
