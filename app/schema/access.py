@@ -19,7 +19,7 @@ nulls propagated as GraphQL says (a refused non-null field nulls its parent).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +152,11 @@ class RoleCheckedExecutionContext(ShortLeafExecutionContext):
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
+
+    def plan_scope(self) -> Hashable:
+        # `may_shortcut` says no for the selections with a field the role may not read:
+        # a plan made for another role must not serve this one.
+        return self._role
 
     def may_shortcut(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> bool:
         # Objects completed on the short path skip `execute_fields` (below): not those

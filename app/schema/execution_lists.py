@@ -25,13 +25,17 @@ from app.schema.execution_plans import RowReads, answered_from_row, gathered, ro
 if TYPE_CHECKING:
     from app.schema.execution import ShortLeafExecutionContext
 
-Shortcut = tuple[GraphQLObjectType, Any, Any, Any] | None
-"""(object type, strawberry's `is_type_of` or None, grouped field set, plan)."""
-
-
 Quick = Callable[[Any], "dict[str, Any] | None"]
 """An item's answer in one step, or None when it is of another class or unusual
 (graphql-core's path then answers it)."""
+
+Shortcut = tuple[GraphQLObjectType, Any, Any, Any, dict[type, Quick]] | None
+"""(object type, strawberry's `is_type_of` or None, grouped field set, plan, how the
+items of each class are answered in one step, worked out when first needed)."""
+
+
+def shortcut(named: GraphQLObjectType, check: Any, grouped_field_set: Any, plan: Any) -> Shortcut:
+    return named, check, grouped_field_set, plan, {}
 
 
 def reads_of(plan: Any, kind: type) -> Quick:
@@ -95,7 +99,7 @@ def complete_objects(
     items: Any,
     position_context: Any,
 ) -> Any:
-    named, check, _, plan = shortcut
+    named, check, _, plan, quick = shortcut
     execute = context._execute_planned
     is_awaitable = context.is_awaitable
     completed: list[Any] = []
@@ -114,7 +118,10 @@ def complete_objects(
             usual = not (item is None or isinstance(item, Exception) or is_awaitable(item))
             if usual and (check is None or check(item, None)):
                 if from_rows is None:
-                    from_rows = reads_of(plan, type(item))
+                    kind = type(item)
+                    from_rows = quick.get(kind)
+                    if from_rows is None:
+                        from_rows = quick[kind] = reads_of(plan, kind)
                 try:
                     value = execute(plan, named, item, item_path, position_context)
                 except Exception as raw_error:

@@ -4,6 +4,7 @@ execution answers: the same data, and the same errors at the same paths."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import operator
 from datetime import datetime
 from enum import Enum
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 
 from app.schema.execution import ShortLeafExecutionContext
 from app.schema.partners.row_fields import _FromRow
@@ -326,3 +328,64 @@ def test_every_plain_field_of_a_partner_comes_from_its_row() -> None:
     definition = Partner.__strawberry_definition__  # type: ignore[attr-defined]
     plain = {f.python_name for f in definition.fields if f.base_resolver is None}
     assert plain - {"row"} == set(FROM_ROW)  # the row itself is kept as it is
+
+
+def test_plans_outlive_the_request_only_where_nothing_can_change_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A document parsed once (the parser's cache) is planned once, whatever its
+    variables; with `@include`/`@skip` on a variable, each request is planned for its
+    own values, and answers as graphql-core does."""
+    plain = strawberry.Schema(query=Query, extensions=[ParserCache()])
+    short = strawberry.Schema(
+        query=Query,
+        extensions=[ParserCache()],
+        execution_context_class=ShortLeafExecutionContext,
+    )
+    planned: list[str] = []
+    real = ShortLeafExecutionContext._object_of
+
+    def counted(self: ShortLeafExecutionContext, return_type: Any, details: Any) -> Any:
+        planned.append(details[0].node.name.value)
+        return real(self, return_type, details)
+
+    monkeypatch.setattr(ShortLeafExecutionContext, "_object_of", counted)
+
+    def both(query: str, variables: dict[str, Any]) -> Any:
+        mine = asyncio.run(short.execute(query, variable_values=variables))
+        theirs = asyncio.run(plain.execute(query, variable_values=variables))
+        assert (mine.data, mine.errors) == (theirs.data, theirs.errors)
+        return mine.data
+
+    fixed = "query($case: String!) { items(case: $case) { name count detail { size } } }"
+    for case in ("fine", "other_classes"):
+        both(fixed, {"case": case})
+    assert {"items", "detail"} <= set(planned)
+    planned.clear()
+    both(fixed, {"case": "fine"})
+    assert planned == []  # the same document again: nothing worked out anew
+    chosen = (
+        'query($with: Boolean!) { items(case: "fine") { name count @include(if: $with) '
+        "detail @skip(if: $with) { size } } }"
+    )
+    planned.clear()
+    answers = [both(chosen, {"with": w}) for w in (True, False, True)]
+    assert answers[0] == answers[2] != answers[1]
+    assert "count" in answers[0]["items"][0] and "detail" not in answers[0]["items"][0]
+    assert "detail" in answers[1]["items"][0] and "count" not in answers[1]["items"][0]
+    assert planned.count("items") >= 3  # each request on its own
+
+
+def test_plans_go_with_their_document() -> None:
+    """Plans kept for a document go when it does: a client sending ever new documents
+    (the parser's cache keeps the last 256 texts) leaves no plan behind."""
+    from app.schema import execution
+
+    short = strawberry.Schema(query=Query, execution_context_class=ShortLeafExecutionContext)
+    gc.collect()
+    before = len(execution._BY_OPERATION)
+    for n in range(50):
+        query = f'{{ items(case: "fine") {{ name n{n}: count detail {{ size }} }} }}'
+        assert asyncio.run(short.execute(query)).errors is None
+    gc.collect()
+    assert len(execution._BY_OPERATION) == before

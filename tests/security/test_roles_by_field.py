@@ -150,6 +150,23 @@ def test_a_viewer_sees_that_something_changed_but_not_the_old_values(live: Live)
         assert nodes["timeline"]["nodes"][0]["reason"] == "was Harbour Lights"
 
 
+def test_a_plan_made_for_a_reader_of_the_past_never_serves_a_viewer(live: Live) -> None:
+    """The short path's plans outlive their request (app/schema/execution.py): one made
+    while an auditor read the reasons of the same document must not let a viewer's
+    request read them past its role's check."""
+    company = seed(live)
+    query = TIMELINE % "reason"
+    for _ in range(3):
+        nodes = live.data(query, {"id": company}, role="auditor")["partner"]["timeline"]["nodes"]
+        assert nodes[0]["reason"] == "was Harbour Lights"
+    body = live.post(query, {"id": company}, role="viewer").json()
+    assert set(codes(body)) == {"FORBIDDEN"} and len(codes(body)) == 3, body
+    assert {n["reason"] for n in body["data"]["partner"]["timeline"]["nodes"]} == {None}
+    assert "was Harbour" not in json.dumps(body)
+    nodes = live.data(query, {"id": company}, role="auditor")["partner"]["timeline"]["nodes"]
+    assert nodes[0]["reason"] == "was Harbour Lights"
+
+
 def test_a_refused_field_leaves_the_rest_of_the_answer(live: Live) -> None:
     company = seed(live)
     query = """query($id: ID!) { partner(id: $id) { name }
