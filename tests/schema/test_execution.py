@@ -336,10 +336,10 @@ def test_plans_outlive_the_request_only_where_nothing_can_change_them(
     """A document parsed once (the parser's cache) is planned once, whatever its
     variables; with `@include`/`@skip` on a variable, each request is planned for its
     own values, and answers as graphql-core does."""
-    plain = strawberry.Schema(query=Query, extensions=[ParserCache()])
+    plain = strawberry.Schema(query=Query, extensions=[ParserCache])
     short = strawberry.Schema(
         query=Query,
-        extensions=[ParserCache()],
+        extensions=[ParserCache],
         execution_context_class=ShortLeafExecutionContext,
     )
     planned: list[str] = []
