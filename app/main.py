@@ -75,8 +75,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """What `partnerbook serve` gives uvicorn besides the app: the request's head held to
-    a size (uvicorn's httptools protocol keeps headers and URL without limit) and a
-    request held to its deadlines to arrive (uvicorn has none); a WebSocket message held
+    a size (uvicorn's httptools protocol keeps headers and URL without limit), a
+    request held to its deadlines to arrive and its answer to one to be read (uvicorn
+    has none); a WebSocket message held
     to the body limit, refused (1009) as it arrives (uvicorn's default, 16 MiB, let one be
     read whole before the view refused it); and the connections a process serves at once
     (uvicorn held any number). The protocol is a `partial` of a module's class: uvicorn
@@ -85,6 +86,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         BoundedHttpTools,
         head_seconds=settings.request_head_seconds,
         body_seconds=settings.request_body_seconds,
+        write_seconds=settings.response_write_seconds,
     )
     return {
         "http": http,

@@ -176,6 +176,13 @@ class Settings(BaseSettings):
         description="Seconds a request's body may take to arrive once its head has; past "
         "them 408 and a close.",
     )
+    response_write_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds an answer may wait on a client that reads none of it (the "
+        "server's buffers for the connection full); past them the connection is dropped.",
+    )
     graceful_shutdown_seconds: int = Field(
         default=10, ge=0, le=3600, description="On SIGTERM, how long open requests may finish."
     )

@@ -3,7 +3,9 @@
 sent a byte at a time, a body at a byte at a time or a chunked body that never ends held
 its connection (and, for a body, a task in the app) for as long as the client liked.
 Now a request's head must arrive within PARTNERBOOK_REQUEST_HEAD_SECONDS and its body
-within PARTNERBOOK_REQUEST_BODY_SECONDS (set to 0.3 s here), else 408 and a close; and a
+within PARTNERBOOK_REQUEST_BODY_SECONDS (set to 0.3 s here), else 408 and a close; a
+client must read its answers once the server's buffers for it are full, within
+PARTNERBOOK_RESPONSE_WRITE_SECONDS (0.3 s here), else the connection is reset; and a
 process serves at most PARTNERBOOK_MAX_CONNECTIONS connections (503 past them).
 
 Nothing here bounds how long anything took: each attack goes on (one byte every 50 ms)
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import select
 import socket
 import threading
 import time
@@ -92,7 +95,11 @@ def _serving(settings: Settings, **config: Any) -> Iterator[int]:
 @pytest.fixture
 def served(db: Database, settings: Settings) -> Iterator[Served]:
     strict = settings.model_copy(
-        update={"request_head_seconds": DEADLINE, "request_body_seconds": DEADLINE}
+        update={
+            "request_head_seconds": DEADLINE,
+            "request_body_seconds": DEADLINE,
+            "response_write_seconds": DEADLINE,
+        }
     )
     key = api_keys.create_key(db.conninfo(), "slow", "admin")
     with _serving(strict) as port:
@@ -199,6 +206,56 @@ def test_requests_that_arrive_in_time_are_served(served: Served) -> None:
         time.sleep(3 * DEADLINE)
         ws.send(json.dumps({"type": "connection_init", "payload": {"apiKey": served.key}}))
         assert json.loads(ws.recv(timeout=GUARD))["type"] == "connection_ack"
+
+
+INTROSPECTION = json.dumps(
+    {
+        "query": "{ __schema { types { name description fields { name description args { "
+        "name description type { name } } type { name } } } } }"
+    }
+).encode()
+
+
+def _dropped(sock: socket.socket) -> bool:
+    """Whether the server reset the connection, found without reading from it (reading
+    would take some of the answers and let the server write again)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLERR | select.POLLHUP)
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
+        for _, events in poller.poll(PACE * 1000):
+            if events & (select.POLLERR | select.POLLHUP):
+                return True
+    return False
+
+
+def test_a_client_that_stops_reading_its_answers_is_let_go(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that sends requests and reads none of the answers held its connection,
+    the answers in the server's buffers and a request's task (waiting for the buffers to
+    drain) for as long as it liked. Once it has read nothing for
+    PARTNERBOOK_RESPONSE_WRITE_SECONDS (0.3 s here) while the server's buffers are full,
+    the connection is dropped; the server answers other clients."""
+    caplog.set_level(logging.INFO, logger="partnerbook.http")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(GUARD)
+    sock.connect(("127.0.0.1", served.port))
+    request = served.head(
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(INTROSPECTION)
+    )
+    sock.sendall((request + INTROSPECTION) * 40)  # pipelined: ~100 KB of answer each
+    try:
+        assert _dropped(sock), f"the connection was still open after {GUARD} s"
+    finally:
+        sock.close()
+    with served.connect() as other:
+        other.sendall(request + INTROSPECTION)
+        assert b" 200 " in other.recv(65536).split(b"\r\n", 1)[0]
+    dropped = [r.getMessage() for r in caplog.records if r.name == "partnerbook.http"]
+    assert any("the client read too little of its answers" in m for m in dropped), dropped
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_a_process_serves_at_most_max_connections(

@@ -6,8 +6,11 @@ uvicorn waits for a request's head and body as long as they keep coming, or not)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
+import struct
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -32,6 +35,8 @@ REQUEST_HEAD_SECONDS = 10.0
 """The default of PARTNERBOOK_REQUEST_HEAD_SECONDS."""
 REQUEST_BODY_SECONDS = 30.0
 """The default of PARTNERBOOK_REQUEST_BODY_SECONDS."""
+RESPONSE_WRITE_SECONDS = 30.0
+"""The default of PARTNERBOOK_RESPONSE_WRITE_SECONDS."""
 
 
 class BodyLimit:
@@ -136,6 +141,12 @@ class BoundedHttpTools(HttpToolsProtocol):
     Time while uvicorn itself stops reading (a pipelined request waiting for the one
     before it) does not count: the deadline is put off.
 
+    And a client must read its answers: once the connection's buffers are full (the
+    transport asks to pause writing), the client has `write_seconds` to read enough of
+    them for writing to resume; past that the connection is dropped (`abort`: what was
+    buffered for it is let go). uvicorn waited as long as the client liked, holding the
+    answers and the request's task, which waits for the buffers to drain.
+
     Past uvicorn's `limit_concurrency` (PARTNERBOOK_MAX_CONNECTIONS) a request, or a
     WebSocket handshake (which uvicorn let through), is answered 503 with a GraphQL error
     BUSY and `Retry-After: 1` (uvicorn answered requests "Service Unavailable" in plain
@@ -153,17 +164,20 @@ class BoundedHttpTools(HttpToolsProtocol):
     _body_pending = False
     _head_timer: asyncio.TimerHandle | None = None
     _body_timer: asyncio.TimerHandle | None = None
+    _write_timer: asyncio.TimerHandle | None = None
 
     def __init__(
         self,
         *args: Any,
         head_seconds: float = REQUEST_HEAD_SECONDS,
         body_seconds: float = REQUEST_BODY_SECONDS,
+        write_seconds: float = RESPONSE_WRITE_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.head_seconds = head_seconds
         self.body_seconds = body_seconds
+        self.write_seconds = write_seconds
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -261,11 +275,38 @@ class BoundedHttpTools(HttpToolsProtocol):
             return
         super().handle_websocket_upgrade()
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_timer is None:
+            self._write_timer = self.loop.call_later(self.write_seconds, self._write_late)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+
+    def _write_late(self) -> None:
+        self._write_timer = None
+        if self.flow is None or not self.flow.write_paused:
+            return
+        log.info(
+            "connection dropped: the client read too little of its answers in %s s",
+            self.write_seconds,
+        )
+        # A reset, not a close: a socket closed with unsent data would keep it (in the
+        # kernel, sending a FIN the client never reads) for as long as the client likes.
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()  # `connection_lost` follows: the request's task is let go
+
     def _cancel_timers(self) -> None:
-        for timer in (self._head_timer, self._body_timer):
+        for timer in (self._head_timer, self._body_timer, self._write_timer):
             if timer is not None:
                 timer.cancel()
-        self._head_timer = self._body_timer = None
+        self._head_timer = self._body_timer = self._write_timer = None
 
     def _put_off(self, seconds: float, late: Any) -> asyncio.TimerHandle | None:
         """A new deadline when uvicorn stopped reading this connection (the client is not
