@@ -143,9 +143,10 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     And a client must read its answers: once the connection's buffers are full (the
     transport asks to pause writing), the client has `write_seconds` to read enough of
-    them for writing to resume; past that the connection is dropped (`abort`: what was
-    buffered for it is let go). uvicorn waited as long as the client liked, holding the
-    answers and the request's task, which waits for the buffers to drain.
+    them for writing to resume; past that the connection is reset (what was buffered for
+    it is let go, in the process and in the kernel). uvicorn waited as long as the
+    client liked, holding the answers and the request's task, which waits for the
+    buffers to drain.
 
     Past uvicorn's `limit_concurrency` (PARTNERBOOK_MAX_CONNECTIONS) a request, or a
     WebSocket handshake (which uvicorn let through), is answered 503 with a GraphQL error
