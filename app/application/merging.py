@@ -28,7 +28,7 @@ from app.domain.hierarchy import PARTNERS, HierarchyGuard
 from app.domain.messages import Message
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
-from app.domain.reservation import Reservation, reservation_id
+from app.domain.reservation import MERGE, Reservation, reservation_id, stored_key
 
 KIND_CLASSES: dict[str, type[Aggregate]] = {
     "activities": Activity,
@@ -90,13 +90,21 @@ class MergeCommands(CommandBase):
         merge_id = (
             uuid5(IDEMPOTENCY_NAMESPACE, f"merge:{idempotency_key}") if idempotency_key else uuid4()
         )
-        marker_key = f"merge:{idempotency_key}" if idempotency_key and not dry_run else None
+        marker_key = (
+            stored_key(f"{MERGE}{idempotency_key}", self.idempotency_secret)
+            if idempotency_key and not dry_run
+            else None
+        )
 
         def earlier() -> MergeOutcome | None:
             """The same keyed request's merge, when it has already been recorded."""
             if marker_key is None:
                 return None
-            return self._earlier_merge(marker_key, merge_id, destination_id, source_ids)
+            for key in (marker_key, f"{MERGE}{idempotency_key}"):  # and as stored before
+                found = self._earlier_merge(key, merge_id, destination_id, source_ids)
+                if found is not None:
+                    return found
+            return None
 
         for _ in range(MAX_RETRIES):
             if (found := earlier()) is not None:

@@ -27,6 +27,9 @@ PERSONAL_FIELDS: frozenset[PartnerField] = frozenset(
         "mobile",
         "website",
         "vat",
+        # A sole trader's registry number (SIREN, KBO, Companies House) names the person
+        # as surely as their VAT number does.
+        "company_registry",
     }
 )
 """Partner fields that hold personal data of a person (see `Partner.values`)."""

@@ -15,6 +15,9 @@ from eventsourcing.domain import Aggregate, event
 RESERVATIONS = uuid5(NAMESPACE_URL, "https://partnerbook.dev/reservations")
 DOCUMENT = "document:"
 KEYED_DOCUMENT = "document:hmac-sha256:"
+MERGE = "merge:"
+KEYED_MERGE = "merge:hmac-sha256:"
+_KEYED = {DOCUMENT: KEYED_DOCUMENT, MERGE: KEYED_MERGE}
 
 
 def reservation_id(key: str) -> UUID:
@@ -22,14 +25,17 @@ def reservation_id(key: str) -> UUID:
 
 
 def stored_key(key: str, secret: bytes) -> str:
-    """The key a reservation is stored under. A document's reference is keyed with the
-    installation's secret (as idempotency digests are): the id, in the clear in the log,
-    is a hash of it, and a copy of the log must not let anyone test a guessed reference.
-    (Reservations stored before are under the plain key: `_claims` reads both.) Other
-    keys (account codes, tag names) are not personal: stored as they are."""
-    if not key.startswith(DOCUMENT) or key.startswith(KEYED_DOCUMENT):
-        return key
-    return KEYED_DOCUMENT + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+    """The key a reservation is stored under. A document's reference, and a merge's
+    idempotency key (a client may make it of the person's values: an email), are keyed
+    with the installation's secret (as idempotency digests are): the reservation holds
+    only a hash of them, never erased as it needs no erasing, and a copy of the log must
+    not let anyone test a guessed value. (Reservations stored before are under the plain
+    key: their readers look for both.) Other keys (account codes, tag names) are not
+    personal: stored as they are."""
+    for prefix, keyed in _KEYED.items():
+        if key.startswith(prefix) and not key.startswith(keyed):
+            return keyed + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+    return key
 
 
 class Reservation(Aggregate):

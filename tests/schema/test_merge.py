@@ -338,6 +338,29 @@ def test_several_sources_and_idempotency(client: TestClient, db: Database) -> No
     assert reused["userErrors"][0]["field"] == ["idempotencyKey"]
 
 
+def test_a_merge_marker_stored_under_its_plain_key_still_answers_the_repeat(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merge markers were stored under the client's idempotency key as sent (which may be
+    made of a person's values); they are now keyed with the installation's secret. A
+    repeat of a merge marked the old way still gets the first answer, and nothing new."""
+    from app.application import merging
+
+    dest = create(client, kind="PERSON", name="Oriel Fanshawe")
+    ids = [create(client, kind="PERSON", name="Oriel Fanshawe 2")["id"]]
+    with monkeypatch.context() as old_code:
+        old_code.setattr(merging, "stored_key", lambda key, secret: key)
+        first = merge(client, destinationId=dest["id"], sourceIds=ids, idempotencyKey="m-old")
+    assert first["userErrors"] == []
+    count = event_count(db)
+    again = merge(client, destinationId=dest["id"], sourceIds=ids, idempotencyKey="m-old")
+    assert again["userErrors"] == [] and again["partner"] == first["partner"]
+    assert event_count(db) == count
+    other = create(client, kind="PERSON", name="Someone Else")
+    reused = merge(client, destinationId=other["id"], sourceIds=ids, idempotencyKey="m-old")
+    assert reused["userErrors"][0]["field"] == ["idempotencyKey"]
+
+
 def refused(client: TestClient, db: Database, **fields: Any) -> list[tuple[Any, str]]:
     before = event_count(db)
     result = merge(client, **fields)

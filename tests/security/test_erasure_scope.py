@@ -25,6 +25,7 @@ from tests.conftest import gql
 from tests.schema.partner_ops import CREATE, UPDATE
 from tests.schema.test_anonymize import ANONYMIZE, pg_dump
 from tests.schema.test_relationship import OPPORTUNITY, RECORD, SCHEDULE
+from tests.security.test_erasure_reach_merged import MERGE
 
 MARKERS = {
     "name": "Quillon Vexbarrow",
@@ -37,11 +38,18 @@ MARKERS = {
     "reference": "ZQ-REF-99173",
     "reason": "per request of zq.reason@example.org",
     "erasure_reason": "erasure asked by zq.erase@example.org",
+    # A sole trader's registry number identifies the person as their VAT does.
+    "registry": "ZQREGISTRY778899",
+    # A client's idempotency key may be made of the person's values.
+    "merge_key": "merge-zq.idem@example.org",
+    "duplicate": "Quillon Vexbarrow-Dup",
 }
 PARTNER_Q = """query($id: ID!) { partner(id: $id) {
-  name email anonymized
+  name email companyRegistry anonymized
   activities { nodes { summary note } }
   timeline { nodes { kind reason summary changes } } } }"""
+
+FOUND = """query($s: String!) { partners(search: $s) { totalCount } }"""
 
 
 @pytest.fixture
@@ -99,6 +107,7 @@ def test_after_erasure_and_scrub_no_dump_nor_data_file_holds_the_person(
                         "email": MARKERS["email"],
                         "phone": MARKERS["phone"],
                         "street": MARKERS["street"],
+                        "companyRegistry": MARKERS["registry"],
                         "countryCode": "BE",
                         "idempotencyKey": "scope-person-1",
                     }
@@ -154,6 +163,19 @@ def test_after_erasure_and_scrub_no_dump_nor_data_file_holds_the_person(
                 },
             )["recordDocument"]
         )
+        duplicate = _ok(
+            gql(
+                client,
+                CREATE,
+                {"input": {"kind": "PERSON", "name": MARKERS["duplicate"], "countryCode": "BE"}},
+            )["createPartner"]
+        )["partner"]["id"]
+        merge = {"destinationId": pid, "sourceIds": [duplicate]}
+        _ok(
+            gql(client, MERGE, {"input": {**merge, "idempotencyKey": MARKERS["merge_key"]}})[
+                "mergePartners"
+            ]
+        )
         before = gql(client, PARTNER_Q, {"id": pid})["partner"]
         assert MARKERS["reason"] in [n["reason"] for n in before["timeline"]["nodes"]]
         assert MARKERS["name"] in pg_dump(db)  # the dump does show data
@@ -164,10 +186,16 @@ def test_after_erasure_and_scrub_no_dump_nor_data_file_holds_the_person(
         assert erased["userErrors"] == [] and erased["partner"]["anonymized"] is True
 
         after = gql(client, PARTNER_Q, {"id": pid})["partner"]
+        assert after["companyRegistry"] is None
         assert after["activities"]["nodes"] == [{"summary": None, "note": None}]
         assert {n["reason"] for n in after["timeline"]["nodes"]} == {None}
         shown = repr(after)
         assert [label for label, value in MARKERS.items() if value in shown] == []
+        found = gql(client, FOUND, {"s": MARKERS["registry"]})["partners"]["totalCount"]
+        assert found == 0
+        # The same keyed merge again answers as the first did, and writes nothing.
+        again = gql(client, MERGE, {"input": {**merge, "idempotencyKey": MARKERS["merge_key"]}})
+        assert again["mergePartners"]["userErrors"] == []
 
         report = scrub(db)
         assert report.skipped == []
