@@ -19,7 +19,7 @@ import anyio.to_thread
 from psycopg_pool import AsyncConnectionPool
 
 from app.application import Partnerbook
-from app.domain.contact_fields import normalize_vat
+from app.domain.contact_fields import forget_checked_values
 from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
@@ -46,7 +46,7 @@ from app.runtime_webhooks import open_webhooks
 from app.schema.context import Services
 from app.schema.live.hub import SubscriptionHub
 from app.schema.live.subscriptions import record_loader
-from app.schema.parsing import parse_operation
+from app.schema.parsing import forget_documents
 from app.settings import Settings
 from app.webhooks.store import WebhookStores
 from app.webhooks.worker import WebhookDispatcher
@@ -81,11 +81,11 @@ def open_application(db: database.Database, settings: Settings) -> Partnerbook:
 
 
 def _forget_cached_values(_subject: str) -> None:
-    """Empties the process's caches that hold values as they were sent: the VATs
-    `normalize_vat` checked and the operation texts `parse_operation` parsed (values
-    written inline in a mutation). An erasure is rare; refilling them is cheap."""
-    normalize_vat.cache_clear()
-    parse_operation.cache_clear()
+    """Empties the process's caches that hold values as they were sent: the VATs and
+    email domains checked, and every parsed operation text (values written inline in a
+    mutation) with what was worked out for it. An erasure is rare; refilling is cheap."""
+    forget_checked_values()
+    forget_documents()
 
 
 async def open_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:

@@ -31,9 +31,8 @@ _email_syntax.uts46_valid_char = functools.lru_cache(maxsize=4096)(_email_syntax
 # company share a domain, so a bulk import checks each domain once (invalid domains
 # raise, and are not cached).
 _email_module = importlib.import_module("email_validator.validate_email")
-_email_module.validate_email_domain_name = functools.lru_cache(maxsize=4096)(  # type: ignore[attr-defined]
-    _email_syntax.validate_email_domain_name
-)
+_checked_domains = functools.lru_cache(maxsize=4096)(_email_syntax.validate_email_domain_name)
+_email_module.validate_email_domain_name = _checked_domains  # type: ignore[attr-defined]
 
 NO_VAT = "/"
 """Odoo's convention: a VAT of `/` means the partner has none (not subject to VAT)."""
@@ -347,3 +346,11 @@ def countries(search: str | None = None) -> list[tuple[str, str]]:
         if not needle or needle == str(c.alpha_2).casefold() or needle in str(c.name).casefold()
     ]
     return sorted(found, key=lambda pair: pair[1])
+
+
+def forget_checked_values() -> None:
+    """Empties the caches of the values checked as they were sent (the VATs, the email
+    domains: a family's own domain names them): an erasure's notice does, in every
+    process."""
+    normalize_vat.cache_clear()
+    _checked_domains.cache_clear()

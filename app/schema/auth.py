@@ -21,6 +21,7 @@ from strawberry.extensions import SchemaExtension
 from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
 from app.schema.limits import MAX_SEARCH_CHARS, Limits, Walk, over_limit, walk
+from app.schema.parsing import DOCUMENT_MEMOS
 
 WEBHOOK_MUTATIONS = frozenset(
     {
@@ -137,9 +138,13 @@ class DocumentMemo(Generic[T]):
         self._known[full_key] = (schema, document, value)
         return value
 
+    def clear(self) -> None:
+        self._known.clear()
+
 
 _VALIDATIONS: DocumentMemo[list[GraphQLError]] = DocumentMemo(256)
 _WALKS: DocumentMemo[Walk | None] = DocumentMemo(1024)
+DOCUMENT_MEMOS.extend((_VALIDATIONS.clear, _WALKS.clear))
 
 
 def _validate(

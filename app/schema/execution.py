@@ -60,6 +60,7 @@ from app.schema.execution_plans import (
     leaf_plan,
     strawberry_type_check,
 )
+from app.schema.parsing import DOCUMENT_MEMOS
 
 Plans = dict[tuple[int, tuple[int, ...], Hashable], tuple[Any, tuple[Any, ...], Shortcut]]
 """(type, field nodes, scope) by ids -> (type, nodes, shortcut): the type and nodes held
@@ -69,6 +70,9 @@ _BY_OPERATION: dict[int, tuple[weakref.ref[OperationDefinitionNode], Plans | Non
 """Operation (by id) -> the plans that outlive its requests (None: it has directives).
 An entry goes with its operation, when the parser's cache and the last request let go of
 it: a client sending ever new documents makes the plans of each for its requests only."""
+
+
+DOCUMENT_MEMOS.append(_BY_OPERATION.clear)
 
 
 def _plans_of(operation: OperationDefinitionNode, fragments: Any) -> Plans | None:

@@ -5,13 +5,28 @@ is parsed once, not once per layer, and a repeated one not at all."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
 CACHED_TEXTS = 256
 """Distinct operation texts kept (an LRU: unique texts cannot grow memory)."""
+
+
+DOCUMENT_MEMOS: list[Callable[[], None]] = []
+"""How to empty each memo that keeps parsed documents (by the modules that keep one).
+A document's nodes hold the text they were parsed from, with the values a mutation
+wrote inline: an erasure empties them all (`forget_documents`)."""
+
+
+def forget_documents() -> None:
+    """Lets go of every parsed document this process keeps: the parse cache and the
+    memos of what was worked out for a document (its text checks, validation, cost walk,
+    execution plans). Refilled by the next requests."""
+    parse_operation.cache_clear()
+    for forget in DOCUMENT_MEMOS:
+        forget()
 
 
 @functools.lru_cache(maxsize=CACHED_TEXTS)

@@ -26,6 +26,7 @@ from graphql.language import BREAK, SKIP, Visitor
 from strawberry.extensions import SchemaExtension
 
 from app.domain.text import storable, unstorable_reason
+from app.schema.parsing import DOCUMENT_MEMOS
 
 
 class RefuseUnstorableText(SchemaExtension):
@@ -139,6 +140,7 @@ _SEEN: dict[int, tuple[Any, Problem | None]] = {}
 """Documents already looked at (by identity: the parser cache hands out the same
 document for the same query text), with their answer; at most `_SEEN_MAX`."""
 _SEEN_MAX = 256
+DOCUMENT_MEMOS.append(_SEEN.clear)
 
 
 def _in_literals(document: Any) -> Problem | None:

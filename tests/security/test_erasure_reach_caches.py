@@ -5,6 +5,10 @@ process handles before `anonymizePartner` answers, now empties both."""
 
 from __future__ import annotations
 
+import gc
+import json
+import uuid
+
 from starlette.testclient import TestClient
 
 from app.domain.contact_fields import normalize_vat
@@ -27,3 +31,50 @@ def test_erasure_empties_the_caches_that_hold_values(client: TestClient) -> None
     cached = parse_operation.cache_info().currsize
     assert cached <= 1, cached
     assert normalize_vat.cache_info().currsize == 0
+
+
+def _holds(value: object, token: str, depth: int = 0) -> bool:
+    """Whether `value` is a string with `token`, or a tuple or frozenset holding one: the
+    collector stops tracking those that hold only such values (a cache's keys). Loops,
+    not comprehensions: a comprehension's closure would hold `token` in a cell."""
+    if type(value) is str:
+        return token in value
+    if type(value) in (tuple, frozenset) and depth < 8:
+        for item in value:  # type: ignore[attr-defined]
+            if _holds(item, token, depth + 1):
+                return True
+    return False
+
+
+def _holders(token: str) -> list[str]:
+    """The type of every object of this process (that the garbage collector tracks) that
+    refers to a string with `token`."""
+    gc.collect()
+    found: list[str] = []
+    for holder in gc.get_objects():
+        for value in gc.get_referents(holder):
+            if _holds(value, token):
+                found.append(type(holder).__qualname__)
+    return found
+
+
+def test_no_cache_of_the_process_keeps_an_erased_text(client: TestClient) -> None:
+    """The parse cache was emptied, but the document it had parsed stayed in every other
+    memo keyed by document: the text checks' (`text_guard`), the validations' and the
+    cost walks' (`auth`), whose nodes hold the text they came from; and the email
+    domains checked stayed in their cache."""
+    token = "Zq" + uuid.uuid4().hex[:12]
+    domain = f"{token.lower()}-family.example"
+    created = gql(
+        client,
+        "mutation { createPartner(input: {kind: PERSON, name: "
+        + json.dumps(f"{token} Quernby")
+        + ", email: "
+        + json.dumps(f"ann@{domain}")
+        + "}) { partner { id } } }",
+    )["createPartner"]["partner"]
+    assert _holders(token), "the text is held before the erasure (the check sees it)"
+    erased = gql(client, ERASE, {"id": created["id"]})["anonymizePartner"]
+    assert erased == {"partner": {"anonymized": True}, "userErrors": []}
+    assert _holders(token) == []
+    assert _holders(token.lower()) == []
