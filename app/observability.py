@@ -44,6 +44,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class WithoutQuery(logging.Filter):
+    """uvicorn's access line without the query string: a GET carries its variables there
+    (a name searched, an email), and a log line outlives an erasure in whatever keeps the
+    server's logs. The path stays, and `?…` says a query was there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, mark, _ = args[2].partition("?")
+            record.args = (*args[:2], path + ("?…" if mark else ""), *args[3:])
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request_id (+ exception)."""
 
@@ -86,7 +99,10 @@ def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "app.observability.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "app.observability.RequestIdFilter"},
+            "without_query": {"()": "app.observability.WithoutQuery"},
+        },
         "formatters": {"default": formatter},
         "handlers": {
             "default": {
@@ -100,7 +116,12 @@ def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
         "loggers": {
             "uvicorn": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
-            "uvicorn.access": {"handlers": [], "level": level, "propagate": True},
+            "uvicorn.access": {
+                "handlers": [],
+                "level": level,
+                "propagate": True,
+                "filters": ["without_query"],
+            },
         },
     }
 

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.main import create_app
-from app.observability import JsonFormatter, RequestIdFilter, TextFormatter
+from app.observability import JsonFormatter, RequestIdFilter, TextFormatter, WithoutQuery
 from app.settings import Settings
 from tests.conftest import gql, gql_raw
 
@@ -127,3 +127,29 @@ def test_a_served_app_collects_its_youngest_objects_less_often(settings: Setting
             assert gc.get_threshold()[0] == GC_FIRST_THRESHOLD * 5
     finally:
         gc.set_threshold(*before)
+
+
+def test_the_access_log_leaves_out_query_strings() -> None:
+    """A GET carries its variables (a person's name searched, an email) in the query
+    string, and uvicorn's access log wrote the whole of it: the lines outlive an erasure
+    in whatever keeps the server's logs. The path is kept, the query is not."""
+    from app.observability import log_config
+
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.access-log")
+    handler = logging.StreamHandler(stream)
+    config = log_config("text")
+    assert "without_query" in config["loggers"]["uvicorn.access"]["filters"]
+    handler.addFilter(WithoutQuery())
+    logger.addHandler(handler)
+    try:
+        path = "/graphql?query=%7B+partners%28search%3A+%22Zq+Quernby%22%29+%7D&x=1"
+        logger.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", path, "1.1", 200)
+        logger.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", "/healthz", "1.1", 200)
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        '127.0.0.1:5 - "GET /graphql?… HTTP/1.1" 200',
+        '127.0.0.1:5 - "GET /healthz HTTP/1.1" 200',
+    ]
