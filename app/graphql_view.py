@@ -21,14 +21,10 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     Message as TransportMessage,
 )
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionErrorMessage,
     ErrorMessage,
@@ -49,6 +45,7 @@ from app.schema.context import Context
 from app.schema.errors import DATABASE_UNAVAILABLE, ClientError
 from app.schema.http import StrictGraphQL, refusal
 from app.schema.live import connections
+from app.schema.live.handshake import GuardedLegacyWS, GuardedTransportWS
 from app.schema.live.messages import BoundedWebSocketAdapter, legacy_ws_fault, transport_ws_fault
 
 log = logging.getLogger("partnerbook.http")
@@ -60,11 +57,12 @@ _NO_KEY = Message("an API key is required (Authorization: Bearer <key>)")
 _UNAVAILABLE = Message("The database is unavailable; try again shortly")
 
 
-class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+class AuthenticatingTransportWS(GuardedTransportWS):
     """graphql-transport-ws: a `connection_init` without a valid key closes with 4401, one
     of a key that already has PARTNERBOOK_MAX_CONNECTIONS_PER_KEY connections with 4429; a
     message not of the protocol's shape with 4400, as the spec says (app/schema/live/
-    messages.py)."""
+    messages.py); no `connection_init` in time, a second one and the operation limit as
+    app/schema/live/handshake.py says."""
 
     async def handle_message(self, message: TransportMessage) -> None:
         fault = transport_ws_fault(message)
@@ -102,11 +100,12 @@ class AuthenticatingTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
-class KeyWatchingLegacyWS(BaseGraphQLWSHandler[Context, None]):
+class KeyWatchingLegacyWS(GuardedLegacyWS):
     """graphql-ws (legacy): authenticates in `on_ws_connect`; stops the key watch. A
     message not of the protocol's shape is answered as the protocol answers a bad one,
     and the connection stays open: an `error` for the operation it names, else a
-    `connection_error`; either BAD_REQUEST."""
+    `connection_error`; either BAD_REQUEST. No `connection_init` in time (4408), a second
+    one (4429) and the operation limit: app/schema/live/handshake.py."""
 
     async def handle_message(self, message: OperationMessage) -> None:
         fault = legacy_ws_fault(message)

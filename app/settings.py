@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         description="WebSocket connections one API key may hold open in one process.",
     )
     keep_alive_seconds: float = Field(default=15.0, gt=0, description="WebSocket ping interval.")
+    websocket_init_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Seconds a WebSocket (either protocol) may stay open without a "
+        "`connection_init`; past them it is closed with 4408.",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Origins (besides the server's own) whose pages may open WebSockets.",

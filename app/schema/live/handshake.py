@@ -1,0 +1,145 @@
+"""What strawberry's WebSocket handlers left open at the start of a connection and at its
+operation limit, closed the same way over both protocols:
+
+- a connection that sends no `connection_init` is closed after
+  PARTNERBOOK_WEBSOCKET_INIT_SECONDS with 4408 (graphql-transport-ws waited strawberry's
+  60 s; legacy graphql-ws waited for ever, so sockets without a key could hold every
+  connection slot of the process);
+- a second `connection_init` is closed with 4429 (legacy graphql-ws acknowledged each
+  one and started one more keep-alive task, never stopped);
+- the operation past PARTNERBOOK_MAX_SUBSCRIPTIONS_PER_CONNECTION gets an error coded
+  LIMIT_EXCEEDED (strawberry's had no code).
+
+Legacy graphql-ws has no close codes of its own: it also gets a `connection_error` with
+a code before the close. Each refusal is one INFO line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from graphql import GraphQLFormattedError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage as TransportInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionErrorMessage,
+    ConnectionInitMessage,
+    ErrorMessage,
+    StartMessage,
+)
+
+from app.schema.context import Context
+
+log = logging.getLogger("partnerbook.http")
+
+INIT_TIMEOUT = 4408
+INIT_TIMEOUT_REASON = "Connection initialisation timeout"
+"""graphql-transport-ws's close of a connection without `connection_init` in time."""
+SECOND_INIT = 4429
+SECOND_INIT_REASON = "Too many initialisation requests"
+"""graphql-transport-ws's close of a second `connection_init`."""
+LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+
+
+def init_seconds(context: Context) -> float:
+    return context.services.settings.websocket_init_seconds
+
+
+def _late(seconds: float) -> str:
+    return f"the connection_init did not arrive within {seconds} s"
+
+
+def _over_limit(limit: int | None, running: int) -> GraphQLFormattedError | None:
+    """The error of one more operation on a connection running `running`, or None."""
+    if limit is None or running < limit:
+        return None
+    reason = f"this connection already runs {limit} operations, the most it may"
+    log.info("WebSocket operation refused: %s", reason)
+    return {"message": reason, "extensions": {"code": LIMIT_EXCEEDED}}
+
+
+class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: its init wait from the settings, its refusals logged and the
+    operation limit coded."""
+
+    def on_request_accepted(self) -> None:
+        self.connection_init_wait_timeout = timedelta(seconds=init_seconds(self.context))
+        super().on_request_accepted()
+
+    async def handle_connection_init_timeout(self) -> None:
+        await super().handle_connection_init_timeout()
+        if self.connection_timed_out:
+            seconds = self.connection_init_wait_timeout.total_seconds()
+            log.info("WebSocket connection closed (%s): %s", INIT_TIMEOUT, _late(seconds))
+
+    async def handle_connection_init(self, message: TransportInitMessage) -> None:
+        second = self.connection_init_received and not self.connection_timed_out
+        if second and isinstance(message.get("payload", {}), dict):
+            log.info("WebSocket connection refused (%s): a second connection_init", SECOND_INIT)
+        await super().handle_connection_init(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            error = _over_limit(self.max_subscriptions_per_connection, len(self.operations))
+            if error is not None:
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+        await super().handle_subscribe(message)
+
+
+class GuardedLegacyWS(BaseGraphQLWSHandler[Context, None]):
+    """Legacy graphql-ws: closed unless a `connection_init` arrives in time, closed at a
+    second one, the operation limit coded."""
+
+    init_received = False
+    """Whether a `connection_init` arrived (it is acknowledged, or the connection closed)."""
+
+    async def handle(self) -> None:
+        timer = asyncio.create_task(self._close_unless_initialised(init_seconds(self.context)))
+        try:
+            await super().handle()
+        finally:
+            timer.cancel()
+
+    async def _close_unless_initialised(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self.init_received:
+            return
+        log.info("WebSocket connection closed (%s): %s", INIT_TIMEOUT, _late(seconds))
+        await self._refuse(_late(seconds), INIT_TIMEOUT, INIT_TIMEOUT_REASON)
+
+    async def _refuse(self, message: str, code: int, reason: str) -> None:
+        """A `connection_error` BAD_REQUEST saying why, then the close; a client already
+        gone is not an error."""
+        payload: dict[str, object] = {"message": message, "extensions": {"code": "BAD_REQUEST"}}
+        with contextlib.suppress(Exception):
+            await self.send_message(
+                ConnectionErrorMessage(type="connection_error", payload=payload)
+            )
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=code, reason=reason)
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if self.init_received:
+            log.info("WebSocket connection refused (%s): a second connection_init", SECOND_INIT)
+            refused = "a connection sends one connection_init; this was a second one"
+            await self._refuse(refused, SECOND_INIT, SECOND_INIT_REASON)
+            return
+        self.init_received = True
+        await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.tasks:
+            error = _over_limit(self.max_subscriptions_per_connection, len(self.tasks))
+            if error is not None:
+                await self.send_message(ErrorMessage(type="error", id=message["id"], payload=error))
+                return
+        await super().handle_start(message)
