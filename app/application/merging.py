@@ -87,24 +87,13 @@ class MergeCommands(CommandBase):
     ) -> MergeOutcome:
         """`owned` lists, for each source, the records it has (read from the read model
         by the caller); each is checked on its aggregate before it moves."""
-        merge_id = (
-            uuid5(IDEMPOTENCY_NAMESPACE, f"merge:{idempotency_key}") if idempotency_key else uuid4()
-        )
-        marker_key = (
-            stored_key(f"{MERGE}{idempotency_key}", self.idempotency_secret)
-            if idempotency_key and not dry_run
-            else None
-        )
+        merge_id, markers = self._merge_keys(idempotency_key, dry_run)
 
         def earlier() -> MergeOutcome | None:
             """The same keyed request's merge, when it has already been recorded."""
-            if marker_key is None:
+            if not markers:
                 return None
-            for key in (marker_key, f"{MERGE}{idempotency_key}"):  # and as stored before
-                found = self._earlier_merge(key, merge_id, destination_id, source_ids)
-                if found is not None:
-                    return found
-            return None
+            return self._earlier_merge(markers, merge_id, destination_id, source_ids)
 
         for _ in range(MAX_RETRIES):
             if (found := earlier()) is not None:
@@ -126,8 +115,8 @@ class MergeCommands(CommandBase):
                 return _merge_outcome(destination, moved, None)
             to_save: list[Aggregate] = [destination, *sources, *(r for r, _ in records)]
             to_save += _moves_companies(guard, [r for r, _ in records])
-            if marker_key is not None:
-                to_save.append(Reservation(marker_key, str(destination.id)))
+            if markers:
+                to_save.append(Reservation(markers[0], str(destination.id)))
             try:
                 recordings = self._save(*to_save)
             except IntegrityError:
@@ -281,10 +270,24 @@ class MergeCommands(CommandBase):
                 back.append(m)
         return records, back, left
 
+    def _merge_keys(
+        self, idempotency_key: str | None, dry_run: bool
+    ) -> tuple[UUID, tuple[str, ...]]:
+        """The merge's id and, keyed and not a dry run, its marker's keys: the one it is
+        stored under (`stored_key`), then the plain one markers were stored under before."""
+        if not idempotency_key:
+            return uuid4(), ()
+        merge_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{MERGE}{idempotency_key}")
+        if dry_run:
+            return merge_id, ()
+        plain = f"{MERGE}{idempotency_key}"
+        return merge_id, (stored_key(plain, self.idempotency_secret), plain)
+
     def _earlier_merge(
-        self, key: str, merge_id: UUID, destination_id: UUID, source_ids: Sequence[UUID]
+        self, keys: Sequence[str], merge_id: UUID, destination_id: UUID, sources: Sequence[UUID]
     ) -> MergeOutcome | None:
-        marker = self._find(reservation_id(key), Reservation)
+        markers = (self._find(reservation_id(key), Reservation) for key in keys)
+        marker = next((m for m in markers if m is not None), None)
         if marker is None:
             return None
         if marker.owner_id != str(destination_id):
@@ -295,7 +298,7 @@ class MergeCommands(CommandBase):
             )
         destination = self._get(destination_id, Partner, "destinationId")
         moved: list[Moved] = []
-        for source_id in source_ids:
+        for source_id in sources:
             source = self._find(source_id, Partner)
             if source is None or not source.merge or source.merge["merge_id"] != str(merge_id):
                 continue
