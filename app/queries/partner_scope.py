@@ -9,16 +9,36 @@ from typing import Any
 from psycopg.sql import SQL, Composable
 
 SCOPE = SQL(
-    "SELECT scope_member.id FROM partners scope_root JOIN partners scope_member "
-    "ON scope_member.id = scope_root.id OR (scope_root.commercial_partner_id = scope_root.id "
-    "AND scope_member.commercial_partner_id = scope_root.id) WHERE scope_root.id = {root}"
+    "SELECT scope_root.id FROM partners scope_root WHERE scope_root.id = {root} "
+    "UNION ALL SELECT scope_member.id FROM partners scope_root JOIN partners scope_member "
+    "ON scope_member.commercial_partner_id = scope_root.id AND scope_member.id <> scope_root.id "
+    "WHERE scope_root.id = {root} AND scope_root.commercial_partner_id = scope_root.id"
 )
 """The partners whose records a partner's view shows: itself, and its contacts if it is
-a commercial partner."""
+a commercial partner. Two arms, each read along an index (the primary key, then
+`commercial_partner_id`): one join on `member.id = root.id OR member.commercial_partner_id
+= root.id` could use neither and read every partner."""
+
+SCOPES = SQL(
+    "SELECT scope_root.id AS root, scope_root.id AS member FROM partners scope_root "
+    "WHERE scope_root.id = ANY({roots}) UNION ALL SELECT scope_root.id, scope_member.id "
+    "FROM partners scope_root JOIN partners scope_member "
+    "ON scope_member.commercial_partner_id = scope_root.id AND scope_member.id <> scope_root.id "
+    "WHERE scope_root.id = ANY({roots}) AND scope_root.commercial_partner_id = scope_root.id"
+)
 
 
 def scope_of(root: Any) -> Composable:
     return SQL("({})").format(SCOPE.format(root=root))
+
+
+def scopes_of(roots: Any) -> Composable:
+    """The scopes of many partners at once, as the rows (root, member) of a relation to
+    join on: the same members as `scope_of(root)` for each partner of the uuid array
+    `roots`, each root once however often it is given. For batches: a correlated `scope_of(r.id)`
+    in a join condition is run again for every row it is joined with (every document, for
+    every partner of a page)."""
+    return SQL("({})").format(SCOPES.format(roots=roots))
 
 
 def activity_in_view(root: Any, activity: str = "a") -> Composable:

@@ -15,6 +15,7 @@ import orjson
 from psycopg.sql import SQL, Composable, Literal
 
 from app.domain.messages import Message
+from app.domain.partner_values import DEFAULT_MAX_TEXT
 from app.queries.document_queries import total_invoiced
 from app.queries.keyset import (
     MAX_CURSOR,
@@ -32,6 +33,9 @@ from app.queries.partners.rows import PartnerRow
 class SortKey:
     expression: Composable
     parse: Callable[[Any], Any]
+    longest: int
+    """The most characters this key's value holds in a cursor the server issued (one made
+    from a row): a longer one is forged, refused before it is parsed or put in SQL."""
     columns: tuple[str, ...] = ()
     """The partners columns the expression reads (none for the computed keys)."""
 
@@ -41,6 +45,24 @@ MAX_KEY_CURSOR = 32_768
 is at most 1,002 characters (500, ", ", 500), 12 bytes each as an earlier release's
 json.dumps escaped one outside the BMP, a third more in base64 (~16,000), doubled for
 what lower() and unaccent() may expand."""
+
+
+UNACCENT_MOST = 5
+"""The most characters `searchable()` (lower(unaccent())) makes of one: unaccent's
+longest rule is ⅒ -> " 1/10" (tests/security/test_costs_sql.py checks the database's)."""
+LONGEST_NAME_KEY = DEFAULT_MAX_TEXT * UNACCENT_MOST
+"""A name is at most 500 characters (the domain's limit), its sort key 5 times that."""
+LONGEST_DISPLAY_NAME_KEY = (2 * DEFAULT_MAX_TEXT + len(", ")) * UNACCENT_MOST
+"""A display name is at most 1,002 characters (a company's name, ", ", the contact's)."""
+LONGEST_TIME = 64
+"""`datetime.isoformat()` of a timestamp: 32 characters (35 with an offset in seconds)."""
+LONGEST_COUNTRY = 2
+"""An ISO 3166-1 alpha-2 code (or "" for none)."""
+LONGEST_AMOUNT = 1 + 1001 + 1 + 16_383
+"""A total as `str(Decimal)` writes it: a sign, at most 1,001 digits before the point
+(`_amount`'s bound), the point and the 16,383 decimals numeric holds."""
+LONGEST_RANK = 20
+"""A bigint."""
 
 
 def _time(value: Any) -> datetime:
@@ -70,14 +92,21 @@ def _rank(value: Any) -> int:
 
 
 SORT_KEYS: dict[str, SortKey] = {
-    "NAME": SortKey(SQL("name_key"), cursor_text, ("name_key",)),
-    "DISPLAY_NAME": SortKey(SQL("display_name_key"), cursor_text, ("display_name_key",)),
-    "CREATED_AT": SortKey(SQL("created_at"), _time, ("created_at",)),
-    "UPDATED_AT": SortKey(SQL("updated_at"), _time, ("updated_at",)),
-    "COUNTRY": SortKey(SQL("coalesce(country_code, '')"), cursor_text, ("country_code",)),
-    "TOTAL_INVOICED": SortKey(SQL("total_invoiced"), _amount),
-    "RELEVANCE": SortKey(SQL("relevance"), _rank),
+    "NAME": SortKey(SQL("name_key"), cursor_text, LONGEST_NAME_KEY, ("name_key",)),
+    "DISPLAY_NAME": SortKey(
+        SQL("display_name_key"), cursor_text, LONGEST_DISPLAY_NAME_KEY, ("display_name_key",)
+    ),
+    "CREATED_AT": SortKey(SQL("created_at"), _time, LONGEST_TIME, ("created_at",)),
+    "UPDATED_AT": SortKey(SQL("updated_at"), _time, LONGEST_TIME, ("updated_at",)),
+    "COUNTRY": SortKey(
+        SQL("coalesce(country_code, '')"), cursor_text, LONGEST_COUNTRY, ("country_code",)
+    ),
+    "TOTAL_INVOICED": SortKey(SQL("total_invoiced"), _amount, LONGEST_AMOUNT),
+    "RELEVANCE": SortKey(SQL("relevance"), _rank, LONGEST_RANK),
 }
+MOST_ORDERS = len(SORT_KEYS) + 1
+"""The most keys an ordering has: each field once (the API refuses one named twice:
+`check_orders`), and RELEVANCE's tie order after it (`with_relevance_ties`)."""
 COMPUTED = {"TOTAL_INVOICED": "total_invoiced", "RELEVANCE": "relevance"}
 """Sort keys that are computed per row in an inner query, then ordered on."""
 
@@ -86,6 +115,18 @@ COMPUTED = {"TOTAL_INVOICED": "total_invoiced", "RELEVANCE": "relevance"}
 class Order:
     field: str
     descending: bool = False
+
+
+def check_orders(orders: Sequence[Order]) -> None:
+    """An ordering a client may ask for: each field at most once (so at most one key per
+    field). A field named twice orders nothing more, and every key is repeated in each
+    arm of a cursor's seek condition: 100 keys made 25.8 MB of SQL from one cursor."""
+    if len({o.field for o in orders}) != len(orders):
+        raise BadOrder(Message("`orderBy` names a field twice"))
+
+
+class BadOrder(ValueError):
+    """An ordering the API does not take (a field named twice)."""
 
 
 def _sort_values(row: PartnerRow, orders: Sequence[Order]) -> list[Any]:
@@ -120,6 +161,8 @@ def encode_cursor(row: PartnerRow, orders: Sequence[Order]) -> str:
 def decode_cursor(cursor: str, orders: Sequence[Order]) -> tuple[list[Any], UUID]:
     """The sort values and the id a cursor of `encode_cursor` holds for this ordering, each
     of its key's type; BadCursor for anything else (read only up to a length bound)."""
+    if len(orders) > MOST_ORDERS:
+        raise BadCursor(NOT_A_CURSOR)
     payload = cursor_payload(cursor, MAX_CURSOR + MAX_KEY_CURSOR * len(orders))
     if not isinstance(payload, list) or len(payload) != 3:
         raise BadCursor(NOT_A_CURSOR)
@@ -128,6 +171,10 @@ def decode_cursor(cursor: str, orders: Sequence[Order]) -> tuple[list[Any], UUID
         raise BadCursor(Message("this cursor belongs to another ordering"))
     if not isinstance(values, list) or len(values) != len(orders):
         raise BadCursor(NOT_A_CURSOR)
+    for order, value in zip(orders, values, strict=True):
+        # Longer than any row's value: forged (and the text would go into the SQL).
+        if isinstance(value, str) and len(value) > SORT_KEYS[order.field].longest:
+            raise BadCursor(NOT_A_CURSOR)
     parsed = [SORT_KEYS[o.field].parse(v) for o, v in zip(orders, values, strict=True)]
     return parsed, cursor_uuid(ident)
 
@@ -135,19 +182,26 @@ def decode_cursor(cursor: str, orders: Sequence[Order]) -> tuple[list[Any], UUID
 def _seek(
     orders: Sequence[Order], values: Sequence[Any], ident: UUID, *, forward: bool
 ) -> Composable:
-    """Rows strictly after (forward) or before the cursor, in the given ordering."""
+    """Rows strictly after (forward) or before the cursor, in the given ordering: for keys
+    k1..kn, `k1 > v1 OR (k1 = v1 AND (k2 > v2 OR (k2 = v2 AND …)))`, each key and value
+    written twice, so the text grows linearly with the keys (the flat form, one arm per
+    key repeating every equality before it, grew as their square)."""
     keys = [
         (SORT_KEYS[o.field].expression, o.descending, Literal(v))
         for o, v in zip(orders, values, strict=True)
     ]
     keys.append((SQL("id"), orders[-1].descending if orders else False, Literal(ident)))
-    alternatives: list[Composable] = []
-    for i, (expr, desc, value) in enumerate(keys):
+    condition: Composable | None = None
+    for expr, desc, value in reversed(keys):
         greater = desc != forward  # ascending and forward: rows with greater keys
-        op = SQL(">") if greater else SQL("<")
-        equal = [SQL("{} = {}").format(e, v) for e, _, v in keys[:i]]
-        alternatives.append(SQL(" AND ").join([*equal, SQL("{} {} {}").format(expr, op, value)]))
-    return SQL("({})").format(SQL(" OR ").join(SQL("({})").format(a) for a in alternatives))
+        beyond = SQL("{} {} {}").format(expr, SQL(">") if greater else SQL("<"), value)
+        if condition is None:
+            condition = beyond
+        else:
+            condition = SQL("{} OR ({} = {} AND {})").format(beyond, expr, value, condition)
+        condition = SQL("({})").format(condition)
+    assert condition is not None  # the id at least
+    return condition
 
 
 def order_clause(orders: Sequence[Order], *, reverse: bool) -> Composable:

@@ -7,9 +7,11 @@ from typing import Annotated
 import strawberry
 
 from app.locales import names
+from app.queries.partners.ordering import BadOrder, Order, check_orders
 from app.schema.catalogs.types import Country, Language
 from app.schema.context import Info
 from app.schema.descriptions import PAGING, described
+from app.schema.errors import ClientError
 from app.schema.ids import BadId, expect_id
 from app.schema.language import LocaleArgument, locale_of
 from app.schema.partners.facets import PartnerFacets, partner_facets
@@ -68,7 +70,7 @@ class PartnerQueries:
         before: str | None = None,
     ) -> Connection[Partner]:
         where = filter.to_filter() if filter else None
-        orders = [o.to_order() for o in order_by or ()]
+        orders = _orders(order_by)
         return await partner_connection(info, where, orders, search, first, after, last, before)
 
     @strawberry.field(
@@ -105,3 +107,14 @@ class PartnerQueries:
     ) -> list[Language]:
         found = names.languages(search, locale_of(info, locale))
         return [Language(code=code, name=name) for code, name in found]
+
+
+def _orders(order_by: list[PartnerOrder] | None) -> list[Order]:
+    """The orderings asked for; a field named twice is BAD_REQUEST (a forged cursor's
+    seek grew with the square of the keys)."""
+    orders = [o.to_order() for o in order_by or ()]
+    try:
+        check_orders(orders)
+    except BadOrder as error:
+        raise ClientError(error.args[0], "BAD_REQUEST") from None
+    return orders
