@@ -5,6 +5,7 @@ costly."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -12,8 +13,10 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
+    NameNode,
     OperationDefinitionNode,
     OperationType,
+    parse,
     validate,
 )
 from strawberry.extensions import SchemaExtension
@@ -154,11 +157,27 @@ def _validate(
     return _VALIDATIONS.get(schema, document, rules, lambda: validate(schema, document, rules))
 
 
+_SHAPED_TEXT = 32
+"""Characters of a name or of an integer-looking string a shape keeps as they are; a
+longer one is kept as its digest (a 1 MB variable was kept whole, in each of the 1,024
+keys of `_WALKS`: up to ~1 GB a process)."""
+
+
+def _bounded(text: str) -> str | bytes:
+    """`text` itself when short, else a digest of it (16 bytes): keys of the same
+    variables stay equal, of others different, whatever their size."""
+    if len(text) <= _SHAPED_TEXT:
+        return text
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def variables_shape(value: Any) -> tuple[Any, ...]:
     """What of the variables the walk can see, as one flat tuple (built without
     recursion: variables may nest deeply): list lengths and numbers, not the text of
     strings (except those `int()` reads, which may be a page size), only whether one is
-    longer than a search may be (MAX_SEARCH_CHARS, spaces around it aside)."""
+    longer than a search may be (MAX_SEARCH_CHARS, spaces around it aside). Its size is
+    bounded by the number of values: a name or a string kept that is longer than
+    `_SHAPED_TEXT` is kept as its digest."""
     shape: list[Any] = []
     stack: list[Any] = [value]
     close = object()  # marks where a list or an object ends
@@ -171,7 +190,7 @@ def variables_shape(value: Any) -> tuple[Any, ...]:
             stack.append(close)
             for key, inner in reversed(item.items()):
                 stack.append(inner)
-                stack.append(("key", str(key)))
+                stack.append(("key", _bounded(str(key))))
         elif isinstance(item, list):
             shape.append("[")
             stack.append(close)
@@ -179,7 +198,7 @@ def variables_shape(value: Any) -> tuple[Any, ...]:
         elif isinstance(item, tuple):
             shape.append(item)  # a key
         elif isinstance(item, str):
-            shape.append(item if _is_int(item) else "+" if _over_search(item) else "")
+            shape.append(_bounded(item) if _is_int(item) else "+" if _over_search(item) else "")
         else:
             shape.append((type(item).__name__, item))
     return tuple(shape)
@@ -245,9 +264,40 @@ def walk_cached(
     )
 
 
+NOT_READ = parse("{ __typename }")
+"""Stands for the document of a request without a principal: what it sent is never
+parsed, and the Guard refuses it (UNAUTHENTICATED, or DATABASE_UNAVAILABLE) before
+anything runs."""
+
+
+def not_read(operation_name: str | None) -> DocumentNode:
+    """NOT_READ, its operation named as the request names the one to run (strawberry
+    finds the operation's type by that name)."""
+    if operation_name is None:
+        return NOT_READ
+    (operation,) = NOT_READ.definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    named = OperationDefinitionNode(
+        operation=operation.operation,
+        name=NameNode(value=operation_name),
+        variable_definitions=(),
+        directives=(),
+        selection_set=operation.selection_set,
+    )
+    return DocumentNode(definitions=(named,))
+
+
+def _unread(ec: Any) -> bool:
+    """Whether the request's text is to be left unparsed: a non-empty string not parsed
+    yet (no query, or one not a string, is refused as it was: a 400)."""
+    return isinstance(ec.query, str) and bool(ec.query) and ec.graphql_document is None
+
+
 class Guard(SchemaExtension):
     """Refuses, as the only error of the request, before anything runs: no principal →
-    UNAUTHENTICATED (before anything else, so nothing about the schema leaks); a role not
+    UNAUTHENTICATED (before anything else, so nothing about the schema leaks, and before
+    the document is parsed or the variables counted: `on_operation` puts NOT_READ in
+    place of the document, CheckVariables counts nothing); a role not
     allowed → FORBIDDEN (a mutation from a read-only role before the document is even
     walked); over a limit → LIMIT_EXCEEDED. Only then does it run graphql-core's
     validation (with a cache; it replaces strawberry's ValidationCache): the walk is
@@ -261,7 +311,13 @@ class Guard(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         # Read before parsing: strawberry then falls back to the document's first
         # operation, where GraphQL asks for an error when the document has several.
-        self.named = self.execution_context.operation_name is not None
+        ec = self.execution_context
+        self.named = ec.operation_name is not None
+        if getattr(ec.context, "principal", None) is None and _unread(ec):
+            # No key (or a bad one, or the database cannot say): refused in on_validate
+            # without parsing what was sent. A 1 MB document without a key was parsed and
+            # kept in the parse cache first, at other clients' expense.
+            ec.graphql_document = not_read(ec.operation_name)
         yield
 
     def on_validate(self) -> Iterator[None]:

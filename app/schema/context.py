@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import anyio
@@ -75,8 +75,53 @@ class Services:
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
 
 
+class _Shared(Generic[V]):
+    """The callers of one loader future: each awaits a future of its own, settled from
+    the shared one; the shared one is cancelled only once every caller went away."""
+
+    __slots__ = ("future", "waiting")
+
+    def __init__(self, future: asyncio.Future[V]) -> None:
+        self.future = future
+        self.waiting = 0
+
+    def hand_out(self) -> asyncio.Future[V]:
+        own: asyncio.Future[V] = self.future.get_loop().create_future()
+        self.waiting += 1
+        self.future.add_done_callback(partial(_settle, own))
+        own.add_done_callback(self._left)
+        return own
+
+    def _left(self, own: asyncio.Future[V]) -> None:
+        if not own.cancelled():
+            return
+        self.waiting -= 1
+        if self.waiting == 0 and not self.future.done():
+            self.future.cancel()  # nobody waits for it: strawberry may skip its batch
+
+
+def _settle(own: asyncio.Future[V], shared: asyncio.Future[V]) -> None:
+    if own.done():  # its caller went away
+        return
+    if shared.cancelled():
+        own.cancel()
+    elif (error := shared.exception()) is not None:
+        own.set_exception(error)
+    else:
+        own.set_result(shared.result())
+
+
 class Loader(DataLoader[K, V]):
-    """strawberry's DataLoader, never joining a batch whose every caller went away.
+    """strawberry's DataLoader, where one caller's cancellation never cancels what
+    another awaits, and never joining a batch whose every caller went away.
+
+    strawberry hands every caller of a key the same future (cached, or in the batch),
+    and a task cancelled while awaiting a future cancels that future: graphql-core
+    cancels the other fields of an object when one of them fails (`gather_with_cancel`),
+    so a bad cursor beside a `commercialPartner` cancelled the company's future that
+    another partner of the answer awaited too, whose resolver then got CancelledError
+    (uvicorn's plain-text 500; over WebSocket no answer). Each caller gets a future of
+    its own; the shared one is cancelled once all its callers were.
 
     When every future of a batch is cancelled (a stopped subscription, a dropped
     request) after its dispatch task was created but before that task ran, strawberry
@@ -90,7 +135,20 @@ class Loader(DataLoader[K, V]):
         # (The first task's future looked at before the others: this runs for every key.)
         if tasks and tasks[0].future.cancelled() and all(t.future.cancelled() for t in tasks):
             self.batch = None  # nobody waits on it: a fresh batch, dispatched anew
-        return super().load(key)
+        shared = super().load(key)
+        assert isinstance(shared, asyncio.Future)
+        if shared.done():
+            return shared  # awaited without suspending: no cancellation reaches it
+        callers = self._callers.get(shared)
+        if callers is None:
+            callers = self._callers[shared] = _Shared(shared)
+            shared.add_done_callback(self._callers.pop)
+        return callers.hand_out()
+
+    @cached_property
+    def _callers(self) -> dict[asyncio.Future[V], _Shared[V]]:
+        """The callers of each future not settled yet."""
+        return {}
 
 
 @dataclass

@@ -84,6 +84,9 @@ class CheckVariables(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
         _COERCED.set(None)
+        if getattr(ec.context, "principal", None) is None:
+            yield  # the Guard refuses it (UNAUTHENTICATED) without counting anything
+            return
         too_many = over_limit(ec.variables)
         if too_many is not None:
             raise GraphQLError(too_many, extensions={"code": "LIMIT_EXCEEDED"})
