@@ -223,9 +223,8 @@ class HeavyLane:
         if query_string == b"" or not complete:  # GraphiQL's page, or the client went away
             await self.app(scope, replay, send)
             return
-        if not await self._heavy(scope, body, query_string):
-            await self.app(scope, replay, send)
-            return
+        # The key first: a document without a valid one is neither parsed nor walked
+        # (the view refuses it, UNAUTHENTICATED, unread).
         headers = dict(scope.get("headers") or [])
         key = bearer_key(headers.get(b"authorization", b"").decode("latin-1"))
         authenticate = self.authenticate(scope)
@@ -233,7 +232,7 @@ class HeavyLane:
             principal = await authenticate(key) if key and authenticate else None
         except Exception:  # the database is away: the view says so, as for any request
             principal = None
-        if principal is None or key is None:
+        if principal is None or key is None or not await self._heavy(scope, body, query_string):
             await self.app(scope, replay, send)
             return
         request_id = headers.get(b"x-request-id", b"")

@@ -233,3 +233,59 @@ def test_the_shape_keeps_what_the_walk_reads() -> None:
     assert shape({"a" * 100_000: 1}) != shape({"b" * 100_000: 1})
     assert len(repr(shape({"a" * 100_000: 1}))) < 200
     assert shape({"first": "10"}) == shape({"first": "10"})
+
+
+def test_the_heavy_lane_reads_no_document_without_a_valid_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lane's middleware judged a small body (parsed it, walked it: both memoised)
+    before it read the key. Without a valid key the request now goes to the view, which
+    refuses it unread; with one, it is judged as before."""
+    import asyncio
+
+    from app.schema.lane import HeavyLane, LanePolicy
+    from app.schema.limits import Limits
+
+    judged: list[bytes] = []
+    passed: list[str] = []
+
+    async def heavy(self: HeavyLane, scope: Any, body: bytes, query: Any) -> bool:
+        judged.append(body)
+        return False
+
+    async def view(scope: Any, receive: Any, send: Any) -> None:
+        passed.append(scope["path"])
+
+    async def known(key: str) -> object | None:
+        return object() if key == "pb_good" else None
+
+    monkeypatch.setattr(HeavyLane, "_heavy", heavy)
+    lane = HeavyLane(
+        view,
+        schema=lambda: None,  # type: ignore[arg-type,return-value]
+        lane=type("L", (), {"socket_path": "/nowhere"})(),
+        authenticate=lambda scope: known,
+        policy=LanePolicy(cost=100, body_bytes=16_384, concurrency=1, per_key=1, queue=1),
+        limits=Limits(),
+        max_tokens=1000,
+    )
+    body = b'{"query": "{ __typename }"}'
+
+    async def send_one(authorization: bytes | None) -> None:
+        headers = [(b"authorization", authorization)] if authorization else []
+        scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": headers}
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> Any:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            raise AssertionError(message)
+
+        await lane(scope, receive, send)
+
+    for authorization in (None, b"Bearer nonsense", b"Bearer pb_bad"):
+        asyncio.run(send_one(authorization))
+    assert judged == [] and len(passed) == 3
+    asyncio.run(send_one(b"Bearer pb_good"))
+    assert judged == [body] and len(passed) == 4
