@@ -1,12 +1,15 @@
 """Limits on what one request may ask for; each refusal is a top-level error with
 `extensions.code = LIMIT_EXCEEDED`. Tokens are a parser option; everything else (depth,
 aliases, fields, list and filter sizes, cost) is computed by one walk of the document
-with its variables (`walk.py`, sizing values with `values.py`), linear in the document
-(each fragment walked once), which runs before graphql-core's validation so no document
-makes that validation expensive. `rules.py` holds the limits and their refusals,
-`body.py` the request body limit."""
+with its variables (`walk.py`, walked by `walker.py`, pricing lists with `prices.py`,
+sizing values with `values.py`), linear in the document (each fragment walked once),
+which runs before graphql-core's validation so no document makes that validation
+expensive. `rules.py` holds the limits and their refusals; `body.py` the request body
+limit, `protocol.py` the request's head, framing and deadlines (uvicorn's protocol), and
+`request.py` the HTTP limits and codes both use."""
 
 from app.schema.limits.body import BodyLimit
+from app.schema.limits.prices import BULK_LISTS
 from app.schema.limits.rules import (
     LIMIT_EXCEEDED,
     MAX_SEARCH_CHARS,
@@ -19,7 +22,7 @@ from app.schema.limits.rules import (
     over_limit,
 )
 from app.schema.limits.values import ValueSize, measure_value
-from app.schema.limits.walk import BULK_LISTS, Walk, walk
+from app.schema.limits.walk import Walk, walk
 
 __all__ = [
     "BULK_LISTS",
