@@ -29,7 +29,7 @@ from app.lane_process import LaneProcess
 from app.runtime import Runtime, close_runtime, open_application, open_runtime
 from app.schema.lane import HeavyLane, LanePolicy
 from app.schema.limits import BodyLimit, Limits
-from app.schema.limits.body import BoundedHttpTools
+from app.schema.limits.protocol import BoundedHttpTools
 from app.schema.schema import build_schema
 from app.settings import Settings
 

@@ -11,10 +11,11 @@ import logging
 import math
 import uuid
 from contextvars import ContextVar
+from email.message import Message
 from typing import Any, cast
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,7 +24,6 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -179,18 +179,48 @@ async def _decode_big_body_off_loop(body: bytes) -> None:
 
 def _body_media_refusal(content_type: str | None) -> str | None:
     """Why a POST body of `content_type` is not read, or None: it must be
-    `application/json` (strawberry took any type containing it, `application/jsonx`), in
-    UTF-8 (a body declared `charset=latin-1` was read as UTF-8: `Ã©` became `é`)."""
-    mime, parameters = parse_content_type(content_type or "")
+    `application/json` (strawberry took any type containing it, `application/jsonx`; the
+    type is case-insensitive, `APPLICATION/JSON` is read), in UTF-8 (a body declared
+    `charset=latin-1` was read as UTF-8: `Ã©` became `é`), its charset named once and
+    plainly (`charset*=utf-8''utf-8`, RFC 2231's form, was an INTERNAL 500; of two
+    charsets the last was read, where a proxy may read the first)."""
+    header = Message()
+    header["content-type"] = content_type or ""
+    (mime, _), *parameters = header.get_params(failobj=[("", "")])
     if mime.lower() != media.JSON:
         return f"Unsupported content type: the body must be {media.JSON}"
-    charset = parameters.get("charset", "utf-8").strip().lower()
+    # A value is RFC 2231's (charset, language, text) for `charset*=` (typeshed says str).
+    charsets: list[object] = [value for name, value in parameters if name.lower() == "charset"]
+    if len(charsets) > 1:
+        return "Unsupported content type: the parameter `charset` is given more than once"
+    charset = charsets[0] if charsets else "utf-8"
+    if not isinstance(charset, str):  # `charset*=utf-8''utf-8`
+        return (
+            "Unsupported content type: the parameter `charset*` is not served; "
+            f"send {media.JSON}; charset=utf-8"
+        )
+    charset = charset.strip().lower()
     if charset not in ("utf-8", "utf8"):
         return (
             f"Unsupported content type: the charset `{charset[:40]}` is not served; "
             f"send {media.JSON} in UTF-8"
         )
     return None
+
+
+class _RequestAdapter(StarletteRequestAdapter):
+    """strawberry's request, its media type in lower case: strawberry reads a body only
+    when its Content-Type contains `application/json` as written (`APPLICATION/JSON` was
+    refused, though media types are case-insensitive); `_body_media_refusal` has judged
+    the whole header by then."""
+
+    @property
+    def content_type(self) -> str | None:
+        content_type = super().content_type
+        if content_type is None:
+            return None
+        mime, separator, parameters = content_type.partition(";")
+        return mime.strip().lower() + separator + parameters
 
 
 def refusal(
@@ -213,6 +243,8 @@ class StrictGraphQL(GraphQL[Context, None]):
     """strawberry's ASGI view, answering every refusal as a GraphQL error (strawberry
     answers plain text, and a 500 for JSON it did not expect) and every bug as INTERNAL
     with the request id, each answer in the media type the client asked for."""
+
+    request_adapter_class = _RequestAdapter
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data)

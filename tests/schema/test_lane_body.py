@@ -22,6 +22,10 @@ class NoLane:
     socket_path: str | None = "/nonexistent/lane.sock"  # never reached: nothing is heavy
 
 
+async def _known(key: str) -> object:
+    return object()
+
+
 def serve(body: bytes, view_body: bytes | None = None) -> Any:
     """POSTs `body` through the heavy lane to an app that parses what it receives (or
     `view_body`, standing for a body that differs) as the view does."""
@@ -43,12 +47,13 @@ def serve(body: bytes, view_body: bytes | None = None) -> Any:
         inner,
         schema=lambda: schema,
         lane=NoLane(),
-        authenticate=lambda scope: None,
+        authenticate=lambda scope: _known,  # the lane judges only a request with a key
         policy=LanePolicy(),
         limits=Limits(),
         max_tokens=10_000,
     )
-    scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": []}
+    headers = [(b"authorization", b"Bearer pb_test")]
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": headers}
     chunks = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def receive() -> Any:

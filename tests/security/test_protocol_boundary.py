@@ -19,7 +19,7 @@ import pytest
 
 from app.infra import api_keys
 from app.infra.database import Database
-from app.schema.limits.body import MAX_REQUEST_HEAD_BYTES
+from app.schema.limits.request import MAX_REQUEST_HEAD_BYTES
 from tests.conftest import event_count
 from tests.security.conftest import Live
 from tests.security.instances import serve_process
