@@ -8,6 +8,7 @@ absolute time: the machine is shared)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 from collections.abc import Iterator
@@ -157,3 +158,25 @@ def chain(app: Partnerbook, start: UUID) -> list[UUID]:
             break
         current = app.repository.get(current.parent_id)
     return seen
+
+
+@pytest.fixture
+def log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Every line the server logs, uvicorn's own included (its logger does not reach the
+    root's when it has a handler of its own)."""
+    uvicorn_log = logging.getLogger("uvicorn")
+    uvicorn_log.addHandler(caplog.handler)
+    caplog.clear()
+    try:
+        with caplog.at_level(logging.INFO):
+            yield caplog
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+
+
+def no_traceback(log: pytest.LogCaptureFixture) -> None:
+    """The server logged no error and no traceback."""
+    records = log.records
+    assert not any(r.exc_info or r.levelno >= logging.ERROR for r in records), [
+        r.getMessage() for r in records
+    ]

@@ -35,7 +35,7 @@ from app.infra.database import Database
 from app.schema.limits.request import MAX_REQUEST_HEAD_BYTES
 from app.settings import Settings
 from tests.conftest import event_count
-from tests.security.test_slow_clients import _serving
+from tests.security.test_slow_clients import _rest, _serving
 
 GUARD = 120.0
 """Seconds after which a socket gives up (a guard, never an expectation)."""
@@ -81,17 +81,6 @@ def served(db: Database, settings: Settings) -> Iterator[Served]:
     key = api_keys.create_key(db.conninfo(), "framing", "admin")
     with _serving(settings) as port:
         yield Served(port, key, db)
-
-
-def _rest(sock: socket.socket) -> bytes:
-    sock.settimeout(GUARD)
-    answer = b""
-    try:
-        while chunk := sock.recv(65536):
-            answer += chunk
-    except ConnectionResetError:
-        pass
-    return answer
 
 
 def _answer(answer: bytes) -> tuple[int, dict[str, str], Any]:

@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from app.infra import api_keys
 from app.infra.database import Database
 from app.settings import Settings
+from tests.security.conftest import no_traceback
 from tests.security.instances import Instance, instance
 from tests.security.test_slow_clients import _serving
 
@@ -82,26 +83,6 @@ def served(db: Database, settings: Settings) -> Iterator[Served]:
     key = api_keys.create_key(db.conninfo(), "hostile-ws", "admin")
     with instance(settings) as running:
         yield Served(running, key)
-
-
-@pytest.fixture
-def log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every line the server logs, uvicorn's own included."""
-    uvicorn_log = logging.getLogger("uvicorn")
-    uvicorn_log.addHandler(caplog.handler)
-    caplog.clear()
-    try:
-        with caplog.at_level(logging.INFO):
-            yield caplog
-    finally:
-        uvicorn_log.removeHandler(caplog.handler)
-
-
-def _no_traceback(log: pytest.LogCaptureFixture) -> None:
-    records = log.records
-    assert not any(r.exc_info or r.levelno >= logging.ERROR for r in records), [
-        r.getMessage() for r in records
-    ]
 
 
 def _refusals(log: pytest.LogCaptureFixture, text: str) -> list[str]:
@@ -196,7 +177,7 @@ def test_a_connection_without_connection_init_is_closed_after_the_wait(
     assert transport.closed == TIMEOUT and transport.received == [], transport
     assert after.closed is None and after.kinds() == [("error", "1")], after
     assert len(_refusals(log, "(4408)")) == 3, [r.getMessage() for r in log.records]
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_connections_that_never_initialise_give_back_the_process_slots(
@@ -219,7 +200,7 @@ def test_connections_that_never_initialise_give_back_the_process_slots(
         idle, then = asyncio.run(scenario(f"ws://127.0.0.1:{port}/graphql"))
     assert [e.closed for e in idle] == [TIMEOUT, TIMEOUT], idle
     assert then.kinds() == [("connection_ack", None)], then
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def _keep_alive_tasks() -> int:
@@ -258,7 +239,7 @@ def test_a_second_connection_init_on_legacy_graphql_ws_is_refused(
         time.sleep(0.05)
     assert running.call(_keep_alives()) == 0
     assert len(_refusals(log, "(4429)")) == 1, [r.getMessage() for r in log.records]
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_graphql_transport_ws_logs_its_second_connection_init(
@@ -276,7 +257,7 @@ def test_graphql_transport_ws_logs_its_second_connection_init(
     assert exchange.kinds() == [("connection_ack", None)], exchange
     assert exchange.closed == SECOND_INIT, exchange
     assert len(_refusals(log, "(4429)")) == 1, [r.getMessage() for r in log.records]
-    _no_traceback(log)
+    no_traceback(log)
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["graphql-transport-ws", "graphql-ws"])
@@ -307,4 +288,4 @@ def test_the_operation_past_the_connection_limit_is_limit_exceeded(
         payload = error["payload"] if legacy else error["payload"][0]
         _coded(payload, "LIMIT_EXCEEDED", str(LIMIT))
     assert len(_refusals(log, "operation refused")) == 2, [r.getMessage() for r in log.records]
-    _no_traceback(log)
+    no_traceback(log)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from app.schema.live.messages import MAX_OPERATION_ID
 from app.schema.schema import build_schema
 from tests.e2e.test_server import serving
 from tests.e2e.ws_client import KEYS, websocket
-from tests.security.conftest import Live
+from tests.security.conftest import Live, no_traceback
 from tests.security.test_malformed_requests import PYTHON_TEXT
 
 TYPENAME = {"query": "{ __typename }"}
@@ -130,27 +128,6 @@ async def _session(
     return exchange
 
 
-@pytest.fixture
-def log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every line the server logs, uvicorn's own included (its logger does not reach the
-    root's when it has a handler of its own)."""
-    uvicorn_log = logging.getLogger("uvicorn")
-    uvicorn_log.addHandler(caplog.handler)
-    caplog.clear()
-    try:
-        with caplog.at_level(logging.INFO):
-            yield caplog
-    finally:
-        uvicorn_log.removeHandler(caplog.handler)
-
-
-def _no_traceback(log: pytest.LogCaptureFixture) -> None:
-    records = log.records
-    assert not any(r.exc_info or r.levelno >= logging.ERROR for r in records), [
-        r.getMessage() for r in records
-    ]
-
-
 def _bad_request(payload: dict[str, Any], code: str = "BAD_REQUEST") -> None:
     assert payload["extensions"]["code"] == code and payload["message"], payload
     text = json.dumps(payload)
@@ -171,7 +148,7 @@ def test_graphql_transport_ws_closes_a_malformed_message_with_4400(
         else:
             assert not any(t in closed[1] for t in PYTHON_TEXT), closed
     assert wrong == {}
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_graphql_ws_answers_a_malformed_start_with_an_error_for_its_id(
@@ -189,7 +166,7 @@ def test_graphql_ws_answers_a_malformed_start_with_an_error_for_its_id(
         else:
             _bad_request(exchange.received[0]["payload"])
     assert wrong == {}
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_graphql_ws_answers_a_malformed_message_with_connection_error(
@@ -207,7 +184,7 @@ def test_graphql_ws_answers_a_malformed_message_with_connection_error(
         else:
             _bad_request(exchange.received[0]["payload"])
     assert wrong == {}
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_a_start_before_connection_init_is_closed_with_4401_whatever_its_shape(
@@ -232,7 +209,7 @@ def test_a_start_before_connection_init_is_closed_with_4401_whatever_its_shape(
 
     for raw in (_message("start", id={"a": 1}, payload=None), _message("start", id="1")):
         assert asyncio.run(start_first(raw)) == 4401, raw
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_a_document_that_does_not_parse_is_an_error_for_its_id(
@@ -252,7 +229,7 @@ def test_a_document_that_does_not_parse_is_an_error_for_its_id(
             assert exchange.kinds() == [("error", "1")], (name, kind, exchange)
             payload = exchange.received[0]["payload"]
             _bad_request(payload if legacy else payload[0], code)
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_an_operation_the_protocol_cannot_run_is_an_error_for_its_id(
@@ -274,7 +251,7 @@ def test_an_operation_the_protocol_cannot_run_is_an_error_for_its_id(
         assert exchange.kinds() == [("error", "1")], (kind, payload, exchange)
         answer = exchange.received[0]["payload"]
         _bad_request(answer if legacy else answer[0])
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def test_a_close_reason_quoting_the_client_is_cut_to_fit_a_close_frame(
@@ -296,7 +273,7 @@ def test_a_close_reason_quoting_the_client_is_cut_to_fit_a_close_frame(
         if closed is None or closed[0] != code or not 0 < len(closed[1].encode()) <= 123:
             wrong[name] = exchange
     assert wrong == {}
-    _no_traceback(log)
+    no_traceback(log)
 
 
 def _padded(live: Live, kind: str, payload: dict[str, Any], size: int) -> str:
@@ -324,7 +301,7 @@ def test_a_message_over_the_body_limit_is_closed_with_1009(
         at_limit = _padded(live, kind, payload, limit)
         exchange = asyncio.run(_session(live, [at_limit], legacy=legacy, until=answer[-1]))
         assert exchange.kinds() == answer, exchange
-    _no_traceback(log)
+    no_traceback(log)
 
 
 @pytest.mark.timeout(900)
