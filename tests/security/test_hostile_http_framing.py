@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import json
 import select
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -35,6 +33,7 @@ from app.infra.database import Database
 from app.schema.limits.request import MAX_REQUEST_HEAD_BYTES
 from app.settings import Settings
 from tests.conftest import event_count
+from tests.security.test_slow_clients import Served as SlowServed
 from tests.security.test_slow_clients import _rest, _serving
 
 GUARD = 120.0
@@ -49,14 +48,8 @@ PARTNERS = json.dumps({"query": "{ partners(first: 1) { totalCount } }"}).encode
 TAG = 'mutation { createTag(input: {name: "%s"}) { tag { id } userErrors { code } } }'
 
 
-@dataclass
-class Served:
-    port: int
-    key: str
-    db: Database
-
-    def connect(self) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=GUARD)
+class Served(SlowServed):
+    """test_slow_clients' server, with whole requests and their answers."""
 
     def request(self, *headers: bytes, body: bytes | None = None, auth: bool = True) -> bytes:
         """A POST of `body` (a Content-Length given when it is not None) that closes."""

@@ -22,18 +22,18 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from app.infra import api_keys
 from app.infra.database import Database
 from app.settings import Settings
 from tests.security.conftest import no_traceback
 from tests.security.instances import Instance, instance
+from tests.security.test_malformed_ws_messages import Exchange
 from tests.security.test_slow_clients import _serving
 
 INIT_WAIT = 0.5
@@ -58,17 +58,6 @@ class Served:
     @property
     def url(self) -> str:
         return self.running.base.replace("http://", "ws://") + "/graphql"
-
-
-@dataclass
-class Exchange:
-    received: list[dict[str, Any]] = field(default_factory=list)
-    """What the server sent, keep-alives left out."""
-    closed: tuple[int, str] | None = None
-    """The close code and reason, when the server closed the connection."""
-
-    def kinds(self) -> list[tuple[str, Any]]:
-        return [(m["type"], m.get("id")) for m in self.received]
 
 
 @pytest.fixture
@@ -116,17 +105,7 @@ async def _read(
 ) -> Exchange:
     """Reads into `exchange` until the server closes, sends `until` (type, id), or has
     sent `most` messages (a bound on what a server without the fix keeps sending)."""
-    try:
-        while len(exchange.received) < most and (until is None or exchange.kinds()[-1:] != [until]):
-            async with asyncio.timeout(GUARD):
-                message = json.loads(await ws.recv())
-            if message["type"] not in ("ka", "ping", "pong"):
-                exchange.received.append(message)
-    except ConnectionClosed as closed:
-        exchange.closed = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "")
-    except TimeoutError:
-        pass
-    return exchange
+    return await exchange.read(ws, wait=GUARD, until=until, most=most)
 
 
 async def _silent(url: str, legacy: bool, raws: tuple[str, ...] = ()) -> Exchange:

@@ -105,27 +105,40 @@ class Exchange:
     def kinds(self) -> list[tuple[str, Any]]:
         return [(m["type"], m.get("id")) for m in self.received]
 
+    async def read(
+        self,
+        ws: Any,
+        *,
+        wait: float,
+        until: tuple[str, Any] | None = None,
+        most: int | None = None,
+    ) -> Exchange:
+        """Reads what `ws` sends until the server closes, sends `until` (type, id), has
+        sent `most` messages, or stays silent for `wait` seconds."""
+        try:
+            while (most is None or len(self.received) < most) and (
+                until is None or self.kinds()[-1:] != [until]
+            ):
+                async with asyncio.timeout(wait):
+                    message = json.loads(await ws.recv())
+                if message["type"] not in ("ka", "ping", "pong"):
+                    self.received.append(message)
+        except ConnectionClosed as closed:
+            self.closed = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "")
+        except TimeoutError:
+            pass
+        return self
+
 
 async def _session(
     live: Live, raws: list[str], *, legacy: bool, until: tuple[str, str] | None = None
 ) -> Exchange:
     """Sends each of `raws` after `connection_init`; what comes back until the server
     closes, sends `until` (type, id), or stays silent for 10 s."""
-    exchange = Exchange()
     async with websocket(live.base, legacy=legacy, key=live.keys["viewer"]) as session:
         for raw in raws:
             await session.ws.send(raw)
-        try:
-            while until is None or exchange.kinds()[-1:] != [until]:
-                async with asyncio.timeout(10):
-                    message = json.loads(await session.ws.recv())
-                if message["type"] not in ("ka", "ping", "pong"):
-                    exchange.received.append(message)
-        except ConnectionClosed as closed:
-            exchange.closed = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "")
-        except TimeoutError:
-            pass
-    return exchange
+        return await Exchange().read(session.ws, wait=10, until=until)
 
 
 def _bad_request(payload: dict[str, Any], code: str = "BAD_REQUEST") -> None:
