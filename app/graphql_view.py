@@ -306,7 +306,9 @@ class PartnerbookGraphQL(StrictGraphQL):
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
-        if route.failed:  # a standby went away under this query: the primary answers it
+        # A standby went away under this query, or a deadlock aborted one of its
+        # statements: it runs once more, on the primary.
+        if route.failed or route.conflicted:
             context.forget_loaded()
             with routed(ReadRoute(primary_only=True)):
                 result = await super().execute_single(

@@ -12,7 +12,6 @@ for ever, so a cached text is never stale; only whether it is registered may cha
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
+
+from app.infra import schema_marks
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS persisted_documents ("
@@ -66,13 +67,9 @@ class RegisteredDocument:
 
 
 def ensure_table(conninfo: str) -> None:
-    # Another process may create it at the same moment.
-    with (
-        psycopg.connect(conninfo, autocommit=True) as conn,
-        contextlib.suppress(psycopg.errors.UniqueViolation),
-    ):
-        conn.execute(_CREATE)
-        conn.execute(_INDEX)
+    """The table and its index, unless they are there as made (app/infra/schema_marks.py:
+    CREATE INDEX locks the table even when the index exists)."""
+    schema_marks.ensure(conninfo, "persisted_documents", (_CREATE, _INDEX), ["persisted_documents"])
 
 
 def register(conninfo: str, texts: list[str]) -> int:

@@ -38,6 +38,11 @@ class ReadRoute:
     """A standby must have replayed this WAL position too (a read that needs it)."""
     failed: bool = False
     """A standby connection broke under it: run it again on the primary."""
+    query: bool = False
+    """The operation is a query (it changes nothing: it may run again)."""
+    conflicted: bool = False
+    """A query's statement was aborted by a lock conflict (a deadlock with a rebuild's
+    swap or a start that alters tables): run it again."""
 
 
 READ_ROUTE: ContextVar[ReadRoute | None] = ContextVar("partnerbook_read_route", default=None)
@@ -59,17 +64,24 @@ class RouteQueries(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         route = READ_ROUTE.get()
         is_query = self.execution_context.operation_type == OperationType.QUERY
-        if route is not None and is_query and not route.primary_only:
-            route.replica_ok = True
+        if route is not None and is_query:
+            route.query = True
+            route.replica_ok = not route.primary_only
         yield
         if route is not None:
-            route.replica_ok = False
+            route.replica_ok = route.query = False
 
 
 def _is_standby_failure(error: BaseException) -> bool:
     """A broken connection, a server shutting down, or a query cancelled by a conflict
     with recovery: the same read may succeed on the primary."""
     return isinstance(error, psycopg.OperationalError | psycopg.errors.SerializationFailure)
+
+
+def _is_lock_conflict(error: BaseException) -> bool:
+    """A statement PostgreSQL aborted to break a deadlock, or for a serialization
+    conflict: the same read, run again, finds the locks gone."""
+    return isinstance(error, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)
 
 
 class RoutedPool(AsyncConnectionPool[Any]):
@@ -92,7 +104,12 @@ class RoutedPool(AsyncConnectionPool[Any]):
             replica = self.replicas.choose(route.at_least)
         if replica is None:
             async with super().connection(timeout) as conn:
-                yield conn
+                try:
+                    yield conn
+                except Exception as error:
+                    if route is not None and route.query and _is_lock_conflict(error):
+                        route.conflicted = True
+                    raise
             return
         async with contextlib.AsyncExitStack() as stack:
             try:

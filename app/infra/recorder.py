@@ -28,6 +28,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from app.infra import schema_marks
+
 
 class ArrayRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
@@ -40,6 +42,17 @@ class ArrayRecorder(PostgresApplicationRecorder):
             schema=Identifier(datastore.schema),
             table=Identifier(self.events_table_name),
             id_type=Identifier(datastore.originator_id_type),
+        )
+
+    def create_table(self) -> None:
+        """The event store's tables, functions and types, unless they are as these
+        statements make them (app/infra/schema_marks.py)."""
+        schema_marks.create_once(
+            self.datastore,
+            self.events_table_name,
+            self.sql_create_statements,
+            [self.events_table_name],
+            super().create_table,
         )
 
     def _insert_stored_events(

@@ -11,9 +11,10 @@ import os
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg_pool import AsyncConnectionPool
+
+from app.infra import schema_marks
 
 SECRET_BYTES = 32
 NONCE_BYTES = 12
@@ -29,10 +30,9 @@ _INDEX = "CREATE INDEX IF NOT EXISTS webhook_secrets_endpoint ON webhook_secrets
 
 
 def ensure_table(conninfo: str) -> None:
-    with psycopg.connect(conninfo, autocommit=True) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('partnerbook:webhook_secrets'))")
-        conn.execute(_CREATE)
-        conn.execute(_INDEX)
+    """The table and its index, unless they are there as made (app/infra/schema_marks.py:
+    CREATE INDEX locks the table even when the index exists)."""
+    schema_marks.ensure(conninfo, "webhook_secrets", (_CREATE, _INDEX), ["webhook_secrets"])
 
 
 def new_secret() -> str:

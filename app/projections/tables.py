@@ -12,6 +12,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
 
+from app.infra import schema_marks
+
 
 class Table(Protocol):
     """A read-model table: its DDL, and how an event changes it (inside the batch's
@@ -67,10 +69,21 @@ class ReadModelView(PostgresTrackingRecorder):
         raise NotImplementedError
 
     def create_table(self, *, query_indexes: bool = True) -> None:
-        """The tables, and unless told otherwise the indexes only queries use."""
-        super().create_table()
+        """The tables, and unless told otherwise the indexes only queries use; nothing
+        when they are as these statements make them (app/infra/schema_marks.py)."""
+        statements = [*self.sql_create_statements]
         if query_indexes:
-            self.create_query_indexes()
+            statements += self.query_index_statements
+
+        def create() -> None:
+            super(ReadModelView, self).create_table()
+            if query_indexes:
+                self.create_query_indexes()
+
+        names = [*self.table_names, self.tracking_table_name]
+        schema_marks.create_once(
+            self.datastore, self.tracking_table_name, statements, names, create
+        )
 
     def create_query_indexes(self) -> None:
         with self.datastore.transaction(commit=True) as curs:

@@ -81,9 +81,13 @@ def _plans_of(operation: OperationDefinitionNode, fragments: Any) -> Plans | Non
     if known is not None and known[0]() is operation:
         return known[1]
 
+    # The dict as a closure's: at the interpreter's exit the module's names are None when
+    # the last operations go ("Exception ignored in: gone", AttributeError).
+    by_operation = _BY_OPERATION
+
     def gone(ref: weakref.ref[OperationDefinitionNode]) -> None:
-        if _BY_OPERATION.get(key, (None,))[0] is ref:
-            del _BY_OPERATION[key]
+        if by_operation.get(key, (None,))[0] is ref:
+            del by_operation[key]
 
     # A fragment with variables of its own (graphql-core's experimental fragment
     # arguments) may be collected differently at each spread.

@@ -15,6 +15,7 @@ from psycopg.rows import class_row, dict_row
 from psycopg.sql import SQL, Composable, Literal
 from psycopg_pool import AsyncConnectionPool
 
+from app.infra import schema_marks
 from app.queries.timeline_queries import TimelineRow
 
 _CREATE = (
@@ -31,10 +32,11 @@ _CREATE = (
 
 
 def ensure_tables(conninfo: str) -> None:
-    with psycopg.connect(conninfo, autocommit=True) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('partnerbook:webhook_cursors'))")
-        for statement in _CREATE:
-            conn.execute(statement)
+    """The tables and their index, unless they are there as made (app/infra/schema_marks.py:
+    CREATE INDEX locks the table even when the index exists)."""
+    schema_marks.ensure(
+        conninfo, "webhook_cursors", _CREATE, ["webhook_cursors", "webhook_attempts"]
+    )
 
 
 @dataclass(frozen=True)
