@@ -23,7 +23,15 @@ from strawberry.extensions import SchemaExtension
 
 from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
-from app.schema.limits import MAX_SEARCH_CHARS, Limits, Walk, over_limit, walk
+from app.schema.limits import (
+    FILTER_LEAVES,
+    MAX_SEARCH_CHARS,
+    LeafBudget,
+    Limits,
+    Walk,
+    over_limit,
+    walk,
+)
 from app.schema.parsing import DOCUMENT_MEMOS
 
 WEBHOOK_MUTATIONS = frozenset(
@@ -307,6 +315,7 @@ class Guard(SchemaExtension):
     def __init__(self, *, limits: Limits) -> None:
         self.limits = limits
         self.named = False
+        self.walked_leaves = 0
 
     def on_operation(self) -> Iterator[None]:
         # Read before parsing: strawberry then falls back to the document's first
@@ -318,6 +327,12 @@ class Guard(SchemaExtension):
             # without parsing what was sent. A 1 MB document without a key was parsed and
             # kept in the parse cache first, at other clients' expense.
             ec.graphql_document = not_read(ec.operation_name)
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        # Per task (a request's, a WebSocket operation's): not reset, as a subscription's
+        # hooks may end in another context.
+        FILTER_LEAVES.set(LeafBudget(self.walked_leaves, self.limits.max_filter_leaves))
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -380,4 +395,5 @@ class Guard(SchemaExtension):
         reason = operation_refusal(principal.role, walked.operation, walked.fields)
         if reason is not None:
             return Forbidden(reason)
+        self.walked_leaves = walked.leaves
         return over_limit(walked, self.limits)

@@ -22,7 +22,13 @@ from app.schema.context import Info
 from app.schema.descriptions import COMMAND, PAGING, PAYLOAD, RECORD, described
 from app.schema.errors import ClientError, UserError
 from app.schema.ids import record_id, to_global_id
-from app.schema.limits import LIMIT_EXCEEDED, Limits, filter_over_limit
+from app.schema.limits import (
+    FILTER_LEAVES,
+    LIMIT_EXCEEDED,
+    Limits,
+    filter_over_limit,
+    measure_value,
+)
 from app.schema.partners.inputs import PartnerFilterInput
 from app.schema.partners.row_fields import PartnerKind
 from app.schema.partners.types import Partner, partner_connection
@@ -134,6 +140,20 @@ class Segment(Node):
             if reason is not None:
                 raise ClientError(
                     Message("segment %(name)r: %(reason)s", name=self.name, reason=reason),
+                    LIMIT_EXCEEDED,
+                )
+            budget = FILTER_LEAVES.get()
+            leaves = measure_value(self.row.filter, in_filter=True).leaves
+            if budget is not None and not budget.spend(leaves):
+                raise ClientError(
+                    Message(
+                        "segment %(name)r: the operation's filters have more than %(max)s "
+                        "leaves in all (each counted as often as its field runs, a "
+                        "segment's %(leaves)s each time its members or count are read)",
+                        name=self.name,
+                        max=budget.most,
+                        leaves=leaves,
+                    ),
                     LIMIT_EXCEEDED,
                 )
         where = filter_from_json(self.row.filter).to_filter() if self.row.filter else None

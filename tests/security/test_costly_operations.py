@@ -245,6 +245,32 @@ def test_a_stored_segment_over_the_limits_is_refused_when_read(live: Live, admin
     assert live.data("{ segments(first: 5) { nodes { name } } }", role="viewer")
 
 
+def test_stored_filters_count_as_often_as_they_run(live: Live) -> None:
+    """A segment's stored filter runs each time its members or count are read; the walk
+    cannot see it (8 aliases of one stored 500-leaf filter ran 4,000 leaves in 2.4 to 9.6 s,
+    at a cost of 8). They count against the operation's filter leaves as they run: what
+    fits is answered, the rest refused."""
+    three_hundred = {"or": [{"tagIds": tag_ids(100)} for _ in range(3)]}
+    created = live.data(CREATE_SEGMENT, {"f": three_hundred}, role="editor")["createSegment"]
+    assert created["userErrors"] == []
+    segment_id = created["segment"]["id"]
+    eight = " ".join(
+        f"a{i}: node(id: $id) {{ ... on Segment {{ memberCount }} }}" for i in range(8)
+    )
+    body = live.post(f"query($id: ID!) {{ {eight} }}", {"id": segment_id}, role="viewer").json()
+    answered = [k for k, v in body["data"].items() if v is not None]
+    assert len(answered) == 1, body  # 300 leaves fit in 500, 600 do not
+    assert len(body["errors"]) == 7
+    for error in body["errors"]:
+        assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error
+        assert "leaves in all" in error["message"], error
+    # Members and count of one segment: 600 leaves; each alone is answered.
+    body = live.post(MEMBERS, {"id": segment_id}, role="viewer").json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["LIMIT_EXCEEDED"]
+    one = "query($id: ID!) { node(id: $id) { ... on Segment { memberCount } } }"
+    assert live.data(one, {"id": segment_id}, role="viewer")["node"]["memberCount"] == 0
+
+
 def test_fields_of_one_name_cannot_make_validation_expensive(live: Live) -> None:
     """500 copies of one field are compared pairwise by graphql-core's validation: its
     budget stops that early, and the refusal is coded like the other limits."""

@@ -6,9 +6,11 @@ sizing values with `values.py`), linear in the document (each fragment walked on
 which runs before graphql-core's validation so no document makes that validation
 expensive. `rules.py` holds the limits and their refusals; `body.py` the request body
 limit, `protocol.py` the request's head, framing and deadlines (uvicorn's protocol), and
-`request.py` the HTTP limits and codes both use."""
+`request.py` the HTTP limits and codes both use; `budget.py` the filter leaves an operation
+spends as its segments' stored filters run."""
 
 from app.schema.limits.body import BodyLimit
+from app.schema.limits.budget import FILTER_LEAVES, LeafBudget
 from app.schema.limits.prices import BULK_LISTS
 from app.schema.limits.rules import (
     LIMIT_EXCEEDED,
@@ -26,10 +28,12 @@ from app.schema.limits.walk import Walk, walk
 
 __all__ = [
     "BULK_LISTS",
+    "FILTER_LEAVES",
     "LIMIT_EXCEEDED",
     "MAX_SEARCH_CHARS",
     "VALIDATION_BUDGET",
     "BodyLimit",
+    "LeafBudget",
     "Limits",
     "ValueSize",
     "Walk",
