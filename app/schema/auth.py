@@ -20,13 +20,15 @@ from graphql import (
     validate,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
 from app.schema.limits import (
     FILTER_LEAVES,
     MAX_SEARCH_CHARS,
-    LeafBudget,
+    NODES,
+    Budget,
     Limits,
     Walk,
     over_limit,
@@ -315,7 +317,7 @@ class Guard(SchemaExtension):
     def __init__(self, *, limits: Limits) -> None:
         self.limits = limits
         self.named = False
-        self.walked_leaves = 0
+        self.walked_leaves = self.walked_cost = 0
 
     def on_operation(self) -> Iterator[None]:
         # Read before parsing: strawberry then falls back to the document's first
@@ -332,7 +334,16 @@ class Guard(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         # Per task (a request's, a WebSocket operation's): not reset, as a subscription's
         # hooks may end in another context.
-        FILTER_LEAVES.set(LeafBudget(self.walked_leaves, self.limits.max_filter_leaves))
+        # A subscription's walk counts one event's answer, and each event is answered on
+        # its own: no budget outlives an event.
+        try:
+            once = self.execution_context.operation_type != StrawberryOperation.SUBSCRIPTION
+        except Exception:  # no operation to run: the executor says so
+            once = True
+        FILTER_LEAVES.set(
+            Budget(self.walked_leaves, self.limits.max_filter_leaves) if once else None
+        )
+        NODES.set(Budget(self.walked_cost, self.limits.max_cost) if once else None)
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -395,5 +406,5 @@ class Guard(SchemaExtension):
         reason = operation_refusal(principal.role, walked.operation, walked.fields)
         if reason is not None:
             return Forbidden(reason)
-        self.walked_leaves = walked.leaves
+        self.walked_leaves, self.walked_cost = walked.leaves, walked.cost
         return over_limit(walked, self.limits)

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from app.main import create_app
 from app.schema.ids import to_global_id
+from app.settings import Settings
 from tests.conftest import gql
 from tests.security.conftest import Live
 from tests.security.instances import Instance
@@ -282,3 +283,40 @@ def test_fields_of_one_name_cannot_make_validation_expensive(live: Live) -> None
         refusal(live, query, role="viewer", client=client)
 
     assert_unaffected(live, alone, attack)
+
+
+def test_tags_past_the_counted_ones_count_as_they_are_read(
+    settings: Settings, admin_key: str
+) -> None:
+    """Nothing in the domain bounds a partner's tags; the walk counts 20 a partner. A
+    partner with 120 read through aliases returned six times what was counted. The tags
+    past the counted ones spend from the operation's cost as they are read: what fits is
+    answered whole, the rest refused (here with MAX_COST 400)."""
+    small = settings.model_copy(update={"max_cost": 400})
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with TestClient(create_app(small), headers=headers) as client:
+        tag = "mutation($n: String!) { createTag(input: {name: $n}) { tag { id } } }"
+        ids = [gql(client, tag, {"n": f"T{i:03}"})["createTag"]["tag"]["id"] for i in range(120)]
+        partner = gql(
+            client,
+            'mutation { createPartner(input: {kind: COMPANY, name: "Tagged"}) { partner { id } } }',
+        )["createPartner"]["partner"]["id"]
+        add = """mutation($id: ID!, $t: [ID!]!) { addPartnerTags(input: {id: $id, tagIds: $t}) {
+          userErrors { code } } }"""
+        for part in (ids[:60], ids[60:]):
+            assert (
+                gql(client, add, {"id": partner, "t": part})["addPartnerTags"]["userErrors"] == []
+            )
+        one = "query($id: ID!) { partner(id: $id) { tags { id } } }"
+        assert len(gql(client, one, {"id": partner})["partner"]["tags"]) == 120
+        five = " ".join(f"a{i}: partner(id: $id) {{ tags {{ id }} }}" for i in range(5))
+        body = client.post(
+            "/graphql",
+            json={"query": f"query($id: ID!) {{ {five} }}", "variables": {"id": partner}},
+        ).json()
+    answered = [v for v in (body.get("data") or {}).values() if v is not None]
+    assert answered and all(len(v["tags"]) == 120 for v in answered), body
+    assert len(answered) < 5, body
+    assert body["errors"] and all(
+        e["extensions"]["code"] == "LIMIT_EXCEEDED" for e in body["errors"]
+    ), body

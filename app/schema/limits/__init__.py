@@ -10,7 +10,7 @@ limit, `protocol.py` the request's head, framing and deadlines (uvicorn's protoc
 spends as its segments' stored filters run."""
 
 from app.schema.limits.body import BodyLimit
-from app.schema.limits.budget import FILTER_LEAVES, LeafBudget
+from app.schema.limits.budget import FILTER_LEAVES, NODES, Budget
 from app.schema.limits.prices import BULK_LISTS
 from app.schema.limits.rules import (
     LIMIT_EXCEEDED,
@@ -31,9 +31,10 @@ __all__ = [
     "FILTER_LEAVES",
     "LIMIT_EXCEEDED",
     "MAX_SEARCH_CHARS",
+    "NODES",
     "VALIDATION_BUDGET",
     "BodyLimit",
-    "LeafBudget",
+    "Budget",
     "Limits",
     "ValueSize",
     "Walk",

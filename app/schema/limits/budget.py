@@ -1,11 +1,15 @@
-"""The filter leaves an operation runs, counted as they run.
+"""What an operation spends as it runs, where the walk could not see it beforehand.
 
 The walk counts the filters a document sends, each as often as its field runs, against
 `Limits.max_filter_leaves`. A segment's stored filter is not in the document: it runs each
 time the segment's members or count are read (8 aliases of one stored 500-leaf filter ran
 4,000 leaves, 2.4 to 9.6 s, at a cost of 8). The Guard hands each operation what its walk
 counted (`FILTER_LEAVES`); a stored filter spends its leaves from there when it runs, or
-is refused."""
+is refused.
+
+So with nodes (`NODES`): the walk counts a partner's tags as 20 (`TAGS_COUNTED`), a guess,
+as nothing in the domain bounds them; the tags a partner has past those spend from what
+the walk left of `Limits.max_cost` as they are read."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 
 @dataclass
-class LeafBudget:
+class Budget:
     spent: int
     most: int
 
@@ -26,6 +30,9 @@ class LeafBudget:
         return True
 
 
-FILTER_LEAVES: ContextVar[LeafBudget | None] = ContextVar("partnerbook_filter_leaves", default=None)
-"""The running operation's budget (set for its task by the Guard's `on_execute`; the
+FILTER_LEAVES: ContextVar[Budget | None] = ContextVar("partnerbook_filter_leaves", default=None)
+"""The running operation's filter leaves (set for its task by the Guard's `on_execute`; the
 tasks of its fields copy the reference, so they spend from one budget)."""
+
+NODES: ContextVar[Budget | None] = ContextVar("partnerbook_nodes", default=None)
+"""The running operation's nodes (its walked cost, against `Limits.max_cost`), likewise."""

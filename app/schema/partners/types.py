@@ -10,6 +10,7 @@ import strawberry
 
 from app.domain import contact_fields as cf
 from app.domain.address_format import format_address
+from app.domain.messages import Message
 from app.domain.partner_fields import TYPE_LABELS
 from app.locales import names, translate
 from app.queries.partners.filters import PartnerFilter
@@ -24,6 +25,9 @@ from app.schema.affiliations.types import (
 from app.schema.catalogs.types import Country, Industry, Salesperson
 from app.schema.context import Info
 from app.schema.descriptions import PAGING, RECORD, described
+from app.schema.errors import ClientError
+from app.schema.limits import LIMIT_EXCEEDED, NODES
+from app.schema.limits.prices import TAGS_COUNTED
 from app.schema.partners.descriptions import PARTNER_FIELDS
 from app.schema.partners.row_fields import AddressType, PartnerKind, read_from_row
 from app.schema.partners.states import State, state_of
@@ -185,8 +189,23 @@ class Partner(Node):
         as_of = getattr(self.row, "as_of_tag_ids", None)  # partnerAsOf: its tags then
         if as_of is not None:
             found = await info.context.tags.load_many(list(as_of))
-            return sorted((Tag.from_row(r) for r in found if r), key=lambda t: t.row.name)
-        return [Tag.from_row(row) for row in await info.context.partner_tags.load(self.row.id)]
+            rows = sorted((r for r in found if r), key=lambda r: r.name)
+        else:
+            rows = await info.context.partner_tags.load(self.row.id)
+        past = len(rows) - TAGS_COUNTED
+        budget = NODES.get()
+        if past > 0 and budget is not None and not budget.spend(past):
+            raise ClientError(
+                Message(
+                    "the partner has %(tags)s tags, %(past)s more than the operation's cost "
+                    "counted, and the answer would pass %(max)s nodes; ask for fewer partners",
+                    tags=len(rows),
+                    past=past,
+                    max=budget.most,
+                ),
+                LIMIT_EXCEEDED,
+            )
+        return [Tag.from_row(row) for row in rows]
 
     @strawberry.field(description="The sales & purchase terms that apply to this partner.")
     async def commercial_terms(self, info: Info) -> CommercialTerms:
