@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.schema.auth import bearer_key, walk_cached
 from app.schema.http import DECODED_BODY, UndecodableJSON, decode_json
 from app.schema.limits import Limits, over_limit
-from app.schema.limits.body import replaying, send_error
+from app.schema.limits.body import answer_media, replaying, send_error
 from app.schema.parsing import parse_operation
 from app.schema.persisted import requested_hash
 
@@ -245,7 +245,7 @@ class HeavyLane:
                     return
         except LaneFull as full:
             self.count(full.code.lower())
-            await _refuse(send, full, request_id)
+            await _refuse(send, full, request_id, scope)
             return
         self.count("here")
         log.warning("the heavy lane did not answer; request %s runs here", request_id.decode())
@@ -348,9 +348,16 @@ async def _forward(
             await writer.wait_closed()
 
 
-async def _refuse(send: Send, full: LaneFull, request_id: bytes) -> None:
+async def _refuse(send: Send, full: LaneFull, request_id: bytes, scope: Scope) -> None:
+    """The 429 or 503, in the media type the request's Accept asks for (as the view's)."""
     headers = ((b"retry-after", b"1"), (b"x-request-id", request_id))
     extensions = {"requestId": request_id.decode()}
     await send_error(
-        send, full.status, full.code, full.message, headers=headers, extensions=extensions
+        send,
+        full.status,
+        full.code,
+        full.message,
+        headers=headers,
+        extensions=extensions,
+        media_type=answer_media(scope["headers"]),
     )

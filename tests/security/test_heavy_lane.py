@@ -268,6 +268,16 @@ def test_an_over_share_request_gets_429_with_a_code_over_http(
         assert third.status_code == 429
         assert third.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
         assert third.headers.get("retry-after") == "1"
+        assert third.headers["content-type"].startswith("application/json")
+        # Asked for the GraphQL media type: the refusal comes in it, as the view's do.
+        graphql = live.http.post(
+            live.url,
+            json={"query": HEAVY},
+            headers={**live.headers("viewer"), "Accept": "application/graphql-response+json"},
+        )
+        assert graphql.status_code == 429
+        assert graphql.headers["content-type"].startswith("application/graphql-response+json")
+        assert "data" not in graphql.json() and graphql.json()["errors"]
         release.set()
         for thread in threads:
             thread.join(60)

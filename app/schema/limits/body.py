@@ -53,15 +53,15 @@ class BodyLimit:
         # read (uvicorn did), where the lane and the view would take them for headers.
         headers = list(scope.get("headers") or [])
         scope = {**scope, "headers": headers}
-        answer_media = _answer_media(headers)
+        media_type = answer_media(headers)
         twice = repeated_header(headers)
         if twice is not None:
             why = f"the header `{twice}` is sent more than once; a request names it once"
-            await send_error(send, 400, BAD_REQUEST, why, media_type=answer_media)
+            await send_error(send, 400, BAD_REQUEST, why, media_type=media_type)
             return
         declared = dict(headers).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, answer_media)
+            await self._refuse(send, media_type)
             return
         chunks: list[bytes] = []
         size = 0
@@ -74,15 +74,15 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send, answer_media)
+                await self._refuse(send, media_type)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         await self.app(scope, replaying(b"".join(chunks), receive), send)
 
-    async def _refuse(self, send: Any, answer_media: str) -> None:
+    async def _refuse(self, send: Any, media_type: str) -> None:
         message = f"the request body is over {self.max_bytes} bytes"
-        await send_error(send, 413, LIMIT_EXCEEDED, message, media_type=answer_media)
+        await send_error(send, 413, LIMIT_EXCEEDED, message, media_type=media_type)
 
 
 def repeated_header(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -97,7 +97,7 @@ def repeated_header(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def _answer_media(headers: list[tuple[bytes, bytes]]) -> str:
+def answer_media(headers: list[tuple[bytes, bytes]]) -> str:
     """The media type an error is answered in, as the view chooses it (application/json
     when the Accept header names none of ours)."""
     accept = b",".join(value for name, value in headers if name.lower() == b"accept")
