@@ -19,6 +19,7 @@ from eventsourcing.utils import EnvType, get_topic
 
 from app.application.claims import claims
 from app.application.group_commit import GroupCommit
+from app.domain.audited import check_idempotency_key
 from app.domain.catalog import CatalogEntry
 from app.domain.errors import (
     DomainError,
@@ -140,6 +141,7 @@ class CommandBase(Application[UUID]):
         """A fresh id; or, for an idempotency key, the same id every time, with the result
         of the earlier request when there was one (then nothing new is recorded). A key
         used before with a different `request` (the command's input) is a VALIDATION error."""
+        check_idempotency_key(idempotency_key)
         if not idempotency_key:
             return uuid4(), None
         new_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{idempotency_key}")

@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from app.application.base import MAX_RETRIES, CommandBase
-from app.domain.audited import Audit
+from app.domain.audited import Audit, check_idempotency_key
 from app.domain.bulk_edit import MAX_REFUSED_KEPT, UNSET, BulkChanges, BulkEdit, BulkOutcome
 from app.domain.errors import DomainError, ErrorCode, FieldError, conflict, validation
 from app.domain.idempotency import input_digest, same_input
@@ -75,6 +75,7 @@ class BulkEditCommands(CommandBase):
                 )
             )
         changes.check()
+        check_idempotency_key(idempotency_key)
         request = {"ids": sorted(map(str, partner_ids)), "changes": changes.as_request()}
         job_id = bulk_job_id(idempotency_key) if idempotency_key else None
         if job_id is not None and (done := self._earlier_bulk(job_id, request)) is not None:

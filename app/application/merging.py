@@ -20,7 +20,7 @@ from app.application.base import (
 from app.domain import merge as rules
 from app.domain.activity import Activity
 from app.domain.affiliation import Affiliation
-from app.domain.audited import Audit
+from app.domain.audited import Audit, check_idempotency_key
 from app.domain.bank_account import BankAccount
 from app.domain.document import Document
 from app.domain.errors import DomainError, ErrorCode, conflict, not_found
@@ -275,6 +275,7 @@ class MergeCommands(CommandBase):
     ) -> tuple[UUID, tuple[str, ...]]:
         """The merge's id and, keyed and not a dry run, its marker's keys: the one it is
         stored under (`stored_key`), then the plain one markers were stored under before."""
+        check_idempotency_key(idempotency_key)
         if not idempotency_key:
             return uuid4(), ()
         merge_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{MERGE}{idempotency_key}")

@@ -70,7 +70,9 @@ def normalize_amount(value: Any, *, minimum: Decimal | None = Decimal(0)) -> str
         amount = Decimal(str(value))
     except InvalidOperation:
         raise Invalid("'%(value)s' is not an amount", value=value) from None
-    if not amount.is_finite() or abs(amount) >= Decimal("1e15"):
+    # `adjusted()` reads the exponent without arithmetic: `abs()` of 1e999999999 raised
+    # decimal.Overflow (past the context's Emax), an INTERNAL error.
+    if not amount.is_finite() or (amount != 0 and amount.adjusted() >= 15):
         raise Invalid("'%(value)s' is not a usable amount", value=value)
     if decimals(amount) > MAX_DECIMALS:
         raise Invalid("at most %(places)s decimals", places=MAX_DECIMALS)

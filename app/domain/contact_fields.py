@@ -286,7 +286,9 @@ def normalize_vat(value: str, country_code: str | None) -> str:
         return text
     try:
         compact = module.validate(text)
-    except StdnumValidationError as error:
+    # ValueError: Python's limit on integer conversion (4,300 digits), which some of
+    # stdnum's checksums reach on a VAT longer than any (DEFAULT_MAX_TEXT stops them first).
+    except (StdnumValidationError, ValueError) as error:
         where = f"for country {module_cc}" if prefix else f"for country {cc} (the partner's)"
         raise FieldInvalid(
             Message(

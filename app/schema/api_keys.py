@@ -147,7 +147,11 @@ async def create_api_key(info: Info, input: CreateApiKeyInput) -> CreateApiKeyPa
 
 
 async def revoke_api_key(info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
-    app, who = info.context.services.app, audit(info, input.reason)
+    app = info.context.services.app
+    try:
+        who = audit(info, input.reason)
+    except DomainError as error:
+        return RevokeApiKeyPayload(api_key=None, user_errors=user_errors(error))
 
     def record(row: KeyRow) -> None:
         app.record_key_revoked(row.id, row.name, row.role, who)

@@ -182,8 +182,8 @@ def _payload(result: BulkResult) -> BulkUpdatePartnersPayload:
 
 async def bulk_update(info: Info, input: BulkUpdatePartnersInput) -> BulkUpdatePartnersPayload:
     app, limit = info.context.services.app, info.context.services.settings.bulk_edit_limit
-    who = audit(info, input.reason)
     try:
+        who = audit(info, input.reason)
         changes = _changes(input.changes)
         targets = await _targets(info, input, limit)
         result = await info.context.run(

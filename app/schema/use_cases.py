@@ -7,7 +7,7 @@ from app.application.import_partners import PartnerImport
 from app.application.merge_partners import Merging
 from app.application.read_your_writes import ReadYourWrites
 from app.application.saved_rows import SavedRows
-from app.domain.audited import Audit
+from app.domain.audited import Audit, check_reason
 from app.queries.duplicates import MergeDirectory
 from app.queries.history_queries import row_as_of
 from app.queries.import_lookups import ImportLookupDirectory
@@ -16,7 +16,9 @@ from app.schema.context import Info
 
 
 def audit(info: Info, reason: str | None) -> Audit:
-    """Who asks, in which request, and why: the audit fields of the events recorded."""
+    """Who asks, in which request, and why: the audit fields of the events recorded (a
+    reason past its limit is a VALIDATION error: call it where DomainError is answered)."""
+    check_reason(reason)
     return Audit(actor=info.context.actor, request_id=info.context.request_id, reason=reason)
 
 

@@ -67,6 +67,11 @@ PATHS: dict[str, tuple[str, Any]] = {
         userErrors { code field } } }""",
         lambda ids, a: {"a": a},
     ),
+    "delivery price": (
+        """mutation($a: Decimal!) { createDeliveryMethod(input: {name: "Odd",
+        fixedPrice: {amount: $a, currency: "EUR"}}) { userErrors { code field } } }""",
+        lambda ids, a: {"a": a},
+    ),
 }
 
 
@@ -95,6 +100,25 @@ def test_an_amount_finer_than_six_decimals_is_refused_everywhere(live: Live, amo
     )
     assert _only(renamed)["userErrors"] == []
     assert live.data(READ, {"id": company})["partner"]["name"] == "Still Here"
+
+
+@pytest.mark.parametrize("amount", ["1e999999999", "-1E+999999999", "9" * 5_000])
+def test_an_amount_past_what_decimal_arithmetic_holds_is_refused_everywhere(
+    live: Live, amount: str
+) -> None:
+    """`1e999999999` parses as a Decimal, then overflowed Python's decimal context at the
+    first arithmetic (`abs`): an INTERNAL error on every path that takes an amount. It is
+    a VALIDATION user error, and nothing is recorded."""
+    company = _only(live.data(COMPANY))["partner"]["id"]
+    invoice = _only(live.data(INVOICE, {"p": company}))["document"]["id"]
+    ids = {"company": company, "invoice": invoice}
+    before = event_count(live.db)
+    for name, (mutation, variables) in PATHS.items():
+        body = live.post(mutation, variables(ids, amount), role="admin").json()
+        assert "errors" not in body, (name, body)
+        payload = _only(body["data"])
+        assert [e["code"] for e in payload["userErrors"]] == ["VALIDATION"], (name, payload)
+    assert event_count(live.db) == before
 
 
 def test_six_decimals_are_kept(live: Live) -> None:

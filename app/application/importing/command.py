@@ -18,7 +18,7 @@ from app.application.importing.references import ReferencesByName
 from app.application.importing.report import ImportReport, Outcomes, Progress
 from app.application.importing.saving import MAX_BATCH, Batches
 from app.domain import odoo_columns as oc
-from app.domain.audited import Audit
+from app.domain.audited import Audit, check_idempotency_key
 
 
 class ImportCommands(CommandBase):
@@ -40,6 +40,7 @@ class ImportCommands(CommandBase):
         so the outcome is the same as without. `idempotency_key`: raises DomainError
         (VALIDATION) when a partner it gave a row to was created from another row
         (`keyed.py`); the look-ups must hold the partners it gave rows to."""
+        check_idempotency_key(idempotency_key)
         rows = list(rows)
         known = KnownPartners(lookups.partners)
         keyed = KeyedRows(self, rows, idempotency_key) if idempotency_key else None
