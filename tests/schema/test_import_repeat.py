@@ -193,3 +193,42 @@ def test_a_batch_that_lost_the_race_leaves_no_later_row_its_new_tags(
     assert second.values["tag_ids"] == first.values["tag_ids"]
     (tag_id,) = first.values["tag_ids"]
     assert app.repository.get(UUID(tag_id)).name == "Fresh"
+
+
+def test_a_key_never_names_a_partner_imported_with_an_external_id(client: TestClient) -> None:
+    """The ids a key gave its rows were uuid5 of `key:row` in the external ids' namespace:
+    the id of a partner imported with the external id `K:1`. An import under key `K` then
+    overwrote that unrelated partner (and, the other way round, the external id's import
+    was refused for ever). Keys and external ids now name ids apart."""
+    alice = run(
+        client, [{"externalId": "idem-k1:1", "name": "Alice Original"}], idempotencyKey=None
+    )
+    assert counts(alice) == (1, 0, 0)
+    bob = run(client, [{"name": "Bob Unrelated"}])
+    assert counts(bob) == (1, 0, 0), bob
+    assert bob["partners"][0]["id"] != alice["partners"][0]["id"]
+    assert named(client, "Alice Original") == 1 and named(client, "Bob Unrelated") == 1
+    # The other way round: a key's row first, then the external id its id once collided with.
+    carol = run(client, [{"name": "Carol Keyed"}], idempotencyKey="idem-k2")
+    assert counts(carol) == (1, 0, 0)
+    dave = run(client, [{"externalId": "idem-k2:1", "name": "Dave"}], idempotencyKey=None)
+    assert counts(dave) == (1, 0, 0), dave
+    assert dave["userErrors"] == []
+
+
+def test_a_repeat_of_an_import_keyed_before_finds_its_partners(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partners imported under a key before the ids were set apart carry the old ids: a
+    repeat of that import still finds them and creates nothing."""
+    from app.application.importing import known
+
+    with monkeypatch.context() as old:
+        old.setattr(known, "KEYED_NAMESPACE", known.EXTERNAL_ID_NAMESPACE)  # as before
+        first = run(client, ROWS)
+    assert counts(first) == (2, 0, 0)
+    events = event_count(db)
+    again = run(client, ROWS)
+    assert counts(again) == (0, 0, 2), again
+    assert [p["id"] for p in again["partners"]] == [p["id"] for p in first["partners"]]
+    assert event_count(db) == events

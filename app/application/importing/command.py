@@ -53,7 +53,7 @@ class ImportCommands(CommandBase):
         with contextlib.ExitStack() as stack:
             if worth_checking_ahead(len(rows), workers):
                 applier.ahead = stack.enter_context(CheckAhead(rows, workers))
-            for plan in Planner(known, outcomes).plan(rows, idempotency_key):
+            for plan in Planner(known, outcomes).plan(rows, keyed.ids if keyed else None):
                 applier.apply(plan)
             batches.flush()
             applier.archive_inactive()

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from app.application.base import CommandBase
-from app.application.importing.known import KnownPartners, keyed_id
+from app.application.importing.known import KnownPartners, keyed_id, legacy_keyed_id
 from app.domain import odoo_columns as oc
 from app.domain.errors import validation
 from app.domain.idempotency import IdempotencyRecord, input_digest, record_id, same_input
@@ -43,12 +43,21 @@ class KeyedRows:
         self.app = app
         keyed = [row for row in rows if not row.xid and not row.rejected]
         self.ids = {row.line: keyed_id(key, row.line) for row in keyed}
+        self.legacy = {row.line: legacy_keyed_id(key, row.line) for row in keyed}
         self.requests = {row.line: _request(row) for row in keyed}
 
     def check(self, known: KnownPartners) -> None:
         """Refuses the import when a partner the key created came from another row
         (VALIDATION on idempotencyKey). Partners without a record (an erased person's
-        digest is erased with its key) pass unchecked, as for any create."""
+        digest is erased with its key) pass unchecked, as for any create. A row whose
+        partner an import made before session 42 holds (its old id, with the record a key
+        leaves: a partner imported with that external id has none) keeps that id."""
+        old = {line: i for line, i in self.legacy.items() if self.ids[line] not in known.by_id}
+        old = {line: i for line, i in old.items() if i in known.by_id}
+        kept = load_many(self.app, [record_id(i) for i in old.values()])
+        for line, partner_id in old.items():
+            if record_id(partner_id) in kept:
+                self.ids[line] = partner_id
         found = {line: i for line, i in self.ids.items() if i in known.by_id}
         records = load_many(self.app, [record_id(i) for i in found.values()])
         for line, partner_id in sorted(found.items()):

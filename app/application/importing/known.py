@@ -15,12 +15,22 @@ from app.domain import odoo_columns as oc
 from app.domain.partner_state import PartnerState
 
 EXTERNAL_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/external-id")
-"""New partners' ids: uuid5 of their external id, or of an idempotency key and a row."""
+"""New partners' ids: uuid5 of their external id."""
+KEYED_NAMESPACE = uuid5(NAMESPACE_URL, "https://partnerbook.dev/keyed-import-row")
+"""The ids an idempotency key gives its rows: uuid5 of `key:row`. They were made in the
+external ids' namespace, where `key:row` is also an external id: an import under key `K`
+overwrote the partner imported with the external id `K:1`."""
 
 
 def keyed_id(idempotency_key: str, line: int) -> UUID:
     """The id of the partner a row without an external id creates under an idempotency
     key: the same on a repeat, so the repeat finds it (`keyed.py`)."""
+    return uuid5(KEYED_NAMESPACE, f"{idempotency_key}:{line}")
+
+
+def legacy_keyed_id(idempotency_key: str, line: int) -> UUID:
+    """The id such a row was given before session 42 (in the external ids' namespace): a
+    repeat of an import made then finds its partners by it (`KeyedRows.check`)."""
     return uuid5(EXTERNAL_ID_NAMESPACE, f"{idempotency_key}:{line}")
 
 
@@ -75,7 +85,12 @@ class MatchKeys:
         xids = {r.xid for r in rows if r.xid} | {r.parent_xid for r in rows if r.parent_xid}
         keyed: list[UUID] = []
         if idempotency_key:
-            keyed = [keyed_id(idempotency_key, r.line) for r in rows if not r.xid]
+            keyed = [
+                made(idempotency_key, r.line)
+                for r in rows
+                if not r.xid
+                for made in (keyed_id, legacy_keyed_id)
+            ]
         vats: list[str] = []
         for r in rows:
             if r.values.get("vat"):

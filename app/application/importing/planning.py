@@ -10,7 +10,7 @@ in the file or registered; parents come first."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -19,7 +19,6 @@ from app.application.importing.known import (
     EXTERNAL_ID_NAMESPACE,
     KnownPartner,
     KnownPartners,
-    keyed_id,
 )
 from app.application.importing.report import Outcomes
 from app.domain import contact_fields as cf
@@ -50,9 +49,9 @@ class Planner:
         self.known = known
         self.outcomes = outcomes
 
-    def plan(self, rows: Sequence[oc.OdooRow], idempotency_key: str | None) -> list[Plan]:
+    def plan(self, rows: Sequence[oc.OdooRow], keyed_ids: Mapping[int, UUID] | None) -> list[Plan]:
         """The plans of the rows kept, a parent in the file before its children."""
-        plans, file_xids = self._targets(rows, idempotency_key)
+        plans, file_xids = self._targets(rows, keyed_ids)
         names: dict[str, list[Plan]] = {}
         for plan in plans.values():
             if plan.kind == "COMPANY" and plan.row.values.get("name"):
@@ -66,7 +65,7 @@ class Planner:
         return self._parents_first(plans)
 
     def _targets(
-        self, rows: Sequence[oc.OdooRow], idempotency_key: str | None
+        self, rows: Sequence[oc.OdooRow], keyed_ids: Mapping[int, UUID] | None
     ) -> tuple[dict[int, Plan], dict[str, Plan]]:
         """The plans by line, and by external id: one row per partner."""
         plans: dict[int, Plan] = {}
@@ -76,7 +75,7 @@ class Planner:
             if row.rejected:
                 self.outcomes.reject_row(row, row.rejected)
                 continue
-            plan = self._target(row, idempotency_key, claimed)
+            plan = self._target(row, keyed_ids, claimed)
             if plan is None:
                 continue
             if row.xid:
@@ -92,7 +91,7 @@ class Planner:
         return plans, file_xids
 
     def _target(
-        self, row: oc.OdooRow, idempotency_key: str | None, claimed: dict[UUID, int]
+        self, row: oc.OdooRow, keyed_ids: Mapping[int, UUID] | None, claimed: dict[UUID, int]
     ) -> Plan | None:
         known: KnownPartner | None = None
         new_id: UUID
@@ -102,8 +101,8 @@ class Planner:
             known, new_id = self.known.by_id.get(own_id), own_id
         elif xid:
             known, new_id = self.known.by_xid.get(xid), uuid5(EXTERNAL_ID_NAMESPACE, xid)
-        elif idempotency_key:
-            new_id = keyed_id(idempotency_key, row.line)
+        elif keyed_ids is not None and row.line in keyed_ids:
+            new_id = keyed_ids[row.line]
             known = self.known.by_id.get(new_id)  # a repeat: what the first run created
         else:
             new_id = uuid4()
