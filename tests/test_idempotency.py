@@ -139,3 +139,26 @@ def test_the_digest_is_canonical() -> None:
 def test_the_digest_is_keyed_by_the_installation_secret() -> None:
     """Without the secret, a guessed input cannot be checked against a stored digest."""
     assert input_digest({"a": 1}, b"s" * 32) != input_digest({"a": 1}, b"t" * 32)
+
+
+def test_a_repeat_answers_a_position_its_reader_waits_for(db: Database) -> None:
+    """A repeat (or the loser of a race between two identical requests) answered with no
+    position: the mutation did not wait for the projection, and read its record from a
+    read model that had not reached the first request's events yet. The audit of
+    commands saw `industry: null` with no error for 33 of 96 racing createIndustry. It
+    now answers the position the store has reached, which covers the first request's
+    events."""
+    from app.application import Partnerbook
+    from app.domain.audited import Audit
+
+    app = Partnerbook(env=db.eventsourcing_env(2, 5))
+    app.group_commit = False
+    try:
+        audit = Audit(actor="test", request_id="r-repeat")
+        first = app.create_tag({"name": "Repeated"}, audit, idempotency_key="repeat-1")
+        again = app.create_tag({"name": "Repeated"}, audit, idempotency_key="repeat-1")
+        assert again.id == first.id
+        assert first.position is not None
+        assert again.position is not None and again.position >= first.position
+    finally:
+        app.close()

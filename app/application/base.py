@@ -150,7 +150,13 @@ class CommandBase(Application[UUID]):
             return new_id, None
         if not getattr(existing, "anonymized", False):
             self._check_same_request(new_id, request)
-        return new_id, CommandResult(existing.id, existing.version, None)
+        return new_id, CommandResult(existing.id, existing.version, self._head())
+
+    def _head(self) -> int | None:
+        """The position the store has reached: a repeat's answer waits for it, as it
+        covers the first request's events (read with the record, so committed). Without
+        it the answer read a read model that may not have them yet: a null record."""
+        return self.recorder.max_notification_id()
 
     def _check_same_request(self, aggregate_id: UUID, request: Mapping[str, Any] | None) -> None:
         """Records created before digests were kept (no record) pass unchecked, and so do
@@ -208,7 +214,8 @@ class CommandBase(Application[UUID]):
         except IntegrityError:
             if idempotency_key and (winner := self._find(aggregate.id, cls)) is not None:
                 self._check_same_request(aggregate.id, request)
-                return CommandResult(winner.id, winner.version, None)  # the same request raced us
+                # The same request raced us: its answer, once the projection has it.
+                return CommandResult(winner.id, winner.version, self._head())
             if others:
                 raise _duplicate_from_race() from None
             raise

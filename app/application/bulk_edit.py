@@ -106,7 +106,7 @@ class BulkEditCommands(CommandBase):
                 "this idempotency key was already used for another bulk edit", "idempotencyKey"
             )
         if done.outcome is not None:
-            return BulkResult(done.outcome, job_id, None)
+            return BulkResult(done.outcome, job_id, self._head())  # once projected
         started = done.created_on
         if datetime.now(started.tzinfo) - started >= STALE_AFTER:
             return None

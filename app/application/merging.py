@@ -309,7 +309,8 @@ class MergeCommands(CommandBase):
                 Moved("tags", UUID(t), source.id, destination.id)
                 for t in source.merge.get("tags_added", [])
             ]
-        return _merge_outcome(destination, moved, None)
+        # The earlier merge's answer once the projection has it (`_head`).
+        return _merge_outcome(destination, moved, self._head(), recorded=False)
 
     def _ancestors(self, partner: Partner) -> set[UUID]:
         found: set[UUID] = set()
@@ -340,13 +341,16 @@ class MergeCommands(CommandBase):
         return records, [m for _, m in records]
 
 
-def _merge_outcome(destination: Partner, moved: list[Moved], position: int | None) -> MergeOutcome:
-    """`position` None: nothing was recorded (a dry run, or an earlier keyed merge)."""
+def _merge_outcome(
+    destination: Partner, moved: list[Moved], position: int | None, *, recorded: bool = True
+) -> MergeOutcome:
+    """`position` None: nothing was recorded (a dry run). An earlier keyed merge's answer
+    records nothing either (`recorded` False), and waits for the store's head."""
     return MergeOutcome(
         CommandResult(destination.id, destination.version, position),
         moved,
         destination,
-        recorded=position is not None,
+        recorded=recorded and position is not None,
     )
 
 
