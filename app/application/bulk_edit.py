@@ -10,7 +10,7 @@ new; another input under the key is refused, also when both are sent at once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,7 +64,12 @@ class BulkEditCommands(CommandBase):
         dry_run: bool = False,
         idempotency_key: str | None = None,
         batch: int = BATCH,
+        selector: Mapping[str, Any] | None = None,
     ) -> BulkResult:
+        """`selector`: how the request named its partners when not by ids (its filter and
+        search, or its segment), as sent: what a key's digest is taken of, so that the
+        same request sent again answers its outcome, though the partners it matches have
+        changed since (an edit that archives them matched none the second time)."""
         if len(partner_ids) > limit:
             # Not on one field: the partners came from `ids`, a filter or a segment.
             raise validation(
@@ -76,7 +81,9 @@ class BulkEditCommands(CommandBase):
             )
         changes.check()
         check_idempotency_key(idempotency_key)
-        request = {"ids": sorted(map(str, partner_ids)), "changes": changes.as_request()}
+        named: Any = dict(selector) if selector is not None else sorted(map(str, partner_ids))
+        request = {"selector" if selector is not None else "ids": named}
+        request["changes"] = changes.as_request()
         job_id = bulk_job_id(idempotency_key) if idempotency_key else None
         if job_id is not None and (done := self._earlier_bulk(job_id, request)) is not None:
             return done

@@ -4,6 +4,7 @@ segment, and counted before any is loaded: over the limit, the request is refuse
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +21,7 @@ from app.schema.errors import UserError, user_errors
 from app.schema.ids import record_id, to_global_id
 from app.schema.limits import MAX_SEARCH_CHARS, Limits, filter_over_limit
 from app.schema.partners.inputs import PartnerFilterInput
-from app.schema.segments import filter_from_json
+from app.schema.segments import filter_from_json, filter_to_json
 from app.schema.use_cases import audit, commands
 
 
@@ -180,6 +181,18 @@ def _payload(result: BulkResult) -> BulkUpdatePartnersPayload:
     )
 
 
+def _selector(input: BulkUpdatePartnersInput) -> dict[str, Any] | None:
+    """How the request named its partners when not by ids, as sent (JSON values)."""
+    if input.filter is not None:
+        named = {"filter": filter_to_json(input.filter), "search": input.search}
+    elif input.segment_id is not None:
+        named = {"segmentId": str(input.segment_id), "search": input.search}
+    else:
+        return None
+    loaded: dict[str, Any] = json.loads(json.dumps(named, default=str, sort_keys=True))
+    return loaded
+
+
 async def bulk_update(info: Info, input: BulkUpdatePartnersInput) -> BulkUpdatePartnersPayload:
     app, limit = info.context.services.app, info.context.services.settings.bulk_edit_limit
     try:
@@ -194,6 +207,7 @@ async def bulk_update(info: Info, input: BulkUpdatePartnersInput) -> BulkUpdateP
             limit=limit,
             dry_run=input.dry_run,
             idempotency_key=input.idempotency_key,
+            selector=_selector(input),
         )
     except DomainError as error:
         return _refused_payload(user_errors(error))

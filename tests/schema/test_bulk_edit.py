@@ -107,6 +107,31 @@ def test_a_thousand_partner_segment_dry_run_then_real_then_repeated(
     assert last_position(db) == middle
 
 
+def test_a_filtered_bulk_edit_sent_again_answers_its_outcome(
+    client: TestClient, db: Database
+) -> None:
+    """The key's digest was taken over the partners the filter matched: once the edit had
+    archived them, the same request matched none, and its retry was refused as another
+    bulk edit. The digest is of the request as sent (its filter, search or segment)."""
+    for name in ("Retry A", "Retry B", "Retry C"):
+        gql(client, CREATE, {"name": name})
+    input = {
+        "filter": {"kind": "COMPANY"},
+        "search": "Retry",
+        "changes": {"archive": True},
+        "idempotencyKey": "archive-retry",
+    }
+    done = bulk(client, **input)
+    assert (done["matched"], done["changed"], done["userErrors"]) == (3, 3, [])
+    middle = last_position(db)
+    assert bulk(client, **input) == done
+    assert last_position(db) == middle
+    other = bulk(client, **{**input, "search": "Retry A"})
+    assert [(e["field"], e["code"]) for e in other["userErrors"]] == [
+        (["idempotencyKey"], "VALIDATION")
+    ]
+
+
 def test_the_same_key_for_another_bulk_edit_is_refused(client: TestClient, db: Database) -> None:
     a = gql(client, CREATE, {"name": "A"})["createPartner"]["partner"]
     bulk(client, ids=[a["id"]], changes={"isCustomer": True}, idempotencyKey="k1")
