@@ -341,7 +341,7 @@ def export(
     from app.schema.ids import BadId, expect_id
 
     partner_id: UUID | None = None
-    if partner:
+    if partner is not None:  # "" too: a partner named, but not one of ours (not every one)
         try:
             partner_id = UUID(partner)
         except ValueError:

@@ -204,3 +204,7 @@ def test_bad_arguments_are_clear_errors(client: TestClient, db: Database) -> Non
     assert beyond.exit_code == 1 and "the log ends at notification 2" in beyond.output
     unknown = run_cli(db, "audit", "export", "--partner", "nope")
     assert unknown.exit_code == 1 and "--partner" in unknown.output
+    # An empty one (a script's `--partner "$ID"` with ID unset) exported every partner's
+    # events, as if no partner had been named (the audit of reads, session 42).
+    empty = run_cli(db, "audit", "export", "--partner", "")
+    assert empty.exit_code == 1 and "--partner" in empty.output, empty.output

@@ -64,6 +64,17 @@ def test_invoiced_per_month_and_currency(client: TestClient, db: Database) -> No
         group(status="DRAFT", count=1, amounts=[{"amount": "5.00", "currency": "USD"}])
     ]
     assert totals(client, groupBy=["MONTH"], limit=1)["truncated"] is True
+    # No dimension: one group, every document counted (its SQL said `ORDER BY )`: an
+    # INTERNAL error for every role; the audit of reads, session 42).
+    assert totals(client, groupBy=[], kinds=["INVOICE"]) == {
+        "groups": [
+            group(count=3, amounts=[
+                {"amount": "160.00", "currency": "EUR"}, {"amount": "70.00", "currency": "USD"}
+            ]),
+        ],
+        "truncated": False,
+    }  # fmt: skip
+    assert totals(client, groupBy=[], partnerId=other["id"], limit=1)["groups"][0]["count"] == 1
     # The totals equal the documents grouped now; a cell left empty (February's open
     # USD invoices) is gone.
     run(client, UPDATE_DOCUMENT, "updateDocument", "document", id=third["id"], status="PAID")
