@@ -309,7 +309,6 @@ class MergeCommands(CommandBase):
                 Moved("tags", UUID(t), source.id, destination.id)
                 for t in source.merge.get("tags_added", [])
             ]
-        # The earlier merge's answer once the projection has it (`_head`).
         return _merge_outcome(destination, moved, self._head(), recorded=False)
 
     def _ancestors(self, partner: Partner) -> set[UUID]:
@@ -344,8 +343,7 @@ class MergeCommands(CommandBase):
 def _merge_outcome(
     destination: Partner, moved: list[Moved], position: int | None, *, recorded: bool = True
 ) -> MergeOutcome:
-    """`position` None: nothing was recorded (a dry run). An earlier keyed merge's answer
-    records nothing either (`recorded` False), and waits for the store's head."""
+    """`position` None: a dry run. A keyed merge's repeat records nothing either."""
     return MergeOutcome(
         CommandResult(destination.id, destination.version, position),
         moved,

@@ -56,7 +56,8 @@ class DocumentTotalsDirectory(RecordReader):
         inner = [*keys, "currency"] if "currency" not in keys else keys
         cols = SQL(", ").join(Identifier(c) for c in inner)
         # No dimension: one group (a constant to order by; `ORDER BY )` was an error).
-        order = SQL(", ").join([Identifier(c) for c in keys] or [SQL("true::boolean")])
+        items: list[Composable] = [Identifier(c) for c in keys]
+        order = SQL(", ").join(items or [SQL("true::boolean")])
         query = SQL(
             "SELECT {cols}, n, amount FROM (SELECT {cols}, n, amount, dense_rank() OVER "
             "(ORDER BY {order}) AS g FROM (SELECT {cols}, sum(n) AS n, sum(amount) AS amount "

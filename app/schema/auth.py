@@ -20,17 +20,14 @@ from graphql import (
     validate,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from app.infra.api_keys import ROLES, Principal
 from app.schema.access import read_refusal
 from app.schema.limits import (
-    FILTER_LEAVES,
     MAX_SEARCH_CHARS,
-    NODES,
-    Budget,
     Limits,
     Walk,
+    budget,
     over_limit,
     walk,
 )
@@ -332,18 +329,7 @@ class Guard(SchemaExtension):
         yield
 
     def on_execute(self) -> Iterator[None]:
-        # Per task (a request's, a WebSocket operation's): not reset, as a subscription's
-        # hooks may end in another context.
-        # A subscription's walk counts one event's answer, and each event is answered on
-        # its own: no budget outlives an event.
-        try:
-            once = self.execution_context.operation_type != StrawberryOperation.SUBSCRIPTION
-        except Exception:  # no operation to run: the executor says so
-            once = True
-        FILTER_LEAVES.set(
-            Budget(self.walked_leaves, self.limits.max_filter_leaves) if once else None
-        )
-        NODES.set(Budget(self.walked_cost, self.limits.max_cost) if once else None)
+        budget.start(self.execution_context, self.limits, self.walked_leaves, self.walked_cost)
         yield
 
     def on_validate(self) -> Iterator[None]:

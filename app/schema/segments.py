@@ -29,6 +29,7 @@ from app.schema.limits import (
     filter_over_limit,
     measure_value,
 )
+from app.schema.limits.budget import refusal
 from app.schema.partners.inputs import PartnerFilterInput
 from app.schema.partners.row_fields import PartnerKind
 from app.schema.partners.types import Partner, partner_connection
@@ -142,16 +143,15 @@ class Segment(Node):
                     Message("segment %(name)r: %(reason)s", name=self.name, reason=reason),
                     LIMIT_EXCEEDED,
                 )
-            budget = FILTER_LEAVES.get()
             leaves = measure_value(self.row.filter, in_filter=True).leaves
-            if budget is not None and not budget.spend(leaves):
+            if (most := refusal(FILTER_LEAVES, leaves)) is not None:
                 raise ClientError(
                     Message(
                         "segment %(name)r: the operation's filters have more than %(max)s "
                         "leaves in all (each counted as often as its field runs, a "
                         "segment's %(leaves)s each time its members or count are read)",
                         name=self.name,
-                        max=budget.most,
+                        max=most,
                         leaves=leaves,
                     ),
                     LIMIT_EXCEEDED,

@@ -15,6 +15,14 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from strawberry.types.graphql import OperationType
+
+if TYPE_CHECKING:
+    from strawberry.types import ExecutionContext
+
+    from app.schema.limits.rules import Limits
 
 
 @dataclass
@@ -36,3 +44,24 @@ tasks of its fields copy the reference, so they spend from one budget)."""
 
 NODES: ContextVar[Budget | None] = ContextVar("partnerbook_nodes", default=None)
 """The running operation's nodes (its walked cost, against `Limits.max_cost`), likewise."""
+
+
+def start(context: ExecutionContext, limits: Limits, leaves: int, cost: int) -> None:
+    """The running operation's budgets, from what its walk counted, for its task (not
+    reset: a subscription's hooks may end in another context). None for a subscription:
+    its walk counts one event's answer, and each event is answered on its own."""
+    try:
+        once = context.operation_type != OperationType.SUBSCRIPTION
+    except Exception:  # no operation to run: the executor says so
+        once = True
+    FILTER_LEAVES.set(Budget(leaves, limits.max_filter_leaves) if once else None)
+    NODES.set(Budget(cost, limits.max_cost) if once else None)
+
+
+def refusal(budget: ContextVar[Budget | None], amount: int) -> int | None:
+    """The budget's most when `amount` more (if any) do not fit in it, else None (then
+    they are counted)."""
+    found = budget.get()
+    if amount <= 0 or found is None or found.spend(amount):
+        return None
+    return found.most

@@ -27,6 +27,7 @@ from app.schema.context import Info
 from app.schema.descriptions import PAGING, RECORD, described
 from app.schema.errors import ClientError
 from app.schema.limits import LIMIT_EXCEEDED, NODES
+from app.schema.limits.budget import refusal
 from app.schema.limits.prices import TAGS_COUNTED
 from app.schema.partners.descriptions import PARTNER_FIELDS
 from app.schema.partners.row_fields import AddressType, PartnerKind, read_from_row
@@ -192,19 +193,8 @@ class Partner(Node):
             rows = sorted((r for r in found if r), key=lambda r: r.name)
         else:
             rows = await info.context.partner_tags.load(self.row.id)
-        past = len(rows) - TAGS_COUNTED
-        budget = NODES.get()
-        if past > 0 and budget is not None and not budget.spend(past):
-            raise ClientError(
-                Message(
-                    "the partner has %(tags)s tags, %(past)s more than the operation's cost "
-                    "counted, and the answer would pass %(max)s nodes; ask for fewer partners",
-                    tags=len(rows),
-                    past=past,
-                    max=budget.most,
-                ),
-                LIMIT_EXCEEDED,
-            )
+        if (most := refusal(NODES, len(rows) - TAGS_COUNTED)) is not None:
+            raise _too_many_tags(len(rows), most)
         return [Tag.from_row(row) for row in rows]
 
     @strawberry.field(description="The sales & purchase terms that apply to this partner.")
@@ -380,3 +370,15 @@ async def partner_connection(
         if counting is not None
         else lambda: directory.total(where, search, page.where),
     )
+
+
+def _too_many_tags(tags: int, most: int) -> ClientError:
+    """A partner's tags past the 20 the walk counted that do not fit in its cost."""
+    message = Message(
+        "the partner has %(tags)s tags, %(past)s more than the operation's cost counted, "
+        "and the answer would pass %(max)s nodes; ask for fewer partners",
+        tags=tags,
+        past=tags - TAGS_COUNTED,
+        max=most,
+    )
+    return ClientError(message, LIMIT_EXCEEDED)
