@@ -403,7 +403,7 @@ def test_a_document_that_goes_at_the_interpreters_exit_goes_quietly(
 
     from app.schema import execution
 
-    document = parse("{ items(case: \"fine\") { name } }")
+    document = parse('{ items(case: "fine") { name } }')
     execution._plans_of(document.definitions[0], {})  # type: ignore[arg-type]
     ignored: list[Any] = []
     monkeypatch.setattr(sys, "unraisablehook", ignored.append)
