@@ -181,8 +181,11 @@ def test_a_started_bulk_edit_that_never_finished_is_run_by_its_repeat(
         assert [e.code for e in refused.value.errors] == [ErrorCode.VALIDATION]
         done = app.bulk_update_partners([partner], changes, AUDIT, limit=10, idempotency_key="k-3")
         assert done.outcome.changed == 1 and done.position is not None
+        head = app.recorder.max_notification_id()
         again = app.bulk_update_partners([partner], changes, AUDIT, limit=10, idempotency_key="k-3")
-        assert again.outcome == done.outcome and again.position is None
+        # Answered from the outcome, nothing recorded; the answer waits for the head.
+        assert again.outcome == done.outcome
+        assert again.position == head == app.recorder.max_notification_id()
         assert app.repository.get(partner).values.get("is_supplier") is not True
     finally:
         app.close()
@@ -206,8 +209,10 @@ def test_a_bulk_edit_recorded_in_one_event_before_still_answers(db: Database) ->
             **AUDIT.as_event_fields(),
         )
         app.save(old)
+        head = app.recorder.max_notification_id()
         again = app.bulk_update_partners([partner], changes, AUDIT, limit=10, idempotency_key="k-4")
-        assert (again.outcome.changed, again.position) == (1, None)
+        assert (again.outcome.changed, again.position) == (1, head)  # recorded nothing
+        assert app.recorder.max_notification_id() == head
         assert app.repository.get(partner).values.get("is_customer") is not True  # answered
         with pytest.raises(DomainError):
             app.bulk_update_partners(
