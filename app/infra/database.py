@@ -206,17 +206,23 @@ def schema_lock(db: Database, timeout: float) -> Any:
             conn.execute("SELECT pg_advisory_unlock(hashtext('partnerbook:schema'))")
 
 
-def is_statement_timeout(error: BaseException) -> bool:
-    """Whether an error (or one it was raised from) is a statement cancelled by its
-    `statement_timeout`: the query was too slow, the database is fine."""
+def raised_from(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `error`, or one it was raised from (eventsourcing wraps psycopg's), is a
+    `kind`."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, psycopg.errors.QueryCanceled):
+        if isinstance(current, kind):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+def is_statement_timeout(error: BaseException) -> bool:
+    """Whether an error (or one it was raised from) is a statement cancelled by its
+    `statement_timeout`: the query was too slow, the database is fine."""
+    return raised_from(error, psycopg.errors.QueryCanceled)
 
 
 def read_options(seconds: float) -> str:

@@ -26,6 +26,8 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composable, Identifier
 
+from app.infra import database
+
 log = logging.getLogger("partnerbook.schema")
 
 MARKS = "partnerbook_schema_marks"
@@ -70,7 +72,9 @@ def create_once(
             create()
             break
         except Exception as error:
-            if attempt == ATTEMPTS or not _is_deadlock(error):
+            if attempt == ATTEMPTS or not database.raised_from(
+                error, psycopg.errors.DeadlockDetected
+            ):
                 raise
             log.warning("creating the tables of %s: deadlock, run again (%d)", name, attempt)
             time.sleep(0.05 * attempt)
@@ -110,14 +114,3 @@ def _marked(
 
 def _mark(curs: psycopg.Cursor[DictRow], schema: str, name: str, mark: str) -> None:
     curs.execute(SQL(_WRITE).format(t=Identifier(schema, MARKS)), (name, mark))
-
-
-def _is_deadlock(error: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, psycopg.errors.DeadlockDetected):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False

@@ -40,6 +40,26 @@ WAITING = (
 )
 
 
+class Start:
+    """The app's start, in a thread of its own: `started` once it is up or has failed
+    (`failed` says how)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = threading.Event()
+        self.failed: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with TestClient(create_app(self.settings)):
+                self.started.set()
+        except BaseException as error:
+            self.failed.append(error)
+            self.started.set()
+
+
 @pytest.fixture
 def in_use(db: Database) -> Iterator[psycopg.Connection]:
     """A transaction holding what readers and writers hold: ROW EXCLUSIVE on every table
@@ -61,30 +81,18 @@ def in_use(db: Database) -> Iterator[psycopg.Connection]:
 def test_a_process_starting_on_current_tables_waits_for_no_reader_or_writer(
     db: Database, settings: Settings, in_use: psycopg.Connection
 ) -> None:
-    started = threading.Event()
-    failed: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            with TestClient(create_app(settings)):
-                started.set()
-        except BaseException as error:
-            failed.append(error)
-            started.set()
-
-    thread = threading.Thread(target=start, daemon=True)
-    thread.start()
+    start = Start(settings)
     waiting: list[tuple[object, ...]] = []
     with psycopg.connect(db.conninfo(), autocommit=True) as watcher:
-        while not started.is_set():
+        while not start.started.is_set():
             waiting = watcher.execute(WAITING).fetchall()
             if waiting:
                 break
             time.sleep(0.01)
     in_use.rollback()  # let a start that waits go on, then report what it waited for
-    thread.join()
+    start.thread.join()
     assert not waiting, f"the start waited on the tables in use: {waiting}"
-    assert not failed, failed
+    assert not start.failed, start.failed
 
 
 def test_a_start_that_changes_the_tables_yields_to_a_reader_it_deadlocks_with(
@@ -96,33 +104,21 @@ def test_a_start_that_changes_the_tables_yields_to_a_reader_it_deadlocks_with(
     again once the reader is done, and the reader's statement succeeds."""
     with psycopg.connect(db.conninfo(), autocommit=True) as conn:
         conn.execute("DROP TABLE partnerbook_schema_marks")  # tables of an older version
-    started = threading.Event()
-    failed: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            with TestClient(create_app(settings)):
-                started.set()
-        except BaseException as error:
-            failed.append(error)
-            started.set()
-
     with (
         psycopg.connect(db.conninfo()) as reader,
         psycopg.connect(db.conninfo(), autocommit=True) as watcher,
     ):
         reader.execute("SELECT count(*) FROM activities")
-        thread = threading.Thread(target=start, daemon=True)
-        thread.start()
+        start = Start(settings)
         waiting: list[tuple[object, ...]] = []
-        while not started.is_set() and not any(w[2] == "activities" for w in waiting):
+        while not start.started.is_set() and not any(w[2] == "activities" for w in waiting):
             waiting = watcher.execute(WAITING).fetchall()
             time.sleep(0.01)
-        assert not started.is_set(), "the start changed no table while the reader held one"
+        assert not start.started.is_set(), "the start changed no table while the reader held one"
         reader.execute("SELECT count(*) FROM partners")  # the cycle: the start gives way
         reader.commit()
-    thread.join()
-    assert not failed, failed
+    start.thread.join()
+    assert not start.failed, start.failed
     with psycopg.connect(db.conninfo()) as conn:
         marks = conn.execute("SELECT count(*) FROM partnerbook_schema_marks").fetchone()
     assert marks is not None and marks[0] > 0
