@@ -225,6 +225,20 @@ def test_a_header_named_twice_is_refused(served: Served, name: str) -> None:
     assert got == 200 and body["data"]["createTag"]["userErrors"] == [], body
 
 
+@pytest.mark.parametrize("coding", [b"gzip, chunked", b"deflate,chunked", b"x-custom, chunked"])
+def test_a_transfer_coding_other_than_chunked_is_not_implemented(
+    served: Served, coding: bytes
+) -> None:
+    """`Transfer-Encoding: gzip, chunked` was read as chunked, the gzip ignored: the
+    body ran as whatever its bytes said. RFC 9112 (6.1): a server that receives a
+    transfer coding it does not understand answers 501; nothing runs."""
+    head = served.request(b"Content-Type: application/json", b"Transfer-Encoding: " + coding)
+    request = head + _chunked(TAG_BODY, 1000) + b"0\r\n\r\n"
+    error = _error(served.exchange(request), 501, "BAD_REQUEST")
+    assert "chunked" in error["message"], error
+    assert event_count(served.db) == 0
+
+
 @pytest.mark.parametrize(
     ("content_type", "named"),
     [

@@ -37,7 +37,8 @@ class BodyLimit:
     Content-Length of 500 bytes more than a complete mutation, then a close, ran it).
 
     First of all, a request naming one of ONCE_ONLY_HEADERS twice gets 400 with a
-    GraphQL error BAD_REQUEST; and what the application sees of the headers is what
+    GraphQL error BAD_REQUEST, one with a transfer coding other than `chunked` 501; and
+    what the application sees of the headers is what
     came before the body (a server may add a chunked body's trailers to them). Each
     refusal is in the media type the request's Accept asks for, as the view's are."""
 
@@ -58,6 +59,13 @@ class BodyLimit:
         if twice is not None:
             why = f"the header `{twice}` is sent more than once; a request names it once"
             await send_error(send, 400, BAD_REQUEST, why, media_type=media_type)
+            return
+        coding = dict(headers).get(b"transfer-encoding")
+        if coding is not None and coding.strip().lower() != b"chunked":
+            # `gzip, chunked` was read as chunked, the gzip ignored (RFC 9112, 6.1: a
+            # transfer coding the server does not understand is a 501).
+            why = "only the `chunked` transfer coding is understood; send the body without others"
+            await send_error(send, 501, BAD_REQUEST, why, media_type=media_type)
             return
         declared = dict(headers).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
