@@ -26,8 +26,8 @@ from app.schema.limits import (
     FILTER_LEAVES,
     LIMIT_EXCEEDED,
     Limits,
-    filter_over_limit,
     measure_value,
+    size_over_limit,
 )
 from app.schema.limits.budget import refusal
 from app.schema.partners.inputs import PartnerFilterInput
@@ -137,13 +137,14 @@ class Segment(Node):
                 max_filter_depth=settings.max_filter_depth,
                 max_filter_leaves=settings.max_filter_leaves,
             )
-            reason = filter_over_limit(self.row.filter, limits)
+            size = measure_value(self.row.filter, in_filter=True)
+            reason = size_over_limit(size, limits)
             if reason is not None:
                 raise ClientError(
                     Message("segment %(name)r: %(reason)s", name=self.name, reason=reason),
                     LIMIT_EXCEEDED,
                 )
-            leaves = measure_value(self.row.filter, in_filter=True).leaves
+            leaves = size.leaves
             if (most := refusal(FILTER_LEAVES, leaves)) is not None:
                 raise ClientError(
                     Message(

@@ -52,14 +52,12 @@ class KeyedRows:
         digest is erased with its key) pass unchecked, as for any create. A row whose
         partner an import made before session 42 holds (its old id, with the record a key
         leaves: a partner imported with that external id has none) keeps that id."""
-        old = {line: i for line, i in self.legacy.items() if self.ids[line] not in known.by_id}
-        old = {line: i for line, i in old.items() if i in known.by_id}
-        kept = load_many(self.app, [record_id(i) for i in old.values()])
-        for line, partner_id in old.items():
-            if record_id(partner_id) in kept:
-                self.ids[line] = partner_id
         found = {line: i for line, i in self.ids.items() if i in known.by_id}
-        records = load_many(self.app, [record_id(i) for i in found.values()])
+        old = {line: i for line, i in self.legacy.items() if line not in found and i in known.by_id}
+        records = load_many(self.app, [record_id(i) for i in (*found.values(), *old.values())])
+        for line, partner_id in old.items():
+            if record_id(partner_id) in records:
+                self.ids[line] = found[line] = partner_id
         for line, partner_id in sorted(found.items()):
             if not self._same(line, records.get(record_id(partner_id)), unchecked=True):
                 raise validation(

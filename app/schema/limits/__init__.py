@@ -22,6 +22,7 @@ from app.schema.limits.rules import (
     is_document_limit,
     limit_error,
     over_limit,
+    size_over_limit,
 )
 from app.schema.limits.values import ValueSize, measure_value
 from app.schema.limits.walk import Walk, walk
@@ -44,5 +45,6 @@ __all__ = [
     "limit_error",
     "measure_value",
     "over_limit",
+    "size_over_limit",
     "walk",
 ]

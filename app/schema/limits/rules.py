@@ -12,7 +12,7 @@ from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
 
 from app.domain.messages import Message
-from app.schema.limits.values import measure_value
+from app.schema.limits.values import ValueSize, measure_value
 from app.schema.limits.walk import Walk
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
@@ -139,7 +139,11 @@ def _over_filter_or_cost_limit(walked: Walk, limits: Limits) -> GraphQLError | N
 
 def filter_over_limit(value: Any, limits: Limits) -> str | None:
     """Why a stored filter (JSON in the API's spelling) is refused, or None."""
-    size = measure_value(value, in_filter=True)
+    return size_over_limit(measure_value(value, in_filter=True), limits)
+
+
+def size_over_limit(size: ValueSize, limits: Limits) -> str | None:
+    """Why a stored filter of this size (`measure_value`, in a filter) is refused, or None."""
     if size.nesting > limits.max_filter_depth:
         return Message(
             "filter nesting deeper than %(max)s (`and`/`or`/`not`)", max=limits.max_filter_depth
