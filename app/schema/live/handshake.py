@@ -11,7 +11,12 @@ operation limit, closed the same way over both protocols:
   LIMIT_EXCEEDED (strawberry's had no code).
 
 Legacy graphql-ws has no close codes of its own: it also gets a `connection_error` with
-a code before the close. Each refusal is one INFO line."""
+a code before the close. Each refusal is one INFO line.
+
+A client that closes or loses its connection while its operations are still sending is
+no error of the server's: each operation cut short that way is one DEBUG line (strawberry
+logged two tracebacks at ERROR for each, or asyncio "Task exception was never
+retrieved", so that a client hanging up mid-replay, again and again, filled the log)."""
 
 from __future__ import annotations
 
@@ -21,6 +26,9 @@ import logging
 from datetime import timedelta
 
 from graphql import GraphQLFormattedError
+from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnected as SendAfterClose
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -57,6 +65,15 @@ def _late(seconds: float) -> str:
     return f"the connection_init did not arrive within {seconds} s"
 
 
+def client_gone(error: BaseException) -> bool:
+    """Whether a send failed because the client closed or lost the connection."""
+    return isinstance(error, WebSocketDisconnected | WebSocketDisconnect | SendAfterClose)
+
+
+def _cut_short(error: BaseException) -> None:
+    log.debug("WebSocket operation ended: the client is gone (%s)", type(error).__name__)
+
+
 def _over_limit(limit: int | None, running: int) -> GraphQLFormattedError | None:
     """The error of one more operation on a connection running `running`, or None."""
     if limit is None or running < limit:
@@ -85,6 +102,12 @@ class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if second and isinstance(message.get("payload", {}), dict):
             log.info("WebSocket connection refused (%s): a second connection_init", SECOND_INIT)
         await super().handle_connection_init(message)
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        if client_gone(error):
+            _cut_short(error)
+            return
+        await super().handle_task_exception(error)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and message["id"] not in self.operations:
@@ -143,3 +166,17 @@ class GuardedLegacyWS(BaseGraphQLWSHandler[Context, None]):
                 await self.send_message(ErrorMessage(type="error", id=message["id"], payload=error))
                 return
         await super().handle_start(message)
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        try:
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+        except Exception as error:
+            if not client_gone(error):
+                raise
+            _cut_short(error)
