@@ -38,6 +38,7 @@ from app.domain.messages import Message
 from app.graphiql import GraphiQLAssets
 from app.infra import api_keys, database
 from app.infra.read_routing import ReadRoute, routed
+from app.infra.read_share import READ_KEY, reading_for
 from app.runtime import Runtime
 from app.schema import persisted
 from app.schema.auth import bearer_key, key_of_connection_params
@@ -206,6 +207,9 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
     context.principal = principal
     context.actor = principal.name
     context.key_watch = asyncio.create_task(watch_key(context, principal))
+    # The connection's task: the operations it starts from now on read within the key's
+    # share of the pool (app/infra/read_share.py).
+    READ_KEY.set(str(principal.key_id))
     return True
 
 
@@ -302,7 +306,8 @@ class PartnerbookGraphQL(StrictGraphQL):
         except ClientError as error:
             return ExecutionResult(data=None, errors=[error])
         request_data = dataclasses.replace(request_data, query=resolved.query)
-        with routed(ReadRoute()) as route:
+        key = context.principal.key_id if context.principal is not None else None
+        with routed(ReadRoute()) as route, reading_for(key):
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
@@ -310,7 +315,7 @@ class PartnerbookGraphQL(StrictGraphQL):
         # statements: it runs once more, on the primary.
         if route.failed or route.conflicted:
             context.forget_loaded()
-            with routed(ReadRoute(primary_only=True)):
+            with routed(ReadRoute(primary_only=True)), reading_for(key):
                 result = await super().execute_single(
                     request, request_adapter, sub_response, context, root_value, request_data
                 )

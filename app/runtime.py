@@ -24,6 +24,7 @@ from app.infra import api_keys, database, notices, persisted_documents
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
 from app.infra.read_routing import ReplicatedReadSide, RoutedPool
+from app.infra.read_share import KeyShares, share_size
 from app.infra.replicas import ReplicaSet
 from app.lane_process import renice_backend
 from app.observability import Metrics
@@ -180,6 +181,7 @@ async def open_read_pool(db: database.Database, settings: Settings) -> RoutedPoo
         # In a lane process (app/lane_process.py): its sessions at the lane's priority.
         configure=_renice if settings.heavy_renice_database else None,
     )
+    pool.shares = KeyShares(share_size(settings.read_share_per_key, settings.db_pool_size))
     await pool.open(wait=True, timeout=settings.connect_timeout)
     return pool
 

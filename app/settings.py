@@ -55,6 +55,14 @@ class Settings(BaseSettings):
         description="Seconds a read waits for a connection of the read pool before it "
         "answers DATABASE_UNAVAILABLE (unset: connect_timeout; the heavy lane waits 30 s).",
     )
+    read_share_per_key: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="Connections of a process's read pool the reads of one API key may hold "
+        "at a time (unset: half of db_pool_size); the rest wait, and answer BUSY past the "
+        "pool's timeout.",
+    )
     event_store_pool_size: int = Field(default=8, ge=1, le=200)
     command_threads: int = Field(
         default=16, ge=1, le=256, description="Bound on concurrent event-store calls."

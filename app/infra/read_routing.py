@@ -20,6 +20,7 @@ from strawberry.types.graphql import OperationType
 from app.infra.database import Database
 from app.infra.pool_check import check_unless_fresh
 from app.infra.positions import ProjectionWaiter
+from app.infra.read_share import KeyShares
 from app.infra.replicas import Replica, ReplicaSet, replica_name
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class RoutedPool(AsyncConnectionPool[Any]):
     """The read pool: the primary's connections, or a standby's for a routed query."""
 
     replicas: ReplicaSet | None = None
+    shares = KeyShares(None)
+    """Each API key's share of the pool (app/infra/read_share.py), set when opened."""
 
     @contextlib.asynccontextmanager
     async def primary(self, timeout: float | None = None) -> AsyncIterator[Any]:  # noqa: ASYNC109
@@ -98,6 +101,12 @@ class RoutedPool(AsyncConnectionPool[Any]):
 
     @contextlib.asynccontextmanager
     async def connection(self, timeout: float | None = None) -> AsyncIterator[Any]:  # noqa: ASYNC109 (psycopg_pool's signature)
+        share = self.shares.held(self.timeout if timeout is None else timeout)
+        async with share, self._routed(timeout) as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _routed(self, timeout: float | None) -> AsyncIterator[Any]:  # noqa: ASYNC109
         route = READ_ROUTE.get()
         replica = None
         if self.replicas is not None and route is not None and route.replica_ok:

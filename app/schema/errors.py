@@ -18,6 +18,7 @@ from strawberry.types import StreamExecutionResult
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.messages import Message
 from app.infra.database import is_statement_timeout, is_unavailable
+from app.infra.read_share import ReadShareBusy
 from app.locales import translate
 from app.schema.descriptions import describe_values
 from app.schema.ids import BadId, expect_id, to_global_id
@@ -28,6 +29,8 @@ DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 """The code of the top-level error while PostgreSQL cannot be reached (HTTP 503)."""
 TIMEOUT = "TIMEOUT"
 """The code of the top-level error of a read cancelled by PARTNERBOOK_STATEMENT_TIMEOUT."""
+BUSY = "BUSY"
+"""The code of a read that waited past the pool's timeout for its key's share of the pool."""
 
 
 # The domain's codes are the API's enum (registered here: the domain knows no strawberry).
@@ -153,6 +156,14 @@ class MaskInternalErrors(SchemaExtension):
             # The client's, wrapped by a subscription (which re-raises nothing as such).
             return _like(error, translate(_not_runnable(original), locale), {"code": "BAD_REQUEST"})
         with_id = {"requestId": request_id}
+        if isinstance(original, ReadShareBusy):
+            log.info("request %s: %s", request_id, original)
+            message = Message(
+                "This API key's reads hold as many database connections as they may; "
+                "try again shortly (request id %(request_id)s)",
+                request_id=request_id,
+            )
+            return _like(error, translate(message, locale), {"code": BUSY, **with_id})
         if is_statement_timeout(original):
             log.warning("request %s: a statement ran out of time: %s", request_id, original)
             message = Message(
