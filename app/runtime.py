@@ -241,7 +241,9 @@ async def _start_services(
         limiter=limiter,
         keys=keys,
         outage=database.Outage(db.conninfo(), settings.connect_timeout),
-        documents=persisted_documents.DocumentStore(pool, settings.persisted_store_bytes),
+        documents=persisted_documents.DocumentStore(
+            pool, settings.persisted_store_bytes, settings.persisted_store_documents
+        ),
         webhooks=webhooks,
     )
     hub.enrich = record_loader(services)

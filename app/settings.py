@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         description="Bytes of documents clients persisted automatically (APQ) kept in the "
         "database, the least recently used dropped first; 0 turns APQ off.",
     )
+    persisted_store_documents: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Automatic (APQ) documents kept in the database, whatever their bytes: "
+        "the least recently used dropped first.",
+    )
     duplicate_name_similarity: float = Field(
         default=0.6, gt=0, le=1, description="Trigram similarity for SIMILAR_NAME candidates."
     )

@@ -3,7 +3,7 @@
 Two kinds share one table: documents *registered* by `partnerbook persisted register` (the
 allow-list of PARTNERBOOK_PERSISTED_ONLY; never dropped), and documents a client
 persisted *automatically* (Apollo's APQ: sent once with their hash, then by hash alone),
-kept within a byte budget, the least recently used dropped first.
+kept within a byte budget and a count, the least recently used dropped first.
 
 A table rather than each process's memory: a client's next request may reach another
 worker, another machine or the heavy lane process, which must all know the hash the
@@ -35,15 +35,21 @@ _INDEX = (
     "CREATE INDEX IF NOT EXISTS persisted_documents_automatic"
     " ON persisted_documents (used_at DESC) WHERE NOT registered"
 )
-# The automatic documents past the budget, most recently used kept first.
+# The automatic documents past the budget or past the count, most recently used kept
+# first. It reads every automatic row: the count bounds what it reads.
 _TRIM = (
     "DELETE FROM persisted_documents d USING ("
     " SELECT sha256 FROM ("
-    "  SELECT sha256, sum(octet_length(document)) OVER (ORDER BY used_at DESC, sha256) AS kept"
-    "  FROM persisted_documents WHERE NOT registered) running"
-    " WHERE kept > %s) old "
+    "  SELECT sha256, row_number() OVER w AS n, sum(octet_length(document)) OVER w AS kept"
+    "  FROM persisted_documents WHERE NOT registered"
+    "  WINDOW w AS (ORDER BY used_at DESC, sha256)) running"
+    " WHERE kept > %s OR n > %s) old "
     "WHERE d.sha256 = old.sha256 AND NOT d.registered"
 )
+TRIM_SHARE = 100
+"""A process trims once it has stored a hundredth of the count or of the budget since its
+last trim (at once for a small store): the table stays within about 1 % of both, and a
+store in a loop runs the trim once in a hundred."""
 CACHED_CHARS = 4_000_000
 """Characters of document text one process keeps in memory (least recently used dropped)."""
 
@@ -104,9 +110,14 @@ def registered_documents(conninfo: str) -> list[RegisteredDocument]:
 class DocumentStore:
     """The server's side: `find` a text by its hash, `remember` one a client persisted."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], budget_bytes: int) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], budget_bytes: int, most_documents: int
+    ) -> None:
         self.pool = pool
         self.budget_bytes = budget_bytes
+        self.most_documents = most_documents
+        self._since_trim = (0, 0)
+        """(documents, bytes) this process stored since it last trimmed."""
         self.lookups = 0
         """Queries made to find a hash (a test sees what the cache spared)."""
         self._cache: OrderedDict[str, StoredDocument] = OrderedDict()
@@ -135,13 +146,21 @@ class DocumentStore:
     async def remember(self, sha256: str, text: str) -> None:
         """Stores a document a client persisted (its hash already checked), then drops
         the least recently used ones past the budget."""
+        documents, size = self._since_trim
+        documents, size = documents + 1, size + len(text.encode())
+        trim = (
+            documents >= self.most_documents // TRIM_SHARE
+            or size >= self.budget_bytes // TRIM_SHARE
+        )
+        self._since_trim = (0, 0) if trim else (documents, size)
         async with self.pool.connection() as conn:
             await conn.execute(
                 "INSERT INTO persisted_documents (sha256, document) VALUES (%s, %s)"
                 " ON CONFLICT (sha256) DO UPDATE SET used_at = now()",
                 (sha256, text),
             )
-            await conn.execute(_TRIM, (self.budget_bytes,))
+            if trim:
+                await conn.execute(_TRIM, (self.budget_bytes, self.most_documents))
         self._keep(sha256, StoredDocument(text=text, registered=False))
 
     def _keep(self, sha256: str, document: StoredDocument) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 
@@ -137,6 +138,30 @@ def test_the_store_keeps_its_byte_budget(settings: Settings, admin_key: str) -> 
         assert code_of(by_hash(other, texts[0])) == "PERSISTED_QUERY_NOT_FOUND"
         assert by_hash(other, texts[1]).json()["data"]["partners"]["totalCount"] == 0
         assert by_hash(other, texts[2]).json()["data"]["partners"]["totalCount"] == 0
+
+
+def test_the_store_keeps_a_count_of_documents_too(
+    settings: Settings, admin_key: str, db: Database
+) -> None:
+    """A byte budget alone let tiny documents pile up (`{ a1: __typename }`, 20 bytes:
+    16 MB held ~800,000 of them), and each store's trim summed every one of them: at
+    400,000 rows a store cost ~1 s of the database, and a viewer storing in a loop
+    slowed every client (an audit's finding). The store keeps at most
+    PARTNERBOOK_PERSISTED_STORE_DOCUMENTS automatic documents, the least recently used
+    dropped first, so a trim reads a bounded number of rows."""
+    most = 5
+    texts = [f"{{ a{n}: __typename }}" for n in range(most + 3)]
+    capped = settings.model_copy(update={"persisted_store_documents": most})
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with TestClient(create_app(capped), headers=headers) as first:
+        for text in texts:
+            assert "data" in with_text(first, text).json()
+    with psycopg.connect(db.conninfo()) as conn:
+        row = conn.execute("SELECT count(*) FROM persisted_documents WHERE NOT registered")
+        assert row.fetchone() == (most,)
+    with TestClient(create_app(capped), headers=headers) as other:
+        assert code_of(by_hash(other, texts[0])) == "PERSISTED_QUERY_NOT_FOUND"
+        assert "data" in by_hash(other, texts[-1]).json()
 
 
 def test_automatic_persisting_can_be_turned_off(settings: Settings, admin_key: str) -> None:
