@@ -112,6 +112,7 @@ def metrics_endpoint(
     async def endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         metrics.subscribers.set(runtime.services.hub.subscriber_count)
+        metrics.replays_waiting.set(runtime.services.hub.replays.waiting)
         metrics.read_share_waiting.set(getattr(runtime.pool, "shares", KeyShares(None)).waiting)
         metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
         await _webhook_series(runtime, metrics)

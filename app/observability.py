@@ -178,6 +178,11 @@ class Metrics:
         self.subscribers = Gauge(
             "partnerbook_subscribers", "Live GraphQL subscriptions on this process.", registry=r
         )
+        self.replays_waiting = Gauge(
+            "partnerbook_replays_waiting",
+            "Subscriptions waiting for their API key's turn to replay the log.",
+            registry=r,
+        )
         self.read_share_waiting = Gauge(
             "partnerbook_read_share_waiting",
             "Reads waiting for their API key's share of the read pool (app/infra/read_share.py).",

@@ -228,7 +228,12 @@ async def _start_services(
     subscription hub started (reading from the standbys when there are)."""
     feed = ChangeFeed(pool)
     hub_feed = StandbyFeed(pool, replicas) if replicas is not None else feed
-    hub = SubscriptionHub(hub_feed, waiter, settings.subscription_queue_size)
+    hub = SubscriptionHub(
+        hub_feed,
+        waiter,
+        settings.subscription_queue_size,
+        replays_per_key=settings.replays_per_key,
+    )
     services = Services(
         settings=settings,
         app=app,

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         "at a time (unset: half of db_pool_size); the rest wait, and answer BUSY past the "
         "pool's timeout.",
     )
+    replays_per_key: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description="Subscriptions of one API key that replay the log (`after`) at once, "
+        "per process; the others wait their turn, then replay.",
+    )
     event_store_pool_size: int = Field(default=8, ge=1, le=200)
     command_threads: int = Field(
         default=16, ge=1, le=256, description="Bound on concurrent event-store calls."

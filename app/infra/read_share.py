@@ -37,7 +37,8 @@ def reading_for(key: object | None) -> Iterator[None]:
 
 class KeyShares:
     """A semaphore of `size` places per API key (None: no share, every read takes a
-    connection as it comes)."""
+    connection as it comes). Also each key's share of the subscriptions that replay the
+    log at once (app/schema/live/subscriptions.py)."""
 
     def __init__(self, size: int | None) -> None:
         self.size = size
@@ -46,7 +47,7 @@ class KeyShares:
         self._shares: dict[str, asyncio.Semaphore] = {}
 
     @contextlib.asynccontextmanager
-    async def held(self, timeout: float) -> AsyncIterator[None]:  # noqa: ASYNC109
+    async def held(self, timeout: float | None) -> AsyncIterator[None]:  # noqa: ASYNC109
         key = READ_KEY.get()
         if key is None or self.size is None:
             yield
@@ -61,7 +62,7 @@ class KeyShares:
         except TimeoutError:
             raise ReadShareBusy(
                 f"this API key's reads hold {self.size} connections of the pool, the most "
-                f"they may, and this one waited {timeout:g} s for one"
+                f"they may, and this one waited {timeout} s for one"
             ) from None
         finally:
             self.waiting -= 1

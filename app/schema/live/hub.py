@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from app.infra.positions import ProjectionWaiter
+from app.infra.read_share import KeyShares
 from app.queries.change_feed import ChangeFeed
 from app.queries.timeline_queries import TimelineRow
 
@@ -69,8 +70,11 @@ class SubscriptionHub:
         waiter: ProjectionWaiter,
         queue_size: int = 1000,
         enrich: Enrich | None = None,
+        replays_per_key: int | None = None,
     ) -> None:
         self.feed = feed
+        self.replays = KeyShares(replays_per_key)
+        """Each API key's subscriptions replaying the log at once (the others wait)."""
         self.enrich = enrich
         self.waiter = waiter
         self.queue_size = queue_size

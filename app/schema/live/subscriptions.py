@@ -75,20 +75,11 @@ async def follow(
     try:
         last = upto
         if start is not None:
-            hub = services.hub
-            batches = aiter(services.feed.replay(replay, start, upto))
-            while True:
-                seen = hub.erasures  # before the read: an erasure meanwhile makes it stale
-                rows = await anext(batches, None)
-                if rows is None:
-                    break
-                records = await hub.enrich(rows) if hub.enrich else {}
-                for row in rows:
-                    delivery = await _current(
-                        hub, Delivery(row, records.get((row.subject_type, row.subject_id)), seen)
-                    )
-                    if delivery is not None:
-                        yield delivery
+            # One key replays PARTNERBOOK_REPLAYS_PER_KEY subscriptions at once: 800
+            # replays of one viewer held ~850 MB of batches and the read pool.
+            async with services.hub.replays.held(None):
+                async for delivery in _replayed(services, replay, start, upto):
+                    yield delivery
             last = max(start, upto)
         while True:
             if subscriber.queue.empty() and subscriber.overflowed.is_set():
@@ -116,6 +107,26 @@ async def follow(
                 yield delivery
     finally:
         services.hub.unregister(subscriber)
+
+
+async def _replayed(
+    services: Services, replay: FeedFilter, start: int, upto: int
+) -> AsyncGenerator[Delivery, None]:
+    """The rows after `start` up to `upto`, with their records, from the database."""
+    hub = services.hub
+    batches = aiter(services.feed.replay(replay, start, upto))
+    while True:
+        seen = hub.erasures  # before the read: an erasure meanwhile makes it stale
+        rows = await anext(batches, None)
+        if rows is None:
+            return
+        records = await hub.enrich(rows) if hub.enrich else {}
+        for row in rows:
+            delivery = await _current(
+                hub, Delivery(row, records.get((row.subject_type, row.subject_id)), seen)
+            )
+            if delivery is not None:
+                yield delivery
 
 
 async def _current(hub: SubscriptionHub, delivery: Delivery) -> Delivery | None:

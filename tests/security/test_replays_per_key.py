@@ -1,0 +1,105 @@
+"""One API key replays at most PARTNERBOOK_REPLAYS_PER_KEY subscriptions at once. Each
+subscription given `after` replays the log in batches of 500 rows with their records
+before it goes live; one viewer's 8 connections of 100 replays each (every limit kept)
+held ~850 MB in the server and the read pool with them (an audit's finding). Now the
+key's other replays wait their turn, holding nothing, and then replay in full.
+
+Made deterministic with a lock: ACCESS EXCLUSIVE on activities (which the feed joins)
+holds the replays that have their turn on their first batch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2 as httpx
+import psycopg
+import pytest
+
+from app.schema.live.cursors import encode_cursor
+from app.settings import Settings
+from tests.e2e.ws_client import websocket
+from tests.security.conftest import Live
+from tests.security.test_one_connection import seed
+
+REPLAY = (
+    f'subscription {{ partnerChanged(after: "{encode_cursor(0)}") {{ cursor eventType'
+    " partner { id name } } }"
+)
+TURNS = 2
+REPLAYS = 6
+GUARD = 60.0
+"""Seconds after which a wait gives up (a bound, never an expectation)."""
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"replays_per_key": TURNS, "statement_timeout": 0.0})
+
+
+@contextmanager
+def activities_locked(live: Live) -> Iterator[None]:
+    with psycopg.connect(live.db.conninfo()) as locker:
+        locker.execute("LOCK TABLE activities IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            locker.rollback()
+
+
+def _gauge(live: Live, name: str) -> float:
+    metrics = httpx.get(live.base + "/metrics", timeout=GUARD).text
+    found = re.search(rf"^{name} (\S+)$", metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def _replaying(live: Live) -> int:
+    """The API's reads of the feed waiting on the lock (replays that have their turn)."""
+    with psycopg.connect(live.db.conninfo(), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE '%FROM timeline t%'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_one_key_replays_a_few_subscriptions_at_once_and_every_one_in_full(live: Live) -> None:
+    seed(live, contacts=3)
+    events = 4  # the company and its contacts
+
+    async def run() -> tuple[int, float, list[int]]:
+        async with websocket(live.base, key=live.keys["viewer"]) as sub:
+            with activities_locked(live):
+                ids = [await sub.subscribe(REPLAY) for _ in range(REPLAYS)]
+                deadline = time.monotonic() + GUARD
+                # Progress: every replay started, TURNS of them reading, the rest waiting
+                # (or, without turns, more than TURNS reading).
+                while not (
+                    await asyncio.to_thread(_replaying, live) > TURNS
+                    or (
+                        await asyncio.to_thread(_replaying, live) == TURNS
+                        and await asyncio.to_thread(_gauge, live, "partnerbook_replays_waiting")
+                        == REPLAYS - TURNS
+                    )
+                ):
+                    assert time.monotonic() < deadline, "the replays never all started"
+                    await asyncio.sleep(0.02)
+                reading = await asyncio.to_thread(_replaying, live)
+                waiting = await asyncio.to_thread(_gauge, live, "partnerbook_replays_waiting")
+            received = dict.fromkeys(ids, 0)
+            while sum(received.values()) < REPLAYS * events:
+                async with asyncio.timeout(GUARD):
+                    message = json.loads(await sub.ws.recv())
+                if message.get("type") == "next":
+                    assert not message["payload"].get("errors"), message
+                    received[message["id"]] += 1
+            return reading, waiting, list(received.values())
+
+    reading, waiting, received = asyncio.run(run())
+    assert reading == TURNS
+    assert waiting == REPLAYS - TURNS
+    assert received == [events] * REPLAYS
