@@ -78,8 +78,8 @@ async def follow(
             # One key replays PARTNERBOOK_REPLAYS_PER_KEY subscriptions at once: 800
             # replays of one viewer held ~850 MB of batches and the read pool.
             async with services.hub.replays.held(None):
-                async for delivery in _replayed(services, replay, start, upto):
-                    yield delivery
+                async for replayed in _replayed(services, replay, start, upto):
+                    yield replayed
             last = max(start, upto)
         while True:
             if subscriber.queue.empty() and subscriber.overflowed.is_set():
