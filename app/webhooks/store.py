@@ -5,6 +5,9 @@ reads: the endpoints, and the timeline rows an endpoint wants."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,9 +143,27 @@ def _attempt_values(attempt: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(attempt[c] for c in _COLUMNS)
 
 
+ENDPOINTS_LOCK = 0x7062_7768_6570
+"""The advisory lock a create of an endpoint holds (any process): its count, then its
+create, with no other create between them."""
+
+
 class DeliveryStore:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool = pool
+        self._creating = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def creating(self) -> AsyncIterator[None]:
+        """One endpoint created at a time, in every process, so that a count of the
+        endpoints holds until the create it allowed is recorded and projected: this
+        process's lock first (its waiters hold no connection), then PostgreSQL's."""
+        async with self._creating, self.pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (ENDPOINTS_LOCK,))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (ENDPOINTS_LOCK,))
 
     async def endpoints(self, ids: list[UUID] | None = None) -> list[EndpointRow]:
         where = SQL("TRUE") if ids is None else SQL("id = ANY({})").format(Literal(ids))
