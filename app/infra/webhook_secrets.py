@@ -39,6 +39,11 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(os.urandom(SECRET_BYTES)).decode("ascii")
 
 
+KEPT_SECRETS = 2
+"""Secrets before the newest that still sign, within their grace: a rotation drops the
+older ones at once (60 rotations in a row left 61 signing, 61 HMACs a delivery)."""
+
+
 class SecretStore:
     """Seals and opens endpoint secrets; `key` is the installation's 32-byte secret."""
 
@@ -55,7 +60,8 @@ class SecretStore:
         return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], endpoint_id.bytes).decode()
 
     async def add(self, endpoint_id: UUID, secret: str, grace_seconds: int) -> None:
-        """`secret` signs from now on; those before it for `grace_seconds` more."""
+        """`secret` signs from now on; the `KEPT_SECRETS` before it for `grace_seconds`
+        more, older ones no more."""
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE webhook_secrets SET retire_at = clock_timestamp() + make_interval("
@@ -71,6 +77,12 @@ class SecretStore:
             await conn.execute(
                 "INSERT INTO webhook_secrets (endpoint_id, sealed) VALUES (%s, %s)",
                 (endpoint_id, self._seal(endpoint_id, secret)),
+            )
+            await conn.execute(
+                "DELETE FROM webhook_secrets WHERE endpoint_id = %s AND created_at < ("
+                "SELECT created_at FROM webhook_secrets WHERE endpoint_id = %s "
+                "ORDER BY created_at DESC OFFSET %s LIMIT 1)",
+                (endpoint_id, endpoint_id, KEPT_SECRETS),
             )
 
     async def signing(self, endpoint_id: UUID) -> list[str]:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.testclient import TestClient
 
 from app.infra.database import Database
+from app.infra.webhook_secrets import KEPT_SECRETS
 from app.settings import Settings
 from tests.conftest import as_key, gql, gql_raw, key_for
 from tests.webhooks.conftest import FAST, endpoint, partner
@@ -73,6 +75,25 @@ def test_after_a_rotation_old_and_new_secrets_both_verify(hooks: TestClient) -> 
         partner(hooks, "Rotated")
         (got,) = receiver.wait_for(1)
         assert verified(hook["secret"], got) == verified(rotated, got)
+
+
+def test_rotations_in_a_row_keep_a_few_secrets_signing(hooks: TestClient) -> None:
+    """Each rotation kept every earlier secret signing for its grace (24 h): 60 rotations
+    left 61 secrets, 61 HMACs and signatures on every delivery (an audit's finding). The
+    newest and the two before it sign; older ones are dropped at the rotation."""
+    with receiving() as receiver:
+        hook = endpoint(hooks, url=receiver.url)
+        secrets = [hook["secret"]]
+        for _ in range(6):
+            rotated = _act(hooks, "rotateWebhookSecret", id=hook["id"])["endpoint"]["secret"]
+            secrets.append(rotated)
+        partner(hooks, "Rotated Often")
+        (got,) = receiver.wait_for(1)
+    signatures = got.headers["webhook-signature"].split()
+    assert len(signatures) == KEPT_SECRETS + 1
+    assert verified(secrets[-1], got) == verified(secrets[-3], got)
+    with pytest.raises(WebhookVerificationError):
+        verified(secrets[-4], got)
 
 
 def test_a_person_erased_before_the_delivery_leaves_nothing_personal(
