@@ -13,18 +13,15 @@ connection, while the other key's read (of partners) needs none of it."""
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx2 as httpx
-import psycopg
 import pytest
 
 from app.settings import Settings
 from tests.security.conftest import Live
+from tests.security.locks import GUARD, gauge, locked, waiting_on_lock
 
 POOL = 4
 SHARE = 2
@@ -35,8 +32,6 @@ ATTACK = (
     + " }"
 )
 PROBE = "{ partners(first: 1) { nodes { id name } } }"
-GUARD = 60.0
-"""Seconds after which a wait gives up (a bound, never an expectation)."""
 
 
 @pytest.fixture
@@ -51,37 +46,20 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-@contextmanager
-def activities_locked(live: Live) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(live.db.conninfo()) as locker:
-        locker.execute("LOCK TABLE activities IN ACCESS EXCLUSIVE MODE")
-        try:
-            yield locker
-        finally:
-            locker.rollback()
-
-
 def _reads_waiting(live: Live) -> int:
-    """The API's read connections waiting for a lock (the attack's statements)."""
-    with psycopg.connect(live.db.conninfo(), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE '%activities%'"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    """The attack's statements, waiting on the lock."""
+    return waiting_on_lock(live, "activities")
 
 
 def _share_waits(live: Live) -> float:
-    metrics = httpx.get(live.base + "/metrics", timeout=GUARD).text
-    found = re.search(r"^partnerbook_read_share_waiting (\S+)$", metrics, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return gauge(live, "partnerbook_read_share_waiting")
 
 
 def test_one_key_cannot_hold_the_whole_read_pool(live: Live) -> None:
     live.data("""mutation { createPartner(input: {kind: COMPANY, name: "Harbour Lights"}) {
       partner { id } } }""")
     with ThreadPoolExecutor(2) as threads, httpx.Client(timeout=GUARD) as attacker:
-        with activities_locked(live):
+        with locked(live, "activities"):
             attacks = [
                 threads.submit(live.post, ATTACK, role="viewer", client=attacker) for _ in range(2)
             ]

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import httpx2 as httpx
-import psycopg
 import pytest
 
 from app.schema.live.cursors import encode_cursor
 from app.settings import Settings
 from tests.e2e.ws_client import websocket
 from tests.security.conftest import Live
+from tests.security.locks import GUARD, gauge, locked, waiting_on_lock
 from tests.security.test_one_connection import seed
 
 REPLAY = (
@@ -32,8 +28,6 @@ REPLAY = (
 )
 TURNS = 2
 REPLAYS = 6
-GUARD = 60.0
-"""Seconds after which a wait gives up (a bound, never an expectation)."""
 
 
 @pytest.fixture
@@ -41,30 +35,9 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"replays_per_key": TURNS, "statement_timeout": 0.0})
 
 
-@contextmanager
-def activities_locked(live: Live) -> Iterator[None]:
-    with psycopg.connect(live.db.conninfo()) as locker:
-        locker.execute("LOCK TABLE activities IN ACCESS EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            locker.rollback()
-
-
-def _gauge(live: Live, name: str) -> float:
-    metrics = httpx.get(live.base + "/metrics", timeout=GUARD).text
-    found = re.search(rf"^{name} (\S+)$", metrics, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
-
-
 def _replaying(live: Live) -> int:
-    """The API's reads of the feed waiting on the lock (replays that have their turn)."""
-    with psycopg.connect(live.db.conninfo(), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE '%FROM timeline t%'"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    """The replays that have their turn: their reads of the feed wait on the lock."""
+    return waiting_on_lock(live, "FROM timeline t")
 
 
 def test_one_key_replays_a_few_subscriptions_at_once_and_every_one_in_full(live: Live) -> None:
@@ -73,7 +46,7 @@ def test_one_key_replays_a_few_subscriptions_at_once_and_every_one_in_full(live:
 
     async def run() -> tuple[int, float, list[int]]:
         async with websocket(live.base, key=live.keys["viewer"]) as sub:
-            with activities_locked(live):
+            with locked(live, "activities"):
                 ids = [await sub.subscribe(REPLAY) for _ in range(REPLAYS)]
                 deadline = time.monotonic() + GUARD
                 # Progress: every replay started, TURNS of them reading, the rest waiting
@@ -82,14 +55,14 @@ def test_one_key_replays_a_few_subscriptions_at_once_and_every_one_in_full(live:
                     await asyncio.to_thread(_replaying, live) > TURNS
                     or (
                         await asyncio.to_thread(_replaying, live) == TURNS
-                        and await asyncio.to_thread(_gauge, live, "partnerbook_replays_waiting")
+                        and await asyncio.to_thread(gauge, live, "partnerbook_replays_waiting")
                         == REPLAYS - TURNS
                     )
                 ):
                     assert time.monotonic() < deadline, "the replays never all started"
                     await asyncio.sleep(0.02)
                 reading = await asyncio.to_thread(_replaying, live)
-                waiting = await asyncio.to_thread(_gauge, live, "partnerbook_replays_waiting")
+                waiting = await asyncio.to_thread(gauge, live, "partnerbook_replays_waiting")
             received = dict.fromkeys(ids, 0)
             while sum(received.values()) < REPLAYS * events:
                 async with asyncio.timeout(GUARD):
