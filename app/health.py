@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 
 from app import observability
 from app.infra import lag
-from app.infra.read_share import KeyShares
 from app.lane_process import LaneProcess
 from app.projections import stuck
 from app.projections.projector import PROJECTION_NAMES
@@ -113,7 +112,7 @@ def metrics_endpoint(
         runtime: Runtime = request.app.state.runtime
         metrics.subscribers.set(runtime.services.hub.subscriber_count)
         metrics.replays_waiting.set(runtime.services.hub.replays.waiting)
-        metrics.read_share_waiting.set(getattr(runtime.pool, "shares", KeyShares(None)).waiting)
+        metrics.read_share_waiting.set(runtime.pool.shares.waiting)
         metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
         await _webhook_series(runtime, metrics)
         _replica_series(runtime, metrics)

@@ -64,7 +64,7 @@ class Runtime:
     projector: Projector
     projector_thread: threading.Thread | None
     stop: threading.Event
-    pool: AsyncConnectionPool[Any]
+    pool: RoutedPool
     audit_projector: Projector | None = None
     audit_thread: threading.Thread | None = None
     listener: notices.NoticeListener | None = None

@@ -157,13 +157,12 @@ class DeliveryStore:
     async def creating(self) -> AsyncIterator[None]:
         """One endpoint created at a time, in every process, so that a count of the
         endpoints holds until the create it allowed is recorded and projected: this
-        process's lock first (its waiters hold no connection), then PostgreSQL's."""
-        async with self._creating, self.pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (ENDPOINTS_LOCK,))
-            try:
-                yield
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (ENDPOINTS_LOCK,))
+        process's lock first (its waiters hold no connection), then PostgreSQL's, held by
+        a transaction (its end lets it go, however the create ends: a session's lock on a
+        pooled connection would outlive an unlock cut short by a cancellation)."""
+        async with self._creating, self.pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (ENDPOINTS_LOCK,))
+            yield
 
     async def endpoints(self, ids: list[UUID] | None = None) -> list[EndpointRow]:
         where = SQL("TRUE") if ids is None else SQL("id = ANY({})").format(Literal(ids))
