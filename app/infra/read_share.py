@@ -43,7 +43,7 @@ class KeyShares:
     def __init__(self, size: int | None) -> None:
         self.size = size
         self.waiting = 0
-        """Reads waiting for their key's share (a gauge: keys at their share)."""
+        """Those waiting for their key's share now (reads, or replays): a gauge."""
         self._shares: dict[str, asyncio.Semaphore] = {}
 
     @contextlib.asynccontextmanager
