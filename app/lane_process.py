@@ -167,11 +167,28 @@ def _end_when_stdin_closes() -> None:
     threading.Thread(target=watch, name="lane-stdin", daemon=True).start()
 
 
+def uvicorn_options(settings: Settings, socket_path: str) -> dict[str, Any]:
+    """What the lane gives uvicorn besides the app."""
+    from app.event_loop import LOOP
+    from app.observability import log_config
+
+    return {
+        "uds": socket_path,
+        "log_level": settings.log_level.lower(),
+        "access_log": settings.access_log,
+        "lifespan": "on",
+        "log_config": log_config(settings.log_format, settings.log_level),
+        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+        # The deep requests are the lane's: each with room on the frame stack.
+        "loop": LOOP,
+    }
+
+
 def main(argv: list[str]) -> int:
     import uvicorn
 
     from app.main import create_app
-    from app.observability import configure_logging, log_config
+    from app.observability import configure_logging
 
     socket_path = argv[1]
     settings = Settings(**json.loads(sys.stdin.buffer.readline()))
@@ -182,15 +199,7 @@ def main(argv: list[str]) -> int:
         os.setpriority(os.PRIO_PROCESS, 0, max(own, settings.heavy_nice))
     configure_logging(settings.log_format, settings.log_level)
     _end_when_stdin_closes()
-    uvicorn.run(
-        create_app(settings),
-        uds=socket_path,
-        log_level=settings.log_level.lower(),
-        access_log=settings.access_log,
-        lifespan="on",
-        log_config=log_config(settings.log_format, settings.log_level),
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-    )
+    uvicorn.run(create_app(settings), **uvicorn_options(settings, socket_path))
     return 0
 
 

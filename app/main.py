@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import health, observability
+from app import event_loop, health, observability
 from app.graphiql import GraphiQLAssets
 from app.graphql_view import PartnerbookGraphQL
 from app.infra import database
@@ -90,6 +90,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
     )
     return {
         "http": http,
+        # Every request with room on CPython's frame stack (app/event_loop.py).
+        "loop": event_loop.LOOP,
         "ws_max_size": settings.max_body_bytes,
         # uvicorn answers 503 once open connections reach `limit_concurrency`, the asking
         # one counted: one more, so that `max_connections` are served.

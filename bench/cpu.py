@@ -13,7 +13,8 @@ the same process), the P4 filtered page, the P4 3-letter search page and P5's
 `partner(id)`; with `--only`, also bench.search's nested page (`nested`: address,
 country and a cursor a row), that page and the next one by its cursor (`keyset`: two
 requests a figure), P4's page with `hasOverdueInvoices: false` (`unpaid`) and
-bench.search's facets (`facets`) and `{ __typename }` (`tiny`: the fixed cost). Prints
+bench.search's facets (`facets`), GraphiQL's introspection query (`introspection`: the
+heavy lane's deepest request) and `{ __typename }` (`tiny`: the fixed cost). Prints
 the median over rounds of µs of server CPU per request.
 """
 
@@ -37,6 +38,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
+from graphql import get_introspection_query
 
 from app.infra.database import Database
 from app.schema.ids import to_global_id
@@ -72,6 +74,9 @@ FACETS = (
     + " salespersons { value label count } } }"
 )
 """bench.search's facets (every facet of the partners filter)."""
+INTROSPECTION = get_introspection_query(descriptions=True)
+"""What GraphiQL and code generators send: heavy (its cost walks past `heavy_cost`), so it
+runs in the lane, a child process whose CPU `server_cpu` counts."""
 
 
 def server_cpu(server: Server) -> float:
@@ -204,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
                     async def tiny(conn: Connection, i: int) -> None:
                         await conn.graphql("{ __typename }", {})
 
+                    async def introspection(conn: Connection, i: int) -> None:
+                        await conn.graphql(INTROSPECTION, {})
+
                     ops: dict[str, tuple[Op, int]] = {
                         "tiny": (tiny, 1),
+                        "introspection": (introspection, 1),
                         "facets": (facets, 1),
                         "nested": (nested, 1),
                         "keyset": (keyset, 1),

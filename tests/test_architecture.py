@@ -41,6 +41,7 @@ LAYERS: dict[str, set[str]] = {
         "cli_projections",
         "demo",
         "lane_process",
+        "event_loop",  # the servers' loop (uvicorn's, by import string)
     },
 }
 
