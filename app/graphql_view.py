@@ -47,6 +47,7 @@ from app.schema.errors import DATABASE_UNAVAILABLE, ClientError
 from app.schema.http import StrictGraphQL, refusal
 from app.schema.live import connections
 from app.schema.live.handshake import GuardedLegacyWS, GuardedTransportWS
+from app.schema.live.heavy import WebSocketLane
 from app.schema.live.messages import BoundedWebSocketAdapter, legacy_ws_fault, transport_ws_fault
 
 log = logging.getLogger("partnerbook.http")
@@ -206,6 +207,7 @@ async def authenticate_connection(context: Context, params: dict[str, Any]) -> b
         return False
     context.principal = principal
     context.actor = principal.name
+    context.bearer = key
     context.key_watch = asyncio.create_task(watch_key(context, principal))
     # The connection's task: the operations it starts from now on read within the key's
     # share of the pool (app/infra/read_share.py).
@@ -219,6 +221,8 @@ class PartnerbookGraphQL(StrictGraphQL):
     websocket_adapter_class = BoundedWebSocketAdapter
     graphiql: GraphiQLAssets | None = None
     """GraphiQL's page and assets, served from the package (set with `graphql_ide`)."""
+    ws_lane: WebSocketLane | None = None
+    """Where the heavy operations of its WebSockets go (app/schema/live/heavy.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -27,9 +27,10 @@ from app.infra import database
 from app.infra.read_routing import RouteQueries
 from app.lane_process import LaneProcess
 from app.runtime import Runtime, close_runtime, open_application, open_runtime
-from app.schema.lane import HeavyLane, LanePolicy
+from app.schema.lane import Admission, HeavyLane, LanePolicy
 from app.schema.limits import BodyLimit, Limits
 from app.schema.limits.protocol import BoundedHttpTools
+from app.schema.live.heavy import WebSocketLane
 from app.schema.schema import build_schema
 from app.settings import Settings
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=settings.allowed_origins,
     )
     graphql.graphiql = graphiql
+    graphql.ws_lane = _ws_lane(settings, schema, lane, limits, metrics)
     routes = [
         # Every method reaches the view, which refuses all but GET and POST with a GraphQL
         # error (405, `Allow`); starlette's own 405 was plain text.
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=_lifespan(settings, lane, metrics),
-        middleware=_middleware(settings, schema, lane, limits, metrics),
+        middleware=_middleware(settings, graphql, lane, limits),
     )
 
 
@@ -178,33 +180,52 @@ def _schema(
 
 
 def _middleware(
+    settings: Settings, graphql: PartnerbookGraphQL, lane: _LaneSlot, limits: Limits
+) -> list[Middleware]:
+    """The body limit first, then the heavy lane's choice (app/schema/lane.py), which the
+    view's WebSocket operations share (app/schema/live/heavy.py)."""
+    ws_lane = graphql.ws_lane
+    assert ws_lane is not None
+    return [
+        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        Middleware(
+            HeavyLane,
+            schema=ws_lane.schema,
+            lane=lane,
+            authenticate=_authenticator,
+            policy=ws_lane.policy,
+            limits=limits,
+            max_tokens=settings.max_tokens,
+            count=ws_lane.count,
+            documents=_document_finder,
+            admission=ws_lane.admission,
+        ),
+    ]
+
+
+def _ws_lane(
     settings: Settings,
     schema: strawberry.Schema,
     lane: _LaneSlot,
     limits: Limits,
     metrics: observability.Metrics,
-) -> list[Middleware]:
-    """The body limit first, then the heavy lane's choice (app/schema/lane.py)."""
-    return [
-        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-        Middleware(
-            HeavyLane,
-            schema=lambda: schema._schema,
-            lane=lane,
-            authenticate=_authenticator,
-            policy=LanePolicy(
-                cost=settings.heavy_cost,
-                body_bytes=settings.heavy_body_bytes,
-                concurrency=settings.heavy_concurrency,
-                per_key=settings.heavy_per_key,
-                queue=settings.heavy_queue,
-            ),
-            limits=limits,
-            max_tokens=settings.max_tokens,
-            count=lambda outcome: metrics.heavy_lane.labels(outcome).inc(),
-            documents=_document_finder,
-        ),
-    ]
+) -> WebSocketLane:
+    policy = LanePolicy(
+        cost=settings.heavy_cost,
+        body_bytes=settings.heavy_body_bytes,
+        concurrency=settings.heavy_concurrency,
+        per_key=settings.heavy_per_key,
+        queue=settings.heavy_queue,
+    )
+    return WebSocketLane(
+        lane=lane,
+        admission=Admission(policy),
+        schema=lambda: schema._schema,
+        policy=policy,
+        limits=limits,
+        max_tokens=settings.max_tokens,
+        count=lambda outcome: metrics.heavy_lane.labels(outcome).inc(),
+    )
 
 
 class _LaneSlot:

@@ -171,6 +171,9 @@ class Context:
     WebSocket's `connection_init` `locale`."""
     key_watch: asyncio.Task[None] | None = None
     """A WebSocket connection's watch on its key (closes it once the key is revoked)."""
+    bearer: str | None = field(default=None, repr=False)
+    """A WebSocket connection's API key, as its `connection_init` sent it: its heavy
+    operations go to the heavy lane with it (app/schema/live/heavy.py). Never logged."""
     _now: datetime = field(init=False)
 
     def __post_init__(self) -> None:

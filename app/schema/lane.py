@@ -195,6 +195,7 @@ class HeavyLane:
         max_tokens: int,
         count: Callable[[str], None] = lambda outcome: None,
         documents: Callable[[Scope], FindDocument | None] = lambda scope: None,
+        admission: Admission | None = None,
     ) -> None:
         self.app = app
         self.documents = documents
@@ -205,7 +206,8 @@ class HeavyLane:
         self.policy = policy
         self.limits = limits
         self.max_tokens = max_tokens
-        self.admission = Admission(policy)
+        self.admission = admission or Admission(policy)
+        """The key's places in the lane, shared with its WebSocket operations'."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         socket_path = self.lane.socket_path
@@ -240,7 +242,7 @@ class HeavyLane:
             request_id = uuid.uuid4().hex.encode()
         try:
             async with self.admission.admit(key):
-                if await _forward(socket_path, scope, body, request_id, send):
+                if await forward(socket_path, scope, body, request_id, send):
                     self.count("forwarded")
                     return
         except LaneFull as full:
@@ -283,7 +285,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
             return b"".join(chunks), True
 
 
-async def _forward(
+async def forward(
     socket_path: str, scope: Scope, body: bytes, request_id: bytes, send: Send
 ) -> bool:
     """Sends the request to the lane and its answer to the client. False when the lane

@@ -16,7 +16,10 @@ a code before the close. Each refusal is one INFO line.
 A client that closes or loses its connection while its operations are still sending is
 no error of the server's: each operation cut short that way is one DEBUG line (strawberry
 logged two tracebacks at ERROR for each, or asyncio "Task exception was never
-retrieved", so that a client hanging up mid-replay, again and again, filled the log)."""
+retrieved", so that a client hanging up mid-replay, again and again, filled the log).
+
+A heavy query or mutation over graphql-transport-ws is answered by the heavy lane, as over
+HTTP (app/schema/live/heavy.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from starlette.websockets import WebSocketDisconnected as SendAfterClose
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage as TransportInitMessage,
@@ -45,6 +49,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 
 from app.schema.context import Context
+from app.schema.live.heavy import Answer
 
 log = logging.getLogger("partnerbook.http")
 
@@ -116,6 +121,35 @@ class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return
         await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        lane = getattr(self.view, "ws_lane", None)
+        payload = {
+            "query": operation.query,
+            "variables": operation.variables,
+            "operationName": operation.operation_name,
+        }
+        answer = await lane.answer(self.context, payload) if lane is not None else None
+        if answer is None:
+            await super().run_operation(operation)
+            return
+        try:
+            await _send_answer(operation, answer)
+        except Exception as error:
+            await self.handle_task_exception(error)
+            self.operations.pop(operation.id, None)
+
+
+async def _send_answer(operation: Operation[Context, None], answer: Answer) -> None:
+    """The lane's answer as strawberry sends one: a request error (nothing ran) as the
+    operation's `error`, a result as `next` and `complete`."""
+    if answer.is_request_error:
+        error = {"id": operation.id, "type": "error", "payload": answer.errors}
+        await operation.send_operation_message(error)  # type: ignore[arg-type]
+        return
+    result = {"id": operation.id, "type": "next", "payload": answer.response}
+    await operation.send_operation_message(result)  # type: ignore[arg-type]
+    await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
 
 class GuardedLegacyWS(BaseGraphQLWSHandler[Context, None]):
