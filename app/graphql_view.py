@@ -49,6 +49,7 @@ from app.schema.live import connections
 from app.schema.live.handshake import GuardedLegacyWS, GuardedTransportWS
 from app.schema.live.heavy import WebSocketLane
 from app.schema.live.messages import BoundedWebSocketAdapter, legacy_ws_fault, transport_ws_fault
+from app.schema.live.subscription_nodes import SubscriptionNodes
 
 log = logging.getLogger("partnerbook.http")
 
@@ -223,6 +224,8 @@ class PartnerbookGraphQL(StrictGraphQL):
     """GraphiQL's page and assets, served from the package (set with `graphql_ide`)."""
     ws_lane: WebSocketLane | None = None
     """Where the heavy operations of its WebSockets go (app/schema/live/heavy.py)."""
+    subscription_nodes: SubscriptionNodes | None = None
+    """Each key's budget of live subscriptions (app/schema/live/subscription_nodes.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -31,6 +31,7 @@ from app.schema.lane import Admission, HeavyLane, LanePolicy
 from app.schema.limits import BodyLimit, Limits
 from app.schema.limits.protocol import BoundedHttpTools
 from app.schema.live.heavy import WebSocketLane
+from app.schema.live.subscription_nodes import SubscriptionNodes
 from app.schema.schema import build_schema
 from app.settings import Settings
 
@@ -57,6 +58,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     graphql.graphiql = graphiql
     graphql.ws_lane = _ws_lane(settings, schema, lane, limits, metrics)
+    graphql.subscription_nodes = SubscriptionNodes(
+        most=settings.subscription_nodes_per_key,
+        limits=limits,
+        max_tokens=settings.max_tokens,
+        schema=lambda: schema._schema,
+    )
     routes = [
         # Every method reaches the view, which refuses all but GET and POST with a GraphQL
         # error (405, `Allow`); starlette's own 405 was plain text.

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         default=1000, ge=10, le=100_000, description="Events a slow subscriber may lag by."
     )
     max_subscriptions_per_connection: int = Field(default=100, ge=1, le=10_000)
+    subscription_nodes_per_key: int = Field(
+        default=500,
+        ge=1,
+        le=1_000_000,
+        description="Nodes the live subscriptions of one API key may answer for each event, "
+        "in one process: each counts 1 plus what its walk says one event's answer may "
+        "return (a partner's tags 20). Past it, a subscription is refused (LIMIT_EXCEEDED).",
+    )
     max_connections_per_key: int = Field(
         default=20,
         ge=1,

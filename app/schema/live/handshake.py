@@ -19,14 +19,17 @@ logged two tracebacks at ERROR for each, or asyncio "Task exception was never
 retrieved", so that a client hanging up mid-replay, again and again, filled the log).
 
 A heavy query or mutation over graphql-transport-ws is answered by the heavy lane, as over
-HTTP (app/schema/live/heavy.py)."""
+HTTP (app/schema/live/heavy.py); a subscription takes its nodes from its key's budget
+(app/schema/live/subscription_nodes.py), over both protocols."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from datetime import timedelta
+from typing import Any
 
 from graphql import GraphQLFormattedError
 from starlette.websockets import WebSocketDisconnect
@@ -50,6 +53,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 
 from app.schema.context import Context
 from app.schema.live.heavy import Answer
+from app.schema.live.subscription_nodes import Reservation, SubscriptionNodes
 
 log = logging.getLogger("partnerbook.http")
 
@@ -88,6 +92,45 @@ def _over_limit(limit: int | None, running: int) -> GraphQLFormattedError | None
     return {"message": reason, "extensions": {"code": LIMIT_EXCEEDED}}
 
 
+def _reserve(
+    view: object, context: Context, payload: Any
+) -> tuple[GraphQLFormattedError | None, Reservation | None]:
+    """(the error refusing a subscription, or None; what it holds of its key's budget)."""
+    budget: SubscriptionNodes | None = getattr(view, "subscription_nodes", None)
+    taken = budget.take(context, payload) if budget is not None else None
+    if isinstance(taken, Reservation) or taken is None:
+        return None, taken
+    return taken, None
+
+
+def _give_back(view: object, reservation: Reservation | None) -> None:
+    budget: SubscriptionNodes | None = getattr(view, "subscription_nodes", None)
+    if budget is not None and reservation is not None:
+        budget.give_back(reservation)
+
+
+def _held_while(
+    view: object,
+    reservation: Reservation,
+    task: asyncio.Task[Any] | None,
+    reservations: dict[str, Reservation],
+    operation_id: str,
+) -> None:
+    """`reservation` held while the operation's `task` runs: given back when it ends,
+    however it ends, or at once when no task started."""
+    if task is None or task.done():
+        _give_back(view, reservation)
+        return
+    reservations[operation_id] = reservation
+
+    def ended(_: object) -> None:
+        _give_back(view, reservation)
+        if reservations.get(operation_id) is reservation:
+            del reservations[operation_id]
+
+    task.add_done_callback(ended)
+
+
 class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws: its init wait from the settings, its refusals logged and the
     operation limit coded."""
@@ -115,12 +158,28 @@ class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_task_exception(error)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        reservation = None
         if self.connection_acknowledged and message["id"] not in self.operations:
             error = _over_limit(self.max_subscriptions_per_connection, len(self.operations))
+            if error is None:
+                error, reservation = _reserve(self.view, self.context, message.get("payload"))
             if error is not None:
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return
         await super().handle_subscribe(message)
+        if reservation is not None:
+            operation = self.operations.get(message["id"])
+            task = operation.task if operation is not None else None
+            _held_while(self.view, reservation, task, self.reservations, message["id"])
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        _give_back(self.view, self.reservations.pop(operation_id, None))  # at once
+        await super().cleanup_operation(operation_id)
+
+    @functools.cached_property
+    def reservations(self) -> dict[str, Reservation]:
+        """What each running subscription holds of its key's budget of nodes."""
+        return {}
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         lane = getattr(self.view, "ws_lane", None)
@@ -194,12 +253,27 @@ class GuardedLegacyWS(BaseGraphQLWSHandler[Context, None]):
         await super().handle_connection_init(message)
 
     async def handle_start(self, message: StartMessage) -> None:
+        reservation = None
         if self.connection_acknowledged and message["id"] not in self.tasks:
             error = _over_limit(self.max_subscriptions_per_connection, len(self.tasks))
+            if error is None:
+                error, reservation = _reserve(self.view, self.context, message.get("payload"))
             if error is not None:
                 await self.send_message(ErrorMessage(type="error", id=message["id"], payload=error))
                 return
         await super().handle_start(message)
+        if reservation is not None:
+            task = self.tasks.get(message["id"])
+            _held_while(self.view, reservation, task, self.reservations, message["id"])
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        _give_back(self.view, self.reservations.pop(operation_id, None))  # at once
+        await super().cleanup_operation(operation_id)
+
+    @functools.cached_property
+    def reservations(self) -> dict[str, Reservation]:
+        """What each running subscription holds of its key's budget of nodes."""
+        return {}
 
     async def handle_async_results(
         self,
