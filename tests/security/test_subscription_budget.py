@@ -114,3 +114,47 @@ def test_the_budget_is_the_keys_over_both_protocols(live: Live) -> None:
     refused = asyncio.run(attack())
     assert refused["type"] == "error"
     assert refused["payload"]["extensions"]["code"] == "LIMIT_EXCEEDED"
+
+
+def test_restarting_an_operation_id_over_graphql_ws_holds_the_budget(live: Live) -> None:
+    """Legacy graphql-ws lets a client `start` an id already running (the old operation is
+    stopped): the new one takes its nodes too, so restarts cannot shed the budget."""
+
+    async def attack() -> dict[str, Any]:
+        async with websocket(live.base, key=live.keys["viewer"], legacy=True) as legacy:
+            for op_id in ("x", "x", "y", "y"):  # each restart replaces, holding 21 again
+                start = {"id": op_id, "type": "start", "payload": {"query": TAGGED}}
+                await legacy.ws.send(json.dumps(start))
+            third = {"id": "z", "type": "start", "payload": {"query": TAGGED}}
+            await legacy.ws.send(json.dumps(third))  # 63 of 50: refused
+            return (await messages_until(legacy.ws, {"z"}))["z"]
+
+    refused = asyncio.run(attack())
+    assert refused["type"] == "error"
+    assert refused["payload"]["extensions"]["code"] == "LIMIT_EXCEEDED"
+
+
+def test_a_refused_restart_stops_the_operation_it_was_to_replace(live: Live) -> None:
+    """Else the old one ran on, holding nothing: its nodes were given back for the new."""
+    wide = "subscription { partnerChanged { partner { id children(first: 60) { nodes { id } } } } }"
+
+    async def attack() -> list[tuple[str, str]]:
+        loop = asyncio.get_running_loop()
+        async with websocket(live.base, key=live.keys["viewer"], legacy=True) as legacy:
+            for op_id, query in (("x", TAGGED), ("y", TAGGED), ("x", wide)):
+                start = {"id": op_id, "type": "start", "payload": {"query": query}}
+                await legacy.ws.send(json.dumps(start))
+            seen: list[tuple[str, str]] = []
+            for n in range(2):  # two events; y answers both, after x would have answered
+                variables = {"i": {"kind": "COMPANY", "name": f"Restart Co {n}"}}
+                await loop.run_in_executor(None, live.data, CREATE, variables)
+                while seen.count(("y", "data")) <= n:
+                    async with asyncio.timeout(120):
+                        message = json.loads(await legacy.ws.recv())
+                    if message.get("id") in ("x", "y"):
+                        seen.append((message["id"], message["type"]))
+            return seen
+
+    seen = asyncio.run(attack())
+    assert ("x", "error") in seen
+    assert ("x", "data") not in seen, seen

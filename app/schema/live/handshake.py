@@ -188,7 +188,11 @@ class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             "variables": operation.variables,
             "operationName": operation.operation_name,
         }
-        answer = await lane.answer(self.context, payload) if lane is not None else None
+        try:
+            answer = await lane.answer(self.context, payload) if lane is not None else None
+        except Exception:  # deciding failed: the operation runs here, as without a lane
+            log.exception("a WebSocket operation could not be sent to the heavy lane")
+            answer = None
         if answer is None:
             await super().run_operation(operation)
             return
@@ -254,11 +258,21 @@ class GuardedLegacyWS(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_start(self, message: StartMessage) -> None:
         reservation = None
-        if self.connection_acknowledged and message["id"] not in self.tasks:
-            error = _over_limit(self.max_subscriptions_per_connection, len(self.tasks))
+        if self.connection_acknowledged:
+            running = message["id"] in self.tasks
+            error = (
+                None
+                if running
+                else _over_limit(self.max_subscriptions_per_connection, len(self.tasks))
+            )
             if error is None:
+                # A start of a running id replaces it (strawberry stops the old one): its
+                # nodes go back first, and the new one takes its own.
+                _give_back(self.view, self.reservations.pop(message["id"], None))
                 error, reservation = _reserve(self.view, self.context, message.get("payload"))
             if error is not None:
+                if running:  # replaced by what is refused: the old one stops too
+                    await self.cleanup_operation(message["id"])
                 await self.send_message(ErrorMessage(type="error", id=message["id"], payload=error))
                 return
         await super().handle_start(message)
