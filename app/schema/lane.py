@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.schema.auth import bearer_key, walk_cached
 from app.schema.http import DECODED_BODY, UndecodableJSON, decode_json
-from app.schema.limits import Limits, over_limit
+from app.schema.limits import Limits, Walk, over_limit
 from app.schema.limits.body import answer_media, replaying, send_error
 from app.schema.parsing import parse_operation
 from app.schema.persisted import requested_hash
@@ -109,22 +109,31 @@ def is_heavy_operation(
     max_tokens: int,
 ) -> bool:
     """Whether a decoded operation (its `query` text already found when persisted) is heavy."""
+    walked = walk_of(schema, payload, limits, max_tokens)
+    if walked is None or walked.operation == OperationType.SUBSCRIPTION:
+        return False
+    return walked.cost >= policy.cost or not walked.fields.isdisjoint(BULK_FIELDS)
+
+
+def walk_of(schema: GraphQLSchema, payload: Any, limits: Limits, max_tokens: int) -> Walk | None:
+    """The walk of a decoded operation's document, or None when this cannot make sense of
+    it or the limits refuse it (the view answers it, at the cost of the walk done here)."""
+    if not isinstance(payload, dict):
+        return None
     query, variables = payload.get("query"), payload.get("variables")
     operation_name = payload.get("operationName") or None
     if not isinstance(query, str) or not isinstance(variables, dict | None):
-        return False
+        return None
     if not isinstance(operation_name, str | None):
-        return False
+        return None
     try:
         document = parse_operation(query, max_tokens=max_tokens)
     except GraphQLError:
-        return False
+        return None
     walked = walk_cached(schema, document, operation_name, variables, limits.default_page)
-    if walked is None or walked.operation == OperationType.SUBSCRIPTION:
-        return False
-    if over_limit(walked, limits) is not None:
-        return False  # refused here, at the cost of the walk just done
-    return walked.cost >= policy.cost or not walked.fields.isdisjoint(BULK_FIELDS)
+    if walked is None or over_limit(walked, limits) is not None:
+        return None
+    return walked
 
 
 class Lane(Protocol):

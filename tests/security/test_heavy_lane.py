@@ -6,7 +6,6 @@ with its API process."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import threading
@@ -20,14 +19,8 @@ from app.infra.database import Database
 from app.schema.lane import Admission, LaneFull, LanePolicy
 from app.settings import Settings
 from tests.security.conftest import Live, lane_of, lane_pid, lane_ready
+from tests.security.fake_lane import CHEAP, CREATE, HEAVY, IMPORT, held_lane
 from tests.security.instances import Instance, instance
-
-HEAVY = "{ partners(first: 100) { totalCount nodes { id name } } }"
-CHEAP = "{ partners(first: 5) { totalCount nodes { id name } } }"
-CREATE = """mutation($i: CreatePartnerInput!) { createPartner(input: $i) {
-  partner { id } userErrors { code } } }"""
-IMPORT = """mutation($i: ImportPartnersInput!) { importPartners(input: $i) {
-  created updated userErrors { code message } } }"""
 
 
 def test_a_heavy_operation_is_answered_by_the_lane_and_a_cheap_one_here(
@@ -226,44 +219,15 @@ def test_an_over_share_request_gets_429_with_a_code_over_http(
     """Two heavy requests of one key held in the lane (a fake lane that answers only
     when told): the key's third gets 429 RATE_LIMITED at once, another key gets in."""
     live, running = live_lane
-    lane = lane_of(running)
-    held = threading.Event()
-    release = threading.Event()
-    arrived: list[int] = []
-    fake_dir = Path(lane._directory) / "fake"
-    fake_dir.mkdir()
-    fake_path = str(fake_dir / "fake.sock")
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        arrived.append(1)
-        if len(arrived) >= 2:
-            held.set()
-        await asyncio.get_running_loop().run_in_executor(None, release.wait)
-        payload = json.dumps({"data": {"partners": {"totalCount": 0, "nodes": []}}}).encode()
-        writer.write(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-            + f"content-length: {len(payload)}\r\n\r\n".encode()
-            + payload
-        )
-        await writer.drain()
-        writer.close()
-
-    async def open_fake() -> asyncio.AbstractServer:
-        return await asyncio.start_unix_server(handle, fake_path)
-
-    server = asyncio.run_coroutine_threadsafe(open_fake(), running.loop).result(10)
-    real_path = lane._path
-    lane._path = fake_path
     results: list[httpx.Response] = []
-    try:
+    with held_lane(running) as lane:
         threads = [
             threading.Thread(target=lambda: results.append(live.post(HEAVY, role="viewer")))
             for _ in range(2)
         ]
         for thread in threads:
             thread.start()
-        assert held.wait(60), "the two heavy requests did not reach the lane"
+        assert lane.held.wait(60), "the two heavy requests did not reach the lane"
         third = live.post(HEAVY, role="viewer")
         assert third.status_code == 429
         assert third.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
@@ -278,13 +242,9 @@ def test_an_over_share_request_gets_429_with_a_code_over_http(
         assert graphql.status_code == 429
         assert graphql.headers["content-type"].startswith("application/graphql-response+json")
         assert "data" not in graphql.json() and graphql.json()["errors"]
-        release.set()
+        lane.release.set()
         for thread in threads:
             thread.join(60)
         assert [r.status_code for r in results] == [200, 200]
         # The places are given back: the same key gets in again.
         assert live.post(HEAVY, role="viewer").status_code == 200
-    finally:
-        release.set()
-        lane._path = real_path
-        running.loop.call_soon_threadsafe(server.close)

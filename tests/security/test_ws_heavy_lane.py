@@ -14,22 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.ws_client import websocket
-from tests.security.conftest import Live, lane_of
+from tests.security.conftest import Live
+from tests.security.fake_lane import CHEAP, CREATE, HEAVY, IMPORT, HeldLane, held_lane
 from tests.security.instances import Instance
-
-HEAVY = "{ partners(first: 100) { totalCount nodes { id name } } }"
-CHEAP = "{ partners(first: 5) { totalCount nodes { id name } } }"
-CREATE = """mutation($i: CreatePartnerInput!) { createPartner(input: $i) {
-  partner { id } userErrors { code } } }"""
-IMPORT = """mutation($i: ImportPartnersInput!) { importPartners(input: $i) {
-  created updated userErrors { code message } } }"""
 
 
 def forwarded(live: Live) -> float:
@@ -110,52 +102,20 @@ def test_a_key_past_its_share_of_the_lane_is_refused_on_the_operation_only(
     key's third, over the same connection, gets an `error` RATE_LIMITED at once; the
     connection stays open and the held two are answered."""
     live, running = live_lane
-    lane = lane_of(running)
-    held = threading.Event()
-    release = threading.Event()
-    arrived: list[int] = []
-    fake_dir = Path(lane._directory) / "fake"
-    fake_dir.mkdir()
-    fake_path = str(fake_dir / "fake.sock")
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        arrived.append(1)
-        if len(arrived) >= 2:
-            held.set()
-        await asyncio.get_running_loop().run_in_executor(None, release.wait)
-        payload = json.dumps({"data": {"partners": {"totalCount": 0, "nodes": []}}}).encode()
-        writer.write(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-            + f"content-length: {len(payload)}\r\n\r\n".encode()
-            + payload
-        )
-        await writer.drain()
-        writer.close()
-
-    async def open_fake() -> asyncio.AbstractServer:
-        return await asyncio.start_unix_server(handle, fake_path)
-
-    async def attack() -> tuple[list[Any], list[Any], list[Any]]:
+    async def attack(lane: HeldLane) -> tuple[list[Any], list[Any], list[Any]]:
         async with websocket(live.base, key=live.keys["viewer"]) as client:
             first = await client.subscribe(HEAVY)
             second = await client.subscribe(HEAVY)
-            assert await asyncio.get_running_loop().run_in_executor(None, held.wait, 60)
+            assert await asyncio.get_running_loop().run_in_executor(None, lane.held.wait, 60)
             third = await client.subscribe(HEAVY)
             (refused,) = await answers(client.ws, third)
-            release.set()
+            lane.release.set()
             first_answer, second_answer = await answers(client.ws, first, second)
             return refused, first_answer, second_answer
 
-    server = asyncio.run_coroutine_threadsafe(open_fake(), running.loop).result(10)
-    real_path = lane._path
-    lane._path = fake_path
-    try:
-        refused, first, second = asyncio.run(attack())
-    finally:
-        release.set()
-        lane._path = real_path
-        running.loop.call_soon_threadsafe(server.close)
+    with held_lane(running) as lane:
+        refused, first, second = asyncio.run(attack(lane))
     assert [m["type"] for m in refused] == ["error"]
     assert refused[0]["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
     for held_answer in (first, second):

@@ -131,7 +131,20 @@ def _held_while(
     task.add_done_callback(ended)
 
 
-class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+class _Reservations:
+    """A handler's running subscriptions and what each holds of its key's budget of
+    nodes, given back at once when the client stops one."""
+
+    @functools.cached_property
+    def reservations(self) -> dict[str, Reservation]:
+        return {}
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        _give_back(getattr(self, "view", None), self.reservations.pop(operation_id, None))
+        await super().cleanup_operation(operation_id)  # type: ignore[misc]
+
+
+class GuardedTransportWS(_Reservations, BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws: its init wait from the settings, its refusals logged and the
     operation limit coded."""
 
@@ -172,15 +185,6 @@ class GuardedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             task = operation.task if operation is not None else None
             _held_while(self.view, reservation, task, self.reservations, message["id"])
 
-    async def cleanup_operation(self, operation_id: str) -> None:
-        _give_back(self.view, self.reservations.pop(operation_id, None))  # at once
-        await super().cleanup_operation(operation_id)
-
-    @functools.cached_property
-    def reservations(self) -> dict[str, Reservation]:
-        """What each running subscription holds of its key's budget of nodes."""
-        return {}
-
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         lane = getattr(self.view, "ws_lane", None)
         payload = {
@@ -215,7 +219,7 @@ async def _send_answer(operation: Operation[Context, None], answer: Answer) -> N
     await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
 
-class GuardedLegacyWS(BaseGraphQLWSHandler[Context, None]):
+class GuardedLegacyWS(_Reservations, BaseGraphQLWSHandler[Context, None]):
     """Legacy graphql-ws: closed unless a `connection_init` arrives in time, closed at a
     second one, the operation limit coded."""
 
@@ -279,15 +283,6 @@ class GuardedLegacyWS(BaseGraphQLWSHandler[Context, None]):
         if reservation is not None:
             task = self.tasks.get(message["id"])
             _held_while(self.view, reservation, task, self.reservations, message["id"])
-
-    async def cleanup_operation(self, operation_id: str) -> None:
-        _give_back(self.view, self.reservations.pop(operation_id, None))  # at once
-        await super().cleanup_operation(operation_id)
-
-    @functools.cached_property
-    def reservations(self) -> dict[str, Reservation]:
-        """What each running subscription holds of its key's budget of nodes."""
-        return {}
 
     async def handle_async_results(
         self,

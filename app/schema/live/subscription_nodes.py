@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLError, GraphQLFormattedError, GraphQLSchema, OperationType
+from graphql import GraphQLFormattedError, GraphQLSchema, OperationType
 
 from app import locales
 from app.domain.messages import Message
-from app.schema.auth import walk_cached
 from app.schema.context import Context
-from app.schema.limits import Limits, over_limit
-from app.schema.parsing import parse_operation
+from app.schema.lane import walk_of
+from app.schema.limits import Limits
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
@@ -89,21 +88,7 @@ class SubscriptionNodes:
 def nodes_of(schema: Any, payload: Any, limits: Limits, max_tokens: int) -> int | None:
     """The nodes a subscription operation takes (1 plus its walk's cost), or None when
     the payload is no subscription this can walk (the executor answers it)."""
-    if not isinstance(payload, dict):
-        return None
-    query, variables = payload.get("query"), payload.get("variables")
-    operation_name = payload.get("operationName") or None
-    if not isinstance(query, str) or not isinstance(variables, dict | None):
-        return None
-    if not isinstance(operation_name, str | None):
-        return None
-    try:
-        document = parse_operation(query, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
-    walked = walk_cached(schema, document, operation_name, variables, limits.default_page)
+    walked = walk_of(schema, payload, limits, max_tokens)
     if walked is None or walked.operation != OperationType.SUBSCRIPTION:
         return None
-    if over_limit(walked, limits) is not None:
-        return None  # refused by the Guard, which says why
     return 1 + walked.cost
