@@ -846,7 +846,8 @@ class StallGuard:
     """Unsticks a save that hangs: psycopg 3.3.9's pipeline mode (which eventsourcing uses
     to insert events) can stop sending a large statement halfway, and client and server
     then wait for each other for ever; the server shows the backend `active` in
-    `ClientRead`. When no batch has finished for `seconds`, such backends are terminated:
+    `ClientRead`. The app now sends such statements whole (app/infra/pipelines.py); the
+    guard stays for a machine where something else stalls a save. When no batch has finished for `seconds`, such backends are terminated:
     the save fails with OperationalError and eventsourcing retries it."""
 
     def __init__(self, db: database.Database, seconds: float) -> None:
@@ -949,7 +950,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--batch-size",
         type=int,
         default=400,
-        help="aggregates per app.save (above ~500, psycopg's pipeline may hang: see StallGuard)",
+        help="aggregates per app.save (400: an import's batch)",
     )
     parser.add_argument("--stall-seconds", type=float, default=30)
     parser.add_argument("--projection-batch", type=int, default=1000)
