@@ -16,10 +16,11 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.ws_client import websocket
-from tests.security.conftest import Live
+from tests.security.conftest import Live, no_traceback
 from tests.security.fake_lane import CHEAP, CREATE, HEAVY, IMPORT, HeldLane, held_lane
 from tests.security.instances import Instance
 
@@ -116,8 +117,43 @@ def test_a_key_past_its_share_of_the_lane_is_refused_on_the_operation_only(
 
     with held_lane(running) as lane:
         refused, first, second = asyncio.run(attack(lane))
-    assert [m["type"] for m in refused] == ["error"]
+    assert [m["type"] for m in refused] == ["error"], refused
     assert refused[0]["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
     for held_answer in (first, second):
         assert [m["type"] for m in held_answer] == ["next", "complete"]
         assert held_answer[0]["payload"]["data"]["partners"]["totalCount"] == 0
+
+
+def test_a_large_operation_reaches_the_lane_as_it_came_and_a_broken_one_is_refused(
+    live_lane: tuple[Live, Instance], log: pytest.LogCaptureFixture
+) -> None:
+    """A WebSocket message within the body limit is sent to the lane within it too: 20
+    rows of 19,000 accented letters are ~0.76 MB as the client sends them, 2.3 MB with
+    every letter escaped (the lane refused that, 413, and it ran here). A lone surrogate,
+    which the compact text cannot carry, is refused here as ever (BAD_REQUEST, naming
+    it), with no error logged."""
+    live, _ = live_lane
+    before = forwarded(live)
+    rows = [
+        {"externalId": f"big{n}", "name": f"Big {n}", "comment": "é" * 19_000} for n in range(20)
+    ]
+
+    async def send_unescaped() -> list[dict[str, Any]]:
+        async with websocket(live.base, key=live.keys["editor"]) as client:
+            payload = {"query": IMPORT, "variables": {"i": {"rows": rows}}}
+            message = {"id": "1", "type": "subscribe", "payload": payload}
+            await client.ws.send(json.dumps(message, ensure_ascii=False))
+            return (await answers(client.ws, "1"))[0]
+
+    big = asyncio.run(send_unescaped())
+    assert [m["type"] for m in big] == ["next", "complete"], str(big)[:500]
+    assert big[0]["payload"]["data"]["importPartners"]["created"] == 20
+    assert forwarded(live) == before + 1
+    broken = [{"externalId": "x", "name": "Ann \ud800"}]
+    refused = asyncio.run(run(live, "editor", False, IMPORT, {"i": {"rows": broken}}))
+    # As this process answers it over a WebSocket: nothing ran, the place named.
+    (error,) = refused[0]["payload"]["errors"]
+    assert refused[0]["payload"]["data"] is None
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert error["message"].startswith("$i.rows[0].name contains a lone surrogate (U+D800)")
+    no_traceback(log)

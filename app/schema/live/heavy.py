@@ -99,7 +99,12 @@ class WebSocketLane:
                 (b"accept-language", context.locale.encode("latin-1")),
             ],
         }
-        body = json.dumps(payload).encode()
+        try:
+            # As compact as the client's message (escaped, 500 accented letters were
+            # 3,000 bytes: a message within the body limit was refused by the lane).
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:  # a lone surrogate: refused here, naming where
+            return None
         collected = _Collected()
         try:
             async with self.admission.admit(key):
