@@ -48,6 +48,35 @@ def hold_after_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+def hold_the_key_until_the_other_tried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first to claim the key keeps it, unfinished, until the other has tried to
+    claim it too: left to the machine, the first could finish before the other looked,
+    and the other would (rightly) answer its outcome instead of CONFLICT."""
+    original: Callable[..., Any] = BulkEditCommands._claim_bulk
+    claimed, tried = threading.Event(), threading.Event()
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def in_turn(self: BulkEditCommands, *args: Any) -> Any:
+        with lock:
+            first = not order
+            order.append("first" if first else "second")
+        if first:
+            try:
+                result = original(self, *args)
+            finally:
+                claimed.set()
+            assert tried.wait(60)
+            return result
+        assert claimed.wait(60)
+        try:
+            return original(self, *args)
+        finally:
+            tried.set()
+
+    monkeypatch.setattr(BulkEditCommands, "_claim_bulk", in_turn)
+
+
 def both_at_once(live: Live, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def send(input: dict[str, Any]) -> dict[str, Any]:
         with httpx.Client(timeout=120) as client:
@@ -108,6 +137,7 @@ def test_the_same_request_twice_at_once_runs_once_and_the_other_is_told_to_retry
     again, it gets the outcome."""
     ids, gold, _ = setup(live)
     hold_after_checks(monkeypatch)
+    hold_the_key_until_the_other_tried(monkeypatch)
     same = {"ids": ids, "changes": {"addTagIds": [gold]}, "idempotencyKey": "k-2"}
     answers = both_at_once(live, [same, same])
     accepted = [a for a in answers if not a["userErrors"]]
@@ -130,22 +160,7 @@ def test_another_input_after_the_key_was_taken_is_refused(
     went on without comparing its input (it applied Silver beside Gold)."""
     ids, gold, silver = setup(live)
     hold_after_checks(monkeypatch)
-    original: Callable[..., Any] = BulkEditCommands._claim_bulk
-    claimed = threading.Event()
-    order: list[str] = []
-
-    def in_turn(self: BulkEditCommands, job_id: Any, request: Any, audit: Any) -> Any:
-        first = not order
-        order.append("first" if first else "second")
-        if not first:
-            assert claimed.wait(60)
-        try:
-            return original(self, job_id, request, audit)
-        finally:
-            if first:
-                claimed.set()
-
-    monkeypatch.setattr(BulkEditCommands, "_claim_bulk", in_turn)
+    hold_the_key_until_the_other_tried(monkeypatch)
     answers = both_at_once(
         live,
         [
