@@ -7,6 +7,7 @@ GraphQL context is made, it follows the request into its tasks and worker thread
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import re
@@ -30,6 +31,9 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("partnerbook_request_id", defaul
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 200
 """Distinct operation names a process keeps as labels; later ones count as "other"."""
+MAX_OPERATION_NAMES_PER_KEY = 50
+"""Of those, how many one API key may bring: a client that names each request anew
+(`Query_<uuid>`) counts as "other" past them, and the others' names keep their labels."""
 
 
 # -- logging ------------------------------------------------------------------------------
@@ -190,6 +194,8 @@ class Metrics:
         )
         self._webhook_series(r)
         self._names: set[str] = set()
+        self._names_of: collections.Counter[object] = collections.Counter()
+        """How many of `_names` each API key brought."""
 
     def _webhook_series(self, r: CollectorRegistry) -> None:
         self.webhook_attempts = Counter(
@@ -283,15 +289,21 @@ class Metrics:
             counter.labels(label).inc(total - seen)
             self._counted[(counter._name, label)] = total
 
-    def operation_label(self, name: str | None) -> str:
+    def operation_label(self, name: str | None, key: object) -> str:
+        """`name` as a label: once one of MAX_OPERATION_NAMES, at most
+        MAX_OPERATION_NAMES_PER_KEY of them brought by `key` (the asking API key's id)."""
         if not name:
             return "anonymous"
         if not _NAME.match(name):
             return "other"
         if name not in self._names:
-            if len(self._names) >= MAX_OPERATION_NAMES:
+            if (
+                len(self._names) >= MAX_OPERATION_NAMES
+                or self._names_of[key] >= MAX_OPERATION_NAMES_PER_KEY
+            ):
                 return "other"
             self._names.add(name)
+            self._names_of[key] += 1
         return name
 
     def render(self) -> bytes:
@@ -327,9 +339,10 @@ class MetricsExtension(SchemaExtension):
             kind = "unknown"
         # A name becomes a label only for a key: without one, any client could take the
         # MAX_OPERATION_NAMES labels for good (every real operation then counted "other").
+        principal = getattr(context.context, "principal", None)
         label = (
-            self.metrics.operation_label(context.operation_name)
-            if getattr(context.context, "principal", None) is not None
+            self.metrics.operation_label(context.operation_name, principal.key_id)
+            if principal is not None
             else "unauthenticated"
         )
         self.metrics.latency.labels(label, kind).observe(elapsed)

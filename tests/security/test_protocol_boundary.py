@@ -19,6 +19,7 @@ import pytest
 
 from app.infra import api_keys
 from app.infra.database import Database
+from app.observability import MAX_OPERATION_NAMES_PER_KEY
 from app.schema.limits.request import MAX_REQUEST_HEAD_BYTES
 from tests.conftest import event_count
 from tests.security.conftest import Live
@@ -227,6 +228,24 @@ def test_clients_without_a_key_cannot_take_the_metrics_operation_names(live: Liv
     assert 'operation_name="RealDashboard"' in metrics
     assert "Junk" not in metrics
     assert 'operation_name="unauthenticated"' in metrics
+
+
+def test_one_key_cannot_take_the_metrics_operation_names_of_the_others(live: Live) -> None:
+    """A client that names each request anew (`Query_<uuid>`, as some client libraries
+    do) took the first 200 names as labels for good: every operation of every other
+    client then counted as `other`, and the dashboards went blind."""
+    for n in range(205):
+        live.data(f"query Junk{n} {{ __typename }}", role="viewer")
+    live.data("query RealDashboard { __typename }", role="editor")
+    metrics = live.http.get(f"{live.base}/metrics").text
+    assert 'operation_name="RealDashboard"' in metrics
+    junk = {
+        line.split('operation_name="')[1].split('"')[0]
+        for line in metrics.splitlines()
+        if 'operation_name="Junk' in line
+    }
+    assert 0 < len(junk) <= MAX_OPERATION_NAMES_PER_KEY
+    assert 'operation_name="other"' in metrics
 
 
 @pytest.mark.parametrize("compressed", [True, False], ids=["gzip", "plain-said-gzip"])
