@@ -113,6 +113,7 @@ def metrics_endpoint(
         metrics.subscribers.set(runtime.services.hub.subscriber_count)
         metrics.replays_waiting.set(runtime.services.hub.replays.waiting)
         metrics.read_share_waiting.set(runtime.pool.shares.waiting)
+        metrics.command_share_waiting.set(runtime.services.command_shares.waiting)
         metrics.projector_active.set(1 if runtime.projector.is_active.is_set() else 0)
         await _webhook_series(runtime, metrics)
         _replica_series(runtime, metrics)

@@ -192,6 +192,11 @@ class Metrics:
             "Reads waiting for their API key's share of the read pool (app/infra/read_share.py).",
             registry=r,
         )
+        self.command_share_waiting = Gauge(
+            "partnerbook_command_share_waiting",
+            "Commands waiting for their API key's share of the command threads.",
+            registry=r,
+        )
         self._webhook_series(r)
         self._names: set[str] = set()
         self._names_of: collections.Counter[object] = collections.Counter()

@@ -250,6 +250,9 @@ async def _start_services(
             pool, settings.persisted_store_bytes, settings.persisted_store_documents
         ),
         webhooks=webhooks,
+        command_shares=KeyShares(
+            share_size(settings.command_share_per_key, settings.command_threads)
+        ),
     )
     hub.enrich = record_loader(services)
     if isinstance(hub_feed, StandbyFeed):

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     command_threads: int = Field(
         default=16, ge=1, le=256, description="Bound on concurrent event-store calls."
     )
+    command_share_per_key: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Event-store calls (mutations) of one API key that may run at once in a "
+        "process (unset: half of command_threads); its others wait their turn.",
+    )
     read_your_writes_timeout: float = Field(
         default=5.0, ge=0, description="Seconds a mutation waits for the projections."
     )

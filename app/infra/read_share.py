@@ -38,7 +38,8 @@ def reading_for(key: object | None) -> Iterator[None]:
 class KeyShares:
     """A semaphore of `size` places per API key (None: no share, every read takes a
     connection as it comes). Also each key's share of the subscriptions that replay the
-    log at once (app/schema/live/subscriptions.py)."""
+    log at once (app/schema/live/subscriptions.py), and of the threads that run its
+    commands (`Context.run`)."""
 
     def __init__(self, size: int | None) -> None:
         self.size = size

@@ -23,6 +23,7 @@ from app.infra.api_keys import KeyStore, Principal
 from app.infra.database import Outage, is_unavailable
 from app.infra.persisted_documents import DocumentStore
 from app.infra.positions import ProjectionWaiter
+from app.infra.read_share import KeyShares
 from app.queries.activity_queries import ActivityRow
 from app.queries.affiliation_queries import (
     AffiliationDirectory,
@@ -73,6 +74,8 @@ class Services:
     when there are any); None: the waiter."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """What time it is; tests set it to move activities from PLANNED to TODAY to OVERDUE."""
+    command_shares: KeyShares = field(default_factory=lambda: KeyShares(None))
+    """Each API key's share of `limiter`'s threads (PARTNERBOOK_COMMAND_SHARE_PER_KEY)."""
 
 
 class _Shared(Generic[V]):
@@ -319,15 +322,17 @@ class Context:
         return self.services.clock() if self.long_lived else self._now
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Runs blocking (event store) work in the bounded thread pool; while the
-        database is known to be away, fails fast instead (see `Outage`)."""
+        """Runs blocking (event store) work in the bounded thread pool, within the asking
+        key's share of its threads (its other commands wait for the share, holding no
+        thread); while the database is known to be away, fails fast instead (`Outage`)."""
         outage = self.services.outage
         if outage is not None:
             await outage.check()
         try:
-            return await anyio.to_thread.run_sync(
-                partial(fn, *args, **kwargs), limiter=self.services.limiter
-            )
+            async with self.services.command_shares.held(None):
+                return await anyio.to_thread.run_sync(
+                    partial(fn, *args, **kwargs), limiter=self.services.limiter
+                )
         except Exception as error:
             if outage is not None and is_unavailable(error):
                 outage.mark()
