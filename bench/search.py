@@ -847,8 +847,9 @@ class StallGuard:
     to insert events) can stop sending a large statement halfway, and client and server
     then wait for each other for ever; the server shows the backend `active` in
     `ClientRead`. The app now sends such statements whole (app/infra/pipelines.py); the
-    guard stays for a machine where something else stalls a save. When no batch has finished for `seconds`, such backends are terminated:
-    the save fails with OperationalError and eventsourcing retries it."""
+    guard stays for a machine where something else stalls a save. When no batch has
+    finished for `seconds`, such backends are terminated: the save fails with
+    OperationalError and eventsourcing retries it."""
 
     def __init__(self, db: database.Database, seconds: float) -> None:
         self.db = db
