@@ -6,7 +6,7 @@ person by recording `Anonymized` and deleting the key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -16,18 +16,26 @@ from eventsourcing.persistence import Mapper, Recording, StoredEvent
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import EnvType
 
-from app.application.base import CommandBase, CommandResult
+from app.application.base import CommandResult
+from app.application.saved_text_erasure import SavedTextErasure
 from app.domain.activity import Activity
 from app.domain.affiliation import Affiliation
 from app.domain.audited import Audit
 from app.domain.bank_account import BankAccount
 from app.domain.document import Document
-from app.domain.erasure import KEY_OWNER_ATTRIBUTE, PARTNER_SEALED_FIELDS, RELATED_TEXT_FIELDS
+from app.domain.erasure import (
+    KEY_OWNER_ATTRIBUTE,
+    PARTNER_SEALED_FIELDS,
+    RELATED_TEXT_FIELDS,
+    check_can_anonymize,
+)
 from app.domain.idempotency import IdempotencyRecord
 from app.domain.note import Note
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
 from app.domain.reservation import Reservation
+from app.domain.segment import Segment
+from app.domain.webhook import WebhookEndpoint
 from app.infra.shredding.keys import KeyStore
 from app.infra.shredding.mapper import ShreddingMapper
 
@@ -40,12 +48,15 @@ _RELATED = (
     Affiliation,
     BankAccount,
     Note,
+    Segment,
+    WebhookEndpoint,
 )
-"""Records whose free text is encrypted with the key of the partner they are about."""
+"""Records whose free text is encrypted with the key of the partner they are about (a
+setting's, with a key of its own: app/application/saved_text_erasure.py)."""
 _KINDS_REMEMBERED = 100_000
 
 
-class ErasureCommands(CommandBase):
+class ErasureCommands(SavedTextErasure):
     """Per-partner data keys for the event store, and the erasure of a person."""
 
     encrypt_personal_data = True
@@ -112,6 +123,8 @@ class ErasureCommands(CommandBase):
         match aggregate:
             case Activity() | Opportunity() | Affiliation() | BankAccount() | Note():
                 return UUID(aggregate.partner_id)
+            case Segment() | WebhookEndpoint():
+                return aggregate.key_owner
             case Document():
                 partner = UUID(aggregate.partner_id)
                 return partner if self._partner_kind(partner, batch) == "PERSON" else None
@@ -158,11 +171,28 @@ class ErasureCommands(CommandBase):
         if isinstance(self.mapper, ShreddingMapper):
             self.mapper.prefetch(stored_events)
 
-    def anonymize_partner(self, partner_id: UUID, audit: Audit) -> CommandResult:
+    def reseal_for_erasure(
+        self, partner_id: UUID, audit: Audit, settings: Sequence[UUID]
+    ) -> tuple[CommandResult, list[UUID]]:
+        """The first step of erasing a person: reseals those of `settings` (segments,
+        webhook endpoints) whose text names the person or a duplicate merged into it.
+        Returns the result (its position: the last `Resealed`, None when none was
+        needed) and the keys `anonymize_partner` erases once the read models show it."""
+        partner = self._get(partner_id, Partner)
+        check_can_anonymize(partner.kind)  # before anything changes
+        person = self.person_texts([*self._merged_into(partner_id), partner_id])
+        shred, position = self.reseal_settings(person, settings, audit)
+        return CommandResult(partner_id, partner.version, position), shred
+
+    def anonymize_partner(
+        self, partner_id: UUID, audit: Audit, shred: Sequence[UUID] = ()
+    ) -> CommandResult:
         """Records `Anonymized` on a person, then deletes its data key; first the same for
-        every duplicate merged into it (archived with all its values: the same person).
-        Asked again for an anonymized person, it changes nothing but deletes the keys
-        again (so a crash between the steps is mended by repeating the request)."""
+        every duplicate merged into it (archived with all its values: the same person),
+        and before that erases the keys `reseal_for_erasure` named (`shred`). Asked
+        again for an anonymized person, it changes nothing but deletes the keys again (so
+        a crash between the steps is mended by repeating the request)."""
+        self._shred(shred)
         for source in self._merged_into(partner_id):
             self._anonymize_one(source, audit)
         return self._anonymize_one(partner_id, audit)

@@ -38,4 +38,13 @@ class SegmentCommands(CommandBase):
     def delete_segment(
         self, segment_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._update(Segment, segment_id, expected_version, lambda s: s.delete(audit))
+        """Deletes it, then erases the key of its saved text: its history no longer reads."""
+        keys: list[UUID] = []
+
+        def delete(segment: Segment) -> None:
+            segment.delete(audit)
+            keys.append(segment.key_owner)
+
+        result = self._update(Segment, segment_id, expected_version, delete)
+        self._shred(keys[-1:])
+        return result

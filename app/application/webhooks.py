@@ -77,6 +77,13 @@ class WebhookCommands(CommandBase):
     def delete_webhook_endpoint(
         self, endpoint_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        return self._update(
-            WebhookEndpoint, endpoint_id, expected_version, lambda e: e.delete(audit)
-        )
+        """Deletes it, then erases the key of its saved text: its history no longer reads."""
+        keys: list[UUID] = []
+
+        def delete(endpoint: WebhookEndpoint) -> None:
+            endpoint.delete(audit)
+            keys.append(endpoint.key_owner)
+
+        result = self._update(WebhookEndpoint, endpoint_id, expected_version, delete)
+        self._shred(keys[-1:])
+        return result

@@ -49,6 +49,9 @@ RELATED_TEXT_FIELDS: dict[str, frozenset[str]] = {
     "Reservation": frozenset({"key"}),
     "Affiliation": frozenset({"role", "function"}) | AUDIT_TEXT_FIELDS,
     "BankAccount": frozenset({"iban", "holder_name"}) | AUDIT_TEXT_FIELDS,
+    # Settings (sealed with a key of their own, app/domain/saved_text.py).
+    "Segment": frozenset({"name", "description", "filter", "search"}) | AUDIT_TEXT_FIELDS,
+    "WebhookEndpoint": frozenset({"description", "filter", "why"}) | AUDIT_TEXT_FIELDS,
 }
 """Free text of the records kept about a partner, by aggregate class name: encrypted with
 the key of the partner they are about (the event's key owner, below), so that erasing a

@@ -12,6 +12,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.messages import Message
+from app.domain.saved_text import PersonTexts, Resealable, ResealedEvent
 
 MAX_FILTER_DEPTH = 8
 
@@ -83,7 +84,7 @@ def _validate(changes: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-class Segment(Aggregate):
+class Segment(Resealable, Aggregate):
     class Created(AuditedCreated):
         values: dict[str, Any]
 
@@ -94,6 +95,9 @@ class Segment(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Segment)
             aggregate.deleted = True
+
+    class Resealed(ResealedEvent):
+        """Name, description, filter and search with an erased person's values erased."""
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.values: dict[str, Any] = {
@@ -122,6 +126,11 @@ class Segment(Aggregate):
     def delete(self, audit: Audit) -> None:
         self._check_exists()
         self.trigger_event(self.Deleted, **audit.as_event_fields())
+
+    def reseal(self, person: PersonTexts, seal_key: UUID, audit: Audit) -> None:
+        self.trigger_event(
+            self.Resealed, **self.reseal_fields(person, seal_key), **audit.as_event_fields()
+        )
 
     def _check_exists(self) -> None:
         if self.deleted:

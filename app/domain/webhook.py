@@ -16,6 +16,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.messages import Message
+from app.domain.saved_text import PersonTexts, Resealable, ResealedEvent
 from app.domain.segment import MAX_FILTER_DEPTH, _depth
 
 MAX_URL = 2000
@@ -168,7 +169,7 @@ def _validate(changes: Mapping[str, Any], allow_http: bool) -> dict[str, Any]:
     return clean
 
 
-class WebhookEndpoint(Aggregate):
+class WebhookEndpoint(Resealable, Aggregate):
     class Created(AuditedCreated):
         values: dict[str, Any]
 
@@ -188,11 +189,13 @@ class WebhookEndpoint(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, WebhookEndpoint)
             aggregate.enabled = False
+            aggregate.disabled_reason = self.why
 
     class Enabled(AuditedEvent):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, WebhookEndpoint)
             aggregate.enabled = True
+            aggregate.disabled_reason = None
 
     class ReplayRequested(AuditedEvent):
         """Deliver again every matching event after `after_position`."""
@@ -204,6 +207,17 @@ class WebhookEndpoint(Aggregate):
             assert isinstance(aggregate, WebhookEndpoint)
             aggregate.deleted = True
 
+    class Resealed(ResealedEvent):
+        """Description, filter and the reason it was disabled (`why`) with an erased
+        person's values erased (the address is not searched: it is where events go)."""
+
+        why: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            super().apply(aggregate)
+            assert isinstance(aggregate, WebhookEndpoint)
+            aggregate.disabled_reason = self.why
+
     def __init__(self, values: dict[str, Any]) -> None:
         self.values: dict[str, Any] = {
             "url": None,
@@ -212,6 +226,7 @@ class WebhookEndpoint(Aggregate):
             "filter": None,
         } | values
         self.enabled = True
+        self.disabled_reason: str | None = None
         self.deleted = False
 
     @classmethod
@@ -263,6 +278,15 @@ class WebhookEndpoint(Aggregate):
     def delete(self, audit: Audit) -> None:
         self._check_exists()
         self.trigger_event(self.Deleted, **audit.as_event_fields())
+
+    def reseal(self, person: PersonTexts, seal_key: UUID, audit: Audit) -> None:
+        why = self.disabled_reason
+        self.trigger_event(
+            self.Resealed,
+            **self.reseal_fields(person, seal_key),
+            why=person.erased(why) if why is not None else None,
+            **audit.as_event_fields(),
+        )
 
     def _check_exists(self) -> None:
         if self.deleted:

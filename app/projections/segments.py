@@ -10,7 +10,10 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
+from app.domain.erasure import ERASED_TEXT
 from app.domain.segment import Segment
+
+COLUMNS = frozenset({"name", "description", "filter", "search"})
 
 
 class SegmentsTable:
@@ -42,7 +45,8 @@ class SegmentsTable:
                     ).format(t=t),
                     (
                         event.originator_id,
-                        v["name"],
+                        # Null once the key of its text was erased (a later Resealed names it).
+                        v.get("name") or ERASED_TEXT,
                         v.get("description"),
                         Jsonb(v["filter"]) if v.get("filter") is not None else None,
                         v.get("search"),
@@ -51,11 +55,15 @@ class SegmentsTable:
                         event.timestamp,
                     ),
                 )
-            case Segment.Updated():
+            case Segment.Updated() | Segment.Resealed():
+                changes = event.changes if isinstance(event, Segment.Updated) else event.values
                 values = {
                     k: (Jsonb(v) if k == "filter" and v is not None else v)
-                    for k, v in event.changes.items()
+                    for k, v in changes.items()
+                    if k in COLUMNS
                 }
+                if "name" in values:
+                    values["name"] = values["name"] or ERASED_TEXT
                 values |= {"version": event.originator_version, "updated_at": event.timestamp}
                 curs.execute(
                     SQL("UPDATE {t} SET {sets} WHERE id = %s").format(

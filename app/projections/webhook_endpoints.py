@@ -84,6 +84,14 @@ def _changed_columns(event: Any, position: int) -> dict[str, Any]:
                 k: (Jsonb(v) if k == "filter" and v is not None else v)
                 for k, v in event.changes.items()
             }
+        case WebhookEndpoint.Resealed():
+            v = event.values
+            filter_ = v.get("filter")
+            return {
+                "description": v.get("description"),
+                "filter": Jsonb(filter_) if filter_ is not None else None,
+                "disabled_reason": event.why,
+            }
         case WebhookEndpoint.Disabled():
             return {"enabled": False, "disabled_reason": event.why}
         case WebhookEndpoint.Enabled():

@@ -196,3 +196,13 @@ async def segment_page(
 
 def _name_cursor(row: CatalogRow | TagRow | SegmentRow) -> str:
     return encode_name_cursor(row.name, row.id)
+
+
+async def setting_ids(pool: AsyncConnectionPool[Any]) -> list[UUID]:
+    """Every segment's and webhook endpoint's id: the settings an erasure searches for
+    the person's values (app/application/saved_text_erasure.py)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id FROM segments UNION ALL SELECT id FROM webhook_endpoints ORDER BY 1"
+        )
+        return [row[0] for row in await cur.fetchall()]

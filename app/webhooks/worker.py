@@ -18,7 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -87,8 +89,19 @@ class WebhookDispatcher:
 
     def erased(self, partner_id: UUID) -> None:
         """The notice of a person's erasure (every process gets it before
-        `anonymizePartner` answers): rows about it read before go out only read again."""
+        `anonymizePartner` answers): rows about it read before go out only read again.
+        An endpoint's text may have named the person (its filter, description, the
+        reason it was disabled): the endpoints as read before are dropped, each paused
+        until the next wake reads them again (the erasure resealed them before)."""
         self.deps.erasures.erased(partner_id)
+        self.endpoints.update((i, _paused(e)) for i, e in list(self.endpoints.items()))
+        self._stamp = None
+        # Nor are the rows read before kept, in the last wake's feed or in a batch a
+        # worker is sending: the workers stop (recording what was acknowledged) and are
+        # started again once the endpoints are read again, each reading its batch again.
+        self.feed = None
+        for task, _ in self.serving.values():
+            task.cancel()
 
     def _connection(self) -> psycopg.AsyncConnection[Any] | None:
         locks = self._locks
@@ -149,6 +162,8 @@ class WebhookDispatcher:
         limit = self.deps.settings.webhook_batch_size
         seen = self.deps.erasures.tick
         stamp, rows = await self.deps.store.wake(locks, after if reading else upto, upto, limit)
+        if self.deps.erasures.tick != seen:  # an erasure came while they were read: dropped
+            rows, reading, self.feed = [], False, None
         if reading:
             # A full batch is complete up to its last row only.
             last = rows[-1].position if len(rows) == limit else upto
@@ -196,7 +211,9 @@ class WebhookDispatcher:
                 try:
                     if not await worker.step():
                         return
-                except asyncio.CancelledError:
+                except asyncio.CancelledError as stopped:
+                    # The task keeps its cancellation, whose frames held the batch's rows.
+                    traceback.clear_frames(stopped.__traceback__)
                     raise
                 except Exception:
                     log.exception("webhook endpoint %s: delivery failed; retrying", endpoint_id)
@@ -205,3 +222,8 @@ class WebhookDispatcher:
                     await sleep(wake, RECONNECT_MAX)
         finally:
             await worker.close()
+
+
+def _paused(endpoint: EndpointRow) -> EndpointRow:
+    """The endpoint without its text, not served until read again."""
+    return replace(endpoint, description=None, filter=None, disabled_reason=None, enabled=False)
