@@ -49,6 +49,8 @@ PARTNER_Q = """query($id: ID!) { partner(id: $id) {
   activities { nodes { summary note } }
   timeline { nodes { kind reason summary changes } } } }"""
 
+SEGMENT = """mutation($input: CreateSegmentInput!) { createSegment(input: $input) {
+  segment { id } userErrors { code message } } }"""
 FOUND = """query($s: String!) { partners(search: $s) { totalCount } }"""
 
 
@@ -163,6 +165,14 @@ def test_after_erasure_and_scrub_no_dump_nor_data_file_holds_the_person(
                 },
             )["recordDocument"]
         )
+        # A segment that names the person in its name, description, filter and reason.
+        segment = {
+            "name": f"Accounts of {MARKERS['name']}",
+            "description": f"asked by {MARKERS['email']}",
+            "filter": {"email": MARKERS["email"]},
+            "reason": MARKERS["reason"],
+        }
+        _ok(gql(client, SEGMENT, {"input": segment})["createSegment"])
         duplicate = _ok(
             gql(
                 client,
