@@ -273,10 +273,6 @@ class CommandBase(Application[UUID]):
             cls, aggregate_id, expected_version, lambda a: [] if command(a) is False else [a]
         )
 
-    def _shred(self, owners: Iterable[UUID]) -> None:
-        """Erases the data keys of text no longer to be read (a deleted segment's):
-        ErasureCommands holds the keys; without them, nothing to do."""
-
     def _find(self, aggregate_id: UUID, cls: type[AggregateT]) -> AggregateT | None:
         try:
             aggregate: object = self.repository.get(aggregate_id)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from app.application.base import CommandBase
+from app.application.setting_commands import SettingCommands
 from app.domain.audited import Audit
 from app.domain.erasure import RELATED_TEXT_FIELDS
 from app.domain.saved_text import PersonTexts, ResealedEvent
@@ -26,7 +26,7 @@ RESEAL_REASON = "a person its text named was erased"
 """The reason of `Resealed` (the erasure's own reason may name the person)."""
 
 
-class SavedTextErasure(CommandBase):
+class SavedTextErasure(SettingCommands):
     """The part of an erasure that reaches segments and webhook endpoints."""
 
     keys: KeyStore | None = None

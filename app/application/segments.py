@@ -8,12 +8,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from app.application.base import CommandBase, CommandResult
+from app.application.base import CommandResult
+from app.application.setting_commands import SettingCommands
 from app.domain.audited import Audit
 from app.domain.segment import Segment
 
 
-class SegmentCommands(CommandBase):
+class SegmentCommands(SettingCommands):
     """Segments are created, changed and deleted; their members are a query."""
 
     def create_segment(
@@ -38,13 +39,4 @@ class SegmentCommands(CommandBase):
     def delete_segment(
         self, segment_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        """Deletes it, then erases the key of its saved text: its history no longer reads."""
-        keys: list[UUID] = []
-
-        def delete(segment: Segment) -> None:
-            segment.delete(audit)
-            keys.append(segment.key_owner)
-
-        result = self._update(Segment, segment_id, expected_version, delete)
-        self._shred(keys[-1:])
-        return result
+        return self._delete_setting(Segment, segment_id, audit, expected_version)

@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from app.application.base import CommandBase, CommandResult
+from app.application.base import CommandResult
+from app.application.setting_commands import SettingCommands
 from app.domain.audited import Audit
 from app.domain.webhook import WebhookEndpoint
 
 
-class WebhookCommands(CommandBase):
+class WebhookCommands(SettingCommands):
     """An endpoint's id is chosen by the caller: its secret is stored under it first."""
 
     def create_webhook_endpoint(
@@ -77,13 +78,4 @@ class WebhookCommands(CommandBase):
     def delete_webhook_endpoint(
         self, endpoint_id: UUID, audit: Audit, expected_version: int | None = None
     ) -> CommandResult:
-        """Deletes it, then erases the key of its saved text: its history no longer reads."""
-        keys: list[UUID] = []
-
-        def delete(endpoint: WebhookEndpoint) -> None:
-            endpoint.delete(audit)
-            keys.append(endpoint.key_owner)
-
-        result = self._update(WebhookEndpoint, endpoint_id, expected_version, delete)
-        self._shred(keys[-1:])
-        return result
+        return self._delete_setting(WebhookEndpoint, endpoint_id, audit, expected_version)

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import httpx2 as httpx
 import pytest
+from starlette.testclient import TestClient
 
 from app.application import Partnerbook
 from app.domain.audited import Audit
@@ -25,8 +26,10 @@ from app.domain.partner import Partner
 from app.infra import api_keys
 from app.infra.database import Database
 from app.lane_process import LaneProcess
+from app.main import create_app
 from app.settings import Settings
 from tests.security.instances import Instance, instance
+from tests.webhooks.conftest import FAST
 
 ROLES = ("admin", "editor", "viewer", "auditor")
 
@@ -180,3 +183,13 @@ def no_traceback(log: pytest.LogCaptureFixture) -> None:
     assert not any(r.exc_info or r.levelno >= logging.ERROR for r in records), [
         r.getMessage() for r in records
     ]
+
+
+@pytest.fixture
+def hooks(settings: Settings, admin_key: str) -> Iterator[TestClient]:
+    """An admin's client of an app whose webhooks may call 127.0.0.1 and retry at once."""
+    with TestClient(
+        create_app(settings.model_copy(update=FAST)),
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ) as client:
+        yield client

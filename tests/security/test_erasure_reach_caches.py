@@ -34,21 +34,28 @@ def test_erasure_empties_the_caches_that_hold_values(client: TestClient) -> None
 
 
 def _holds(value: object, token: str, depth: int = 0) -> bool:
-    """Whether `value` is a string with `token`, or a tuple or frozenset holding one: the
-    collector stops tracking those that hold only such values (a cache's keys). Loops,
-    not comprehensions: a comprehension's closure would hold `token` in a cell."""
+    """Whether `value` is a string with `token`, or a container holding one: the
+    collector stops tracking the tuples, frozensets and dicts that hold only such values
+    (a cache's keys, a filter's JSON). Loops, not comprehensions: a comprehension's
+    closure would hold `token` in a cell."""
     if type(value) is str:
         return token in value
-    if type(value) in (tuple, frozenset) and depth < 8:
+    if depth >= 8:
+        return False
+    if type(value) is dict:
+        for key, item in value.items():
+            if _holds(key, token, depth + 1) or _holds(item, token, depth + 1):
+                return True
+    elif type(value) in (tuple, frozenset, list, set):
         for item in value:  # type: ignore[attr-defined]
             if _holds(item, token, depth + 1):
                 return True
     return False
 
 
-def _holders(token: str) -> list[str]:
+def holders(token: str) -> list[str]:
     """The type of every object of this process (that the garbage collector tracks) that
-    refers to a string with `token`."""
+    refers to a string with `token`, directly or through untracked containers."""
     gc.collect()
     found: list[str] = []
     for holder in gc.get_objects():
@@ -73,8 +80,8 @@ def test_no_cache_of_the_process_keeps_an_erased_text(client: TestClient) -> Non
         + json.dumps(f"ann@{domain}")
         + "}) { partner { id } } }",
     )["createPartner"]["partner"]
-    assert _holders(token), "the text is held before the erasure (the check sees it)"
+    assert holders(token), "the text is held before the erasure (the check sees it)"
     erased = gql(client, ERASE, {"id": created["id"]})["anonymizePartner"]
     assert erased == {"partner": {"anonymized": True}, "userErrors": []}
-    assert _holders(token) == []
-    assert _holders(token.lower()) == []
+    assert holders(token) == []
+    assert holders(token.lower()) == []

@@ -7,24 +7,21 @@ as it was. Deleting a setting erases the key of its text."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
-import pytest
 from starlette.testclient import TestClient
 
 from app.domain.erasure import ERASED_TEXT
 from app.infra.database import Database
-from app.main import create_app, open_application
+from app.main import open_application
 from app.schema.ids import from_global_id
 from app.settings import Settings
 from tests.conftest import gql
-from tests.webhooks.conftest import FAST
+from tests.security.test_erasure_reach_caches import holders
 
 PERSON = {
     "name": "Orsolya Quennbright",
@@ -57,15 +54,6 @@ DISABLE_ENDPOINT = """mutation($id: ID!, $why: String!) {
 ENDPOINTS = """{ webhookEndpoints { id description filter disabledReason } }"""
 
 
-@pytest.fixture
-def admin(settings: Settings, admin_key: str) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(settings.model_copy(update=FAST)),
-        headers={"Authorization": f"Bearer {admin_key}"},
-    ) as client:
-        yield client
-
-
 def ok(data: dict[str, Any], name: str) -> dict[str, Any]:
     payload: dict[str, Any] = data[name]
     assert payload["userErrors"] == [], payload
@@ -94,15 +82,15 @@ def readable_event_text(db: Database, settings: Settings) -> str:
 
 
 def test_erasing_a_person_erases_the_settings_that_name_them(
-    admin: TestClient, db: Database, settings: Settings
+    hooks: TestClient, db: Database, settings: Settings
 ) -> None:
-    person = ok(gql(admin, CREATE_PERSON, {"input": {"kind": "PERSON", **PERSON}}), "createPartner")
+    person = ok(gql(hooks, CREATE_PERSON, {"input": {"kind": "PERSON", **PERSON}}), "createPartner")
     pid = person["partner"]["id"]
-    ok(gql(admin, UPDATE_PERSON, {"id": pid, "email": OLD_EMAIL}), "updatePartner")
-    ok(gql(admin, UPDATE_PERSON, {"id": pid, "email": PERSON["email"]}), "updatePartner")
+    ok(gql(hooks, UPDATE_PERSON, {"id": pid, "email": OLD_EMAIL}), "updatePartner")
+    ok(gql(hooks, UPDATE_PERSON, {"id": pid, "email": PERSON["email"]}), "updatePartner")
     named = ok(
         gql(
-            admin,
+            hooks,
             CREATE_SEGMENT,
             {
                 "input": {
@@ -117,7 +105,7 @@ def test_erasing_a_person_erases_the_settings_that_name_them(
     )["segment"]
     ok(
         gql(
-            admin,
+            hooks,
             UPDATE_SEGMENT,
             {"input": {"id": named["id"], "search": "+32 471 55 90 12", "reason": "narrower"}},
         ),
@@ -125,13 +113,13 @@ def test_erasing_a_person_erases_the_settings_that_name_them(
     )
     other = ok(
         gql(
-            admin, CREATE_SEGMENT, {"input": {"name": "Belgians", "filter": {"countryCode": "BE"}}}
+            hooks, CREATE_SEGMENT, {"input": {"name": "Belgians", "filter": {"countryCode": "BE"}}}
         ),
         "createSegment",
     )["segment"]
     hook = ok(
         gql(
-            admin,
+            hooks,
             CREATE_ENDPOINT,
             {
                 "input": {
@@ -144,49 +132,49 @@ def test_erasing_a_person_erases_the_settings_that_name_them(
         "createWebhookEndpoint",
     )["endpoint"]
     ok(
-        gql(admin, DISABLE_ENDPOINT, {"id": hook["id"], "why": f"paused for {PERSON['phone']}"}),
+        gql(hooks, DISABLE_ENDPOINT, {"id": hook["id"], "why": f"paused for {PERSON['phone']}"}),
         "disableWebhookEndpoint",
     )
     # The settings' text is sealed from the start: nothing in the clear in the log.
     assert not [m for m in MARKERS if m.lower() in stored_text(db).lower()]
 
-    answer = ok(gql(admin, ANONYMIZE, {"id": pid}), "anonymizePartner")
+    answer = ok(gql(hooks, ANONYMIZE, {"id": pid}), "anonymizePartner")
     assert answer["partner"]["anonymized"] is True
 
     log = readable_event_text(db, settings).lower()
     assert [m for m in MARKERS if m.lower() in log] == []
     assert not [m for m in MARKERS if m.lower() in stored_text(db).lower()]
-    seg = gql(admin, SEGMENT, {"id": named["id"]})["node"]
+    seg = gql(hooks, SEGMENT, {"id": named["id"]})["node"]
     assert seg["name"] == f"{ERASED_TEXT} and friends"
     assert seg["description"] == f"asked by {ERASED_TEXT}"
     assert seg["filter"] == {"or": [{"email": ERASED_TEXT}, {"countryCode": "BE"}]}
     assert seg["search"] == ERASED_TEXT
     assert seg["members"]["totalCount"] == 0 and seg["memberCount"] == 0
-    untouched = gql(admin, SEGMENT, {"id": other["id"]})["node"]
+    untouched = gql(hooks, SEGMENT, {"id": other["id"]})["node"]
     assert untouched["version"] == other["version"] and untouched["name"] == "Belgians"
-    (row,) = [n for n in gql(admin, ENDPOINTS)["webhookEndpoints"] if n["id"] == hook["id"]]
+    (row,) = [n for n in gql(hooks, ENDPOINTS)["webhookEndpoints"] if n["id"] == hook["id"]]
     assert row["description"] == f"changes of {ERASED_TEXT}"
     assert row["filter"] == {"email": ERASED_TEXT}
     assert row["disabledReason"] == ERASED_TEXT  # a text naming a phone number goes whole
 
     # Asked again: nothing more changes, and the settings still read.
-    ok(gql(admin, ANONYMIZE, {"id": pid}), "anonymizePartner")
-    assert gql(admin, SEGMENT, {"id": named["id"]})["node"]["version"] == seg["version"]
+    ok(gql(hooks, ANONYMIZE, {"id": pid}), "anonymizePartner")
+    assert gql(hooks, SEGMENT, {"id": named["id"]})["node"]["version"] == seg["version"]
 
 
 def test_deleting_a_segment_erases_the_key_of_its_text(
-    admin: TestClient, db: Database, settings: Settings
+    hooks: TestClient, db: Database, settings: Settings
 ) -> None:
     created = ok(
         gql(
-            admin,
+            hooks,
             CREATE_SEGMENT,
             {"input": {"name": "Zorvath list", "filter": {"email": "zorvath.k@example.org"}}},
         ),
         "createSegment",
     )["segment"]
     assert "zorvath" in readable_event_text(db, settings).lower()
-    ok(gql(admin, DELETE_SEGMENT, {"id": created["id"]}), "deleteSegment")
+    ok(gql(hooks, DELETE_SEGMENT, {"id": created["id"]}), "deleteSegment")
     assert "zorvath" not in readable_event_text(db, settings).lower()
     assert "zorvath" not in stored_text(db).lower()
     with psycopg.connect(db.conninfo()) as conn:
@@ -197,39 +185,8 @@ def test_deleting_a_segment_erases_the_key_of_its_text(
     assert erased is True
 
 
-def _holds(value: object, token: str, depth: int = 0) -> bool:
-    """Whether `value` is a string with `token`, or a container holding one (a dict of
-    strings only, which the collector does not track, included). Loops, not
-    comprehensions: a comprehension's closure would hold `token` in a cell."""
-    if type(value) is str:
-        return token in value
-    if depth >= 8:
-        return False
-    if type(value) is dict:
-        for key, item in value.items():
-            if _holds(key, token, depth + 1) or _holds(item, token, depth + 1):
-                return True
-    elif type(value) in (tuple, frozenset, list, set):
-        for item in value:  # type: ignore[attr-defined]
-            if _holds(item, token, depth + 1):
-                return True
-    return False
-
-
-def _holders(token: str) -> list[str]:
-    """The type of every object the garbage collector tracks that refers to a string
-    with `token`, directly or through untracked containers."""
-    gc.collect()
-    found: list[str] = []
-    for holder in gc.get_objects():
-        for value in gc.get_referents(holder):
-            if _holds(value, token):
-                found.append(type(holder).__qualname__)
-    return found
-
-
 def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
-    admin: TestClient,
+    hooks: TestClient,
 ) -> None:
     """A segment's filter compiled for its members, an endpoint's row and filter held by
     the webhook dispatcher (and by a worker sending a batch): none keeps the person's
@@ -239,27 +196,27 @@ def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
     token = "Zq" + uuid.uuid4().hex[:12]
     email = f"{token.lower()}@example.org"
     person = ok(
-        gql(admin, CREATE_PERSON, {"input": {"kind": "PERSON", "name": "Ann", "email": email}}),
+        gql(hooks, CREATE_PERSON, {"input": {"kind": "PERSON", "name": "Ann", "email": email}}),
         "createPartner",
     )["partner"]
     segment = ok(
-        gql(admin, CREATE_SEGMENT, {"input": {"name": "One", "filter": {"email": email}}}),
+        gql(hooks, CREATE_SEGMENT, {"input": {"name": "One", "filter": {"email": email}}}),
         "createSegment",
     )["segment"]
-    assert gql(admin, SEGMENT, {"id": segment["id"]})["node"]["memberCount"] == 1
+    assert gql(hooks, SEGMENT, {"id": segment["id"]})["node"]["memberCount"] == 1
     hook = ok(
         gql(
-            admin,
+            hooks,
             CREATE_ENDPOINT,
             {"input": {"url": "http://127.0.0.1:9/hook", "filter": {"email": email}}},
         ),
         "createWebhookEndpoint",
     )["endpoint"]
-    ok(gql(admin, UPDATE_PERSON, {"id": person["id"], "email": "ann@example.org"}), "updatePartner")
+    ok(gql(hooks, UPDATE_PERSON, {"id": person["id"], "email": "ann@example.org"}), "updatePartner")
     filler = ok(
-        gql(admin, CREATE_PERSON, {"input": {"kind": "COMPANY", "name": "Filler"}}), "createPartner"
+        gql(hooks, CREATE_PERSON, {"input": {"kind": "COMPANY", "name": "Filler"}}), "createPartner"
     )["partner"]
-    dispatcher = admin.app.state.runtime.webhooks  # type: ignore[attr-defined]
+    dispatcher = hooks.app.state.runtime.webhooks  # type: ignore[attr-defined]
     hook_id, person_id = from_global_id(hook["id"])[1], from_global_id(person["id"])[1]
     for n in range(600):  # by progress: the endpoint read, the person's rows out of the feed
         feed = dispatcher.feed
@@ -270,7 +227,7 @@ def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
             and all(r.partner_id != person_id for r in feed.rows)
         ):
             break
-        ok(gql(admin, RENAME, {"id": filler["id"], "name": f"Filler {n}"}), "updatePartner")
+        ok(gql(hooks, RENAME, {"id": filler["id"], "name": f"Filler {n}"}), "updatePartner")
         time.sleep(0.05)
     assert dispatcher.endpoints[hook_id].filter == {"email": email}
     # The dispatcher reads the endpoints again only when the test lets it: what it holds
@@ -284,9 +241,9 @@ def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
 
     store.endpoints = endpoints_when_let
     try:
-        assert _holders(token.lower()), "the text is held before the erasure (the check sees it)"
-        ok(gql(admin, ANONYMIZE, {"id": person["id"]}), "anonymizePartner")
-        left = _holders(token.lower())
+        assert holders(token.lower()), "the text is held before the erasure (the check sees it)"
+        ok(gql(hooks, ANONYMIZE, {"id": person["id"]}), "anonymizePartner")
+        left = holders(token.lower())
         assert left == [], sorted(set(left))
     finally:
         let_read.set()

@@ -6,15 +6,11 @@ receiver's progress (it holds its answer), never by the clock."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
 from starlette.testclient import TestClient
 
-from app.main import create_app
-from app.settings import Settings
 from tests.conftest import gql
-from tests.webhooks.conftest import FAST, endpoint, partner
+from tests.webhooks.conftest import endpoint, partner
 from tests.webhooks.receivers import receiving, verified
 
 SECRETS = ("Wendeline Prusk-Hallam", "wendeline.prusk@example.net", "Pruskhallam Lodge 4")
@@ -26,15 +22,6 @@ ANONYMIZE = """mutation($id: ID!) { anonymizePartner(input: {id: $id}) {
   partner { anonymized } userErrors { code message } } }"""
 REPLAY = """mutation($id: ID!, $from: Int!) {
   replayWebhookEndpoint(input: {id: $id, fromPosition: $from}) { userErrors { code } } }"""
-
-
-@pytest.fixture
-def hooks(settings: Settings, admin_key: str) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(settings.model_copy(update=FAST)),
-        headers={"Authorization": f"Bearer {admin_key}"},
-    ) as client:
-        yield client
 
 
 def test_rows_read_before_an_erasure_are_not_sent_as_they_were_read(hooks: TestClient) -> None:
