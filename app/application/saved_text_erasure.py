@@ -79,7 +79,7 @@ class SavedTextErasure(SettingCommands):
             return
         for owner in dict.fromkeys(owners):
             if self._readable(owner):
-                self.keys.erase(owner)
+                self.keys.erase(owner, setting=True)
 
 
 def _setting_class(events: list[Any]) -> type[Segment] | type[WebhookEndpoint] | None:

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 KEY_ERASED = "partnerbook_key_erased"
 """Payload subject: the partner id whose data key was erased."""
+SETTING_KEY_ERASED = "partnerbook_setting_key_erased"
+"""Payload subject: the id of a setting's data key that was erased (a deleted segment's,
+one an erasure replaced): processes drop the key, nothing else (a person's erasure
+follows with its own notice when one is under way)."""
 API_KEY_REVOKED = "partnerbook_api_key_revoked"
 """Payload subject: the id of the revoked API key."""
 CONFIRMED = "partnerbook_notice_confirmed"

@@ -19,6 +19,7 @@ from app.domain.erasure import ERASED_TEXT
 from app.infra.database import Database
 from app.main import open_application
 from app.schema.ids import from_global_id
+from app.schema.parsing import parse_operation
 from app.settings import Settings
 from tests.conftest import gql
 from tests.security.test_erasure_reach_caches import holders
@@ -253,3 +254,36 @@ def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
             break
         time.sleep(0.05)
     assert row is not None and row.enabled and row.filter == {"email": ERASED_TEXT}
+
+
+def test_deleting_settings_does_not_stop_the_webhook_deliveries_of_others(
+    hooks: TestClient,
+) -> None:
+    """Each deleted segment erases a key, and every process is told so it drops the key.
+    That notice must not be an erasure's: an editor deleting segments in a loop must not
+    stop every endpoint's worker (a receiver slower than the loop would never get its
+    events) nor empty every process's caches, as a person's erasure does."""
+    hook = ok(
+        gql(hooks, CREATE_ENDPOINT, {"input": {"url": "http://127.0.0.1:9/hook"}}),
+        "createWebhookEndpoint",
+    )["endpoint"]
+    filler = ok(
+        gql(hooks, CREATE_PERSON, {"input": {"kind": "COMPANY", "name": "Filler"}}),
+        "createPartner",
+    )["partner"]
+    dispatcher = hooks.app.state.runtime.webhooks  # type: ignore[attr-defined]
+    hook_id = from_global_id(hook["id"])[1]
+    for n in range(600):  # by progress: until a worker serves the endpoint
+        if hook_id in dispatcher.serving:
+            break
+        ok(gql(hooks, RENAME, {"id": filler["id"], "name": f"Filler {n}"}), "updatePartner")
+        time.sleep(0.05)
+    worker, _ = dispatcher.serving[hook_id]
+    parsed = parse_operation.cache_info().currsize
+    for n in range(3):
+        created = ok(
+            gql(hooks, CREATE_SEGMENT, {"input": {"name": f"Short-lived {n}"}}), "createSegment"
+        )["segment"]
+        ok(gql(hooks, DELETE_SEGMENT, {"id": created["id"]}), "deleteSegment")
+    assert dispatcher.serving[hook_id][0] is worker and not worker.done()
+    assert parse_operation.cache_info().currsize >= parsed

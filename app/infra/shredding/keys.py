@@ -124,14 +124,16 @@ class KeyStore:
 
     # -- erasing ------------------------------------------------------------------------
 
-    def erase(self, partner_id: UUID) -> None:
+    def erase(self, partner_id: UUID, *, setting: bool = False) -> None:
         """Deletes the partner's key for good (idempotent), publishing it in the same
         transaction; returns once every listening process dropped the key (or after
-        `notices.CONFIRM_WITHIN` seconds, naming the silent ones in a warning)."""
+        `notices.CONFIRM_WITHIN` seconds, naming the silent ones in a warning). A
+        setting's key (`setting`) goes on its own channel: processes drop the key and
+        do not take it for a person's erasure."""
         with self.datastore.get_connection() as conn:
             notices.publish(
                 conn,
-                notices.KEY_ERASED,
+                notices.SETTING_KEY_ERASED if setting else notices.KEY_ERASED,
                 lambda curs: curs.execute(self._erase, (partner_id,)),
                 lambda _: str(partner_id),
                 committed=lambda _: self._put(partner_id, _ERASED),
@@ -154,6 +156,7 @@ class KeyStore:
             self._epoch += 1
             self._cache.clear()
         listener.on(notices.KEY_ERASED, lambda subject: self.forget(UUID(subject)))
+        listener.on(notices.SETTING_KEY_ERASED, lambda subject: self.forget(UUID(subject)))
         listener.when_connected(lambda: self._trust(True))
         listener.when_lost(lambda: self._trust(False))
 
