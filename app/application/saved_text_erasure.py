@@ -38,7 +38,6 @@ class SavedTextErasure(SettingCommands):
             vars(event)
             for partner_id in partner_ids
             for event in self.repository.event_store.get(partner_id)
-            if event.originator_id == partner_id
         ]
         return PersonTexts.of(states)
 

@@ -70,22 +70,12 @@ class PersonTexts:
 
     def names_in(self, text: str) -> bool:
         plain = _plain(text)
-        if any(t in plain for t in self.texts):
-            return True
-        number = _NOT_DIGITS.sub("", text)
-        return len(number) >= MIN_PHONE_DIGITS and any(d in number for d in self.digits)
+        return any(t in plain for t in self.texts) or self._names_a_number_in(text)
 
-    def mentioned(self, saved: Any, depth: int = 0) -> bool:
-        """Whether a saved value (text, or a filter's nested objects and lists) names them."""
-        if isinstance(saved, str):
-            return self.names_in(saved)
-        if depth > MAX_DEPTH:
-            return False
-        if isinstance(saved, Mapping):
-            return any(self.mentioned(v, depth + 1) for v in saved.values())
-        if isinstance(saved, list | tuple):
-            return any(self.mentioned(v, depth + 1) for v in saved)
-        return False
+    def mentioned(self, saved: Any) -> bool:
+        """Whether a saved value (text, or a filter's nested objects and lists) names
+        them: whether erasing them changes it."""
+        return bool(self.erased(saved) != saved)
 
     def erased(self, saved: Any, depth: int = 0) -> Any:
         """The saved value with what names them replaced by ERASED_TEXT."""
@@ -99,11 +89,14 @@ class PersonTexts:
             return [self.erased(v, depth + 1) for v in saved]
         return saved
 
+    def _names_a_number_in(self, text: str) -> bool:
+        number = _NOT_DIGITS.sub("", text)
+        return len(number) >= MIN_PHONE_DIGITS and any(d in number for d in self.digits)
+
     def _erase_text(self, text: str) -> str:
         if not self.names_in(text):
             return text
-        number = _NOT_DIGITS.sub("", text)
-        if len(number) >= MIN_PHONE_DIGITS and any(d in number for d in self.digits):
+        if self._names_a_number_in(text):
             return ERASED_TEXT
         out = _SPACES.sub(" ", text).strip()
         for t in sorted(self.texts, key=len, reverse=True):

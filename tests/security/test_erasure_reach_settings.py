@@ -10,9 +10,11 @@ import asyncio
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+import pytest
 from starlette.testclient import TestClient
 
 from app.domain.erasure import ERASED_TEXT
@@ -23,6 +25,7 @@ from app.schema.parsing import parse_operation
 from app.settings import Settings
 from tests.conftest import gql
 from tests.security.test_erasure_reach_caches import holders
+from tests.webhooks.receivers import Receiver, receiving
 
 PERSON = {
     "name": "Orsolya Quennbright",
@@ -55,6 +58,14 @@ DISABLE_ENDPOINT = """mutation($id: ID!, $why: String!) {
 ENDPOINTS = """{ webhookEndpoints { id description filter disabledReason } }"""
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver that acknowledges every delivery: no endpoint is disabled for failing
+    while a test runs, however slow the machine."""
+    with receiving() as started:
+        yield started
+
+
 def ok(data: dict[str, Any], name: str) -> dict[str, Any]:
     payload: dict[str, Any] = data[name]
     assert payload["userErrors"] == [], payload
@@ -83,7 +94,7 @@ def readable_event_text(db: Database, settings: Settings) -> str:
 
 
 def test_erasing_a_person_erases_the_settings_that_name_them(
-    hooks: TestClient, db: Database, settings: Settings
+    hooks: TestClient, receiver: Receiver, db: Database, settings: Settings
 ) -> None:
     person = ok(gql(hooks, CREATE_PERSON, {"input": {"kind": "PERSON", **PERSON}}), "createPartner")
     pid = person["partner"]["id"]
@@ -124,7 +135,7 @@ def test_erasing_a_person_erases_the_settings_that_name_them(
             CREATE_ENDPOINT,
             {
                 "input": {
-                    "url": "http://127.0.0.1:9/hook",
+                    "url": receiver.url,
                     "description": f"changes of {PERSON['name']}",
                     "filter": {"email": PERSON["email"]},
                 }
@@ -187,7 +198,7 @@ def test_deleting_a_segment_erases_the_key_of_its_text(
 
 
 def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
-    hooks: TestClient,
+    hooks: TestClient, receiver: Receiver
 ) -> None:
     """A segment's filter compiled for its members, an endpoint's row and filter held by
     the webhook dispatcher (and by a worker sending a batch): none keeps the person's
@@ -209,7 +220,7 @@ def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
         gql(
             hooks,
             CREATE_ENDPOINT,
-            {"input": {"url": "http://127.0.0.1:9/hook", "filter": {"email": email}}},
+            {"input": {"url": receiver.url, "filter": {"email": email}}},
         ),
         "createWebhookEndpoint",
     )["endpoint"]
@@ -257,14 +268,14 @@ def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
 
 
 def test_deleting_settings_does_not_stop_the_webhook_deliveries_of_others(
-    hooks: TestClient,
+    hooks: TestClient, receiver: Receiver
 ) -> None:
     """Each deleted segment erases a key, and every process is told so it drops the key.
     That notice must not be an erasure's: an editor deleting segments in a loop must not
     stop every endpoint's worker (a receiver slower than the loop would never get its
     events) nor empty every process's caches, as a person's erasure does."""
     hook = ok(
-        gql(hooks, CREATE_ENDPOINT, {"input": {"url": "http://127.0.0.1:9/hook"}}),
+        gql(hooks, CREATE_ENDPOINT, {"input": {"url": receiver.url}}),
         "createWebhookEndpoint",
     )["endpoint"]
     filler = ok(
