@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import EnvType
 
 from app.application.base import CommandResult
-from app.application.saved_text_erasure import SavedTextErasure
+from app.application.saved_text_erasure import SavedTextErasure, SettingSearch
 from app.domain.activity import Activity
 from app.domain.affiliation import Affiliation
 from app.domain.audited import Audit
@@ -172,17 +172,29 @@ class ErasureCommands(SavedTextErasure):
             self.mapper.prefetch(stored_events)
 
     def reseal_for_erasure(
-        self, partner_id: UUID, audit: Audit, settings: Sequence[UUID]
-    ) -> tuple[CommandResult, list[UUID]]:
-        """The first step of erasing a person: reseals those of `settings` (segments,
-        webhook endpoints) whose text names the person or a duplicate merged into it.
-        Returns the result (its position: the last `Resealed`, None when none was
-        needed) and the keys `anonymize_partner` erases once the read models show it."""
+        self, partner_id: UUID, audit: Audit, listed: Sequence[UUID], listed_at: int
+    ) -> tuple[CommandResult, SettingSearch]:
+        """The first step of erasing a person: reseals the settings (segments, webhook
+        endpoints) whose text names the person or a duplicate merged into it: those
+        `listed` by the read models at position `listed_at`, and those the log holds
+        after it. Returns the result (its position: the last `Resealed`, None when none
+        was needed) and the search, with the keys `anonymize_partner` erases once the
+        read models show it."""
         partner = self._get(partner_id, Partner)
         check_can_anonymize(partner.kind)  # before anything changes
-        person = self.person_texts([*self._merged_into(partner_id), partner_id])
-        shred, position = self.reseal_settings(person, settings, audit)
-        return CommandResult(partner_id, partner.version, position), shred
+        later, head = self.settings_after(listed_at)
+        search = SettingSearch(self.person_texts([*self._merged_into(partner_id), partner_id]), head)
+        search.keys, position = self.reseal_settings(search.person, [*listed, *later], audit)
+        return CommandResult(partner_id, partner.version, position), search
+
+    def finish_erasure(self, partner_id: UUID, shred: Sequence[UUID]) -> None:
+        """The last step, when settings saved while the erasure ran were resealed (and
+        the read models show it): erases the keys of their earlier text, then tells
+        every process again that the person was erased, so that each drops what it
+        read of those settings."""
+        self._shred(shred)
+        if self.keys is not None:
+            self.keys.erase(partner_id)
 
     def anonymize_partner(
         self, partner_id: UUID, audit: Audit, shred: Sequence[UUID] = ()

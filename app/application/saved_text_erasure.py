@@ -5,14 +5,21 @@ whose current or earlier text names them and records `Resealed` on each (its tex
 the person's values erased, sealed with a new key); once the read models show the new
 text, `anonymize_partner` erases the keys that sealed the rest of their history (the
 erasure's notice then makes every process drop what it read before). Deleting a setting
-erases its key: its text no longer reads."""
+erases its key: its text no longer reads.
+
+The settings searched are those the read models list, those the log holds after the
+position the list was read at, and, once the person is erased, those saved meanwhile (by
+another editor while the erasure ran): every setting saved before `Anonymized`."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.utils import get_topic
 
 from app.application.setting_commands import SettingCommands
 from app.domain.audited import Audit
@@ -20,10 +27,25 @@ from app.domain.erasure import RELATED_TEXT_FIELDS
 from app.domain.saved_text import PersonTexts, ResealedEvent
 from app.domain.segment import Segment
 from app.domain.webhook import WebhookEndpoint
+from app.infra.recorder import ArrayRecorder
 from app.infra.shredding.keys import KeyStore
 
 RESEAL_REASON = "a person its text named was erased"
 """The reason of `Resealed` (the erasure's own reason may name the person)."""
+_SETTING_TOPICS = tuple(get_topic(cls) + "." for cls in (Segment, WebhookEndpoint))
+"""The topics of the settings' events begin with these."""
+
+
+@dataclass
+class SettingSearch:
+    """What an erasure found in the settings so far, between its steps."""
+
+    person: PersonTexts
+    """The values that named the person (read before its key is erased)."""
+    searched_to: int
+    """The log position up to which every setting saved was searched."""
+    keys: list[UUID] = field(default_factory=list)
+    """The keys to erase once the read models show the settings resealed."""
 
 
 class SavedTextErasure(SettingCommands):
@@ -41,6 +63,22 @@ class SavedTextErasure(SettingCommands):
         ]
         return PersonTexts.of(states)
 
+    def settings_after(self, position: int) -> tuple[list[UUID], int]:
+        """The segments and webhook endpoints saved after `position`, and the log's
+        last position then."""
+        recorder = self.recorder
+        if not isinstance(recorder, ArrayRecorder):
+            raise TypeError("the settings' search needs the PostgreSQL event store")
+        return recorder.originators_after(position, _SETTING_TOPICS)
+
+    def reseal_late(self, search: SettingSearch, audit: Audit) -> int | None:
+        """Reseals the settings saved since `search` last looked (another editor's, while
+        the erasure ran) that name the person; their keys to erase go in `search.keys`.
+        Returns the position of the last `Resealed` (None: none was recorded)."""
+        later, search.searched_to = self.settings_after(search.searched_to)
+        search.keys, position = self.reseal_settings(search.person, later, audit)
+        return position
+
     def reseal_settings(
         self, person: PersonTexts, settings: Sequence[UUID], audit: Audit
     ) -> tuple[list[UUID], int | None]:
@@ -51,7 +89,7 @@ class SavedTextErasure(SettingCommands):
         and the position of the last `Resealed` (None: none was recorded)."""
         to_shred: list[UUID] = []
         position: int | None = None
-        for setting_id in settings:
+        for setting_id in dict.fromkeys(settings):
             events = list(self.repository.event_store.get(setting_id))
             cls = _setting_class(events)
             if cls is None:

@@ -8,12 +8,14 @@ side: the same rows, in the same order, in the same statement of the same transa
 (table lock, NOTIFY, INSERT ... RETURNING notification_id), so the notification ids are
 given out as before.
 
-Also: how a write whose commit was not confirmed is recognised as ours (`recorded_earlier`)."""
+Also: how a write whose commit was not confirmed is recognised as ours (`recorded_earlier`),
+and which aggregates of some kinds were written after a position (`originators_after`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import (
@@ -69,6 +71,23 @@ class ArrayRecorder(PostgresApplicationRecorder):
                 [e.state for e in stored_events],
             ),
         )
+
+    def originators_after(
+        self, position: int, topic_prefixes: Sequence[str]
+    ) -> tuple[list[UUID], int]:
+        """The aggregates with an event after `position` whose topic begins with one of
+        `topic_prefixes`, and the last position then (one snapshot: the table lock makes
+        positions committed in their order, so every event up to it is counted)."""
+        statement = SQL(
+            "SELECT (SELECT coalesce(max(notification_id), 0) FROM {t}) AS head, "
+            "ARRAY(SELECT DISTINCT originator_id FROM {t} WHERE notification_id > %s "
+            "AND EXISTS (SELECT FROM unnest(%s::text[]) p WHERE starts_with(topic, p))) AS found"
+        ).format(t=Identifier(self.datastore.schema, self.events_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (position, list(topic_prefixes)))
+            row = curs.fetchone()
+        assert row is not None
+        return list(row["found"]), int(row["head"])
 
 
 def recorded_earlier(

@@ -31,6 +31,9 @@ from app.projections.tags import TagsTable
 from app.projections.timeline import TimelineTable
 from app.projections.webhook_endpoints import WebhookEndpointsTable
 
+REGISTRY_TRACKING = "registry_tracking"
+"""The live read models' tracking table: the position they show the log up to."""
+
 
 class RegistryView(ReadModelView):
     """`prefix` names a second set of tables (e.g. for a rebuild next to the live ones)."""
@@ -39,7 +42,7 @@ class RegistryView(ReadModelView):
         self,
         datastore: PostgresDatastore,
         *,
-        tracking_table_name: str = "registry_tracking",
+        tracking_table_name: str = REGISTRY_TRACKING,
         prefix: str = "",
     ) -> None:
         super().__init__(datastore, tracking_table_name=prefix + tracking_table_name)

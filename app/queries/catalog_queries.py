@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.infra.params import uuid_array
 from app.infra.rows import dataclass_row
+from app.projections.registry import REGISTRY_TRACKING
 from app.queries.keyset import decode_name_cursor, encode_name_cursor
 from app.queries.record_pages import Page, RecordReader, page_of, page_size
 
@@ -198,11 +199,16 @@ def _name_cursor(row: CatalogRow | TagRow | SegmentRow) -> str:
     return encode_name_cursor(row.name, row.id)
 
 
-async def setting_ids(pool: AsyncConnectionPool[Any]) -> list[UUID]:
-    """Every segment's and webhook endpoint's id: the settings an erasure searches for
-    the person's values (app/application/saved_text_erasure.py)."""
+async def setting_ids(pool: AsyncConnectionPool[Any], app_name: str) -> tuple[list[UUID], int]:
+    """Every segment's and webhook endpoint's id, and the position of the log the read
+    models showed then (one snapshot): the settings an erasure searches for the person's
+    values, besides those the log holds after it (app/application/saved_text_erasure.py)."""
+    statement = SQL(
+        "SELECT ARRAY(SELECT id FROM segments UNION ALL SELECT id FROM webhook_endpoints), "
+        "(SELECT coalesce(max(notification_id), 0) FROM {} WHERE application_name = %s)"
+    ).format(Identifier(REGISTRY_TRACKING))
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT id FROM segments UNION ALL SELECT id FROM webhook_endpoints ORDER BY 1"
-        )
-        return [row[0] for row in await cur.fetchall()]
+        cur = await conn.execute(statement, (app_name,))
+        row = await cur.fetchone()
+    assert row is not None
+    return sorted(row[0]), int(row[1])

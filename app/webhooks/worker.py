@@ -172,7 +172,12 @@ class WebhookDispatcher:
             self.feed = Feed(upto, upto, [])
         changed = stamp != self._stamp
         if changed:
+            seen = self.deps.erasures.tick
             found = await self.deps.store.endpoints()
+            if self.deps.erasures.tick != seen:
+                # Read before an erasure's notice, which dropped what was read: their text
+                # may name the person. They stay paused; the next wake reads them again.
+                return
             self.endpoints.clear()
             self.endpoints.update((e.id, e) for e in found)
             self._stamp = stamp
