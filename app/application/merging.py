@@ -26,6 +26,7 @@ from app.domain.document import Document
 from app.domain.errors import DomainError, ErrorCode, conflict, not_found
 from app.domain.hierarchy import PARTNERS, HierarchyGuard
 from app.domain.messages import Message
+from app.domain.moved import carried_text
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
 from app.domain.reservation import MERGE, Reservation, reservation_id, stored_key
@@ -379,22 +380,13 @@ def _belongs(aggregate: Aggregate, partner_id: str) -> bool:
 
 def _move(aggregate: Aggregate, m: Moved, merge_id: str, fields: dict[str, Any]) -> None:
     if isinstance(aggregate, Partner):
-        aggregate.trigger_event(
-            Partner.Reparented,
-            parent_id=str(m.to_id),
-            previous_parent_id=str(m.from_id),
-            merge_id=merge_id,
-            **fields,
-        )
+        ends = {"parent_id": str(m.to_id), "previous_parent_id": str(m.from_id)}
+        aggregate.trigger_event(Partner.Reparented, merge_id=merge_id, **ends, **fields)
         return
     cls: Any = type(aggregate)
-    aggregate.trigger_event(
-        cls.Moved,
-        partner_id=str(m.to_id),
-        previous_partner_id=str(m.from_id),
-        merge_id=merge_id,
-        **fields,
-    )
+    ends = {"partner_id": str(m.to_id), "previous_partner_id": str(m.from_id)}
+    carried = carried_text(aggregate) or None  # its text, sealed with its new partner's key
+    aggregate.trigger_event(cls.Moved, merge_id=merge_id, carried=carried, **ends, **fields)
 
 
 __all__ = ["MergeCommands", "MergeOutcome", "Moved", "UnmergeOutcome", "not_found"]

@@ -13,7 +13,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import AttributesChanged
 from app.domain.errors import DomainError, ErrorCode, FieldError
 from app.domain.messages import Message
-from app.domain.moved import MovedToPartner
+from app.domain.moved import MovedToPartner, take_carried
 
 ACTIVITY_TYPES = ("CALL", "EMAIL", "MEETING", "TODO", "FOLLOW_UP", "UPLOAD_DOCUMENT")
 OPEN, DONE, CANCELLED = "OPEN", "DONE", "CANCELLED"
@@ -230,6 +230,7 @@ class Activity(Aggregate):
                 aggregate.company_id = self.partner_id
             if aggregate.partner_id == self.previous_partner_id or not named:
                 aggregate.partner_id = self.partner_id
+            take_carried(aggregate, self.carried)
 
     def belongs_to(self, partner_id: str) -> bool:
         """Whether a merge of `partner_id` moves it: its partner's, or the company's it names."""

@@ -19,6 +19,7 @@ from app.domain.audited import Audit, AuditedCreated, AuditedEvent
 from app.domain.changes import ValuesChanged, changed_fields, trigger_if_any
 from app.domain.errors import DomainError, ErrorCode, FieldError, validation
 from app.domain.messages import Message
+from app.domain.moved import take_carried
 
 MAX_TEXT = 128
 """Characters of a role or a function."""
@@ -104,6 +105,8 @@ class Affiliation(Aggregate):
         partner_id: str
         previous_partner_id: str
         merge_id: str
+        carried: dict[str, Any] | None = None
+        """Its role and function when it moved (app/domain/moved.py)."""
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Affiliation)
@@ -111,6 +114,7 @@ class Affiliation(Aggregate):
                 aggregate.company_id = self.partner_id
             else:
                 aggregate.partner_id = self.partner_id
+            take_carried(aggregate, self.carried)
 
     def __init__(self, partner_id: str, company_id: str, values: dict[str, Any]) -> None:
         self.partner_id = partner_id

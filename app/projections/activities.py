@@ -13,6 +13,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from app.domain.activity import Activity
 from app.domain.partner import Partner
+from app.projections.erasing import carried
 
 
 class ActivitiesTable:
@@ -112,6 +113,8 @@ class ActivitiesTable:
             case Activity.Moved():
                 moved = {"from": event.previous_partner_id, "to": event.partner_id}
                 curs.execute(self._move, {**moved, "id": event.originator_id}, prepare=True)
+                if texts := carried(event, ("summary", "note", "feedback")):
+                    self._set(curs, event, texts)
             case _:
                 return
         curs.execute(

@@ -18,6 +18,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from app.domain.affiliation import Affiliation
 from app.domain.bank_account import BankAccount
 from app.domain.partner import Partner
+from app.projections.erasing import carried
 
 
 def _set(table: Identifier, columns: list[str]) -> Composed:
@@ -111,6 +112,8 @@ class AffiliationsTable:
                 curs.execute(
                     self._move_affiliation, moved | {"v": e.originator_version, "at": e.timestamp}
                 )
+                if texts := carried(e, ("role", "function")):
+                    self._touch(curs, self.affiliations, texts, e)
             case BankAccount.Added():
                 v = e.values
                 values = [v.get(f) for f in ("iban", "bic", "holder_name", "currency")]
@@ -121,7 +124,8 @@ class AffiliationsTable:
             case BankAccount.Removed():
                 self._touch(curs, self.accounts, {"removed_at": e.timestamp}, e)
             case BankAccount.Moved():
-                self._touch(curs, self.accounts, {"partner_id": e.partner_id}, e)
+                moved_to = {"partner_id": e.partner_id}
+                self._touch(curs, self.accounts, moved_to | carried(e, ("iban", "holder_name")), e)
 
     @staticmethod
     def _touch(curs: Cursor[DictRow], table: Identifier, values: dict[str, Any], e: Any) -> None:

@@ -20,6 +20,7 @@ from app.domain.document import Document, direction_of
 from app.domain.erasure import ERASED_TEXT
 from app.domain.opportunity import Opportunity
 from app.domain.partner import Partner
+from app.projections.erasing import carried
 from app.projections.storable_text import storable_amount
 
 EXPOSED = SQL(
@@ -158,7 +159,9 @@ class DocumentsTable:
                     changes["due_dates"] = _jsonb(changes["due_dates"])
                 return self.documents, changes
             case Document.Moved():
-                return self.documents, {"partner_id": event.partner_id}
+                return self.documents, {"partner_id": event.partner_id} | carried(
+                    event, ("reference",)
+                )
             case Opportunity.Updated():
                 return self.opportunities, _opportunity_changes(event.changes)
             case Opportunity.Won():
@@ -173,7 +176,9 @@ class DocumentsTable:
                 }
                 return self.opportunities, lost
             case Opportunity.Moved():
-                return self.opportunities, {"partner_id": event.partner_id}
+                return self.opportunities, {"partner_id": event.partner_id} | carried(
+                    event, ("name", "lost_reason")
+                )
         return None
 
     def _touch(

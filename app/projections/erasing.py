@@ -34,6 +34,14 @@ RECORD_EVENTS = (
 """Events of the records whose text is about a partner (and sealed with its key)."""
 
 
+def carried(event: Any, columns: Sequence[str]) -> dict[str, Any]:
+    """The text a record's move carried (app/domain/moved.py), for the columns that show
+    it: what a rebuild, reading the text written before the move as null once the key it
+    was sealed with is erased, takes from the move; the same as the live row holds."""
+    found = getattr(event, "carried", None) or {}
+    return {c: found[c] for c in columns if found.get(c) is not None}
+
+
 class Erases(Protocol):
     """A table that blanks what it holds about an erased person (on `Anonymized`)."""
 
