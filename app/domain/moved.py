@@ -47,12 +47,11 @@ def carried_text(aggregate: Aggregate) -> dict[str, Any]:
 
 
 def take_carried(aggregate: Aggregate, carried: dict[str, Any] | None) -> None:
-    """Sets the text a move carried, where it still reads (an erased key reads null:
-    then the record keeps what its earlier events gave)."""
+    """Sets the text a move carried. A move carries only values, so a None read back is
+    an erased one (the partner it moved to was erased): the text goes, whatever earlier
+    events (sealed with another key) gave."""
     values = getattr(aggregate, "values", None)
     for name, value in (carried or {}).items():
-        if value is None:
-            continue
         if isinstance(values, dict) and name in values:
             values[name] = value
         else:

@@ -160,7 +160,7 @@ class DocumentsTable:
                 return self.documents, changes
             case Document.Moved():
                 return self.documents, {"partner_id": event.partner_id} | carried(
-                    event, ("reference",)
+                    event, ("reference",), required=("reference",)
                 )
             case Opportunity.Updated():
                 return self.opportunities, _opportunity_changes(event.changes)
@@ -177,7 +177,7 @@ class DocumentsTable:
                 return self.opportunities, lost
             case Opportunity.Moved():
                 return self.opportunities, {"partner_id": event.partner_id} | carried(
-                    event, ("name", "lost_reason")
+                    event, ("name", "lost_reason"), required=("name",)
                 )
         return None
 

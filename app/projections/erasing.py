@@ -20,6 +20,7 @@ from app.domain.activity import Activity
 from app.domain.affiliation import Affiliation
 from app.domain.bank_account import BankAccount
 from app.domain.document import Document
+from app.domain.erasure import ERASED_TEXT
 from app.domain.note import Note
 from app.domain.opportunity import Opportunity
 
@@ -34,12 +35,15 @@ RECORD_EVENTS = (
 """Events of the records whose text is about a partner (and sealed with its key)."""
 
 
-def carried(event: Any, columns: Sequence[str]) -> dict[str, Any]:
+def carried(event: Any, columns: Sequence[str], required: Sequence[str] = ()) -> dict[str, Any]:
     """The text a record's move carried (app/domain/moved.py), for the columns that show
     it: what a rebuild, reading the text written before the move as null once the key it
-    was sealed with is erased, takes from the move; the same as the live row holds."""
+    was sealed with is erased, takes from the move; the same as the live row holds. A
+    carried value read as None was erased (the partner it moved to was): the column is
+    blanked (`required` ones, which cannot be null, read `(erased)`)."""
     found = getattr(event, "carried", None) or {}
-    return {c: found[c] for c in columns if found.get(c) is not None}
+    texts = {c: found[c] for c in columns if c in found}
+    return {c: ERASED_TEXT if v is None and c in required else v for c, v in texts.items()}
 
 
 class Erases(Protocol):

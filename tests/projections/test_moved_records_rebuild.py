@@ -88,3 +88,34 @@ def test_records_moved_by_a_merge_keep_their_text_when_their_source_is_erased(
         "zq role",
         "zq function",
     )
+
+
+def test_records_moved_back_to_the_erased_duplicate_read_erased(db: Database) -> None:
+    """The merge undone after the duplicate was erased: its records come back to an erased
+    person. The text the merge carried (sealed with the kept person's key) must not make
+    them read again: their state is erased, as the live rows and a rebuild show."""
+    env = db.eventsourcing_env(2, 5)
+    app = Partnerbook(env=env)
+    live = construct_view(env)
+    projector = projector_for(app, db, live)
+    try:
+        _, source = _merged(app)
+        app.anonymize_partner(source, AUDIT)
+        projector.catch_up()
+        app.unmerge_partner(source, AUDIT)
+        projector.catch_up()
+    finally:
+        app.close()
+    reader = Partnerbook(env=env)
+    try:
+        projector_for(reader, db, construct_view(env, prefix="rebuild_")).catch_up()
+        records = [reader.repository.get(r["id"]) for t in TABLES for r in table_rows(db, t)]
+    finally:
+        reader.close()
+    assert len(records) == len(TABLES)
+    assert "zq" not in repr([vars(r) for r in records]).lower()
+    assert IBAN not in repr([vars(r) for r in records])
+    for table in live.table_names:
+        assert table_rows(db, f"rebuild_{table}") == table_rows(db, table), table
+    rows = [r for t in TABLES for r in table_rows(db, t)]
+    assert "zq" not in repr(rows).lower() and IBAN not in repr(rows)
