@@ -6,6 +6,7 @@ destination's activity notes, deal names, document references, IBANs and roles).
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from app.application import Partnerbook
@@ -109,7 +110,9 @@ def test_records_moved_back_to_the_erased_duplicate_read_erased(db: Database) ->
     reader = Partnerbook(env=env)
     try:
         projector_for(reader, db, construct_view(env, prefix="rebuild_")).catch_up()
-        records = [reader.repository.get(r["id"]) for t in TABLES for r in table_rows(db, t)]
+        records: list[Any] = [
+            reader.repository.get(r["id"]) for t in TABLES for r in table_rows(db, t)
+        ]
     finally:
         reader.close()
     assert len(records) == len(TABLES)
