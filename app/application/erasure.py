@@ -183,7 +183,9 @@ class ErasureCommands(SavedTextErasure):
         partner = self._get(partner_id, Partner)
         check_can_anonymize(partner.kind)  # before anything changes
         later, head = self.settings_after(listed_at)
-        search = SettingSearch(self.person_texts([*self._merged_into(partner_id), partner_id]), head)
+        search = SettingSearch(
+            self.person_texts([*self._merged_into(partner_id), partner_id]), head
+        )
         search.keys, position = self.reseal_settings(search.person, [*listed, *later], audit)
         return CommandResult(partner_id, partner.version, position), search
 

@@ -6,6 +6,7 @@ destination's activity notes, deal names, document references, IBANs and roles).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -48,18 +49,24 @@ def _merged(app: Partnerbook) -> tuple[UUID, UUID]:
     return destination, source
 
 
-def test_records_moved_by_a_merge_keep_their_text_when_their_source_is_erased(
-    db: Database,
-) -> None:
+Step = Callable[[Partnerbook, UUID], object]
+
+
+def _live_then_rebuilt(db: Database, *steps: Step) -> UUID:
+    """Merges (the live tables then show the moved records), runs `steps` on the
+    duplicate with the live tables caught up after each, then builds every table again
+    from the log under `rebuild_` names and checks each equals its live one. Returns the
+    kept person."""
     env = db.eventsourcing_env(2, 5)
     app = Partnerbook(env=env)
     live = construct_view(env)
     projector = projector_for(app, db, live)
     try:
         destination, source = _merged(app)
-        projector.catch_up()  # the live rows show the moved records
-        app.anonymize_partner(source, AUDIT)  # then the archived duplicate is erased alone
         projector.catch_up()
+        for step in steps:
+            step(app, source)
+            projector.catch_up()
     finally:
         app.close()
     reader = Partnerbook(env=env)
@@ -69,6 +76,17 @@ def test_records_moved_by_a_merge_keep_their_text_when_their_source_is_erased(
         reader.close()
     for table in live.table_names:
         assert table_rows(db, f"rebuild_{table}") == table_rows(db, table), table
+    return destination
+
+
+def _erase_the_duplicate(app: Partnerbook, source: UUID) -> object:
+    return app.anonymize_partner(source, AUDIT)  # the archived duplicate alone
+
+
+def test_records_moved_by_a_merge_keep_their_text_when_their_source_is_erased(
+    db: Database,
+) -> None:
+    destination = _live_then_rebuilt(db, _erase_the_duplicate)
     rows = {t: table_rows(db, t) for t in TABLES}
     assert all(
         r["partner_id"] == destination for t in TABLES for r in rows[t] if t != "affiliations"
@@ -95,30 +113,15 @@ def test_records_moved_back_to_the_erased_duplicate_read_erased(db: Database) ->
     """The merge undone after the duplicate was erased: its records come back to an erased
     person. The text the merge carried (sealed with the kept person's key) must not make
     them read again: their state is erased, as the live rows and a rebuild show."""
-    env = db.eventsourcing_env(2, 5)
-    app = Partnerbook(env=env)
-    live = construct_view(env)
-    projector = projector_for(app, db, live)
+    _live_then_rebuilt(db, _erase_the_duplicate, lambda app, s: app.unmerge_partner(s, AUDIT))
+    reader = Partnerbook(env=db.eventsourcing_env(2, 5))
     try:
-        _, source = _merged(app)
-        app.anonymize_partner(source, AUDIT)
-        projector.catch_up()
-        app.unmerge_partner(source, AUDIT)
-        projector.catch_up()
-    finally:
-        app.close()
-    reader = Partnerbook(env=env)
-    try:
-        projector_for(reader, db, construct_view(env, prefix="rebuild_")).catch_up()
-        records: list[Any] = [
-            reader.repository.get(r["id"]) for t in TABLES for r in table_rows(db, t)
-        ]
+        ids = [r["id"] for t in TABLES for r in table_rows(db, t)]
+        records: list[Any] = [reader.repository.get(i) for i in ids]
     finally:
         reader.close()
     assert len(records) == len(TABLES)
     assert "zq" not in repr([vars(r) for r in records]).lower()
     assert IBAN not in repr([vars(r) for r in records])
-    for table in live.table_names:
-        assert table_rows(db, f"rebuild_{table}") == table_rows(db, table), table
     rows = [r for t in TABLES for r in table_rows(db, t)]
     assert "zq" not in repr(rows).lower() and IBAN not in repr(rows)
