@@ -93,6 +93,17 @@ def readable_event_text(db: Database, settings: Settings) -> str:
         app.close()
 
 
+def served_again_erased(dispatcher: Any, hook_id: uuid.UUID) -> None:
+    """Waits (by progress) until the dispatcher read the endpoint again and serves it,
+    its filter's email erased."""
+    for _ in range(600):
+        row = dispatcher.endpoints.get(hook_id)
+        if row is not None and row.enabled:
+            break
+        time.sleep(0.05)
+    assert row is not None and row.enabled and row.filter == {"email": ERASED_TEXT}
+
+
 def test_erasing_a_person_erases_the_settings_that_name_them(
     hooks: TestClient, receiver: Receiver, db: Database, settings: Settings
 ) -> None:
@@ -259,12 +270,7 @@ def test_no_cache_of_the_process_keeps_a_setting_text_naming_an_erased_person(
         assert left == [], sorted(set(left))
     finally:
         let_read.set()
-    for _ in range(600):  # by progress: read again, served again, with the value erased
-        row = dispatcher.endpoints.get(hook_id)
-        if row is not None and row.enabled:
-            break
-        time.sleep(0.05)
-    assert row is not None and row.enabled and row.filter == {"email": ERASED_TEXT}
+    served_again_erased(dispatcher, hook_id)
 
 
 def test_deleting_settings_does_not_stop_the_webhook_deliveries_of_others(

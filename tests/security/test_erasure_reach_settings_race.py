@@ -32,6 +32,7 @@ from tests.security.test_erasure_reach_settings import (
     ok,
     readable_event_text,
     receiver,
+    served_again_erased,
     stored_text,
 )
 from tests.webhooks.receivers import Receiver
@@ -41,6 +42,16 @@ __all__ = ["receiver"]  # the fixture, shared
 
 def _segment_values(n: int, name: str, email: str) -> dict[str, Any]:
     return {"name": f"Watch {n}: {name}", "description": None, "filter": {"email": email}}
+
+
+def _ann(hooks: TestClient, token: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """A person whose email holds `token`; the email in a dict the test's closures hold
+    (emptied before a scan of the process's memory) and the person."""
+    email = f"{token}@example.org"
+    created = gql(
+        hooks, CREATE_PERSON, {"input": {"kind": "PERSON", "name": "Ann", "email": email}}
+    )
+    return {"email": email}, ok(created, "createPartner")["partner"]
 
 
 @pytest.mark.parametrize("step", ["reseal_for_erasure", "anonymize_partner"])
@@ -88,12 +99,7 @@ def test_no_process_keeps_an_endpoint_changed_while_the_erasure_runs(
     until the late step reseals it). Once the erasure answered, no process holds it: the
     dispatcher, kept from reading the endpoints again, must have dropped what it read."""
     token = "kq" + uuid.uuid4().hex[:12]
-    email = f"{token}@example.org"
-    who = {"email": email}  # what the closures hold: emptied before the scan
-    person = ok(
-        gql(hooks, CREATE_PERSON, {"input": {"kind": "PERSON", "name": "Ann", "email": email}}),
-        "createPartner",
-    )["partner"]
+    who, person = _ann(hooks, token)
     hook = ok(
         gql(hooks, CREATE_ENDPOINT, {"input": {"url": receiver.url}}), "createWebhookEndpoint"
     )["endpoint"]
@@ -135,12 +141,7 @@ def test_no_process_keeps_an_endpoint_changed_while_the_erasure_runs(
     finally:
         let_read.set()
         monkeypatch.undo()
-    for _ in range(600):  # by progress: read again, served again, with the value erased
-        row = dispatcher.endpoints.get(hook_id)
-        if row is not None and row.enabled:
-            break
-        time.sleep(0.05)
-    assert row is not None and row.enabled and row.filter == {"email": ERASED_TEXT}
+    served_again_erased(dispatcher, hook_id)
 
 
 def test_endpoints_read_across_the_erasure_notice_are_not_kept(
@@ -151,12 +152,7 @@ def test_endpoints_read_across_the_erasure_notice_are_not_kept(
     the person. The notice dropped what the dispatcher held; what arrives after it must
     not bring the person's value back."""
     token = "rv" + uuid.uuid4().hex[:12]
-    email = f"{token}@example.org"
-    who = {"email": email}  # what the closure holds: emptied before the scan
-    person = ok(
-        gql(hooks, CREATE_PERSON, {"input": {"kind": "PERSON", "name": "Ann", "email": email}}),
-        "createPartner",
-    )["partner"]
+    who, person = _ann(hooks, token)
     dispatcher = hooks.app.state.runtime.webhooks  # type: ignore[attr-defined]
     store = dispatcher.deps.store
     read_endpoints = store.endpoints
@@ -179,9 +175,7 @@ def test_endpoints_read_across_the_erasure_notice_are_not_kept(
     store.endpoints = held_across_the_erasure
     try:
         ok(
-            gql(
-                hooks, CREATE_ENDPOINT, {"input": {"url": receiver.url, "filter": {"email": email}}}
-            ),
+            gql(hooks, CREATE_ENDPOINT, {"input": {"url": receiver.url, "filter": dict(who)}}),
             "createWebhookEndpoint",
         )
         assert held.wait(30), "the dispatcher read the endpoint"
