@@ -75,6 +75,8 @@ class SavedTextErasure(SettingCommands):
         """Reseals the settings saved since `search` last looked (another editor's, while
         the erasure ran) that name the person; their keys to erase go in `search.keys`.
         Returns the position of the last `Resealed` (None: none was recorded)."""
+        if not search.person:  # erased before (asked again): nothing names it
+            return None
         later, search.searched_to = self.settings_after(search.searched_to)
         search.keys, position = self.reseal_settings(search.person, later, audit)
         return position
