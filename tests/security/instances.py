@@ -119,7 +119,7 @@ def serve_process(
         deadline = time.monotonic() + 240
         while len(pids) < workers:
             assert process.poll() is None, "".join(output)
-            assert time.monotonic() < deadline, f"workers seen: {pids}"
+            assert time.monotonic() < deadline, f"workers seen: {pids}\n{''.join(output)[-4000:]}"
             try:
                 with ThreadPoolExecutor(8) as pool:
                     pids |= set(pool.map(_pid, [base] * 4 * workers))
