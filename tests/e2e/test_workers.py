@@ -58,7 +58,8 @@ def test_two_workers_answer_and_one_projects(tmp_path: Path, embedded_home: Path
         with ThreadPoolExecutor(8) as pool:
             while len(seen) < 2 or not any(seen.values()):
                 assert process.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, f"workers seen: {seen}"
+                said = "".join(output)[-4000:]
+                assert time.monotonic() < deadline, f"workers seen: {seen}\n{said}"
                 try:
                     for health in pool.map(lambda _: _health(base), range(16)):
                         if "pid" in health:
