@@ -73,9 +73,11 @@ def serve(
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         # The request's head and a WebSocket message held to their limits as they arrive.
         **server_options(settings),
-        # A worker answers the supervisor's pings only once it has booted: on a busy
-        # machine that takes more than uvicorn's 5 s, and it would be killed and respawned.
-        timeout_worker_healthcheck=30,
+        # A worker answers the supervisor's pings only once its interpreter has started
+        # and imported the CLI (spawned, not forked): on a busy machine that took over
+        # 30 s, the supervisor killed it and spawned another, which took as long: with the
+        # CPUs busy (load ~18 on 2 vCPUs) the second worker never came up.
+        timeout_worker_healthcheck=120,
     )
 
 
